@@ -1,0 +1,42 @@
+"""penalized: regularized learning, ``L(w) = L_data(w) + λ · L_reg(w)``, as objects.
+
+The penalties (:class:`L1`, :class:`L2`, :class:`L1L2`) and data fits
+(:class:`SquaredError`, :class:`Logistic`) are imported eagerly and are light; the
+estimators, the compiled solvers, :mod:`penalized.nn` (PyTorch) and the plotting code
+load on first use, so ``import penalized`` stays fast.
+"""
+
+from importlib import import_module
+
+from .datafits import Logistic, SquaredError
+from .penalties import L1, L1L2, L2
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "Lasso": "linear_model",
+    "Ridge": "linear_model",
+    "ElasticNet": "linear_model",
+    "LinearRegression": "linear_model",
+    "LogisticRegression": "linear_model",
+    "fit_linear": "linear_model",
+    "datasets": None,
+    "solvers": None,
+}
+
+__all__ = ["L1", "L2", "L1L2", "SquaredError", "Logistic", *_LAZY]
+
+
+def __getattr__(name):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'penalized' has no attribute {name!r}")
+    module = _LAZY[name]
+    if module is None:
+        return import_module(f".{name}", __name__)
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

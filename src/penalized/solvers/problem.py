@@ -1,0 +1,112 @@
+"""A data set prepared once for the compiled solvers, reusable across many λ."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..datafits import Datafit
+from . import _kernels as k
+
+_NO_INDICES = np.zeros(1, dtype=np.int32)
+
+
+def kernel_matrix(X):
+    """``(X, Xd, Xi, Xp, sparse)`` as the kernels take it (see :mod:`._kernels`)."""
+    if sp.issparse(X):
+        X = X.tocsc()
+        placeholder = np.zeros((2, 2), dtype=X.dtype, order="F")
+        return placeholder, X.data, X.indices, X.indptr, True
+    X = np.asfortranarray(X)
+    return X, np.zeros(1, dtype=X.dtype), _NO_INDICES, _NO_INDICES, False
+
+
+@dataclass
+class LinearProblem:
+    """``L_data(w, b) = Σ_i a_i ℓ(y_i, x_iᵀw + b)`` on one validated data set.
+
+    Build it with :meth:`build`; it holds the design in the kernels' layout, the
+    normalised sample weights ``a``, the centring offsets ``mu`` and Lipschitz constants
+    ``L`` of the coordinate directions (see :mod:`._kernels`), and the null model
+    (``w = 0``, best intercept) whose loss ``null_loss`` = L(0) scales the stopping
+    tolerance.
+    """
+
+    X: object
+    y: np.ndarray
+    datafit: Datafit
+    fit_intercept: bool
+    a: np.ndarray
+    mu: np.ndarray
+    L: np.ndarray
+    null_intercept: float
+    null_loss: float
+    kernel_X: tuple = field(repr=False)
+
+    @classmethod
+    def build(cls, X, y, datafit, sample_weight=None, fit_intercept=True):
+        """``X`` (dense or sparse, float32/64), ``y`` (±1 labels for the log-loss)."""
+        kX = kernel_matrix(X)
+        n, p = X.shape
+        y = np.ascontiguousarray(y, dtype=np.float64)
+        a = np.full(n, 1.0 / n) if sample_weight is None else (
+            np.asarray(sample_weight, dtype=np.float64) / np.sum(sample_weight))
+        means, centred_sqnorms = np.empty(p), np.empty(p)
+        k.col_weighted_moments(*kX, a, means, centred_sqnorms)
+        # Sparse centred steps need the intercept's gradient after every step; it is
+        # invariant for the squared error, not for the log-loss, which then keeps plain
+        # coordinates on sparse data (as skglm and scikit-learn do).
+        centre = fit_intercept and not (kX[4] and datafit.code == k.LOGISTIC)
+        mu = means if centre else np.zeros(p)
+        sqnorms = centred_sqnorms if centre else centred_sqnorms + means * means
+        b0 = datafit.null_intercept(y, a) if fit_intercept else 0.0
+        L0 = k.datafit_value(datafit.code, y, a, np.zeros(n), b0)
+        return cls(X=X if kX[4] else kX[0], y=y, datafit=datafit, fit_intercept=fit_intercept,
+                   a=a, mu=mu, L=datafit.curvature_bound * sqnorms, null_intercept=b0,
+                   null_loss=float(L0), kernel_X=kX)
+
+    @property
+    def n_samples(self):
+        return self.y.shape[0]
+
+    @property
+    def n_features(self):
+        return self.L.shape[0]
+
+    @property
+    def centred_in_place(self):
+        """Dense centring: the kernels' state is ``(X̃w, b' = b + muᵀw)``."""
+        return not self.kernel_X[4]
+
+    def internal_state(self, w, b):
+        """``(zx, b_internal)`` for the kernels from coefficients ``w`` and intercept ``b``."""
+        w = np.ascontiguousarray(w, dtype=np.float64)
+        mu = self.mu if self.centred_in_place else np.zeros(self.n_features)
+        zx = np.empty(self.n_samples)
+        k.matvec(*self.kernel_X, w, mu, zx)
+        return zx, float(b) + (float(self.mu @ w) if self.centred_in_place else 0.0)
+
+    def intercept_from_internal(self, w, b_internal):
+        return b_internal - (float(self.mu @ w) if self.centred_in_place else 0.0)
+
+    def gradient(self, w, b):
+        """``(∇_w L_data, ∂L_data/∂b)`` at ``(w, b)`` (plain, uncentred coordinates)."""
+        w = np.ascontiguousarray(w, dtype=np.float64)
+        zeros = np.zeros(self.n_features)
+        zx = np.empty(self.n_samples)
+        k.matvec(*self.kernel_X, w, zeros, zx)
+        grad = np.empty(self.n_features)
+        grad_b = k.gradient(self.datafit.code, *self.kernel_X, self.y, self.a, zx, float(b), zeros,
+                            np.arange(self.n_features), grad, np.empty(self.n_samples))
+        return grad, grad_b
+
+    def lambda_max(self, weights=None):
+        """Smallest λ for which ``w = 0`` solves the L1 problem: ``max_j |∇_j L_data(0)| / c_j``."""
+        grad, _ = self.gradient(np.zeros(self.n_features), self.null_intercept)
+        c = np.ones(self.n_features) if weights is None else np.asarray(weights, dtype=np.float64)
+        penalized = c > 0
+        if not penalized.any():
+            return 0.0
+        return float(np.max(np.abs(grad[penalized]) / c[penalized]))
