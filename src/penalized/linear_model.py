@@ -311,21 +311,40 @@ class LogisticRegression(ClassifierMixin, _PenalizedLinearModel):
         problems = [classes] if classes.shape[0] == 2 else [(c,) for c in classes]
         coef0, b0 = self._warm_start(len(problems), X.shape[1])
         results = []
+        separated = False
         for k, labels in enumerate(problems):
             if len(labels) == 2:
                 y_pm = v.encode_binary_targets(y, labels, sample_weight)
             else:
                 y_pm = np.where(y == labels[0], 1.0, -1.0)
                 v.encode_binary_targets(y_pm, np.array([-1.0, 1.0]), sample_weight)
-            results.append(self._solve(X, y_pm, sample_weight, None if coef0 is None else coef0[k],
-                                       None if b0 is None else b0[k]))
+            result = self._solve(X, y_pm, sample_weight, None if coef0 is None else coef0[k],
+                                 None if b0 is None else b0[k])
+            results.append(result)
+            separated = separated or self._separated_with_weak_penalty(X, y_pm, sample_weight, result)
         self.classes_ = classes
         self.coef_ = np.array([r.coef for r in results]).astype(X.dtype, copy=False)
         self.intercept_ = np.array([r.intercept for r in results])
         self.n_iter_ = np.array([r.n_iter for r in results])
         self.dual_gap_ = np.array([r.certificate for r in results])
         self._warn_if_not_converged(results)
+        if separated:
+            warnings.warn(
+                f"{type(self).__name__}: the classes are perfectly separated on the training data and "
+                "the penalty is (almost) inactive, so the coefficients grow like 1/λ (without a penalty "
+                "the maximum-likelihood estimate does not exist). Use a stronger penalty.",
+                ConvergenceWarning, stacklevel=2)
         return self
+
+    def _separated_with_weak_penalty(self, X, y_pm, sample_weight, result):
+        """Perfect separation with a penalty worth < 0.1% of the data fit (or none)."""
+        margins = y_pm * (np.asarray(X @ result.coef).ravel() + result.intercept)
+        counted = margins if sample_weight is None else margins[sample_weight > 0]
+        if not np.all(counted > 0):
+            return False
+        penalty = self._penalty(X.shape[1])
+        data_loss = self._datafit.value(y_pm, margins * y_pm, sample_weight)
+        return penalty is None or penalty.value(result.coef) < 1e-3 * data_loss
 
     def decision_function(self, X):
         """``X @ coef_.T + intercept_``: shape (n_samples,) for two classes."""
