@@ -255,3 +255,9 @@ def check_probability(value, name, *, low=0.0, high=1.0, closed_low=False):
     check_scalar(value, name, numbers.Real, min_val=low, max_val=high,
                  include_boundaries="both" if closed_low else "right")
     return float(value)
+
+
+def check_screening(screening):
+    if not (isinstance(screening, (bool, np.bool_)) or screening == "auto"):
+        raise ValueError(f"screening must be True, False or 'auto', got {screening!r}.")
+    return screening

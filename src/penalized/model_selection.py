@@ -175,8 +175,7 @@ class _PathCV:
         v.check_grid_params(self.n_lambdas, self.eps)
         v.check_path_solver_params(self.tol, self.max_iter, self.fit_intercept)
         v.check_select(self.select)
-        if not isinstance(self.screening, (bool, np.bool_)):
-            raise TypeError(f"screening must be True or False, got {self.screening!r}.")
+        v.check_screening(self.screening)
         if self.lambdas is not None:
             v.check_lambda_grid(self.lambdas)
 
@@ -196,12 +195,14 @@ class _PathCV:
         return splits
 
     def _grid(self, X, targets, datafit, unit, sample_weight):
+        """``(grid, λ_max, starts)``: the full-data grid and each target's unpenalized fit."""
         if self.lambdas is not None:
-            return v.check_lambda_grid(self.lambdas), float("nan")
-        lam_max = max(_lambda_max(X, t, datafit, unit, sample_weight, self.fit_intercept)[0]
-                      for t in targets)
+            return v.check_lambda_grid(self.lambdas), float("nan"), [None] * len(targets)
+        fits = [_lambda_max(X, t, datafit, unit, sample_weight, self.fit_intercept, self.tol)
+                for t in targets]
+        lam_max = max(f[0] for f in fits)
         eps = default_eps(*X.shape) if self.eps is None else self.eps
-        return lambda_grid(lam_max, self.n_lambdas, eps), lam_max
+        return lambda_grid(lam_max, self.n_lambdas, eps), lam_max, [f[2] for f in fits]
 
     def _fit_cv(self, X, y, sample_weight):
         self._check_cv_params()
@@ -219,7 +220,7 @@ class _PathCV:
             outcomes = Parallel(n_jobs=self.n_jobs, prefer="threads")(
                 delayed(_fold_task)(X, y, targets, sample_weight, train, test, datafit, unit, grid, metric,
                                     classes, gammas, solver)
-                for (_, unit), (grid, _) in zip(outers, grids, strict=True) for train, test in splits)
+                for (_, unit), (grid, _, _) in zip(outers, grids, strict=True) for train, test in splits)
             n_folds = len(splits)
             # scores: (n_outer, n_folds, n_gammas, k)
             k = len(grids[0][0])
@@ -228,10 +229,10 @@ class _PathCV:
             mean, se = cv_statistics(np.moveaxis(scores, 1, 0), weights)  # (n_outer, n_gammas, k)
             o_best = self._select_outer(mean, metric.greater_is_better)
             (r_min, k_min), (r_1se, k_1se) = select_lambda(mean[o_best], se[o_best], metric.greater_is_better)
-            grid, lam_max = grids[o_best]
+            grid, lam_max, starts = grids[o_best]
             unit = outers[o_best][1]
-            full = [solve_path(X, t, datafit, unit, grid, sample_weight=sample_weight, **solver)
-                    for t in targets]
+            full = [solve_path(X, t, datafit, unit, grid, sample_weight=sample_weight, start=s, **solver)
+                    for t, s in zip(targets, starts, strict=True)]
         self._store(outers, grids, scores, mean, se, metric, o_best, (r_min, k_min), (r_1se, k_1se), gammas)
         k_sel, r_sel = (k_min, r_min) if self.select == "min" else (k_1se, r_1se)
         names = getattr(self, "feature_names_in_", None)
@@ -265,8 +266,8 @@ class _PathCV:
         squeeze = (lambda a: a[0]) if single_outer else (lambda a: a)
         # with a γ grid, keep its axis; without, drop it
         drop_gamma = (lambda a: a[..., 0, :]) if gammas is None else (lambda a: a)
-        self.lambdas_ = squeeze(np.array([g for g, _ in grids]))
-        self.lambda_max_ = squeeze(np.array([m for _, m in grids]))
+        self.lambdas_ = squeeze(np.array([g[0] for g in grids]))
+        self.lambda_max_ = squeeze(np.array([g[1] for g in grids]))
         self.cv_mean_ = squeeze(drop_gamma(mean))
         self.cv_std_err_ = squeeze(drop_gamma(se))
         self.cv_scores_ = squeeze(drop_gamma(scores))
@@ -338,8 +339,9 @@ _COMMON_PARAMS = """
         Every fit stops when its certificate is ≤ ``tol · L(0)``.
     max_iter : int, default=1000
         Maximum coordinate-descent epochs per λ.
-    screening : bool, default=True
-        Sequential strong rules with a KKT check along each path (exact; only faster).
+    screening : bool or "auto", default="auto"
+        Sequential strong rules with a KKT check along each path (exact; only changes the
+        speed); "auto" turns them on when n_features ≥ 1000 and n_features > n_samples.
     n_jobs : int, optional
         Folds in parallel through joblib (threads unless a joblib backend is active).
 """
@@ -391,7 +393,7 @@ class LassoCV(_RegressionPathCV):
 
     def __init__(self, *, n_lambdas=100, eps=None, lambdas=None, weights=None, cv=10, scoring=None,
                  select="min", relax=False, gamma=None, fit_intercept=True, tol=1e-4, max_iter=1000,
-                 screening=True, n_jobs=None):
+                 screening="auto", n_jobs=None):
         self.n_lambdas = n_lambdas
         self.eps = eps
         self.lambdas = lambdas
@@ -446,7 +448,7 @@ class ElasticNetCV(_RegressionPathCV):
     _outer_name = "l1_ratio"
 
     def __init__(self, *, l1_ratio=0.5, n_lambdas=100, eps=None, lambdas=None, weights=None, cv=10,
-                 scoring=None, select="min", fit_intercept=True, tol=1e-4, max_iter=1000, screening=True,
+                 scoring=None, select="min", fit_intercept=True, tol=1e-4, max_iter=1000, screening="auto",
                  n_jobs=None):
         self.l1_ratio = l1_ratio
         self.n_lambdas = n_lambdas
@@ -506,7 +508,7 @@ class LogisticRegressionCV(_PathCV, LogisticRegression):
 
     def __init__(self, penalty="l1", *, l1_ratio=0.5, n_lambdas=100, eps=None, lambdas=None, weights=None,
                  cv=10, scoring=None, select="min", fit_intercept=True, tol=1e-4, max_iter=1000,
-                 screening=True, n_jobs=None):
+                 screening="auto", n_jobs=None):
         self.penalty = penalty
         self.l1_ratio = l1_ratio
         self.n_lambdas = n_lambdas

@@ -25,8 +25,9 @@ elastic-net one at ``l1_ratio = 1e-3`` expressed on the penalty's own scale:
 ``λ_max = max_j |g_j| / (2·10⁻³·l2_j)`` (for ``"l2"``: the ``Ridge`` ``lam`` equal to glmnet's
 ridge ``lambda_max``).
 
-Warm starts: each λ starts from the previous solution. Screening (``screening=True``, the
-default) applies the sequential strong rule of Tibshirani et al. (2012) on top of the
+Warm starts: each λ starts from the previous solution. Screening (``screening=True``;
+the default ``"auto"`` turns it on when ``n_features ≥ 1000`` and ``n_features > n_samples``,
+where it pays off) applies the sequential strong rule of Tibshirani et al. (2012) on top of the
 solver: feature j (zero at λ_{k−1}, with an L1 part) is left out of the problem at λ_k when
 ``|g_j(λ_{k−1})| < l1_j·(2λ_k − λ_{k−1})``; after the reduced problem is solved, the
 optimality conditions ``|g_j| ≤ λ_k·l1_j`` of every left-out feature are checked on the full
@@ -101,9 +102,9 @@ def resolve_datafit(datafit):
 
 
 # ------------------------------------------------------------------------------- λ_max
-def unpenalized_fit(X, y, datafit, unit, sample_weight=None, fit_intercept=True):
+def unpenalized_fit(X, y, datafit, unit, sample_weight=None, fit_intercept=True, tol=1e-10):
     """``(w, b)``: the fit of the unpenalized part (intercept and features with ``c_j = 0``)
-    with every penalized coefficient at zero."""
+    with every penalized coefficient at zero (to ``min(tol, 1e-10)``)."""
     p = X.shape[1]
     l1, l2 = unit.coordinate_strengths(p)
     free = (l1 == 0) & (l2 == 0)
@@ -113,16 +114,20 @@ def unpenalized_fit(X, y, datafit, unit, sample_weight=None, fit_intercept=True)
         from .solvers import LinearProblem, solve
 
         sub = LinearProblem.build(_columns(X, free), y, datafit, sample_weight, fit_intercept)
-        res = solve(sub, None, tol=1e-10, max_iter=100_000)
+        res = solve(sub, None, tol=min(tol, 1e-10), max_iter=100_000)
         w[free], b = res.coef, res.intercept
     return w, b
 
 
-def _lambda_max(X, y, datafit, unit, sample_weight, fit_intercept):
-    """``(λ_max, gradient at the unpenalized fit)`` for the unit penalty ``unit``."""
+def _lambda_max(X, y, datafit, unit, sample_weight, fit_intercept, tol=1e-4):
+    """``(λ_max, gradient, (w, b))`` at the unpenalized fit ``(w, b)``, for the unit penalty ``unit``.
+
+    ``(w, b)`` is fitted 100 times tighter than ``tol``: started from it, the path's first
+    point (at λ_max) keeps every penalized coefficient exactly at zero.
+    """
     p = X.shape[1]
     l1, l2 = unit.coordinate_strengths(p)
-    w, b = unpenalized_fit(X, y, datafit, unit, sample_weight, fit_intercept)
+    w, b = unpenalized_fit(X, y, datafit, unit, sample_weight, fit_intercept, tol=1e-2 * tol)
     grad = datafit.gradient(X, y, w, b, sample_weight)[0]
     if np.any(l1 > 0):
         on = l1 > 0
@@ -134,7 +139,7 @@ def _lambda_max(X, y, datafit, unit, sample_weight, fit_intercept):
         lam = 0.0
     if not np.isfinite(lam) or lam <= 0.0:
         lam = np.finfo(np.float64).resolution  # nothing to fit (e.g. a constant y)
-    return float(lam), grad
+    return float(lam), grad, (w, b)
 
 
 def lambda_max(X, y, penalty="l1", *, l1_ratio=0.5, weights=None, datafit="squared_error",
@@ -180,10 +185,13 @@ def _sub_penalty(unit, lam, keep):
 
 
 def solve_path(X, y, datafit, unit, lambdas, *, sample_weight=None, fit_intercept=True, tol=1e-4,
-               max_iter=1000, screening=True):
+               max_iter=1000, screening="auto", start=None):
     """The path on validated data (``y`` already ±1 for the log-loss); no warnings.
 
-    Point k minimises ``L_data + unit.scaled(lambdas[k])``, started from point k−1.
+    Point k minimises ``L_data + unit.scaled(lambdas[k])``, started from point k−1; the
+    first point starts from ``start = (w, b)`` (e.g. the unpenalized fit of
+    :func:`_lambda_max`) or zeros, and is solved on the never-screened features first
+    (then KKT-checked), so that at λ_max every penalized coefficient is exactly zero.
     """
     from .solvers import LinearProblem, solve
 
@@ -193,14 +201,19 @@ def solve_path(X, y, datafit, unit, lambdas, *, sample_weight=None, fit_intercep
                      np.zeros(k, dtype=bool), np.zeros(k))
     l1, l2 = unit.coordinate_strengths(p)
     # Strong rules need an L1 part to leave features out; the full problem is used otherwise.
-    screen = bool(screening) and np.any(l1 > 0)
+    screen = use_screening(screening, n, p) and np.any(l1 > 0)
     problem = None if screen else LinearProblem.build(X, y, datafit, sample_weight, fit_intercept)
     always = (l1 == 0)  # unpenalized or pure-L2 features are never screened out
-    w, b = np.zeros(p), None
+    w, b = (np.zeros(p), None) if start is None else (np.array(start[0], dtype=np.float64), start[1])
     grad, prev_lam = None, None
     for i, lam in enumerate(lambdas):
         penalty = unit.scaled(lam)
-        if not screen:
+        if i == 0 and always.any() and np.any(l1 > 0):
+            w, b, cert, thr, its, ok, objective, grad = _solve_screened(
+                X, y, datafit, unit, lam, always.copy(), w, b, l1, sample_weight, fit_intercept, tol,
+                max_iter)
+            prev_lam = lam
+        elif not screen:
             res = solve(problem, penalty, coef_init=w, intercept_init=b, tol=tol, max_iter=max_iter)
             w, b, cert, thr, its, ok, objective = res.coef, res.intercept, res.certificate, \
                 res.threshold, res.n_iter, res.converged, res.objective
@@ -221,6 +234,13 @@ def solve_path(X, y, datafit, unit, lambdas, *, sample_weight=None, fit_intercep
         out.n_iter[i], out.converged[i] = its, ok
         out.train_loss[i] = objective - penalty.value(w)
     return out
+
+
+def use_screening(screening, n_samples, n_features):
+    """``screening`` resolved: ``"auto"`` is on for ``n_features ≥ 1000`` and ``n_features > n_samples``."""
+    if screening == "auto":
+        return n_features >= 1000 and n_features > n_samples
+    return bool(screening)
 
 
 def _solve_screened(X, y, datafit, unit, lam, keep, w, b, l1, sample_weight, fit_intercept, tol,
@@ -361,7 +381,7 @@ def _encode_target(datafit, y, sample_weight):
 
 def regularization_path(X, y, penalty="l1", *, l1_ratio=0.5, weights=None, datafit="squared_error",
                         lambdas=None, n_lambdas=100, eps=None, sample_weight=None, fit_intercept=True,
-                        tol=1e-4, max_iter=1000, screening=True):
+                        tol=1e-4, max_iter=1000, screening="auto"):
     """Solutions of ``L_data(w, b) + λ·R(w)`` for a decreasing grid of λ, with warm starts.
 
     Parameters
@@ -392,8 +412,9 @@ def regularization_path(X, y, penalty="l1", *, l1_ratio=0.5, weights=None, dataf
         Each point stops when its certificate is ≤ ``tol·L(0)``.
     max_iter : int, default 1000
         Maximum coordinate-descent epochs per λ.
-    screening : bool, default True
-        Sequential strong rules with a KKT check (exact; only faster).
+    screening : bool or "auto", default "auto"
+        Sequential strong rules with a KKT check (exact; only changes the speed). "auto":
+        on when n_features ≥ 1000 and n_features > n_samples.
 
     Returns
     -------
@@ -406,6 +427,7 @@ def regularization_path(X, y, penalty="l1", *, l1_ratio=0.5, weights=None, dataf
     """
     datafit = resolve_datafit(datafit)
     v.check_path_solver_params(tol, max_iter, fit_intercept)
+    v.check_screening(screening)
     X, y, sample_weight, names = v.validate_function_data(X, y, sample_weight,
                                                           classifier=isinstance(datafit, Logistic))
     unit = v.check_path_penalty(penalty, l1_ratio, weights, X.shape[1])
@@ -413,12 +435,12 @@ def regularization_path(X, y, penalty="l1", *, l1_ratio=0.5, weights=None, dataf
     if lambdas is None:
         v.check_grid_params(n_lambdas, eps)
         with single_threaded_blas():
-            lam_max = _lambda_max(X, y, datafit, unit, sample_weight, fit_intercept)[0]
+            lam_max, _, start = _lambda_max(X, y, datafit, unit, sample_weight, fit_intercept, tol)
         grid = lambda_grid(lam_max, n_lambdas, default_eps(*X.shape) if eps is None else eps)
     else:
-        grid, lam_max = v.check_lambda_grid(lambdas), float("nan")
+        grid, lam_max, start = v.check_lambda_grid(lambdas), float("nan"), None
     with single_threaded_blas():
-        arrays = solve_path(X, y, datafit, unit, grid, sample_weight=sample_weight,
+        arrays = solve_path(X, y, datafit, unit, grid, sample_weight=sample_weight, start=start,
                             fit_intercept=fit_intercept, tol=tol, max_iter=max_iter, screening=screening)
     if not arrays.converged.all():
         warnings.warn(convergence_message("regularization_path", arrays.certificates, arrays.thresholds,

@@ -28,15 +28,18 @@ def _finish(ax, created):
     return ax
 
 
-def _spread(values, min_gap):
-    """Label heights near ``values`` (same order), at least ``min_gap`` apart."""
-    order = np.argsort(values)
+def _spread(values, min_gap, high):
+    """Label heights near ``values`` (same order), at least ``min_gap`` apart, at most ``high``."""
+    order = np.argsort(values, kind="stable")
     placed = np.array(values, dtype=float)[order]
     for i in range(1, len(placed)):
         placed[i] = max(placed[i], placed[i - 1] + min_gap)
-    shift = (placed - np.asarray(values)[order]).mean()  # re-centre the pushed-up stack
+    if placed[-1] > high:  # pushed off the top: stack down from it
+        placed[-1] = high
+        for i in range(len(placed) - 2, -1, -1):
+            placed[i] = min(placed[i], placed[i + 1] - min_gap)
     out = np.empty_like(placed)
-    out[order] = placed - max(shift, 0.0) / 2
+    out[order] = placed
     return out
 
 
@@ -46,7 +49,7 @@ def _label_ends(ax, x_end, values, names, max_labels, colors):
     if not order:
         return
     low, high = ax.get_ylim()
-    heights = _spread(values[order], 0.045 * (high - low))
+    heights = _spread(values[order], 0.045 * (high - low), high)
     for j, h in zip(order, heights, strict=True):
         ax.annotate(str(names[j]), (x_end, values[j]), xytext=(1.01, h),
                     textcoords=("axes fraction", "data"), va="center", fontsize=8, color=colors[j],
@@ -134,6 +137,9 @@ def plot_stability(result, ax=None, *, max_labels=10, title=None):
     ax.set_xscale("log")
     ax.set_xlim(lam.max(), lam.min())
     ax.set_ylim(-0.02, 1.02)
+    if result.lambda_range < len(lam):
+        ax.axvspan(lam[result.lambda_range - 1], lam.min(), color="0.92", zorder=0,
+                   label=f"outside Λ (q = {result.q:.3g})")
     if chosen.size:
         end = np.zeros(len(result.selected))
         end[chosen] = result.probabilities[chosen, -1]
