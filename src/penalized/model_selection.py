@@ -294,7 +294,7 @@ class _PathCV:
         lams = np.concatenate([o.lambdas for o in outcomes] + [grid for _ in full])
         if not conv.all():
             warnings.warn(convergence_message(type(self).__name__, certs, thrs, conv, lams, self.tol,
-                                              self.max_iter), ConvergenceWarning, stacklevel=3)
+                                              self.max_iter), ConvergenceWarning, stacklevel=4)
 
     def plot(self, ax=None, **kwargs):
         """The CV curve (mean ± one standard error) with ``lam_min_`` and ``lam_1se_`` marked."""
