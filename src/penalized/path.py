@@ -178,12 +178,6 @@ def _columns(X, mask):
     return np.asfortranarray(X[:, cols])
 
 
-def _sub_penalty(unit, lam, keep):
-    """``unit.scaled(lam)`` restricted to the features in ``keep``."""
-    weights = None if unit.weights is None else np.asarray(unit.weights)[keep]
-    return L1L2(l1=unit._l1 * lam, l2=unit._l2 * lam, weights=weights)
-
-
 def solve_path(X, y, datafit, unit, lambdas, *, sample_weight=None, fit_intercept=True, tol=1e-4,
                max_iter=1000, screening="auto", start=None):
     """The path on validated data (``y`` already ±1 for the log-loss); no warnings.
@@ -203,18 +197,16 @@ def solve_path(X, y, datafit, unit, lambdas, *, sample_weight=None, fit_intercep
     # Strong rules need an L1 part to leave features out; the full problem is used otherwise.
     screen = use_screening(screening, n, p) and np.any(l1 > 0)
     problem = None if screen else LinearProblem.build(X, y, datafit, sample_weight, fit_intercept)
+    reduced = _ReducedProblems(X, y, datafit, unit, l1, sample_weight, fit_intercept, tol, max_iter)
     always = (l1 == 0)  # unpenalized or pure-L2 features are never screened out
     w, b = (np.zeros(p), None) if start is None else (np.array(start[0], dtype=np.float64), start[1])
     grad, prev_lam = None, None
     for i, lam in enumerate(lambdas):
-        penalty = unit.scaled(lam)
         if i == 0 and always.any() and np.any(l1 > 0):
-            w, b, cert, thr, its, ok, objective, grad = _solve_screened(
-                X, y, datafit, unit, lam, always.copy(), w, b, l1, sample_weight, fit_intercept, tol,
-                max_iter)
+            w, b, cert, thr, its, ok, objective, grad = reduced.solve(lam, always.copy(), w, b)
             prev_lam = lam
         elif not screen:
-            res = solve(problem, penalty, coef_init=w, intercept_init=b, tol=tol, max_iter=max_iter)
+            res = solve(problem, unit.scaled(lam), coef_init=w, intercept_init=b, tol=tol, max_iter=max_iter)
             w, b, cert, thr, its, ok, objective = res.coef, res.intercept, res.certificate, \
                 res.threshold, res.n_iter, res.converged, res.objective
         else:
@@ -225,15 +217,19 @@ def solve_path(X, y, datafit, unit, lambdas, *, sample_weight=None, fit_intercep
             keep = always | (w != 0) | (np.abs(grad) >= l1 * (2.0 * lam - prev_lam))
             if not keep.any():  # keep the most correlated feature: the reduced problem is never empty
                 keep[np.argmax(np.abs(grad) / np.where(l1 > 0, l1, np.inf))] = True
-            w, b, cert, thr, its, ok, objective, grad = _solve_screened(
-                X, y, datafit, unit, lam, keep, w, b, l1, sample_weight, fit_intercept, tol, max_iter)
+            w, b, cert, thr, its, ok, objective, grad = reduced.solve(lam, keep, w, b, grad)
             prev_lam = lam
         out.coefs[:, i] = w
         out.intercepts[i] = b
         out.certificates[i], out.thresholds[i] = cert, thr
         out.n_iter[i], out.converged[i] = its, ok
-        out.train_loss[i] = objective - penalty.value(w)
+        out.train_loss[i] = objective - lam * _unit_value(l1, l2, w)
     return out
+
+
+def _unit_value(l1, l2, w):
+    """The unit penalty ``Σ l1_j |w_j| + l2_j w_j²`` from its per-feature strengths."""
+    return float(l1 @ np.abs(w) + l2 @ (w * w))
 
 
 def use_screening(screening, n_samples, n_features):
@@ -243,26 +239,67 @@ def use_screening(screening, n_samples, n_features):
     return bool(screening)
 
 
-def _solve_screened(X, y, datafit, unit, lam, keep, w, b, l1, sample_weight, fit_intercept, tol,
-                    max_iter):
-    """Solve on the features in ``keep``, add back KKT violators, repeat; full-data gradient out."""
-    from .solvers import LinearProblem, solve
+class _ReducedProblems:
+    """Solves the path's points on subsets of the features, then checks the rest (KKT).
 
-    its = 0
-    while True:
-        sub = LinearProblem.build(_columns(X, keep), y, datafit, sample_weight, fit_intercept)
-        res = solve(sub, _sub_penalty(unit, lam, keep), coef_init=w[keep], intercept_init=b, tol=tol,
-                    max_iter=max(max_iter - its, 1))
-        its += res.n_iter
-        w = np.zeros_like(w)
-        w[keep] = res.coef
-        b = res.intercept
-        grad = _gradient(X, y, datafit, w, b, sample_weight)
-        violators = ~keep & (np.abs(grad) > lam * l1 * (1.0 + _KKT_SLACK))
-        if not violators.any() or its >= max_iter:
-            ok = res.converged and not violators.any()
-            return w, b, res.certificate, res.threshold, its, ok, res.objective, grad
-        keep = keep | violators
+    The reduced problem is rebuilt only when a point needs a feature outside the current
+    subset; it then grows to the union, plus head room (the next features by
+    ``|g_j|/l1_j``: strong sets mostly grow along a path), so most points reuse it.
+    """
+
+    def __init__(self, X, y, datafit, unit, l1, sample_weight, fit_intercept, tol, max_iter):
+        self.X, self.y, self.datafit, self.unit, self.l1 = X, y, datafit, unit, l1
+        self.sample_weight, self.fit_intercept, self.tol, self.max_iter = (
+            sample_weight, fit_intercept, tol, max_iter)
+        self.keep = None
+        self.weights = None if unit.weights is None else np.asarray(unit.weights, dtype=np.float64)
+
+    def _build(self, keep, grad=None):
+        from .solvers import LinearProblem
+
+        if self.keep is not None and not np.any(keep & ~self.keep):
+            return  # the current reduced problem already holds every needed feature
+        keep = keep if self.keep is None else (keep | self.keep)
+        if grad is not None:
+            l1 = self.l1
+            score = np.where(keep | (l1 == 0), -np.inf, np.abs(grad) / np.where(l1 > 0, l1, 1.0))
+            extra = min(max(int(keep.sum()) // 2, 10), int(np.isfinite(score).sum()))
+            if extra > 0:
+                keep = keep.copy()
+                keep[np.argpartition(-score, extra - 1)[:extra]] = True
+        self.keep = keep
+        self.cols = np.flatnonzero(keep)
+        self.Xs = _columns(self.X, keep)
+        self.problem = LinearProblem.build(self.Xs, self.y, self.datafit, self.sample_weight,
+                                           self.fit_intercept)
+        self.sub_weights = None if self.weights is None else self.weights[self.cols]
+
+    def solve(self, lam, keep, w, b, grad=None):
+        """``(w, b, certificate, threshold, epochs, converged, objective, full gradient)``.
+
+        ``grad`` is the full gradient at the incoming ``(w, b)`` if known.
+        """
+        from .solvers import solve
+
+        its = 0
+        self._build(keep, grad)
+        while True:
+            penalty = L1L2(l1=self.unit._l1 * lam, l2=self.unit._l2 * lam, weights=self.sub_weights)
+            res = solve(self.problem, penalty, coef_init=w[self.cols], intercept_init=b, tol=self.tol,
+                        max_iter=max(self.max_iter - its, 1))
+            its += res.n_iter
+            if res.n_iter > 0 or grad is None:  # else (w, b) did not move: neither did the gradient
+                w = np.zeros_like(w)
+                w[self.cols] = res.coef
+                b = res.intercept
+                z = np.asarray(self.Xs @ res.coef).ravel() + b
+                d = self.datafit.derivative(self.y, z, self.sample_weight)
+                grad = np.asarray(self.X.T @ d).ravel()
+            violators = ~self.keep & (np.abs(grad) > lam * self.l1 * (1.0 + _KKT_SLACK))
+            if not violators.any() or its >= self.max_iter:
+                ok = res.converged and not violators.any()
+                return w, b, res.certificate, res.threshold, its, ok, res.objective, grad
+            self._build(self.keep | violators, grad)
 
 
 def _gradient(X, y, datafit, w, b, sample_weight):
