@@ -381,7 +381,9 @@ class LassoCV(_RegressionPathCV):
         Cross-validate the relaxed lasso ``γ·w_λ + (1 − γ)·w̃_λ`` (:mod:`penalized.relaxed`)
         over ``(γ, λ)``; the refit uses ``gamma_`` and ``lam_``.
     gamma : float or list of floats in [0, 1], optional
-        The γ grid for ``relax=True``; default glmnet's ``(0, 0.25, 0.5, 0.75, 1)``.
+        The γ grid for ``relax=True`` (sorted); default glmnet's ``(0, 0.25, 0.5, 0.75, 1)``.
+        The 1-SE choice is the largest λ with some γ within one standard error of the best
+        ``(λ, γ)``, and at that λ the largest such γ.
 
     Attributes
     ----------"""
@@ -417,7 +419,7 @@ class LassoCV(_RegressionPathCV):
             raise TypeError(f"relax must be True or False, got {self.relax!r}.")
         if not self.relax:
             return None
-        return v.check_gamma(DEFAULT_GAMMAS if self.gamma is None else self.gamma)
+        return np.unique(v.check_gamma(DEFAULT_GAMMAS if self.gamma is None else self.gamma))
 
 
 class ElasticNetCV(_RegressionPathCV):
