@@ -362,7 +362,11 @@ _COMMON_ATTRIBUTES = """
     coef_, intercept_, dual_gap_, n_iter_ : the refit at ``lam_``.
     selected_features_ : ndarray of str
         Names of the non-zero features; ``get_support()`` gives the mask.
+    lambda_max_ : float
+        The grid's λ_max (``nan`` for a user grid).
     scoring_ : str
+        The metric's name; ``greater_is_better_`` tells a score (accuracy, …) from an error.
+    n_splits_ : int
 """
 
 
