@@ -100,7 +100,8 @@ def main(argv=None):
     mean_diff = float(np.max(np.abs(ours.cv_scores_.mean(0) - sk_scores.mean(0)) / sk_scores.mean(0)))
     k_ours = int(ours.index_min_)
     k_sk = int(np.flatnonzero(np.isclose(alphas, sk.alpha_))[0])
-    refit_diff = float(np.linalg.norm(ours.coef_ - sk.coef_) / np.linalg.norm(sk.coef_))
+    same_lam = ours.path_.coefs[:, k_sk]  # penalized's full-data path at scikit-learn's λ
+    refit_diff = float(np.linalg.norm(same_lam - sk.coef_) / np.linalg.norm(sk.coef_))
 
     lines = [
         "### Lasso path + 5-fold CV on singh2002 (`python -m benchmarks.path_cv`)",
@@ -125,10 +126,13 @@ def main(argv=None):
         "",
         f"Agreement: λ_min at grid index {k_ours} (penalized, λ = {ours.lam_min_:.4g}) and {k_sk} "
         f"(scikit-learn, λ = {2 * sk.alpha_:.4g}); per-fold CV MSE curves differ by at most "
-        f"{curve_diff:.1e} (relative; mean curves {mean_diff:.1e}); refit coefficients differ by "
-        f"{refit_diff:.1e} (relative L2); penalized λ_1se = {ours.lam_1se_:.4g} "
-        f"({np.count_nonzero(ours.path_.coefs[:, ours.index_1se_])} genes) vs λ_min "
-        f"({np.count_nonzero(ours.coef_)} genes).",
+        f"{curve_diff:.1e} (relative; mean curves {mean_diff:.1e}); at scikit-learn's λ, the "
+        f"coefficients refitted on all the data differ by {refit_diff:.1e} (relative L2). These are "
+        "tolerance-level differences in a 6033-dimensional problem with 102 samples, where the CV curve "
+        "is flat near its minimum; at tol = 1e-12 the per-fold curves agree to 1e-5 "
+        "(`tests/test_model_selection.py::test_agrees_with_scikit_learn_lasso_cv`). penalized's "
+        f"λ_1se = {ours.lam_1se_:.4g} keeps {np.count_nonzero(ours.path_.coefs[:, ours.index_1se_])} "
+        f"genes, λ_min {np.count_nonzero(ours.coef_)}.",
         "",
         "Conditions: " + machine_line() + " The machine's 2 cores were shared with other jobs while "
         "this ran, so absolute times are noisy (CPU times less so); both estimators ran in the same "
