@@ -9,6 +9,7 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+from sklearn.base import BaseEstimator
 from sklearn.utils import check_scalar
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, validate_data
@@ -115,3 +116,148 @@ def encode_binary_targets(y, classes, sample_weight=None, name="y"):
         if not np.any((y_pm == sign) & (weight > 0)):
             raise ValueError(f"class {label!r} of {name} has no sample with positive weight.")
     return y_pm
+
+
+# --------------------------------------------------------------------------------------------
+# Paths, cross-validation, stability selection
+# --------------------------------------------------------------------------------------------
+class _DataHolder(BaseEstimator):
+    """Stands in for an estimator when a function (not an estimator) validates its data."""
+
+
+def validate_function_data(X, y, sample_weight=None, *, classifier=False):
+    """:func:`validate_fit_data` for functions: returns ``(X, y, sample_weight, feature_names)``.
+
+    ``feature_names`` are the DataFrame's column names, or ``x0, x1, …``.
+    """
+    holder = _DataHolder()
+    X, y, sample_weight = validate_fit_data(holder, X, y, sample_weight, classifier=classifier)
+    names = getattr(holder, "feature_names_in_", None)
+    if names is None:
+        names = np.array([f"x{j}" for j in range(X.shape[1])], dtype=object)
+    return X, y, sample_weight, np.asarray(names, dtype=object)
+
+
+def check_lambda_grid(lambdas, name="lambdas"):
+    """A user λ grid: 1-D, finite, > 0 and strictly decreasing (warm starts run from the
+    sparsest model down); returned as a float64 array."""
+    try:
+        grid = np.asarray(lambdas, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a 1-D array of positive numbers, got {lambdas!r}.") from None
+    if grid.ndim != 1 or grid.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D array, got shape {grid.shape}.")
+    if not np.all(np.isfinite(grid)):
+        raise ValueError(f"{name} contains NaN or infinity.")
+    if np.any(grid <= 0):
+        raise ValueError(
+            f"{name} must be > 0 (λ = 0 is the unpenalized fit; use a small positive value), "
+            f"got min {grid.min()!r}."
+        )
+    if grid.size > 1 and np.any(np.diff(grid) >= 0):
+        raise ValueError(
+            f"{name} must be sorted in strictly decreasing order (largest first: warm starts go "
+            f"from the sparsest model down), got {_short(grid)}; pass np.sort(lambdas)[::-1]."
+        )
+    return grid
+
+
+def _short(a):
+    return np.array2string(a[:6], precision=4, separator=", ")[:-1] + (", ...]" if a.size > 6 else "]")
+
+
+def check_grid_params(n_lambdas, eps):
+    """``n_lambdas`` ≥ 1 (int) and ``eps`` in (0, 1) or None."""
+    check_scalar(n_lambdas, "n_lambdas", numbers.Integral, min_val=1)
+    if eps is not None:
+        check_scalar(eps, "eps", numbers.Real, min_val=0.0, max_val=1.0, include_boundaries="neither")
+
+
+def check_path_solver_params(tol, max_iter, fit_intercept):
+    """``tol`` > 0 finite, ``max_iter`` ≥ 1, ``fit_intercept`` boolean (for functions)."""
+    check_scalar(tol, "tol", numbers.Real, min_val=0.0, include_boundaries="neither")
+    if not np.isfinite(tol):
+        raise ValueError(f"tol must be finite, got {tol!r}.")
+    check_scalar(max_iter, "max_iter", numbers.Integral, min_val=1)
+    if not isinstance(fit_intercept, (bool, np.bool_)):
+        raise TypeError(f"fit_intercept must be True or False, got {fit_intercept!r}.")
+
+
+def check_path_penalty(penalty, l1_ratio=0.5, weights=None, n_features=None):
+    """The unit-strength penalty of a path: ``"l1"`` → ``L1(1)``, ``"l2"`` → ``L2(1)``,
+    ``"elasticnet"`` → ``L1L2(l1=ρ, l2=(1−ρ)/2)`` (``ElasticNet(lam=1, l1_ratio=ρ)``), or a
+    penalty object of the elastic-net family, used as given (path point k is
+    ``penalty.scaled(lambdas[k])``)."""
+    from .penalties import L1, L1L2, L2, ElasticNetFamily, check_penalty_weights
+
+    if isinstance(penalty, str):
+        c = check_penalty_weights(weights, n_features)
+        if penalty == "l1":
+            return L1(1.0, c)
+        if penalty == "l2":
+            return L2(1.0, c)
+        if penalty == "elasticnet":
+            rho = check_l1_ratio(l1_ratio)
+            return L1L2(l1=rho, l2=(1.0 - rho) / 2.0, weights=c)
+        raise ValueError(f"penalty must be 'l1', 'l2', 'elasticnet' or a penalty object, got {penalty!r}.")
+    if not isinstance(penalty, ElasticNetFamily):
+        raise TypeError(
+            "penalty must be 'l1', 'l2', 'elasticnet' or a penalty object of the elastic-net "
+            f"family (penalized.L1, L2, L1L2), got {penalty!r}."
+        )
+    if weights is not None:
+        raise ValueError("pass per-feature weights inside the penalty object (e.g. L1(1.0, weights=c)), "
+                         "not as weights= next to it.")
+    check_penalty_weights(penalty.weights, n_features)
+    if penalty._l1 == 0 and penalty._l2 == 0:
+        raise ValueError(f"penalty {penalty!r} has zero strength: scaling it along a λ grid changes nothing.")
+    return penalty
+
+
+def check_n_splits(n_splits, n_samples):
+    """At most as many folds as samples."""
+    if n_splits > n_samples:
+        raise ValueError(
+            f"cannot split n_samples={n_samples} into {n_splits} cross-validation folds: more folds "
+            f"than samples; use cv <= {n_samples}."
+        )
+
+
+def check_fold_classes(y_train, classes, fold, sample_weight=None):
+    """Every class (with positive weight) in the training part of fold ``fold``."""
+    weight = np.ones(len(y_train)) if sample_weight is None else sample_weight
+    present = np.unique(y_train[weight > 0])
+    missing = [c for c in np.asarray(classes).tolist() if c not in present.tolist()]
+    if missing:
+        raise ValueError(
+            f"the training part of cross-validation fold {fold} has only one class or misses "
+            f"class(es) {missing!r}: the logistic model cannot be fitted on it. Use fewer folds, "
+            "a stratified splitter (sklearn.model_selection.StratifiedKFold) or more samples of "
+            "the rare class."
+        )
+
+
+def check_select(select):
+    if select not in ("min", "1se"):
+        raise ValueError(f"select must be 'min' or '1se', got {select!r}.")
+    return select
+
+
+def check_gamma(gamma, name="gamma"):
+    """A relaxation parameter in [0, 1] (scalar) or a non-empty 1-D grid of them."""
+    g = np.atleast_1d(np.asarray(gamma, dtype=np.float64)) if not isinstance(gamma, str) else None
+    if g is None or g.ndim != 1 or g.size == 0 or not np.all(np.isfinite(g)) or np.any((g < 0) | (g > 1)):
+        raise ValueError(f"{name} must be a number in [0, 1] or a list of them, got {gamma!r}.")
+    return g
+
+
+def check_probability(value, name, *, low=0.0, high=1.0, closed_low=False):
+    check_scalar(value, name, numbers.Real, min_val=low, max_val=high,
+                 include_boundaries="both" if closed_low else "right")
+    return float(value)
+
+
+def check_screening(screening):
+    if not (isinstance(screening, (bool, np.bool_)) or screening == "auto"):
+        raise ValueError(f"screening must be True, False or 'auto', got {screening!r}.")
+    return screening

@@ -1,0 +1,565 @@
+"""Cross-validated λ: :class:`LassoCV`, :class:`ElasticNetCV`, :class:`LogisticRegressionCV`.
+
+The procedure is glmnet's ``cv.glmnet``:
+
+1. **One λ grid, from the full data**: ``n_lambdas`` values log-spaced from ``λ_max`` (the
+   smallest λ zeroing every penalized coefficient on *all* the samples) down to
+   ``eps·λ_max``; every fold uses this grid, so fold errors line up λ by λ.
+2. **Each fold** fits the whole path on its training part (warm starts along the grid)
+   and scores every λ on its held-out part.
+3. **Mean and standard error** per λ, weighting fold f by its held-out weight ``W_f``
+   (its number of samples without ``sample_weight``)::
+
+       cv_mean_    = Σ_f W_f s_f / Σ_f W_f
+       cv_std_err_ = sqrt( Σ_f W_f (s_f − cv_mean_)² / Σ_f W_f / (K − 1) )
+
+4. **Selection**: ``lam_min_`` is the λ with the best mean (the largest such λ on ties);
+   ``lam_1se_`` is the *largest* λ whose mean is within one standard error of that best
+   mean (the one-standard-error rule of Breiman et al. 1984, ESL §7.10, glmnet's
+   ``lambda.1se``): the sparsest model that cannot be told apart from the best one.
+   ``lam_`` is the one chosen by ``select="min"`` (the default, as scikit-learn) or
+   ``"1se"`` (glmnet's default for prediction).
+5. **Refit** on all the data along the same grid (warm starts) and keep the point at
+   ``lam_``: ``coef_``, ``intercept_``, ``dual_gap_``, ``n_iter_``; the full-data path is
+   ``path_``.
+
+Folds run through joblib (``n_jobs``; threads by default: the compiled solver releases
+the GIL). Any joblib backend works, e.g. on a Dask cluster::
+
+    import joblib
+    from dask.distributed import Client
+    client = Client("scheduler-address:8786")
+    with joblib.parallel_backend("dask"):
+        LassoCV(n_jobs=-1).fit(X, y)
+
+Scales: ``lam`` is the estimator's (``Lasso``, ``ElasticNet``: the mean squared error
+``Σ a_i (y_i − x_iᵀw − b)²`` plus ``lam·R(w)``; scikit-learn ``alpha = lam/2``, glmnet
+gaussian ``lambda = lam/2``). Scores are described in :mod:`penalized._scoring`.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.exceptions import ConvergenceWarning
+
+from . import _validation as v
+from ._scoring import resolve_metric
+from .linear_model import LogisticRegression, _Regressor
+from .path import (
+    _lambda_max,
+    convergence_message,
+    default_eps,
+    lambda_grid,
+    make_result,
+    single_threaded_blas,
+    solve_path,
+)
+from .relaxed import mix, refit_on_support
+
+__all__ = ["LassoCV", "ElasticNetCV", "LogisticRegressionCV", "select_lambda", "cv_statistics",
+           "DEFAULT_GAMMAS"]
+
+DEFAULT_GAMMAS = (0.0, 0.25, 0.5, 0.75, 1.0)  # glmnet's relaxed-lasso grid
+
+
+# ------------------------------------------------------------------------ statistics and rule
+def cv_statistics(fold_scores, fold_weights):
+    """``(mean, std_err)`` over folds (axis 0), glmnet's weighted formulas (module docstring)."""
+    s = np.asarray(fold_scores, dtype=np.float64)
+    w = np.asarray(fold_weights, dtype=np.float64)
+    w = (w / w.sum()).reshape((-1,) + (1,) * (s.ndim - 1))
+    mean = (w * s).sum(axis=0)
+    n_folds = s.shape[0]
+    if n_folds < 2:
+        return mean, np.zeros_like(mean)
+    var = (w * (s - mean) ** 2).sum(axis=0)
+    return mean, np.sqrt(var / (n_folds - 1))
+
+
+def select_lambda(cv_mean, cv_std_err, greater_is_better=False):
+    """``((row_min, k_min), (row_1se, k_1se))`` on a decreasing λ grid (the last axis).
+
+    ``cv_mean`` is (k,) or (m, k): m alternative models sharing the λ grid (the γ of the
+    relaxed lasso). The best is the smallest error (largest score); ties go to the
+    largest λ, then the last row. The 1-SE choice is the largest λ with an error at most
+    ``best + std_err[best]``; ties over rows again go to the last row (for γ: the most
+    penalized model).
+    """
+    mean = np.atleast_2d(np.asarray(cv_mean, dtype=np.float64))
+    se = np.atleast_2d(np.asarray(cv_std_err, dtype=np.float64))
+    err = -mean if greater_is_better else mean
+    err = np.where(np.isfinite(err), err, np.inf)
+    best = err.min()
+    k_min = int(np.flatnonzero((err == best).any(axis=0))[0])
+    r_min = int(np.flatnonzero(err[:, k_min] == best)[-1])
+    within = err <= best + se[r_min, k_min]
+    k_1se = int(np.flatnonzero(within.any(axis=0))[0])
+    r_1se = int(np.flatnonzero(within[:, k_1se])[-1])
+    return (r_min, k_min), (r_1se, k_1se)
+
+
+# ------------------------------------------------------------------------------------ folds
+@dataclass
+class _FoldOutcome:
+    scores: np.ndarray  # (n_gammas, k)
+    weight: float
+    certificates: np.ndarray
+    thresholds: np.ndarray
+    converged: np.ndarray
+    lambdas: np.ndarray
+
+
+def _decision(X, coefs, intercepts):
+    """Decision values (n, n_problems, k) of models ``coefs`` (n_problems, p, k)."""
+    return np.stack([np.asarray(X @ coefs[j]) + intercepts[j] for j in range(coefs.shape[0])], axis=1)
+
+
+def _relaxed_refits(X, y, coefs, sample_weight, fit_intercept):
+    """Least-squares refits on the support of every column of ``coefs`` (p, k), cached by support."""
+    cache = {}
+    R, Rb = np.zeros_like(coefs), np.zeros(coefs.shape[1])
+    for i in range(coefs.shape[1]):
+        support = coefs[:, i] != 0
+        key = np.packbits(support).tobytes()
+        if key not in cache:
+            cache[key] = refit_on_support(X, y, support, sample_weight, fit_intercept)
+        R[:, i], Rb[i] = cache[key]
+    return R, Rb
+
+
+def _fold_task(X, y, targets, sample_weight, train, test, datafit, unit, lambdas, metric, classes,
+               gammas, solver):
+    """Path on the training part, scores of every λ (and γ) on the held-out part."""
+    sw_train = None if sample_weight is None else sample_weight[train]
+    sw_test = None if sample_weight is None else sample_weight[test]
+    X_train, X_test = X[train], X[test]
+    paths = [solve_path(X_train, t[train], datafit, unit, lambdas, sample_weight=sw_train, **solver)
+             for t in targets]
+    coefs = np.stack([p.coefs for p in paths])
+    intercepts = np.stack([p.intercepts for p in paths])
+    models = [(coefs, intercepts)]
+    if gammas is not None:
+        R, Rb = _relaxed_refits(X_train, targets[0][train], coefs[0], sw_train, solver["fit_intercept"])
+        models = [tuple(x[None] for x in mix(g, coefs[0], intercepts[0], R, Rb)) for g in gammas]
+    scores = np.array([metric(y[test], _decision(X_test, c, b), sw_test, classes, X_test, c, b)
+                       for c, b in models])
+    return _FoldOutcome(
+        scores=scores, weight=float(len(test) if sw_test is None else sw_test.sum()),
+        certificates=np.concatenate([p.certificates for p in paths]),
+        thresholds=np.concatenate([p.thresholds for p in paths]),
+        converged=np.concatenate([p.converged for p in paths]),
+        lambdas=np.tile(lambdas, len(paths)),
+    )
+
+
+# ------------------------------------------------------------------------------ the estimator
+class _PathCV:
+    """Cross-validation over a λ grid (and an optional outer grid); see the module docstring.
+
+    Subclasses define ``_units(n_features)`` → list of ``(outer_value, unit penalty)``,
+    ``_gammas()`` (relaxed lasso grid or None) and ``_targets(y, sample_weight)``.
+    """
+
+    _classifier = False
+    _outer_name = None  # e.g. "l1_ratio"
+
+    def _gammas(self):
+        return None
+
+    def _check_cv_params(self):
+        v.check_grid_params(self.n_lambdas, self.eps)
+        v.check_path_solver_params(self.tol, self.max_iter, self.fit_intercept)
+        v.check_select(self.select)
+        v.check_screening(self.screening)
+        if self.lambdas is not None:
+            v.check_lambda_grid(self.lambdas)
+
+    def _splits(self, X, y, classes, sample_weight):
+        from sklearn.model_selection import check_cv
+
+        if isinstance(self.cv, numbers.Integral) and not isinstance(self.cv, bool):
+            if self.cv < 2:
+                raise ValueError(f"cv must be at least 2 folds, got cv={self.cv}.")
+            v.check_n_splits(self.cv, X.shape[0])
+        splitter = check_cv(self.cv, y, classifier=self._classifier)
+        splits = list(splitter.split(X, y))
+        if classes is not None:
+            for f, (train, _) in enumerate(splits):
+                v.check_fold_classes(y[train], classes, f,
+                                     None if sample_weight is None else sample_weight[train])
+        return splits
+
+    def _grid(self, X, targets, datafit, unit, sample_weight):
+        """``(grid, λ_max, starts)``: the full-data grid and each target's unpenalized fit."""
+        if self.lambdas is not None:
+            return v.check_lambda_grid(self.lambdas), float("nan"), [None] * len(targets)
+        fits = [_lambda_max(X, t, datafit, unit, sample_weight, self.fit_intercept, self.tol)
+                for t in targets]
+        lam_max = max(f[0] for f in fits)
+        eps = default_eps(*X.shape) if self.eps is None else self.eps
+        return lambda_grid(lam_max, self.n_lambdas, eps), lam_max, [f[2] for f in fits]
+
+    def _fit_cv(self, X, y, sample_weight):
+        self._check_cv_params()
+        metric = resolve_metric(self.scoring, self._classifier)
+        X, y, sample_weight = v.validate_fit_data(self, X, y, sample_weight, classifier=self._classifier)
+        targets, classes = self._targets(y, sample_weight)
+        splits = self._splits(X, y, classes, sample_weight)
+        outers = self._units(X.shape[1])
+        gammas = self._gammas()
+        datafit = self._datafit
+        solver = dict(fit_intercept=self.fit_intercept, tol=self.tol, max_iter=self.max_iter,
+                      screening=self.screening)
+        with single_threaded_blas():
+            grids = [self._grid(X, targets, datafit, unit, sample_weight) for _, unit in outers]
+            outcomes = Parallel(n_jobs=self.n_jobs, prefer="threads")(
+                delayed(_fold_task)(X, y, targets, sample_weight, train, test, datafit, unit, grid, metric,
+                                    classes, gammas, solver)
+                for (_, unit), (grid, _, _) in zip(outers, grids, strict=True) for train, test in splits)
+            n_folds = len(splits)
+            # scores: (n_outer, n_folds, n_gammas, k)
+            k = len(grids[0][0])
+            scores = np.array([o.scores for o in outcomes]).reshape(len(outers), n_folds, -1, k)
+            weights = np.array([o.weight for o in outcomes[:n_folds]])
+            mean, se = cv_statistics(np.moveaxis(scores, 1, 0), weights)  # (n_outer, n_gammas, k)
+            o_best = self._select_outer(mean, metric.greater_is_better)
+            (r_min, k_min), (r_1se, k_1se) = select_lambda(mean[o_best], se[o_best], metric.greater_is_better)
+            grid, lam_max, starts = grids[o_best]
+            unit = outers[o_best][1]
+            full = [solve_path(X, t, datafit, unit, grid, sample_weight=sample_weight, start=s, **solver)
+                    for t, s in zip(targets, starts, strict=True)]
+        self._store(outers, grids, scores, mean, se, metric, o_best, (r_min, k_min), (r_1se, k_1se), gammas)
+        k_sel, r_sel = (k_min, r_min) if self.select == "min" else (k_1se, r_1se)
+        names = getattr(self, "feature_names_in_", None)
+        if names is None:
+            names = np.array([f"x{j}" for j in range(X.shape[1])], dtype=object)
+        binary = classes if classes is not None and len(classes) == 2 else None
+        paths = [make_result(p, grid, unit, datafit, lam_max, names, binary, self.tol) for p in full]
+        self.path_ = paths[0] if len(paths) == 1 else paths
+        coefs = np.array([p.coefs[:, k_sel] for p in full])
+        intercepts = np.array([p.intercepts[k_sel] for p in full])
+        if gammas is not None:
+            refit = refit_on_support(X, targets[0], coefs[0] != 0, sample_weight, self.fit_intercept)
+            c, b = mix(self.gamma_, coefs[0], intercepts[0], *refit)
+            coefs, intercepts = c[None], np.array([b])
+        self._set_coef(coefs.astype(X.dtype, copy=False), intercepts, classes)
+        self.dual_gap_ = np.array([p.certificates[k_sel] for p in full])
+        self.n_iter_ = np.array([p.n_iter[k_sel] for p in full])
+        if not self._classifier:
+            self.dual_gap_, self.n_iter_ = float(self.dual_gap_[0]), int(self.n_iter_[0])
+        self._warn(outcomes, full, grid)
+        return self
+
+    @staticmethod
+    def _select_outer(mean, greater_is_better):
+        err = -mean if greater_is_better else mean
+        err = np.where(np.isfinite(err), err, np.inf)
+        return int(np.argmin(err.reshape(err.shape[0], -1).min(axis=1)))
+
+    def _store(self, outers, grids, scores, mean, se, metric, o_best, best, one_se, gammas):
+        single_outer = len(outers) == 1 or self._outer_name is None
+        squeeze = (lambda a: a[0]) if single_outer else (lambda a: a)
+        # with a γ grid, keep its axis; without, drop it
+        drop_gamma = (lambda a: a[..., 0, :]) if gammas is None else (lambda a: a)
+        self.lambdas_ = squeeze(np.array([g[0] for g in grids]))
+        self.lambda_max_ = squeeze(np.array([g[1] for g in grids]))
+        self.cv_mean_ = squeeze(drop_gamma(mean))
+        self.cv_std_err_ = squeeze(drop_gamma(se))
+        self.cv_scores_ = squeeze(drop_gamma(scores))
+        self.scoring_ = metric.name
+        self.n_splits_ = scores.shape[1]
+        self.greater_is_better_ = metric.greater_is_better
+        grid = grids[o_best][0]
+        self.lam_min_ = float(grid[best[1]])
+        self.lam_1se_ = float(grid[one_se[1]])
+        self.lam_ = self.lam_min_ if self.select == "min" else self.lam_1se_
+        self.index_min_, self.index_1se_ = best[1], one_se[1]
+        if self._outer_name is not None:
+            setattr(self, self._outer_name + "_", outers[o_best][0])
+        if gammas is not None:
+            self.gammas_ = gammas
+            self.gamma_min_ = float(gammas[best[0]])
+            self.gamma_1se_ = float(gammas[one_se[0]])
+            self.gamma_ = self.gamma_min_ if self.select == "min" else self.gamma_1se_
+
+    def _warn(self, outcomes, full, grid):
+        certs = np.concatenate([o.certificates for o in outcomes] + [p.certificates for p in full])
+        thrs = np.concatenate([o.thresholds for o in outcomes] + [p.thresholds for p in full])
+        conv = np.concatenate([o.converged for o in outcomes] + [p.converged for p in full])
+        lams = np.concatenate([o.lambdas for o in outcomes] + [grid for _ in full])
+        if not conv.all():
+            warnings.warn(convergence_message(type(self).__name__, certs, thrs, conv, lams, self.tol,
+                                              self.max_iter), ConvergenceWarning, stacklevel=4)
+
+    def plot(self, ax=None, **kwargs):
+        """The CV curve (mean ± one standard error) with ``lam_min_`` and ``lam_1se_`` marked."""
+        from .plots import plot_cv
+
+        return plot_cv(self, ax=ax, **kwargs)
+
+
+class _RegressionPathCV(_PathCV, _Regressor):
+    def _targets(self, y, sample_weight):
+        return [y], None
+
+    def _set_coef(self, coefs, intercepts, classes):
+        self.coef_ = coefs[0]
+        self.intercept_ = float(intercepts[0])
+
+    def fit(self, X, y, sample_weight=None):
+        """Cross-validate λ on ``X`` (n_samples, n_features) and ``y``, then refit at ``lam_``."""
+        return self._fit_cv(X, y, sample_weight)
+
+
+_COMMON_PARAMS = """
+    n_lambdas : int, default=100
+        Length of the λ grid.
+    eps : float, optional
+        ``λ_min / λ_max`` of the grid; default 1e-2 when n_samples < n_features, else 1e-4.
+    lambdas : array, optional
+        Your own grid (positive, strictly decreasing); overrides ``n_lambdas`` and ``eps``.
+    weights : array (n_features,), optional
+        Per-feature penalty factors ``c_j`` ≥ 0 (glmnet's ``penalty.factor``; 0 = unpenalized).
+    cv : int, cross-validation generator or iterable, default=10
+        An int is ``KFold`` (``StratifiedKFold`` for classifiers) without shuffling; pass
+        e.g. ``KFold(10, shuffle=True, random_state=0)`` for glmnet's random folds, or any
+        scikit-learn splitter.
+    scoring : str or callable, optional
+        Default ``"mse"`` for regression, ``"deviance"`` for logistic (glmnet's defaults);
+        see :mod:`penalized._scoring` for the others, including any scikit-learn scorer.
+    select : {"min", "1se"}, default="min"
+        Which λ the refit uses: the best mean CV score or the one-standard-error rule.
+    fit_intercept : bool, default=True
+    tol : float, default=1e-4
+        Every fit stops when its certificate is ≤ ``tol · L(0)``.
+    max_iter : int, default=1000
+        Maximum coordinate-descent epochs per λ.
+    screening : bool or "auto", default="auto"
+        Sequential strong rules with a KKT check along each path (exact; only changes the
+        speed); "auto" turns them on when n_features ≥ 1000 and n_features > n_samples.
+    n_jobs : int, optional
+        Folds in parallel through joblib (threads unless a joblib backend is active).
+"""
+
+_COMMON_ATTRIBUTES = """
+    lambdas_ : ndarray (n_lambdas,)
+        The grid (computed on the full data, shared by the folds).
+    cv_mean_, cv_std_err_ : ndarray (n_lambdas,)
+        Mean held-out score and its standard error per λ.
+    cv_scores_ : ndarray (n_folds, n_lambdas)
+        Held-out score of every fold.
+    lam_min_, lam_1se_, lam_ : float
+        Best λ, the one-standard-error λ, and the one used (``select``).
+    index_min_, index_1se_ : int
+        Their positions in ``lambdas_``.
+    path_ : PathResult
+        The path on all the data (for the refit; ``path_.plot()``).
+    coef_, intercept_, dual_gap_, n_iter_ : the refit at ``lam_``.
+    selected_features_ : ndarray of str
+        Names of the non-zero features; ``get_support()`` gives the mask.
+    lambda_max_ : float
+        The grid's λ_max (``nan`` for a user grid).
+    scoring_ : str
+        The metric's name; ``greater_is_better_`` tells a score (accuracy, …) from an error.
+    n_splits_ : int
+"""
+
+
+class LassoCV(_RegressionPathCV):
+    __doc__ = (
+        """Lasso with λ chosen by K-fold cross-validation (glmnet's ``cv.glmnet``).
+
+    Objective at each λ: ``Σ a_i (y_i − x_iᵀw − b)² + λ·Σ_j c_j|w_j|`` (mean squared
+    error; scikit-learn ``alpha = λ/2``, glmnet ``lambda = λ/2``). See
+    :mod:`penalized.model_selection` for the procedure and the λ_1se rule.
+
+    Parameters
+    ----------"""
+        + _COMMON_PARAMS
+        + """    relax : bool, default=False
+        Cross-validate the relaxed lasso ``γ·w_λ + (1 − γ)·w̃_λ`` (:mod:`penalized.relaxed`)
+        over ``(γ, λ)``; the refit uses ``gamma_`` and ``lam_``.
+    gamma : float or list of floats in [0, 1], optional
+        The γ grid for ``relax=True`` (sorted); default glmnet's ``(0, 0.25, 0.5, 0.75, 1)``.
+        The 1-SE choice is the largest λ with some γ within one standard error of the best
+        ``(λ, γ)``, and at that λ the largest such γ.
+
+    Attributes
+    ----------"""
+        + _COMMON_ATTRIBUTES
+        + """    gamma_, gamma_min_, gamma_1se_, gammas_ : with ``relax=True``; ``cv_mean_`` etc.
+        then have shape (n_gammas, n_lambdas), ``cv_scores_`` (n_folds, n_gammas, n_lambdas).
+    """
+    )
+
+    def __init__(self, *, n_lambdas=100, eps=None, lambdas=None, weights=None, cv=10, scoring=None,
+                 select="min", relax=False, gamma=None, fit_intercept=True, tol=1e-4, max_iter=1000,
+                 screening="auto", n_jobs=None):
+        self.n_lambdas = n_lambdas
+        self.eps = eps
+        self.lambdas = lambdas
+        self.weights = weights
+        self.cv = cv
+        self.scoring = scoring
+        self.select = select
+        self.relax = relax
+        self.gamma = gamma
+        self.fit_intercept = fit_intercept
+        self.tol = tol
+        self.max_iter = max_iter
+        self.screening = screening
+        self.n_jobs = n_jobs
+
+    def _units(self, n_features):
+        return [(1.0, v.check_path_penalty("l1", weights=self.weights, n_features=n_features))]
+
+    def _gammas(self):
+        if not isinstance(self.relax, (bool, np.bool_)):
+            raise TypeError(f"relax must be True or False, got {self.relax!r}.")
+        if not self.relax:
+            return None
+        return np.unique(v.check_gamma(DEFAULT_GAMMAS if self.gamma is None else self.gamma))
+
+
+class ElasticNetCV(_RegressionPathCV):
+    __doc__ = (
+        """Elastic net with λ (and optionally ``l1_ratio``) chosen by K-fold cross-validation.
+
+    Objective: ``Σ a_i (y_i − x_iᵀw − b)² + λ·(ρ Σ c_j|w_j| + (1−ρ)/2 Σ c_j w_j²)`` (as
+    :class:`~penalized.ElasticNet`; scikit-learn ``alpha = λ/2``). Each ``l1_ratio`` has its
+    own grid (its ``λ_max = max_j |g_j| / (ρ c_j)``; ``ρ = 0`` uses ``ρ = 1e-3`` for the grid,
+    as glmnet); ``l1_ratio_`` is the one with the best CV score, and ``lam_1se_`` applies
+    the one-standard-error rule along its path.
+
+    Parameters
+    ----------
+    l1_ratio : float or list of floats in [0, 1], default=0.5
+        ρ, or a grid of them to search (e.g. ``[.1, .5, .7, .9, .95, .99, 1]``)."""
+        + _COMMON_PARAMS
+        + """
+    Attributes
+    ----------"""
+        + _COMMON_ATTRIBUTES
+        + """    l1_ratio_ : float
+        With a list of ``l1_ratio``, ``lambdas_``, ``cv_mean_``, ``cv_std_err_`` have shape
+        (n_l1_ratios, n_lambdas) and ``cv_scores_`` (n_l1_ratios, n_folds, n_lambdas).
+    """
+    )
+
+    _outer_name = "l1_ratio"
+
+    def __init__(self, *, l1_ratio=0.5, n_lambdas=100, eps=None, lambdas=None, weights=None, cv=10,
+                 scoring=None, select="min", fit_intercept=True, tol=1e-4, max_iter=1000, screening="auto",
+                 n_jobs=None):
+        self.l1_ratio = l1_ratio
+        self.n_lambdas = n_lambdas
+        self.eps = eps
+        self.lambdas = lambdas
+        self.weights = weights
+        self.cv = cv
+        self.scoring = scoring
+        self.select = select
+        self.fit_intercept = fit_intercept
+        self.tol = tol
+        self.max_iter = max_iter
+        self.screening = screening
+        self.n_jobs = n_jobs
+
+    def _units(self, n_features):
+        return _l1_ratio_units("elasticnet", self.l1_ratio, self.weights, n_features)
+
+
+def _l1_ratio_units(penalty, l1_ratio, weights, n_features):
+    ratios = np.atleast_1d(l1_ratio)
+    if ratios.ndim != 1 or ratios.size == 0:
+        raise ValueError(f"l1_ratio must be a number in [0, 1] or a non-empty list of them, "
+                         f"got {l1_ratio!r}.")
+    return [(float(r), v.check_path_penalty(penalty, r, weights, n_features)) for r in ratios]
+
+
+class LogisticRegressionCV(_PathCV, LogisticRegression):
+    __doc__ = (
+        """Penalized logistic regression with λ chosen by K-fold cross-validation.
+
+    Objective at each λ: ``Σ a_i log(1 + exp(−s_i (x_iᵀw + b))) + λ·R(w)`` (mean
+    log-loss, ``s_i = ±1``; scikit-learn's ``C = 1/(n·λ)``). Two classes: one problem
+    (``classes_[1]`` is +1). More classes: one-vs-rest problems sharing λ (the grid's
+    ``λ_max`` is the largest over the classes), scored on the normalised one-vs-rest
+    probabilities, as :class:`~penalized.LogisticRegression` predicts them.
+    Default score: the deviance ``−2 Σ a_i log p̂_i(y_i)`` (glmnet's ``type.measure``).
+
+    Parameters
+    ----------
+    penalty : "l1", "l2", "elasticnet" or a penalty object, default="l1"
+        ``R`` as in :func:`penalized.regularization_path` (a penalty object is scaled by λ).
+    l1_ratio : float or list of floats, default=0.5
+        ρ of ``"elasticnet"`` (a list is searched, as in :class:`ElasticNetCV`)."""
+        + _COMMON_PARAMS
+        + """
+    Attributes
+    ----------"""
+        + _COMMON_ATTRIBUTES
+        + """    classes_ : ndarray
+    coef_ : ndarray (1, n_features) for two classes, (n_classes, n_features) otherwise
+    intercept_, dual_gap_, n_iter_ : ndarray, one entry per binary problem
+    l1_ratio_ : float (``penalty="elasticnet"`` only)
+    path_ : PathResult, or a list of them (one per class) with more than two classes
+    """
+    )
+
+    def __init__(self, penalty="l1", *, l1_ratio=0.5, n_lambdas=100, eps=None, lambdas=None, weights=None,
+                 cv=10, scoring=None, select="min", fit_intercept=True, tol=1e-4, max_iter=1000,
+                 screening="auto", n_jobs=None):
+        self.penalty = penalty
+        self.l1_ratio = l1_ratio
+        self.n_lambdas = n_lambdas
+        self.eps = eps
+        self.lambdas = lambdas
+        self.weights = weights
+        self.cv = cv
+        self.scoring = scoring
+        self.select = select
+        self.fit_intercept = fit_intercept
+        self.tol = tol
+        self.max_iter = max_iter
+        self.screening = screening
+        self.n_jobs = n_jobs
+
+    _classifier = True
+
+    @property
+    def _outer_name(self):
+        return "l1_ratio" if isinstance(self.penalty, str) and self.penalty == "elasticnet" else None
+
+    def _units(self, n_features):
+        if isinstance(self.penalty, str) and self.penalty == "elasticnet":
+            return _l1_ratio_units("elasticnet", self.l1_ratio, self.weights, n_features)
+        return [(None, v.check_path_penalty(self.penalty, self.l1_ratio, self.weights, n_features))]
+
+    def _targets(self, y, sample_weight):
+        classes = np.unique(y)
+        if classes.shape[0] < 2:
+            name, only = type(self).__name__, classes.tolist()[0]
+            raise ValueError(f"{name} needs at least 2 classes in y; got only one class: {only!r}.")
+        if classes.shape[0] == 2:
+            return [v.encode_binary_targets(y, classes, sample_weight)], classes
+        targets = []
+        for c in classes:
+            y_pm = np.where(y == c, 1.0, -1.0)
+            v.encode_binary_targets(y_pm, np.array([-1.0, 1.0]), sample_weight)
+            targets.append(y_pm)
+        return targets, classes
+
+    def _set_coef(self, coefs, intercepts, classes):
+        self.classes_ = classes
+        self.coef_ = coefs
+        self.intercept_ = np.asarray(intercepts, dtype=np.float64)
+
+    def fit(self, X, y, sample_weight=None):
+        """Cross-validate λ on ``X`` and class labels ``y``, then refit at ``lam_``."""
+        return self._fit_cv(X, y, sample_weight)
