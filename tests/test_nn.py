@@ -157,7 +157,7 @@ def test_sgd_weight_decay_equivalence_step_for_step():
 # -- proximal optimizers ------------------------------------------------------------------
 @pytest.mark.parametrize("make", [lambda g: ProxSGD(g, lr=0.1, momentum=0.9),
                                   lambda g: ProxAdamW(g, lr=0.05),
-                                  lambda g: ProxAdamW(g, lr=0.05, foreach=True)])
+                                  lambda g: ProxAdamW(g, lr=0.05, foreach=False)])
 def test_l1_prox_gives_exact_zeros_subgradient_does_not(make):
     model = mlp()
     reg = Regularizer(model, pz.L1(0.05))
@@ -192,21 +192,47 @@ def test_optimizer_step_is_data_step_then_the_penalty_prox(penalty):
             with torch.no_grad():
                 b[0].weight.copy_(torch.as_tensor(penalty.prox(b[0].weight.numpy(), 0.1 / (1 - momentum))))
             torch.testing.assert_close(a[0].weight, b[0].weight)
-    # ProxAdamW: AdamW step, then prox with per-coordinate step lr / (sqrt(v̂) + eps)
+
+@pytest.mark.parametrize("penalty", PROX_PENALTIES, ids=repr)
+@pytest.mark.parametrize("foreach", [False, True])
+def test_prox_adamw_is_adamw_then_the_diagonal_prox(penalty, foreach):
+    """AdamW step, then the prox with the per-coordinate step lr / (sqrt(v̂) + eps)."""
+    x, y = batch(dtype=torch.float64)
     a, b = mlp(dtype=torch.float64), mlp(dtype=torch.float64)
-    opt_a = ProxAdamW([{"params": [a[0].weight], "penalty": penalty}], lr=0.02, weight_decay=0.01)
-    opt_b = torch.optim.AdamW([b[0].weight], lr=0.02, weight_decay=0.01)
+    layers = (0,) if penalty.get_params()["weights"] is not None else (0, 3)  # factors sized for layer 0
+    opt_a = ProxAdamW([{"params": [a[i].weight for i in layers], "penalty": penalty}], lr=0.02,
+                      weight_decay=0.01, foreach=foreach)
+    opt_b = torch.optim.AdamW([b[i].weight for i in layers], lr=0.02, weight_decay=0.01)
     for _ in range(3):
         for model, opt in ((a, opt_a), (b, opt_b)):
             opt.zero_grad()
             nn.functional.cross_entropy(model(x), y).backward()
             opt.step()
-        state = opt_b.state[b[0].weight]
-        t = float(state["step"])
-        denom = (state["exp_avg_sq"] / (1 - 0.999**t)).sqrt().numpy() + 1e-8
-        with torch.no_grad():
-            b[0].weight.copy_(torch.as_tensor(penalty.prox(b[0].weight.numpy(), 0.02 / denom)))
-        torch.testing.assert_close(a[0].weight, b[0].weight)
+        for i in layers:
+            state = opt_b.state[b[i].weight]
+            t = float(state["step"])
+            denom = (state["exp_avg_sq"] / (1 - 0.999**t)).sqrt().numpy() + 1e-8
+            with torch.no_grad():
+                b[i].weight.copy_(torch.as_tensor(penalty.prox(b[i].weight.numpy(), 0.02 / denom)))
+            torch.testing.assert_close(a[i].weight, b[i].weight)
+
+
+@pytest.mark.parametrize("penalty", PROX_PENALTIES[:3] + [pz.L1(0.0), pz.L2(0.0)], ids=repr)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_in_place_prox_kernels_match_prox(penalty, dtype):
+    g = torch.Generator().manual_seed(0)
+    ws = [torch.randn(7, 5, generator=g, dtype=dtype), torch.randn(3, generator=g, dtype=dtype)]
+    ds = [torch.rand(w.shape, generator=g, dtype=dtype) + 0.1 for w in ws]
+    for denoms in (None, ds):
+        expect = [penalty.prox(w, 0.4 if denoms is None else 0.4 / d) for w, d in zip(ws, ds, strict=True)]
+        single = [w.clone() for w in ws]
+        for i, w in enumerate(single):
+            penalty.prox_(w, 0.4, None if denoms is None else denoms[i])
+        multi = penalty.prox_foreach_([w.clone() for w in ws], 0.4, denoms)
+        for e, s1, s2 in zip(expect, single, multi, strict=True):
+            torch.testing.assert_close(s1, e)
+            torch.testing.assert_close(s2, e)
+            assert torch.equal(s1 == 0, e == 0) and torch.equal(s2 == 0, e == 0)  # the same exact zeros
 
 
 @pytest.mark.parametrize("amsgrad", [False, True])

@@ -22,6 +22,7 @@ Every penalty offers
   array shaped like ``w`` (one step per coordinate: the prox in a diagonal metric),
 - ``prox_(w, step, denom=None)``: the same, in place, with the per-coordinate step
   ``step / denom`` (what Adam-type optimizers need; fused torch operations where possible),
+  and ``prox_foreach_(ws, step, denoms=None)`` on a list of tensors,
 - ``subdiff_distance(w, grad)``: per coordinate, the distance from ``−grad`` to the
   subdifferential ``∂R(w)``; all zeros means ``w`` is optimal for ``L_data + R`` when
   ``grad`` is the gradient of ``L_data`` at ``w``,
@@ -86,6 +87,13 @@ def _like(c, w):
 
 def _sign(w):
     return np.sign(w) if isinstance(w, np.ndarray) else w.sign()
+
+
+def _softshrink_(w, a):
+    """In place ``w ← sign(w)·max(|w| − a, 0)`` for a torch tensor (one kernel, exact zeros)."""
+    import torch
+
+    torch._C._nn.softshrink(w, a, out=w)
 
 
 class Penalty:
@@ -170,6 +178,16 @@ class Penalty:
             w.copy_(z)
         return w
 
+    def prox_foreach_(self, ws, step, denoms=None):
+        """:meth:`prox_` on every array of the list ``ws`` (with its ``denoms[i]``); returns ``ws``.
+
+        Optimizers call this once per parameter group; subclasses may use multi-tensor
+        (``torch._foreach_*``) kernels.
+        """
+        for i, w in enumerate(ws):
+            self.prox_(w, step, None if denoms is None else denoms[i])
+        return ws
+
     def scaled(self, factor):
         """A copy with every strength multiplied by ``factor`` (used along λ paths)."""
         raise NotImplementedError  # pragma: no cover - abstract
@@ -230,35 +248,53 @@ class ElasticNetFamily(Penalty):
             z = z / (1.0 + 2.0 * step * self._l2 * c)
         return z
 
+    def _fast_torch(self, w, step):
+        return (self.weights is None and not isinstance(w, np.ndarray) and not isinstance(step, bool)
+                and isinstance(step, numbers.Real))
+
     def prox_(self, w, step, denom=None):
         """In place ``w ← prox(w, step / denom)`` (see :meth:`Penalty.prox_`).
 
-        For a PyTorch tensor, a real ``step`` and no per-feature factors this uses fused
-        in-place operations: without ``denom``, ``w −= clamp(w, −t, t)`` then
-        ``w /= 1 + 2·step·l2``; with ``denom`` the equivalent scaled form
-        ``w = softshrink(w·denom, step·l1) / (denom + 2·step·l2)``. Both return exact
-        zeros (``x − x`` and ``0 / denom``), as :meth:`prox` does.
+        For a PyTorch tensor, a real ``step`` and no per-feature factors this is three
+        in-place kernels, in the scaled variable ``y = w·denom`` (``denom = 1`` without it):
+        ``w = softshrink(w·denom, step·l1) / (denom + 2·step·l2)``, equal to :meth:`prox`
+        with the per-coordinate step ``step / denom``. Zeros are exact: ``softshrink``
+        returns 0 and ``0 / denom = 0``.
         """
-        if (self.weights is not None or isinstance(w, np.ndarray) or isinstance(step, bool)
-                or not isinstance(step, numbers.Real)):
+        if not self._fast_torch(w, step):
             return super().prox_(w, step, denom)
         a, b = step * self._l1, step * self._l2
+        if denom is not None and (a or b):
+            w.mul_(denom)
+        if a:
+            _softshrink_(w, a)
         if denom is None:
-            if a:
-                w.sub_(w.clamp(-a, a))
             if b:
                 w.div_(1.0 + 2.0 * b)
-            return w
-        if not a and not b:
-            return w
-        import torch
-        from torch.nn.functional import softshrink
-
-        y = w.mul(denom)
-        if a:
-            y = softshrink(y, a)
-        torch.div(y, denom + 2.0 * b if b else denom, out=w)
+        elif a or b:
+            w.div_(denom + 2.0 * b if b else denom)
         return w
+
+    def prox_foreach_(self, ws, step, denoms=None):
+        """:meth:`prox_` on a list of tensors, with ``torch._foreach_*`` kernels where possible."""
+        if not ws or not self._fast_torch(ws[0], step):
+            return super().prox_foreach_(ws, step, denoms)
+        import torch
+
+        a, b = step * self._l1, step * self._l2
+        if not a and not b:
+            return ws
+        if denoms is not None:
+            torch._foreach_mul_(ws, denoms)
+        if a:
+            for w in ws:
+                _softshrink_(w, a)
+        if denoms is None:
+            if b:
+                torch._foreach_div_(ws, 1.0 + 2.0 * b)
+        else:
+            torch._foreach_div_(ws, torch._foreach_add(denoms, 2.0 * b) if b else denoms)
+        return ws
 
     def subdiff_distance(self, w, grad):
         """Per coordinate ``dist(−grad_j, ∂R(w_j))``.
@@ -519,43 +555,47 @@ class GroupL1(Penalty):
             shrink = shrink[labels]
         return (rows * shrink.reshape(-1, 1)).reshape(w.shape)
 
-    def _prox_diagonal(self, w, step, labels, n_groups, max_iter=60):
+    def _prox_diagonal(self, w, step, labels, n_groups, max_iter=50):
         rows = _flat_rows(w)
-        lam_g = self._factors(w, n_groups)
         per_row = (lambda q: q) if labels is None else (lambda q: q[labels])
-        t = _flat_rows(step) * per_row(lam_g).reshape(-1, 1)  # thresholds t_i = s_i·lam·c_g
-        tiny, eps, big = _finfo(w)
-        w2 = rows * rows
+        # the root finding runs in float64 whatever w's dtype (float32 sums are too noisy)
+        w64 = rows.astype(np.float64) if _is_numpy(rows) else rows.double()
+        s64 = _flat_rows(step)
+        s64 = s64.astype(np.float64) if _is_numpy(s64) else s64.double()
+        lam_g = self._factors(w64, n_groups)
+        t = s64 * per_row(lam_g).reshape(-1, 1)  # thresholds t_i = s_i·lam·c_g
+        tiny, eps, big = _finfo(w64)
+        w2 = w64 * w64
         # z_g = 0 iff ||w_g / t_g|| <= 1 (t_i = 0: coordinate not shrunk, group never zero)
         ratio = self._group_sums((w2 / (t * t).clip(tiny, None)).sum(1), labels, n_groups)
-        norm = self._group_sums(w2.sum(1), labels, n_groups) ** 0.5
+        sq = self._group_sums(w2.sum(1), labels, n_groups)
+        norm = sq ** 0.5
         t_max = self._group_max(t, labels, n_groups, -big)
         t_min = -self._group_max(-t, labels, n_groups, -big)
         alive = (ratio > 1.0) & (norm > 0)
         lo = (norm - t_max).clip(0, None)
         hi = (norm - t_min).clip(tiny, None)
-        r = hi
+        # start from the exact root for equal thresholds, with t replaced by its w²-weighted mean
+        t_mean = self._group_sums((w2 * t).sum(1), labels, n_groups) / sq.clip(tiny, None)
+        r = _where((norm - t_mean > lo) & (norm - t_mean < hi), norm - t_mean, hi)
         for _ in range(max_iter):
-            d = (r.reshape(-1, 1) if labels is None else per_row(r).reshape(-1, 1)) + t
-            d = d.clip(tiny, None)
+            d = (per_row(r).reshape(-1, 1) + t).clip(tiny, None)
             q = w2 / (d * d)
-            h = self._group_sums(q.sum(1), labels, n_groups)  # Σ w²/(r+t)²
+            h = self._group_sums(q.sum(1), labels, n_groups).clip(tiny, None)  # Σ w²/(r+t)²
             h3 = self._group_sums((q / d).sum(1), labels, n_groups)  # Σ w²/(r+t)³
-            h = h.clip(tiny, None)
-            phi = h ** -0.5  # ≈ (r + t)/‖w‖: increasing, = 1 at the root
+            phi = h ** -0.5  # ≈ (r + t)/‖w‖: increasing in r, = 1 at the root
             lo = _where(phi < 1.0, r, lo)
             hi = _where(phi >= 1.0, r, hi)
             r_new = r - (phi - 1.0) / (h ** -1.5 * h3).clip(tiny, None)
-            inside = (r_new > lo) & (r_new < hi)
-            r_new = _where(inside, r_new, 0.5 * (lo + hi))
-            done = (abs(r_new - r) <= 4 * eps * r) | ~alive
+            inside = (r_new >= lo) & (r_new <= hi)
+            r_new = _where(inside, r_new, 0.5 * (lo + hi))  # bisection if Newton leaves the bracket
+            done = (abs(phi - 1.0) <= 8 * eps) | (abs(r_new - r) <= 8 * eps * r) | ~alive
             r = r_new
             if bool(done.all()):
                 break
-        r_rows = per_row(r).reshape(-1, 1)
-        z = rows / (1.0 + t / r_rows.clip(tiny, None))
-        keep = per_row(alive).reshape(-1, 1)
-        z = _where(keep, z, rows * 0)
+        z = w64 / (1.0 + t / per_row(r).reshape(-1, 1).clip(tiny, None))
+        z = _where(per_row(alive).reshape(-1, 1), z, w64 * 0)
+        z = z.astype(w.dtype) if _is_numpy(w) else z.to(w.dtype)
         return z.reshape(w.shape)
 
     def _group_max(self, t, labels, n_groups, fill):

@@ -138,9 +138,7 @@ class ProxSGD(_ProxMixin, torch.optim.SGD):
                 penalty = group["penalty"]
                 if penalty is not None:
                     step = self.prox_step_size(group) * self._factor(group)
-                    for param in group["params"]:
-                        if param.grad is not None:
-                            penalty.prox_(param, step)
+                    penalty.prox_foreach_([p for p in group["params"] if p.grad is not None], step)
                 group["penalty_step"] += 1
         return loss
 
@@ -186,9 +184,12 @@ class ProxAdamW(_ProxMixin, torch.optim.Optimizer):
         ``schedule(step) -> factor ≥ 0`` multiplying the penalty (warm-up); ``step``
         counts this group's optimizer steps (``penalty_step`` in the state dict).
     foreach : bool, optional
-        Multi-tensor (``torch._foreach_*``) Adam update; by default on when every
-        parameter is on CUDA, as in torch. The prox is applied tensor by tensor with
-        fused in-place operations (:meth:`penalized.penalties.Penalty.prox_`).
+        Multi-tensor (``torch._foreach_*``) update, the default for CPU and CUDA tensors
+        (torch's AdamW defaults to it on CUDA only; on CPU it is also faster for networks
+        of many small tensors). The prox uses the penalty's in-place kernels
+        (:meth:`penalized.penalties.Penalty.prox_foreach_`): for L1 three passes,
+        ``w ← softshrink(w·D, lr·c·lam) / D`` with Adam's ``D = sqrt(v) + eps·c``,
+        ``c = sqrt(1 − β₂ᵗ)`` (so that ``lr·c / D = lr / d``).
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False, *,
@@ -240,7 +241,7 @@ class ProxAdamW(_ProxMixin, torch.optim.Optimizer):
                         raise RuntimeError("ProxAdamW does not support sparse gradients.")
                 foreach = group["foreach"]
                 if foreach is None:
-                    foreach = all(p.is_cuda for p in params)
+                    foreach = all(p.device.type in ("cpu", "cuda") for p in params)
                 (self._foreach_update if foreach else self._single_update)(group, params)
             group["penalty_step"] += 1
         return loss
@@ -252,7 +253,7 @@ class ProxAdamW(_ProxMixin, torch.optim.Optimizer):
     def _single_update(self, group, params):
         lr, beta1, beta2, eps, wd = self._hyper(group)
         amsgrad, penalty = group["amsgrad"], group["penalty"]
-        prox_step = lr * self._factor(group) if penalty is not None else 0.0
+        factor = self._factor(group) if penalty is not None else 0.0
         for p in params:
             state = self._init_state(p, amsgrad)
             grad = -p.grad if group["maximize"] else p.grad
@@ -266,10 +267,12 @@ class ProxAdamW(_ProxMixin, torch.optim.Optimizer):
             if amsgrad:
                 torch.maximum(state["max_exp_avg_sq"], sq, out=state["max_exp_avg_sq"])
                 sq = state["max_exp_avg_sq"]
-            denom = sq.sqrt().div_(math.sqrt(1.0 - beta2**t)).add_(eps)
-            p.addcdiv_(m, denom, value=-lr / (1.0 - beta1**t))
+            # d = sqrt(v / bc2) + eps = D / c with D = sqrt(v) + eps·c, c = sqrt(bc2): one pass less
+            c = math.sqrt(1.0 - beta2**t)
+            big_d = sq.sqrt().add_(eps * c)
+            p.addcdiv_(m, big_d, value=-lr * c / (1.0 - beta1**t))
             if penalty is not None:
-                penalty.prox_(p, prox_step, denom)
+                penalty.prox_(p, lr * c * factor, big_d)  # per-coordinate step lr·c/D = lr/d
 
     def _foreach_update(self, group, params):
         lr, beta1, beta2, eps, wd = self._hyper(group)
@@ -292,11 +295,19 @@ class ProxAdamW(_ProxMixin, torch.optim.Optimizer):
             maxs = [s["max_exp_avg_sq"] for s in states]
             torch._foreach_maximum_(maxs, sqs)
             sqs = maxs
-        denoms = torch._foreach_sqrt(sqs)
-        torch._foreach_div_(denoms, [math.sqrt(1.0 - beta2**t) for t in ts])
-        torch._foreach_add_(denoms, eps)
-        torch._foreach_addcdiv_(params, ms, denoms, [-lr / (1.0 - beta1**t) for t in ts])
-        if penalty is not None:
-            prox_step = lr * self._factor(group)
-            for p, d in zip(params, denoms, strict=True):
-                penalty.prox_(p, prox_step, d)
+        cs = [math.sqrt(1.0 - beta2**t) for t in ts]
+        big_ds = torch._foreach_sqrt(sqs)
+        if len(set(ts)) == 1:
+            torch._foreach_add_(big_ds, eps * cs[0])
+        else:
+            torch._foreach_add_(big_ds, [eps * c for c in cs])
+        step_sizes = [-lr * c / (1.0 - beta1**t) for c, t in zip(cs, ts, strict=True)]
+        torch._foreach_addcdiv_(params, ms, big_ds, step_sizes)
+        if penalty is None:
+            return
+        factor = self._factor(group)
+        if len(set(ts)) == 1:
+            penalty.prox_foreach_(params, lr * cs[0] * factor, big_ds)
+        else:  # parameters that missed steps have their own bias correction
+            for p, d, c in zip(params, big_ds, cs, strict=True):
+                penalty.prox_(p, lr * c * factor, d)
