@@ -478,9 +478,10 @@ class GroupL1(Penalty):
     ``w_g · max(0, 1 − step·lam·c_g / ‖w_g‖)``. With a per-coordinate step ``s`` (an
     array) it is the exact prox in the diagonal metric, ``argmin_z Σ_i (z_i − w_i)²/(2 s_i)
     + lam Σ_g c_g ‖z_g‖``: ``z_g = 0`` if ``‖w_g / s_g‖ ≤ lam·c_g``, otherwise
-    ``z_i = w_i / (1 + t_i / r)`` with ``t_i = s_i·lam·c_g`` and ``r = ‖z_g‖`` the root of
-    ``Σ_i w_i² / (r + t_i)² = 1`` in ``[‖w_g‖ − max t, ‖w_g‖ − min t]``, found by a
-    safeguarded Newton iteration (one step when all ``t_i`` are equal).
+    ``z_i = w_i · r / (r + t_i)`` with ``t_i = s_i·lam·c_g`` and ``r = ‖z_g‖`` the root in
+    ``(0, ‖w_g‖)`` of ``Σ_i w_i² / (r + t_i)² = 1``, found by Newton's method on
+    ``(Σ_i w_i² / (r + t_i)²)^(−1/2) − 1`` (nearly linear in ``r``; exact at the start when all
+    ``t_i`` are equal), safeguarded by bisection, to the working precision.
     ``subdiff_distance`` returns one value per **group**.
     """
 
@@ -556,58 +557,39 @@ class GroupL1(Penalty):
         return (rows * shrink.reshape(-1, 1)).reshape(w.shape)
 
     def _prox_diagonal(self, w, step, labels, n_groups, max_iter=50):
-        rows = _flat_rows(w)
+        rows, s = _flat_rows(w), _flat_rows(step)
         per_row = (lambda q: q) if labels is None else (lambda q: q[labels])
-        # the root finding runs in float64 whatever w's dtype (float32 sums are too noisy)
-        w64 = rows.astype(np.float64) if _is_numpy(rows) else rows.double()
-        s64 = _flat_rows(step)
-        s64 = s64.astype(np.float64) if _is_numpy(s64) else s64.double()
-        lam_g = self._factors(w64, n_groups)
-        t = s64 * per_row(lam_g).reshape(-1, 1)  # thresholds t_i = s_i·lam·c_g
-        tiny, eps, big = _finfo(w64)
-        w2 = w64 * w64
-        # z_g = 0 iff ||w_g / t_g|| <= 1 (t_i = 0: coordinate not shrunk, group never zero)
-        ratio = self._group_sums((w2 / (t * t).clip(tiny, None)).sum(1), labels, n_groups)
+        tiny, eps, _ = _finfo(w)
+        t = s * per_row(self._factors(w, n_groups)).reshape(-1, 1)  # thresholds t_i = s_i·lam·c_g ≥ 0
+        w2 = rows * rows
         sq = self._group_sums(w2.sum(1), labels, n_groups)
         norm = sq ** 0.5
-        t_max = self._group_max(t, labels, n_groups, -big)
-        t_min = -self._group_max(-t, labels, n_groups, -big)
+        # z_g = 0 iff ‖w_g / t_g‖ ≤ 1 (t_i = 0: coordinate not shrunk, the group never vanishes)
+        ratio = self._group_sums((w2 / (t * t).clip(tiny, None)).sum(1), labels, n_groups)
         alive = (ratio > 1.0) & (norm > 0)
-        lo = (norm - t_max).clip(0, None)
-        hi = (norm - t_min).clip(tiny, None)
-        # start from the exact root for equal thresholds, with t replaced by its w²-weighted mean
+        # the root r = ‖z_g‖ lies in (0, ‖w_g‖); start from the exact root for equal thresholds,
+        # with t replaced by its w²-weighted mean
         t_mean = self._group_sums((w2 * t).sum(1), labels, n_groups) / sq.clip(tiny, None)
-        r = _where((norm - t_mean > lo) & (norm - t_mean < hi), norm - t_mean, hi)
+        lo, hi = norm * 0, norm
+        r = _where((norm - t_mean > 0) & (norm - t_mean < norm), norm - t_mean, 0.5 * norm).clip(tiny, None)
         for _ in range(max_iter):
-            d = (per_row(r).reshape(-1, 1) + t).clip(tiny, None)
-            q = w2 / (d * d)
+            inv = 1.0 / (per_row(r).reshape(-1, 1) + t)
+            q = w2 * inv * inv
             h = self._group_sums(q.sum(1), labels, n_groups).clip(tiny, None)  # Σ w²/(r+t)²
-            h3 = self._group_sums((q / d).sum(1), labels, n_groups)  # Σ w²/(r+t)³
+            h3 = self._group_sums((q * inv).sum(1), labels, n_groups)  # Σ w²/(r+t)³
             phi = h ** -0.5  # ≈ (r + t)/‖w‖: increasing in r, = 1 at the root
             lo = _where(phi < 1.0, r, lo)
             hi = _where(phi >= 1.0, r, hi)
             r_new = r - (phi - 1.0) / (h ** -1.5 * h3).clip(tiny, None)
             inside = (r_new >= lo) & (r_new <= hi)
-            r_new = _where(inside, r_new, 0.5 * (lo + hi))  # bisection if Newton leaves the bracket
-            done = (abs(phi - 1.0) <= 8 * eps) | (abs(r_new - r) <= 8 * eps * r) | ~alive
+            r_new = _where(inside, r_new, 0.5 * (lo + hi)).clip(tiny, None)  # bisect if Newton leaves
+            done = (abs(phi - 1.0) <= 16 * eps) | (abs(r_new - r) <= 16 * eps * r) | ~alive
             r = r_new
             if bool(done.all()):
                 break
-        z = w64 / (1.0 + t / per_row(r).reshape(-1, 1).clip(tiny, None))
-        z = _where(per_row(alive).reshape(-1, 1), z, w64 * 0)
-        z = z.astype(w.dtype) if _is_numpy(w) else z.to(w.dtype)
+        r_rows = per_row(_where(alive, r, r * 0)).reshape(-1, 1)  # r = 0: the group vanishes
+        z = rows * (r_rows / (r_rows + t).clip(tiny, None))  # z_i = w_i r / (r + t_i)
         return z.reshape(w.shape)
-
-    def _group_max(self, t, labels, n_groups, fill):
-        row_max = t.max(1) if _is_numpy(t) else t.max(1).values
-        if labels is None:
-            return row_max
-        if _is_numpy(t):
-            out = np.full(n_groups, fill)
-            np.maximum.at(out, labels, row_max)
-            return out
-        out = row_max.new_full((n_groups,), fill)
-        return out.scatter_reduce_(0, labels, row_max, reduce="amax")
 
     def prox_(self, w, step, denom=None):
         """In place ``w ← prox(w, step / denom)``; a scalar step scales the rows in place."""
