@@ -41,22 +41,24 @@ SETTINGS = {  # λ per run (loss = mean cross-entropy + λ·L_reg), tuned once, 
     "L2": 5e-4,
     "L1 subgradient": 5e-4,
     "ProxAdamW + L1": 5e-4,
-    "ProxAdamW + GroupL1": 1e-2,
+    "ProxAdamW + GroupL1": 5e-3,
 }
 WARMUP_EPOCHS = 5  # λ warm-up (linear) for the proximal runs
 HIDDEN = ("0", "2")  # the hidden Linear layers of the Sequential
+OTHER_SEEDS = (1, 2)  # the targets are also checked on other splits and initializations
 
 
-def data():
+def data(seed=None):
+    seed = SEED if seed is None else seed
     X, y = load_digits(return_X_y=True)
-    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.25, stratify=y, random_state=SEED)
+    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.25, stratify=y, random_state=seed)
     scaler = StandardScaler().fit(X_tr)
     X_tr, X_te = (torch.tensor(scaler.transform(a), dtype=torch.float32) for a in (X_tr, X_te))
     return X_tr, torch.tensor(y_tr), X_te, torch.tensor(y_te)
 
 
-def mlp():
-    torch.manual_seed(SEED)
+def mlp(seed=None):
+    torch.manual_seed(SEED if seed is None else seed)
     return nn.Sequential(nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10))
 
 
@@ -91,12 +93,13 @@ def make_run(name, model, steps_per_epoch):
     raise ValueError(name)
 
 
-def train(name, X_tr, y_tr, X_te, y_te, epochs=EPOCHS):
-    model = mlp()
+def train(name, X_tr, y_tr, X_te, y_te, epochs=EPOCHS, seed=None):
+    seed = SEED if seed is None else seed
+    model = mlp(seed)
     n = X_tr.shape[0]
     steps_per_epoch = -(-n // BATCH)
     opt, reg = make_run(name, model, steps_per_epoch)
-    gen = torch.Generator().manual_seed(SEED)
+    gen = torch.Generator().manual_seed(seed)
     times = []
     for _ in range(epochs):
         perm = torch.randperm(n, generator=gen)
@@ -187,7 +190,21 @@ def step_cost(X, y, cycles=60, block=8):
             {k: 1e6 * statistics.median(v) for k, v in full.items()})
 
 
-def markdown(results, opt_only, full, seconds):
+def other_seeds():
+    """Test accuracy vs the unpenalized net, exact zeros and removed neurons for other seeds."""
+    rows = []
+    for seed in OTHER_SEEDS:
+        split = data(seed)
+        names = ("none", "ProxAdamW + L1", "ProxAdamW + GroupL1")
+        runs = {name: train(name, *split, seed=seed) for name in names}
+        rows.append((seed, runs))
+        print(f"seed {seed}: " + ", ".join(
+            f"{k} {100 * r['test_acc']:.2f}% zeros {100 * r['zero_total']:.1f}% -{r['neurons_removed']} units"
+            for k, r in runs.items()), flush=True)
+    return rows
+
+
+def markdown(results, opt_only, full, seconds, seeds=()):
     from benchmarks._report import machine_line
 
     base = results[0]["test_acc"]
@@ -217,6 +234,25 @@ def markdown(results, opt_only, full, seconds):
         + ", ".join(f"{r['name']}: {'yes' if r['prune_identical'] else 'NO'}" for r in results) + ".",
         "'step' is the median training step (forward, backward, optimizer) over the epochs.",
         "",
+    ]
+    if seeds:
+        lines += [
+            "The same runs with other seeds (split, initialization and batch order):",
+            "",
+            "| seed | none: test acc | ProxAdamW + L1: Δ acc, exact zeros | ProxAdamW + GroupL1: Δ acc, "
+            "neurons removed |",
+            "|---|---:|---:|---:|",
+        ]
+        for seed, runs in [(SEED, {r["name"]: r for r in results}), *seeds]:
+            base_acc = runs["none"]["test_acc"]
+            l1, grp = runs["ProxAdamW + L1"], runs["ProxAdamW + GroupL1"]
+            removed = grp["neurons_removed"] / grp["hidden"]
+            lines.append(
+                f"| {seed} | {100 * base_acc:.2f}% | {100 * (l1['test_acc'] - base_acc):+.2f}, "
+                f"{100 * l1['zero_total']:.1f}% | {100 * (grp['test_acc'] - base_acc):+.2f}, "
+                f"{grp['neurons_removed']}/{grp['hidden']} ({100 * removed:.0f}%) |")
+        lines.append("")
+    lines += [
         "Cost of one step on the same batch of 64 (µs, median of 480 individually timed steps per "
         "optimizer, the optimizers taking turns in blocks of 8):",
         "",
@@ -246,12 +282,13 @@ def main(argv=None):
         print(f"{name:22s} test {100 * r['test_acc']:.2f}%  train {100 * r['train_acc']:.2f}%  zeros "
               f"{100 * r['zero_total']:.1f}%  neurons removed {r['neurons_removed']}/{r['hidden']}  "
               f"step {r['train_step_ms']:.2f} ms", flush=True)
+    seeds = other_seeds()
     opt_only, full = step_cost(X_tr, y_tr)
     for k in opt_only:
         print(f"{k:22s} opt.step {opt_only[k]:7.0f} us ({opt_only[k] / opt_only['AdamW']:.2f}x AdamW, "
               f"{opt_only[k] / opt_only['AdamW foreach']:.2f}x foreach)   full step {full[k]:7.0f} us "
               f"({full[k] / full['AdamW']:.2f}x)")
-    md = markdown(results, opt_only, full, time.perf_counter() - t0)
+    md = markdown(results, opt_only, full, time.perf_counter() - t0, seeds)
     if not args.no_write:
         from benchmarks._report import write_section
 
