@@ -522,8 +522,11 @@ class GroupL1(Penalty):
         return out.index_add_(0, labels, rows_values)
 
     def _factors(self, like, n_groups):
-        """``lam · c_g`` per group, typed like ``like``."""
-        c = np.full(n_groups, self.lam) if self.weights is None else self.lam * self.weights
+        """``lam · c_g`` per group, typed like ``like``; a plain float without ``weights``
+        (no host-to-device copy on a GPU)."""
+        if self.weights is None:
+            return self.lam
+        c = self.lam * self.weights
         if _is_numpy(like):
             return c
         import torch
@@ -560,7 +563,9 @@ class GroupL1(Penalty):
         rows, s = _flat_rows(w), _flat_rows(step)
         per_row = (lambda q: q) if labels is None else (lambda q: q[labels])
         tiny, eps, _ = _finfo(w)
-        t = s * per_row(self._factors(w, n_groups)).reshape(-1, 1)  # thresholds t_i = s_i·lam·c_g ≥ 0
+        lam_g = self._factors(w, n_groups)
+        lam_rows = lam_g if isinstance(lam_g, float) else per_row(lam_g).reshape(-1, 1)
+        t = s * lam_rows  # thresholds t_i = s_i·lam·c_g ≥ 0
         w2 = rows * rows
         sq = self._group_sums(w2.sum(1), labels, n_groups)
         norm = sq ** 0.5

@@ -189,7 +189,8 @@ class ProxAdamW(_ProxMixin, torch.optim.Optimizer):
         of many small tensors). The prox uses the penalty's in-place kernels
         (:meth:`penalized.penalties.Penalty.prox_foreach_`): for L1 three passes,
         ``w ← softshrink(w·D, lr·c·lam) / D`` with Adam's ``D = sqrt(v) + eps·c``,
-        ``c = sqrt(1 − β₂ᵗ)`` (so that ``lr·c / D = lr / d``).
+        ``c = sqrt(1 − β₂ᵗ)`` (so that ``lr·c / D = lr / d``). torch's ``fused``,
+        ``capturable`` and ``differentiable`` variants are not offered.
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False, *,
