@@ -1,5 +1,6 @@
 """penalized.nn: Regularizer, ProxSGD, ProxAdamW (PyTorch)."""
 
+import copy
 import io
 import subprocess
 import sys
@@ -267,6 +268,25 @@ def test_state_dict_round_trip_resumes_identically(make):
     train(b, opt_b, steps=4, seed=7)
     for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
         assert torch.equal(pa, pb)
+
+
+def test_an_adamw_checkpoint_resumes_in_prox_adamw_with_its_penalty():
+    a = mlp()
+    adamw = torch.optim.AdamW(a.parameters(), lr=0.01, weight_decay=0.0)
+    train(a, adamw, steps=3)
+    b = mlp()
+    b.load_state_dict(a.state_dict())
+    prox = ProxAdamW(b.parameters(), lr=0.01, penalty=pz.L1(0.01))
+    # copies, as from a checkpoint file (torch's load_state_dict keeps the tensors it is given)
+    prox.load_state_dict(copy.deepcopy(adamw.state_dict()))  # same layout: step, exp_avg, exp_avg_sq
+    assert prox.param_groups[0]["penalty"] == pz.L1(0.01)
+    reference = ProxAdamW(a.parameters(), lr=0.01, penalty=pz.L1(0.01))
+    reference.load_state_dict(copy.deepcopy(adamw.state_dict()))
+    train(a, reference, steps=2)
+    train(b, prox, steps=2)
+    for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
+        assert torch.equal(pa, pb)
+    assert float(prox.state[b[0].weight]["step"]) == 5
 
 
 def test_lr_scheduler_and_lambda_schedule_change_the_prox_step():

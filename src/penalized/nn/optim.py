@@ -73,7 +73,11 @@ class _ProxMixin:
         return state
 
     def load_state_dict(self, state_dict):
-        groups = [dict(g, penalty=_penalty_from_state(g.get("penalty"))) for g in state_dict["param_groups"]]
+        """As torch's; a checkpoint without penalties (e.g. torch's AdamW/SGD) keeps the current ones."""
+        saved = state_dict["param_groups"]
+        current = self.param_groups + [{}] * max(0, len(saved) - len(self.param_groups))
+        groups = [dict(g, penalty=_penalty_from_state(g["penalty"]) if "penalty" in g else cur.get("penalty"))
+                  for g, cur in zip(saved, current, strict=False)]
         super().load_state_dict({**state_dict, "param_groups": groups})
         for group in self.param_groups:
             group.setdefault("penalty_step", 0)
