@@ -1,6 +1,6 @@
 """penalized: regularized learning, ``L(w) = L_data(w) + λ · L_reg(w)``, as objects.
 
-The penalties (:class:`L1`, :class:`L2`, :class:`L1L2`) and data fits
+The penalties (:class:`L1`, :class:`L2`, :class:`L1L2`, :class:`GroupL1`) and data fits
 (:class:`SquaredError`, :class:`Logistic`) are imported eagerly and are light; the
 estimators, the compiled solvers, :mod:`penalized.nn` (PyTorch) and the plotting code
 load on first use, so ``import penalized`` stays fast.
@@ -9,7 +9,7 @@ load on first use, so ``import penalized`` stays fast.
 from importlib import import_module
 
 from .datafits import Logistic, SquaredError
-from .penalties import L1, L1L2, L2
+from .penalties import L1, L1L2, L2, GroupL1
 
 __version__ = "0.1.0"
 
@@ -31,9 +31,10 @@ _LAZY = {
     "StabilityResult": "selection",
     "datasets": None,
     "solvers": None,
+    "nn": None,
 }
 
-__all__ = ["L1", "L2", "L1L2", "SquaredError", "Logistic", *_LAZY]
+__all__ = ["L1", "L2", "L1L2", "GroupL1", "SquaredError", "Logistic", *_LAZY]
 
 
 def __getattr__(name):

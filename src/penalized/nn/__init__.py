@@ -1,0 +1,27 @@
+"""Regularization for PyTorch networks: ``L = L_data + λ·L_reg`` on a model's weights.
+
+- :class:`Regularizer` — ``λ·L_reg`` over chosen parameters (weight matrices and
+  convolution kernels by default, never biases or normalization parameters), as a
+  tensor to add to the data loss: the formula, literally.
+- :class:`ProxSGD`, :class:`ProxAdamW` — a step on ``L_data``, then the penalty's prox
+  with the step size: L1 gives exact zeros, :class:`penalized.GroupL1` whole neurons.
+- :func:`prune` — a smaller ``nn.Sequential`` without the zeroed units, same outputs.
+- :func:`sparsity_report` — exact zeros, zeroed units, parameters before and after.
+
+The penalties are the ones of :mod:`penalized.penalties` (``pz.L1``, ``pz.L2``,
+``pz.L1L2``, ``pz.GroupL1``), on the same scale as everywhere in penalized. PyTorch is an
+optional dependency: ``pip install 'penalized[nn]'``. See ``docs/nn.md``.
+"""
+
+try:
+    import torch  # noqa: F401
+except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
+    raise ImportError("penalized.nn needs PyTorch: pip install 'penalized[nn]'") from exc
+
+from .optim import ProxAdamW, ProxSGD
+from .prune import prune
+from .regularizer import Regularizer, default_selection
+from .report import LayerSparsity, SparsityReport, sparsity_report
+
+__all__ = ["Regularizer", "default_selection", "ProxSGD", "ProxAdamW", "prune", "sparsity_report",
+           "SparsityReport", "LayerSparsity"]

@@ -1,0 +1,318 @@
+"""Proximal optimizers: a step on ``L_data``, then the penalty's prox with that step size.
+
+For ``L(w) = L_data(w) + R(w)`` (``R`` the penalty object, its strength λ included) every
+step is ``w ← prox_{s·R}(w − s·∇̂L_data)`` with the optimizer's step size ``s``, so
+``L1`` sets weights **exactly** to zero and :class:`penalized.GroupL1` whole neurons —
+what gradient (sub)steps on ``L_data + R`` never do. ``R`` never enters the gradient,
+the momentum or Adam's moments: the optimizers only see ``∇L_data``.
+
+The penalty is a per-group option (``{"params": ..., "penalty": pz.L1(1e-4)}``), ``None``
+meaning no penalty; :meth:`penalized.nn.Regularizer.param_groups` builds the groups from a
+selection (weights penalized, biases and norms not). LR schedulers change the prox step
+with the learning rate; an optional ``schedule(step) -> factor`` multiplies λ (warm-up).
+``state_dict()`` stores the penalties as plain dicts, so ``torch.load(weights_only=True)``
+reads it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from .. import _validation as v
+from .. import penalties as _penalties
+from ..penalties import Penalty
+
+__all__ = ["ProxSGD", "ProxAdamW"]
+
+
+def _penalty_to_state(penalty):
+    """A built-in penalty as a plain dict (safe for ``torch.load(weights_only=True)``)."""
+    cls = type(penalty)
+    if not isinstance(penalty, Penalty) or getattr(_penalties, cls.__name__, None) is not cls:
+        return penalty
+    params = {k: (val.tolist() if isinstance(val, np.ndarray) else val)
+              for k, val in penalty.get_params().items()}
+    return {"penalty": type(penalty).__name__, "params": params}
+
+
+def _penalty_from_state(obj):
+    if isinstance(obj, dict) and set(obj) == {"penalty", "params"}:
+        return getattr(_penalties, obj["penalty"])(**obj["params"])
+    return obj
+
+
+class _ProxMixin:
+    """Per-group ``penalty`` and ``penalty_step``, the λ schedule, state_dict round trip."""
+
+    def _check_group(self, group):
+        group.setdefault("penalty", self._default_penalty)
+        group.setdefault("penalty_step", 0)
+        group["penalty"] = v.check_penalty(_penalty_from_state(group["penalty"]), "penalty")
+        params = group["params"]
+        if torch.is_tensor(params):
+            params = [params]
+        elif isinstance(params, (set, frozenset)):
+            return  # torch rejects sets (their order is not reproducible) with its own message
+        else:
+            params = group["params"] = list(params)
+        v.check_floating_parameters([(f"parameter {i}", p) for i, p in enumerate(params)],
+                                    what=f"parameters optimized by {type(self).__name__}")
+
+    def _factor(self, group):
+        if self.schedule is None:
+            return 1.0
+        return v.check_factor(self.schedule(group["penalty_step"]), "schedule(step)")
+
+    def state_dict(self):
+        state = super().state_dict()
+        for group in state["param_groups"]:
+            group["penalty"] = _penalty_to_state(group["penalty"])
+        return state
+
+    def load_state_dict(self, state_dict):
+        """As torch's; a checkpoint without penalties (e.g. torch's AdamW/SGD) keeps the current ones."""
+        saved = state_dict["param_groups"]
+        current = self.param_groups + [{}] * max(0, len(saved) - len(self.param_groups))
+        groups = [dict(g, penalty=_penalty_from_state(g["penalty"]) if "penalty" in g else cur.get("penalty"))
+                  for g, cur in zip(saved, current, strict=False)]
+        super().load_state_dict({**state_dict, "param_groups": groups})
+        for group in self.param_groups:
+            group.setdefault("penalty_step", 0)
+
+
+class ProxSGD(_ProxMixin, torch.optim.SGD):
+    r"""SGD (with torch's momentum, Nesterov, dampening and weight decay), then the prox.
+
+    Each step is ``torch.optim.SGD``'s step on ``L_data`` followed by, for every
+    parameter that received a gradient,
+
+        w ← prox_{s·R}(w) = argmin_z ½‖z − w‖² + s·R(z),   s = lr · (1 − dampening) / (1 − momentum)
+
+    (``s = lr`` without momentum). ``s`` is the *effective* step of the heavy-ball
+    iteration: with momentum ``μ`` a constant gradient ``g`` moves ``w`` by
+    ``lr·(1 − dampening)·g / (1 − μ)`` per step, so scaling the prox the same way makes
+    the fixed points of ProxSGD exactly the stationary points of ``L_data + R``
+    (``0 ∈ ∇L_data + ∂R``) whatever the momentum; with ``s = lr`` they would be those
+    of ``L_data + (1 − μ)·R``. ``R`` is the group's ``penalty`` (e.g. ``pz.L1(1e-4)``,
+    strength included), multiplied by ``schedule(step)`` if given.
+
+    ``weight_decay`` keeps torch's meaning (``wd·w`` added to the gradient, i.e.
+    ``L2(wd / 2)`` in the loss); it is independent of the penalty.
+
+    Parameters
+    ----------
+    params : iterable of tensors or of dicts (parameter groups)
+        A group may set its own ``penalty`` (``None``: no penalty).
+    lr, momentum, dampening, weight_decay, nesterov, maximize, foreach, fused
+        As in :class:`torch.optim.SGD`.
+    penalty : Penalty, optional
+        Default penalty of the groups (``None``: plain SGD).
+    schedule : callable, optional
+        ``schedule(step) -> factor ≥ 0`` multiplying the penalty; ``step`` counts this
+        group's optimizer steps (stored in the state dict as ``penalty_step``).
+    """
+
+    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, *,
+                 penalty=None, schedule=None, maximize=False, foreach=None, fused=None):
+        self._default_penalty = v.check_penalty(penalty)
+        if schedule is not None and not callable(schedule):
+            raise TypeError(f"schedule must be a callable step -> factor, got {schedule!r}.")
+        self.schedule = schedule
+        super().__init__(params, lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+                         nesterov=nesterov, maximize=maximize, foreach=foreach, fused=fused)
+        self.defaults["penalty"] = self._default_penalty
+
+    def add_param_group(self, param_group):
+        self._check_group(param_group)
+        super().add_param_group(param_group)
+
+    def prox_step_size(self, group):
+        """The step ``s`` of the prox for ``group`` (before the schedule factor)."""
+        momentum = group["momentum"]
+        scale = (1.0 - group["dampening"]) / (1.0 - momentum) if momentum else 1.0
+        return group["lr"] * scale
+
+    def step(self, closure=None):
+        loss = super().step(closure)
+        with torch.no_grad():
+            for group in self.param_groups:
+                penalty = group["penalty"]
+                if penalty is not None:
+                    step = self.prox_step_size(group) * self._factor(group)
+                    penalty.prox_foreach_([p for p in group["params"] if p.grad is not None], step)
+                group["penalty_step"] += 1
+        return loss
+
+
+class ProxAdamW(_ProxMixin, torch.optim.Optimizer):
+    r"""AdamW with the penalty's prox in Adam's own metric: exact zeros, same scale as the loss.
+
+    Per parameter, with ``g = ∇L_data`` (the penalty is *not* in ``g``)::
+
+        m ← β₁m + (1 − β₁)g,      v ← β₂v + (1 − β₂)g²       (v ← max(v_max, v) with amsgrad)
+        w ← w·(1 − lr·weight_decay)                            (AdamW's decoupled decay)
+        d = sqrt(v / (1 − β₂ᵗ)) + eps
+        w ← w − lr · (m / (1 − β₁ᵗ)) / d                        (the AdamW step)
+        w ← prox(w, step s = lr / d)  = argmin_z Σ_i d_i (z_i − w_i)² / (2·lr) + R(z)
+
+    The last line is the penalty's exact prox in the diagonal metric ``diag(d) / lr``, the
+    metric in which Adam takes its step: each coordinate ``i`` moves with step
+    ``lr / d_i``, so the prox uses the same per-coordinate step. For ``L1(lam)`` it is
+    soft-thresholding at ``lr·lam / d_i`` (exact zeros); for ``GroupL1`` a block
+    soft-thresholding in the metric (see :class:`penalized.GroupL1`).
+
+    Why this choice: it is a preconditioned proximal-gradient step, so the fixed points
+    (``m̂ = g``) are exactly the stationary points of ``L_data + R`` — for L1, ``g_i = −lam·
+    sign(w_i)`` on the support and ``|g_i| ≤ lam`` off it. A prox with the scalar step
+    ``lr`` (Euclidean metric) would instead stop where ``g_i = −lam·d_i·sign(w_i)``: the
+    penalty actually optimized would be ``lam·Σ d_i|w_i|``, a reweighting by Adam's
+    running gradient scale that drifts during training and makes λ meaningless. With the
+    diagonal prox ``lam`` has the scale of the loss, as in :class:`Regularizer`.
+
+    ``weight_decay`` is AdamW's decoupled decay, a separate knob (it is *not* an L2
+    penalty; use ``penalty=pz.L2(...)`` for that); its default here is ``0.0``. With
+    ``penalty=None`` and the same ``weight_decay`` ProxAdamW is ``torch.optim.AdamW``.
+
+    Parameters
+    ----------
+    params : iterable of tensors or of dicts (parameter groups)
+        A group may set its own ``penalty`` (``None``: no penalty).
+    lr, betas, eps, weight_decay, amsgrad, maximize
+        As in :class:`torch.optim.AdamW` (``weight_decay`` defaults to 0 here).
+    penalty : Penalty, optional
+        Default penalty of the groups.
+    schedule : callable, optional
+        ``schedule(step) -> factor ≥ 0`` multiplying the penalty (warm-up); ``step``
+        counts this group's optimizer steps (``penalty_step`` in the state dict).
+    foreach : bool, optional
+        Multi-tensor (``torch._foreach_*``) update, the default for CPU and CUDA tensors
+        (torch's AdamW defaults to it on CUDA only; on CPU it is also faster for networks
+        of many small tensors). The prox uses the penalty's in-place kernels
+        (:meth:`penalized.penalties.Penalty.prox_foreach_`): for L1 three passes,
+        ``w ← softshrink(w·D, lr·c·lam) / D`` with Adam's ``D = sqrt(v) + eps·c``,
+        ``c = sqrt(1 − β₂ᵗ)`` (so that ``lr·c / D = lr / d``). torch's ``fused``,
+        ``capturable`` and ``differentiable`` variants are not offered.
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False, *,
+                 penalty=None, schedule=None, maximize=False, foreach=None):
+        lr_value = float(lr)
+        if not math.isfinite(lr_value) or lr_value < 0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        for i, beta in enumerate(betas):
+            if not 0.0 <= float(beta) < 1.0:
+                raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if schedule is not None and not callable(schedule):
+            raise TypeError(f"schedule must be a callable step -> factor, got {schedule!r}.")
+        self._default_penalty = v.check_penalty(penalty)
+        self.schedule = schedule
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                        maximize=maximize, foreach=foreach, penalty=self._default_penalty)
+        super().__init__(params, defaults)
+
+    def add_param_group(self, param_group):
+        self._check_group(param_group)
+        super().add_param_group(param_group)
+
+    def _init_state(self, param, amsgrad):
+        state = self.state[param]
+        if not state:
+            state["step"] = torch.tensor(0.0)  # same layout as torch.optim.AdamW's state
+            state["exp_avg"] = torch.zeros_like(param, memory_format=torch.preserve_format)
+            state["exp_avg_sq"] = torch.zeros_like(param, memory_format=torch.preserve_format)
+            if amsgrad:
+                state["max_exp_avg_sq"] = torch.zeros_like(param, memory_format=torch.preserve_format)
+        return state
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        """One AdamW step on ``L_data`` then the prox of every group's penalty."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            params = [p for p in group["params"] if p.grad is not None]
+            if params:
+                for p in params:
+                    if p.grad.is_sparse:
+                        raise RuntimeError("ProxAdamW does not support sparse gradients.")
+                foreach = group["foreach"]
+                if foreach is None:
+                    foreach = all(p.device.type in ("cpu", "cuda") for p in params)
+                (self._foreach_update if foreach else self._single_update)(group, params)
+            group["penalty_step"] += 1
+        return loss
+
+    def _hyper(self, group):
+        beta1, beta2 = (float(b) for b in group["betas"])
+        return float(group["lr"]), beta1, beta2, float(group["eps"]), float(group["weight_decay"])
+
+    def _single_update(self, group, params):
+        lr, beta1, beta2, eps, wd = self._hyper(group)
+        amsgrad, penalty = group["amsgrad"], group["penalty"]
+        factor = self._factor(group) if penalty is not None else 0.0
+        for p in params:
+            state = self._init_state(p, amsgrad)
+            grad = -p.grad if group["maximize"] else p.grad
+            m, sq = state["exp_avg"], state["exp_avg_sq"]
+            state["step"] += 1
+            t = state["step"].item()
+            m.lerp_(grad, 1.0 - beta1)
+            sq.mul_(beta2).addcmul_(grad, grad, value=1.0 - beta2)
+            if wd:
+                p.mul_(1.0 - lr * wd)
+            if amsgrad:
+                torch.maximum(state["max_exp_avg_sq"], sq, out=state["max_exp_avg_sq"])
+                sq = state["max_exp_avg_sq"]
+            # d = sqrt(v / bc2) + eps = D / c with D = sqrt(v) + eps·c, c = sqrt(bc2): one pass less
+            c = math.sqrt(1.0 - beta2**t)
+            big_d = sq.sqrt().add_(eps * c)
+            p.addcdiv_(m, big_d, value=-lr * c / (1.0 - beta1**t))
+            if penalty is not None:
+                penalty.prox_(p, lr * c * factor, big_d)  # per-coordinate step lr·c/D = lr/d
+
+    def _foreach_update(self, group, params):
+        lr, beta1, beta2, eps, wd = self._hyper(group)
+        amsgrad, penalty = group["amsgrad"], group["penalty"]
+        states = [self._init_state(p, amsgrad) for p in params]
+        grads = [p.grad for p in params]
+        if group["maximize"]:
+            grads = torch._foreach_neg(grads)
+        ms = [s["exp_avg"] for s in states]
+        sqs = [s["exp_avg_sq"] for s in states]
+        steps = [s["step"] for s in states]
+        torch._foreach_add_(steps, 1.0)
+        ts = [s.item() for s in steps]
+        torch._foreach_lerp_(ms, grads, 1.0 - beta1)
+        torch._foreach_mul_(sqs, beta2)
+        torch._foreach_addcmul_(sqs, grads, grads, 1.0 - beta2)
+        if wd:
+            torch._foreach_mul_(params, 1.0 - lr * wd)
+        if amsgrad:
+            maxs = [s["max_exp_avg_sq"] for s in states]
+            torch._foreach_maximum_(maxs, sqs)
+            sqs = maxs
+        cs = [math.sqrt(1.0 - beta2**t) for t in ts]
+        big_ds = torch._foreach_sqrt(sqs)
+        if len(set(ts)) == 1:
+            torch._foreach_add_(big_ds, eps * cs[0])
+        else:
+            torch._foreach_add_(big_ds, [eps * c for c in cs])
+        step_sizes = [-lr * c / (1.0 - beta1**t) for c, t in zip(cs, ts, strict=True)]
+        torch._foreach_addcdiv_(params, ms, big_ds, step_sizes)
+        if penalty is None:
+            return
+        factor = self._factor(group)
+        if len(set(ts)) == 1:
+            penalty.prox_foreach_(params, lr * cs[0] * factor, big_ds)
+        else:  # parameters that missed steps have their own bias correction
+            for p, d, c in zip(params, big_ds, cs, strict=True):
+                penalty.prox_(p, lr * c * factor, d)
