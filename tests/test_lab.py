@@ -82,7 +82,7 @@ def test_knob_numbers(doc):
         best = curve["test MSE at the best λ"]
         assert best < 0.8 * curve["test MSE at the largest λ (underfit end)"]
         assert best < 0.8 * curve["test MSE at the smallest λ (overfit end)"]
-        assert curve["training MSE at the smallest λ"] < 0.01 * best
+        assert curve["training MSE at the smallest λ"] < 0.05 * best
 
 
 def test_l1_vs_l2_numbers(doc):

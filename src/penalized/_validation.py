@@ -200,6 +200,11 @@ def check_table(frame, target, *, task="auto", max_levels=20, source="the table"
         close = difflib.get_close_matches(target, columns, n=1) or [
             c for c in columns if c.lower() == target.lower()]
         hint = f" Did you mean {close[0]!r}?" if close else ""
+        if len(columns) == 1:
+            sep = next((s for s in (";", "\t", "|") if s in columns[0]), None)
+            if sep is not None:
+                hint += (f" The file seems to be separated by {sep!r}; penalized reads comma-separated "
+                         "files.")
         raise ValueError(f"target column {target!r} is not in {source}; its columns are: "
                          f"{_names(columns)}.{hint}")
     frame = frame.copy()

@@ -231,7 +231,7 @@ def _print_fit(table, result, penalty, max_rows=30):
     for label in result.coef_labels:
         t.add_column(label, justify="right")
     for row in result.coefficients[:max_rows]:
-        t.add_row(row[0], *[f"{c:+.4g}" for c in row[1:]])
+        t.add_row(row[0], *[f"{c:+.4g}" if c != 0 else "0" for c in row[1:]])
     if len(result.coefficients) > max_rows:
         t.add_row(f"… and {len(result.coefficients) - max_rows} more (all in results.json)",
                   *[""] * len(result.coef_labels))

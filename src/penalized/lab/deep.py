@@ -103,7 +103,7 @@ def _train(t, arm, data, epochs, seed):
 def run(quick, rng):
     t = torch()  # Pending (whole section) without PyTorch
     n_train = 400 if quick else 600
-    epochs = 30 if quick else 150
+    epochs = 30 if quick else 100
     threads = t.get_num_threads()
     t.set_num_threads(1)  # tiny matrices: threads only add contention (restored below)
     try:

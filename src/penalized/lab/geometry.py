@@ -175,7 +175,7 @@ def _random_problems(rng, reps):
 
 
 def run(quick, rng):
-    reps = 300 if quick else 2000
+    reps = 300 if quick else 1000
     fig_1d, numbers_1d = _one_d()
     fig_2d, numbers_2d, w_l1, w_l2 = _contours(rng)
     fig_many, frac = _random_problems(rng, reps)

@@ -5,7 +5,7 @@ Claim: λ trades the data fit against the penalty. Too large, and the model unde
 zero, test error high). The test error is U-shaped in λ, and cross-validation finds
 the bottom of the U from the training data alone.
 
-Experiment: n = 60 training points, p = 100 correlated features (ρ = 0.5), 10 of them
+Experiment: n = 100 training points, p = 100 correlated features (ρ = 0.5), 10 of them
 relevant, noise σ = 2; training and test error (1000 fresh points) of L1 and L2 along a
 grid of λ (the validation curve); then ``pz.LassoCV`` on the training data alone:
 λ_min, λ_1se and their test errors against the best λ of the grid.
@@ -19,7 +19,7 @@ from . import SectionResult
 from ._deps import Pending, geometric_grid, lambda_max, lib, path
 from .figures import COLORS, figure, style
 
-N_TRAIN, N_TEST, P, S, RHO, SIGMA = 60, 1000, 100, 10, 0.5, 2.0
+N_TRAIN, N_TEST, P, S, RHO, SIGMA = 100, 1000, 100, 10, 0.5, 2.0
 
 
 def _mse(X, y, p):
@@ -87,12 +87,13 @@ def run(quick, rng):
             ax.axvline(cv_numbers["λ_min"], color=COLORS["cv"], ls="--", lw=1.2, label="λ_min (CV)")
             ax.axvline(cv_numbers["λ_1se"], color=COLORS["cv"], ls=":", lw=1.5, label="λ_1se (CV)")
         ax.set_xscale("log")
+        ax.set_yscale("log")
         ax.invert_xaxis()
         ax.annotate("underfit", xy=(0.02, 0.96), xycoords="axes fraction", fontsize=9, va="top")
         ax.annotate("overfit", xy=(0.98, 0.96), xycoords="axes fraction", fontsize=9, va="top",
                     ha="right")
         style(ax, title=f"{kind.upper()}: the validation curve", xlabel="λ (log scale, decreasing →)",
-              ylabel="mean squared error")
+              ylabel="mean squared error (log scale)")
 
     numbers = {"setting": {"n (train)": N_TRAIN, "n (test)": N_TEST, "p": P, "relevant": S,
                            "feature correlation ρ": RHO, "noise σ": SIGMA}}

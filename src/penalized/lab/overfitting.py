@@ -77,7 +77,7 @@ def _draw(ax, xs, curves, title, xlabel, logx=False, logy=True):
 
 
 def run(quick, rng):
-    reps = 6 if quick else 30
+    reps = 6 if quick else 20
     n_base, degree_high, sigma_base = 30, 10, 0.3
     degrees = list(range(1, 13))
     sizes = [15, 20, 30, 50, 100, 200] if quick else [15, 18, 22, 30, 40, 60, 100, 200, 400]
