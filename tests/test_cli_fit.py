@@ -122,6 +122,18 @@ def test_fit_cv_with_the_agreed_api(capsys, prostate_csv, tmp_path, monkeypatch)
     assert "λ chosen by 5-fold cross-validation" in stdout
     doc = json.loads((tmp_path / "m" / "results.json").read_text(encoding="utf-8"))
     assert set(doc["sections"][0]["figures"]) == {"path", "cv"}
+    # L2 goes through ElasticNetCV(l1_ratio=0), whose λ is twice Ridge's; classes through
+    # LogisticRegressionCV
+    for args in (["--target", "lpsa", "--penalty", "l2"], ["--target", "train", "--penalty", "elasticnet"]):
+        try:
+            sys.path.insert(0, str(Path(__file__).parent))
+            code, stdout, err = cli(capsys, "fit", prostate_csv, *args, "--cv", "3",
+                                    "--out", tmp_path / args[-1])
+        finally:
+            sys.path.remove(str(Path(__file__).parent))
+        assert code == 0, err
+        doc = json.loads((tmp_path / args[-1] / "results.json").read_text(encoding="utf-8"))
+        assert set(doc["sections"][0]["figures"]) == {"path", "cv"}
 
 
 def test_path_command(capsys, prostate_csv, tmp_path):

@@ -265,7 +265,7 @@ def _save_fit(data, table, result, penalty, out):
         key="fit", title=f"{penalty.upper()}-penalized {table.task} of {table.target!r}",
         claim=f"{result.metrics['features selected']} of {result.metrics['features after encoding']} "
               f"features carry the model at λ = {result.lam:.4g}.",
-        numbers=numbers, figures=result.figures, text="; ".join(result.notes).capitalize() + ".",
+        numbers=numbers, figures=result.figures, text="; ".join(result.notes) + ".",
         data={"cv_curve": result.cv_curve and {k: v for k, v in result.cv_curve.items()}},
     )
     write_report([section], out, title="penalized fit", meta={"data": str(data)},

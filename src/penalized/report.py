@@ -194,7 +194,8 @@ def _number_rows(numbers, depth=0):
             rows.append(f'<tr class="group"><td{indent} colspan="2">{_e(key)}</td></tr>')
             rows.extend(_number_rows(value, depth + 1))
         else:
-            num = isinstance(value, (int, float)) and not isinstance(value, bool)
+            items = value if isinstance(value, list) else [value]
+            num = bool(items) and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in items)
             cell = '<td class="num">' if num else "<td>"
             rows.append(f"<tr><td{indent}>{_e(key)}</td>{cell}{_e(format_value(value))}</td></tr>")
     return rows
@@ -224,8 +225,22 @@ def render_html(doc, images):
     if doc.get("intro"):
         out.append(f'<p class="how">{_e(doc["intro"])}</p>')
 
-    # summary of claims
-    out.append("<h2 id='summary'>Summary: every claim, measured</h2>")
+    # summary of claims (a report without claims, e.g. ``penalized fit``'s, has none)
+    if summ["claims measured"] or summ["pending parts"] or summ["failed sections"]:
+        out.extend(_summary(sections, summ))
+
+    if len(sections) > 1:
+        out.append("<nav><ol>" + "".join(f'<li><a href="#{_e(s["key"])}">{_e(s["title"])}</a></li>'
+                                         for s in sections) + "</ol></nav>")
+
+    for k, sec in enumerate(sections, 1):
+        out.extend(_section(k, sec, images))
+    out.append("<footer>" + _e(doc.get("footer", "")) + "</footer></main></body></html>")
+    return "\n".join(out)
+
+
+def _summary(sections, summ):
+    out = ["<h2 id='summary'>Summary: every claim, measured</h2>"]
     out.append(f"<p><b>{summ['claims that agree']}</b> of <b>{summ['claims measured']}</b> claims "
                f"agree with the measurements; {summ['claims that disagree']} disagree; "
                f"{summ['pending parts']} part(s) pending.</p>")
@@ -241,37 +256,37 @@ def render_html(doc, images):
             first = f'<td rowspan="{len(rows)}">{title}</td>' if i == 0 else ""
             out.append(f"<tr>{first}<td>{_e(claim)}</td><td>{badge}</td></tr>")
     out.append("</table>")
-    if len(sections) > 1:
-        out.append("<nav><ol>" + "".join(f'<li><a href="#{_e(s["key"])}">{_e(s["title"])}</a></li>'
-                                         for s in sections) + "</ol></nav>")
+    return out
 
-    for k, sec in enumerate(sections, 1):
-        label, cls = STATUS_BADGE[sec["status"]]
-        out.append(f'<section id="{_e(sec["key"])}"><h2>{k}. {_e(sec["title"])} '
-                   f'<span class="badge {cls}">{_e(label)}</span></h2>')
-        if sec["claim"]:
-            out.append(f'<div class="claim"><b>Claim.</b> {_e(sec["claim"])}</div>')
-        for p in sec["pending"]:
-            out.append(f'<div class="pending"><b>Pending.</b> {_e(p)} This part is not measured '
-                       "in this run; no number is shown for it.</div>")
-        if sec["error"]:
-            out.append(f'<div class="failed"><b>This section failed:</b> {_e(sec["error"])}</div>')
-        if sec["verdicts"]:
-            out.append("<ul class='verdicts'>" + "".join(
-                f"<li>{_badge(v['agrees'])} {_e(v['claim'])}</li>" for v in sec["verdicts"]) + "</ul>")
-        for name, rel in sec["figures"].items():
-            data = base64.b64encode(images[rel]).decode("ascii")
-            out.append(f'<figure><img alt="{_e(name)}" src="data:image/png;base64,{data}">'
-                       f"<figcaption>Figure: {_e(name)} ({_e(rel)})</figcaption></figure>")
-        if sec["text"]:
-            out.append(f"<h3>Experiment</h3><p>{_e(sec['text'])}</p>")
-        if sec["numbers"]:
-            out.append('<h3>Measured</h3><table class="numbers">' + "".join(_number_rows(sec["numbers"]))
-                       + "</table>")
-        out.append(f'<p class="meta">{sec["seconds"]:.1f} s</p></section>')
 
-    out.append("<footer>" + _e(doc.get("footer", "")) + "</footer></main></body></html>")
-    return "\n".join(out)
+def _section(k, sec, images):
+    out = []
+    label, cls = STATUS_BADGE[sec["status"]]
+    out.append(f'<section id="{_e(sec["key"])}"><h2>{k}. {_e(sec["title"])} '
+               f'<span class="badge {cls}">{_e(label)}</span></h2>')
+    if sec["claim"]:
+        out.append(f'<div class="claim"><b>Claim.</b> {_e(sec["claim"])}</div>')
+    for p in sec["pending"]:
+        out.append(f'<div class="pending"><b>Pending.</b> {_e(p)} This part is not measured '
+                   "in this run; no number is shown for it.</div>")
+    if sec["error"]:
+        out.append(f'<div class="failed"><b>This section failed:</b> {_e(sec["error"])}</div>')
+    if sec["verdicts"]:
+        out.append("<ul class='verdicts'>" + "".join(
+            f"<li>{_badge(v['agrees'])} {_e(v['claim'])}</li>" for v in sec["verdicts"]) + "</ul>")
+    for name, rel in sec["figures"].items():
+        data = base64.b64encode(images[rel]).decode("ascii")
+        out.append(f'<figure><img alt="{_e(name)}" src="data:image/png;base64,{data}">'
+                   f"<figcaption>Figure: {_e(name)} ({_e(rel)})</figcaption></figure>")
+    if sec["text"]:
+        out.append(f"<h3>Experiment</h3><p>{_e(sec['text'])}</p>")
+    if sec["numbers"]:
+        out.append('<h3>Measured</h3><table class="numbers">' + "".join(_number_rows(sec["numbers"]))
+                   + "</table>")
+    if sec["seconds"]:
+        out.append(f'<p class="meta">{sec["seconds"]:.1f} s</p>')
+    out.append("</section>")
+    return out
 
 
 def write_report(results, out_dir, *, title="penalized — the regularization lab", meta=None,

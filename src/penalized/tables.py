@@ -63,15 +63,18 @@ def estimator(task, penalty, lam, l1_ratio=0.5):
 
 
 def cv_estimator(task, penalty, cv, l1_ratio=0.5, select="1se"):
-    """The library's cross-validated estimator for this case (:class:`Pending` if absent)."""
+    """``(estimator, scale)``: the library's cross-validated estimator for this case
+    (:class:`Pending` if absent) and the factor turning its λ into the λ of
+    :func:`estimator` — L2 least squares is ``ElasticNetCV(l1_ratio=0)``, whose penalty
+    ``λ/2·Σw²`` is ``Ridge(λ/2)``."""
     if task == "regression":
         if penalty == "l1":
-            return lib("LassoCV")(cv=cv, select=select)
+            return lib("LassoCV")(cv=cv, select=select), 1.0
         if penalty == "elasticnet":
-            return lib("ElasticNetCV")(l1_ratio=l1_ratio, cv=cv, select=select)
-        return lib("RidgeCV")(cv=cv, select=select)
+            return lib("ElasticNetCV")(l1_ratio=l1_ratio, cv=cv, select=select), 1.0
+        return lib("ElasticNetCV")(l1_ratio=0.0, cv=cv, select=select), 0.5
     kwargs = {"l1_ratio": l1_ratio} if penalty == "elasticnet" else {}
-    return lib("LogisticRegressionCV")(penalty=penalty, cv=cv, **kwargs)
+    return lib("LogisticRegressionCV")(penalty=penalty, cv=cv, select=select, **kwargs), 1.0
 
 
 def _grid(Xs, y, task, penalty, l1_ratio, n_lambdas):
@@ -142,17 +145,16 @@ def fit_table(table, *, penalty="l1", lam=None, cv=5, l1_ratio=0.5, select="1se"
     cv_curve = None
     if lam is None:
         v.check_cv_folds(table, cv)
-        cv_est = cv_estimator(task, penalty, cv, l1_ratio, select)
+        cv_est, scale = cv_estimator(task, penalty, cv, l1_ratio, select)
         cv_est.fit(Xs, y)
-        lam = float(cv_est.lam_)
-        cv_curve = {"lambdas": np.asarray(cv_est.lambdas_, dtype=float),
+        lam = scale * float(cv_est.lam_)
+        cv_curve = {"lambdas": scale * np.asarray(cv_est.lambdas_, dtype=float),
                     "mean": np.asarray(cv_est.cv_mean_, dtype=float),
                     "se": np.asarray(cv_est.cv_std_err_, dtype=float),
-                    "marks": {f"λ_{k}": float(getattr(cv_est, f"lam_{k}_")) for k in ("min", "1se")
+                    "score": str(getattr(cv_est, "scoring_", "error")),
+                    "marks": {f"λ_{k}": scale * float(getattr(cv_est, f"lam_{k}_")) for k in ("min", "1se")
                               if hasattr(cv_est, f"lam_{k}_")}}
-        how = f"λ chosen by {cv}-fold cross-validation ({type(cv_est).__name__}"
-        how += f", select={select!r})" if not classification else ")"
-        notes.append(how)
+        notes.append(f"λ chosen by {cv}-fold cross-validation ({type(cv_est).__name__}, select={select!r})")
         folds = cv
     else:
         notes.append(f"λ fixed at {lam:g} (--lam)")
@@ -211,16 +213,16 @@ def fit_table(table, *, penalty="l1", lam=None, cv=5, l1_ratio=0.5, select="1se"
                                        f"{penalty.upper()} path of {table.target!r}")
     except Pending as exc:  # pragma: no cover - the stop-gap path always works
         notes.append(str(exc))
-    if cv_curve is not None:
+    if cv_curve is not None and cv_curve["lambdas"].ndim == 1 and cv_curve["mean"].ndim == 1:
         fig, ax = figure(width=7.0, height=4.4)
         ax.errorbar(cv_curve["lambdas"], cv_curve["mean"], yerr=cv_curve["se"], color=COLORS["cv"], lw=1.5,
-                    elinewidth=0.7, capsize=1.5, label=f"{cv}-fold CV error ± 1 s.e.")
+                    elinewidth=0.7, capsize=1.5, label=f"{cv}-fold CV {cv_curve['score']} ± 1 s.e.")
         for k, (label, value) in enumerate(cv_curve["marks"].items()):
             ax.axvline(value, color=COLORS["cv"], ls=("--", ":")[k % 2], label=label)
         ax.set_xscale("log")
         ax.invert_xaxis()
         style(ax, title="Cross-validation curve", xlabel="λ (log scale, decreasing →)",
-              ylabel="CV error")
+              ylabel=f"CV {cv_curve['score']}")
         figures["cv"] = fig
     return Bunch(pipeline=pipeline, lam=float(lam), coefficients=coefficients, coef_labels=labels,
                  metrics=metrics, figures=figures, notes=notes, names=names, task=task,

@@ -105,17 +105,21 @@ def _penalty(kind, lam, l1_ratio=0.5):
 
 def path(X, y, penalty="l1", lambdas=None, *, classification=False, l1_ratio=0.5, tol=1e-6,
          max_iter=5000):
-    """Coefficients along ``lambdas`` (decreasing order is fastest).
+    """Coefficients along ``lambdas`` (strictly decreasing).
 
-    Least squares uses ``pz.regularization_path`` when this build has it; otherwise, and
-    for logistic regression, a warm-started loop over ``pz.LinearRegression`` /
-    ``pz.LogisticRegression`` (the stop-gap; TODO-switch).
+    Uses ``pz.regularization_path`` when this build has it (least squares, and binary
+    logistic regression with ``datafit="logistic"``); otherwise, and for more than two
+    classes, a warm-started loop over ``pz.LinearRegression`` / ``pz.LogisticRegression``
+    (the stop-gap; TODO-switch).
     """
     import penalized as pz
 
     lambdas = np.asarray(lambdas, dtype=np.float64)
-    if not classification and has("regularization_path") and penalty in ("l1", "l2"):
-        res = pz.regularization_path(X, y, penalty=penalty, lambdas=lambdas)
+    binary = classification and np.unique(np.asarray(y)).shape[0] == 2
+    if has("regularization_path") and (binary or not classification):
+        extra = {"datafit": "logistic"} if classification else {}
+        res = pz.regularization_path(X, y, penalty=penalty, l1_ratio=l1_ratio, lambdas=lambdas, tol=tol,
+                                     max_iter=max_iter, **extra)
         coefs = np.asarray(res.coefs)
         if coefs.shape[0] != X.shape[1]:  # accept (k, p) as well as the agreed (p, k)
             coefs = coefs.T
