@@ -97,7 +97,7 @@ def tour(out, quick, seed, sections):
         progress.update(task, description="writing the report")
         doc = write_report(results, out, meta={"mode": "quick" if quick else "full", "seed": seed,
                                                "seconds": round(time.perf_counter() - start, 1)},
-                           intro=INTRO, footer=FOOTER)
+                           intro=INTRO, footer=FOOTER, dpi=80 if quick else 100)
         progress.update(task, description="done")
 
     console = Console()

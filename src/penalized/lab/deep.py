@@ -22,7 +22,7 @@ from .figures import COLORS, LABELS, figure, style
 
 HIDDEN = (256, 128)
 LAM_L2 = 1e-3
-LAM_L1 = 3e-4
+LAM_L1 = 5e-4
 LR = 2e-3
 BATCH = 64
 
@@ -103,7 +103,7 @@ def _train(t, arm, data, epochs, seed):
 def run(quick, rng):
     t = torch()  # Pending (whole section) without PyTorch
     n_train = 400 if quick else 600
-    epochs = 30 if quick else 100
+    epochs = 20 if quick else 100
     threads = t.get_num_threads()
     t.set_num_threads(1)  # tiny matrices: threads only add contention (restored below)
     try:
