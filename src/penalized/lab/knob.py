@@ -93,7 +93,8 @@ def run(quick, rng):
         ax.annotate("overfit", xy=(0.98, 0.96), xycoords="axes fraction", fontsize=9, va="top",
                     ha="right")
         style(ax, title=f"{kind.upper()}: the validation curve", xlabel="λ (log scale, decreasing →)",
-              ylabel="mean squared error (log scale)")
+              ylabel="mean squared error (log scale)", legend=False)
+        ax.legend(fontsize=8, frameon=False, loc="lower left")
 
     numbers = {"setting": {"n (train)": N_TRAIN, "n (test)": N_TEST, "p": P, "relevant": S,
                            "feature correlation ρ": RHO, "noise σ": SIGMA}}
