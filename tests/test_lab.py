@@ -278,17 +278,18 @@ def test_report_renders_in_headless_chromium(tour_dir, tmp_path):
     shot = tmp_path / "shot.png"
     cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-           f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}", "--window-size=1280,6000",
+           f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}", "--window-size=1280,9000",
            (tour_dir / "report.html").as_uri()]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
     assert shot.exists(), result.stderr[-2000:]
     assert shot.stat().st_size > 200_000
     img = imread(shot)[..., :3]
-    assert img.shape[:2] == (6000, 1280)
+    assert img.shape[:2] == (9000, 1280)
     rgb = (img * 255).round().astype(int)
     flat = rgb.reshape(-1, 3)
     assert len(np.unique(flat // 4, axis=0)) > 2000  # figures, not a blank or text-only page
     assert np.mean(np.all(flat > 245, axis=1)) < 0.9
-    for hex_color in ("#d62728", "#1f77b4"):  # the L1 red and L2 blue of the lab's figures
+    # the L2 blue and test-error cyan of sections 1-2, the L1 red of sections 3-4
+    for hex_color in ("#1f77b4", "#17becf", "#d62728"):
         target = np.array([int(hex_color[i:i + 2], 16) for i in (1, 3, 5)])
         assert np.sum(np.abs(flat - target).sum(axis=1) < 30) > 300, hex_color
