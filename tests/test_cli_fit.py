@@ -1,0 +1,282 @@
+"""`penalized fit` and `penalized path` on the shipped data and on bad tables.
+
+Most cases run the real entry point in-process (``penalized.cli.main``) to stay fast;
+one bad case and one good case also run as a subprocess.
+"""
+
+import gzip
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import penalized as pz
+from penalized.cli import main
+
+DATA = resources.files("penalized") / "data"
+
+
+@pytest.fixture
+def prostate_csv(tmp_path):
+    path = tmp_path / "prostate.csv"
+    with resources.as_file(DATA / "prostate.csv") as src:
+        shutil.copy(src, path)
+    return path
+
+
+@pytest.fixture
+def singh_csv(tmp_path):
+    path = tmp_path / "singh2002_prostate.csv.gz"
+    with resources.as_file(DATA / "singh2002_prostate.csv.gz") as src:
+        shutil.copy(src, path)
+    return path
+
+
+def cli(capsys, *args):
+    with pytest.raises(SystemExit) as exc:
+        main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return exc.value.code, out, err
+
+
+def digest(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def test_fit_prostate_fixed_lambda(capsys, prostate_csv, tmp_path):
+    before = digest(prostate_csv)
+    out = tmp_path / "model"
+    code, stdout, err = cli(capsys, "fit", prostate_csv, "--target", "lpsa", "--lam", "0.05", "--out", out)
+    assert code == 0, err
+    assert digest(prostate_csv) == before
+    assert "lcavol" in stdout and "features selected" in stdout and "5-fold CV MSE" in stdout
+    assert sorted(p.name for p in out.iterdir()) == [".penalized-report", "figures", "model.joblib",
+                                                     "report.html", "results.json"]
+    import joblib
+
+    model = joblib.load(out / "model.joblib")
+    frame = pd.read_csv(prostate_csv)
+    pred = model.predict(frame.drop(columns="lpsa"))
+    assert np.mean((pred - frame["lpsa"]) ** 2) < 0.6
+    doc = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    numbers = doc["sections"][0]["numbers"]
+    assert numbers["model"]["λ"] == 0.05
+    # 'train' (T/F text) is one-hot encoded; L1 at this λ drops some of the 10 encoded features
+    assert numbers["data"]["one-hot encoded columns"] == ["train (2 levels)"]
+    assert numbers["model"]["features after encoding"] == 10
+    assert 0 < numbers["model"]["features selected"] < 10
+    assert set(numbers["selected features and coefficients (standardized scale)"]) >= {"lcavol", "lweight"}
+    assert "path" in doc["sections"][0]["figures"]
+
+
+def test_fit_l2_zeros_nothing(capsys, prostate_csv, tmp_path):
+    code, _, err = cli(capsys, "fit", prostate_csv, "--target", "lpsa", "--penalty", "l2", "--lam", "0.05",
+                       "--out", tmp_path / "m")
+    assert code == 0, err
+    doc = json.loads((tmp_path / "m" / "results.json").read_text(encoding="utf-8"))
+    model = doc["sections"][0]["numbers"]["model"]
+    assert model["features selected"] == model["features after encoding"]
+
+
+def test_fit_singh_gzip_classification_subprocess(singh_csv, tmp_path):
+    out = tmp_path / "genes"
+    result = subprocess.run([sys.executable, "-m", "penalized.cli", "fit", str(singh_csv), "--target",
+                             "status", "--lam", "0.08", "--out", str(out)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "classification" in result.stdout and "5-fold CV accuracy" in result.stdout
+    doc = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    model = doc["sections"][0]["numbers"]["model"]
+    assert model["classes"] == ["cancer", "healthy"]
+    assert 0 < model["features selected"] < 200  # a few of 6033 genes
+    assert model["5-fold CV accuracy"] > 0.65  # majority class: 0.51
+
+
+@pytest.mark.skipif(hasattr(pz, "LassoCV"), reason="cross-validation is in this build")
+def test_fit_default_cv_says_it_is_pending(capsys, prostate_csv, tmp_path):
+    code, _, err = cli(capsys, "fit", prostate_csv, "--target", "lpsa", "--out", tmp_path / "m")
+    assert code == 1
+    assert "penalized.LassoCV is not available" in err and "--lam" in err
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "m").exists()
+
+
+def test_fit_cv_with_the_agreed_api(capsys, prostate_csv, tmp_path, monkeypatch):
+    sys.path.insert(0, str(Path(__file__).parent))
+    try:
+        import lab_fakes
+
+        lab_fakes.install(monkeypatch, nn=False)
+        code, stdout, err = cli(capsys, "fit", prostate_csv, "--target", "lpsa", "--cv", "5",
+                                "--out", tmp_path / "m")
+    finally:
+        sys.path.remove(str(Path(__file__).parent))
+    assert code == 0, err
+    assert "λ chosen by 5-fold cross-validation" in stdout
+    doc = json.loads((tmp_path / "m" / "results.json").read_text(encoding="utf-8"))
+    assert set(doc["sections"][0]["figures"]) == {"path", "cv"}
+    # L2 goes through ElasticNetCV(l1_ratio=0), whose λ is twice Ridge's; classes through
+    # LogisticRegressionCV
+    for args in (["--target", "lpsa", "--penalty", "l2"], ["--target", "train", "--penalty", "elasticnet"]):
+        try:
+            sys.path.insert(0, str(Path(__file__).parent))
+            code, stdout, err = cli(capsys, "fit", prostate_csv, *args, "--cv", "3",
+                                    "--out", tmp_path / args[-1])
+        finally:
+            sys.path.remove(str(Path(__file__).parent))
+        assert code == 0, err
+        doc = json.loads((tmp_path / args[-1] / "results.json").read_text(encoding="utf-8"))
+        assert set(doc["sections"][0]["figures"]) == {"path", "cv"}
+
+
+def test_path_command(capsys, prostate_csv, tmp_path):
+    out = tmp_path / "p.png"
+    code, stdout, err = cli(capsys, "path", prostate_csv, "--target", "lpsa", "--out", out)
+    assert code == 0, err
+    assert out.read_bytes().startswith(b"\x89PNG")
+    assert "Order of entry: lcavol" in stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.png", "prostate.csv"]
+
+
+@pytest.mark.parametrize("command", ["fit", "path"])
+def test_help_is_complete(capsys, command):
+    code, stdout, _ = cli(capsys, command, "--help")
+    assert code == 0
+    for word in ("Examples", "Exit codes", "--target", "--penalty", "--task", "--out"):
+        assert word in stdout
+    if command == "fit":
+        for word in ("--lam", "--cv", "--select", "joblib"):
+            assert word in stdout
+
+
+# -- bad tables ----------------------------------------------------------------------------------
+def write(tmp_path, frame, name="t.csv"):
+    path = tmp_path / name
+    frame.to_csv(path, index=False)
+    return path
+
+
+def table(n=30, seed=0):
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n),
+                         "y": rng.normal(size=n), "label": np.where(np.arange(n) % 2, "yes", "no")})
+
+
+def bad_cases(tmp_path):
+    t = table()
+    nan_t = t.copy()
+    nan_t.loc[[3, 7], "a"] = np.nan
+    nan_t.loc[5, "b"] = np.nan
+    nan_y = t.copy()
+    nan_y.loc[4, "y"] = np.nan
+    text = t.copy()
+    text["name"] = [f"person {i}" for i in range(len(t))]
+    stray = t.copy().astype({"a": object})
+    stray.loc[6, "a"] = "?"
+    one = t.copy()
+    one["label"] = "yes"
+    few = table(n=4)
+    rare = t.copy()
+    rare.loc[:, "label"] = "no"
+    rare.loc[[1, 2], "label"] = "yes"
+    garbage = tmp_path / "garbage.csv"
+    garbage.write_bytes(bytes(range(256)) * 4)
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    header = tmp_path / "header.csv"
+    header.write_text("a,b,y\n")
+    fake_gz = tmp_path / "fake.csv.gz"
+    fake_gz.write_text("a,b,y\n1,2,3\n")
+    truncated = tmp_path / "trunc.csv.gz"
+    truncated.write_bytes(gzip.compress(t.to_csv(index=False).encode())[:60])
+    return [
+        ("missing file", [tmp_path / "nope.csv", "--target", "y"], "does not exist"),
+        ("directory", [tmp_path, "--target", "y"], "is a directory"),
+        ("empty file", [empty, "--target", "y"], "is empty"),
+        ("header only", [header, "--target", "y"], "no data rows"),
+        ("binary garbage", [garbage, "--target", "y"], "CSV"),
+        ("not gzip", [fake_gz, "--target", "y"], "not gzip-compressed"),
+        ("truncated gzip", [truncated, "--target", "y"], "could not be decompressed"),
+        ("missing target", [write(tmp_path, t), "--target", "Y"], "target column 'Y' is not in"),
+        ("nan in features", [write(tmp_path, nan_t, "nan.csv"), "--target", "y"],
+         "3 missing value(s) (NaN or empty) in 2 feature column(s) — "
+         "'a': 2 at data rows 4, 8; 'b': 1 at data row 6"),
+        ("nan in target", [write(tmp_path, nan_y, "nany.csv"), "--target", "y"],
+         "target column 'y' has 1 missing value(s) at data row 5"),
+        ("high-cardinality text", [write(tmp_path, text, "text.csv"), "--target", "y"],
+         "column 'name' is text with 30 distinct values, too many to one-hot encode"),
+        ("stray text in numbers", [write(tmp_path, stray, "stray.csv"), "--target", "y"],
+         "column 'a' is numeric except for 1 value(s) such as '?' at data row 7"),
+        ("one class", [write(tmp_path, one, "one.csv"), "--target", "label"], "has only one class ('yes')"),
+        ("fewer rows than folds", [write(tmp_path, few, "few.csv"), "--target", "y", "--cv", "5"],
+         "4 rows, fewer than the --cv 5 folds"),
+        ("rare class", [write(tmp_path, rare, "rare.csv"), "--target", "label", "--cv", "5"],
+         "class 'yes' has 2 row(s), fewer than the --cv 5 folds"),
+        ("regression on text", [write(tmp_path, t, "t2.csv"), "--target", "label", "--task", "regression"],
+         "needs a numeric target"),
+        ("classification on floats",
+         [write(tmp_path, t, "t3.csv"), "--target", "y", "--task", "classification"],
+         "needs class labels"),
+        ("both lam and cv", [write(tmp_path, t, "t4.csv"), "--target", "y", "--lam", "0.1", "--cv", "3"],
+         "either --lam or --cv"),
+        ("negative lam", [write(tmp_path, t, "t5.csv"), "--target", "y", "--lam", "-1"], "--lam"),
+        ("one fold", [write(tmp_path, t, "t6.csv"), "--target", "y", "--cv", "1"], "--cv"),
+    ]
+
+
+def test_bad_tables_give_one_line_errors(capsys, tmp_path):
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    for name, args, message in bad_cases(data_dir):
+        snapshot = {p: digest(p) for p in data_dir.iterdir() if p.is_file()}
+        out = tmp_path / f"out-{name.replace(' ', '-')}"
+        code, stdout, err = cli(capsys, "fit", *args, "--out", out)
+        assert code == 2, (name, err)
+        assert message in err, (name, err)
+        assert len(err.strip().splitlines()) == 1, (name, err)
+        assert "Traceback" not in err + stdout
+        assert not out.exists(), name
+        assert snapshot == {p: digest(p) for p in data_dir.iterdir() if p.is_file()}, name
+
+
+def test_bad_table_subprocess_is_one_line(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "penalized.cli", "fit", str(tmp_path / "missing.csv"),
+                             "--target", "y"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"error: data file {str(tmp_path / 'missing.csv')!r} does not exist."]
+
+
+def test_output_must_not_hold_the_input(capsys, prostate_csv, tmp_path):
+    before = digest(prostate_csv)
+    code, _, err = cli(capsys, "fit", prostate_csv, "--target", "lpsa", "--lam", "0.1", "--out", tmp_path)
+    assert code == 2 and "not a penalized report" in err
+    (tmp_path / ".penalized-report").write_text("")  # even a directory that looks like ours
+    code, _, err = cli(capsys, "fit", prostate_csv, "--target", "lpsa", "--lam", "0.1", "--out", tmp_path)
+    assert code == 2 and "would contain or replace the input file" in err
+    assert digest(prostate_csv) == before
+    code, _, err = cli(capsys, "path", prostate_csv, "--target", "lpsa", "--out", prostate_csv)
+    assert code == 2
+    assert digest(prostate_csv) == before
+
+
+def test_one_hot_encodes_low_cardinality_text(capsys, tmp_path):
+    rng = np.random.default_rng(1)
+    n = 60
+    color = rng.choice(["red", "green", "blue"], size=n)
+    x = rng.normal(size=n)
+    y = 2 * x + 3 * (color == "red") + 0.1 * rng.normal(size=n)
+    path = write(tmp_path, pd.DataFrame({"x": x, "color": color, "flag": rng.random(n) > 0.5, "y": y}))
+    code, stdout, err = cli(capsys, "fit", path, "--target", "y", "--lam", "0.01", "--out", tmp_path / "o")
+    assert code == 0, err
+    assert "color_red" in stdout
+    doc = json.loads((tmp_path / "o" / "results.json").read_text(encoding="utf-8"))
+    coefs = doc["sections"][0]["numbers"]["selected features and coefficients (standardized scale)"]
+    assert max(coefs, key=lambda k: abs(coefs[k])) in ("x", "color_red")
