@@ -261,7 +261,7 @@ def _save_fit(data, table, result, penalty, out):
         claim=f"{result.metrics['features selected']} of {result.metrics['features after encoding']} "
               f"features carry the model at λ = {result.lam:.4g}.",
         numbers=numbers, figures=result.figures, text="; ".join(result.notes) + ".",
-        data={"cv_curve": result.cv_curve and {k: v for k, v in result.cv_curve.items()}},
+        data={"cv_curve": result.cv_curve},
     )
     write_report([section], out, title="penalized fit", meta={"data": str(data)},
                  intro="The fitted pipeline is model.joblib next to this file: "

@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.utils import Bunch
 
 from . import _validation as v
-from .lab.figures import COLORS, figure, path_axes, style
+from .lab.figures import cv_axes, figure, path_axes, style
 
 PENALTIES = ("l1", "l2", "elasticnet")
 
@@ -184,12 +184,9 @@ def fit_table(table, *, penalty="l1", lam=None, cv=5, l1_ratio=0.5, select="1se"
         cv_est, scale = cv_estimator(task, penalty, folds(task, cv), l1_ratio, select)
         cv_est.fit(Xs, y)
         lam = scale * float(cv_est.lam_)
-        cv_curve = {"lambdas": scale * np.asarray(cv_est.lambdas_, dtype=float),
-                    "mean": np.asarray(cv_est.cv_mean_, dtype=float),
-                    "se": np.asarray(cv_est.cv_std_err_, dtype=float),
-                    "score": str(getattr(cv_est, "scoring_", "error")),
-                    "marks": {f"λ_{k}": scale * float(getattr(cv_est, f"lam_{k}_")) for k in ("min", "1se")
-                              if hasattr(cv_est, f"lam_{k}_")}}
+        cv_curve = {"lambdas": scale * cv_est.lambdas_, "mean": cv_est.cv_mean_, "se": cv_est.cv_std_err_,
+                    "score": cv_est.scoring_,
+                    "marks": {"λ_min": scale * cv_est.lam_min_, "λ_1se": scale * cv_est.lam_1se_}}
         notes.append(f"λ chosen by {cv}-fold cross-validation ({type(cv_est).__name__}, select={select!r})")
         n_folds = cv
     else:
@@ -243,14 +240,10 @@ def fit_table(table, *, penalty="l1", lam=None, cv=5, l1_ratio=0.5, select="1se"
     coefs = _path(Xs, y, task, penalty, grid, l1_ratio)
     marks = dict(cv_curve["marks"]) if cv_curve else {"λ (--lam)": float(lam)}
     figures = {"path": _path_figure(grid, coefs, names, marks, f"{penalty.upper()} path of {table.target!r}")}
-    if cv_curve is not None and cv_curve["lambdas"].ndim == 1 and cv_curve["mean"].ndim == 1:
+    if cv_curve is not None:
         fig, ax = figure(width=7.0, height=4.4)
-        ax.errorbar(cv_curve["lambdas"], cv_curve["mean"], yerr=cv_curve["se"], color=COLORS["cv"], lw=1.5,
-                    elinewidth=0.7, capsize=1.5, label=f"{cv}-fold CV {cv_curve['score']} ± 1 s.e.")
-        for k, (label, value) in enumerate(cv_curve["marks"].items()):
-            ax.axvline(value, color=COLORS["cv"], ls=("--", ":")[k % 2], label=label)
-        ax.set_xscale("log")
-        ax.invert_xaxis()
+        cv_axes(ax, cv_curve["lambdas"], cv_curve["mean"], cv_curve["se"], cv_curve["marks"],
+                f"{cv}-fold CV {cv_curve['score']} ± 1 s.e.")
         style(ax, title="Cross-validation curve", xlabel="λ (log scale, decreasing →)",
               ylabel=f"CV {cv_curve['score']}")
         figures["cv"] = fig

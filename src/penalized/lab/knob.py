@@ -17,13 +17,14 @@ from __future__ import annotations
 import numpy as np
 
 from . import SectionResult
-from .figures import COLORS, figure, style
+from .figures import COLORS, cv_axes, figure, style
 
 N_TRAIN, N_TEST, P, S, RHO, SIGMA = 100, 1000, 100, 10, 0.5, 2.0
 
 
-def _mse(X, y, p):
-    pred = X @ p.coefs + p.intercepts[None, :]
+def path_mse(path, X, y):
+    """Mean squared error of every model of a path (``pz.regularization_path``) on ``(X, y)``."""
+    pred = X @ path.coefs + path.intercepts[None, :]
     return np.mean((pred - y[:, None]) ** 2, axis=0)
 
 
@@ -36,7 +37,7 @@ def u_shape(test):
 
 
 def _cv_part(X, y, Xt, yt, quick):
-    """λ by cross-validation with ``pz.LassoCV``: its numbers and its CV curve."""
+    """λ by cross-validation with ``pz.LassoCV``: its numbers and the fitted estimator."""
     from sklearn.model_selection import KFold
 
     import penalized as pz
@@ -50,9 +51,7 @@ def _cv_part(X, y, Xt, yt, quick):
     for name, model in fits.items():
         numbers[f"test MSE at {name}"] = float(np.mean((model.predict(Xt) - yt) ** 2))
         numbers[f"features selected at {name}"] = int(np.sum(model.coef_ != 0))
-    curve = {"lambdas": np.asarray(cv.lambdas_, dtype=float), "mean": np.asarray(cv.cv_mean_, dtype=float),
-             "se": np.asarray(cv.cv_std_err_, dtype=float)}
-    return numbers, curve
+    return numbers, cv
 
 
 def run(quick, rng):
@@ -67,9 +66,9 @@ def run(quick, rng):
              "l2": pz.regularization_path(X, y, "l2", lambdas=np.geomspace(1e2, 1e-4, n_lambdas),
                                           tol=1e-6)}
     grids = {kind: p.lambdas for kind, p in paths.items()}
-    curves = {kind: {"train": _mse(X, y, p), "test": _mse(Xt, yt, p), "nonzero": p.n_nonzero}
+    curves = {kind: {"train": p.train_loss, "test": path_mse(p, Xt, yt), "nonzero": p.n_nonzero}
               for kind, p in paths.items()}
-    cv_numbers, cv_curve = _cv_part(X, y, Xt, yt, quick)
+    cv_numbers, cv = _cv_part(X, y, Xt, yt, quick)
 
     fig, axes = figure(ncols=2, width=5.6, height=4.2)
     for ax, kind in zip(axes, ("l1", "l2"), strict=True):
@@ -79,14 +78,12 @@ def run(quick, rng):
         k = int(np.argmin(c["test"]))
         ax.plot(grid[k], c["test"][k], "o", color=COLORS["test"], mec="black", ms=8,
                 label=f"best λ = {grid[k]:.3g}")
-        if kind == "l1":
-            ax.errorbar(cv_curve["lambdas"], cv_curve["mean"], yerr=cv_curve["se"], color=COLORS["cv"],
-                        lw=1.2, elinewidth=0.7, capsize=1.5, label="CV error ± 1 s.e. (training data)")
-            ax.axvline(cv_numbers["λ_min"], color=COLORS["cv"], ls="--", lw=1.2, label="λ_min (CV)")
-            ax.axvline(cv_numbers["λ_1se"], color=COLORS["cv"], ls=":", lw=1.5, label="λ_1se (CV)")
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.invert_xaxis()
+        if kind == "l1":
+            cv_axes(ax, cv.lambdas_, cv.cv_mean_, cv.cv_std_err_,
+                    {"λ_min (CV)": cv.lam_min_, "λ_1se (CV)": cv.lam_1se_}, "CV error ± 1 s.e. (training data)")
         ax.annotate("underfit", xy=(0.02, 0.96), xycoords="axes fraction", fontsize=9, va="top")
         ax.annotate("overfit", xy=(0.98, 0.96), xycoords="axes fraction", fontsize=9, va="top",
                     ha="right")

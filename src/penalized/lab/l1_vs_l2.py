@@ -20,6 +20,7 @@ import numpy as np
 
 from . import SectionResult
 from .figures import COLORS, figure, path_axes, style
+from .knob import path_mse
 
 N, P, S, SIGMA = 100, 60, 5, 1.0
 EASY = {"rho": 0.0, "coef_scale": 2.0}
@@ -80,12 +81,7 @@ def run(quick, rng):
     path_l1 = pz.regularization_path(X, y, "l1", n_lambdas=n_lambdas, eps=1e-3, tol=1e-8)
     path_l2 = pz.regularization_path(X, y, "l2", lambdas=np.geomspace(1e2, 1e-4, n_lambdas), tol=1e-8)
     grid_l1, grid_l2 = path_l1.lambdas, path_l2.lambdas
-
-    def test_mse(p):
-        pred = Xt @ p.coefs + p.intercepts[None, :]
-        return np.mean((pred - yt[:, None]) ** 2, axis=0)
-
-    mse_l1, mse_l2 = test_mse(path_l1), test_mse(path_l2)
+    mse_l1, mse_l2 = path_mse(path_l1, Xt, yt), path_mse(path_l2, Xt, yt)
     lam_l2 = float(grid_l2[int(np.argmin(mse_l2))])
     lasso = pz.Lasso(lam=lam_l1, tol=1e-10, max_iter=10_000).fit(X, y)
     ridge = pz.Ridge(lam=lam_l2, tol=1e-10, max_iter=10_000).fit(X, y)

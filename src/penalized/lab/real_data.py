@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import SectionResult
-from .figures import COLORS, figure, path_axes, style
+from .figures import COLORS, cv_axes, figure, path_axes, style
 
 
 def _folds(k, stratified=False):
@@ -82,14 +82,8 @@ def _prostate(quick):
     fig, axes = figure(ncols=2, width=5.6, height=4.2)
     path_axes(axes[0], grid, p.coefs, names=names, lam_marks=marks,
               title="Prostate: the lasso path (67 training rows)")
-    ax = axes[1]
-    ax.errorbar(cv.lambdas_, cv.cv_mean_, yerr=cv.cv_std_err_, color=COLORS["cv"], lw=1.4, elinewidth=0.7,
-                capsize=1.5, label="10-fold CV error ± 1 s.e.")
-    for k, (label, lam) in enumerate(marks.items()):
-        ax.axvline(lam, color=COLORS["cv"], ls=("--", ":")[k], label=label)
+    ax = cv_axes(axes[1], cv.lambdas_, cv.cv_mean_, cv.cv_std_err_, marks, "10-fold CV error ± 1 s.e.")
     ax.axhline(mse_ols, color=COLORS["none"], ls="-.", lw=1, label="least squares, test MSE")
-    ax.set_xscale("log")
-    ax.invert_xaxis()
     style(ax, title="Prostate: choosing λ by cross-validation", xlabel="λ (log scale, decreasing →)",
           ylabel="mean squared error")
     return numbers, verdicts, fig, {"lambdas": grid.tolist(), "coefs": p.coefs.tolist()}
