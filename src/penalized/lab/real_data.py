@@ -22,15 +22,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..tables import folds
 from . import SectionResult
 from .figures import COLORS, cv_axes, figure, path_axes, style
-
-
-def _folds(k, stratified=False):
-    """``k`` shuffled folds with a fixed seed (the files are sorted)."""
-    from sklearn.model_selection import KFold, StratifiedKFold
-
-    return (StratifiedKFold if stratified else KFold)(k, shuffle=True, random_state=0)
 
 
 def _prostate(quick):
@@ -60,7 +54,7 @@ def _prostate(quick):
         "least squares, test MSE (all 8 predictors)": mse_ols,
         "null model (training mean), test MSE": null_mse,
     }
-    cv = pz.LassoCV(cv=_folds(10), select="1se").fit(Xtr, ytr)
+    cv = pz.LassoCV(cv=folds("regression", 10), select="1se").fit(Xtr, ytr)
     lasso = pz.Lasso(lam=cv.lam_, tol=1e-10, max_iter=10_000).fit(Xtr, ytr)
     selected = [names[j] for j in np.flatnonzero(lasso.coef_ != 0)]
     mse_lasso = float(np.mean((lasso.predict(Xte) - yte) ** 2))
@@ -89,19 +83,8 @@ def _prostate(quick):
     return numbers, verdicts, fig, {"lambdas": grid.tolist(), "coefs": p.coefs.tolist()}
 
 
-def _nested_accuracy(X, y, n_lambdas, folds=5):
-    import penalized as pz
-
-    correct = 0
-    for tr, te in _folds(folds, stratified=True).split(X, y):
-        model = pz.LogisticRegressionCV(penalty="l1", cv=_folds(5, stratified=True), select="min",
-                                        n_lambdas=n_lambdas).fit(X[tr], y[tr])
-        correct += int(np.sum(model.predict(X[te]) == y[te]))
-    return correct / len(y)
-
-
 def _singh(quick):
-    from sklearn.model_selection import cross_val_score
+    from sklearn.model_selection import cross_val_predict, cross_val_score
     from sklearn.preprocessing import StandardScaler
 
     import penalized as pz
@@ -118,24 +101,22 @@ def _singh(quick):
                "classes": {str(c): int(k) for c, k in zip(*counts, strict=True)},
                "genes in the model along the path (first → last λ)":
                    [int(p.n_nonzero[0]), int(p.n_nonzero[-1])]}
-    n_lambdas = 30 if quick else 50
-    folds = _folds(5, stratified=True)
-    cv = pz.LogisticRegressionCV(penalty="l1", cv=folds, select="min", n_lambdas=n_lambdas).fit(X, y)
-    lam = cv.lam_
-    model = pz.LogisticRegression(penalty=pz.L1(lam), tol=1e-6, max_iter=5000).fit(X, y)
-    coef = model.coef_[0]
+    five = folds("classification", 5)
+    cv_model = pz.LogisticRegressionCV(penalty="l1", cv=five, select="min", n_lambdas=30 if quick else 50)
+    lam = cv_model.fit(X, y).lam_
+    at_lam = pz.LogisticRegression(penalty=pz.L1(lam), tol=1e-6, max_iter=5000)
+    acc_at_lam = float(np.mean(cross_val_score(at_lam, X, y, cv=five)))
+    coef = at_lam.fit(X, y).coef_[0]
     sel = np.flatnonzero(coef != 0)
     top = sel[np.argsort(-np.abs(coef[sel]))][:10]
-    acc_at_lam = float(np.mean(cross_val_score(
-        pz.LogisticRegression(penalty=pz.L1(lam), tol=1e-6, max_iter=5000), X, y, cv=folds)))
     majority = float(counts[1].max() / counts[1].sum())
     res = {"λ chosen by 5-fold CV": lam, "genes selected": int(sel.size),
            "fraction of genes selected": float(sel.size / X.shape[1]),
            "top genes by |coefficient|": names[top].tolist(),
            "5-fold CV accuracy at that λ (λ chosen on all rows: optimistic)": acc_at_lam}
     accuracy = acc_at_lam
-    if not quick:
-        accuracy = _nested_accuracy(X, y, n_lambdas)
+    if not quick:  # λ chosen inside each outer fold, on its own 5 inner folds
+        accuracy = float(np.mean(cross_val_predict(cv_model, X, y, cv=five) == y))
         res["nested 5×5-fold CV accuracy (λ chosen inside each fold)"] = accuracy
     res["accuracy of always guessing the majority class"] = majority
     numbers["sparse logistic regression, λ by CV"] = res
