@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 import penalized as pz
+from penalized import tables
 from penalized.cli import main
 
 DATA = resources.files("penalized") / "data"
@@ -99,25 +100,8 @@ def test_fit_singh_gzip_classification_subprocess(singh_csv, tmp_path):
     assert model["5-fold CV accuracy"] > 0.65  # majority class: 0.51
 
 
-@pytest.mark.skipif(hasattr(pz, "LassoCV"), reason="cross-validation is in this build")
-def test_fit_default_cv_says_it_is_pending(capsys, prostate_csv, tmp_path):
-    code, _, err = cli(capsys, "fit", prostate_csv, "--target", "lpsa", "--out", tmp_path / "m")
-    assert code == 1
-    assert "penalized.LassoCV is not available" in err and "--lam" in err
-    assert len(err.strip().splitlines()) == 1
-    assert not (tmp_path / "m").exists()
-
-
-def test_fit_cv_with_the_agreed_api(capsys, prostate_csv, tmp_path, monkeypatch):
-    sys.path.insert(0, str(Path(__file__).parent))
-    try:
-        import lab_fakes
-
-        lab_fakes.install(monkeypatch, nn=False)
-        code, stdout, err = cli(capsys, "fit", prostate_csv, "--target", "lpsa", "--cv", "5",
-                                "--out", tmp_path / "m")
-    finally:
-        sys.path.remove(str(Path(__file__).parent))
+def test_fit_cv(capsys, prostate_csv, tmp_path):
+    code, stdout, err = cli(capsys, "fit", prostate_csv, "--target", "lpsa", "--cv", "5", "--out", tmp_path / "m")
     assert code == 0, err
     assert "λ chosen by 5-fold cross-validation" in stdout
     doc = json.loads((tmp_path / "m" / "results.json").read_text(encoding="utf-8"))
@@ -125,15 +109,60 @@ def test_fit_cv_with_the_agreed_api(capsys, prostate_csv, tmp_path, monkeypatch)
     # L2 goes through ElasticNetCV(l1_ratio=0), whose λ is twice Ridge's; classes through
     # LogisticRegressionCV
     for args in (["--target", "lpsa", "--penalty", "l2"], ["--target", "train", "--penalty", "elasticnet"]):
-        try:
-            sys.path.insert(0, str(Path(__file__).parent))
-            code, stdout, err = cli(capsys, "fit", prostate_csv, *args, "--cv", "3",
-                                    "--out", tmp_path / args[-1])
-        finally:
-            sys.path.remove(str(Path(__file__).parent))
+        code, stdout, err = cli(capsys, "fit", prostate_csv, *args, "--cv", "3", "--out", tmp_path / args[-1])
         assert code == 0, err
         doc = json.loads((tmp_path / args[-1] / "results.json").read_text(encoding="utf-8"))
         assert set(doc["sections"][0]["figures"]) == {"path", "cv"}
+
+
+def prostate_table(prostate_csv):
+    """The checked table and its standardized, encoded features (what `fit` fits)."""
+    table = tables.load_table(prostate_csv, "lpsa")
+    return table, tables.preprocessor(table).fit_transform(table.X)
+
+
+def test_fit_cv_folds_are_shuffled_with_a_fixed_seed(prostate_csv):
+    """prostate.csv is sorted by lpsa: unshuffled folds would each hold one range of the target."""
+    from sklearn.model_selection import KFold
+
+    table, Xs = prostate_table(prostate_csv)
+    result = tables.fit_table(table, cv=5, select="min")
+    expected = pz.LassoCV(cv=KFold(5, shuffle=True, random_state=0), select="min").fit(Xs, table.y)
+    assert result.lam == expected.lam_
+    assert tables.fit_table(table, cv=5, select="min").lam == result.lam
+    unshuffled = pz.LassoCV(cv=5, select="min").fit(Xs, table.y)
+    assert unshuffled.lam_ != result.lam
+
+
+def test_fit_cv_l2_lambda_is_on_ridge_scale(prostate_csv):
+    table, Xs = prostate_table(prostate_csv)
+    result = tables.fit_table(table, penalty="l2", cv=5)
+    est, scale = tables.cv_estimator("regression", "l2", tables.folds("regression", 5))
+    est.fit(Xs, table.y)
+    assert scale == 0.5 and result.lam == scale * est.lam_
+    # ElasticNet(λ, l1_ratio=0) is Ridge(λ/2); the CV grid starts at Ridge's λ_max for L2
+    ridge = pz.Ridge(lam=result.lam, tol=1e-12, max_iter=100_000).fit(Xs, table.y)
+    enet = pz.ElasticNet(lam=est.lam_, l1_ratio=0.0, tol=1e-12, max_iter=100_000).fit(Xs, table.y)
+    np.testing.assert_allclose(ridge.coef_, enet.coef_, rtol=1e-8)
+    np.testing.assert_allclose(result.pipeline["model"].coef_, ridge.coef_, atol=1e-5)
+    assert scale * est.lambdas_[0] == pytest.approx(pz.lambda_max(Xs, table.y, "l2"), rel=1e-12)
+    assert result.cv_curve["lambdas"][0] == pytest.approx(pz.lambda_max(Xs, table.y, "l2"), rel=1e-12)
+
+
+def test_multiclass_path_is_one_vs_rest(capsys, tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((90, 4))
+    y = np.array(["a", "b", "c"])[np.argmax(X[:, :3] + 0.5 * rng.standard_normal((90, 3)), axis=1)]
+    grid = tables._grid(X, y, "classification", "l1", n_lambdas=6)
+    coefs = tables._path(X, y, "classification", "l1", grid)
+    assert coefs.shape == (3, 4, 6) and np.all(coefs[:, :, 0] == 0)
+    for k in (2, 5):  # what pz.LogisticRegression fits with three classes, at each λ
+        model = pz.LogisticRegression(penalty=pz.L1(grid[k]), tol=1e-10, max_iter=10_000).fit(X, y)
+        np.testing.assert_allclose(coefs[:, :, k], model.coef_, atol=1e-4)
+    path = write(tmp_path, pd.DataFrame({**{f"x{j}": X[:, j] for j in range(4)}, "label": y}))
+    code, stdout, err = cli(capsys, "path", path, "--target", "label", "--out", tmp_path / "p.png")
+    assert code == 0, err
+    assert "Order of entry: x" in stdout
 
 
 def test_path_command(capsys, prostate_csv, tmp_path):

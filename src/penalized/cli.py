@@ -2,9 +2,9 @@
 
 Exit codes (the same for every subcommand):
 
-- 0: success (for ``tour``: every section ran; pending sections are not failures);
-- 1: failure while running (a section of the tour crashed, a library feature the
-  command needs is not in this build, an unexpected error);
+- 0: success (for ``tour``: no section failed; a section that did not run because an
+  optional dependency, PyTorch, is not installed is not a failure);
+- 1: failure while running (a section of the tour crashed, an unexpected error);
 - 2: bad usage or bad input — unknown option, missing or unreadable file, missing
   target column, non-numeric columns, missing values, one class, fewer rows than
   folds, an output path that is not ours to replace.
@@ -27,7 +27,7 @@ err = Console(stderr=True)
 EXIT_CODES = """\b
 Exit codes:
   0  success
-  1  failure while running (e.g. a feature this build lacks)
+  1  failure while running (e.g. a section of the tour crashed)
   2  bad usage or bad input (one-line error, nothing written)"""
 
 
@@ -65,7 +65,8 @@ def tour(out, quick, seed, sections):
     MLP with no penalty, L2, L1 by subgradient and L1 by a proximal optimizer; prostate
     and singh2002 — and writes DIR/report.html (self-contained: open it in any browser,
     offline), DIR/figures/*.png and DIR/results.json (every number the report shows).
-    Parts that need a library feature missing from this build are marked pending.
+    The MLP section needs PyTorch (pip install 'penalized[nn]'); without it, it is marked
+    pending.
 
     \b
     Examples:
@@ -107,8 +108,7 @@ def tour(out, quick, seed, sections):
         table.add_column(col, justify=just)
     for k, r in enumerate(results, 1):
         agree = sum(r.verdicts.values())
-        status = {"complete": "[green]complete", "partial": "[yellow]partly pending",
-                  "pending": "[yellow]pending", "failed": "[red]failed"}[r.status]
+        status = {"complete": "[green]complete", "pending": "[yellow]pending", "failed": "[red]failed"}[r.status]
         table.add_row(f"{k}. {r.title}", status, f"{agree}/{len(r.verdicts)}", f"{r.seconds:.1f}")
     console.print(table)
     for r in results:
@@ -174,7 +174,8 @@ def _refuse_input_inside(data, out):
               help="Fixed penalty strength λ (on penalized's scale: mean squared error or mean "
                    "log-loss + λ·penalty).")
 @click.option("--cv", type=click.IntRange(min=2), default=None, metavar="K",
-              help="Choose λ by K-fold cross-validation (the default, K=5, when --lam is not given).")
+              help="Choose λ by K-fold cross-validation, on shuffled folds with a fixed seed (the "
+                   "default, K=5, when --lam is not given).")
 @click.option("--select", type=click.Choice(["1se", "min"]), default="1se", show_default=True,
               help="With --cv: the λ minimizing the CV error, or the largest within one standard "
                    "error of it (simpler model).")
@@ -209,13 +210,7 @@ def fit(data, target, penalty, l1_ratio, task, max_levels, lam, cv, select, out)
     check_target_dir(out)
     _refuse_input_inside(data, out)
     table = load_table(data, target, task=task, max_levels=max_levels)
-    from .lab._deps import Pending
-
-    try:
-        result = fit_table(table, penalty=penalty, lam=lam, cv=cv or 5, l1_ratio=l1_ratio, select=select)
-    except Pending as exc:
-        raise click.ClickException(f"choosing λ by cross-validation: {exc} Meanwhile, pass --lam X "
-                                   "to fit at a fixed λ.") from None
+    result = fit_table(table, penalty=penalty, lam=lam, cv=cv or 5, l1_ratio=l1_ratio, select=select)
     _print_fit(table, result, penalty)
     _save_fit(data, table, result, penalty, out)
     Console().print(f"Saved: {out / 'model.joblib'} (the fitted pipeline) and {out / 'report.html'}",
@@ -266,7 +261,7 @@ def _save_fit(data, table, result, penalty, out):
         claim=f"{result.metrics['features selected']} of {result.metrics['features after encoding']} "
               f"features carry the model at λ = {result.lam:.4g}.",
         numbers=numbers, figures=result.figures, text="; ".join(result.notes) + ".",
-        data={"cv_curve": result.cv_curve and {k: v for k, v in result.cv_curve.items()}},
+        data={"cv_curve": result.cv_curve},
     )
     write_report([section], out, title="penalized fit", meta={"data": str(data)},
                  intro="The fitted pipeline is model.joblib next to this file: "
@@ -330,8 +325,6 @@ def path_cmd(data, target, penalty, l1_ratio, task, max_levels, n_lambdas, out):
 
 def main(argv=None):
     """Console entry point: one-line errors, never a traceback."""
-    from .lab._deps import Pending
-
     try:
         code = app.main(args=argv, prog_name="penalized", standalone_mode=False)
     except click.exceptions.Exit as exc:
@@ -345,9 +338,6 @@ def main(argv=None):
     except click.ClickException as exc:  # failures reported by a command: exit code 1
         err.print(f"[bold red]error:[/] {exc.format_message()}", highlight=False, soft_wrap=True)
         code = exc.exit_code
-    except Pending as exc:  # a library feature missing from this build
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        code = 1
     except (ValueError, TypeError, OSError) as exc:  # bad input
         err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         code = 2

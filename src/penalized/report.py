@@ -4,7 +4,7 @@
 
 - ``report.html``: one file, readable offline — inline CSS, figures as base64 PNG, a
   summary table of every claim with its measured verdict, then one part per section
-  (claim, experiment, figures, measured numbers, verdicts, what is pending);
+  (claim, experiment, figures, measured numbers, verdicts; or why it did not run);
 - ``figures/*.png``: the same figures as files;
 - ``results.json``: every number the report shows (the HTML is rendered from it).
 
@@ -148,7 +148,7 @@ td.indent1 { padding-left: 26px; } td.indent2 { padding-left: 44px; }
 .badge { display: inline-block; padding: 1px 9px; border-radius: 10px; font-size: 12.5px; font-weight: 600;
          white-space: nowrap; color: white; }
 .agree { background: var(--ok); } .disagree { background: var(--bad); } .wait { background: var(--wait); }
-.complete { background: var(--ok); } .partial { background: var(--wait); }
+.complete { background: var(--ok); }
 .failed-b { background: var(--bad); }
 figure { margin: 14px 0 18px; background: white; border: 1px solid var(--line); padding: 8px; }
 figure img { max-width: 100%; height: auto; display: block; margin: 0 auto; }
@@ -206,8 +206,8 @@ def _badge(agrees):
             else '<span class="badge disagree">✗ disagrees</span>')
 
 
-STATUS_BADGE = {"complete": ("complete", "complete"), "partial": ("partly pending", "partial"),
-                "pending": ("pending", "wait"), "failed": ("failed", "failed-b")}
+STATUS_BADGE = {"complete": ("complete", "complete"), "pending": ("pending", "wait"),
+                "failed": ("failed", "failed-b")}
 
 
 def render_html(doc, images):
@@ -267,8 +267,7 @@ def _section(k, sec, images):
     if sec["claim"]:
         out.append(f'<div class="claim"><b>Claim.</b> {_e(sec["claim"])}</div>')
     for p in sec["pending"]:
-        out.append(f'<div class="pending"><b>Pending.</b> {_e(p)} This part is not measured '
-                   "in this run; no number is shown for it.</div>")
+        out.append(f'<div class="pending"><b>Pending.</b> {_e(p)} No number is shown for it.</div>')
     if sec["error"]:
         out.append(f'<div class="failed"><b>This section failed:</b> {_e(sec["error"])}</div>')
     if sec["verdicts"]:

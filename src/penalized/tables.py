@@ -14,8 +14,7 @@ import numpy as np
 from sklearn.utils import Bunch
 
 from . import _validation as v
-from .lab._deps import Pending, geometric_grid, lambda_max, lib, path
-from .lab.figures import COLORS, figure, path_axes, style
+from .lab.figures import cv_axes, figure, path_axes, style
 
 PENALTIES = ("l1", "l2", "elasticnet")
 
@@ -57,34 +56,72 @@ def estimator(task, penalty, lam, l1_ratio=0.5):
         if penalty == "l2":
             return pz.Ridge(lam=lam, tol=1e-6, max_iter=10_000)
         return pz.ElasticNet(lam=lam, l1_ratio=l1_ratio, tol=1e-6, max_iter=10_000)
-    pen = {"l1": lambda: pz.L1(lam), "l2": lambda: pz.L2(lam),
-           "elasticnet": lambda: pz.L1L2(l1=lam * l1_ratio, l2=lam * (1 - l1_ratio) / 2)}[penalty]()
-    return pz.LogisticRegression(penalty=pen, tol=1e-6, max_iter=10_000)
+    # the paths' and the CV estimators' penalty at λ (elastic net: l1 = ρλ, l2 = (1 − ρ)λ/2)
+    return pz.LogisticRegression(penalty=v.check_path_penalty(penalty, l1_ratio).scaled(lam), tol=1e-6,
+                                 max_iter=10_000)
+
+
+def folds(task, k):
+    """``k`` shuffled folds with a fixed seed (stratified for classes): a table may be sorted
+    (by the target, by class), and then unshuffled folds are not random samples."""
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    return (StratifiedKFold if task == "classification" else KFold)(k, shuffle=True, random_state=0)
 
 
 def cv_estimator(task, penalty, cv, l1_ratio=0.5, select="1se"):
-    """``(estimator, scale)``: the library's cross-validated estimator for this case
-    (:class:`Pending` if absent) and the factor turning its λ into the λ of
-    :func:`estimator` — L2 least squares is ``ElasticNetCV(l1_ratio=0)``, whose penalty
-    ``λ/2·Σw²`` is ``Ridge(λ/2)``."""
+    """``(estimator, scale)``: the library's cross-validated estimator for this case and
+    the factor turning its λ into the λ of :func:`estimator`.
+
+    L2 least squares is ``ElasticNetCV(l1_ratio=0)`` (there is no ``RidgeCV``), whose
+    penalty ``λ·(1/2)·Σw²`` is ``Ridge(λ/2)``: the scale is 1/2. Its grid starts at the
+    elastic net's ``λ_max`` at ``l1_ratio = 1e-3`` (glmnet's convention for ridge), which is
+    ``2 × pz.lambda_max(X, y, "l2")`` — the same grid on Ridge's scale.
+    """
+    import penalized as pz
+
     if task == "regression":
         if penalty == "l1":
-            return lib("LassoCV")(cv=cv, select=select), 1.0
+            return pz.LassoCV(cv=cv, select=select), 1.0
         if penalty == "elasticnet":
-            return lib("ElasticNetCV")(l1_ratio=l1_ratio, cv=cv, select=select), 1.0
-        return lib("ElasticNetCV")(l1_ratio=0.0, cv=cv, select=select), 0.5
-    kwargs = {"l1_ratio": l1_ratio} if penalty == "elasticnet" else {}
-    return lib("LogisticRegressionCV")(penalty=penalty, cv=cv, select=select, **kwargs), 1.0
+            return pz.ElasticNetCV(l1_ratio=l1_ratio, cv=cv, select=select), 1.0
+        return pz.ElasticNetCV(l1_ratio=0.0, cv=cv, select=select), 0.5
+    return pz.LogisticRegressionCV(penalty=penalty, l1_ratio=l1_ratio, cv=cv, select=select), 1.0
 
 
-def _grid(Xs, y, task, penalty, l1_ratio, n_lambdas):
-    lam_max = lambda_max(Xs, y, classification=task == "classification")
-    if penalty == "elasticnet":
-        lam_max /= max(l1_ratio, 1e-3)
-    if penalty == "l2":  # no λ_max for L2: a wide grid around the L1 one
-        return lam_max * np.geomspace(1e2, 1e-4, n_lambdas)
+def _binary_targets(y, task):
+    """The targets of the paths: ``y``, or one-vs-rest ``y == c`` per class for more than two
+    classes (the problems ``pz.LogisticRegression`` and ``pz.LogisticRegressionCV`` solve)."""
+    classes = np.unique(y) if task == "classification" else []
+    return [y == c for c in classes] if len(classes) > 2 else [y]
+
+
+def _datafit(task):
+    return "logistic" if task == "classification" else "squared_error"
+
+
+def _grid(Xs, y, task, penalty, l1_ratio=0.5, n_lambdas=50):
+    """The path's grid: from ``pz.lambda_max`` (the largest over the classes) down to 1/100 of
+    it (``n < p`` or classification) or 1/1000; for L2, whose ``λ_max`` is glmnet's convention
+    (no coefficient is ever zero), six decades, down to a nearly unpenalized fit."""
+    import penalized as pz
+    from penalized.path import lambda_grid
+
+    lam_max = max(pz.lambda_max(Xs, t, penalty, l1_ratio=l1_ratio, datafit=_datafit(task))
+                  for t in _binary_targets(y, task))
     n, p = Xs.shape
-    return geometric_grid(lam_max, n_lambdas, 1e-2 if (n < p or task == "classification") else 1e-3)
+    eps = 1e-6 if penalty == "l2" else 1e-2 if (n < p or task == "classification") else 1e-3
+    return lambda_grid(lam_max, n_lambdas, eps)
+
+
+def _path(Xs, y, task, penalty, lambdas, l1_ratio=0.5):
+    """Coefficients along ``lambdas`` (``pz.regularization_path``): (p, k), or
+    (n_classes, p, k) one-vs-rest for more than two classes."""
+    import penalized as pz
+
+    coefs = [pz.regularization_path(Xs, t, penalty, l1_ratio=l1_ratio, datafit=_datafit(task), lambdas=lambdas,
+                                    tol=1e-6, max_iter=5000).coefs for t in _binary_targets(y, task)]
+    return coefs[0] if len(coefs) == 1 else np.stack(coefs)
 
 
 def _path_figure(grid, coefs, names, marks, title, max_named=10):
@@ -109,31 +146,30 @@ def path_table(table, penalty="l1", l1_ratio=0.5, n_lambdas=50):
     Xs = prep.fit_transform(table.X)
     names = list(prep.get_feature_names_out())
     grid = _grid(Xs, table.y, table.task, penalty, l1_ratio, n_lambdas)
-    p = path(Xs, table.y, penalty, grid, classification=table.task == "classification", l1_ratio=l1_ratio)
-    coefs = p.coefs
+    coefs = _path(Xs, table.y, table.task, penalty, grid, l1_ratio)
     nz = (coefs != 0) if coefs.ndim == 2 else (coefs != 0).any(axis=0)
     first = [int(np.flatnonzero(row)[0]) if row.any() else None for row in nz]
     order = sorted((k, names[j]) for j, k in enumerate(first) if k is not None)
     fig = _path_figure(grid, coefs, names, {}, f"{penalty.upper()} path: {table.target} "
                        f"({table.task}, {len(names)} features)")
-    return Bunch(lambdas=grid, coefs=coefs, names=names, n_nonzero=p.n_nonzero,
-                 entry_order=[name for _, name in order], figure=fig, source=p.source)
+    return Bunch(lambdas=grid, coefs=coefs, names=names, n_nonzero=nz.sum(axis=0),
+                 entry_order=[name for _, name in order], figure=fig)
 
 
 def fit_table(table, *, penalty="l1", lam=None, cv=5, l1_ratio=0.5, select="1se", n_lambdas=50):
     """Fit a penalized model on a checked table (:func:`load_table`).
 
     With ``lam`` the model is fitted at that λ; otherwise λ is chosen by ``cv``-fold
-    cross-validation (the library's CV estimators; :class:`Pending` when absent). The
-    metrics include a ``cv``-fold (or 5-fold, capped by the data) cross-validated score
-    at the final λ.
+    cross-validation (the library's CV estimators, on shuffled folds: :func:`folds`). The
+    metrics include a cross-validated score at the final λ, on the same folds (or on 5,
+    capped by the data, with a fixed ``lam``).
 
     Returns a ``Bunch`` with ``pipeline`` (fitted, takes a DataFrame of the feature
     columns), ``lam``, ``coefficients`` (rows of (feature, coefficient(s)) for the
     non-zero ones), ``metrics``, ``figures`` and ``notes``.
     """
     from sklearn.base import clone
-    from sklearn.model_selection import KFold, StratifiedKFold, cross_validate
+    from sklearn.model_selection import cross_validate
     from sklearn.pipeline import Pipeline
 
     task, y = table.task, table.y
@@ -145,22 +181,19 @@ def fit_table(table, *, penalty="l1", lam=None, cv=5, l1_ratio=0.5, select="1se"
     cv_curve = None
     if lam is None:
         v.check_cv_folds(table, cv)
-        cv_est, scale = cv_estimator(task, penalty, cv, l1_ratio, select)
+        cv_est, scale = cv_estimator(task, penalty, folds(task, cv), l1_ratio, select)
         cv_est.fit(Xs, y)
         lam = scale * float(cv_est.lam_)
-        cv_curve = {"lambdas": scale * np.asarray(cv_est.lambdas_, dtype=float),
-                    "mean": np.asarray(cv_est.cv_mean_, dtype=float),
-                    "se": np.asarray(cv_est.cv_std_err_, dtype=float),
-                    "score": str(getattr(cv_est, "scoring_", "error")),
-                    "marks": {f"λ_{k}": scale * float(getattr(cv_est, f"lam_{k}_")) for k in ("min", "1se")
-                              if hasattr(cv_est, f"lam_{k}_")}}
+        cv_curve = {"lambdas": scale * cv_est.lambdas_, "mean": cv_est.cv_mean_, "se": cv_est.cv_std_err_,
+                    "score": cv_est.scoring_,
+                    "marks": {"λ_min": scale * cv_est.lam_min_, "λ_1se": scale * cv_est.lam_1se_}}
         notes.append(f"λ chosen by {cv}-fold cross-validation ({type(cv_est).__name__}, select={select!r})")
-        folds = cv
+        n_folds = cv
     else:
         notes.append(f"λ fixed at {lam:g} (--lam)")
-        folds = min(5, len(y))
+        n_folds = min(5, len(y))
         if classification:
-            folds = min(folds, int(np.unique(y, return_counts=True)[1].min()))
+            n_folds = min(n_folds, int(np.unique(y, return_counts=True)[1].min()))
     model = estimator(task, penalty, lam, l1_ratio).fit(Xs, y)
     pipeline = Pipeline([("prepare", prep), ("model", model)])
 
@@ -184,13 +217,12 @@ def fit_table(table, *, penalty="l1", lam=None, cv=5, l1_ratio=0.5, select="1se"
         pred = model.predict(Xs)
         metrics["training MSE"] = float(np.mean((pred - y) ** 2))
         metrics["training R²"] = float(1 - np.mean((pred - y) ** 2) / np.var(y)) if np.var(y) > 0 else None
-    if folds >= 2:
-        splitter = (StratifiedKFold if classification else KFold)(folds, shuffle=True, random_state=0)
+    if n_folds >= 2:
         scoring = ["accuracy", "balanced_accuracy"] if classification else ["neg_mean_squared_error", "r2"]
         unfitted = Pipeline([("prepare", preprocessor(table)),
                              ("model", clone(estimator(task, penalty, lam, l1_ratio)))])
-        scores = cross_validate(unfitted, table.X, y, cv=splitter, scoring=scoring)
-        key = f"{folds}-fold CV"
+        scores = cross_validate(unfitted, table.X, y, cv=folds(task, n_folds), scoring=scoring)
+        key = f"{n_folds}-fold CV"
         if classification:
             metrics[f"{key} accuracy"] = float(scores["test_accuracy"].mean())
             metrics[f"{key} balanced accuracy"] = float(scores["test_balanced_accuracy"].mean())
@@ -202,25 +234,16 @@ def fit_table(table, *, penalty="l1", lam=None, cv=5, l1_ratio=0.5, select="1se"
     else:
         notes.append("too few rows per class for a cross-validated score")
 
-    figures = {}
-    try:
-        grid = _grid(Xs, y, task, penalty, l1_ratio, n_lambdas)
-        if grid[-1] > lam or grid[0] < lam:
-            grid = np.geomspace(max(grid[0], lam * 1.5), min(grid[-1], lam / 1.5), n_lambdas)
-        p = path(Xs, y, penalty, grid, classification=classification, l1_ratio=l1_ratio)
-        marks = dict(cv_curve["marks"]) if cv_curve else {"λ (--lam)": float(lam)}
-        figures["path"] = _path_figure(grid, p.coefs, names, marks,
-                                       f"{penalty.upper()} path of {table.target!r}")
-    except Pending as exc:  # pragma: no cover - the stop-gap path always works
-        notes.append(str(exc))
-    if cv_curve is not None and cv_curve["lambdas"].ndim == 1 and cv_curve["mean"].ndim == 1:
+    grid = _grid(Xs, y, task, penalty, l1_ratio, n_lambdas)
+    if grid[-1] > lam or grid[0] < lam:  # widen the grid to show the chosen λ
+        grid = np.geomspace(max(grid[0], lam * 1.5), min(grid[-1], lam / 1.5), n_lambdas)
+    coefs = _path(Xs, y, task, penalty, grid, l1_ratio)
+    marks = dict(cv_curve["marks"]) if cv_curve else {"λ (--lam)": float(lam)}
+    figures = {"path": _path_figure(grid, coefs, names, marks, f"{penalty.upper()} path of {table.target!r}")}
+    if cv_curve is not None:
         fig, ax = figure(width=7.0, height=4.4)
-        ax.errorbar(cv_curve["lambdas"], cv_curve["mean"], yerr=cv_curve["se"], color=COLORS["cv"], lw=1.5,
-                    elinewidth=0.7, capsize=1.5, label=f"{cv}-fold CV {cv_curve['score']} ± 1 s.e.")
-        for k, (label, value) in enumerate(cv_curve["marks"].items()):
-            ax.axvline(value, color=COLORS["cv"], ls=("--", ":")[k % 2], label=label)
-        ax.set_xscale("log")
-        ax.invert_xaxis()
+        cv_axes(ax, cv_curve["lambdas"], cv_curve["mean"], cv_curve["se"], cv_curve["marks"],
+                f"{cv}-fold CV {cv_curve['score']} ± 1 s.e.")
         style(ax, title="Cross-validation curve", xlabel="λ (log scale, decreasing →)",
               ylabel=f"CV {cv_curve['score']}")
         figures["cv"] = fig

@@ -11,9 +11,9 @@ One module per claim; each exposes ``run(quick: bool, rng) -> SectionResult``:
 ``real_data``   prostate (lasso, CV) and singh2002 (sparse logistic regression)
 ============== ==================================================================
 
-A section whose library dependency is not in this build (cross-validation, the PyTorch
-optimizers) still runs what it can and lists the rest in ``SectionResult.pending``; it
-never reports numbers it did not measure. :func:`run_tour` runs them all,
+Section ``deep`` needs PyTorch, an optional dependency (``pip install 'penalized[nn]'``);
+without it the section says so in ``SectionResult.pending`` and measures nothing. It never
+reports numbers it did not measure. :func:`run_tour` runs them all,
 :func:`penalized.report.write_report` turns the results into ``report.html``.
 
 Figures are plain :class:`matplotlib.figure.Figure` objects (no pyplot, no global
@@ -29,9 +29,7 @@ from importlib import import_module
 
 import numpy as np
 
-from ._deps import Pending
-
-__all__ = ["SECTIONS", "Pending", "SectionResult", "run_section", "run_tour"]
+__all__ = ["SECTIONS", "SectionResult", "run_section", "run_tour"]
 
 #: The sections of the tour, in order: (key = module name in penalized.lab, title).
 SECTIONS = (
@@ -50,8 +48,8 @@ class SectionResult:
 
     ``numbers`` holds every number the report shows (JSON-able scalars, short lists or
     nested dicts of them); ``verdicts`` maps each claim to whether the measurement
-    agrees with it; ``pending`` lists, in plain words, the parts that could not run in
-    this build (with the missing dependency); ``data`` holds the curves behind the
+    agrees with it; ``pending`` says, in plain words, why a section did not run (a
+    missing optional dependency); ``data`` holds the curves behind the
     figures (written to ``results.json``, not shown as text).
     """
 
@@ -69,12 +67,10 @@ class SectionResult:
 
     @property
     def status(self):
-        """``"failed"``, ``"pending"`` (nothing measured), ``"partial"`` or ``"complete"``."""
+        """``"failed"``, ``"pending"`` (did not run: nothing measured) or ``"complete"``."""
         if self.error:
             return "failed"
-        if self.pending:
-            return "partial" if (self.verdicts or self.figures) else "pending"
-        return "complete"
+        return "pending" if self.pending else "complete"
 
 
 def _keys():
@@ -100,8 +96,6 @@ def run_section(key, quick=False, seed=0):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # convergence notes of tiny fits are not the lesson
             result = module.run(quick, section_rng(seed, key))
-    except Pending as exc:  # the whole section waits for a dependency
-        result = SectionResult(key=key, title=_titles()[key], claim="", pending=[str(exc)])
     except Exception as exc:
         result = SectionResult(key=key, title=_titles()[key], claim="",
                                error=f"{type(exc).__name__}: {exc}")

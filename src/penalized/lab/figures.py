@@ -95,6 +95,19 @@ def path_axes(ax, lambdas, coefs, names=None, highlight=None, lam_marks=None, ti
     return ax
 
 
+def cv_axes(ax, lambdas, mean, se, marks, label):
+    """A cross-validation curve against λ: ``mean`` ± one standard error ``se`` (labelled
+    ``label``) and ``marks`` ``{label: λ}`` (λ_min, λ_1se) as vertical lines, on a log λ
+    axis decreasing to the right (as :func:`path_axes`)."""
+    ax.errorbar(lambdas, mean, yerr=se, color=COLORS["cv"], lw=1.4, elinewidth=0.7, capsize=1.5, label=label)
+    for k, (name, lam) in enumerate(marks.items()):
+        ax.axvline(lam, color=COLORS["cv"], ls=("--", ":")[k % 2], lw=1.3, label=name)
+    ax.set_xscale("log")
+    if not ax.xaxis_inverted():
+        ax.invert_xaxis()
+    return ax
+
+
 def _cmap():
     from matplotlib import colormaps
 

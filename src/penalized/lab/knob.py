@@ -7,8 +7,9 @@ the bottom of the U from the training data alone.
 
 Experiment: n = 100 training points, p = 100 correlated features (ρ = 0.5), 10 of them
 relevant, noise σ = 2; training and test error (1000 fresh points) of L1 and L2 along a
-grid of λ (the validation curve); then ``pz.LassoCV`` on the training data alone:
-λ_min, λ_1se and their test errors against the best λ of the grid.
+grid of λ (the validation curve, ``pz.regularization_path``); then ``pz.LassoCV`` on the
+training data alone (shuffled folds): λ_min, λ_1se and their test errors against the best λ
+of the grid.
 """
 
 from __future__ import annotations
@@ -16,14 +17,14 @@ from __future__ import annotations
 import numpy as np
 
 from . import SectionResult
-from ._deps import Pending, geometric_grid, lambda_max, lib, path
-from .figures import COLORS, figure, style
+from .figures import COLORS, cv_axes, figure, style
 
 N_TRAIN, N_TEST, P, S, RHO, SIGMA = 100, 1000, 100, 10, 0.5, 2.0
 
 
-def _mse(X, y, p):
-    pred = X @ p.coefs + np.asarray(p.intercepts)[None, :]
+def path_mse(path, X, y):
+    """Mean squared error of every model of a path (``pz.regularization_path``) on ``(X, y)``."""
+    pred = X @ path.coefs + path.intercepts[None, :]
     return np.mean((pred - y[:, None]) ** 2, axis=0)
 
 
@@ -36,42 +37,38 @@ def u_shape(test):
 
 
 def _cv_part(X, y, Xt, yt, quick):
-    """λ by cross-validation with ``pz.LassoCV`` (Pending while the build lacks it)."""
+    """λ by cross-validation with ``pz.LassoCV``: its numbers and the fitted estimator."""
+    from sklearn.model_selection import KFold
+
     import penalized as pz
 
-    LassoCV = lib("LassoCV")
-    cv = LassoCV(cv=5 if quick else 10, select="1se").fit(X, y)
+    folds = 5 if quick else 10
+    cv = pz.LassoCV(cv=KFold(folds, shuffle=True, random_state=0), select="1se").fit(X, y)
     lam_min, lam_1se = float(cv.lam_min_), float(cv.lam_1se_)
     fits = {name: pz.Lasso(lam=lam, tol=1e-8, max_iter=10_000).fit(X, y)
             for name, lam in (("λ_min", lam_min), ("λ_1se", lam_1se))}
-    numbers = {"folds": 5 if quick else 10, "λ_min": lam_min, "λ_1se": lam_1se}
+    numbers = {"folds": folds, "λ_min": lam_min, "λ_1se": lam_1se}
     for name, model in fits.items():
         numbers[f"test MSE at {name}"] = float(np.mean((model.predict(Xt) - yt) ** 2))
         numbers[f"features selected at {name}"] = int(np.sum(model.coef_ != 0))
-    curve = {"lambdas": np.asarray(cv.lambdas_, dtype=float), "mean": np.asarray(cv.cv_mean_, dtype=float),
-             "se": np.asarray(cv.cv_std_err_, dtype=float)}
-    return numbers, curve
+    return numbers, cv
 
 
 def run(quick, rng):
+    import penalized as pz
     from penalized.datasets import make_correlated_regression
 
     n_lambdas = 30 if quick else 60
     X_all, y_all, w = make_correlated_regression(N_TRAIN + N_TEST, P, n_informative=S, rho=RHO,
                                                  noise=SIGMA, random_state=int(rng.integers(2**31)))
     X, y, Xt, yt = X_all[:N_TRAIN], y_all[:N_TRAIN], X_all[N_TRAIN:], y_all[N_TRAIN:]
-    grids = {"l1": geometric_grid(lambda_max(X, y), n_lambdas, 1e-3),
-             "l2": np.geomspace(1e2, 1e-4, n_lambdas)}
-    curves = {}
-    for kind, grid in grids.items():
-        p = path(X, y, kind, grid, tol=1e-6)
-        curves[kind] = {"train": _mse(X, y, p), "test": _mse(Xt, yt, p), "nonzero": p.n_nonzero}
-
-    pending, cv_numbers, cv_curve = [], None, None
-    try:
-        cv_numbers, cv_curve = _cv_part(X, y, Xt, yt, quick)
-    except Pending as exc:
-        pending.append(f"λ chosen by cross-validation: {exc}")
+    paths = {"l1": pz.regularization_path(X, y, "l1", n_lambdas=n_lambdas, eps=1e-3, tol=1e-6),
+             "l2": pz.regularization_path(X, y, "l2", lambdas=np.geomspace(1e2, 1e-4, n_lambdas),
+                                          tol=1e-6)}
+    grids = {kind: p.lambdas for kind, p in paths.items()}
+    curves = {kind: {"train": p.train_loss, "test": path_mse(p, Xt, yt), "nonzero": p.n_nonzero}
+              for kind, p in paths.items()}
+    cv_numbers, cv = _cv_part(X, y, Xt, yt, quick)
 
     fig, axes = figure(ncols=2, width=5.6, height=4.2)
     for ax, kind in zip(axes, ("l1", "l2"), strict=True):
@@ -81,14 +78,12 @@ def run(quick, rng):
         k = int(np.argmin(c["test"]))
         ax.plot(grid[k], c["test"][k], "o", color=COLORS["test"], mec="black", ms=8,
                 label=f"best λ = {grid[k]:.3g}")
-        if kind == "l1" and cv_curve is not None:
-            ax.errorbar(cv_curve["lambdas"], cv_curve["mean"], yerr=cv_curve["se"], color=COLORS["cv"],
-                        lw=1.2, elinewidth=0.7, capsize=1.5, label="CV error ± 1 s.e. (training data)")
-            ax.axvline(cv_numbers["λ_min"], color=COLORS["cv"], ls="--", lw=1.2, label="λ_min (CV)")
-            ax.axvline(cv_numbers["λ_1se"], color=COLORS["cv"], ls=":", lw=1.5, label="λ_1se (CV)")
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.invert_xaxis()
+        if kind == "l1":
+            cv_axes(ax, cv.lambdas_, cv.cv_mean_, cv.cv_std_err_,
+                    {"λ_min (CV)": cv.lam_min_, "λ_1se (CV)": cv.lam_1se_}, "CV error ± 1 s.e. (training data)")
         ax.annotate("underfit", xy=(0.02, 0.96), xycoords="axes fraction", fontsize=9, va="top")
         ax.annotate("overfit", xy=(0.98, 0.96), xycoords="axes fraction", fontsize=9, va="top",
                     ha="right")
@@ -113,14 +108,13 @@ def run(quick, rng):
                  "both ends)"] = 0 < k < len(grid) - 1 and depth >= 0.2
         verdicts[f"{kind.upper()}: the training error falls steadily as λ decreases"] = bool(
             np.all(np.diff(c["train"]) <= 1e-6 * c["train"][0]))
-    if cv_numbers is not None:
-        numbers["λ chosen by cross-validation (pz.LassoCV, training data only)"] = cv_numbers
-        best = numbers["L1 validation curve"]["test MSE at the best λ"]
-        verdicts["CV's λ_min has a test error within 15% of the best λ on the grid"] = (
-            cv_numbers["test MSE at λ_min"] <= 1.15 * best)
-        verdicts["λ_1se ≥ λ_min and uses no more features"] = (
-            cv_numbers["λ_1se"] >= cv_numbers["λ_min"]
-            and cv_numbers["features selected at λ_1se"] <= cv_numbers["features selected at λ_min"])
+    numbers["λ chosen by cross-validation (pz.LassoCV, training data only)"] = cv_numbers
+    best = numbers["L1 validation curve"]["test MSE at the best λ"]
+    verdicts["CV's λ_min has a test error within 15% of the best λ on the grid"] = (
+        cv_numbers["test MSE at λ_min"] <= 1.15 * best)
+    verdicts["λ_1se ≥ λ_min and uses no more features"] = (
+        cv_numbers["λ_1se"] >= cv_numbers["λ_min"]
+        and cv_numbers["features selected at λ_1se"] <= cv_numbers["features selected at λ_min"])
     text = (
         f"n = {N_TRAIN} training points and p = {P} features (ρ = {RHO}), {S} of them relevant, "
         f"noise σ = {SIGMA}. Along a grid of λ from large (left: every weight zero or tiny, the "
@@ -137,7 +131,6 @@ def run(quick, rng):
               "error is U-shaped in λ, and cross-validation finds its bottom from the training "
               "data alone.",
         numbers=numbers, figures={"validation_curve": fig}, verdicts=verdicts, text=text,
-        pending=pending,
         data={kind: {"lambdas": grids[kind].tolist(), **{k: np.asarray(v).tolist() for k, v in c.items()}}
               for kind, c in curves.items()},
     )

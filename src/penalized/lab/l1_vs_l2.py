@@ -8,8 +8,8 @@ Experiment: ``y = Xw* + σε`` with n = 100, p = 60 features of which 5 are rele
 (``penalized.datasets.make_correlated_regression``). L1 (``pz.Lasso``) at
 ``λ = 2·λ₀``, where ``λ₀ = 2σ√(2 log p / n)`` is the level below which the noise's
 correlation with every feature stays with high probability (σ is known in a
-simulation); L2 (``pz.Ridge``) at the λ with the lowest test error. Both paths over a
-grid of 50 λ. Then the same over many random problems, in the easy setting
+simulation); L2 (``pz.Ridge``) at the λ with the lowest test error. Both paths
+(``pz.regularization_path``) over a grid of λ. Then the same over many random problems, in the easy setting
 (independent features) and in a hard one (neighbouring features correlated 0.8, weaker
 signal).
 """
@@ -19,8 +19,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import SectionResult
-from ._deps import geometric_grid, lambda_max, path
 from .figures import COLORS, figure, path_axes, style
+from .knob import path_mse
 
 N, P, S, SIGMA = 100, 60, 5, 1.0
 EASY = {"rho": 0.0, "coef_scale": 2.0}
@@ -78,16 +78,10 @@ def run(quick, rng):
     true = w != 0
 
     lam_l1 = theory_lambda()
-    grid_l1 = geometric_grid(lambda_max(X, y), n_lambdas, 1e-3)
-    grid_l2 = np.geomspace(1e2, 1e-4, n_lambdas)
-    path_l1 = path(X, y, "l1", grid_l1, tol=1e-8)
-    path_l2 = path(X, y, "l2", grid_l2, tol=1e-8)
-
-    def test_mse(p):
-        pred = Xt @ p.coefs + np.asarray(p.intercepts)[None, :]
-        return np.mean((pred - yt[:, None]) ** 2, axis=0)
-
-    mse_l1, mse_l2 = test_mse(path_l1), test_mse(path_l2)
+    path_l1 = pz.regularization_path(X, y, "l1", n_lambdas=n_lambdas, eps=1e-3, tol=1e-8)
+    path_l2 = pz.regularization_path(X, y, "l2", lambdas=np.geomspace(1e2, 1e-4, n_lambdas), tol=1e-8)
+    grid_l1, grid_l2 = path_l1.lambdas, path_l2.lambdas
+    mse_l1, mse_l2 = path_mse(path_l1, Xt, yt), path_mse(path_l2, Xt, yt)
     lam_l2 = float(grid_l2[int(np.argmin(mse_l2))])
     lasso = pz.Lasso(lam=lam_l1, tol=1e-10, max_iter=10_000).fit(X, y)
     ridge = pz.Ridge(lam=lam_l2, tol=1e-10, max_iter=10_000).fit(X, y)
@@ -182,8 +176,8 @@ def run(quick, rng):
         "largest correlation with a feature; L1 at 2·λ₀ keeps exactly the relevant features on "
         "the easy problem, but its test error is higher than at a smaller λ: the λ that selects "
         "well shrinks the kept weights (a bias), and the λ that predicts best keeps a few "
-        "irrelevant features too. Paths computed with "
-        f"{path_l1.source}."
+        "irrelevant features too. Paths computed with pz.regularization_path (warm starts along the "
+        "grid)."
     )
     return SectionResult(
         key="l1_vs_l2", title="L1 against L2",
