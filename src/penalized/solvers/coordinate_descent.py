@@ -36,6 +36,11 @@ from .problem import LinearProblem
 # Below this, a certificate is rounding noise of the data (e.g. a constant y fitted by
 # its mean); in units of mean(a·y²).
 _ROUNDING_FLOOR = 1e4 * np.finfo(np.float64).eps ** 2
+# Working sets pay off only when there are many features to leave out.
+WS_MIN_FEATURES = 300
+# Largest support solved exactly (a dense |S|×|S| or n×n system).
+SUPPORT_MAX = 2000
+SUPPORT_MEMORY = 2 * 10**7  # entries of the n×|S| matrix it gathers
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,8 @@ class SolverResult:
     n_iter: int
     converged: bool
     objective: float
+    n_screened: int = 0
+    support_steps: int = 0
 
 
 def coordinate_strengths(penalty, n_features):
@@ -68,8 +75,9 @@ def coordinate_strengths(penalty, n_features):
     return np.ascontiguousarray(l1, dtype=np.float64), np.ascontiguousarray(l2, dtype=np.float64)
 
 
-def solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=None, tol=1e-4,
-          max_iter=1000, working_set=True, anderson_k=5, check_every=5, min_ws_size=10):
+def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=None, tol=1e-4,
+          max_iter=1000, working_set="auto", anderson_k=5, check_every=5, min_ws_size=10,
+          screening=True, support_solve=True, initial_working_set=None, support_cost=1.0):
     """Minimise ``L_data(w, b) + penalty(w)`` on ``problem``.
 
     Parameters
@@ -81,11 +89,18 @@ def solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=Non
         Relative tolerance: stop when the certificate is ≤ ``tol · L(0)``.
     max_iter : int
         Maximum number of coordinate-descent epochs (passes over the working set).
-    working_set : bool
-        Solve growing sub-problems on the most violating features (default) instead of
-        sweeping all features every epoch.
+    working_set : bool or "auto"
+        Solve growing sub-problems on the most violating features instead of sweeping all
+        features every epoch. ``"auto"`` (default) uses them when there are more than
+        :data:`WS_MIN_FEATURES` features.
     anderson_k : int
         Extrapolate every ``anderson_k + 1`` epochs from the last iterates (0: never).
+    screening : bool
+        Gap Safe screening: discard features proven to be zero at the optimum.
+    support_solve : bool
+        Squared error: solve the quadratic on a stable support exactly (a Newton step).
+    initial_working_set : array of int or bool, optional
+        Features to put in the first working set (e.g. the strong-rule set of a path).
 
     Returns
     -------
@@ -95,6 +110,7 @@ def solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=Non
     l1, l2 = coordinate_strengths(penalty, p)
     code, kX, y, a, L, mu = (problem.datafit.code, problem.kernel_X, problem.y, problem.a,
                              problem.L, problem.mu)
+    squared = code == k.SQUARED_ERROR
 
     w = np.zeros(p) if coef_init is None else np.array(coef_init, dtype=np.float64).ravel()
     if problem.fit_intercept:
@@ -105,16 +121,33 @@ def solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=Non
 
     scale = float(a @ (y * y))
     threshold = max(tol * problem.null_loss, _ROUNDING_FLOOR * scale)
-    all_features = np.arange(p)
     usable = L > 0
     unpenalized = usable & (l1 == 0) & (l2 == 0)
-    grad = np.empty(p)
+    # Gap Safe screening needs a feasible dual point: no unpenalized feature, and an
+    # intercept only where it can be made exactly optimal (the squared error).
+    screen = bool(screening) and not unpenalized.any() and bool(np.any(l1 > 0)) and (
+        squared or not problem.fit_intercept)
+    active = usable.copy()
+    n_screened = 0
+    use_ws = (p > WS_MIN_FEATURES) if working_set == "auto" else bool(working_set)
+    support_max = min(SUPPORT_MAX, SUPPORT_MEMORY // max(n, 1)) if (support_solve and squared) else 0
+    init = _as_mask(initial_working_set, p)
+    all_features = np.arange(p)
+    grad = np.zeros(p)
     buf = np.empty(n)
     scores = np.empty(p)
     epochs = 0
+    support_steps = 0
+    full_check = False
+    offsets = mu if problem.centred_in_place else np.zeros(p)
     while True:
-        grad_b = k.gradient(code, *kX, y, a, zx, b, mu, all_features, grad, buf)
-        gap, stationarity = k.duality_gap(code, y, a, zx, b, w, grad, grad_b, l1, l2, L, all_features,
+        if epochs:  # recompute X̃w: incremental updates drift over many epochs
+            k.matvec(*kX, w, offsets, zx)
+        if squared and problem.fit_intercept:
+            b = k.best_squared_intercept(y, a, zx)
+        idx = all_features if (full_check or n_screened == 0) else np.flatnonzero(active)
+        grad_b = k.gradient(code, *kX, y, a, zx, b, mu, idx, grad, buf)
+        gap, stationarity = k.duality_gap(code, y, a, zx, b, w, grad, grad_b, l1, l2, L, idx,
                                           problem.fit_intercept)
         certificate = gap + stationarity
         if not np.isfinite(certificate):
@@ -123,27 +156,107 @@ def solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=Non
                 "or increase the penalty."
             )
         if certificate <= threshold or epochs >= max_iter:
+            if n_screened and not full_check:  # report the certificate of the whole problem
+                full_check = True
+                continue
             break
-        ws = _working_set(w, grad, l1, l2, L, usable, unpenalized, scores, min_ws_size) if working_set \
-            else all_features[usable]
-        inner_tol = max(0.3 * certificate, 0.3 * threshold)
-        b, inner_epochs, _, _ = k.solve_subproblem(
+        if full_check:  # screening left a violation behind (rounding): go on without it
+            active, n_screened, screen, full_check = usable.copy(), 0, False, False
+        if screen:
+            newly = _gap_safe(grad, gap, w, l1, l2, L, active, idx)
+            if newly:
+                n_screened += newly
+        if use_ws:
+            ws = _working_set(w, grad, l1, l2, L, active, unpenalized, scores, min_ws_size, init)
+            init = None
+        else:
+            ws = np.flatnonzero(active)
+        inner_tol = max(0.3 * certificate, 0.3 * threshold) if use_ws else 0.3 * threshold
+        b, inner_epochs, _, _, steps = k.solve_subproblem(
             code, *kX, y, a, zx, b, w, ws, L, l1, l2, mu, problem.fit_intercept,
-            inner_tol, max_iter - epochs, anderson_k, check_every, grad)
+            inner_tol, max_iter - epochs, anderson_k, check_every, grad, support_max, support_cost)
         epochs += inner_epochs
+        support_steps += steps
 
     objective = k.datafit_value(code, y, a, zx, b) + k.penalty_value(w, l1, l2, all_features)
     return SolverResult(coef=w, intercept=problem.intercept_from_internal(w, b),
                         certificate=float(certificate),
                         threshold=float(threshold), n_iter=int(epochs),
-                        converged=bool(certificate <= threshold), objective=float(objective))
+                        converged=bool(certificate <= threshold), objective=float(objective),
+                        n_screened=int(n_screened), support_steps=int(support_steps))
 
 
-def _working_set(w, grad, l1, l2, L, usable, unpenalized, scores, min_size):
+def solve(problem: LinearProblem, penalty, **options):
+    """Minimise ``L_data(w, b) + penalty(w)`` on ``problem`` (see :func:`_solve` for the options).
+
+    The solver's own BLAS calls (exact support steps) are small and interleaved with
+    single-threaded coordinate descent; multi-threaded BLAS only adds synchronisation
+    there (and oversubscribes busy machines), so they run single-threaded.
+    """
+    with _single_threaded_blas():
+        return _solve(problem, penalty, **options)
+
+
+_CONTROLLER = None
+
+
+def _single_threaded_blas():
+    global _CONTROLLER
+    if _CONTROLLER is None:
+        import scipy.linalg  # noqa: F401  (loads the BLAS that the compiled kernels call)
+        from threadpoolctl import ThreadpoolController
+
+        _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER.limit(limits=1, user_api="blas")
+
+
+def _as_mask(features, p):
+    if features is None:
+        return None
+    features = np.asarray(features)
+    if features.dtype == bool:
+        if features.shape != (p,):
+            raise ValueError(f"initial_working_set has shape {features.shape}, expected ({p},).")
+        return features
+    mask = np.zeros(p, dtype=bool)
+    mask[features.astype(np.int64)] = True
+    return mask
+
+
+def _gap_safe(grad, gap, w, l1, l2, L, active, idx):
+    """Gap Safe rule: drop the features whose coefficient is zero at every optimum.
+
+    With the dual point ``θ = −α ∇F`` (α rescales it into the dual feasible set) and the
+    duality gap ``G``, the dual optimum lies within ``‖θ − θ*‖_{A⁻¹} ≤ sqrt(2 G ℓ''_max)``
+    (``F*`` is ``1/ℓ''_max``-strongly convex in the ``A⁻¹``-norm, ``a_i`` the sample
+    weights), so ``|x̃_jᵀθ*| ≤ α|g_j| + sqrt(2 G L_j)`` (``L_j = ℓ''_max ‖x̃_j‖²_A``), and
+    ``w*_j = 0`` whenever that is ``< l1_j``. Only coefficients already at zero are
+    dropped. Returns the number of features dropped.
+    """
+    g = np.abs(grad[idx])
+    pure = (l2[idx] == 0) & (l1[idx] > 0)
+    alpha = 1.0
+    if pure.any():
+        ratio = g[pure] / l1[idx][pure]
+        worst = float(ratio.max())
+        if worst > 1.0:
+            alpha = 1.0 / worst
+    bound = alpha * g + np.sqrt(2.0 * max(gap, 0.0) * L[idx])
+    drop = (bound < l1[idx]) & (w[idx] == 0.0)
+    if not drop.any():
+        return 0
+    active[idx[drop]] = False
+    return int(drop.sum())
+
+
+def _working_set(w, grad, l1, l2, L, usable, unpenalized, scores, min_size, init=None):
     """Support ∪ unpenalized ∪ the most violating features; at least twice the support."""
     k.violations(w, grad, l1, l2, L, scores)
     forced = usable & ((w != 0) | unpenalized)
+    if init is not None:
+        forced = forced | (usable & init)
     scores[forced] = np.inf
+    scores[~usable] = -1.0
     n_usable = int(usable.sum())
     size = min(n_usable, max(min_size, 2 * int(forced.sum())))
     if size >= n_usable:
