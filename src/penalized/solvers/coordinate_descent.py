@@ -41,6 +41,9 @@ WS_MIN_FEATURES = 300
 # Largest support solved exactly (a dense |S|×|S| or n×n system).
 SUPPORT_MAX = 2000
 SUPPORT_MEMORY = 2 * 10**7  # entries of the n×|S| matrix it gathers
+# Gram mode on a single fit: few features, many more samples.
+GRAM_MAX_FEATURES = 100
+GRAM_MIN_RATIO = 10
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,8 @@ def coordinate_strengths(penalty, n_features):
 
 def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=None, tol=1e-4,
           max_iter=1000, working_set="auto", anderson_k=5, check_every=5, min_ws_size=10,
-          screening=True, support_solve=True, initial_working_set=None, support_cost=1.0):
+          screening=True, support_solve=True, initial_working_set=None, support_cost=1.0,
+          face_solves=4, newton="auto", gram="auto"):
     """Minimise ``L_data(w, b) + penalty(w)`` on ``problem``.
 
     Parameters
@@ -101,6 +105,13 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
         Squared error: solve the quadratic on a stable support exactly (a Newton step).
     initial_working_set : array of int or bool, optional
         Features to put in the first working set (e.g. the strong-rule set of a path).
+    newton : bool or "auto"
+        Log-loss: proximal Newton steps on the working set (default for the log-loss)
+        instead of coordinate descent with Lipschitz steps.
+    gram : bool or "auto"
+        Squared error on dense ``X``: coordinate descent on the Gram matrix ``X̃ᵀAX̃``
+        (O(p) per step instead of O(n)), computed once per problem. ``"auto"`` uses it
+        when it is already computed or when :func:`gram_pays_off`.
 
     Returns
     -------
@@ -130,7 +141,11 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
     active = usable.copy()
     n_screened = 0
     use_ws = (p > WS_MIN_FEATURES) if working_set == "auto" else bool(working_set)
-    support_max = min(SUPPORT_MAX, SUPPORT_MEMORY // max(n, 1)) if (support_solve and squared) else 0
+    params = np.zeros(k.N_PARAMS)
+    params[k.P_SUPPORT_COST] = support_cost
+    params[k.P_FACE_SOLVES] = face_solves
+    use_newton = (not squared) if newton == "auto" else bool(newton) and not squared
+    support_max = min(SUPPORT_MAX, SUPPORT_MEMORY // max(n, 1)) if support_solve else 0
     init = _as_mask(initial_working_set, p)
     all_features = np.arange(p)
     grad = np.zeros(p)
@@ -139,7 +154,20 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
     epochs = 0
     support_steps = 0
     full_check = False
+    stalled = 0
     offsets = mu if problem.centred_in_place else np.zeros(p)
+    use_gram = squared and not kX[4] and (
+        (getattr(problem, "_gram", None) is not None or gram_pays_off(n, p)) if gram == "auto"
+        else bool(gram))
+    if use_gram:
+        G, c, yy = problem.gram()
+        gw = G @ w
+        inner_epochs, _, _, steps = k.gram_solve(G, c, yy, w, gw, l1, l2, 0.3 * threshold, max_iter,
+                                                 min(SUPPORT_MAX, p), params)
+        epochs += max(inner_epochs, 1)
+        support_steps += steps
+        if problem.fit_intercept:
+            b = problem.null_intercept  # b' = Σ a y: exact in centred coordinates
     while True:
         if epochs:  # recompute X̃w: incremental updates drift over many epochs
             k.matvec(*kX, w, offsets, zx)
@@ -155,7 +183,7 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
                 "the solver produced non-finite values; rescale X and y (e.g. StandardScaler) "
                 "or increase the penalty."
             )
-        if certificate <= threshold or epochs >= max_iter:
+        if certificate <= threshold or epochs >= max_iter or stalled >= 2:
             if n_screened and not full_check:  # report the certificate of the whole problem
                 full_check = True
                 continue
@@ -172,10 +200,17 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
         else:
             ws = np.flatnonzero(active)
         inner_tol = max(0.3 * certificate, 0.3 * threshold) if use_ws else 0.3 * threshold
-        b, inner_epochs, _, _, steps = k.solve_subproblem(
-            code, *kX, y, a, zx, b, w, ws, L, l1, l2, mu, problem.fit_intercept,
-            inner_tol, max_iter - epochs, anderson_k, check_every, grad, support_max, support_cost)
-        epochs += inner_epochs
+        if use_newton:
+            b, inner_epochs, _, _, steps = k.solve_subproblem_newton(
+                *kX, y, a, zx, b, w, ws, L, l1, l2, mu, problem.fit_intercept, inner_tol,
+                max_iter - epochs, grad, support_max, params)
+            # no Newton step accepted twice in a row: the rounding level is reached
+            stalled = stalled + 1 if steps == 0 else 0
+        else:
+            b, inner_epochs, _, _, steps = k.solve_subproblem(
+                code, *kX, y, a, zx, b, w, ws, L, l1, l2, mu, problem.fit_intercept,
+                inner_tol, max_iter - epochs, anderson_k, check_every, grad, support_max, params)
+        epochs += max(inner_epochs, 1)
         support_steps += steps
 
     objective = k.datafit_value(code, y, a, zx, b) + k.penalty_value(w, l1, l2, all_features)
@@ -208,6 +243,12 @@ def _single_threaded_blas():
 
         _CONTROLLER = ThreadpoolController()
     return _CONTROLLER.limit(limits=1, user_api="blas")
+
+
+def gram_pays_off(n, p):
+    """Heuristic for ``gram="auto"`` on a single fit: the ``n·p²`` Gram product (BLAS-3)
+    must cost less than the dozen or so ``n·p`` coordinate-descent epochs it replaces."""
+    return p <= GRAM_MAX_FEATURES and n >= GRAM_MIN_RATIO * p
 
 
 def _as_mask(features, p):

@@ -67,6 +67,26 @@ class LinearProblem:
                    a=a, mu=mu, L=datafit.curvature_bound * sqnorms, null_intercept=b0,
                    null_loss=float(L0), kernel_X=kX)
 
+    def gram(self):
+        """``(G, c, yy)``: ``G = X̃ᵀAX̃``, ``c = X̃ᵀAỹ``, ``yy = ỹᵀAỹ`` for the squared error.
+
+        ``X̃``, ``ỹ`` are centred by their weighted means when there is an intercept
+        (whose optimum is then ``Σ a_i y_i``). Computed once (one BLAS ``syrk`` over a
+        weighted copy of ``X``) and kept: a path over many λ pays it once.
+        """
+        cached = getattr(self, "_gram", None)
+        if cached is None:
+            if self.kernel_X[4]:
+                raise ValueError("Gram mode needs a dense X.")
+            root = np.sqrt(self.a)
+            Xc = np.asarray(self.kernel_X[0], dtype=np.float64)
+            Xc = (Xc - self.mu) * root[:, None]
+            yc = self.y - (self.a @ self.y if self.fit_intercept else 0.0)
+            yc = yc * root
+            G = Xc.T @ Xc
+            cached = self._gram = (np.asfortranarray(G), Xc.T @ yc, float(yc @ yc))
+        return cached
+
     @property
     def n_samples(self):
         return self.y.shape[0]
