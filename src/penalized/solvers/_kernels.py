@@ -2,7 +2,10 @@
 
 Everything that numba compiles lives in this one module on purpose: numba's cache is
 keyed on the source file of each function, so a kernel calling a kernel from another
-file could silently keep a stale compiled version after that file changes.
+file could silently keep a stale compiled version after that file changes. How the
+kernels get compiled and loaded (ahead of time, numba's cache, or interpreted before
+either exists) is :mod:`penalized.solvers._loader`'s business; always reach them
+through it.
 
 Conventions shared by every kernel:
 
@@ -27,7 +30,19 @@ Conventions shared by every kernel:
 """
 
 import numpy as np
-from numba import njit
+
+
+def njit(**options):
+    """Mark a kernel (``options`` are numba's). Importing this module does not import numba:
+    :mod:`penalized.solvers._loader` compiles the marked functions (ahead of time or
+    just in time, cached on disk) or, before anything is compiled, runs them as Python."""
+
+    def mark(function):
+        function.__jit_options__ = options
+        return function
+
+    return mark
+
 
 SQUARED_ERROR = 0
 LOGISTIC = 1

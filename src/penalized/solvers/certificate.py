@@ -37,9 +37,9 @@ class Certificate:
 
 def certify(problem, penalty, coef, intercept=0.0):
     """The certificate of ``(coef, intercept)`` on a built :class:`LinearProblem`."""
-    from . import _kernels as k
     from .coordinate_descent import coordinate_strengths
 
+    k = problem.kernels
     p = problem.n_features
     coef = np.asarray(coef, dtype=np.float64).ravel()
     if coef.shape != (p,):

@@ -30,7 +30,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..penalties import ElasticNetFamily
-from . import _kernels as k
 from .problem import LinearProblem
 
 # Below this, a certificate is rounding noise of the data (e.g. a constant y fitted by
@@ -121,6 +120,7 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
     l1, l2 = coordinate_strengths(penalty, p)
     code, kX, y, a, L, mu = (problem.datafit.code, problem.kernel_X, problem.y, problem.a,
                              problem.L, problem.mu)
+    k = problem.kernels
     squared = code == k.SQUARED_ERROR
 
     w = np.zeros(p) if coef_init is None else np.array(coef_init, dtype=np.float64).ravel()
@@ -195,7 +195,7 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
             if newly:
                 n_screened += newly
         if use_ws:
-            ws = _working_set(w, grad, l1, l2, L, active, unpenalized, scores, min_ws_size, init)
+            ws = _working_set(k, w, grad, l1, l2, L, active, unpenalized, scores, min_ws_size, init)
             init = None
         else:
             ws = np.flatnonzero(active)
@@ -290,7 +290,7 @@ def _gap_safe(grad, gap, w, l1, l2, L, active, idx):
     return int(drop.sum())
 
 
-def _working_set(w, grad, l1, l2, L, usable, unpenalized, scores, min_size, init=None):
+def _working_set(k, w, grad, l1, l2, L, usable, unpenalized, scores, min_size, init=None):
     """Support ∪ unpenalized ∪ the most violating features; at least twice the support."""
     k.violations(w, grad, l1, l2, L, scores)
     forced = usable & ((w != 0) | unpenalized)
