@@ -24,6 +24,7 @@ from . import peers
 
 FIT = {
     "penalized": "import penalized as pz\nest = pz.Lasso(lam=LAM)\n",
+    "penalized (numba cache)": "import penalized as pz\nest = pz.Lasso(lam=LAM)\n",
     "scikit-learn": "from sklearn.linear_model import Lasso\nest = Lasso(alpha=LAM / 2)\n",
     "skglm": "from skglm import Lasso\nest = Lasso(alpha=LAM / 2)\n",
     "celer": "from celer import Lasso\nest = Lasso(alpha=LAM / 2)\n",
@@ -47,14 +48,15 @@ def _problems(quick):
     from penalized.datasets import load_prostate
     from penalized.solvers import LinearProblem
 
-    from .problems import simulated, singh2002
+    from .problems import singh2002
 
     out = []
     data = load_prostate("train")
     X = (data.data - data.data.mean(0)) / data.data.std(0)
     out.append(("prostate 67×8 (the tour)", X, data.target))
-    prob = simulated(40, 300, 0.6) if quick else singh2002()
-    out.append((prob.name, prob.X, prob.y))
+    if not quick:
+        prob = singh2002()
+        out.append((prob.name, prob.X, prob.y))
     result = []
     for name, X, y in out:
         lam = 0.1 * LinearProblem.build(X, y, pz.SquaredError()).lambda_max()
@@ -64,15 +66,17 @@ def _problems(quick):
 
 def kernel_state():
     """How penalized's kernels will load in a new process (see penalized.solvers._loader)."""
-    try:
-        from penalized.solvers import _loader
-    except ImportError:
-        return "numba JIT cache"
+    from penalized.solvers import _loader
+
     return _loader.describe()
+
+
+VARIANT_ENV = {"penalized (numba cache)": {"PENALIZED_KERNELS": "jit"}}
 
 
 def run_once(library, path, env=None):
     script = SCRIPT.format(fit=FIT[library])
+    env = {**(env or os.environ), **VARIANT_ENV.get(library, {})}
     t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True,
                           env=env, timeout=600)
@@ -85,12 +89,46 @@ def run_once(library, path, env=None):
     return result
 
 
+def ensure_compiled(log=print):
+    """Build penalized's AOT module if this machine has none (what first use does anyway)."""
+    from penalized.solvers import _build, _loader
+
+    if not _loader.aot_path().exists():
+        log("  building penalized's ahead-of-time module first (once per machine)")
+        _build.main([])
+
+
+def fresh_machine(env, log=print):
+    """``penalized tour`` with empty caches: as shipped, and forced to compile first."""
+    rows = []
+    for label, extra in (("as shipped (Python kernels, background build)", {}),
+                         ("forced to compile first (numba JIT)", {"PENALIZED_KERNELS": "jit"})):
+        with tempfile.TemporaryDirectory() as nb, tempfile.TemporaryDirectory() as pz:
+            run_env = {**env, "NUMBA_CACHE_DIR": nb, "PENALIZED_CACHE_DIR": pz,
+                       "PENALIZED_BACKGROUND_BUILD": "0", **extra}
+            t0 = time.perf_counter()
+            proc = subprocess.run([sys.executable, "-m", "penalized.cli", "tour"], env=run_env,
+                                  capture_output=True, text=True, timeout=900)
+            wall = time.perf_counter() - t0
+        if proc.returncode != 0:
+            raise RuntimeError(f"penalized tour failed:\n{proc.stderr[-2000:]}")
+        rows.append(dict(problem="penalized tour, fresh machine", library=f"penalized, {label}",
+                         import_fit_s=float("nan"), process_s=wall, runs=1, kernels=""))
+        log(f"  penalized tour on a fresh machine, {label}: {wall:.1f} s")
+    return rows
+
+
 def run(quick=False, libraries=None, repeat=None, log=print):
     libraries = [lib for lib in (libraries or peers.LIBRARIES) if peers.available(lib)]
-    repeat = repeat or (2 if quick else 7)
+    if "penalized" in libraries and "penalized (numba cache)" not in libraries:
+        libraries.insert(1, "penalized (numba cache)")
+    repeat = repeat or (1 if quick else 7)
     env = dict(os.environ)
     src = str(Path(__file__).resolve().parent.parent / "src")
     env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
+    env["PENALIZED_BACKGROUND_BUILD"] = "0"
+    if "penalized" in libraries and not quick:
+        ensure_compiled(log)
     state = kernel_state()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -108,12 +146,16 @@ def run(quick=False, libraries=None, repeat=None, log=print):
                 wall = float(np.median([r["wall"] for r in results[lib]]))
                 rows.append(dict(problem=name, library=lib, import_fit_s=inside, process_s=wall,
                                  runs=repeat, kernels=state if lib == "penalized" else ""))
-                log(f"  {name:26s} {lib:12s} import+fit {inside * 1e3:7.0f} ms   whole process "
+                log(f"  {name:26s} {lib:24s} import+fit {inside * 1e3:7.0f} ms   whole process "
                     f"{wall * 1e3:7.0f} ms")
+    if not quick and "penalized" in libraries:
+        rows.extend(fresh_machine(env, log))
     return rows
 
 
 def markdown(rows, machine, command):
+    fresh = [r for r in rows if r["problem"].startswith("penalized tour")]
+    rows = [r for r in rows if not r["problem"].startswith("penalized tour")]
     probs = list(dict.fromkeys(r["problem"] for r in rows))
     libs = list(dict.fromkeys(r["library"] for r in rows))
     by = {(r["problem"], r["library"]): r for r in rows}
@@ -134,6 +176,13 @@ def markdown(rows, machine, command):
         "(λ = 0.1·λ_max, each library's default tolerance). Cells: import + first fit measured "
         f"inside the process (whole process wall time in parentheses), median of {runs} runs, "
         "libraries alternating. The ratio compares whole processes. "
-        f"penalized's kernels: {state}.\n\n{machine}\n\nReproduce: `{command}`.\n\n"
+        f"penalized's kernels: {state}; *penalized (numba cache)* forces the numba JIT path "
+        "(`PENALIZED_KERNELS=jit`, kernels loaded from numba's on-disk cache) for comparison.\n\n"
+        f"{machine}\n\nReproduce: `{command}`.\n\n"
     )
-    return intro + "\n".join(lines)
+    table = intro + "\n".join(lines)
+    if fresh:
+        table += ("\n\nFirst run on a fresh machine (empty caches), `penalized tour`, whole process: "
+                  + "; ".join(f"{r['library'].removeprefix('penalized, ')} {r['process_s']:.1f} s"
+                              for r in fresh) + ".")
+    return table

@@ -14,7 +14,7 @@ import numpy as np
 
 FULL_SHAPES = [(100, 10000), (500, 5000), (5000, 200)]
 FULL_RHOS = [0.0, 0.6]
-QUICK_SHAPES = [(40, 300), (400, 20)]
+QUICK_SHAPES = [(40, 300)]
 QUICK_RHOS = [0.6]
 
 
