@@ -45,7 +45,7 @@ INTERPRET_MAX = 5_000  # n·p of the largest problem run as Python while nothing
 
 # Entry points called from Python and their AOT signatures. Argument codes:
 #   X: float64 2-D Fortran-ordered, f: float64 1-D, I: int32 1-D (sparse indices),
-#   n: int64 1-D (feature indices), b: bool, i: int, d: float.
+#   n: int64 1-D (feature indices), B: bool 1-D, b: bool, i: int, d: float.
 _X = "X f I I b"
 ENTRY_POINTS = {
     "col_weighted_moments": ("none", f"{_X} f f f"),
@@ -59,9 +59,10 @@ ENTRY_POINTS = {
     "solve_subproblem": ("Tuple((f8, i8, f8, f8, i8))", f"i {_X} f f f d f n f f f f b d i i i f i f"),
     "solve_subproblem_newton": ("Tuple((f8, i8, f8, f8, i8))", f"{_X} f f f d f n f f f f b d i f i f"),
     "gram_solve": ("Tuple((i8, f8, f8, i8))", "X f d f f f f d i i f"),
+    "gap_safe_screen": ("i8", "f d f f f f B n"),
 }
-_NUMBA_TYPES = {"X": "f8[::1,:]", "f": "f8[::1]", "I": "i4[::1]", "n": "i8[::1]", "b": "b1", "i": "i8",
-                "d": "f8"}
+_NUMBA_TYPES = {"X": "f8[::1,:]", "f": "f8[::1]", "I": "i4[::1]", "n": "i8[::1]", "B": "b1[::1]", "b": "b1",
+                "i": "i8", "d": "f8"}
 
 
 def aot_signature(name):
@@ -167,34 +168,34 @@ def interpreted():
     return _PYTHON
 
 
-def _check(code, value):
-    """Does ``value`` match AOT argument code ``code``? (The AOT wrappers do not check.)"""
-    if code == "X":
-        return (type(value) is _ndarray and value.dtype == _f8 and value.ndim == 2
-                and value.flags.f_contiguous and value.flags.aligned)
-    if code in "fIn":
-        return (type(value) is _ndarray and value.ndim == 1 and value.flags.c_contiguous
-                and value.flags.aligned and value.dtype == _AOT_DTYPES[code])
-    if code == "b":
-        return isinstance(value, (bool, _np.bool_))
-    if code == "i":
-        return isinstance(value, (int, _np.integer)) and not isinstance(value, (bool, _np.bool_))
-    return isinstance(value, (float, int, _np.floating, _np.integer)) and not isinstance(value, bool)
-
-
 _ndarray = _np.ndarray
-_f8 = _np.dtype(_np.float64)
-_AOT_DTYPES = {"f": _f8, "I": _np.dtype(_np.int32), "n": _np.dtype(_np.int64)}
+_AOT_DTYPES = {"X": _np.dtype(_np.float64), "f": _np.dtype(_np.float64), "I": _np.dtype(_np.int32),
+               "n": _np.dtype(_np.int64), "B": _np.dtype(_np.bool_)}
 _CONVERT = {"b": bool, "i": int, "d": float}
+
+
+def _fits(code, value):
+    """Does array ``value`` match AOT argument ``code``? (The AOT wrappers do not check:
+    a wrong dtype or layout would be misread, or crash.)"""
+    if type(value) is not _ndarray or value.dtype != _AOT_DTYPES[code]:
+        return False
+    if code == "X":
+        return value.ndim == 2 and value.flags.f_contiguous and value.flags.aligned
+    return value.ndim == 1 and (value.strides[0] == value.itemsize or value.shape[0] <= 1)
 
 
 def _aot_function(name, compiled):
     codes = ENTRY_POINTS[name][1].split()
+    arrays = [(i, c) for i, c in enumerate(codes) if c in _AOT_DTYPES]
+    scalars = [(i, _CONVERT[c]) for i, c in enumerate(codes) if c in _CONVERT]
+    count = len(codes)
 
     def call(*args):
-        if len(args) == len(codes) and all(_check(c, a) for c, a in zip(codes, args, strict=True)):
-            return compiled(*[_CONVERT[c](a) if c in _CONVERT else a
-                              for c, a in zip(codes, args, strict=True)])
+        if len(args) == count and all(_fits(c, args[i]) for i, c in arrays):
+            args = list(args)
+            for i, convert in scalars:
+                args[i] = convert(args[i])
+            return compiled(*args)
         return getattr(jit(), name)(*args)  # another dtype or layout: numba's JIT
 
     call.__name__ = name

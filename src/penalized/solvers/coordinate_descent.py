@@ -36,7 +36,7 @@ from .problem import LinearProblem
 # its mean); in units of mean(a·y²).
 _ROUNDING_FLOOR = 1e4 * np.finfo(np.float64).eps ** 2
 # Working sets pay off only when there are many features to leave out.
-WS_MIN_FEATURES = 300
+WS_MIN_FEATURES = 100
 # Largest support solved exactly (a dense |S|×|S| or n×n system).
 SUPPORT_MAX = 2000
 SUPPORT_MEMORY = 2 * 10**7  # entries of the n×|S| matrix it gathers
@@ -63,6 +63,7 @@ class SolverResult:
     objective: float
     n_screened: int = 0
     support_steps: int = 0
+    gradient: np.ndarray | None = None
 
 
 def coordinate_strengths(penalty, n_features):
@@ -78,9 +79,9 @@ def coordinate_strengths(penalty, n_features):
 
 
 def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=None, tol=1e-4,
-          max_iter=1000, working_set="auto", anderson_k=5, check_every=5, min_ws_size=10,
+          max_iter=1000, working_set="auto", anderson_k=5, check_every=5, min_ws_size=50,
           screening=True, support_solve=True, initial_working_set=None, support_cost=1.0,
-          face_solves=4, newton="auto", gram="auto"):
+          face_solves=4, newton="auto", gram="auto", newton_forcing=0.3):
     """Minimise ``L_data(w, b) + penalty(w)`` on ``problem``.
 
     Parameters
@@ -144,6 +145,7 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
     params = np.zeros(k.N_PARAMS)
     params[k.P_SUPPORT_COST] = support_cost
     params[k.P_FACE_SOLVES] = face_solves
+    params[k.P_NEWTON_FORCING] = newton_forcing
     use_newton = (not squared) if newton == "auto" else bool(newton) and not squared
     support_max = min(SUPPORT_MAX, SUPPORT_MEMORY // max(n, 1)) if support_solve else 0
     init = _as_mask(initial_working_set, p)
@@ -191,9 +193,7 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
         if full_check:  # screening left a violation behind (rounding): go on without it
             active, n_screened, screen, full_check = usable.copy(), 0, False, False
         if screen:
-            newly = _gap_safe(grad, gap, w, l1, l2, L, active, idx)
-            if newly:
-                n_screened += newly
+            n_screened += k.gap_safe_screen(grad, gap, w, l1, l2, L, active, idx)
         if use_ws:
             ws = _working_set(k, w, grad, l1, l2, L, active, unpenalized, scores, min_ws_size, init)
             init = None
@@ -214,11 +214,30 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
         support_steps += steps
 
     objective = k.datafit_value(code, y, a, zx, b) + k.penalty_value(w, l1, l2, all_features)
+    complete = full_check or n_screened == 0  # grad holds every feature's derivative
     return SolverResult(coef=w, intercept=problem.intercept_from_internal(w, b),
                         certificate=float(certificate),
                         threshold=float(threshold), n_iter=int(epochs),
                         converged=bool(certificate <= threshold), objective=float(objective),
-                        n_screened=int(n_screened), support_steps=int(support_steps))
+                        n_screened=int(n_screened), support_steps=int(support_steps),
+                        gradient=grad if complete else None)
+
+
+def strong_rule_set(gradient, l1_new, l1_prev):
+    """Sequential strong rule (Tibshirani et al. 2012): the features likely active at a new λ.
+
+    From the gradient of ``L_data`` at the solution for the previous strengths
+    ``l1_prev``, keeps feature ``j`` when ``|g_j| ≥ 2·l1_new_j − l1_prev_j`` (always
+    when ``l1_new_j = 0``). Pass the mask as ``solve(..., initial_working_set=mask)``:
+    the working sets start from it, and the certificate still checks every feature, so
+    a wrong guess costs time, never correctness. (``SolverResult.gradient`` is that
+    gradient, along the solver's centred directions: the plain one when the intercept
+    is optimal.)
+    """
+    gradient = np.asarray(gradient, dtype=np.float64)
+    l1_new = np.broadcast_to(np.asarray(l1_new, dtype=np.float64), gradient.shape)
+    l1_prev = np.broadcast_to(np.asarray(l1_prev, dtype=np.float64), gradient.shape)
+    return (l1_new == 0) | (np.abs(gradient) >= 2.0 * l1_new - l1_prev)
 
 
 def solve(problem: LinearProblem, penalty, **options):
@@ -262,32 +281,6 @@ def _as_mask(features, p):
     mask = np.zeros(p, dtype=bool)
     mask[features.astype(np.int64)] = True
     return mask
-
-
-def _gap_safe(grad, gap, w, l1, l2, L, active, idx):
-    """Gap Safe rule: drop the features whose coefficient is zero at every optimum.
-
-    With the dual point ``θ = −α ∇F`` (α rescales it into the dual feasible set) and the
-    duality gap ``G``, the dual optimum lies within ``‖θ − θ*‖_{A⁻¹} ≤ sqrt(2 G ℓ''_max)``
-    (``F*`` is ``1/ℓ''_max``-strongly convex in the ``A⁻¹``-norm, ``a_i`` the sample
-    weights), so ``|x̃_jᵀθ*| ≤ α|g_j| + sqrt(2 G L_j)`` (``L_j = ℓ''_max ‖x̃_j‖²_A``), and
-    ``w*_j = 0`` whenever that is ``< l1_j``. Only coefficients already at zero are
-    dropped. Returns the number of features dropped.
-    """
-    g = np.abs(grad[idx])
-    pure = (l2[idx] == 0) & (l1[idx] > 0)
-    alpha = 1.0
-    if pure.any():
-        ratio = g[pure] / l1[idx][pure]
-        worst = float(ratio.max())
-        if worst > 1.0:
-            alpha = 1.0 / worst
-    bound = alpha * g + np.sqrt(2.0 * max(gap, 0.0) * L[idx])
-    drop = (bound < l1[idx]) & (w[idx] == 0.0)
-    if not drop.any():
-        return 0
-    active[idx[drop]] = False
-    return int(drop.sum())
 
 
 def _working_set(k, w, grad, l1, l2, L, usable, unpenalized, scores, min_size, init=None):

@@ -26,6 +26,13 @@ def _kernel_namespace(kernels, size):
     raise ValueError(f"kernels must be 'aot', 'jit', 'python' or None, got {kernels!r}.")
 
 
+def _reject_non_finite(X):
+    """Raise scikit-learn's error for NaN or infinity in ``X`` (if any; else a huge value)."""
+    from sklearn.utils.validation import _assert_all_finite
+
+    _assert_all_finite(X.data if sp.issparse(X) else X, input_name="X")
+
+
 def kernel_matrix(X):
     """``(X, Xd, Xi, Xp, sparse)`` as the kernels take it (see :mod:`._kernels`)."""
     if sp.issparse(X):
@@ -74,6 +81,8 @@ class LinearProblem:
             np.asarray(sample_weight, dtype=np.float64) / np.sum(sample_weight))
         means, centred_sqnorms = np.empty(p), np.empty(p)
         k.col_weighted_moments(*kX, a, means, centred_sqnorms)
+        if not (np.isfinite(means).all() and np.isfinite(centred_sqnorms).all()):
+            _reject_non_finite(X)  # NaN or ±inf in X (the estimators leave this check here)
         # Sparse centred steps need the intercept's gradient after every step; it is
         # invariant for the squared error, not for the log-loss, which then keeps plain
         # coordinates on sparse data (as skglm and scikit-learn do).
