@@ -36,13 +36,28 @@ def build_aot(verbose=False):
         cc.target_cpu = "host"  # the key names the CPU, so the module never moves to another
         cc.verbose = verbose
         for name in _loader.ENTRY_POINTS:
-            cc.export(name, _loader.aot_signature(name))(getattr(kernels, name).py_func)
+            cc.export(name, _loader.aot_signature(name))(_trampoline(getattr(kernels, name)))
         cc.compile()
         built = [p for p in Path(tmp).iterdir() if p.name.startswith(_loader.module_name())]
         if not built:
             raise RuntimeError("numba.pycc produced no module")
         os.replace(built[0], target)
     return target
+
+
+def _trampoline(dispatcher):
+    """``def f(*args): return kernel(*args)`` with the kernel's exact parameters.
+
+    ``numba.pycc`` compiles what it exports with default flags; exporting this wrapper
+    instead of the kernel itself makes the kernel a callee, compiled with its own options
+    (``fastmath``: vectorised column loops).
+    """
+    import inspect
+
+    params = ", ".join(inspect.signature(dispatcher.py_func).parameters)
+    namespace = {"kernel": dispatcher}
+    exec(f"def trampoline({params}):\n    return kernel({params})\n", namespace)
+    return namespace["trampoline"]
 
 
 def warm_jit(dtypes=("float64",)):

@@ -97,12 +97,14 @@ _KEY = None
 
 
 def build_key():
-    """Hash of everything an AOT module depends on: kernel source, versions, CPU."""
+    """Hash of everything an AOT module depends on: kernel source, build recipe, versions, CPU."""
     global _KEY
     if _KEY is None:
         from importlib import metadata
 
         h = hashlib.sha256(Path(_kernels.__file__).read_bytes())
+        h.update(Path(__file__).with_name("_build.py").read_bytes())  # how it was compiled
+        h.update(repr(ENTRY_POINTS).encode())
         for pkg in ("numba", "numpy"):
             try:
                 h.update(metadata.version(pkg).encode())

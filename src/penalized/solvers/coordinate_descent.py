@@ -81,7 +81,7 @@ def coordinate_strengths(penalty, n_features):
 def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=None, tol=1e-4,
           max_iter=1000, working_set="auto", anderson_k=5, check_every=5, min_ws_size=50,
           screening=True, support_solve=True, initial_working_set=None, support_cost=1.0,
-          face_solves=4, newton="auto", gram="auto", newton_forcing=0.3):
+          face_solves=4, newton="auto", gram="auto", newton_forcing=0.3, inner_ratio=0.3):
     """Minimise ``L_data(w, b) + penalty(w)`` on ``problem``.
 
     Parameters
@@ -199,7 +199,7 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
             init = None
         else:
             ws = np.flatnonzero(active)
-        inner_tol = max(0.3 * certificate, 0.3 * threshold) if use_ws else 0.3 * threshold
+        inner_tol = max(inner_ratio * certificate, 0.3 * threshold) if use_ws else 0.3 * threshold
         if use_newton:
             b, inner_epochs, _, _, steps = k.solve_subproblem_newton(
                 *kX, y, a, zx, b, w, ws, L, l1, l2, mu, problem.fit_intercept, inner_tol,
