@@ -5,8 +5,8 @@ mode forced on) at a time, each to the same certificate (relative gap 1e-6, whic
 penalized's own stopping rule, so ``tol=1e-6`` needs no search), and prints the time
 ratios to the default configuration as a Markdown table (copied into
 ``docs/performance.md``) and the raw numbers to ``benchmarks/results/ablation.csv``.
-A path experiment times 20 λ from λ_max to 0.01·λ_max with warm starts, with and
-without the strong-rule initial working set.
+A path experiment times a 20-λ Lasso path (λ_max to 0.01·λ_max, warm starts) with
+Gap Safe screening, strong-rule sets and Gram mode added one by one.
 """
 
 from __future__ import annotations
@@ -25,9 +25,10 @@ CONFIGS = {
     "default": {},
     "no working sets": {"working_set": False},
     "working sets even for p ≤ 300": {"working_set": True},
-    "no Anderson": {"anderson_k": 0},
+    "Anderson on": {"anderson_k": 5},
     "no exact support steps": {"support_solve": False},
-    "no Gap Safe screening": {"screening": False},
+    "no exact support steps, Anderson on": {"support_solve": False, "anderson_k": 5},
+    "Gap Safe screening on": {"screening": True},
     "Gram mode forced": {"gram": True},
     "no proximal Newton (log-loss)": {"newton": False},
 }
@@ -79,30 +80,58 @@ def cells(models, repeat, log=print, cap_s=20.0):
     return rows
 
 
+PATH_CONFIGS = {
+    "warm starts only": dict(screening=False, strong=False),
+    "+ Gap Safe screening": dict(screening=True, strong=False),
+    "+ strong rules": dict(screening=False, strong=True),
+    "+ both": dict(screening=True, strong=True),
+    "+ both + Gram mode": dict(screening=True, strong=True, gram=True),
+}
+
+
 def path(repeat, log=print, n_lambdas=20):
-    """Warm-started path, with and without the strong-rule initial working set."""
+    """Warm-started Lasso path: screening, strong-rule sets, Gram mode (n ≥ 10p only)."""
     import penalized as pz
     from penalized.solvers import LinearProblem, solve, strong_rule_set
 
     rows = []
     for prob in problems():
+        n, p = prob.shape
         base = LinearProblem.build(prob.X, prob.y, pz.SquaredError())
         lambdas = base.lambda_max() * np.logspace(0, -2, n_lambdas)
 
-        def run(strong, prob=prob, lambdas=lambdas):
+        def run(config, prob=prob, lambdas=lambdas):
+            config = dict(config)
+            strong = config.pop("strong")
             lp = LinearProblem.build(prob.X, prob.y, pz.SquaredError())
             w, b, grad, prev = None, None, None, None
             for lam in lambdas:
                 init = strong_rule_set(grad, lam, prev) if (strong and grad is not None) else None
                 res = solve(lp, pz.L1(lam), coef_init=w, intercept_init=b, tol=1e-6, max_iter=10**6,
-                            initial_working_set=init)
+                            initial_working_set=init, **config)
                 w, b, grad, prev = res.coef, res.intercept, res.gradient, lam
 
-        for strong in (False, True):
-            t = _time(lambda strong=strong: run(strong), repeat)
-            rows.append(dict(problem=prob.name, strong_rules=strong, time_s=t))
-            log(f"  path {prob.name:22s} strong rules {strong!s:5s} {t * 1e3:9.1f} ms")
+        for name, config in PATH_CONFIGS.items():
+            if "gram" in config and n < 10 * p:
+                continue
+            t = _time(lambda config=config: run(config), repeat)
+            rows.append(dict(problem=prob.name, config=name, time_s=t))
+            log(f"  path {prob.name:22s} {name:24s} {t * 1e3:9.1f} ms")
     return rows
+
+
+def path_markdown(rows):
+    names = list(PATH_CONFIGS)
+    head = ["problem"] + [f"{c} ms" if i == 0 else c for i, c in enumerate(names)]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    groups = {}
+    for r in rows:
+        groups.setdefault(r["problem"], {})[r["config"]] = r["time_s"]
+    for prob, by in groups.items():
+        base = by[names[0]]
+        cells = [f"{base * 1e3:.0f}"] + [f"{by[c] / base:.2f}" if c in by else "" for c in names[1:]]
+        lines.append("| " + " | ".join([prob, *cells]) + " |")
+    return "\n".join(lines)
 
 
 def markdown(rows):
@@ -125,25 +154,27 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--models", nargs="+", default=["lasso", "logreg"])
     parser.add_argument("--no-path", action="store_true")
+    parser.add_argument("--path-only", action="store_true")
     args = parser.parse_args(argv)
     from threadpoolctl import threadpool_limits
 
     from .__main__ import RESULTS
 
     with threadpool_limits(limits=1, user_api="blas"):
-        rows = cells(args.models, args.repeat, log=lambda s: print(s, flush=True))
+        rows = [] if args.path_only else cells(args.models, args.repeat, log=lambda s: print(s, flush=True))
         path_rows = [] if args.no_path else path(args.repeat, log=lambda s: print(s, flush=True))
     RESULTS.mkdir(parents=True, exist_ok=True)
-    with open(RESULTS / "ablation.csv", "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    print("\nTime with the technique off (or the mode forced) ÷ default time (> 1: the technique helps):\n")
-    print(markdown(rows))
+    if rows:
+        with open(RESULTS / "ablation.csv", "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        print("\nTime with the technique off (or the mode forced) ÷ default time "
+              "(> 1: the technique helps):\n")
+        print(markdown(rows))
     if path_rows:
-        print("\nPath of 20 λ (warm starts), ms:")
-        for r in path_rows:
-            print(f"  {r['problem']}: strong rules {r['strong_rules']}: {r['time_s'] * 1e3:.1f}")
+        print("\nLasso path of 20 λ from λ_max to 0.01·λ_max, warm starts; time ÷ warm starts only:\n")
+        print(path_markdown(path_rows))
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from conftest import correlated_design, relative_error
 from penalized.solvers import LinearProblem, certificate, certify, solve, strong_rule_set
 
 PLAIN = dict(working_set=False, anderson_k=0, screening=False, support_solve=False, gram=False,
-             newton=False)
+             newton=False)  # cyclic proximal coordinate descent, nothing else
 TIGHT = dict(tol=1e-13, max_iter=200_000)
 
 
@@ -101,12 +101,13 @@ def test_screened_features_are_zero_at_the_optimum(datafit, sparse):
 def test_screening_is_off_where_it_would_not_be_safe():
     X, y = classification(60, 300)
     with_intercept = LinearProblem.build(X, y, pz.Logistic(), fit_intercept=True)
-    assert solve(with_intercept, pz.L1(0.05), tol=1e-8).n_screened == 0
+    assert solve(with_intercept, pz.L1(0.05), tol=1e-8, screening=True).n_screened == 0
     X, y, _ = regression(60, 300)
     problem = LinearProblem.build(X, y, pz.SquaredError())
     weights = np.ones(300)
     weights[:3] = 0.0  # unpenalized features: the dual point is not feasible
-    assert solve(problem, pz.L1(0.05, weights=weights), tol=1e-8).n_screened == 0
+    assert solve(problem, pz.L1(0.05, weights=weights), tol=1e-8, screening=True).n_screened == 0
+    assert solve(problem, pz.L1(0.05), tol=1e-8).n_screened == 0  # off by default
 
 
 @pytest.mark.parametrize("shape", [(50, 200), (200, 30)], ids=["n<p", "n>p"])

@@ -355,39 +355,43 @@ def gather_columns(X, Xd, Xi, Xp, sparse, S, offsets, sw, decouple):
 
 
 @njit(**_JIT)
-def clipped_step(values, delta, k):
+def clipped_step(values, delta, kinked, k):
     """Largest ``t ≤ 1`` keeping ``values + t·delta`` in the closed orthant of ``values``.
 
-    Returns ``(t, blocking)``: the index of the coefficient that reaches zero, or −1.
+    Only coefficients with a kink at zero (``kinked``: an L1 part) are held to their
+    orthant; the others are smooth there. Returns ``(t, blocking)``: the index of the
+    coefficient that reaches zero, or −1.
     """
     t_max = 1.0
     blocking = -1
     for t in range(k):
         v = values[t]
         d = delta[t]
-        if v * d < 0.0 and abs(d) * t_max > abs(v):
+        if kinked[t] and v * d < 0.0 and abs(d) * t_max > abs(v):
             t_max = -v / d
             blocking = t
     return t_max, blocking
 
 
 @njit(**_JIT)
-def face_minimize(H, rhs, values, max_solves):
+def face_minimize(H, rhs, values, kinked, max_solves):
     """Minimise a quadratic over the closed orthant face of ``values`` (in place).
 
     ``H`` is the Hessian and ``rhs`` the gradient at ``values`` of a smooth function
     that equals the objective on the face (signs held). Each round solves the Newton
     system on the coefficients still non-zero and moves as far as the face allows; a
     coefficient that reaches zero leaves (the objective cannot increase along the way,
-    and it decreases strictly). A rank-deficient ``H`` (more coefficients than samples)
+    and it decreases strictly). Coefficients without a kink at zero (``kinked`` false:
+    no L1 part) move freely. A rank-deficient ``H`` (more coefficients than samples)
     gets a tiny ridge, whose steps follow the flat directions until a coefficient
     leaves. Returns the number of Newton solves, 0 on numerical failure.
     """
     k = values.shape[0]
     keep = np.empty(k, dtype=np.int64)
+    ks = np.empty(k, dtype=np.bool_)
     m = 0
     for t in range(k):
-        if values[t] != 0.0:
+        if values[t] != 0.0 or not kinked[t]:
             keep[m] = t
             m += 1
     g = rhs.copy()
@@ -407,12 +411,13 @@ def face_minimize(H, rhs, values, max_solves):
             Hs[u, u] += 1e-12 * scale
             gs[u] = -g[keep[u]]
             vs[u] = values[keep[u]]
+            ks[u] = kinked[keep[u]]
         delta = np.linalg.solve(Hs, gs)
         solves += 1
         for u in range(m):
             if not np.isfinite(delta[u]):
                 return 0
-        t_max, blocking = clipped_step(vs, delta, m)
+        t_max, blocking = clipped_step(vs, delta, ks, m)
         for u in range(m):  # the gradient moves with the (exact) Hessian
             step = t_max * delta[u]
             if step != 0.0:
@@ -421,14 +426,14 @@ def face_minimize(H, rhs, values, max_solves):
                     g[r] += H[r, col] * step
         for u in range(m):
             new = vs[u] + t_max * delta[u]
-            if u == blocking or (new > 0.0) != (vs[u] > 0.0):
+            if ks[u] and (u == blocking or (new > 0.0) != (vs[u] > 0.0)):
                 new = 0.0
             values[keep[u]] = new
         if blocking < 0:
             break
         q = 0
         for u in range(m):
-            if values[keep[u]] != 0.0:
+            if values[keep[u]] != 0.0 or not ks[u]:
                 keep[q] = keep[u]
                 q += 1
         m = q
@@ -436,7 +441,7 @@ def face_minimize(H, rhs, values, max_solves):
 
 
 @njit(**_JIT)
-def support_newton(X, Xd, Xi, Xp, sparse, S, offsets, sw, decouple, rhs, l2, values, face_max, params):
+def support_newton(X, Xd, Xi, Xp, sparse, S, offsets, sw, decouple, rhs, l1, l2, values, face_max, params):
     """Exact minimiser of ``½ΔᵀHΔ + rhsᵀΔ`` over the orthant face of ``values`` (in place).
 
     ``H = X̂_Sᵀ diag(sw) X̂_S + 2 diag(l2_S)`` (see :func:`gather_columns`). Up to
@@ -448,15 +453,24 @@ def support_newton(X, Xd, Xi, Xp, sparse, S, offsets, sw, decouple, rhs, l2, val
     n = sw.shape[0]
     k = S.shape[0]
     ridge_free = True
+    flat = False  # a coordinate with neither an L1 kink nor an L2 term
+    kinked = np.empty(k, dtype=np.bool_)
     for t in range(k):
+        kinked[t] = l1[S[t]] > 0.0
         if not l2[S[t]] > 0.0:
             ridge_free = False
+            if not kinked[t]:
+                flat = True
+    if flat and k >= n:
+        # more free coefficients than samples: the minimiser is not unique, and the tiny
+        # ridge would pick one from rounding noise; coordinate descent picks one reproducibly
+        return False
     if k <= face_max and (k <= n or not ridge_free):
         B = gather_columns(X, Xd, Xi, Xp, sparse, S, offsets, sw, decouple)
         H = B.T @ B
         for t in range(k):
             H[t, t] += 2.0 * l2[S[t]]
-        return face_minimize(H, rhs, values, max(1, int(params[P_FACE_SOLVES]))) > 0
+        return face_minimize(H, rhs, values, kinked, max(1, int(params[P_FACE_SOLVES]))) > 0
     if not ridge_free:
         return False
     dinv = np.empty(k)
@@ -472,10 +486,10 @@ def support_newton(X, Xd, Xi, Xp, sparse, S, offsets, sw, decouple, rhs, l2, val
     for t in range(k):
         if not np.isfinite(delta[t]):
             return False
-    t_max, blocking = clipped_step(values, delta, k)
+    t_max, blocking = clipped_step(values, delta, kinked, k)
     for t in range(k):
         new = values[t] + t_max * delta[t]
-        if t == blocking or (new > 0.0) != (values[t] > 0.0):
+        if kinked[t] and (t == blocking or (new > 0.0) != (values[t] > 0.0)):
             new = 0.0
         values[t] = new
     return True
@@ -493,14 +507,14 @@ def squared_support_step(X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, l1, l2, mu, 
     """
     k = 0
     for j in ws:
-        if w[j] != 0.0:
+        if w[j] != 0.0 or l1[j] == 0.0:  # the support, and the coordinates smooth at zero
             k += 1
     if k == 0:
         return b, False
     S = np.empty(k, dtype=np.int64)
     k = 0
     for j in ws:
-        if w[j] != 0.0:
+        if w[j] != 0.0 or l1[j] == 0.0:
             S[k] = j
             k += 1
     grad_b = weighted_derivatives(SQUARED_ERROR, y, a, zx, b, buf)
@@ -511,11 +525,11 @@ def squared_support_step(X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, l1, l2, mu, 
         g = col_dot(X, Xd, Xi, Xp, sparse, j, buf, mu[j])
         if sparse:
             g -= mu[j] * grad_b
-        sign = 1.0 if w[j] > 0.0 else -1.0
+        sign = 1.0 if w[j] > 0.0 else (-1.0 if w[j] < 0.0 else 0.0)
         rhs[t] = g + l1[j] * sign + 2.0 * l2[j] * w[j]
         values[t] = w[j]
-    if not support_newton(X, Xd, Xi, Xp, sparse, S, mu, 2.0 * a, fit_intercept, rhs, l2, values, face_max,
-                          params):
+    if not support_newton(X, Xd, Xi, Xp, sparse, S, mu, 2.0 * a, fit_intercept, rhs, l1, l2, values,
+                          face_max, params):
         return b, False
     before = datafit_value(SQUARED_ERROR, y, a, zx, b) + penalty_value(w, l1, l2, S)
     saved = zx.copy()
@@ -806,7 +820,7 @@ def newton_direction(X, Xd, Xi, Xp, sparse, w, ws, l1, l2, mu, fit_intercept, gr
             if s != signs[t]:
                 stable = False
                 signs[t] = s
-            if s != 0:
+            if s != 0 or l1[j] == 0.0:  # the support, and the coordinates smooth at zero
                 size += 1
         if biggest <= tol:
             break
@@ -825,7 +839,7 @@ def newton_direction(X, Xd, Xi, Xp, sparse, w, ws, l1, l2, mu, fit_intercept, gr
             values = np.empty(size)
             q = 0
             for t in range(n_ws):
-                if signs[t] != 0:
+                if signs[t] != 0 or l1[ws[t]] == 0.0:
                     j = ws[t]
                     v = w[j] + delta[t]
                     G = gt[t] + col_dot(X, Xd, Xi, Xp, sparse, j, hu, mu[j]) - m[t] * U
@@ -834,8 +848,8 @@ def newton_direction(X, Xd, Xi, Xp, sparse, w, ws, l1, l2, mu, fit_intercept, gr
                     values[q] = v
                     rhs[q] = G + l1[j] * signs[t] + 2.0 * l2[j] * v
                     q += 1
-            if support_newton(X, Xd, Xi, Xp, sparse, S, mu, h, fit_intercept, rhs, l2, values, support_max,
-                              params):
+            if support_newton(X, Xd, Xi, Xp, sparse, S, mu, h, fit_intercept, rhs, l1, l2, values,
+                              support_max, params):
                 for q in range(size):
                     t = pos[q]
                     step = values[q] - (w[S[q]] + delta[t])
@@ -1002,19 +1016,20 @@ def gram_solve(G, c, yy, w, gw, l1, l2, tol, max_epochs, support_max, params):
                 signs[j] = s
             if s != tried[j]:
                 same = False
-            if s != 0:
+            if s != 0 or l1[j] == 0.0:
                 size += 1
         if stable and not same and 0 < size <= support_max:
             tried[:] = signs
             S = np.empty(size, dtype=np.int64)
             q = 0
             for j in range(p):
-                if signs[j] != 0:
+                if signs[j] != 0 or l1[j] == 0.0:
                     S[q] = j
                     q += 1
             H = np.empty((size, size))
             rhs = np.empty(size)
             values = np.empty(size)
+            kinked = np.empty(size, dtype=np.bool_)
             for u in range(size):
                 j = S[u]
                 for v in range(size):
@@ -1022,7 +1037,8 @@ def gram_solve(G, c, yy, w, gw, l1, l2, tol, max_epochs, support_max, params):
                 H[u, u] += 2.0 * l2[j]
                 rhs[u] = 2.0 * (gw[j] - c[j]) + l1[j] * signs[j] + 2.0 * l2[j] * w[j]
                 values[u] = w[j]
-            if face_minimize(H, rhs, values, max(1, int(params[P_FACE_SOLVES]))) > 0:
+                kinked[u] = l1[j] > 0.0
+            if face_minimize(H, rhs, values, kinked, max(1, int(params[P_FACE_SOLVES]))) > 0:
                 for u in range(size):
                     j = S[u]
                     d = values[u] - w[j]

@@ -40,6 +40,8 @@ WS_MIN_FEATURES = 100
 # Largest support solved exactly (a dense |S|×|S| or n×n system).
 SUPPORT_MAX = 2000
 SUPPORT_MEMORY = 2 * 10**7  # entries of the n×|S| matrix it gathers
+# Anderson acceleration by default only where exact support steps cannot run.
+ANDERSON_BELOW = 100
 # Gram mode on a single fit: few features, many more samples.
 GRAM_MAX_FEATURES = 100
 GRAM_MIN_RATIO = 10
@@ -79,8 +81,8 @@ def coordinate_strengths(penalty, n_features):
 
 
 def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=None, tol=1e-4,
-          max_iter=1000, working_set="auto", anderson_k=5, check_every=5, min_ws_size=50,
-          screening=True, support_solve=True, initial_working_set=None, support_cost=1.0,
+          max_iter=1000, working_set="auto", anderson_k="auto", check_every=5, min_ws_size=50,
+          screening=False, support_solve=True, initial_working_set=None, support_cost=1.0,
           face_solves=4, newton="auto", gram="auto", newton_forcing=0.3, inner_ratio=0.3):
     """Minimise ``L_data(w, b) + penalty(w)`` on ``problem``.
 
@@ -97,14 +99,20 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
         Solve growing sub-problems on the most violating features instead of sweeping all
         features every epoch. ``"auto"`` (default) uses them when there are more than
         :data:`WS_MIN_FEATURES` features.
-    anderson_k : int
+    anderson_k : int or "auto"
         Extrapolate every ``anderson_k + 1`` epochs from the last iterates (0: never).
+        ``"auto"``: 5 when exact support steps are off or limited to fewer than
+        :data:`ANDERSON_BELOW` features (they make it redundant: see docs/performance.md).
     screening : bool
-        Gap Safe screening: discard features proven to be zero at the optimum.
+        Gap Safe screening: discard features proven to be zero at the optimum. Off by
+        default: with working sets it does not pay on the benchmark (docs/performance.md).
     support_solve : bool
         Squared error: solve the quadratic on a stable support exactly (a Newton step).
     initial_working_set : array of int or bool, optional
-        Features to put in the first working set (e.g. the strong-rule set of a path).
+        Features likely to matter (e.g. the strong-rule set of a path step, see
+        :func:`strong_rule_set`): gradients and working sets are restricted to them (and
+        to the non-zero coefficients) until the solution of that restricted problem is
+        checked on every feature; violators join and the solve goes on.
     newton : bool or "auto"
         Log-loss: proximal Newton steps on the working set (default for the log-loss)
         instead of coordinate descent with Lipschitz steps.
@@ -139,7 +147,13 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
     # intercept only where it can be made exactly optimal (the squared error).
     screen = bool(screening) and not unpenalized.any() and bool(np.any(l1 > 0)) and (
         squared or not problem.fit_intercept)
-    active = usable.copy()
+    # features left out of the gradient and the working sets: proven zero (Gap Safe), or
+    # guessed inactive (a strong-rule set); a full check over all features ends the solve
+    safe_out = np.zeros(p, dtype=bool)
+    init = _as_mask(initial_working_set, p)
+    guess_out = np.zeros(p, dtype=bool) if init is None else (
+        usable & ~init & (w == 0) & ~unpenalized)
+    active = usable & ~guess_out
     n_screened = 0
     use_ws = (p > WS_MIN_FEATURES) if working_set == "auto" else bool(working_set)
     params = np.zeros(k.N_PARAMS)
@@ -148,7 +162,8 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
     params[k.P_NEWTON_FORCING] = newton_forcing
     use_newton = (not squared) if newton == "auto" else bool(newton) and not squared
     support_max = min(SUPPORT_MAX, SUPPORT_MEMORY // max(n, 1)) if support_solve else 0
-    init = _as_mask(initial_working_set, p)
+    if anderson_k == "auto":
+        anderson_k = 5 if support_max < ANDERSON_BELOW else 0
     all_features = np.arange(p)
     grad = np.zeros(p)
     buf = np.empty(n)
@@ -175,7 +190,8 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
             k.matvec(*kX, w, offsets, zx)
         if squared and problem.fit_intercept:
             b = k.best_squared_intercept(y, a, zx)
-        idx = all_features if (full_check or n_screened == 0) else np.flatnonzero(active)
+        excluded = n_screened > 0 or guess_out.any()
+        idx = all_features if (full_check or not excluded) else np.flatnonzero(active)
         grad_b = k.gradient(code, *kX, y, a, zx, b, mu, idx, grad, buf)
         gap, stationarity = k.duality_gap(code, y, a, zx, b, w, grad, grad_b, l1, l2, L, idx,
                                           problem.fit_intercept)
@@ -186,17 +202,26 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
                 "or increase the penalty."
             )
         if certificate <= threshold or epochs >= max_iter or stalled >= 2:
-            if n_screened and not full_check:  # report the certificate of the whole problem
+            if excluded and not full_check:  # the certificate of the whole problem decides
                 full_check = True
                 continue
             break
-        if full_check:  # screening left a violation behind (rounding): go on without it
-            active, n_screened, screen, full_check = usable.copy(), 0, False, False
+        if full_check:  # features left out violate their conditions: take them back
+            violators = guess_out & (np.abs(grad) > l1)
+            if violators.any():
+                guess_out &= ~violators
+            else:  # Gap Safe screening left a violation behind (rounding): go on without it
+                guess_out[:] = False
+                safe_out[:] = False
+                n_screened, screen = 0, False
+            active = usable & ~safe_out & ~guess_out
+            full_check = False
         if screen:
+            before = active.copy()
             n_screened += k.gap_safe_screen(grad, gap, w, l1, l2, L, active, idx)
+            safe_out |= before & ~active
         if use_ws:
-            ws = _working_set(k, w, grad, l1, l2, L, active, unpenalized, scores, min_ws_size, init)
-            init = None
+            ws = _working_set(k, w, grad, l1, l2, L, active, unpenalized, scores, min_ws_size)
         else:
             ws = np.flatnonzero(active)
         inner_tol = max(inner_ratio * certificate, 0.3 * threshold) if use_ws else 0.3 * threshold
@@ -214,7 +239,7 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
         support_steps += steps
 
     objective = k.datafit_value(code, y, a, zx, b) + k.penalty_value(w, l1, l2, all_features)
-    complete = full_check or n_screened == 0  # grad holds every feature's derivative
+    complete = full_check or not excluded  # grad holds every feature's derivative
     return SolverResult(coef=w, intercept=problem.intercept_from_internal(w, b),
                         certificate=float(certificate),
                         threshold=float(threshold), n_iter=int(epochs),
@@ -229,8 +254,8 @@ def strong_rule_set(gradient, l1_new, l1_prev):
     From the gradient of ``L_data`` at the solution for the previous strengths
     ``l1_prev``, keeps feature ``j`` when ``|g_j| ≥ 2·l1_new_j − l1_prev_j`` (always
     when ``l1_new_j = 0``). Pass the mask as ``solve(..., initial_working_set=mask)``:
-    the working sets start from it, and the certificate still checks every feature, so
-    a wrong guess costs time, never correctness. (``SolverResult.gradient`` is that
+    gradients and working sets are restricted to it until a final check over every
+    feature, so a wrong guess costs time, never correctness. (``SolverResult.gradient`` is that
     gradient, along the solver's centred directions: the plain one when the intercept
     is optimal.)
     """
@@ -283,12 +308,10 @@ def _as_mask(features, p):
     return mask
 
 
-def _working_set(k, w, grad, l1, l2, L, usable, unpenalized, scores, min_size, init=None):
+def _working_set(k, w, grad, l1, l2, L, usable, unpenalized, scores, min_size):
     """Support ∪ unpenalized ∪ the most violating features; at least twice the support."""
     k.violations(w, grad, l1, l2, L, scores)
     forced = usable & ((w != 0) | unpenalized)
-    if init is not None:
-        forced = forced | (usable & init)
     scores[forced] = np.inf
     scores[~usable] = -1.0
     n_usable = int(usable.sum())
