@@ -33,6 +33,7 @@ def main(argv=None):
     parser.add_argument("--problems", nargs="+", default=None, help="substrings of problem names")
     parser.add_argument("--write", action="store_true", help="with --quick: still write the outputs")
     parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument("--no-docs", action="store_true", help="write the CSV files but not the docs")
     parser.add_argument("--results", type=Path, default=RESULTS, help="folder for the CSV files")
     args = parser.parse_args(argv)
 
@@ -51,7 +52,8 @@ def main(argv=None):
         out["solvers"] = rows
         if rows and write:
             _write_csv(rows, args.results / "solvers.csv")
-            write_section("solvers", solvers.markdown(rows, machine_line(), command))
+            if not args.no_docs:
+                write_section("solvers", solvers.markdown(rows, machine_line(), command))
     if args.only in (None, "cold-start"):
         print("cold start: fresh process, import + first fit", flush=True)
         rows = cold_start.run(quick=args.quick, libraries=args.libraries,
@@ -59,7 +61,8 @@ def main(argv=None):
         out["cold-start"] = rows
         if rows and write:
             _write_csv(rows, args.results / "cold_start.csv")
-            write_section("cold-start", cold_start.markdown(rows, machine_line(), command))
+            if not args.no_docs:
+                write_section("cold-start", cold_start.markdown(rows, machine_line(), command))
     return out
 
 
