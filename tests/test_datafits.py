@@ -4,8 +4,9 @@ import scipy.sparse as sp
 from scipy.optimize import approx_fprime
 
 import penalized as pz
-from penalized.solvers import LinearProblem
-from penalized.solvers import _kernels as k
+from penalized.solvers import LinearProblem, _loader
+
+k = _loader.jit()
 
 
 @pytest.fixture(params=["squared", "logistic"])

@@ -182,7 +182,9 @@ def test_default_tolerance_certificate_bounds_suboptimality():
     loose = solve(problem, penalty, tol=1e-4)
     exact = solve(problem, penalty, tol=1e-15, max_iter=100_000)
     assert loose.converged and loose.certificate <= 1e-4 * problem.null_loss
-    assert 0 <= loose.objective - exact.objective <= loose.certificate
+    # both objectives are exact to rounding (a few ulps): exact support steps can make the
+    # loose solution as precise as the tight one
+    assert -1e-14 <= loose.objective - exact.objective <= loose.certificate
 
 
 @pytest.mark.parametrize("datafit", ["squared", "logistic"])

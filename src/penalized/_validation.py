@@ -82,18 +82,23 @@ def _validate(estimator, X, y, **kwargs):
         raise
 
 
-def validate_fit_data(estimator, X, y, sample_weight=None, *, classifier=False, reset=True):
+def validate_fit_data(estimator, X, y, sample_weight=None, *, classifier=False, reset=True,
+                      check_finite_X=True):
     """Checked ``(X, y, sample_weight)`` for ``fit``.
 
     ``X``: 2-D, finite, numeric, ≥ 1 sample and feature; dense (Fortran order) or CSC
     sparse; float32 kept, anything else converted to float64. ``y``: 1-D, finite, same
     length (numeric for regressors, ≥ 2 classes for classifiers). ``sample_weight``:
-    finite, ≥ 0, same length, positive sum.
+    finite, ≥ 0, same length, positive sum. ``check_finite_X=False`` leaves the pass over
+    ``X`` that finds NaN and infinity to the caller (the solvers' first pass over ``X``
+    does it: :meth:`penalized.solvers.LinearProblem.build`).
     """
     X, y = _validate(
         estimator, X, y, reset=reset, accept_sparse="csc", dtype=[np.float64, np.float32],
         order="F", y_numeric=not classifier, ensure_min_samples=1,
+        ensure_all_finite=True if check_finite_X else False,
     )
+
     if classifier:
         check_classification_targets(y)
     else:

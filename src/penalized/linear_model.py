@@ -134,7 +134,8 @@ class _Regressor(RegressorMixin, _PenalizedLinearModel):
     def fit(self, X, y, sample_weight=None):
         """Fit on ``X`` (n_samples, n_features), dense or sparse, and ``y`` (n_samples,)."""
         self._check_params()
-        X, y, sample_weight = v.validate_fit_data(self, X, y, sample_weight)
+        # the solver's first pass over X finds NaN and infinity (LinearProblem.build)
+        X, y, sample_weight = v.validate_fit_data(self, X, y, sample_weight, check_finite_X=False)
         coef0, b0 = self._warm_start(1, X.shape[1])
         result = self._solve(X, y, sample_weight, None if coef0 is None else coef0[0],
                              None if b0 is None else b0[0])
@@ -303,7 +304,8 @@ class LogisticRegression(ClassifierMixin, _PenalizedLinearModel):
     def fit(self, X, y, sample_weight=None):
         """Fit on ``X`` (n_samples, n_features), dense or sparse, and class labels ``y``."""
         v.check_solver_params(self)
-        X, y, sample_weight = v.validate_fit_data(self, X, y, sample_weight, classifier=True)
+        X, y, sample_weight = v.validate_fit_data(self, X, y, sample_weight, classifier=True,
+                                                  check_finite_X=False)
         classes = np.unique(y)
         if classes.shape[0] < 2:
             name, only = type(self).__name__, classes.tolist()[0]

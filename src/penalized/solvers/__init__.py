@@ -1,6 +1,8 @@
 """Solvers for ``L_data(w, b) + L_reg(w)`` on linear models (numba-compiled inner loops)."""
 
-from .coordinate_descent import SolverResult, solve
+from .certificate import Certificate, certificate, certify
+from .coordinate_descent import SolverResult, solve, strong_rule_set
 from .problem import LinearProblem
 
-__all__ = ["LinearProblem", "SolverResult", "solve"]
+__all__ = ["Certificate", "LinearProblem", "SolverResult", "certificate", "certify", "solve",
+           "strong_rule_set"]

@@ -30,12 +30,21 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..penalties import ElasticNetFamily
-from . import _kernels as k
 from .problem import LinearProblem
 
 # Below this, a certificate is rounding noise of the data (e.g. a constant y fitted by
 # its mean); in units of mean(a·y²).
 _ROUNDING_FLOOR = 1e4 * np.finfo(np.float64).eps ** 2
+# Working sets pay off only when there are many features to leave out.
+WS_MIN_FEATURES = 100
+# Largest support solved exactly (a dense |S|×|S| or n×n system).
+SUPPORT_MAX = 2000
+SUPPORT_MEMORY = 2 * 10**7  # entries of the n×|S| matrix it gathers
+# Anderson acceleration by default only where exact support steps cannot run.
+ANDERSON_BELOW = 100
+# Gram mode on a single fit: few features, many more samples.
+GRAM_MAX_FEATURES = 100
+GRAM_MIN_RATIO = 10
 
 
 @dataclass(frozen=True)
@@ -54,6 +63,9 @@ class SolverResult:
     n_iter: int
     converged: bool
     objective: float
+    n_screened: int = 0
+    support_steps: int = 0
+    gradient: np.ndarray | None = None
 
 
 def coordinate_strengths(penalty, n_features):
@@ -68,8 +80,10 @@ def coordinate_strengths(penalty, n_features):
     return np.ascontiguousarray(l1, dtype=np.float64), np.ascontiguousarray(l2, dtype=np.float64)
 
 
-def solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=None, tol=1e-4,
-          max_iter=1000, working_set=True, anderson_k=5, check_every=5, min_ws_size=10):
+def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=None, tol=1e-4,
+          max_iter=1000, working_set="auto", anderson_k="auto", check_every=5, min_ws_size=50,
+          screening=False, support_solve=True, initial_working_set=None, support_cost=1.0,
+          face_solves=4, newton="auto", gram="auto", newton_forcing=0.3, inner_ratio=0.3):
     """Minimise ``L_data(w, b) + penalty(w)`` on ``problem``.
 
     Parameters
@@ -81,11 +95,31 @@ def solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=Non
         Relative tolerance: stop when the certificate is ≤ ``tol · L(0)``.
     max_iter : int
         Maximum number of coordinate-descent epochs (passes over the working set).
-    working_set : bool
-        Solve growing sub-problems on the most violating features (default) instead of
-        sweeping all features every epoch.
-    anderson_k : int
+    working_set : bool or "auto"
+        Solve growing sub-problems on the most violating features instead of sweeping all
+        features every epoch. ``"auto"`` (default) uses them when there are more than
+        :data:`WS_MIN_FEATURES` features.
+    anderson_k : int or "auto"
         Extrapolate every ``anderson_k + 1`` epochs from the last iterates (0: never).
+        ``"auto"``: 5 when exact support steps are off or limited to fewer than
+        :data:`ANDERSON_BELOW` features (they make it redundant: see docs/performance.md).
+    screening : bool
+        Gap Safe screening: discard features proven to be zero at the optimum. Off by
+        default: with working sets it does not pay on the benchmark (docs/performance.md).
+    support_solve : bool
+        Squared error: solve the quadratic on a stable support exactly (a Newton step).
+    initial_working_set : array of int or bool, optional
+        Features likely to matter (e.g. the strong-rule set of a path step, see
+        :func:`strong_rule_set`): gradients and working sets are restricted to them (and
+        to the non-zero coefficients) until the solution of that restricted problem is
+        checked on every feature; violators join and the solve goes on.
+    newton : bool or "auto"
+        Log-loss: proximal Newton steps on the working set (default for the log-loss)
+        instead of coordinate descent with Lipschitz steps.
+    gram : bool or "auto"
+        Squared error on dense ``X``: coordinate descent on the Gram matrix ``X̃ᵀAX̃``
+        (O(p) per step instead of O(n)), computed once per problem. ``"auto"`` uses it
+        when it is already computed or when :func:`gram_pays_off`.
 
     Returns
     -------
@@ -95,6 +129,8 @@ def solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=Non
     l1, l2 = coordinate_strengths(penalty, p)
     code, kX, y, a, L, mu = (problem.datafit.code, problem.kernel_X, problem.y, problem.a,
                              problem.L, problem.mu)
+    k = problem.kernels
+    squared = code == k.SQUARED_ERROR
 
     w = np.zeros(p) if coef_init is None else np.array(coef_init, dtype=np.float64).ravel()
     if problem.fit_intercept:
@@ -105,16 +141,59 @@ def solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=Non
 
     scale = float(a @ (y * y))
     threshold = max(tol * problem.null_loss, _ROUNDING_FLOOR * scale)
-    all_features = np.arange(p)
     usable = L > 0
     unpenalized = usable & (l1 == 0) & (l2 == 0)
-    grad = np.empty(p)
+    # Gap Safe screening needs a feasible dual point: no unpenalized feature, and an
+    # intercept only where it can be made exactly optimal (the squared error).
+    screen = bool(screening) and not unpenalized.any() and bool(np.any(l1 > 0)) and (
+        squared or not problem.fit_intercept)
+    # features left out of the gradient and the working sets: proven zero (Gap Safe), or
+    # guessed inactive (a strong-rule set); a full check over all features ends the solve
+    safe_out = np.zeros(p, dtype=bool)
+    init = _as_mask(initial_working_set, p)
+    guess_out = np.zeros(p, dtype=bool) if init is None else (
+        usable & ~init & (w == 0) & ~unpenalized)
+    active = usable & ~guess_out
+    n_screened = 0
+    use_ws = (p > WS_MIN_FEATURES) if working_set == "auto" else bool(working_set)
+    params = np.zeros(k.N_PARAMS)
+    params[k.P_SUPPORT_COST] = support_cost
+    params[k.P_FACE_SOLVES] = face_solves
+    params[k.P_NEWTON_FORCING] = newton_forcing
+    use_newton = (not squared) if newton == "auto" else bool(newton) and not squared
+    support_max = min(SUPPORT_MAX, SUPPORT_MEMORY // max(n, 1)) if support_solve else 0
+    if anderson_k == "auto":
+        anderson_k = 5 if support_max < ANDERSON_BELOW else 0
+    all_features = np.arange(p)
+    grad = np.zeros(p)
     buf = np.empty(n)
     scores = np.empty(p)
     epochs = 0
+    support_steps = 0
+    full_check = False
+    stalled = 0
+    offsets = mu if problem.centred_in_place else np.zeros(p)
+    use_gram = squared and not kX[4] and (
+        (getattr(problem, "_gram", None) is not None or gram_pays_off(n, p)) if gram == "auto"
+        else bool(gram))
+    if use_gram:
+        G, c, yy = problem.gram()
+        gw = G @ w
+        inner_epochs, _, _, steps = k.gram_solve(G, c, yy, w, gw, l1, l2, 0.3 * threshold, max_iter,
+                                                 min(SUPPORT_MAX, p), params)
+        epochs += max(inner_epochs, 1)
+        support_steps += steps
+        if problem.fit_intercept:
+            b = problem.null_intercept  # b' = Σ a y: exact in centred coordinates
     while True:
-        grad_b = k.gradient(code, *kX, y, a, zx, b, mu, all_features, grad, buf)
-        gap, stationarity = k.duality_gap(code, y, a, zx, b, w, grad, grad_b, l1, l2, L, all_features,
+        if epochs:  # recompute X̃w: incremental updates drift over many epochs
+            k.matvec(*kX, w, offsets, zx)
+        if squared and problem.fit_intercept:
+            b = k.best_squared_intercept(y, a, zx)
+        excluded = n_screened > 0 or guess_out.any()
+        idx = all_features if (full_check or not excluded) else np.flatnonzero(active)
+        grad_b = k.gradient(code, *kX, y, a, zx, b, mu, idx, grad, buf)
+        gap, stationarity = k.duality_gap(code, y, a, zx, b, w, grad, grad_b, l1, l2, L, idx,
                                           problem.fit_intercept)
         certificate = gap + stationarity
         if not np.isfinite(certificate):
@@ -122,28 +201,119 @@ def solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=Non
                 "the solver produced non-finite values; rescale X and y (e.g. StandardScaler) "
                 "or increase the penalty."
             )
-        if certificate <= threshold or epochs >= max_iter:
+        if certificate <= threshold or epochs >= max_iter or stalled >= 2:
+            if excluded and not full_check:  # the certificate of the whole problem decides
+                full_check = True
+                continue
             break
-        ws = _working_set(w, grad, l1, l2, L, usable, unpenalized, scores, min_ws_size) if working_set \
-            else all_features[usable]
-        inner_tol = max(0.3 * certificate, 0.3 * threshold)
-        b, inner_epochs, _, _ = k.solve_subproblem(
-            code, *kX, y, a, zx, b, w, ws, L, l1, l2, mu, problem.fit_intercept,
-            inner_tol, max_iter - epochs, anderson_k, check_every, grad)
-        epochs += inner_epochs
+        if full_check:  # features left out violate their conditions: take them back
+            violators = guess_out & (np.abs(grad) > l1)
+            if violators.any():
+                guess_out &= ~violators
+            else:  # Gap Safe screening left a violation behind (rounding): go on without it
+                guess_out[:] = False
+                safe_out[:] = False
+                n_screened, screen = 0, False
+            active = usable & ~safe_out & ~guess_out
+            full_check = False
+        if screen:
+            before = active.copy()
+            n_screened += k.gap_safe_screen(grad, gap, w, l1, l2, L, active, idx)
+            safe_out |= before & ~active
+        if use_ws:
+            ws = _working_set(k, w, grad, l1, l2, L, active, unpenalized, scores, min_ws_size)
+        else:
+            ws = np.flatnonzero(active)
+        inner_tol = max(inner_ratio * certificate, 0.3 * threshold) if use_ws else 0.3 * threshold
+        if use_newton:
+            b, inner_epochs, _, _, steps = k.solve_subproblem_newton(
+                *kX, y, a, zx, b, w, ws, L, l1, l2, mu, problem.fit_intercept, inner_tol,
+                max_iter - epochs, grad, support_max, params)
+            # no Newton step accepted twice in a row: the rounding level is reached
+            stalled = stalled + 1 if steps == 0 else 0
+        else:
+            b, inner_epochs, _, _, steps = k.solve_subproblem(
+                code, *kX, y, a, zx, b, w, ws, L, l1, l2, mu, problem.fit_intercept,
+                inner_tol, max_iter - epochs, anderson_k, check_every, grad, support_max, params)
+        epochs += max(inner_epochs, 1)
+        support_steps += steps
 
     objective = k.datafit_value(code, y, a, zx, b) + k.penalty_value(w, l1, l2, all_features)
+    complete = full_check or not excluded  # grad holds every feature's derivative
     return SolverResult(coef=w, intercept=problem.intercept_from_internal(w, b),
                         certificate=float(certificate),
                         threshold=float(threshold), n_iter=int(epochs),
-                        converged=bool(certificate <= threshold), objective=float(objective))
+                        converged=bool(certificate <= threshold), objective=float(objective),
+                        n_screened=int(n_screened), support_steps=int(support_steps),
+                        gradient=grad if complete else None)
 
 
-def _working_set(w, grad, l1, l2, L, usable, unpenalized, scores, min_size):
+def strong_rule_set(gradient, l1_new, l1_prev):
+    """Sequential strong rule (Tibshirani et al. 2012): the features likely active at a new λ.
+
+    From the gradient of ``L_data`` at the solution for the previous strengths
+    ``l1_prev``, keeps feature ``j`` when ``|g_j| ≥ 2·l1_new_j − l1_prev_j`` (always
+    when ``l1_new_j = 0``). Pass the mask as ``solve(..., initial_working_set=mask)``:
+    gradients and working sets are restricted to it until a final check over every
+    feature, so a wrong guess costs time, never correctness. (``SolverResult.gradient`` is that
+    gradient, along the solver's centred directions: the plain one when the intercept
+    is optimal.)
+    """
+    gradient = np.asarray(gradient, dtype=np.float64)
+    l1_new = np.broadcast_to(np.asarray(l1_new, dtype=np.float64), gradient.shape)
+    l1_prev = np.broadcast_to(np.asarray(l1_prev, dtype=np.float64), gradient.shape)
+    return (l1_new == 0) | (np.abs(gradient) >= 2.0 * l1_new - l1_prev)
+
+
+def solve(problem: LinearProblem, penalty, **options):
+    """Minimise ``L_data(w, b) + penalty(w)`` on ``problem`` (see :func:`_solve` for the options).
+
+    The solver's own BLAS calls (exact support steps) are small and interleaved with
+    single-threaded coordinate descent; multi-threaded BLAS only adds synchronisation
+    there (and oversubscribes busy machines), so they run single-threaded.
+    """
+    with _single_threaded_blas():
+        return _solve(problem, penalty, **options)
+
+
+_CONTROLLER = None
+
+
+def _single_threaded_blas():
+    global _CONTROLLER
+    if _CONTROLLER is None:
+        import scipy.linalg  # noqa: F401  (loads the BLAS that the compiled kernels call)
+        from threadpoolctl import ThreadpoolController
+
+        _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER.limit(limits=1, user_api="blas")
+
+
+def gram_pays_off(n, p):
+    """Heuristic for ``gram="auto"`` on a single fit: the ``n·p²`` Gram product (BLAS-3)
+    must cost less than the dozen or so ``n·p`` coordinate-descent epochs it replaces."""
+    return p <= GRAM_MAX_FEATURES and n >= GRAM_MIN_RATIO * p
+
+
+def _as_mask(features, p):
+    if features is None:
+        return None
+    features = np.asarray(features)
+    if features.dtype == bool:
+        if features.shape != (p,):
+            raise ValueError(f"initial_working_set has shape {features.shape}, expected ({p},).")
+        return features
+    mask = np.zeros(p, dtype=bool)
+    mask[features.astype(np.int64)] = True
+    return mask
+
+
+def _working_set(k, w, grad, l1, l2, L, usable, unpenalized, scores, min_size):
     """Support ∪ unpenalized ∪ the most violating features; at least twice the support."""
     k.violations(w, grad, l1, l2, L, scores)
     forced = usable & ((w != 0) | unpenalized)
     scores[forced] = np.inf
+    scores[~usable] = -1.0
     n_usable = int(usable.sum())
     size = min(n_usable, max(min_size, 2 * int(forced.sum())))
     if size >= n_usable:

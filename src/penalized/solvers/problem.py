@@ -8,9 +8,29 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..datafits import Datafit
-from . import _kernels as k
+from . import _loader
 
 _NO_INDICES = np.zeros(1, dtype=np.int32)
+
+
+def _kernel_namespace(kernels, size):
+    if kernels is None:
+        return _loader.kernels_for(size)
+    if kernels == "aot":
+        found = _loader.aot()
+        return found if found is not None else _loader.jit()
+    if kernels == "jit":
+        return _loader.jit()
+    if kernels == "python":
+        return _loader.interpreted()
+    raise ValueError(f"kernels must be 'aot', 'jit', 'python' or None, got {kernels!r}.")
+
+
+def _reject_non_finite(X):
+    """Raise scikit-learn's error for NaN or infinity in ``X`` (if any; else a huge value)."""
+    from sklearn.utils.validation import _assert_all_finite
+
+    _assert_all_finite(X.data if sp.issparse(X) else X, input_name="X")
 
 
 def kernel_matrix(X):
@@ -44,17 +64,25 @@ class LinearProblem:
     null_intercept: float
     null_loss: float
     kernel_X: tuple = field(repr=False)
+    kernels: object = field(default=None, repr=False)
 
     @classmethod
-    def build(cls, X, y, datafit, sample_weight=None, fit_intercept=True):
-        """``X`` (dense or sparse, float32/64), ``y`` (±1 labels for the log-loss)."""
+    def build(cls, X, y, datafit, sample_weight=None, fit_intercept=True, kernels=None):
+        """``X`` (dense or sparse, float32/64), ``y`` (±1 labels for the log-loss).
+
+        ``kernels``: ``"aot"``, ``"jit"``, ``"python"`` or None (the default choice of
+        :mod:`._loader`) — how the compiled kernels run for this problem.
+        """
         kX = kernel_matrix(X)
         n, p = X.shape
+        k = _kernel_namespace(kernels, n * p)
         y = np.ascontiguousarray(y, dtype=np.float64)
         a = np.full(n, 1.0 / n) if sample_weight is None else (
             np.asarray(sample_weight, dtype=np.float64) / np.sum(sample_weight))
         means, centred_sqnorms = np.empty(p), np.empty(p)
         k.col_weighted_moments(*kX, a, means, centred_sqnorms)
+        if not (np.isfinite(means).all() and np.isfinite(centred_sqnorms).all()):
+            _reject_non_finite(X)  # NaN or ±inf in X (the estimators leave this check here)
         # Sparse centred steps need the intercept's gradient after every step; it is
         # invariant for the squared error, not for the log-loss, which then keeps plain
         # coordinates on sparse data (as skglm and scikit-learn do).
@@ -65,7 +93,27 @@ class LinearProblem:
         L0 = k.datafit_value(datafit.code, y, a, np.zeros(n), b0)
         return cls(X=X if kX[4] else kX[0], y=y, datafit=datafit, fit_intercept=fit_intercept,
                    a=a, mu=mu, L=datafit.curvature_bound * sqnorms, null_intercept=b0,
-                   null_loss=float(L0), kernel_X=kX)
+                   null_loss=float(L0), kernel_X=kX, kernels=k)
+
+    def gram(self):
+        """``(G, c, yy)``: ``G = X̃ᵀAX̃``, ``c = X̃ᵀAỹ``, ``yy = ỹᵀAỹ`` for the squared error.
+
+        ``X̃``, ``ỹ`` are centred by their weighted means when there is an intercept
+        (whose optimum is then ``Σ a_i y_i``). Computed once (one BLAS ``syrk`` over a
+        weighted copy of ``X``) and kept: a path over many λ pays it once.
+        """
+        cached = getattr(self, "_gram", None)
+        if cached is None:
+            if self.kernel_X[4]:
+                raise ValueError("Gram mode needs a dense X.")
+            root = np.sqrt(self.a)
+            Xc = np.asarray(self.kernel_X[0], dtype=np.float64)
+            Xc = (Xc - self.mu) * root[:, None]
+            yc = self.y - (self.a @ self.y if self.fit_intercept else 0.0)
+            yc = yc * root
+            G = Xc.T @ Xc
+            cached = self._gram = (np.asfortranarray(G), Xc.T @ yc, float(yc @ yc))
+        return cached
 
     @property
     def n_samples(self):
@@ -85,7 +133,7 @@ class LinearProblem:
         w = np.ascontiguousarray(w, dtype=np.float64)
         mu = self.mu if self.centred_in_place else np.zeros(self.n_features)
         zx = np.empty(self.n_samples)
-        k.matvec(*self.kernel_X, w, mu, zx)
+        self.kernels.matvec(*self.kernel_X, w, mu, zx)
         return zx, float(b) + (float(self.mu @ w) if self.centred_in_place else 0.0)
 
     def intercept_from_internal(self, w, b_internal):
@@ -96,6 +144,7 @@ class LinearProblem:
         w = np.ascontiguousarray(w, dtype=np.float64)
         zeros = np.zeros(self.n_features)
         zx = np.empty(self.n_samples)
+        k = self.kernels
         k.matvec(*self.kernel_X, w, zeros, zx)
         grad = np.empty(self.n_features)
         grad_b = k.gradient(self.datafit.code, *self.kernel_X, self.y, self.a, zx, float(b), zeros,

@@ -1,0 +1,188 @@
+"""Cold start: a fresh Python process that imports a library and fits one Lasso.
+
+Each run is a new interpreter (``subprocess``) that loads the data with NumPy, then
+imports the library and fits once; it reports the time of *import + first fit* (from
+inside) and the parent records the wall time of the whole process. Libraries alternate
+run by run; the median of ``repeat`` runs is reported. penalized runs from its compiled
+kernels as installed (see ``docs/performance.md``: compiled once, at install or on first
+use); the state it ran in is reported with the numbers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import peers
+
+FIT = {
+    "penalized": "import penalized as pz\nest = pz.Lasso(lam=LAM)\n",
+    "penalized (numba cache)": "import penalized as pz\nest = pz.Lasso(lam=LAM)\n",
+    "scikit-learn": "from sklearn.linear_model import Lasso\nest = Lasso(alpha=LAM / 2)\n",
+    "skglm": "from skglm import Lasso\nest = Lasso(alpha=LAM / 2)\n",
+    "celer": "from celer import Lasso\nest = Lasso(alpha=LAM / 2)\n",
+}
+
+SCRIPT = """\
+import json, sys, time
+t0 = time.perf_counter()
+import numpy as np
+data = np.load(sys.argv[1])
+X, y, LAM = np.asfortranarray(data["X"]), data["y"], float(data["lam"])
+t1 = time.perf_counter()
+{fit}est.fit(X, y)
+t2 = time.perf_counter()
+print(json.dumps({{"import_fit": t2 - t1, "inside": t2 - t0, "nnz": int(np.count_nonzero(est.coef_))}}))
+"""
+
+
+def _problems(quick):
+    import penalized as pz
+    from penalized.datasets import load_prostate
+    from penalized.solvers import LinearProblem
+
+    from .problems import singh2002
+
+    out = []
+    data = load_prostate("train")
+    X = (data.data - data.data.mean(0)) / data.data.std(0)
+    out.append(("prostate 67×8 (the tour)", X, data.target))
+    if not quick:
+        prob = singh2002()
+        out.append((prob.name, prob.X, prob.y))
+    result = []
+    for name, X, y in out:
+        lam = 0.1 * LinearProblem.build(X, y, pz.SquaredError()).lambda_max()
+        result.append((name, np.asarray(X), np.asarray(y, dtype=np.float64), lam))
+    return result
+
+
+def kernel_state():
+    """How penalized's kernels will load in a new process (see penalized.solvers._loader)."""
+    from penalized.solvers import _loader
+
+    return _loader.describe()
+
+
+VARIANT_ENV = {"penalized (numba cache)": {"PENALIZED_KERNELS": "jit"}}
+
+
+def run_once(library, path, env=None):
+    script = SCRIPT.format(fit=FIT[library])
+    env = {**(env or os.environ), **VARIANT_ENV.get(library, {})}
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True,
+                          env=env, timeout=600)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(f"{library} cold start failed:\n{proc.stderr[-2000:]}")
+    line = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")][-1]
+    result = json.loads(line)
+    result["wall"] = wall
+    return result
+
+
+def ensure_compiled(log=print):
+    """Build penalized's AOT module if this machine has none (what first use does anyway)."""
+    from penalized.solvers import _build, _loader
+
+    if not _loader.aot_path().exists():
+        log("  building penalized's ahead-of-time module first (once per machine)")
+        _build.main([])
+
+
+def fresh_machine(env, log=print):
+    """``penalized tour`` with empty caches: as shipped, and forced to compile first."""
+    rows = []
+    for label, extra in (("as shipped (Python kernels, background build)", {}),
+                         ("forced to compile first (numba JIT)", {"PENALIZED_KERNELS": "jit"})):
+        with tempfile.TemporaryDirectory() as nb, tempfile.TemporaryDirectory() as pz:
+            run_env = {**env, "NUMBA_CACHE_DIR": nb, "PENALIZED_CACHE_DIR": pz,
+                       "PENALIZED_BACKGROUND_BUILD": "0", **extra}
+            t0 = time.perf_counter()
+            proc = subprocess.run([sys.executable, "-m", "penalized.cli", "tour"], env=run_env,
+                                  capture_output=True, text=True, timeout=900)
+            wall = time.perf_counter() - t0
+        if proc.returncode != 0:
+            raise RuntimeError(f"penalized tour failed:\n{proc.stderr[-2000:]}")
+        rows.append(dict(problem="penalized tour, fresh machine", library=f"penalized, {label}",
+                         import_fit_s=float("nan"), process_s=wall, runs=1, kernels=""))
+        log(f"  penalized tour on a fresh machine, {label}: {wall:.1f} s")
+    return rows
+
+
+def run(quick=False, libraries=None, repeat=None, log=print):
+    libraries = [lib for lib in (libraries or peers.LIBRARIES) if peers.available(lib)]
+    if "penalized" in libraries and "penalized (numba cache)" not in libraries:
+        libraries.insert(1, "penalized (numba cache)")
+    repeat = repeat or (1 if quick else 7)
+    env = dict(os.environ)
+    src = str(Path(__file__).resolve().parent.parent / "src")
+    env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
+    env["PENALIZED_BACKGROUND_BUILD"] = "0"
+    if "penalized" in libraries and not quick:
+        ensure_compiled(log)
+    state = kernel_state()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, X, y, lam in _problems(quick):
+            path = Path(tmp) / "data.npz"
+            np.savez(path, X=X, y=y, lam=lam)
+            for lib in libraries:  # one untimed run each: OS file caches, numba cache
+                run_once(lib, path, env)
+            results = {lib: [] for lib in libraries}
+            for _ in range(repeat):
+                for lib in libraries:
+                    results[lib].append(run_once(lib, path, env))
+            for lib in libraries:
+                inside = float(np.median([r["import_fit"] for r in results[lib]]))
+                wall = float(np.median([r["wall"] for r in results[lib]]))
+                rows.append(dict(problem=name, library=lib, import_fit_s=inside, process_s=wall,
+                                 runs=repeat, kernels=state if lib == "penalized" else ""))
+                log(f"  {name:26s} {lib:24s} import+fit {inside * 1e3:7.0f} ms   whole process "
+                    f"{wall * 1e3:7.0f} ms")
+    if not quick and "penalized" in libraries:
+        rows.extend(fresh_machine(env, log))
+    return rows
+
+
+def markdown(rows, machine, command):
+    fresh = [r for r in rows if r["problem"].startswith("penalized tour")]
+    rows = [r for r in rows if not r["problem"].startswith("penalized tour")]
+    probs = list(dict.fromkeys(r["problem"] for r in rows))
+    libs = list(dict.fromkeys(r["library"] for r in rows))
+    by = {(r["problem"], r["library"]): r for r in rows}
+    head = ["problem"] + [f"{lib}" for lib in libs] + ["penalized ÷ scikit-learn"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for prob in probs:
+        row = [prob]
+        for lib in libs:
+            r = by.get((prob, lib))
+            row.append(f"{r['import_fit_s']:.2f} s ({r['process_s']:.2f} s)" if r else "—")
+        pz, sk = by.get((prob, "penalized")), by.get((prob, "scikit-learn"))
+        row.append(f"{pz['process_s'] / sk['process_s']:.2f}" if pz and sk else "—")
+        lines.append("| " + " | ".join(row) + " |")
+    state = next((r["kernels"] for r in rows if r["library"] == "penalized"), "")
+    runs = rows[0]["runs"] if rows else 0
+    intro = (
+        "A fresh Python process loads the data with NumPy, imports the library and fits one Lasso "
+        "(λ = 0.1·λ_max, each library's default tolerance). Cells: import + first fit measured "
+        f"inside the process (whole process wall time in parentheses), median of {runs} runs, "
+        "libraries alternating. The ratio compares whole processes. "
+        f"penalized's kernels: {state}; *penalized (numba cache)* forces the numba JIT path "
+        "(`PENALIZED_KERNELS=jit`, kernels loaded from numba's on-disk cache) for comparison.\n\n"
+        f"{machine}\n\nReproduce: `{command}`.\n\n"
+    )
+    table = intro + "\n".join(lines)
+    if fresh:
+        table += ("\n\nFirst run on a fresh machine (empty caches), `penalized tour`, whole process: "
+                  + "; ".join(f"{r['library'].removeprefix('penalized, ')} {r['process_s']:.1f} s"
+                              for r in fresh) + ".")
+    return table

@@ -1,0 +1,324 @@
+"""How the kernels of :mod:`._kernels` run: compiled ahead of time, numba's JIT, or Python.
+
+numba makes the kernels fast but, left alone, costs every new process ~0.5–1 s (importing
+numba and building its typing tables before the first cached kernel can load) and the
+very first run ~1 min of compilation. penalized avoids both:
+
+1. **Ahead-of-time (AOT) module** — the kernels compiled once by ``numba.pycc`` into an
+   ordinary extension module in the user cache directory (``$PENALIZED_CACHE_DIR``, else
+   ``$XDG_CACHE_HOME/penalized`` or ``~/.cache/penalized``), named by a hash of the kernel
+   source, the numba/NumPy/Python versions and the CPU, so that a stale module is never
+   loaded. Importing it takes about a millisecond and does not import numba. It covers
+   float64 data, dense or CSC with int32 indices (what NumPy and SciPy give by default).
+   Built by ``penalized warmup`` or, automatically, by a background process the first
+   time penalized runs without one (``PENALIZED_BACKGROUND_BUILD=0`` disables it).
+2. **numba JIT** with its on-disk cache — for everything else (float32 data, int64 sparse
+   indices) and whenever no AOT module exists. The cache lives next to the source or, if
+   that is read-only, in numba's user cache (``NUMBA_CACHE_DIR``).
+3. **Interpreted** — the same source run as plain Python, used only before anything is
+   compiled (a fresh install) and only for tiny problems (``n·p ≤`` :data:`INTERPRET_MAX`),
+   so that ``penalized tour`` on a fresh machine does not wait for a compiler.
+
+``PENALIZED_KERNELS=aot|jit|python`` forces one way (``aot`` falls back to the JIT for
+arguments it does not cover). Every choice runs the same source, so results agree to
+rounding; the tests check the three against each other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import platform
+import subprocess
+import sys
+import sysconfig
+import time
+import types
+from pathlib import Path
+
+import numpy as _np
+
+from . import _kernels
+
+INTERPRET_MAX = 5_000  # n·p of the largest problem run as Python while nothing is compiled
+
+# Entry points called from Python and their AOT signatures. Argument codes:
+#   X: float64 2-D Fortran-ordered, f: float64 1-D, I: int32 1-D (sparse indices),
+#   n: int64 1-D (feature indices), B: bool 1-D, b: bool, i: int, d: float.
+_X = "X f I I b"
+ENTRY_POINTS = {
+    "col_weighted_moments": ("none", f"{_X} f f f"),
+    "datafit_value": ("f8", "i f f f d"),
+    "matvec": ("none", f"{_X} f f f"),
+    "gradient": ("f8", f"i {_X} f f f d f n f f"),
+    "duality_gap": ("UniTuple(f8, 2)", "i f f f d f f d f f f n b"),
+    "violations": ("none", "f f f f f f"),
+    "best_squared_intercept": ("f8", "f f f"),
+    "penalty_value": ("f8", "f f f n"),
+    "solve_subproblem": ("Tuple((f8, i8, f8, f8, i8))", f"i {_X} f f f d f n f f f f b d i i i f i f"),
+    "solve_subproblem_newton": ("Tuple((f8, i8, f8, f8, i8))", f"{_X} f f f d f n f f f f b d i f i f"),
+    "gram_solve": ("Tuple((i8, f8, f8, i8))", "X f d f f f f d i i f"),
+    "gap_safe_screen": ("i8", "f d f f f f B n"),
+}
+_NUMBA_TYPES = {"X": "f8[::1,:]", "f": "f8[::1]", "I": "i4[::1]", "n": "i8[::1]", "B": "b1[::1]", "b": "b1",
+                "i": "i8", "d": "f8"}
+
+
+def aot_signature(name):
+    """The numba signature string of entry point ``name`` for ``numba.pycc``."""
+    ret, args = ENTRY_POINTS[name]
+    return f"{ret}({', '.join(_NUMBA_TYPES[c] for c in args.split())})"
+
+
+# --------------------------------------------------------------------------- locations
+def cache_dir():
+    """Where AOT modules are written (created on demand)."""
+    env = os.environ.get("PENALIZED_CACHE_DIR")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "penalized"
+
+
+def _cpu_id():
+    if sys.platform.startswith("linux"):
+        try:
+            with open("/proc/cpuinfo") as fh:
+                for line in fh:
+                    if line.startswith(("flags", "Features")):
+                        return line.split(":", 1)[1].strip()
+        except OSError:
+            pass
+    return platform.processor() or platform.machine()
+
+
+_KEY = None
+
+
+def build_key():
+    """Hash of everything an AOT module depends on: kernel source, build recipe, versions, CPU."""
+    global _KEY
+    if _KEY is None:
+        from importlib import metadata
+
+        h = hashlib.sha256(Path(_kernels.__file__).read_bytes())
+        h.update(Path(__file__).with_name("_build.py").read_bytes())  # how it was compiled
+        h.update(repr(ENTRY_POINTS).encode())
+        for pkg in ("numba", "numpy"):
+            try:
+                h.update(metadata.version(pkg).encode())
+            except metadata.PackageNotFoundError:
+                h.update(b"-")
+        h.update(sys.implementation.cache_tag.encode())
+        h.update(platform.machine().encode())
+        h.update(_cpu_id().encode())
+        _KEY = h.hexdigest()[:16]
+    return _KEY
+
+
+def module_name():
+    return f"penalized_kernels_{build_key()}"
+
+
+def aot_path():
+    return cache_dir() / (module_name() + sysconfig.get_config_var("EXT_SUFFIX"))
+
+
+# -------------------------------------------------------------------- the three ways
+class Kernels(types.SimpleNamespace):
+    """The kernel functions and constants of one way of running them; ``mode`` says which."""
+
+
+# the kernels as the module defines them (plain functions marked by its ``njit``)
+_MARKED = {name: f for name, f in vars(_kernels).items() if hasattr(f, "__jit_options__")}
+
+
+def _constants():
+    return {k: v for k, v in vars(_kernels).items() if k.isupper() and not k.startswith("_")}
+
+
+_JIT = None
+
+
+def jit():
+    """The kernels as numba dispatchers (compiling on first call, cached on disk)."""
+    global _JIT
+    if _JIT is None:
+        import numba
+
+        for name, f in _MARKED.items():  # all bound before any compiles: kernels call kernels
+            if getattr(_kernels, name) is f:
+                setattr(_kernels, name, numba.njit(**f.__jit_options__)(f))
+        _JIT = Kernels(mode="jit", **_constants(),
+                       **{name: getattr(_kernels, name) for name in _MARKED})
+    return _JIT
+
+
+_PYTHON = None
+
+
+def interpreted():
+    """The kernels as plain Python functions (a fresh copy of the module's source)."""
+    global _PYTHON
+    if _PYTHON is None:
+        path = Path(_kernels.__file__)
+        namespace = {"__name__": "penalized.solvers._kernels_interpreted", "__file__": str(path)}
+        exec(compile(path.read_text(), str(path), "exec"), namespace)
+        funcs = {k: v for k, v in namespace.items() if hasattr(v, "__jit_options__")}
+        _PYTHON = Kernels(mode="python", **_constants(), **funcs)
+    return _PYTHON
+
+
+_ndarray = _np.ndarray
+_AOT_DTYPES = {"X": _np.dtype(_np.float64), "f": _np.dtype(_np.float64), "I": _np.dtype(_np.int32),
+               "n": _np.dtype(_np.int64), "B": _np.dtype(_np.bool_)}
+_CONVERT = {"b": bool, "i": int, "d": float}
+
+
+def _fits(code, value):
+    """Does array ``value`` match AOT argument ``code``? (The AOT wrappers do not check:
+    a wrong dtype or layout would be misread, or crash.)"""
+    if type(value) is not _ndarray or value.dtype != _AOT_DTYPES[code]:
+        return False
+    if code == "X":
+        return value.ndim == 2 and value.flags.f_contiguous and value.flags.aligned
+    return value.ndim == 1 and (value.strides[0] == value.itemsize or value.shape[0] <= 1)
+
+
+def _aot_function(name, compiled):
+    codes = ENTRY_POINTS[name][1].split()
+    arrays = [(i, c) for i, c in enumerate(codes) if c in _AOT_DTYPES]
+    scalars = [(i, _CONVERT[c]) for i, c in enumerate(codes) if c in _CONVERT]
+    count = len(codes)
+
+    def call(*args):
+        if len(args) == count and all(_fits(c, args[i]) for i, c in arrays):
+            args = list(args)
+            for i, convert in scalars:
+                args[i] = convert(args[i])
+            return compiled(*args)
+        return getattr(jit(), name)(*args)  # another dtype or layout: numba's JIT
+
+    call.__name__ = name
+    call.__wrapped__ = compiled
+    return call
+
+
+_AOT = None
+_AOT_CHECKED = 0.0
+
+
+def aot(recheck_after=2.0):
+    """The AOT kernels (JIT for other argument types), or None if no module is built."""
+    global _AOT, _AOT_CHECKED
+    if _AOT is not None:
+        return _AOT
+    now = time.monotonic()
+    if now - _AOT_CHECKED < recheck_after:
+        return None
+    _AOT_CHECKED = now
+    path = aot_path()
+    if not path.is_file():
+        return None
+    try:
+        spec = importlib.util.spec_from_file_location(module_name(), path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    except Exception:  # a broken build: ignore it, the JIT works
+        return None
+    _AOT = Kernels(mode="aot", **_constants(),
+                   **{name: _aot_function(name, getattr(module, name)) for name in ENTRY_POINTS})
+    return _AOT
+
+
+# ----------------------------------------------------------------------- the choice
+_WARM = (None, 0.0)
+
+
+def _jit_cache_warm(ttl=5.0):
+    """Does numba's on-disk cache hold the solver for this source (no numba import)?"""
+    global _WARM
+    answer, when = _WARM
+    if answer is None or time.monotonic() - when > ttl:
+        _WARM = (_look_for_jit_cache(), time.monotonic())
+    return _WARM[0]
+
+
+def _look_for_jit_cache():
+    src = Path(_kernels.__file__)
+    stamp = src.stat().st_mtime
+    pattern = "_kernels.solve_subproblem-*.nbi"
+    numba_dir = os.environ.get("NUMBA_CACHE_DIR")
+    if numba_dir:  # numba then caches there only
+        candidates = Path(numba_dir).rglob(pattern)
+    else:  # next to the source, else numba's user-wide cache
+        candidates = [*(src.parent / "__pycache__").glob(pattern),
+                      *(Path(os.path.expanduser("~")) / ".cache" / "numba").rglob(pattern)]
+    try:
+        return any(index.stat().st_mtime >= stamp for index in candidates)
+    except OSError:
+        return False
+
+
+def kernels_for(size=0):
+    """The kernels to run a problem of ``size`` = n·p entries with."""
+    forced = os.environ.get("PENALIZED_KERNELS", "").lower()
+    if forced == "python":
+        return interpreted()
+    if forced == "jit":
+        return jit()
+    found = aot()
+    if found is not None:
+        return found
+    if forced != "aot":
+        start_background_build()
+    if _JIT is None and size <= INTERPRET_MAX and not _jit_cache_warm():
+        return interpreted()
+    return jit()
+
+
+def describe():
+    """One line on how a new process would run the kernels (for reports)."""
+    if aot_path().is_file():
+        return f"ahead-of-time module ({aot_path().name}), numba not imported"
+    if _jit_cache_warm():
+        return "numba JIT, loaded from its on-disk cache"
+    return "not compiled yet (numba JIT compiles on first use)"
+
+
+# ------------------------------------------------------------------- background build
+def _lock_path():
+    return cache_dir() / (module_name() + ".lock")
+
+
+def _failed_path():
+    return cache_dir() / (module_name() + ".failed")
+
+
+def start_background_build():
+    """Build the AOT module in a detached process, once per machine (lock file)."""
+    if os.environ.get("PENALIZED_BACKGROUND_BUILD", "1").lower() in ("0", "false", "no", "off"):
+        return False
+    global _SPAWNED
+    if _SPAWNED:
+        return False
+    _SPAWNED = True
+    try:
+        if aot_path().exists() or _failed_path().exists():
+            return False
+        lock = _lock_path()
+        if lock.exists() and time.time() - lock.stat().st_mtime < 3600:
+            return False  # someone is building
+        cache_dir().mkdir(parents=True, exist_ok=True)
+        log = open(cache_dir() / (module_name() + ".log"), "ab")
+        subprocess.Popen([sys.executable, "-m", "penalized.solvers._build", "--background"],
+                         stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+                         env={**os.environ, "PENALIZED_BACKGROUND_BUILD": "0"})
+        log.close()
+        return True
+    except OSError:
+        return False
+
+
+_SPAWNED = False

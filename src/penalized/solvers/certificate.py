@@ -1,0 +1,97 @@
+"""One optimality certificate for any candidate solution, whoever computed it.
+
+:func:`certificate` judges a coefficient vector and intercept — from penalized, from
+scikit-learn, skglm, celer or anything else — by the same rule the solver stops on
+(see :mod:`penalized.solvers.coordinate_descent`): the Fenchel duality gap over the
+penalized coefficients plus ``Σ g_j²/(2L_j)`` over the unpenalized ones and the
+intercept, to be compared with ``tol · L(0)``. The benchmarks and the tests use it to
+check every library's answer to the same relative tolerance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Certificate", "certificate", "certify"]
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """``value`` (the certificate), ``null_loss`` (L(0), the null model's loss) and the
+    ``objective`` ``L_data + L_reg`` at the candidate; ``relative = value / null_loss``."""
+
+    value: float
+    null_loss: float
+    objective: float
+
+    @property
+    def relative(self):
+        return self.value / self.null_loss if self.null_loss > 0 else self.value
+
+    def meets(self, tol):
+        """Would the solver have stopped here with this ``tol``?"""
+        return self.relative <= tol
+
+
+def certify(problem, penalty, coef, intercept=0.0):
+    """The certificate of ``(coef, intercept)`` on a built :class:`LinearProblem`."""
+    from .coordinate_descent import coordinate_strengths
+
+    k = problem.kernels
+    p = problem.n_features
+    coef = np.asarray(coef, dtype=np.float64).ravel()
+    if coef.shape != (p,):
+        raise ValueError(f"coef has shape {coef.shape}, expected ({p},).")
+    l1, l2 = coordinate_strengths(penalty, p)
+    b = float(np.ravel(intercept)[0]) if np.ndim(intercept) else float(intercept)
+    if not problem.fit_intercept and b != 0.0:
+        raise ValueError("the problem has no intercept but a non-zero intercept was given.")
+    zx, b_int = problem.internal_state(coef, b)
+    grad = np.empty(p)
+    everything = np.arange(p)
+    code = problem.datafit.code
+    grad_b = k.gradient(code, *problem.kernel_X, problem.y, problem.a, zx, b_int, problem.mu, everything,
+                        grad, np.empty(problem.n_samples))
+    gap, stationarity = k.duality_gap(code, problem.y, problem.a, zx, b_int, coef, grad, grad_b, l1, l2,
+                                      problem.L, everything, problem.fit_intercept)
+    objective = k.datafit_value(code, problem.y, problem.a, zx, b_int) + k.penalty_value(
+        coef, l1, l2, everything)
+    return Certificate(value=float(gap + stationarity), null_loss=float(problem.null_loss),
+                       objective=float(objective))
+
+
+def certificate(X, y, coef, intercept=0.0, *, datafit, penalty, sample_weight=None, fit_intercept=True):
+    """The certificate of ``(coef, intercept)`` for ``datafit + penalty`` on ``(X, y)``.
+
+    Parameters
+    ----------
+    X : array or sparse matrix (n_samples, n_features)
+    y : array (n_samples,)
+        Targets; for :class:`~penalized.Logistic`, two class labels (the larger one,
+        in sorted order, is +1) or ±1.
+    coef : array (n_features,)
+    intercept : float
+    datafit : SquaredError or Logistic
+    penalty : L1, L2, L1L2 or None
+    sample_weight : array (n_samples,), optional
+    fit_intercept : bool
+        Whether the intercept is a free variable of the problem (its stationarity is
+        then part of the certificate); without one, ``intercept`` must be 0.
+
+    Returns
+    -------
+    Certificate
+        ``certificate(...).relative <= tol`` is the stopping rule of every solver here.
+    """
+    from .problem import LinearProblem
+
+    y = np.asarray(y)
+    if datafit.code == 1:  # Logistic: ±1 labels
+        classes = np.unique(y)
+        if classes.shape[0] != 2:
+            raise ValueError(f"the log-loss needs two classes, got {classes.shape[0]}.")
+        y = np.where(y == classes[1], 1.0, -1.0)
+    problem = LinearProblem.build(X, y, datafit, sample_weight, fit_intercept)
+    return certify(problem, penalty, coef, intercept)

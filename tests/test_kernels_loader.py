@@ -1,0 +1,119 @@
+"""The three ways of running the kernels (AOT module, numba JIT, Python) agree."""
+
+import inspect
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import penalized as pz
+from penalized.solvers import LinearProblem, _kernels, _loader, solve
+
+
+def tiny(classification=False, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((25, 12)) + 0.5
+    y = X[:, :3] @ np.array([1.0, -2.0, 0.5]) + 0.3 * rng.standard_normal(25)
+    if classification:
+        y = np.where(y > np.median(y), 1.0, -1.0)
+    return X, y
+
+
+@pytest.mark.parametrize("datafit", [pz.SquaredError(), pz.Logistic()], ids=repr)
+@pytest.mark.parametrize("penalty", [pz.L1(0.05), pz.L1L2(l1=0.03, l2=0.02)], ids=repr)
+@pytest.mark.parametrize("sparse", [False, True])
+def test_interpreted_kernels_match_compiled(datafit, penalty, sparse):
+    X, y = tiny(isinstance(datafit, pz.Logistic))
+    design = sp.csc_matrix(np.where(np.abs(X) > 0.7, X, 0.0)) if sparse else X
+    results = {}
+    for mode in ("python", "jit"):
+        problem = LinearProblem.build(design, y, datafit, kernels=mode)
+        assert problem.kernels.mode == mode
+        results[mode] = solve(problem, penalty, tol=1e-12, max_iter=10_000)
+    python, jit = results["python"], results["jit"]
+    assert python.converged and jit.converged
+    np.testing.assert_allclose(python.coef, jit.coef, rtol=1e-9, atol=1e-12)
+    assert python.intercept == pytest.approx(jit.intercept, rel=1e-9, abs=1e-12)
+
+
+def test_entry_point_table_matches_the_kernels():
+    for name, (_, codes) in _loader.ENTRY_POINTS.items():
+        function = _loader._MARKED[name]
+        assert getattr(_kernels, name) in (function, getattr(_loader._JIT, name, None)), name
+        n_args = len(inspect.signature(function).parameters)
+        assert len(codes.split()) == n_args, name
+    # every kernel the Python side calls is an entry point (they run ahead of time)
+    called = set()
+    for module in ("coordinate_descent", "problem", "certificate"):
+        source = inspect.getsource(__import__(f"penalized.solvers.{module}", fromlist=["x"]))
+        called |= {w.split("(")[0] for w in source.replace("k.", " k.").split() if w.startswith("k.")}
+    called = {c[2:] for c in called if c[2:3].islower()}
+    assert called <= set(_loader.ENTRY_POINTS), called - set(_loader.ENTRY_POINTS)
+
+
+def test_aot_wrapper_checks_every_argument_before_calling():
+    calls = []
+
+    def fake_compiled(*args):
+        calls.append(args)
+        return 1.5
+
+    wrapped = _loader._aot_function("best_squared_intercept", fake_compiled)
+    y, a, zx = np.ones(3), np.full(3, 1 / 3), np.zeros(3)
+    assert wrapped(y, a, zx) == 1.5 and len(calls) == 1
+    # float32, a strided view, a list: the AOT module would crash or misread them; the JIT runs
+    assert wrapped(y.astype(np.float32), a, zx) == pytest.approx(1.0)
+    assert wrapped(np.ones(6)[::2], a, zx) == pytest.approx(1.0)
+    assert len(calls) == 1
+
+
+def test_default_choice_never_interprets_big_problems(monkeypatch):
+    monkeypatch.delenv("PENALIZED_KERNELS", raising=False)
+    monkeypatch.setattr(_loader, "aot", lambda *a, **k: None)
+    monkeypatch.setattr(_loader, "start_background_build", lambda: False)
+    monkeypatch.setattr(_loader, "_jit_cache_warm", lambda *a: False)
+    monkeypatch.setattr(_loader, "_JIT", None)
+    assert _loader.kernels_for(10).mode == "python"  # cold, tiny: Python while it compiles
+    assert _loader.kernels_for(10**6).mode == "jit"
+    monkeypatch.setenv("PENALIZED_KERNELS", "python")
+    assert _loader.kernels_for(10**6).mode == "python"
+
+
+@pytest.mark.slow
+def test_ahead_of_time_module_builds_loads_without_numba_and_agrees(tmp_path):
+    env = {**os.environ, "PENALIZED_CACHE_DIR": str(tmp_path), "PENALIZED_BACKGROUND_BUILD": "0"}
+    build = subprocess.run([sys.executable, "-m", "penalized.solvers._build"], env=env, capture_output=True,
+                           text=True, timeout=900)
+    if build.returncode != 0:
+        pytest.skip(f"no ahead-of-time build on this machine: {build.stderr[-500:]}")
+    script = (
+        "import sys, numpy as np, scipy.sparse as sp, penalized as pz\n"
+        "from penalized.solvers import LinearProblem, solve\n"
+        "rng = np.random.default_rng(0); X = rng.standard_normal((30, 50)); y = X[:, 0] - X[:, 1]\n"
+        "out = []\n"
+        "for design in (X, sp.csc_matrix(X)):\n"
+        "    pb = LinearProblem.build(design, y, pz.SquaredError())\n"
+        "    assert pb.kernels.mode == 'aot', pb.kernels.mode\n"
+        "    out.append(solve(pb, pz.L1(0.05), tol=1e-12).objective)\n"
+        "    pb = LinearProblem.build(design, np.sign(y), pz.Logistic())\n"
+        "    out.append(solve(pb, pz.L1(0.02), tol=1e-12).objective)\n"
+        "print('numba' in sys.modules, *out)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr
+    numba_loaded, *objectives = run.stdout.split()
+    assert numba_loaded == "False"
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((30, 50))
+    y = X[:, 0] - X[:, 1]
+    expected = []
+    for design in (X, sp.csc_matrix(X)):
+        pb = LinearProblem.build(design, y, pz.SquaredError(), kernels="jit")
+        expected.append(solve(pb, pz.L1(0.05), tol=1e-12).objective)
+        pb = LinearProblem.build(design, np.sign(y), pz.Logistic(), kernels="jit")
+        expected.append(solve(pb, pz.L1(0.02), tol=1e-12).objective)
+    np.testing.assert_allclose([float(o) for o in objectives], expected, rtol=1e-10)
