@@ -323,6 +323,26 @@ def path_cmd(data, target, penalty, l1_ratio, task, max_levels, n_lambdas, out):
     console.print(f"Saved: {out}", highlight=False)
 
 
+@app.command(epilog=EXIT_CODES)
+@click.option("--jit", "also_jit", is_flag=True,
+              help="Also compile numba's cache for float32 data and int64 sparse indices.")
+def warmup(also_jit):
+    """Compile the solver's kernels now (about a minute, once per machine and version).
+
+    Without it, the first fit on a new machine compiles them (or, for tiny problems, runs
+    them as Python while a background process compiles). Example: penalized warmup
+    """
+    from penalized.solvers import _build, _loader
+
+    console = Console()
+    start = time.perf_counter()
+    console.print(f"compiling penalized's kernels into {_loader.cache_dir()} …")
+    status = _build.main(["--jit"] if also_jit else [])
+    console.print(f"{_loader.describe()} ({time.perf_counter() - start:.0f} s)")
+    if status:
+        raise SystemExit(1)
+
+
 def main(argv=None):
     """Console entry point: one-line errors, never a traceback."""
     try:
