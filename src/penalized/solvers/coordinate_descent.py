@@ -40,6 +40,10 @@ WS_MIN_FEATURES = 100
 # Largest support solved exactly (a dense |S|×|S| or n×n system).
 SUPPORT_MAX = 2000
 SUPPORT_MEMORY = 2 * 10**7  # entries of the n×|S| matrix it gathers
+# Recompute X̃w from w at least this often (epochs), and before declaring convergence.
+REFRESH_EPOCHS = 100
+# Epochs per sub-problem call at most (the outer loop then refreshes X̃w and re-checks).
+INNER_EPOCHS = 500
 # Anderson acceleration by default only where exact support steps cannot run.
 ANDERSON_BELOW = 100
 # Gram mode on a single fit: few features, many more samples.
@@ -185,9 +189,11 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
         support_steps += steps
         if problem.fit_intercept:
             b = problem.null_intercept  # b' = Σ a y: exact in centred coordinates
+    refreshed_at = 0
     while True:
-        if epochs:  # recompute X̃w: incremental updates drift over many epochs
+        if epochs - refreshed_at >= REFRESH_EPOCHS:  # incremental updates of X̃w drift
             k.matvec(*kX, w, offsets, zx)
+            refreshed_at = epochs
         if squared and problem.fit_intercept:
             b = k.best_squared_intercept(y, a, zx)
         excluded = n_screened > 0 or guess_out.any()
@@ -201,6 +207,10 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
                 "the solver produced non-finite values; rescale X and y (e.g. StandardScaler) "
                 "or increase the penalty."
             )
+        if certificate <= threshold and refreshed_at != epochs:
+            k.matvec(*kX, w, offsets, zx)  # the verdict is on X̃w recomputed from w
+            refreshed_at = epochs
+            continue
         if certificate <= threshold or epochs >= max_iter or stalled >= 2:
             if excluded and not full_check:  # the certificate of the whole problem decides
                 full_check = True
@@ -224,17 +234,21 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
             ws = _working_set(k, w, grad, l1, l2, L, active, unpenalized, scores, min_ws_size)
         else:
             ws = np.flatnonzero(active)
-        inner_tol = max(inner_ratio * certificate, 0.3 * threshold) if use_ws else 0.3 * threshold
+        # a working set covering most features: solve it to the end (the outer loop's
+        # checks would only cost full gradients)
+        partial = use_ws and 4 * ws.shape[0] < 3 * int(active.sum())
+        inner_tol = max(inner_ratio * certificate, 0.3 * threshold) if partial else 0.3 * threshold
         if use_newton:
             b, inner_epochs, _, _, steps = k.solve_subproblem_newton(
                 *kX, y, a, zx, b, w, ws, L, l1, l2, mu, problem.fit_intercept, inner_tol,
-                max_iter - epochs, grad, support_max, params)
+                min(max_iter - epochs, INNER_EPOCHS), grad, support_max, params)
             # no Newton step accepted twice in a row: the rounding level is reached
             stalled = stalled + 1 if steps == 0 else 0
         else:
             b, inner_epochs, _, _, steps = k.solve_subproblem(
                 code, *kX, y, a, zx, b, w, ws, L, l1, l2, mu, problem.fit_intercept,
-                inner_tol, max_iter - epochs, anderson_k, check_every, grad, support_max, params)
+                inner_tol, min(max_iter - epochs, INNER_EPOCHS), anderson_k, check_every, grad, support_max,
+                params)
         epochs += max(inner_epochs, 1)
         support_steps += steps
 
