@@ -138,8 +138,8 @@ def run(quick=False, libraries=None, repeat=None, log=print):
             for lib in libraries:  # one untimed run each: OS file caches, numba cache
                 run_once(lib, path, env)
             results = {lib: [] for lib in libraries}
-            for _ in range(repeat):
-                for lib in libraries:
+            for r in range(repeat):  # the order rotates: no library always follows another
+                for lib in libraries[r % len(libraries):] + libraries[:r % len(libraries)]:
                     results[lib].append(run_once(lib, path, env))
             for lib in libraries:
                 inside = float(np.median([r["import_fit"] for r in results[lib]]))
@@ -175,7 +175,7 @@ def markdown(rows, machine, command):
         "A fresh Python process loads the data with NumPy, imports the library and fits one Lasso "
         "(λ = 0.1·λ_max, each library's default tolerance). Cells: import + first fit measured "
         f"inside the process (whole process wall time in parentheses), median of {runs} runs, "
-        "libraries alternating. The ratio compares whole processes. "
+        "libraries alternating in a rotating order. The ratio compares whole processes. "
         f"penalized's kernels: {state}; *penalized (numba cache)* forces the numba JIT path "
         "(`PENALIZED_KERNELS=jit`, kernels loaded from numba's on-disk cache) for comparison.\n\n"
         f"{machine}\n\nReproduce: `{command}`.\n\n"
