@@ -25,6 +25,7 @@ first-order estimate of the excess in those coordinates.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -120,6 +121,16 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
     newton : bool or "auto"
         Log-loss: proximal Newton steps on the working set (default for the log-loss)
         instead of coordinate descent with Lipschitz steps.
+    support_cost, face_solves : float, int
+        Tuning of the exact support steps: the factor of their cost estimate in the rule
+        that decides when one is worth trying, and the most Newton solves per step.
+    newton_forcing : float
+        Proximal Newton: each quadratic model is solved to this fraction of the current
+        optimality violation.
+    inner_ratio, check_every, min_ws_size : float, int, int
+        Working sets: sub-problems are solved to ``inner_ratio`` × the current
+        certificate, checked at least every ``check_every`` epochs; the first working set
+        has ``min_ws_size`` features.
     gram : bool or "auto"
         Squared error on dense ``X``: coordinate descent on the Gram matrix ``X̃ᵀAX̃``
         (O(p) per step instead of O(n)), computed once per problem. ``"auto"`` uses it
@@ -128,6 +139,8 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
     Returns
     -------
     SolverResult
+
+    BLAS runs single-threaded during the solve (see :func:`solve`'s source).
     """
     n, p = problem.n_samples, problem.n_features
     l1, l2 = coordinate_strengths(penalty, p)
@@ -279,13 +292,11 @@ def strong_rule_set(gradient, l1_new, l1_prev):
     return (l1_new == 0) | (np.abs(gradient) >= 2.0 * l1_new - l1_prev)
 
 
+@functools.wraps(_solve)
 def solve(problem: LinearProblem, penalty, **options):
-    """Minimise ``L_data(w, b) + penalty(w)`` on ``problem`` (see :func:`_solve` for the options).
-
-    The solver's own BLAS calls (exact support steps) are small and interleaved with
-    single-threaded coordinate descent; multi-threaded BLAS only adds synchronisation
-    there (and oversubscribes busy machines), so they run single-threaded.
-    """
+    # The solver's own BLAS calls (exact support steps) are small and interleaved with
+    # single-threaded coordinate descent; multi-threaded BLAS only adds synchronisation
+    # there (and oversubscribes busy machines), so they run single-threaded.
     with _single_threaded_blas():
         return _solve(problem, penalty, **options)
 
