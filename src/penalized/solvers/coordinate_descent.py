@@ -48,8 +48,8 @@ INNER_EPOCHS = 500
 # Anderson acceleration by default only where exact support steps cannot run.
 ANDERSON_BELOW = 100
 # Gram mode on a single fit: few features, many more samples.
-GRAM_MAX_FEATURES = 100
-GRAM_MIN_RATIO = 10
+GRAM_MAX_FEATURES = 50
+GRAM_MIN_RATIO = 20
 
 
 @dataclass(frozen=True)
@@ -297,6 +297,8 @@ def solve(problem: LinearProblem, penalty, **options):
     # The solver's own BLAS calls (exact support steps) are small and interleaved with
     # single-threaded coordinate descent; multi-threaded BLAS only adds synchronisation
     # there (and oversubscribes busy machines), so they run single-threaded.
+    if problem.n_samples * problem.n_features < 200_000:  # BLAS stays single-threaded anyway
+        return _solve(problem, penalty, **options)
     with _single_threaded_blas():
         return _solve(problem, penalty, **options)
 
