@@ -296,8 +296,11 @@ def strong_rule_set(gradient, l1_new, l1_prev):
 def solve(problem: LinearProblem, penalty, **options):
     # The solver's own BLAS calls (exact support steps) are small and interleaved with
     # single-threaded coordinate descent; multi-threaded BLAS only adds synchronisation
-    # there (and oversubscribes busy machines), so they run single-threaded.
-    if problem.n_samples * problem.n_features < 200_000:  # BLAS stays single-threaded anyway
+    # there (and oversubscribes busy machines), so they run single-threaded. (Finding the
+    # BLAS libraries costs ~30 ms once per process: skipped where OpenBLAS would not
+    # thread the products anyway.)
+    n, p = problem.n_samples, problem.n_features
+    if n * min(n, p) ** 2 < 2e7:  # its products (n × k × k, k ≤ min(n, p)) stay unthreaded
         return _solve(problem, penalty, **options)
     with _single_threaded_blas():
         return _solve(problem, penalty, **options)
