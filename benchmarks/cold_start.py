@@ -10,8 +10,10 @@ use); the state it ran in is reported with the numbers.
 
 from __future__ import annotations
 
+import compileall
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -77,15 +79,19 @@ VARIANT_ENV = {"penalized (numba cache)": {"PENALIZED_KERNELS": "jit"}}
 def run_once(library, path, env=None):
     script = SCRIPT.format(fit=FIT[library])
     env = {**(env or os.environ), **VARIANT_ENV.get(library, {})}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True,
                           env=env, timeout=600)
     wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if proc.returncode != 0:
         raise RuntimeError(f"{library} cold start failed:\n{proc.stderr[-2000:]}")
     line = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")][-1]
     result = json.loads(line)
     result["wall"] = wall
+    result["cpu"] = cpu
     return result
 
 
@@ -113,7 +119,8 @@ def fresh_machine(env, log=print):
         if proc.returncode != 0:
             raise RuntimeError(f"penalized tour failed:\n{proc.stderr[-2000:]}")
         rows.append(dict(problem="penalized tour, fresh machine", library=f"penalized, {label}",
-                         import_fit_s=float("nan"), process_s=wall, runs=1, kernels=""))
+                         import_fit_s=float("nan"), process_s=wall, process_cpu_s=float("nan"), runs=1,
+                         kernels=""))
         log(f"  penalized tour on a fresh machine, {label}: {wall:.1f} s")
     return rows
 
@@ -127,8 +134,13 @@ def run(quick=False, libraries=None, repeat=None, log=print):
     src = str(Path(__file__).resolve().parent.parent / "src")
     env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
     env["PENALIZED_BACKGROUND_BUILD"] = "0"
-    if "penalized" in libraries and not quick:
-        ensure_compiled(log)
+    if "penalized" in libraries:
+        # what pip does at install: an editable checkout run with PYTHONDONTWRITEBYTECODE=1
+        # would otherwise recompile penalized's modules in every process (the peers' are
+        # compiled in site-packages)
+        compileall.compile_dir(src + os.sep + "penalized", quiet=1)
+        if not quick:
+            ensure_compiled(log)
     state = kernel_state()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -138,16 +150,18 @@ def run(quick=False, libraries=None, repeat=None, log=print):
             for lib in libraries:  # one untimed run each: OS file caches, numba cache
                 run_once(lib, path, env)
             results = {lib: [] for lib in libraries}
-            for _ in range(repeat):
-                for lib in libraries:
+            for r in range(repeat):  # the order rotates: no library always follows another
+                for lib in libraries[r % len(libraries):] + libraries[:r % len(libraries)]:
                     results[lib].append(run_once(lib, path, env))
             for lib in libraries:
                 inside = float(np.median([r["import_fit"] for r in results[lib]]))
                 wall = float(np.median([r["wall"] for r in results[lib]]))
+                cpu = float(np.median([r["cpu"] for r in results[lib]]))
                 rows.append(dict(problem=name, library=lib, import_fit_s=inside, process_s=wall,
-                                 runs=repeat, kernels=state if lib == "penalized" else ""))
+                                 process_cpu_s=cpu, runs=repeat,
+                                 kernels=state if lib == "penalized" else ""))
                 log(f"  {name:26s} {lib:24s} import+fit {inside * 1e3:7.0f} ms   whole process "
-                    f"{wall * 1e3:7.0f} ms")
+                    f"{wall * 1e3:7.0f} ms, CPU {cpu * 1e3:7.0f} ms")
     if not quick and "penalized" in libraries:
         rows.extend(fresh_machine(env, log))
     return rows
@@ -159,7 +173,8 @@ def markdown(rows, machine, command):
     probs = list(dict.fromkeys(r["problem"] for r in rows))
     libs = list(dict.fromkeys(r["library"] for r in rows))
     by = {(r["problem"], r["library"]): r for r in rows}
-    head = ["problem"] + [f"{lib}" for lib in libs] + ["penalized ÷ scikit-learn"]
+    head = ["problem"] + [f"{lib}" for lib in libs] + ["penalized ÷ scikit-learn (wall)",
+                                                       "penalized ÷ scikit-learn (CPU)"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for prob in probs:
         row = [prob]
@@ -168,6 +183,7 @@ def markdown(rows, machine, command):
             row.append(f"{r['import_fit_s']:.2f} s ({r['process_s']:.2f} s)" if r else "—")
         pz, sk = by.get((prob, "penalized")), by.get((prob, "scikit-learn"))
         row.append(f"{pz['process_s'] / sk['process_s']:.2f}" if pz and sk else "—")
+        row.append(f"{pz['process_cpu_s'] / sk['process_cpu_s']:.2f}" if pz and sk else "—")
         lines.append("| " + " | ".join(row) + " |")
     state = next((r["kernels"] for r in rows if r["library"] == "penalized"), "")
     runs = rows[0]["runs"] if rows else 0
@@ -175,7 +191,10 @@ def markdown(rows, machine, command):
         "A fresh Python process loads the data with NumPy, imports the library and fits one Lasso "
         "(λ = 0.1·λ_max, each library's default tolerance). Cells: import + first fit measured "
         f"inside the process (whole process wall time in parentheses), median of {runs} runs, "
-        "libraries alternating. The ratio compares whole processes. "
+        "libraries alternating in a rotating order. The ratios compare whole processes, by wall "
+        "time and by CPU time (user + system, less sensitive to other work on the machine). "
+        "penalized's modules are byte-compiled first, as `pip install` does (the peers' are, in "
+        "site-packages). "
         f"penalized's kernels: {state}; *penalized (numba cache)* forces the numba JIT path "
         "(`PENALIZED_KERNELS=jit`, kernels loaded from numba's on-disk cache) for comparison.\n\n"
         f"{machine}\n\nReproduce: `{command}`.\n\n"

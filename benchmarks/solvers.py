@@ -103,8 +103,8 @@ def run_cell(prob, model, frac, libraries, repeat, lp=None, unit=None, log=print
     for lib in timed:  # warm-up (compilation, caches)
         peers.fit(lib, model, prob.X, y, lam, settings[lib][0])
     times = {lib: [] for lib in timed}
-    for _ in range(repeat):
-        for lib in timed:
+    for r in range(repeat):  # interleaved, in a rotating order
+        for lib in timed[r % len(timed):] + timed[:r % len(timed)] if timed else []:
             t0 = time.perf_counter()
             peers.fit(lib, model, prob.X, y, lam, settings[lib][0])
             times[lib].append(time.perf_counter() - t0)

@@ -25,6 +25,7 @@ first-order estimate of the excess in those coordinates.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,11 +41,15 @@ WS_MIN_FEATURES = 100
 # Largest support solved exactly (a dense |S|×|S| or n×n system).
 SUPPORT_MAX = 2000
 SUPPORT_MEMORY = 2 * 10**7  # entries of the n×|S| matrix it gathers
+# Recompute X̃w from w at least this often (epochs), and before declaring convergence.
+REFRESH_EPOCHS = 100
+# Epochs per sub-problem call at most (the outer loop then refreshes X̃w and re-checks).
+INNER_EPOCHS = 500
 # Anderson acceleration by default only where exact support steps cannot run.
 ANDERSON_BELOW = 100
 # Gram mode on a single fit: few features, many more samples.
-GRAM_MAX_FEATURES = 100
-GRAM_MIN_RATIO = 10
+GRAM_MAX_FEATURES = 50
+GRAM_MIN_RATIO = 20
 
 
 @dataclass(frozen=True)
@@ -116,6 +121,16 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
     newton : bool or "auto"
         Log-loss: proximal Newton steps on the working set (default for the log-loss)
         instead of coordinate descent with Lipschitz steps.
+    support_cost, face_solves : float, int
+        Tuning of the exact support steps: the factor of their cost estimate in the rule
+        that decides when one is worth trying, and the most Newton solves per step.
+    newton_forcing : float
+        Proximal Newton: each quadratic model is solved to this fraction of the current
+        optimality violation.
+    inner_ratio, check_every, min_ws_size : float, int, int
+        Working sets: sub-problems are solved to ``inner_ratio`` × the current
+        certificate, checked at least every ``check_every`` epochs; the first working set
+        has ``min_ws_size`` features.
     gram : bool or "auto"
         Squared error on dense ``X``: coordinate descent on the Gram matrix ``X̃ᵀAX̃``
         (O(p) per step instead of O(n)), computed once per problem. ``"auto"`` uses it
@@ -124,6 +139,8 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
     Returns
     -------
     SolverResult
+
+    BLAS runs single-threaded during the solve (see :func:`solve`'s source).
     """
     n, p = problem.n_samples, problem.n_features
     l1, l2 = coordinate_strengths(penalty, p)
@@ -185,9 +202,11 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
         support_steps += steps
         if problem.fit_intercept:
             b = problem.null_intercept  # b' = Σ a y: exact in centred coordinates
+    refreshed_at = 0
     while True:
-        if epochs:  # recompute X̃w: incremental updates drift over many epochs
+        if epochs - refreshed_at >= REFRESH_EPOCHS:  # incremental updates of X̃w drift
             k.matvec(*kX, w, offsets, zx)
+            refreshed_at = epochs
         if squared and problem.fit_intercept:
             b = k.best_squared_intercept(y, a, zx)
         excluded = n_screened > 0 or guess_out.any()
@@ -201,6 +220,10 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
                 "the solver produced non-finite values; rescale X and y (e.g. StandardScaler) "
                 "or increase the penalty."
             )
+        if certificate <= threshold and refreshed_at != epochs:
+            k.matvec(*kX, w, offsets, zx)  # the verdict is on X̃w recomputed from w
+            refreshed_at = epochs
+            continue
         if certificate <= threshold or epochs >= max_iter or stalled >= 2:
             if excluded and not full_check:  # the certificate of the whole problem decides
                 full_check = True
@@ -224,17 +247,21 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
             ws = _working_set(k, w, grad, l1, l2, L, active, unpenalized, scores, min_ws_size)
         else:
             ws = np.flatnonzero(active)
-        inner_tol = max(inner_ratio * certificate, 0.3 * threshold) if use_ws else 0.3 * threshold
+        # a working set covering most features: solve it to the end (the outer loop's
+        # checks would only cost full gradients)
+        partial = use_ws and 4 * ws.shape[0] < 3 * int(active.sum())
+        inner_tol = max(inner_ratio * certificate, 0.3 * threshold) if partial else 0.3 * threshold
         if use_newton:
             b, inner_epochs, _, _, steps = k.solve_subproblem_newton(
                 *kX, y, a, zx, b, w, ws, L, l1, l2, mu, problem.fit_intercept, inner_tol,
-                max_iter - epochs, grad, support_max, params)
+                min(max_iter - epochs, INNER_EPOCHS), grad, support_max, params)
             # no Newton step accepted twice in a row: the rounding level is reached
             stalled = stalled + 1 if steps == 0 else 0
         else:
             b, inner_epochs, _, _, steps = k.solve_subproblem(
                 code, *kX, y, a, zx, b, w, ws, L, l1, l2, mu, problem.fit_intercept,
-                inner_tol, max_iter - epochs, anderson_k, check_every, grad, support_max, params)
+                inner_tol, min(max_iter - epochs, INNER_EPOCHS), anderson_k, check_every, grad, support_max,
+                params)
         epochs += max(inner_epochs, 1)
         support_steps += steps
 
@@ -265,13 +292,16 @@ def strong_rule_set(gradient, l1_new, l1_prev):
     return (l1_new == 0) | (np.abs(gradient) >= 2.0 * l1_new - l1_prev)
 
 
+@functools.wraps(_solve)
 def solve(problem: LinearProblem, penalty, **options):
-    """Minimise ``L_data(w, b) + penalty(w)`` on ``problem`` (see :func:`_solve` for the options).
-
-    The solver's own BLAS calls (exact support steps) are small and interleaved with
-    single-threaded coordinate descent; multi-threaded BLAS only adds synchronisation
-    there (and oversubscribes busy machines), so they run single-threaded.
-    """
+    # The solver's own BLAS calls (exact support steps) are small and interleaved with
+    # single-threaded coordinate descent; multi-threaded BLAS only adds synchronisation
+    # there (and oversubscribes busy machines), so they run single-threaded. (Finding the
+    # BLAS libraries costs ~30 ms once per process: skipped where OpenBLAS would not
+    # thread the products anyway.)
+    n, p = problem.n_samples, problem.n_features
+    if n * min(n, p) ** 2 < 2e7:  # its products (n × k × k, k ≤ min(n, p)) stay unthreaded
+        return _solve(problem, penalty, **options)
     with _single_threaded_blas():
         return _solve(problem, penalty, **options)
 
