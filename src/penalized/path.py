@@ -71,9 +71,9 @@ def single_threaded_blas():
     products too small to gain from threads; on a busy machine a multi-threaded BLAS
     spin-waits and makes them 10-50× slower. Parallelism comes from ``n_jobs`` (folds).
     """
-    from threadpoolctl import threadpool_limits
+    from .solvers.coordinate_descent import _single_threaded_blas
 
-    with threadpool_limits(limits=1, user_api="blas"):
+    with _single_threaded_blas():  # a controller found once per process (~1 ms per search)
         yield
 
 
@@ -270,13 +270,13 @@ class _ReducedProblems:
         return self._abs[1]
 
     def _build(self, keep, grad=None):
-        from .solvers import LinearProblem
-
         if self.keep is not None:
             new = keep & ~self.keep
             if not new.any():
                 return  # the current reduced problem already holds every needed feature
             keep = new | self.keep
+        from .solvers import LinearProblem
+
         if grad is not None:
             l1 = self.l1
             score = np.where(keep | (l1 == 0), -np.inf, self.abs_grad(grad) / np.where(l1 > 0, l1, 1.0))
