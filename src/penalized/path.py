@@ -217,8 +217,9 @@ def solve_path(X, y, datafit, unit, lambdas, *, sample_weight=None, fit_intercep
                 b0 = datafit.null_intercept(y, sample_weight) if fit_intercept else 0.0
                 grad = _gradient(X, y, datafit, w, b0, sample_weight)
                 prev_lam = max(lam, float(np.max(np.abs(grad[l1 > 0]) / l1[l1 > 0])))
-            keep = reduced.abs_grad(grad) >= l1 * (2.0 * lam - prev_lam)
-            keep |= always
+            keep = reduced.abs_grad(grad) >= reduced.l1_common * (2.0 * lam - prev_lam)
+            if not reduced.l1_uniform:
+                keep |= always
             keep |= w != 0
             if not keep.any():  # keep the most correlated feature: the reduced problem is never empty
                 keep[np.argmax(np.abs(grad) / np.where(l1 > 0, l1, np.inf))] = True
@@ -261,6 +262,10 @@ class _ReducedProblems:
         self.keep = None
         self.weights = None if unit.weights is None else np.asarray(unit.weights, dtype=np.float64)
         self._solve = solve
+        # with one L1 strength for every feature (no penalty factors), thresholds on |g| are
+        # scalars: one comparison per feature instead of a product and a comparison
+        self.l1_uniform = bool(l1.size and np.all(l1 == l1[0]) and l1[0] > 0)
+        self.l1_common = float(l1[0]) if self.l1_uniform else l1
         self._abs = (None, None)  # (gradient, |gradient|) of the last call of abs_grad
 
     def abs_grad(self, grad):
@@ -284,7 +289,7 @@ class _ReducedProblems:
             if extra > 0:
                 keep = keep.copy()
                 keep[np.argpartition(-score, extra - 1)[:extra]] = True
-        self.keep = keep
+        self.keep, self.outside = keep, ~keep
         self.cols = np.flatnonzero(keep)
         self.Xs = _columns(self.X, keep)
         self.problem = LinearProblem.build(self.Xs, self.y, self.datafit, self.sample_weight,
@@ -312,10 +317,11 @@ class _ReducedProblems:
                 z = np.asarray(self.Xs @ res.coef).ravel() + b
                 d = self.datafit.derivative(self.y, z, self.sample_weight)
                 grad = np.asarray(self.X.T @ d).ravel()
-            violators = self.abs_grad(grad) > (lam * (1.0 + _KKT_SLACK)) * self.l1
-            violators &= ~self.keep
-            if not violators.any() or its >= self.max_iter:
-                ok = res.converged and not violators.any()
+            violators = self.abs_grad(grad) > (lam * (1.0 + _KKT_SLACK)) * self.l1_common
+            violators &= self.outside
+            any_violator = bool(violators.any())
+            if not any_violator or its >= self.max_iter:
+                ok = res.converged and not any_violator
                 loss = res.objective - lam * _unit_value(self.sub_l1, self.sub_l2, res.coef)
                 return w, b, res.certificate, res.threshold, its, ok, loss, grad
             self._build(self.keep | violators, grad)
