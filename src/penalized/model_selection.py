@@ -115,7 +115,13 @@ class _FoldOutcome:
 
 
 def _decision(X, coefs, intercepts):
-    """Decision values (n, n_problems, k) of models ``coefs`` (n_problems, p, k)."""
+    """Decision values (n, n_problems, k) of models ``coefs`` (n_problems, p, k).
+
+    Only the features that are non-zero in some model enter the products: along a sparse
+    path they are a few of the p columns.
+    """
+    used = np.flatnonzero((coefs != 0).any(axis=(0, 2)))
+    X, coefs = X[:, used], coefs[:, used]
     return np.stack([np.asarray(X @ coefs[j]) + intercepts[j] for j in range(coefs.shape[0])], axis=1)
 
 
@@ -140,7 +146,7 @@ def _fold_task(X, y, targets, sample_weight, train, test, datafit, unit, lambdas
     X_train, X_test = X[train], X[test]
     paths = [solve_path(X_train, t[train], datafit, unit, lambdas, sample_weight=sw_train, **solver)
              for t in targets]
-    coefs = np.stack([p.coefs for p in paths])
+    coefs = paths[0].coefs[None] if len(paths) == 1 else np.stack([p.coefs for p in paths])
     intercepts = np.stack([p.intercepts for p in paths])
     models = [(coefs, intercepts)]
     if gammas is not None:

@@ -71,9 +71,9 @@ def single_threaded_blas():
     products too small to gain from threads; on a busy machine a multi-threaded BLAS
     spin-waits and makes them 10-50× slower. Parallelism comes from ``n_jobs`` (folds).
     """
-    from threadpoolctl import threadpool_limits
+    from .solvers.coordinate_descent import _single_threaded_blas
 
-    with threadpool_limits(limits=1, user_api="blas"):
+    with _single_threaded_blas():  # a controller found once per process (~1 ms per search)
         yield
 
 
@@ -191,39 +191,45 @@ def solve_path(X, y, datafit, unit, lambdas, *, sample_weight=None, fit_intercep
 
     n, p = X.shape
     k = len(lambdas)
-    out = PathArrays(np.zeros((p, k)), np.zeros(k), np.zeros(k), np.zeros(k), np.zeros(k, dtype=int),
+    # one row per point while solving (contiguous writes); ``coefs`` is its (p, k) transpose
+    rows = np.zeros((k, p))
+    out = PathArrays(rows.T, np.zeros(k), np.zeros(k), np.zeros(k), np.zeros(k, dtype=int),
                      np.zeros(k, dtype=bool), np.zeros(k))
     l1, l2 = unit.coordinate_strengths(p)
     # Strong rules need an L1 part to leave features out; the full problem is used otherwise.
     screen = use_screening(screening, n, p) and np.any(l1 > 0)
     problem = None if screen else LinearProblem.build(X, y, datafit, sample_weight, fit_intercept)
-    reduced = _ReducedProblems(X, y, datafit, unit, l1, sample_weight, fit_intercept, tol, max_iter)
+    reduced = _ReducedProblems(X, y, datafit, unit, l1, l2, sample_weight, fit_intercept, tol, max_iter)
     always = (l1 == 0)  # unpenalized or pure-L2 features are never screened out
     w, b = (np.zeros(p), None) if start is None else (np.array(start[0], dtype=np.float64), start[1])
     grad, prev_lam = None, None
     for i, lam in enumerate(lambdas):
         if i == 0 and always.any() and np.any(l1 > 0):
-            w, b, cert, thr, its, ok, objective, grad = reduced.solve(lam, always.copy(), w, b)
+            w, b, cert, thr, its, ok, loss, grad = reduced.solve(lam, always.copy(), w, b)
             prev_lam = lam
         elif not screen:
             res = solve(problem, unit.scaled(lam), coef_init=w, intercept_init=b, tol=tol, max_iter=max_iter)
-            w, b, cert, thr, its, ok, objective = res.coef, res.intercept, res.certificate, \
-                res.threshold, res.n_iter, res.converged, res.objective
+            w, b, cert, thr, its, ok = res.coef, res.intercept, res.certificate, res.threshold, res.n_iter, \
+                res.converged
+            loss = res.objective - lam * _unit_value(l1, l2, w)
         else:
             if grad is None:
                 b0 = datafit.null_intercept(y, sample_weight) if fit_intercept else 0.0
                 grad = _gradient(X, y, datafit, w, b0, sample_weight)
                 prev_lam = max(lam, float(np.max(np.abs(grad[l1 > 0]) / l1[l1 > 0])))
-            keep = always | (w != 0) | (np.abs(grad) >= l1 * (2.0 * lam - prev_lam))
+            keep = reduced.abs_grad(grad) >= reduced.l1_common * (2.0 * lam - prev_lam)
+            if not reduced.l1_uniform:
+                keep |= always
+            keep |= w != 0
             if not keep.any():  # keep the most correlated feature: the reduced problem is never empty
                 keep[np.argmax(np.abs(grad) / np.where(l1 > 0, l1, np.inf))] = True
-            w, b, cert, thr, its, ok, objective, grad = reduced.solve(lam, keep, w, b, grad)
+            w, b, cert, thr, its, ok, loss, grad = reduced.solve(lam, keep, w, b, grad)
             prev_lam = lam
-        out.coefs[:, i] = w
+        rows[i] = w
         out.intercepts[i] = b
         out.certificates[i], out.thresholds[i] = cert, thr
         out.n_iter[i], out.converged[i] = its, ok
-        out.train_loss[i] = objective - lam * _unit_value(l1, l2, w)
+        out.train_loss[i] = loss
     return out
 
 
@@ -247,46 +253,62 @@ class _ReducedProblems:
     ``|g_j|/l1_j``: strong sets mostly grow along a path), so most points reuse it.
     """
 
-    def __init__(self, X, y, datafit, unit, l1, sample_weight, fit_intercept, tol, max_iter):
-        self.X, self.y, self.datafit, self.unit, self.l1 = X, y, datafit, unit, l1
+    def __init__(self, X, y, datafit, unit, l1, l2, sample_weight, fit_intercept, tol, max_iter):
+        from .solvers import solve
+
+        self.X, self.y, self.datafit, self.unit, self.l1, self.l2 = X, y, datafit, unit, l1, l2
         self.sample_weight, self.fit_intercept, self.tol, self.max_iter = (
             sample_weight, fit_intercept, tol, max_iter)
         self.keep = None
         self.weights = None if unit.weights is None else np.asarray(unit.weights, dtype=np.float64)
+        self._solve = solve
+        # with one L1 strength for every feature (no penalty factors), thresholds on |g| are
+        # scalars: one comparison per feature instead of a product and a comparison
+        self.l1_uniform = bool(l1.size and np.all(l1 == l1[0]) and l1[0] > 0)
+        self.l1_common = float(l1[0]) if self.l1_uniform else l1
+        self._abs = (None, None)  # (gradient, |gradient|) of the last call of abs_grad
+
+    def abs_grad(self, grad):
+        """``|grad|``, computed once per gradient (the strong rule and the KKT check share it)."""
+        if self._abs[0] is not grad:
+            self._abs = (grad, np.abs(grad))
+        return self._abs[1]
 
     def _build(self, keep, grad=None):
+        if self.keep is not None:
+            new = keep & ~self.keep
+            if not new.any():
+                return  # the current reduced problem already holds every needed feature
+            keep = new | self.keep
         from .solvers import LinearProblem
 
-        if self.keep is not None and not np.any(keep & ~self.keep):
-            return  # the current reduced problem already holds every needed feature
-        keep = keep if self.keep is None else (keep | self.keep)
         if grad is not None:
             l1 = self.l1
-            score = np.where(keep | (l1 == 0), -np.inf, np.abs(grad) / np.where(l1 > 0, l1, 1.0))
+            score = np.where(keep | (l1 == 0), -np.inf, self.abs_grad(grad) / np.where(l1 > 0, l1, 1.0))
             extra = min(max(int(keep.sum()) // 2, 10), int(np.isfinite(score).sum()))
             if extra > 0:
                 keep = keep.copy()
                 keep[np.argpartition(-score, extra - 1)[:extra]] = True
-        self.keep = keep
+        self.keep, self.outside = keep, ~keep
         self.cols = np.flatnonzero(keep)
         self.Xs = _columns(self.X, keep)
         self.problem = LinearProblem.build(self.Xs, self.y, self.datafit, self.sample_weight,
                                            self.fit_intercept)
         self.sub_weights = None if self.weights is None else self.weights[self.cols]
+        self.sub_l1, self.sub_l2 = self.l1[self.cols], self.l2[self.cols]
 
     def solve(self, lam, keep, w, b, grad=None):
-        """``(w, b, certificate, threshold, epochs, converged, objective, full gradient)``.
+        """``(w, b, certificate, threshold, epochs, converged, training loss, full gradient)``.
 
-        ``grad`` is the full gradient at the incoming ``(w, b)`` if known.
+        ``grad`` is the full gradient at the incoming ``(w, b)`` if known; the returned one
+        is the same object when ``(w, b)`` did not move.
         """
-        from .solvers import solve
-
         its = 0
         self._build(keep, grad)
         while True:
             penalty = L1L2(l1=self.unit._l1 * lam, l2=self.unit._l2 * lam, weights=self.sub_weights)
-            res = solve(self.problem, penalty, coef_init=w[self.cols], intercept_init=b, tol=self.tol,
-                        max_iter=max(self.max_iter - its, 1))
+            res = self._solve(self.problem, penalty, coef_init=w[self.cols], intercept_init=b, tol=self.tol,
+                              max_iter=max(self.max_iter - its, 1))
             its += res.n_iter
             if res.n_iter > 0 or grad is None:  # else (w, b) did not move: neither did the gradient
                 w = np.zeros_like(w)
@@ -295,10 +317,13 @@ class _ReducedProblems:
                 z = np.asarray(self.Xs @ res.coef).ravel() + b
                 d = self.datafit.derivative(self.y, z, self.sample_weight)
                 grad = np.asarray(self.X.T @ d).ravel()
-            violators = ~self.keep & (np.abs(grad) > lam * self.l1 * (1.0 + _KKT_SLACK))
-            if not violators.any() or its >= self.max_iter:
-                ok = res.converged and not violators.any()
-                return w, b, res.certificate, res.threshold, its, ok, res.objective, grad
+            violators = self.abs_grad(grad) > (lam * (1.0 + _KKT_SLACK)) * self.l1_common
+            violators &= self.outside
+            any_violator = bool(violators.any())
+            if not any_violator or its >= self.max_iter:
+                ok = res.converged and not any_violator
+                loss = res.objective - lam * _unit_value(self.sub_l1, self.sub_l2, res.coef)
+                return w, b, res.certificate, res.threshold, its, ok, loss, grad
             self._build(self.keep | violators, grad)
 
 

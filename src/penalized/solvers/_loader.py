@@ -179,25 +179,43 @@ _CONVERT = {"b": bool, "i": int, "d": float}
 def _fits(code, value):
     """Does array ``value`` match AOT argument ``code``? (The AOT wrappers do not check:
     a wrong dtype or layout would be misread, or crash.)"""
-    if type(value) is not _ndarray or value.dtype != _AOT_DTYPES[code]:
+    if type(value) is not _ndarray:
+        return False
+    dtype, wanted = value.dtype, _AOT_DTYPES[code]
+    if dtype is not wanted and dtype != wanted:  # identity first: the common case, and cheap
         return False
     if code == "X":
-        return value.ndim == 2 and value.flags.f_contiguous and value.flags.aligned
-    return value.ndim == 1 and (value.strides[0] == value.itemsize or value.shape[0] <= 1)
+        flags = value.flags
+        return value.ndim == 2 and flags.f_contiguous and flags.aligned
+    return value.ndim == 1 and value.flags.c_contiguous  # 1-D: unit stride, or at most one entry
 
 
 def _aot_function(name, compiled):
+    """``compiled`` behind a check of every argument (dtype and layout by :func:`_fits`,
+    scalars converted), falling back to numba's JIT where one does not fit.
+
+    The check runs ~10 times per solver call, so the common case is inlined: a 1-D array
+    of exactly the wanted dtype object (``value.dtype is wanted``) with unit stride.
+    """
     codes = ENTRY_POINTS[name][1].split()
-    arrays = [(i, c) for i, c in enumerate(codes) if c in _AOT_DTYPES]
-    scalars = [(i, _CONVERT[c]) for i, c in enumerate(codes) if c in _CONVERT]
+    arrays = tuple((i, c, _AOT_DTYPES[c]) for i, c in enumerate(codes) if c in _AOT_DTYPES)
+    scalars = tuple((i, _CONVERT[c]) for i, c in enumerate(codes) if c in _CONVERT)
     count = len(codes)
 
     def call(*args):
-        if len(args) == count and all(_fits(c, args[i]) for i, c in arrays):
-            args = list(args)
-            for i, convert in scalars:
-                args[i] = convert(args[i])
-            return compiled(*args)
+        if len(args) == count:
+            for i, code, wanted in arrays:
+                value = args[i]
+                if type(value) is _ndarray and value.dtype is wanted and code != "X" and value.ndim == 1 \
+                        and value.flags.c_contiguous:
+                    continue
+                if not _fits(code, value):
+                    break
+            else:
+                args = list(args)
+                for i, convert in scalars:
+                    args[i] = convert(args[i])
+                return compiled(*args)
         return getattr(jit(), name)(*args)  # another dtype or layout: numba's JIT
 
     call.__name__ = name
