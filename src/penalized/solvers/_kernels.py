@@ -55,9 +55,11 @@ P_FACE_SOLVES = 1
 P_NEWTON_FORCING = 2  # proximal Newton: model solved to this fraction of the current violation
 N_PARAMS = 3
 # A squared-error support step is skipped while coordinate descent, at its observed linear
-# rate, is predicted to converge for less than the step costs, unless it costs less than
-# this many epochs (it may then end the solve outright).
+# rate, is predicted to converge for less than the step costs, unless it is cheap: less
+# than this many epochs, or than this many column entries (cost × n) — it may then end
+# the solve outright, with an exact solution.
 CHEAP_STEP_EPOCHS = 2.0
+CHEAP_STEP_ENTRIES = 1e6
 
 _JIT = dict(cache=True, nogil=True)
 # Re-association lets LLVM vectorise the column dot products; results stay
@@ -187,11 +189,13 @@ def sample_loss_derivative(df, y, z):
 
 
 @njit(**_JIT)
-def sample_gap(df, y, z, alpha):
+def sample_gap(df, y, z, alpha, log_alpha, log1m_alpha):
     """``f(z) + f*(−θ) + θz`` for the dual point ``θ = −alpha·f'(z)`` (one sample, ≥ 0).
 
     Squared error: ``(y − z)²(1 − alpha)²``. Log-loss: the Kullback–Leibler divergence
-    between Bernoulli(alpha·σ) and Bernoulli(σ), ``σ = sigmoid(−yz)``.
+    between Bernoulli(alpha·σ) and Bernoulli(σ), ``σ = sigmoid(−yz)``; ``log_alpha`` and
+    ``log1m_alpha`` are ``log(alpha)`` (0 when ``alpha = 0``) and ``log(1 − alpha)``,
+    computed once by the caller (the compiler does not hoist them out of a loop).
     """
     if alpha == 1.0:
         return 0.0
@@ -200,8 +204,8 @@ def sample_gap(df, y, z, alpha):
         return r * r
     m = y * z
     s = sigmoid(-m)
-    term = 0.0 if alpha == 0.0 else alpha * s * np.log(alpha)
-    return term + (1.0 - alpha * s) * log1pexp(np.log1p(-alpha) - m)
+    term = 0.0 if alpha == 0.0 else alpha * s * log_alpha
+    return term + (1.0 - alpha * s) * log1pexp(log1m_alpha - m)
 
 
 @njit(**_JIT)
@@ -301,8 +305,10 @@ def duality_gap(df, y, a, zx, b, w, grad, grad_b, l1, l2, L, idx, fit_intercept)
                 alpha = l1[j] / g
     gap = 0.0
     if alpha < 1.0:
+        log_alpha = np.log(alpha) if alpha > 0.0 else 0.0
+        log1m_alpha = np.log1p(-alpha)
         for i in range(y.shape[0]):
-            gap += a[i] * sample_gap(df, y[i], zx[i] + b, alpha)
+            gap += a[i] * sample_gap(df, y[i], zx[i] + b, alpha, log_alpha, log1m_alpha)
     stationarity = 0.0
     for j in idx:
         if l1[j] == 0.0 and l2[j] == 0.0:
@@ -718,8 +724,8 @@ def solve_subproblem(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, l1, l2, m
     it is tried only once the epochs since the last try have cost as much (each epoch
     costs ``|ws|``), which keeps the total within twice that of the better of the two
     strategies, and not while the epochs, at the rate of convergence of their movement
-    ``Σ L_j Δ_j²``, are predicted to reach ``tol`` for less (unless it costs under
-    :data:`CHEAP_STEP_EPOCHS` epochs).
+    ``Σ L_j Δ_j²``, are predicted to reach ``tol`` for less (unless it is cheap, see
+    :data:`CHEAP_STEP_EPOCHS`).
     Returns ``(b, epochs, gap, stationarity, support_steps)`` of the restricted problem
     at exit.
     """
@@ -774,7 +780,7 @@ def solve_subproblem(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, l1, l2, m
                     size += 1
             cost = params[P_SUPPORT_COST] * (20.0 + 2.0 * size + size * size / 8.0 + size * size * size / (12.0 * n))
             worth = True
-            if rate < 1.0 and moved > 0.0 and cost > CHEAP_STEP_EPOCHS * n_ws:
+            if rate < 1.0 and moved > 0.0 and cost > CHEAP_STEP_EPOCHS * n_ws and cost * n > CHEAP_STEP_ENTRIES:
                 left = moved * ratio  # the certificate predicted from this epoch's movement
                 remaining = np.log(left / tol) / -np.log(rate) if left > tol else 0.0  # epochs
                 worth = remaining * n_ws >= cost
