@@ -54,10 +54,12 @@ P_SUPPORT_COST = 0
 P_FACE_SOLVES = 1
 P_NEWTON_FORCING = 2  # proximal Newton: model solved to this fraction of the current violation
 N_PARAMS = 3
-# A squared-error support step is skipped while coordinate descent, at its observed linear
+# With n ≥ p (tall designs: well conditioned supports, where coordinate descent is quick),
+# a squared-error support step is skipped while coordinate descent, at its observed linear
 # rate, is predicted to converge for less than the step costs, unless it is cheap: less
 # than this many epochs, or than this many column entries (cost × n) — it may then end
-# the solve outright, with an exact solution.
+# the solve outright, with an exact solution. (With n < p, steps on near-singular
+# supports are what makes the solve exact: always tried.)
 CHEAP_STEP_EPOCHS = 2.0
 CHEAP_STEP_ENTRIES = 1e6
 
@@ -723,9 +725,9 @@ def solve_subproblem(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, l1, l2, m
     k³/(12 n))`` column passes (gathering, gradients, then BLAS-3 products and a solve);
     it is tried only once the epochs since the last try have cost as much (each epoch
     costs ``|ws|``), which keeps the total within twice that of the better of the two
-    strategies, and not while the epochs, at the rate of convergence of their movement
-    ``Σ L_j Δ_j²``, are predicted to reach ``tol`` for less (unless it is cheap, see
-    :data:`CHEAP_STEP_EPOCHS`).
+    strategies, and (``n ≥ p``) not while the epochs, at the rate of convergence of their
+    movement ``Σ L_j Δ_j²``, are predicted to reach ``tol`` for less (unless it is cheap,
+    see :data:`CHEAP_STEP_EPOCHS`).
     Returns ``(b, epochs, gap, stationarity, support_steps)`` of the restricted problem
     at exit.
     """
@@ -780,7 +782,8 @@ def solve_subproblem(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, l1, l2, m
                     size += 1
             cost = params[P_SUPPORT_COST] * (20.0 + 2.0 * size + size * size / 8.0 + size * size * size / (12.0 * n))
             worth = True
-            if rate < 1.0 and moved > 0.0 and cost > CHEAP_STEP_EPOCHS * n_ws and cost * n > CHEAP_STEP_ENTRIES:
+            if (n >= L.shape[0] and rate < 1.0 and moved > 0.0 and cost > CHEAP_STEP_EPOCHS * n_ws
+                    and cost * n > CHEAP_STEP_ENTRIES):
                 left = moved * ratio  # the certificate predicted from this epoch's movement
                 remaining = np.log(left / tol) / -np.log(rate) if left > tol else 0.0  # epochs
                 worth = remaining * n_ws >= cost
