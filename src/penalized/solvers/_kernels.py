@@ -54,6 +54,14 @@ P_SUPPORT_COST = 0
 P_FACE_SOLVES = 1
 P_NEWTON_FORCING = 2  # proximal Newton: model solved to this fraction of the current violation
 N_PARAMS = 3
+# With n ≥ p (tall designs: well conditioned supports, where coordinate descent is quick),
+# a squared-error support step is skipped while coordinate descent, at its observed linear
+# rate, is predicted to converge for less than the step costs, unless it is cheap: less
+# than this many epochs, or than this many column entries (cost × n) — it may then end
+# the solve outright, with an exact solution. (With n < p, steps on near-singular
+# supports are what makes the solve exact: always tried.)
+CHEAP_STEP_EPOCHS = 2.0
+CHEAP_STEP_ENTRIES = 1e6
 
 _JIT = dict(cache=True, nogil=True)
 # Re-association lets LLVM vectorise the column dot products; results stay
@@ -183,11 +191,13 @@ def sample_loss_derivative(df, y, z):
 
 
 @njit(**_JIT)
-def sample_gap(df, y, z, alpha):
+def sample_gap(df, y, z, alpha, log_alpha, log1m_alpha):
     """``f(z) + f*(−θ) + θz`` for the dual point ``θ = −alpha·f'(z)`` (one sample, ≥ 0).
 
     Squared error: ``(y − z)²(1 − alpha)²``. Log-loss: the Kullback–Leibler divergence
-    between Bernoulli(alpha·σ) and Bernoulli(σ), ``σ = sigmoid(−yz)``.
+    between Bernoulli(alpha·σ) and Bernoulli(σ), ``σ = sigmoid(−yz)``; ``log_alpha`` and
+    ``log1m_alpha`` are ``log(alpha)`` (0 when ``alpha = 0``) and ``log(1 − alpha)``,
+    computed once by the caller (the compiler does not hoist them out of a loop).
     """
     if alpha == 1.0:
         return 0.0
@@ -196,8 +206,8 @@ def sample_gap(df, y, z, alpha):
         return r * r
     m = y * z
     s = sigmoid(-m)
-    term = 0.0 if alpha == 0.0 else alpha * s * np.log(alpha)
-    return term + (1.0 - alpha * s) * log1pexp(np.log1p(-alpha) - m)
+    term = 0.0 if alpha == 0.0 else alpha * s * log_alpha
+    return term + (1.0 - alpha * s) * log1pexp(log1m_alpha - m)
 
 
 @njit(**_JIT)
@@ -297,8 +307,10 @@ def duality_gap(df, y, a, zx, b, w, grad, grad_b, l1, l2, L, idx, fit_intercept)
                 alpha = l1[j] / g
     gap = 0.0
     if alpha < 1.0:
+        log_alpha = np.log(alpha) if alpha > 0.0 else 0.0
+        log1m_alpha = np.log1p(-alpha)
         for i in range(y.shape[0]):
-            gap += a[i] * sample_gap(df, y[i], zx[i] + b, alpha)
+            gap += a[i] * sample_gap(df, y[i], zx[i] + b, alpha, log_alpha, log1m_alpha)
     stationarity = 0.0
     for j in idx:
         if l1[j] == 0.0 and l2[j] == 0.0:
@@ -318,13 +330,14 @@ def duality_gap(df, y, a, zx, b, w, grad, grad_b, l1, l2, L, idx, fit_intercept)
 
 
 # ------------------------------------------------------------- exact support steps
-@njit(**_JIT)
+@njit(**_JIT_FAST)
 def gather_columns(X, Xd, Xi, Xp, sparse, S, offsets, sw, decouple):
     """``B`` (n × |S|, Fortran order): columns ``sqrt(sw) ∘ x̂_j`` for ``j`` in ``S``.
 
     ``x̂_j = x_j − offsets_j`` (dense) or ``x_j`` (sparse), further centred by its
     ``sw``-weighted mean when ``decouple`` (an intercept that absorbs the mean), so that
-    ``BᵀB = X̂_Sᵀ diag(sw) X̂_S``.
+    ``BᵀB = X̂_Sᵀ diag(sw) X̂_S``. Dense columns are read twice at most (the mean, then
+    the scaled copy) and ``B`` written once.
     """
     n = sw.shape[0]
     k = S.shape[0]
@@ -332,17 +345,26 @@ def gather_columns(X, Xd, Xi, Xp, sparse, S, offsets, sw, decouple):
     for i in range(n):
         total += sw[i]
     root = np.sqrt(sw)
+    center = decouple and total > 0.0
+    if not sparse:
+        B = np.empty((k, n)).T
+        for t in range(k):
+            j = S[t]
+            m = offsets[j]
+            mean = 0.0
+            if center:
+                for i in range(n):
+                    mean += sw[i] * (X[i, j] - m)
+                mean /= total
+            for i in range(n):
+                B[i, t] = ((X[i, j] - m) - mean) * root[i]
+        return B
     B = np.zeros((k, n)).T
     for t in range(k):
         j = S[t]
-        if sparse:
-            for q in range(Xp[j], Xp[j + 1]):
-                B[Xi[q], t] = Xd[q]
-        else:
-            m = offsets[j]
-            for i in range(n):
-                B[i, t] = X[i, j] - m
-        if decouple and total > 0.0:
+        for q in range(Xp[j], Xp[j + 1]):
+            B[Xi[q], t] = Xd[q]
+        if center:
             mean = 0.0
             for i in range(n):
                 mean += sw[i] * B[i, t]
@@ -699,10 +721,13 @@ def solve_subproblem(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, l1, l2, m
     squared error, once an epoch leaves the signs of ``w`` on ``ws`` unchanged, the
     quadratic on that support (at most ``support_max`` features; 0 disables it) is
     solved exactly (:func:`squared_support_step`) and the certificate checked at once.
-    A step on ``k`` features costs about ``params[P_SUPPORT_COST] · (k + k²/8 + k³/(12 n))``
-    column passes (gathering, then BLAS-3 products and a solve); it is tried only once
-    the epochs since the last try have cost as much (each epoch costs ``|ws|``), which
-    keeps the total within twice that of the better of the two strategies.
+    A step on ``k`` features costs about ``params[P_SUPPORT_COST] · (20 + 2k + k²/8 +
+    k³/(12 n))`` column passes (gathering, gradients, then BLAS-3 products and a solve);
+    it is tried only once the epochs since the last try have cost as much (each epoch
+    costs ``|ws|``), which keeps the total within twice that of the better of the two
+    strategies, and (``n ≥ p``) not while the epochs, at the rate of convergence of their
+    movement ``Σ L_j Δ_j²``, are predicted to reach ``tol`` for less (unless it is cheap,
+    see :data:`CHEAP_STEP_EPOCHS`).
     Returns ``(b, epochs, gap, stationarity, support_steps)`` of the restricted problem
     at exit.
     """
@@ -721,10 +746,13 @@ def solve_subproblem(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, l1, l2, m
     support_steps = 0
     work = 0.0  # column passes since the last support step
     ratio = 1.0  # certificate ÷ epoch movement, at the last check
+    previous = 0.0  # the movement of the previous epoch
     while epoch < max_epochs:
         work += n_ws
         b, moved = cd_epoch(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, l1, l2, mu, fit_intercept, buf)
         epoch += 1
+        rate = moved / previous if previous > 0.0 else 1.0  # linear convergence rate, per epoch
+        previous = moved
         if anderson_k > 0:
             for t in range(n_ws):
                 hist[slot, t] = w[ws[t]]
@@ -752,8 +780,14 @@ def solve_subproblem(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, l1, l2, m
                     same_as_tried = False
                 if s != 0:
                     size += 1
-            cost = params[P_SUPPORT_COST] * (size + size * size / 8.0 + size * size * size / (12.0 * n))
-            if stable and not same_as_tried and 0 < size <= support_max and work >= cost:
+            cost = params[P_SUPPORT_COST] * (20.0 + 2.0 * size + size * size / 8.0 + size * size * size / (12.0 * n))
+            worth = True
+            if (n >= L.shape[0] and rate < 1.0 and moved > 0.0 and cost > CHEAP_STEP_EPOCHS * n_ws
+                    and cost * n > CHEAP_STEP_ENTRIES):
+                left = moved * ratio  # the certificate predicted from this epoch's movement
+                remaining = np.log(left / tol) / -np.log(rate) if left > tol else 0.0  # epochs
+                worth = remaining * n_ws >= cost
+            if stable and not same_as_tried and 0 < size <= support_max and work >= cost and worth:
                 tried[:] = signs
                 work = 0.0
                 b, accepted = squared_support_step(X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, l1, l2, mu,
@@ -932,7 +966,8 @@ def solve_subproblem_newton(X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, l1, l2
     minimiser by :func:`newton_direction`, then a backtracking line search on the true
     objective (Armijo condition with the model's predicted decrease, as in Tseng & Yun
     2009 and glmnet/skglm's proximal Newton). Returns ``(b, epochs, gap, stationarity,
-    newton_steps)``; ``epochs`` counts the coordinate-descent epochs on the models.
+    newton_steps)``; ``epochs`` counts the coordinate-descent epochs on the models. The
+    certificate is first checked after a step (the caller has just found it above ``tol``).
     """
     n = y.shape[0]
     n_ws = ws.shape[0]
@@ -949,9 +984,11 @@ def solve_subproblem_newton(X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, l1, l2
         grad_b, sum_h = logistic_derivatives(y, a, zx, b, d1, h)
         for j in ws:
             grad[j] = col_dot(X, Xd, Xi, Xp, sparse, j, d1, mu[j])
-        gap, stationarity = duality_gap(LOGISTIC, y, a, zx, b, w, grad, grad_b, l1, l2, L, ws, fit_intercept)
-        if gap <= tol and stationarity <= tol:
-            break
+        if steps > 0:
+            gap, stationarity = duality_gap(LOGISTIC, y, a, zx, b, w, grad, grad_b, l1, l2, L, ws,
+                                            fit_intercept)
+            if gap <= tol and stationarity <= tol:
+                break
         worst = 0.0  # largest optimality violation on ws, in gradient units
         for j in ws:
             if w[j] == 0.0:

@@ -103,7 +103,9 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
     working_set : bool or "auto"
         Solve growing sub-problems on the most violating features instead of sweeping all
         features every epoch. ``"auto"`` (default) uses them when there are more than
-        :data:`WS_MIN_FEATURES` features.
+        :data:`WS_MIN_FEATURES` features, except with ``n ≥ p`` when half of the features
+        violate their optimality conditions at the first check (the support can then grow
+        to most features, and working sets would only add full checks).
     anderson_k : int or "auto"
         Extrapolate every ``anderson_k + 1`` epochs from the last iterates (0: never).
         ``"auto"``: 5 when exact support steps are off or limited to fewer than
@@ -173,6 +175,9 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
     active = usable & ~guess_out
     n_screened = 0
     use_ws = (p > WS_MIN_FEATURES) if working_set == "auto" else bool(working_set)
+    # squared error, n ≥ p: the support may grow to every feature; when half of them violate their
+    # optimality conditions at the first check, working sets would only add full checks
+    settle_ws = use_ws and working_set == "auto" and n >= p and squared
     params = np.zeros(k.N_PARAMS)
     params[k.P_SUPPORT_COST] = support_cost
     params[k.P_FACE_SOLVES] = face_solves
@@ -243,6 +248,10 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
             before = active.copy()
             n_screened += k.gap_safe_screen(grad, gap, w, l1, l2, L, active, idx)
             safe_out |= before & ~active
+        if settle_ws:
+            settle_ws = False
+            k.violations(w, grad, l1, l2, L, scores)
+            use_ws = 2 * int(np.count_nonzero(scores[active] > 0)) < int(active.sum())
         if use_ws:
             ws = _working_set(k, w, grad, l1, l2, L, active, unpenalized, scores, min_ws_size)
         else:
@@ -252,18 +261,21 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
         partial = use_ws and 4 * ws.shape[0] < 3 * int(active.sum())
         inner_tol = max(inner_ratio * certificate, 0.3 * threshold) if partial else 0.3 * threshold
         if use_newton:
-            b, inner_epochs, _, _, steps = k.solve_subproblem_newton(
+            b, inner_epochs, sub_gap, sub_stationarity, steps = k.solve_subproblem_newton(
                 *kX, y, a, zx, b, w, ws, L, l1, l2, mu, problem.fit_intercept, inner_tol,
                 min(max_iter - epochs, INNER_EPOCHS), grad, support_max, params)
             # no Newton step accepted twice in a row: the rounding level is reached
             stalled = stalled + 1 if steps == 0 else 0
         else:
-            b, inner_epochs, _, _, steps = k.solve_subproblem(
+            b, inner_epochs, sub_gap, sub_stationarity, steps = k.solve_subproblem(
                 code, *kX, y, a, zx, b, w, ws, L, l1, l2, mu, problem.fit_intercept,
                 inner_tol, min(max_iter - epochs, INNER_EPOCHS), anderson_k, check_every, grad, support_max,
                 params)
         epochs += max(inner_epochs, 1)
         support_steps += steps
+        if sub_gap + sub_stationarity <= threshold:  # the next check is likely the verdict: on X̃w from w
+            k.matvec(*kX, w, offsets, zx)
+            refreshed_at = epochs
 
     objective = k.datafit_value(code, y, a, zx, b) + k.penalty_value(w, l1, l2, all_features)
     complete = full_check or not excluded  # grad holds every feature's derivative
