@@ -288,6 +288,17 @@ def violations(w, grad, l1, l2, L, out):
 
 # ----------------------------------------------------------------------- certificate
 @njit(**_JIT)
+def coordinate_gap(wj, u, l1j, l2j):
+    """Fenchel-Young gap ``r(w_j) + r*(u) − w_j·u ≥ 0`` of ``r(x) = l1j|x| + l2j x²`` at the dual
+    point ``u = −α·grad_j`` (``r*(u) = max(|u| − l1j, 0)² / (4·l2j)``, or 0 inside the box when l2j = 0)."""
+    term = l1j * abs(wj) + l2j * wj * wj - wj * u
+    if l2j > 0.0:
+        excess = max(abs(u) - l1j, 0.0)
+        term += excess * excess / (4.0 * l2j)
+    return max(term, 0.0)
+
+
+@njit(**_JIT)
 def duality_gap(df, y, a, zx, b, w, grad, grad_b, l1, l2, L, idx, fit_intercept):
     """Certificate of optimality at ``(w, b)`` over the coordinates ``idx``.
 
@@ -317,13 +328,7 @@ def duality_gap(df, y, a, zx, b, w, grad, grad_b, l1, l2, L, idx, fit_intercept)
             if L[j] > 0.0:
                 stationarity += grad[j] * grad[j] / (2.0 * L[j])
             continue
-        u = -alpha * grad[j]
-        wj = w[j]
-        term = l1[j] * abs(wj) + l2[j] * wj * wj - wj * u
-        if l2[j] > 0.0:
-            excess = max(abs(u) - l1[j], 0.0)
-            term += excess * excess / (4.0 * l2[j])
-        gap += max(term, 0.0)
+        gap += coordinate_gap(w[j], -alpha * grad[j], l1[j], l2[j])
     if fit_intercept:
         stationarity += grad_b * grad_b / (2.0 * curvature_bound(df))
     return gap, stationarity
@@ -1061,13 +1066,7 @@ def gram_gap(G, c, yy, w, gw, l1, l2, grad):
             if G[j, j] > 0.0:
                 stationarity += grad[j] * grad[j] / (4.0 * G[j, j])
             continue
-        u = -alpha * grad[j]
-        wj = w[j]
-        term = l1[j] * abs(wj) + l2[j] * wj * wj - wj * u
-        if l2[j] > 0.0:
-            excess = max(abs(u) - l1[j], 0.0)
-            term += excess * excess / (4.0 * l2[j])
-        gap += max(term, 0.0)
+        gap += coordinate_gap(w[j], -alpha * grad[j], l1[j], l2[j])
     return gap, stationarity
 
 
