@@ -237,6 +237,33 @@ def test_in_place_prox_kernels_match_prox(penalty, dtype):
 
 
 @pytest.mark.parametrize("amsgrad", [False, True])
+def test_prox_adamw_groups_batched_in_one_update_match_the_per_parameter_update(amsgrad):
+    """Groups sharing Adam's hyperparameters take one multi-tensor update; groups with their
+    own lr, a schedule and a parameter that misses steps must still match the single-tensor path."""
+    models, opts = [mlp(dtype=torch.float64), mlp(dtype=torch.float64)], []
+    for model, foreach in zip(models, (False, True), strict=True):
+        opts.append(ProxAdamW([
+            {"params": [model[0].weight, model[3].weight], "penalty": pz.L1(0.02)},
+            {"params": [model[0].bias, model[3].bias]},
+            {"params": [model[6].weight], "penalty": pz.GroupL1(0.05)},
+            {"params": [model[6].bias], "lr": 0.05, "penalty": pz.L2(0.1)},
+        ], lr=0.02, weight_decay=0.01, amsgrad=amsgrad, foreach=foreach, schedule=lambda t: min(1.0, (t + 1) / 3)))
+    x, y = batch(dtype=torch.float64)
+    for step in range(6):
+        for model, opt in zip(models, opts, strict=True):
+            opt.zero_grad()
+            nn.functional.cross_entropy(model(x), y).backward()
+            if step % 3 == 1:  # this parameter misses a step: its own bias correction afterwards
+                model[3].weight.grad = None
+            opt.step()
+    for pa, pb in zip(models[0].parameters(), models[1].parameters(), strict=True):
+        torch.testing.assert_close(pa, pb)
+        assert torch.equal(pa == 0, pb == 0)
+    assert (models[1][0].weight == 0).any()
+    assert [g["penalty_step"] for g in opts[1].param_groups] == [6, 6, 6, 6]
+
+
+@pytest.mark.parametrize("amsgrad", [False, True])
 def test_prox_adamw_without_penalty_is_adamw(amsgrad):
     a, b, c = mlp(), mlp(), mlp()
     train(a, ProxAdamW(a.parameters(), lr=0.01, weight_decay=0.01, amsgrad=amsgrad), steps=6)

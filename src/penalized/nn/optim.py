@@ -233,21 +233,35 @@ class ProxAdamW(_ProxMixin, torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure=None):
-        """One AdamW step on ``L_data`` then the prox of every group's penalty."""
+        """One AdamW step on ``L_data`` then the prox of every group's penalty.
+
+        Groups that share Adam's hyperparameters (e.g. the penalized and unpenalized groups
+        of :meth:`Regularizer.param_groups`) take one multi-tensor Adam update together;
+        each group's prox then runs on its own parameters.
+        """
         loss = None
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
+        batches = {}
         for group in self.param_groups:
             params = [p for p in group["params"] if p.grad is not None]
-            if params:
-                for p in params:
-                    if p.grad.is_sparse:
-                        raise RuntimeError("ProxAdamW does not support sparse gradients.")
-                foreach = group["foreach"]
-                if foreach is None:
-                    foreach = all(p.device.type in ("cpu", "cuda") for p in params)
-                (self._foreach_update if foreach else self._single_update)(group, params)
+            if not params:
+                continue
+            for p in params:
+                if p.grad.is_sparse:
+                    raise RuntimeError("ProxAdamW does not support sparse gradients.")
+            foreach = group["foreach"]
+            if foreach is None:
+                foreach = all(p.device.type in ("cpu", "cuda") for p in params)
+            if foreach:
+                key = (self._hyper(group), bool(group["amsgrad"]), bool(group["maximize"]))
+                batches.setdefault(key, []).append((group, params))
+            else:
+                self._single_update(group, params)
+        for (hyper, amsgrad, maximize), members in batches.items():
+            self._foreach_update(hyper, amsgrad, maximize, members)
+        for group in self.param_groups:  # after the proxes: they read the step of their factor
             group["penalty_step"] += 1
         return loss
 
@@ -279,12 +293,14 @@ class ProxAdamW(_ProxMixin, torch.optim.Optimizer):
             if penalty is not None:
                 penalty.prox_(p, lr * c * factor, big_d)  # per-coordinate step lr·c/D = lr/d
 
-    def _foreach_update(self, group, params):
-        lr, beta1, beta2, eps, wd = self._hyper(group)
-        amsgrad, penalty = group["amsgrad"], group["penalty"]
+    def _foreach_update(self, hyper, amsgrad, maximize, members):
+        """The Adam update of ``members`` (``(group, params)`` pairs sharing ``hyper``), then
+        each group's prox."""
+        lr, beta1, beta2, eps, wd = hyper
+        params = [p for _, group_params in members for p in group_params]
         states = [self._init_state(p, amsgrad) for p in params]
         grads = [p.grad for p in params]
-        if group["maximize"]:
+        if maximize:
             grads = torch._foreach_neg(grads)
         ms = [s["exp_avg"] for s in states]
         sqs = [s["exp_avg_sq"] for s in states]
@@ -302,17 +318,22 @@ class ProxAdamW(_ProxMixin, torch.optim.Optimizer):
             sqs = maxs
         cs = [math.sqrt(1.0 - beta2**t) for t in ts]
         big_ds = torch._foreach_sqrt(sqs)
-        if len(set(ts)) == 1:
+        same_step = len(set(ts)) == 1
+        if same_step:
             torch._foreach_add_(big_ds, eps * cs[0])
         else:
             torch._foreach_add_(big_ds, [eps * c for c in cs])
         step_sizes = [-lr * c / (1.0 - beta1**t) for c, t in zip(cs, ts, strict=True)]
         torch._foreach_addcdiv_(params, ms, big_ds, step_sizes)
-        if penalty is None:
-            return
-        factor = self._factor(group)
-        if len(set(ts)) == 1:
-            penalty.prox_foreach_(params, lr * cs[0] * factor, big_ds)
-        else:  # parameters that missed steps have their own bias correction
-            for p, d, c in zip(params, big_ds, cs, strict=True):
-                penalty.prox_(p, lr * c * factor, d)
+        start = 0
+        for group, group_params in members:
+            first, start = start, start + len(group_params)
+            penalty = group["penalty"]
+            if penalty is None:
+                continue
+            factor = self._factor(group)
+            if same_step:
+                penalty.prox_foreach_(group_params, lr * cs[0] * factor, big_ds[first:start])
+            else:  # parameters that missed steps have their own bias correction
+                for p, d, c in zip(group_params, big_ds[first:start], cs[first:start], strict=True):
+                    penalty.prox_(p, lr * c * factor, d)
