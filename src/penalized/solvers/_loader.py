@@ -17,7 +17,7 @@ very first run ~1 min of compilation. penalized avoids both:
    that is read-only, in numba's user cache (``NUMBA_CACHE_DIR``).
 3. **Interpreted** — the same source run as plain Python, used only before anything is
    compiled (a fresh install) and only for tiny problems (``n·p ≤`` :data:`INTERPRET_MAX`),
-   so that ``penalized tour`` on a fresh machine does not wait for a compiler.
+   so that tiny fits on a fresh machine (the tour's first ones) do not wait for a compiler.
 
 ``PENALIZED_KERNELS=aot|jit|python`` forces one way (``aot`` falls back to the JIT for
 arguments it does not cover). Every choice runs the same source, so results agree to
