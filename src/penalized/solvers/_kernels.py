@@ -299,6 +299,19 @@ def coordinate_gap(wj, u, l1j, l2j):
 
 
 @njit(**_JIT)
+def dual_scaling(grad, l1, l2, idx):
+    """Largest ``α ≤ 1`` with ``α·|grad_j| ≤ l1_j`` for the pure-L1 coordinates of ``idx``: the
+    factor that makes the dual point ``θ = −α·∇F`` feasible."""
+    alpha = 1.0
+    for j in idx:
+        if l2[j] == 0.0 and l1[j] > 0.0:
+            g = abs(grad[j])
+            if g * alpha > l1[j]:
+                alpha = l1[j] / g
+    return alpha
+
+
+@njit(**_JIT)
 def duality_gap(df, y, a, zx, b, w, grad, grad_b, l1, l2, L, idx, fit_intercept):
     """Certificate of optimality at ``(w, b)`` over the coordinates ``idx``.
 
@@ -310,12 +323,7 @@ def duality_gap(df, y, a, zx, b, w, grad, grad_b, l1, l2, L, idx, fit_intercept)
     ``stationarity = Σ g_j² / (2 L_j)`` over the unpenalized coordinates (and the
     intercept): the decrease one exact coordinate step would bring on a quadratic.
     """
-    alpha = 1.0
-    for j in idx:
-        if l2[j] == 0.0 and l1[j] > 0.0:
-            g = abs(grad[j])
-            if g * alpha > l1[j]:
-                alpha = l1[j] / g
+    alpha = dual_scaling(grad, l1, l2, idx)
     gap = 0.0
     if alpha < 1.0:
         log_alpha = np.log(alpha) if alpha > 0.0 else 0.0
@@ -1160,12 +1168,7 @@ def gap_safe_screen(grad, gap, w, l1, l2, L, active, idx):
     ℓ''_max ‖x̃_j‖²_A``, and ``w*_j = 0`` whenever that is ``< l1_j``. Clears ``active_j``
     for such features whose coefficient is already zero; returns how many.
     """
-    alpha = 1.0
-    for j in idx:
-        if l2[j] == 0.0 and l1[j] > 0.0:
-            g = abs(grad[j])
-            if g * alpha > l1[j]:
-                alpha = l1[j] / g
+    alpha = dual_scaling(grad, l1, l2, idx)
     dropped = 0
     radius = 2.0 * max(gap, 0.0)
     for j in idx:
