@@ -5,7 +5,8 @@
   tensor to add to the data loss: the formula, literally.
 - :class:`ProxSGD`, :class:`ProxAdamW` — a step on ``L_data``, then the penalty's prox
   with the step size: L1 gives exact zeros, :class:`penalized.GroupL1` whole neurons.
-- :func:`prune` — a smaller ``nn.Sequential`` without the zeroed units, same outputs.
+- :func:`prune` — a smaller network without the zeroed units, same outputs (any
+  architecture Torch-Pruning's dependency graph traces, with ``example_inputs``).
 - :func:`sparsity_report` — exact zeros, zeroed units, parameters before and after.
 
 The penalties are the ones of :mod:`penalized.penalties` (``pz.L1``, ``pz.L2``,
@@ -20,8 +21,9 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
 
 from .optim import ProxAdamW, ProxSGD
 from .prune import prune
+from .prune_graph import PruneError
 from .regularizer import Regularizer, default_selection
 from .report import LayerSparsity, SparsityReport, sparsity_report
 
 __all__ = ["Regularizer", "default_selection", "ProxSGD", "ProxAdamW", "prune", "sparsity_report",
-           "SparsityReport", "LayerSparsity"]
+           "SparsityReport", "LayerSparsity", "PruneError"]

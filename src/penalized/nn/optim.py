@@ -273,6 +273,7 @@ class ProxAdamW(_ProxMixin, torch.optim.Optimizer):
         lr, beta1, beta2, eps, wd = self._hyper(group)
         amsgrad, penalty = group["amsgrad"], group["penalty"]
         factor = self._factor(group) if penalty is not None else 0.0
+        joint = []
         for p in params:
             state = self._init_state(p, amsgrad)
             grad = -p.grad if group["maximize"] else p.grad
@@ -290,8 +291,12 @@ class ProxAdamW(_ProxMixin, torch.optim.Optimizer):
             c = math.sqrt(1.0 - beta2**t)
             big_d = sq.sqrt().add_(eps * c)
             p.addcdiv_(m, big_d, value=-lr * c / (1.0 - beta1**t))
-            if penalty is not None:
+            if penalty is not None and getattr(penalty, "couples_tensors", False):
+                joint.append((p, big_d / c))  # its prox needs all the group's tensors: after the loop
+            elif penalty is not None:
                 penalty.prox_(p, lr * c * factor, big_d)  # per-coordinate step lr·c/D = lr/d
+        if joint:
+            penalty.prox_foreach_([p for p, _ in joint], lr * factor, [d for _, d in joint])
 
     def _foreach_update(self, hyper, amsgrad, maximize, members):
         """The Adam update of ``members`` (``(group, params)`` pairs sharing ``hyper``), then
@@ -334,6 +339,9 @@ class ProxAdamW(_ProxMixin, torch.optim.Optimizer):
             factor = self._factor(group)
             if same_step:
                 penalty.prox_foreach_(group_params, lr * cs[0] * factor, big_ds[first:start])
+            elif getattr(penalty, "couples_tensors", False):  # one joint prox, each tensor its own c
+                penalty.prox_foreach_(group_params, lr * factor,
+                                      [d / c for d, c in zip(big_ds[first:start], cs[first:start], strict=True)])
             else:  # parameters that missed steps have their own bias correction
                 for p, d, c in zip(group_params, big_ds[first:start], cs[first:start], strict=True):
                     penalty.prox_(p, lr * c * factor, d)
