@@ -55,7 +55,7 @@ def app():
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of every experiment.")
 @click.option("--section", "sections", multiple=True, metavar="KEY",
               help="Run only this section (repeatable): overfitting, knob, l1_vs_l2, geometry, deep, "
-                   "real_data.")
+                   "pruning, real_data.")
 def tour(out, quick, seed, sections):
     """The regularization lab: every claim of the theory, measured and drawn.
 
