@@ -84,10 +84,6 @@ class _PenalizedLinearModel(BaseEstimator):
 
     def _solve(self, X, y, sample_weight, coef_init, intercept_init):
         penalty = self._penalty(X.shape[1])
-        if penalty is not None:
-            from .solvers.coordinate_descent import coordinate_strengths
-
-            coordinate_strengths(penalty, X.shape[1])  # checks penalty weights against X
         return fit_linear(self._datafit, penalty, X, y, sample_weight=sample_weight,
                           fit_intercept=self.fit_intercept, coef_init=coef_init,
                           intercept_init=intercept_init, tol=self.tol, max_iter=self.max_iter)
