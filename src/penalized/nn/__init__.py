@@ -8,6 +8,8 @@
 - :func:`prune` — a smaller network without the zeroed units, same outputs (any
   architecture Torch-Pruning's dependency graph traces, with ``example_inputs``).
 - :func:`sparsity_report` — exact zeros, zeroed units, parameters before and after.
+- :func:`structure_costs`, :func:`count_macs` — multiply-accumulates of each coupled
+  structure (group factors proportional to compute) and of a whole network.
 
 The penalties are the ones of :mod:`penalized.penalties` (``pz.L1``, ``pz.L2``,
 ``pz.L1L2``, ``pz.GroupL1``), on the same scale as everywhere in penalized. PyTorch is an
@@ -19,6 +21,7 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
     raise ImportError("penalized.nn needs PyTorch: pip install 'penalized[nn]'") from exc
 
+from .costs import count_macs, structure_costs
 from .optim import ProxAdamW, ProxSGD
 from .prune import prune
 from .prune_graph import PruneError
@@ -26,4 +29,4 @@ from .regularizer import Regularizer, default_selection
 from .report import LayerSparsity, SparsityReport, sparsity_report
 
 __all__ = ["Regularizer", "default_selection", "ProxSGD", "ProxAdamW", "prune", "sparsity_report",
-           "SparsityReport", "LayerSparsity", "PruneError"]
+           "SparsityReport", "LayerSparsity", "PruneError", "structure_costs", "count_macs"]

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..penalties import GroupL1, Penalty, check_penalty_weights
+from ..penalties import GroupL1, Penalty, PenaltySum, check_penalty_weights
 from .structures import Slice, Structure, head_slices
 
 __all__ = ["CoupledGroups", "CoupledGroupL1", "coupled_groups"]
@@ -144,7 +144,7 @@ def coupled_groups(graph, selected_ids=None):
     (a weight matrix, kernel, embedding or raw parameter among their producers).
     """
     names = graph.names
-    units = []  # (kind, name, producer+member slices, consumer slices)
+    units = []  # (kind, name, unit index, producer+member slices, consumer slices, attention module)
     for cg in graph.channel_groups:
         if not cg.removable:
             continue
@@ -152,13 +152,13 @@ def coupled_groups(graph, selected_ids=None):
             continue
         for r in range(cg.width):
             units.append((cg.kind, f"{cg.root_name}[{r}]", r, cg.producers + cg.members,
-                          [s for _, s in cg.consumers]))
+                          [s for _, s in cg.consumers], None))
     for hg in graph.head_groups:
         if selected_ids is not None and id(hg.module.in_proj_weight) not in selected_ids:
             continue
         sl = head_slices(hg, names)
         for h in range(hg.num_heads):
-            units.append(("head", f"{hg.name}.head[{h}]", h, sl["in"], sl["out"]))
+            units.append(("head", f"{hg.name}.head[{h}]", h, sl["in"], sl["out"], hg.module))
     members = {}
 
     def member(s):
@@ -178,8 +178,10 @@ def coupled_groups(graph, selected_ids=None):
         getattr(m, lab_attr)[index] = gid
 
     structures = []
-    for gid, (kind, name, r, own, reads) in enumerate(units):
-        structures.append(Structure(kind=kind, name=name))
+    for gid, (kind, name, r, own, reads, attention) in enumerate(units):
+        parts = [Slice(name=s.name, param=s.param, dim=s.dim, index=s.index[s.root == r],
+                       root=torch.full_like(s.index[s.root == r], gid), bias=s.bias) for s in own + reads]
+        structures.append(Structure(kind=kind, name=name, parts=parts, attention=attention))
         for s in own:
             label(member(s), "prod", s.dim, s.index[s.root == r], gid)
         for s in reads:
@@ -201,36 +203,60 @@ def coupled_groups(graph, selected_ids=None):
     return CoupledGroups([m for m in ms if m.prod_lab is not None or m.cons_lab is not None], structures)
 
 
-class CoupledGroupL1(Penalty):
-    """``lam · Σ_g c_g ‖w_g‖₂`` over the coupled groups of a network (several tensors).
+def _split_penalty(penalty):
+    """``(group, l1, l2)`` of a ``GroupL1`` or of a sum ``L1/L2/L1L2 + GroupL1`` (sparse group lasso)."""
+    if isinstance(penalty, GroupL1):
+        return penalty, 0.0, 0.0
+    if isinstance(penalty, PenaltySum) and penalty._group is not None:
+        for term in penalty._enet:
+            if term.weights is not None:
+                raise ValueError(f"{term!r} + GroupL1 on coupled structures: per-feature weights of the element-wise "
+                                 "term have no meaning across several tensors; leave its weights=None (per-structure "
+                                 "factors go in GroupL1(weights=...)).")
+        return penalty._group, float(sum(t._l1 for t in penalty._enet)), float(sum(t._l2 for t in penalty._enet))
+    raise TypeError("penalty must be a penalized.GroupL1 or a sum with one, such as pz.L1(a) + pz.GroupL1(b) "
+                    f"(the sparse group lasso); got {penalty!r}.")
 
-    Built by :class:`penalized.nn.Regularizer` from ``pz.GroupL1(lam, weights=c)`` and
-    ``example_inputs``; ``weights`` (``c_g``, default 1) has one entry per structure.
+
+class CoupledGroupL1(Penalty):
+    """``Σ_g [λ·c_g·‖w_g‖₂ + l1·‖w_g‖₁ + l2·‖w_g‖₂²]`` over the coupled groups of a network.
+
+    Built by :class:`penalized.nn.Regularizer` from ``pz.GroupL1(lam, weights=c)`` (then
+    ``l1 = l2 = 0``: the group lasso) or from a sum ``pz.L1(l1) + pz.GroupL1(lam)`` (the
+    sparse group lasso; L2/L1L2 terms add ``l2``) and ``example_inputs``. ``weights``
+    (``c_g``, default 1) has one entry per structure; the element-wise terms act on the
+    same entries as the groups (every slice of every structure: rows, biases,
+    normalization entries, consumer columns) and take no per-entry weights.
+
     The optimizers call :meth:`prox_foreach_` with the group's tensors (all of them at
     once: a group spans several tensors), with a scalar step (ProxSGD) or per-coordinate
-    steps ``step / denom`` (ProxAdamW).
+    steps ``step / denom`` (ProxAdamW). The prox is exact: per coordinate the
+    soft-threshold and the L2 shrinkage, then the group's block shrinkage with the
+    shrunken steps, ``G(soft(w, s·l1) / (1 + 2·s·l2), s / (1 + 2·s·l2))`` (Simon, Friedman,
+    Hastie & Tibshirani 2013; see :mod:`penalized.penalties.sums`).
     """
 
     #: the prox of a group needs all its tensors at once (the optimizers check this flag)
     couples_tensors = True
 
     def __init__(self, penalty, groups):
-        if not isinstance(penalty, GroupL1):
-            raise TypeError(f"penalty must be a penalized.GroupL1, got {penalty!r}.")
-        if penalty.groups is not None:
+        group, l1, l2 = _split_penalty(penalty)
+        if group.groups is not None:
             raise ValueError("GroupL1(groups=...) labels rows of one tensor; with example_inputs the groups are "
                              "the network's coupled structures: leave groups=None.")
-        if penalty.weights is not None:
-            check_penalty_weights(penalty.weights)
-            if penalty.weights.shape[0] != groups.n_groups:
-                raise ValueError(f"GroupL1 weights has {penalty.weights.shape[0]} entries but the network has "
+        if group.weights is not None:
+            check_penalty_weights(group.weights)
+            if group.weights.shape[0] != groups.n_groups:
+                raise ValueError(f"GroupL1 weights has {group.weights.shape[0]} entries but the network has "
                                  f"{groups.n_groups} coupled structures (see Regularizer.structures).")
         self.penalty = penalty
+        self.group = group
+        self.l1, self.l2 = l1, l2
         self.groups = groups
 
     @property
     def lam(self):
-        return self.penalty.lam
+        return self.group.lam
 
     def __repr__(self):
         return f"CoupledGroupL1({self.penalty!r}, {self.groups.n_groups} structures)"
@@ -238,14 +264,48 @@ class CoupledGroupL1(Penalty):
     def scaled(self, factor):
         return CoupledGroupL1(self.penalty.scaled(factor), self.groups)
 
+    # -- checkpoints (plain data: torch.load(weights_only=True) reads them) -------------
+    def to_state(self):
+        """``{"penalty": "CoupledGroupL1", "params": {"penalty": inner, "structures": names}}``
+        with the inner penalty as plain data; the parameters are not stored (the optimizer's
+        state holds them by index)."""
+        from .penalty_state import penalty_to_state
+
+        return {"penalty": "CoupledGroupL1",
+                "params": {"penalty": penalty_to_state(self.penalty),
+                           "structures": [s.name for s in self.groups.structures]}}
+
+    @classmethod
+    def from_state(cls, state, current):
+        """The penalty of :meth:`to_state`, on the coupled groups of ``current`` (the
+        optimizer's present penalty for that parameter group), which must have the same
+        structures."""
+        from .penalty_state import penalty_from_state
+
+        names = list(state["params"]["structures"])
+        if not isinstance(current, CoupledGroupL1):
+            raise ValueError("this checkpoint's penalty acts on a network's coupled structures "
+                             f"({len(names)} of them); load it into an optimizer built from "
+                             "Regularizer(model, penalty, example_inputs=x).param_groups() on the same model.")
+        mine = [s.name for s in current.groups.structures]
+        if mine != names:
+            raise ValueError(f"the checkpoint's coupled structures ({len(names)}) differ from this optimizer's "
+                             f"({len(mine)}): build the Regularizer on the same architecture and selection.")
+        return cls(penalty_from_state(state["params"]["penalty"]), current.groups)
+
     def _factors(self, like):
-        if self.penalty.weights is None:
+        if self.group.weights is None:
             return self.lam
-        return torch.as_tensor(self.lam * self.penalty.weights, dtype=like.dtype, device=like.device)
+        return torch.as_tensor(self.lam * self.group.weights, dtype=like.dtype, device=like.device)
+
+    def _masks(self, like):
+        """1 at every entry of a group, 0 elsewhere, broadcastable to each member tensor."""
+        ones = torch.ones(self.groups.n_groups, dtype=like.dtype, device=like.device)
+        return self.groups.expand(ones, 0.0)
 
     # -- value ------------------------------------------------------------------------
     def value(self, w=None):
-        """``lam · Σ_g c_g ‖w_g‖₂`` at the tensors' current values (differentiable).
+        """``Σ_g λ·c_g·‖w_g‖₂ + l1·‖w_g‖₁ + l2·‖w_g‖₂²`` at the tensors' current values (differentiable).
 
         The norm of a zero group has gradient 0 (not NaN): ``sqrt`` is taken of the sum of
         squares clipped at the dtype's smallest normal number.
@@ -254,7 +314,12 @@ class CoupledGroupL1(Penalty):
         like = params[0]
         sq = self.groups.sums([p * p for p in params], like)
         norms = sq.clamp_min(torch.finfo(like.dtype).tiny).sqrt()
-        return (self._factors(like) * norms).sum()
+        total = (self._factors(like) * norms).sum()
+        if self.l1:
+            total = total + self.l1 * self.groups.sums([p.abs() for p in params], like).sum()
+        if self.l2:
+            total = total + self.l2 * sq.sum()
+        return total
 
     def group_norms(self):
         return self.groups.norms()
@@ -272,16 +337,18 @@ class CoupledGroupL1(Penalty):
 
     @torch.no_grad()
     def prox_foreach_(self, ws, step, denoms=None):
-        """In place ``w ← argmin_z Σ_i d_i (z_i − w_i)²/(2·step) + lam Σ_g c_g ‖z_g‖`` jointly.
+        """In place ``w ← argmin_z Σ_i d_i (z_i − w_i)²/(2·step) + R(z)`` jointly (``R`` this penalty).
 
         ``ws`` are tensors of the groups (any subset, any order); ``denoms[k]`` (optional,
         positive, like ``ws[k]``) gives coordinate ``i`` the step ``step / d_i``. A member
         tensor missing from ``ws`` (e.g. without a gradient this step) takes step 0: it is
         held fixed, so a group that has non-zero entries there does not vanish. With one
-        scalar step for all entries this is block soft-thresholding
+        scalar step for all entries the group part is block soft-thresholding
         ``w_g·max(0, 1 − step·lam·c_g/‖w_g‖)``; otherwise the root ``r = ‖z_g‖`` of
         ``Σ_i w_i²/(r + t_i)² = 1`` (``t_i = step_i·lam·c_g``) by safeguarded Newton, as in
-        :class:`penalized.GroupL1`.
+        :class:`penalized.GroupL1`. With ``l1``/``l2`` each coordinate is first
+        soft-thresholded at ``step_i·l1`` and divided by ``1 + 2·step_i·l2``, and the group
+        part takes the steps ``step_i / (1 + 2·step_i·l2)``.
         """
         if step == 0 or not ws:
             return ws
@@ -295,13 +362,7 @@ class CoupledGroupL1(Penalty):
         params = grp.params
         like = params[0]
         lam = self._factors(like)
-        if denoms is None and len(given) == len(params):
-            norms = grp.sums([p * p for p in params], like).sqrt()
-            tiny = torch.finfo(like.dtype).tiny
-            shrink = (1.0 - step * lam / norms.clamp_min(tiny)).clamp_min(0.0)
-            for p, f in zip(params, grp.expand(shrink, 1.0), strict=True):
-                p.mul_(f)
-            return ws
+        uniform = denoms is None and len(given) == len(params)
         steps = []
         for i, p in enumerate(params):
             k = given.get(i)
@@ -311,8 +372,34 @@ class CoupledGroupL1(Penalty):
                 steps.append(torch.full((), step, dtype=p.dtype, device=p.device))
             else:
                 steps.append(step / denoms[k])
+        if self.l1 or self.l2:
+            steps = self._prox_elementwise(params, steps)
+            if uniform and self.l2:
+                step = step / (1.0 + 2.0 * step * self.l2)
+        if uniform:
+            norms = grp.sums([p * p for p in params], like).sqrt()
+            tiny = torch.finfo(like.dtype).tiny
+            shrink = (1.0 - step * lam / norms.clamp_min(tiny)).clamp_min(0.0)
+            for p, f in zip(params, grp.expand(shrink, 1.0), strict=True):
+                p.mul_(f)
+            return ws
         self._prox_diagonal(params, steps, lam)
         return ws
+
+    def _prox_elementwise(self, params, steps):
+        """``w_i ← soft(w_i, s_i·l1) / (1 + 2·s_i·l2)`` on the groups' entries; returns the group steps."""
+        out = []
+        for p, s, mask in zip(params, steps, self._masks(params[0]), strict=True):
+            s = s * mask  # 0 outside the groups: those entries stay as they are
+            if self.l1:
+                t = s * self.l1
+                p.sub_(torch.minimum(torch.maximum(p, -t), t))
+            if self.l2:
+                shrink = 1.0 + 2.0 * self.l2 * s
+                p.div_(shrink)
+                s = s / shrink
+            out.append(s)
+        return out
 
     def _prox_diagonal(self, params, steps, lam, max_iter=50):
         grp = self.groups

@@ -18,30 +18,13 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 
 from .. import _validation as v
-from .. import penalties as _penalties
-from ..penalties import Penalty
+from .penalty_state import penalty_from_state as _penalty_from_state
+from .penalty_state import penalty_to_state as _penalty_to_state
 
 __all__ = ["ProxSGD", "ProxAdamW"]
-
-
-def _penalty_to_state(penalty):
-    """A built-in penalty as a plain dict (safe for ``torch.load(weights_only=True)``)."""
-    cls = type(penalty)
-    if not isinstance(penalty, Penalty) or getattr(_penalties, cls.__name__, None) is not cls:
-        return penalty
-    params = {k: (val.tolist() if isinstance(val, np.ndarray) else val)
-              for k, val in penalty.get_params().items()}
-    return {"penalty": type(penalty).__name__, "params": params}
-
-
-def _penalty_from_state(obj):
-    if isinstance(obj, dict) and set(obj) == {"penalty", "params"}:
-        return getattr(_penalties, obj["penalty"])(**obj["params"])
-    return obj
 
 
 class _ProxMixin:
@@ -75,11 +58,14 @@ class _ProxMixin:
     def load_state_dict(self, state_dict):
         """As torch's; a checkpoint without penalties (e.g. torch's AdamW/SGD) keeps the current ones."""
         saved = state_dict["param_groups"]
-        current = self.param_groups + [{}] * max(0, len(saved) - len(self.param_groups))
-        groups = [dict(g, penalty=_penalty_from_state(g["penalty"]) if "penalty" in g else cur.get("penalty"))
-                  for g, cur in zip(saved, current, strict=False)]
-        super().load_state_dict({**state_dict, "param_groups": groups})
-        for group in self.param_groups:
+        current = [g.get("penalty") for g in self.param_groups] + [None] * max(0, len(saved) - len(self.param_groups))
+        # torch deep-copies the saved groups: penalty objects (a coupled one holds the model's
+        # parameters) are set afterwards, rebuilt from plain data on the current ones
+        plain = [{k: val for k, val in g.items() if k != "penalty"} for g in saved]
+        super().load_state_dict({**state_dict, "param_groups": plain})
+        for group, g, cur in zip(self.param_groups, saved, current, strict=False):
+            group["penalty"] = v.check_penalty(_penalty_from_state(g["penalty"], cur), "penalty") \
+                if "penalty" in g else cur
             group.setdefault("penalty_step", 0)
 
 

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from .. import _validation as v
-from ..penalties import GroupL1, Penalty
+from ..penalties import GroupL1, Penalty, PenaltySum
 
 __all__ = ["Regularizer", "default_selection", "no_weight_decay_names", "NORM_TYPES", "unwrap"]
 
@@ -218,8 +218,11 @@ class Regularizer:
         structure themselves (every entry is in one group; see :mod:`penalized.nn.coupled`).
         ``include``/``exclude``/``weights_only`` then choose structures: one is penalized
         when a weight that computes it is selected. ``GroupL1(weights=c)`` takes one factor
-        per structure (:attr:`structures`). The value is ``λ·Σ_g c_g·‖w_g‖₂`` and
-        :class:`ProxSGD`/:class:`ProxAdamW` apply its exact prox to whole groups.
+        per structure (:attr:`structures`; :func:`penalized.nn.structure_costs` gives each
+        structure's multiply-adds, for factors proportional to compute). The value is
+        ``λ·Σ_g c_g·‖w_g‖₂`` and :class:`ProxSGD`/:class:`ProxAdamW` apply its exact prox to
+        whole groups. A sum ``pz.L1(a) + pz.GroupL1(lam)`` (the sparse group lasso) adds
+        ``a·‖w_g‖₁`` on the same entries (its prox: the group shrinkage of the soft-threshold).
 
     Notes
     -----
@@ -292,10 +295,11 @@ class Regularizer:
         from .structures import check_example_inputs, trace
 
         check_example_inputs(example_inputs)
-        if not isinstance(penalty, GroupL1):
+        if not (isinstance(penalty, GroupL1) or (isinstance(penalty, PenaltySum) and penalty._group is not None)):
             raise TypeError("example_inputs gives a GroupL1 penalty the network's coupled structures as groups; "
-                            f"got penalty={_describe(penalty)}. Pass one pz.GroupL1(lam), or drop example_inputs "
-                            "(element-wise penalties such as L1 have no groups).")
+                            f"got penalty={_describe(penalty)}. Pass one pz.GroupL1(lam) (or a sum with one, such "
+                            "as pz.L1(a) + pz.GroupL1(b)), or drop example_inputs (element-wise penalties such as "
+                            "L1 have no groups).")
         if not candidates:
             raise ValueError("the penalty selects no parameter (include/exclude/weights_only leave nothing).")
         graph = trace(inner, example_inputs)

@@ -104,6 +104,10 @@ class Structure:
     kind: str
     name: str
     own: list = field(default_factory=list)
+    #: every slice that goes when the unit is removed (``own`` plus all consumers' input slices)
+    parts: list = field(default_factory=list, repr=False)
+    #: the ``nn.MultiheadAttention`` of a head (its attention products go with it), else None
+    attention: nn.Module | None = field(default=None, repr=False)
 
     def slices(self):
         """``[(parameter name, dim, [indices])]``: what the group penalty covers."""
