@@ -52,10 +52,12 @@ class _Member:
         dev = self.param.device
         self._prod = None
         self._cons = None
+        self._prod_full = False  # every producer slice is in a group: no masks needed (the common case)
         if self.prod_lab is not None:
             lab = self.prod_lab.to(dev)
             self._prod = (lab.clamp(min=0), (lab >= 0), self._shape(self.prod_dim))
-        if self.cons_lab is not None:
+            self._prod_full = bool((lab >= 0).all())
+        if self.cons_lab is not None and not self._prod_full:  # rows owned by producers take every entry
             lab = self.cons_lab.to(dev)
             self._cons = (lab.clamp(min=0), (lab >= 0), self._shape(self.cons_dim))
 
@@ -65,7 +67,7 @@ class _Member:
         if self._prod is not None:
             idx, mask, shape = self._prod
             per = x.sum(dim=[d for d in dims if d != self.prod_dim]) if x.ndim > 1 else x
-            out.index_add_(0, idx, torch.where(mask, per, 0.0))
+            out.index_add_(0, idx, per if self._prod_full else torch.where(mask, per, 0.0))
             if self._cons is not None:  # rows that belong to a producer group are counted there
                 x = torch.where(mask.reshape(shape), 0.0, x)
         if self._cons is not None:
@@ -78,6 +80,8 @@ class _Member:
         prod = cons = None
         if self._prod is not None:
             idx, mask, shape = self._prod
+            if self._prod_full:
+                return vec[idx].reshape(shape)
             prod = torch.where(mask, vec[idx], fill).reshape(shape)
         if self._cons is not None:
             idx, mask, shape = self._cons
@@ -363,6 +367,8 @@ class CoupledGroupL1(Penalty):
         like = params[0]
         lam = self._factors(like)
         uniform = denoms is None and len(given) == len(params)
+        if uniform and not (self.l1 or self.l2):
+            return self._block_shrink(params, step, lam, ws)
         steps = []
         for i, p in enumerate(params):
             k = given.get(i)
@@ -377,13 +383,19 @@ class CoupledGroupL1(Penalty):
             if uniform and self.l2:
                 step = step / (1.0 + 2.0 * step * self.l2)
         if uniform:
-            norms = grp.sums([p * p for p in params], like).sqrt()
-            tiny = torch.finfo(like.dtype).tiny
-            shrink = (1.0 - step * lam / norms.clamp_min(tiny)).clamp_min(0.0)
-            for p, f in zip(params, grp.expand(shrink, 1.0), strict=True):
-                p.mul_(f)
-            return ws
+            return self._block_shrink(params, step, lam, ws)
         self._prox_diagonal(params, steps, lam)
+        return ws
+
+    def _block_shrink(self, params, step, lam, ws):
+        """``w_g ← w_g·max(0, 1 − step·lam·c_g/‖w_g‖)`` (one scalar step for every entry)."""
+        grp = self.groups
+        like = params[0]
+        norms = grp.sums([p * p for p in params], like).sqrt()
+        tiny = torch.finfo(like.dtype).tiny
+        shrink = (1.0 - step * lam / norms.clamp_min(tiny)).clamp_min(0.0)
+        for p, f in zip(params, grp.expand(shrink, 1.0), strict=True):
+            p.mul_(f)
         return ws
 
     def _prox_elementwise(self, params, steps):
