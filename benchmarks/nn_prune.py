@@ -10,21 +10,28 @@ generated procedurally, no download). Three networks:
   two pre-norm blocks (LayerNorm, 4-head ``nn.MultiheadAttention``, LayerNorm, FFN D→F→D), mean
   pooling, Linear(D, 10).
 
-Per network and seed, three runs with the same initial weights and batch order:
+Per network and seed, with the same initial weights and batch order (every run with a cosine
+learning-rate decay to 0 over its epochs):
 
-- ``dense``: AdamW-like (``ProxAdamW`` without penalty), ``EPOCHS`` epochs;
-- ``coupled GroupL1``: the same, with ``Regularizer(model, GroupL1(λ), example_inputs=x)``:
-  ``DENSE_EPOCHS`` dense epochs, λ ramped up linearly over ``RAMP_EPOCHS``, then constant;
-  then ``prune(model, example_inputs=x)`` (exact: same outputs), then ``FINETUNE_EPOCHS`` epochs of
-  fine-tuning without penalty (the anchor's budget);
-- ``Torch-Pruning magnitude``: the dense model pruned by ``MetaPruner`` with
-  ``GroupMagnitudeImportance`` (L2 norm of each coupled group) to the same parameter count as
-  ours, then fine-tuned for ``FINETUNE_EPOCHS`` epochs (for the transformer the anchor prunes
-  FFN units; its attention layers are left whole).
+- ``dense``: ``epochs`` epochs without penalty (ProxSGD with momentum 0.9 = SGD; ProxAdamW = AdamW);
+- ``ours``: the same, with ``Regularizer(model, GroupL1(λ, weights=c), example_inputs=x)``:
+  ``dense_epochs`` without penalty, λ ramped up linearly over ``ramp_epochs``, then constant;
+  ``c_g`` = the multiply-adds each structure removes (``pz.nn.structure_costs``) over their mean
+  (``weights="macs"``) or 1 (``"none"``); then ``prune(model, example_inputs=x)`` (exact: same
+  outputs, checked) and ``ours_ft_epochs`` of fine-tuning (0 by default: the pruned net is the
+  trained one);
+- the anchor, Torch-Pruning's magnitude pruning: the dense model pruned by ``MetaPruner`` with
+  ``GroupMagnitudeImportance`` (L2 norm of each coupled group; the same ratio in every layer) to
+  ours' parameter count (``anchor=params``) and, separately, to ours' multiply-adds
+  (``anchor=MACs``), each then fine-tuned for ``ft_epochs`` (for the transformer the anchor
+  prunes FFN units; its attention layers are left whole). The anchor thus trains
+  ``epochs + ft_epochs`` epochs, ours ``epochs``.
 
-Reported: test accuracy, structures removed, parameters, and CPU inference latency before and
-after pruning (one thread, ``torch.set_num_threads(1)``; batch 1 and batch 256; medians of
-interleaved repeats). Run ``python -m benchmarks.nn_prune`` (writes
+Reported: test accuracy, structures removed, parameters, multiply-adds per prediction
+(``pz.nn.count_macs``) and CPU inference latency (one thread, ``torch.set_num_threads(1)``;
+batch 1 and batch 256; medians of interleaved repeats of the four networks). ``--sweep``
+trains only ``ours`` for a grid of λ on the tuning seed (no anchor, no latency) and prints
+the accuracy and multiply-adds of each. Run ``python -m benchmarks.nn_prune`` (writes
 ``benchmarks/results/nn_prune.csv`` and the table in ``docs/nn.md``; ``--no-write`` only
 prints; ``--quick`` runs one seed with few epochs).
 """
@@ -34,6 +41,7 @@ from __future__ import annotations
 import argparse
 import copy
 import csv
+import math
 import re
 import statistics
 import time
@@ -44,22 +52,43 @@ import torch
 from torch import nn
 
 import penalized as pz
-from penalized.nn import ProxAdamW, ProxSGD, Regularizer, prune
+from penalized.nn import ProxAdamW, ProxSGD, Regularizer, count_macs, prune, structure_costs
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "nn_prune.csv"
+SWEEP_RESULTS = ROOT / "benchmarks" / "results" / "nn_prune_sweep.csv"
 DOC = ROOT / "docs" / "nn.md"
-SEEDS = (0, 1)
+#: the seed λ was chosen on (``--sweep``); the reported seeds are others
+TUNING_SEED = 0
+SEEDS = (1, 2)
 BATCH = 128
-EPOCHS = 20
-DENSE_EPOCHS = 3
-RAMP_EPOCHS = 6
-FINETUNE_EPOCHS = 6
-LAM = {"cnn": 2e-3, "resnet": 2e-3, "transformer": 1e-3}  # the mean cross-entropy's scale
-#: (optimizer, learning rate): SGD with momentum 0.9 for the convolutional nets (the coupled prox is then
-#: block soft-thresholding), AdamW for the transformer (the coupled prox in Adam's diagonal metric)
-OPTIM = {"cnn": ("sgd", 0.05), "resnet": ("sgd", 0.05), "transformer": ("adamw", 3e-3)}
 LATENCY_BATCHES = (1, 256)
+SAVE_MODELS = None  # --save-models DIR
+
+
+class Setting(dict):
+    """Training settings of one network (attribute access)."""
+
+    __getattr__ = dict.__getitem__
+
+
+#: λ and the group factors (``macs``: c_g ∝ each structure's multiply-adds; ``none``: c_g = 1) chosen by
+#: ``--sweep`` on seed 0: the most accurate setting with at least 4× fewer multiply-adds (a 2× margin over the
+#: latency goal; for the transformer, which never reaches 4×, the smallest with at most 0.5 point lost); λ is on
+#: the mean cross-entropy's scale. ``ft_epochs``: the anchor's fine-tuning;
+#: ``ours_ft_epochs``: ours' (0: the pruned net is the trained one — fine-tuning it with the anchor's recipe
+#: lost accuracy, because the group prox shrinks the weights before a BatchNorm, which multiplies their
+#: effective learning rate)
+SETTINGS = {
+    "cnn": Setting(optim="sgd", lr=0.05, epochs=30, dense_epochs=5, ramp_epochs=10, ft_epochs=10, ft_lr=0.02,
+                   ours_ft_epochs=0, lam=0.05, weights="macs"),
+    "resnet": Setting(optim="sgd", lr=0.05, epochs=30, dense_epochs=5, ramp_epochs=10, ft_epochs=10, ft_lr=0.02,
+                      ours_ft_epochs=0, lam=0.05, weights="none"),
+    "transformer": Setting(optim="adamw", lr=3e-3, epochs=30, dense_epochs=5, ramp_epochs=10, ft_epochs=10,
+                           ft_lr=1e-3, ours_ft_epochs=0, lam=0.01, weights="none"),
+}
+SWEEP = {"cnn": (0.01, 0.02, 0.03, 0.05, 0.08), "resnet": (0.01, 0.02, 0.03, 0.05, 0.08),
+         "transformer": (3e-4, 1e-3, 3e-3, 1e-2)}
 
 
 # -- data and models -----------------------------------------------------------------------------
@@ -139,21 +168,23 @@ def accuracy(model, x, y):
     return acc
 
 
-def train(model, x, y, epochs, seed, arch, reg=None):
-    """ProxAdamW on the cross-entropy; with ``reg`` its (coupled) penalty under a dense-then-ramp schedule."""
+def train(model, x, y, seed, setting, epochs, lr, reg=None):
+    """Cross-entropy, cosine learning-rate decay to 0; with ``reg`` its (coupled) penalty, applied by the
+    prox after ``dense_epochs`` and ramped up linearly over ``ramp_epochs``."""
     steps = -(-len(y) // BATCH)
-    ramp_start, ramp_len = DENSE_EPOCHS * steps, RAMP_EPOCHS * steps
+    total = epochs * steps
+    ramp_start, ramp_len = setting.dense_epochs * steps, max(1, setting.ramp_epochs * steps)
 
-    def schedule(step):
+    def lam_schedule(step):
         return min(1.0, max(0.0, (step - ramp_start + 1) / ramp_len))
 
     groups = reg.param_groups() if reg is not None else model.parameters()
-    kind, lr = OPTIM[arch]
-    sched = schedule if reg is not None else None
-    if kind == "sgd":
+    sched = lam_schedule if reg is not None else None
+    if setting.optim == "sgd":
         opt = ProxSGD(groups, lr=lr, momentum=0.9, schedule=sched)
     else:
         opt = ProxAdamW(groups, lr=lr, schedule=sched)
+    lr_decay = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1.0 + math.cos(math.pi * s / total)))
     gen = torch.Generator().manual_seed(seed)
     model.train()
     for _ in range(epochs):
@@ -163,6 +194,7 @@ def train(model, x, y, epochs, seed, arch, reg=None):
             opt.zero_grad(set_to_none=True)
             nn.functional.cross_entropy(model(x[idx]), y[idx]).backward()
             opt.step()
+            lr_decay.step()
     model.eval()
     return model
 
@@ -171,10 +203,15 @@ def n_params(model):
     return sum(p.numel() for p in model.parameters())
 
 
+def macs(model, example):
+    """Multiply-adds of one prediction."""
+    return count_macs(model, example) / example.shape[0]
+
+
 def widths(model):
     out = {}
     for name, m in model.named_modules():
-        if isinstance(m, nn.Linear):
+        if isinstance(m, nn.Linear) and not name.endswith("out_proj"):
             out[name] = m.out_features
         elif isinstance(m, nn.modules.conv._ConvNd):
             out[name] = m.out_channels
@@ -183,8 +220,33 @@ def widths(model):
     return out
 
 
+def group_weights(model, example, kind):
+    if kind == "none":
+        return None
+    if kind != "macs":
+        raise ValueError(f"weights must be 'macs' or 'none', got {kind!r}.")
+    costs = structure_costs(model, example)
+    return costs / costs.mean()
+
+
+def train_ours(init, split, seed, setting, lam, weights):
+    """Penalized training, prune, fine-tuning; returns (pruned exact, fine-tuned, regularizer)."""
+    x, y, _, _ = split
+    example = x[:8]
+    model = copy.deepcopy(init)
+    reg = Regularizer(model, pz.GroupL1(lam, weights=group_weights(model, example, weights)),
+                      example_inputs=example)
+    train(model, x, y, seed, setting, setting.epochs, setting.lr, reg=reg)
+    small = prune(model, example_inputs=example)  # raises if the outputs differ
+    exact = copy.deepcopy(small)
+    if setting.ours_ft_epochs:
+        train(small, x, y, seed + 100, setting, setting.ours_ft_epochs, setting.ft_lr)
+    return exact, small, reg
+
+
 # -- the anchor: Torch-Pruning magnitude pruning + fine-tuning --------------------------------------
-def magnitude_prune(dense, example, target_params, arch):
+def magnitude_prune(dense, example, target, size, arch):
+    """The dense model pruned with one ratio in every layer; ``size(model) <= target`` (bisection)."""
     import torch_pruning as tp
 
     def attempt(ratio):
@@ -198,20 +260,20 @@ def magnitude_prune(dense, example, target_params, arch):
         return model
 
     lo, hi = 0.0, 0.98
-    best = attempt(lo)
-    for _ in range(14):  # bisection on the ratio: the first with at most target parameters
+    best = attempt(hi)
+    for _ in range(12):  # the smallest ratio with size <= target
         mid = 0.5 * (lo + hi)
         model = attempt(mid)
-        if n_params(model) > target_params:
+        if size(model) > target:
             lo = mid
         else:
             hi, best = mid, model
-    return best if n_params(best) <= target_params * 1.02 else attempt(hi)
+    return best
 
 
 # -- latency ---------------------------------------------------------------------------------------
 def latencies(models, batch, repeats):
-    """Median seconds per forward pass for each model, measured interleaved (one thread)."""
+    """Median seconds per forward pass for each model, measured interleaved in rotating order (one thread)."""
     x = torch.randn(batch, 1, 40)
     times = {k: [] for k in models}
     with torch.inference_mode():
@@ -219,127 +281,260 @@ def latencies(models, batch, repeats):
             m.eval()
             for _ in range(5):
                 m(x)
-        for _ in range(repeats):
-            for k, m in models.items():
+        items = list(models.items())
+        for r in range(repeats):
+            for k, m in items[r % len(items):] + items[:r % len(items)]:  # rotated: no model always first
                 t0 = time.perf_counter()
                 m(x)
                 times[k].append(time.perf_counter() - t0)
     return {k: statistics.median(v) for k, v in times.items()}
 
 
-def run_one(arch, seed, split, epochs, repeats):
+def run_one(arch, seed, split, repeats):
+    setting = SETTINGS[arch]
     x, y, xt, yt = split
     example = x[:8]
     torch.manual_seed(seed)
     init = MODELS[arch]()
-    dense = train(copy.deepcopy(init), x, y, epochs, seed, arch)
-    sparse = copy.deepcopy(init)
-    reg = Regularizer(sparse, pz.GroupL1(LAM[arch]), example_inputs=example)
-    train(sparse, x, y, epochs, seed, arch, reg=reg)
-    small = prune(sparse, example_inputs=example)  # raises if the outputs differ
-    ours_exact_acc = accuracy(small, xt, yt)
-    anchor = magnitude_prune(dense, example, n_params(small), arch)
-    train(anchor, x, y, FINETUNE_EPOCHS, seed + 100, arch)
-    train(small, x, y, FINETUNE_EPOCHS, seed + 100, arch)  # the same fine-tuning budget, no penalty
-    lat = {b: latencies({"dense": dense, "ours": small, "anchor": anchor}, b, repeats) for b in LATENCY_BATCHES}
-    w_dense, w_small, w_anchor = widths(dense), widths(small), widths(anchor)
+    dense = train(copy.deepcopy(init), x, y, seed, setting, setting.epochs, setting.lr)
+    exact, small, reg = train_ours(init, split, seed, setting, setting.lam, setting.weights)
+    anchors = {}
+    for key, size in (("params", n_params), ("macs", lambda m: macs(m, example))):
+        anchor = magnitude_prune(dense, example, size(small), size, arch)
+        anchors[key] = train(anchor, x, y, seed + 100, setting, setting.ft_epochs, setting.ft_lr)
+    nets = {"dense": dense, "ours": small, "anchor_params": anchors["params"], "anchor_macs": anchors["macs"]}
+    lat = {b: latencies(nets, b, repeats * (4 if b == 1 else 1)) for b in LATENCY_BATCHES}
+    w_dense = widths(dense)
     out_layer = [k for k, m in dense.named_modules() if isinstance(m, nn.Linear) and m.out_features == 10]
     units = sum(v for k, v in w_dense.items() if k not in out_layer)
-    gone = sum(w_dense[k] - w_small[k] for k in w_dense if k not in out_layer)
-    gone_anchor = sum(w_dense[k] - w_anchor[k] for k in w_dense if k not in out_layer)
-    row = {
-        "model": arch, "seed": seed, "lambda": LAM[arch],
-        "dense_acc": accuracy(dense, xt, yt), "ours_exact_acc": ours_exact_acc, "ours_acc": accuracy(small, xt, yt),
-        "anchor_acc": accuracy(anchor, xt, yt),
-        "dense_params": n_params(dense), "ours_params": n_params(small), "anchor_params": n_params(anchor),
-        "units": units, "ours_removed": gone, "anchor_removed": gone_anchor,
-        "zero_structures": int((reg._coupled.groups.norms() == 0).sum()), "structures": len(reg.structures),
-    }
-    for b in LATENCY_BATCHES:
-        for k in ("dense", "ours", "anchor"):
+    row = {"model": arch, "seed": seed, "lambda": setting.lam, "weights": setting.weights,
+           "epochs": setting.epochs, "ft_epochs": setting.ft_epochs, "units": units,
+           "zero_structures": int((reg._coupled.groups.norms() == 0).sum()), "structures": len(reg.structures),
+           "ours_exact_acc": accuracy(exact, xt, yt)}
+    for k, m in nets.items():
+        w = widths(m)
+        row[f"{k}_acc"] = accuracy(m, xt, yt)
+        row[f"{k}_params"] = n_params(m)
+        row[f"{k}_macs"] = macs(m, example)
+        row[f"{k}_removed"] = sum(w_dense[n] - w[n] for n in w_dense if n not in out_layer)
+        for b in LATENCY_BATCHES:
             row[f"{k}_ms_b{b}"] = 1e3 * lat[b][k]
-        row[f"speedup_b{b}"] = lat[b]["dense"] / lat[b]["ours"]
+            row[f"{k}_speedup_b{b}"] = lat[b]["dense"] / lat[b][k]
+    row["ours_widths"] = " ".join(f"{n}:{v}" for n, v in widths(small).items() if n not in out_layer)
+    if SAVE_MODELS is not None:  # whole modules (pickled): to time them again elsewhere
+        SAVE_MODELS.mkdir(parents=True, exist_ok=True)
+        torch.save(nets, SAVE_MODELS / f"{arch}_{seed}.pt")
     return row
+
+
+def sweep(arch, split, lams, weightings, seed=TUNING_SEED):
+    """``ours`` (no anchor, no latency) for each λ and weighting on the tuning seed."""
+    setting = SETTINGS[arch]
+    x, y, xt, yt = split
+    example = x[:8]
+    torch.manual_seed(seed)
+    init = MODELS[arch]()
+    dense = train(copy.deepcopy(init), x, y, seed, setting, setting.epochs, setting.lr)
+    rows = []
+    base = {"model": arch, "seed": seed, "dense_acc": accuracy(dense, xt, yt), "dense_params": n_params(dense),
+            "dense_macs": macs(dense, example)}
+    for weights in weightings:
+        for lam in lams:
+            exact, small, _ = train_ours(init, split, seed, setting, lam, weights)
+            row = {**base, "weights": weights, "lambda": lam, "ours_exact_acc": accuracy(exact, xt, yt),
+                   "ours_acc": accuracy(small, xt, yt), "ours_params": n_params(small),
+                   "ours_macs": macs(small, example),
+                   "ours_widths": " ".join(f"{n}:{v}" for n, v in widths(small).items())}
+            rows.append(row)
+            print({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}, flush=True)
+    return rows
+
+
+# -- the report ----------------------------------------------------------------------------------
+def _pct(v):
+    return f"{100 * v:.1f}"
 
 
 def markdown(rows, seconds, command):
     from benchmarks._report import machine_line
 
+    s = SETTINGS
     lines = [
-        f"MNIST-1D (4,000 train / 1,000 test, procedurally generated by `mnist1d`), {EPOCHS} epochs, batch "
-        f"{BATCH}; " + ", ".join(f"{k}: {o} lr {lr:g}" for k, (o, lr) in OPTIM.items())
-        + " (ProxSGD with momentum 0.9 / ProxAdamW; without penalty they are SGD / AdamW). Coupled GroupL1: "
-        f"{DENSE_EPOCHS} dense epochs, λ ramped up over {RAMP_EPOCHS}, then `prune(model, example_inputs)` "
-        f"(same outputs, checked). Anchor: Torch-Pruning `MetaPruner` + `GroupMagnitudeImportance` on the dense "
-        f"net to the same parameter count, then {FINETUNE_EPOCHS} epochs of fine-tuning. Latency: median "
-        "forward time, one thread, the three nets measured interleaved.",
+        "MNIST-1D (4,000 train / 1,000 test, procedurally generated by `mnist1d`), batch "
+        f"{BATCH}, cosine learning-rate decay in every run; "
+        + "; ".join(f"{k}: {v.optim} lr {v.lr:g}, {v.epochs} epochs (λ after {v.dense_epochs}, ramped over "
+                    f"{v.ramp_epochs}), fine-tuning {v.ft_epochs} epochs lr {v.ft_lr:g}" for k, v in s.items())
+        + ". Ours: coupled `GroupL1(λ, weights=c)` (`c_g` ∝ the multiply-adds of each structure from "
+        "`pz.nn.structure_costs` for `macs`, 1 for `none`), `prune(model, example_inputs)` (same outputs, "
+        "checked), no fine-tuning. Anchor: "
+        "Torch-Pruning `MetaPruner` + `GroupMagnitudeImportance` (one ratio in every layer) on the dense net to "
+        "ours' parameter count (=params) or multiply-adds (=MACs), the same fine-tuning. MACs: multiply-adds "
+        "per prediction (`pz.nn.count_macs`). Latency: median forward time, one thread, the four nets measured "
+        "interleaved; speed-up = dense / pruned.",
         "",
-        "| model | seed | λ | test acc dense → pruned (exact) → fine-tuned (Δ vs dense) | anchor acc | units "
-        "removed (ours / anchor) | params dense → ours | anchor params | latency b=1 dense → ours (×) "
-        "| latency b=256 dense → ours (×) | anchor b=256 |",
-        "|---|---:|---:|---|---:|---:|---|---:|---|---|---:|",
+        "| model | seed | λ, c_g | test acc: dense → ours (Δ) | anchor =params | anchor =MACs | params: dense → ours "
+        "| MACs: dense → ours (×) | anchor =params MACs | ours' widths | b=256 ms: dense → ours (×) "
+        "| b=256 anchor =params / =MACs (×) | b=1 ms: dense → ours (×) |",
+        "|---|---:|---:|---|---:|---:|---|---|---:|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
-            f"| {r['model']} | {r['seed']} | {r['lambda']:g} | {100 * r['dense_acc']:.1f} → "
-            f"{100 * r['ours_exact_acc']:.1f} → {100 * r['ours_acc']:.1f}"
-            f" ({100 * (r['ours_acc'] - r['dense_acc']):+.1f}) | {100 * r['anchor_acc']:.1f} "
-            f"| {r['ours_removed']} / {r['anchor_removed']} of {r['units']} | {r['dense_params']:,} → "
-            f"{r['ours_params']:,} "
-            f"| {r['anchor_params']:,} "
-            f"| {r['dense_ms_b1']:.3f} → {r['ours_ms_b1']:.3f} ms ({r['speedup_b1']:.2f}×) "
-            f"| {r['dense_ms_b256']:.2f} → {r['ours_ms_b256']:.2f} ms ({r['speedup_b256']:.2f}×) "
-            f"| {r['anchor_ms_b256']:.2f} ms |")
+            f"| {r['model']} | {r['seed']} | {r['lambda']:g}, {r['weights']} "
+            f"| {_pct(r['dense_acc'])} → {_pct(r['ours_acc'])} "
+            f"({100 * (r['ours_acc'] - r['dense_acc']):+.1f}) | {_pct(r['anchor_params_acc'])} "
+            f"| {_pct(r['anchor_macs_acc'])} | {r['dense_params']:,} → {r['ours_params']:,} "
+            f"| {r['dense_macs'] / 1e3:.0f}k → {r['ours_macs'] / 1e3:.1f}k ({r['dense_macs'] / r['ours_macs']:.1f}×) "
+            f"| {r['anchor_params_macs'] / 1e3:.1f}k | {r['ours_widths']} "
+            f"| {r['dense_ms_b256']:.2f} → {r['ours_ms_b256']:.2f} ({r['ours_speedup_b256']:.1f}×) "
+            f"| {r['anchor_params_ms_b256']:.2f} ({r['anchor_params_speedup_b256']:.1f}×) / "
+            f"{r['anchor_macs_ms_b256']:.2f} ({r['anchor_macs_speedup_b256']:.1f}×) "
+            f"| {r['dense_ms_b1']:.3f} → {r['ours_ms_b1']:.3f} ({r['ours_speedup_b1']:.2f}×) |")
+    lines += ["", "Means over seeds:", "",
+              "| model | seeds | Δ acc ours | ours − anchor =params | ours − anchor =MACs | MACs ÷ | "
+              "speed-up b=256 (median) | speed-up b=1 (median) |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for arch in dict.fromkeys(r["model"] for r in rows):
+        rs = [r for r in rows if r["model"] == arch]
+
+        def mean(f, rs=rs):
+            return float(np.mean([f(r) for r in rs]))
+
+        def med(f, rs=rs):
+            return float(np.median([f(r) for r in rs]))
+        lines.append(
+            f"| {arch} | {len(rs)} | {100 * mean(lambda r: r['ours_acc'] - r['dense_acc']):+.1f} "
+            f"| {100 * mean(lambda r: r['ours_acc'] - r['anchor_params_acc']):+.1f} "
+            f"| {100 * mean(lambda r: r['ours_acc'] - r['anchor_macs_acc']):+.1f} "
+            f"| {mean(lambda r: r['dense_macs'] / r['ours_macs']):.1f}× "
+            f"| {med(lambda r: r['ours_speedup_b256']):.2f}× | {med(lambda r: r['ours_speedup_b1']):.2f}× |")
     lines += ["", f"`{command}`: {seconds:.0f} s on a shared 2-core machine (timings are noisy there; "
               "ratios come from interleaved runs). " + machine_line()]
     return "\n".join(lines)
 
 
-def write_doc(md, doc=DOC):
+def sweep_markdown(rows):
+    lines = ["| model | weights `c_g` | λ | test acc: dense → pruned → fine-tuned | params | MACs (×) | widths |",
+             "|---|---|---:|---|---:|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['model']} | {r['weights']} | {r['lambda']:g} | {_pct(r['dense_acc'])} → "
+                     f"{_pct(r['ours_exact_acc'])} → {_pct(r['ours_acc'])} | {r['ours_params']:,} "
+                     f"| {r['ours_macs'] / 1e3:.1f}k ({r['dense_macs'] / r['ours_macs']:.1f}×) | {r['ours_widths']} |")
+    return "\n".join(lines)
+
+
+def write_doc(md, marker="nn-prune", doc=DOC):
     text = doc.read_text()
-    begin, end = "<!-- BEGIN nn-prune -->", "<!-- END nn-prune -->"
+    begin, end = f"<!-- BEGIN {marker} -->", f"<!-- END {marker} -->"
     block = f"{begin}\n{md.strip()}\n{end}"
     pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.S)
     text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
     doc.write_text(text)
 
 
+def write_csv(rows, path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fields = list(dict.fromkeys(k for r in rows for k in r))
+    with open(path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def read_csv(path):
+    if not path.exists():
+        return []
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    for r in rows:
+        for k, v in r.items():
+            try:
+                r[k] = int(v) if re.fullmatch(r"-?\d+", v) else float(v)
+            except (TypeError, ValueError):
+                pass
+    return rows
+
+
+def merge_rows(old, new, key):
+    fresh = {tuple(r[k] for k in key) for r in new}
+    kept = [r for r in old if tuple(r[k] for k in key) not in fresh]
+    rows = kept + new
+    order = {m: i for i, m in enumerate(MODELS)}
+    return sorted(rows, key=lambda r: (order.get(r["model"], 99), r["seed"], r.get("weights", ""), r["lambda"]))
+
+
 def main(argv=None):
-    global EPOCHS, DENSE_EPOCHS, RAMP_EPOCHS, FINETUNE_EPOCHS
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-write", action="store_true", help="print only")
-    parser.add_argument("--quick", action="store_true", help="one seed, 4 epochs, CNN only (a smoke run)")
+    parser.add_argument("--quick", action="store_true", help="one seed, 3 epochs, CNN only (a smoke run)")
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
     parser.add_argument("--seeds", nargs="+", type=int, default=list(SEEDS))
     parser.add_argument("--lam", nargs="+", default=[], metavar="MODEL=λ", help="override λ, e.g. cnn=0.02")
+    parser.add_argument("--weights", choices=("macs", "none"), help="group factors c_g (default: macs)")
+    parser.add_argument("--sweep", action="store_true", help="λ grid on the tuning seed, ours only")
+    parser.add_argument("--sweep-weights", nargs="+", default=["macs", "none"], choices=("macs", "none"))
+    parser.add_argument("--sweep-lams", nargs="+", type=float, help="λ grid of --sweep (default: SWEEP)")
+    parser.add_argument("--save-models", type=Path, help="also save the four networks of every run there")
     args = parser.parse_args(argv)
+    global SAVE_MODELS
+    SAVE_MODELS = args.save_models
     for item in args.lam:
         key, value = item.split("=")
-        LAM[key] = float(value)
+        SETTINGS[key]["lam"] = float(value)
+    if args.weights:
+        for setting in SETTINGS.values():
+            setting["weights"] = args.weights
     torch.set_num_threads(1)
-    seeds, models, repeats = args.seeds, args.models, 40
+    seeds, models, repeats = args.seeds, args.models, 60
     if args.quick:
-        EPOCHS, DENSE_EPOCHS, RAMP_EPOCHS, FINETUNE_EPOCHS = 4, 1, 1, 1
+        for setting in SETTINGS.values():
+            setting.update(epochs=3, dense_epochs=1, ramp_epochs=1, ft_epochs=1,
+                           ours_ft_epochs=min(1, setting.ours_ft_epochs))
         seeds, models, repeats = seeds[:1], ["cnn"], 5
     t0 = time.perf_counter()
     split = data()
+    if args.sweep:
+        rows = [r for arch in models for r in sweep(arch, split, args.sweep_lams or SWEEP[arch], args.sweep_weights)]
+        print(sweep_markdown(rows))
+        if not args.no_write and not args.quick:  # merged with earlier sweeps (same model, weights, λ: replaced)
+            with _locked(SWEEP_RESULTS):
+                rows = merge_rows(read_csv(SWEEP_RESULTS), rows, ("model", "seed", "weights", "lambda"))
+                write_csv(rows, SWEEP_RESULTS)
+                write_doc(sweep_markdown(rows) + "\n\n`python -m benchmarks.nn_prune --sweep`: about "
+                          f"{time.perf_counter() - t0:.0f} s per model on a shared 2-core machine.",
+                          marker="nn-prune-sweep")
+        return rows
     rows = []
     for arch in models:
         for seed in seeds:
-            row = run_one(arch, seed, split, EPOCHS, repeats)
+            row = run_one(arch, seed, split, repeats)
             rows.append(row)
             print({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}, flush=True)
     command = "python -m benchmarks.nn_prune" + (" --quick" if args.quick else "")
-    md = markdown(rows, time.perf_counter() - t0, command)
-    print(md)
-    if not args.no_write and not args.quick:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        with open(RESULTS, "w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
-        write_doc(md)
+    print(markdown(rows, time.perf_counter() - t0, command))
+    if not args.no_write and not args.quick:  # merged with earlier runs (same model and seed: replaced)
+        with _locked(RESULTS):
+            rows = merge_rows(read_csv(RESULTS), rows, ("model", "seed"))
+            write_csv(rows, RESULTS)
+            write_doc(markdown(rows, time.perf_counter() - t0, command))
     return rows
+
+
+class _locked:
+    """An exclusive lock next to ``path`` (runs of several models may write at once)."""
+
+    def __init__(self, path):
+        import tempfile
+
+        self.lock = Path(tempfile.gettempdir()) / f"penalized-{path.stem}.lock"
+
+    def __enter__(self):
+        import fcntl
+
+        self.fh = open(self.lock, "w")
+        fcntl.flock(self.fh, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc):
+        self.fh.close()  # releases the lock
 
 
 if __name__ == "__main__":
