@@ -69,7 +69,11 @@ SAVE_MODELS = None  # --save-models DIR
 class Setting(dict):
     """Training settings of one network (attribute access)."""
 
-    __getattr__ = dict.__getitem__
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
 
 
 #: λ and the group factors (``macs``: c_g ∝ each structure's multiply-adds; ``none``: c_g = 1) chosen by
@@ -412,11 +416,11 @@ def markdown(rows, seconds, command):
 
 
 def sweep_markdown(rows):
-    lines = ["| model | weights `c_g` | λ | test acc: dense → pruned → fine-tuned | params | MACs (×) | widths |",
+    lines = ["| model | weights `c_g` | λ | test acc: dense → pruned (Δ) | params | MACs (×) | widths |",
              "|---|---|---:|---|---:|---|---|"]
     for r in rows:
         lines.append(f"| {r['model']} | {r['weights']} | {r['lambda']:g} | {_pct(r['dense_acc'])} → "
-                     f"{_pct(r['ours_exact_acc'])} → {_pct(r['ours_acc'])} | {r['ours_params']:,} "
+                     f"{_pct(r['ours_acc'])} ({100 * (r['ours_acc'] - r['dense_acc']):+.1f}) | {r['ours_params']:,} "
                      f"| {r['ours_macs'] / 1e3:.1f}k ({r['dense_macs'] / r['ours_macs']:.1f}×) | {r['ours_widths']} |")
     return "\n".join(lines)
 
@@ -462,9 +466,21 @@ def merge_rows(old, new, key):
 
 
 def main(argv=None):
+    """The command line (see the module docstring); the settings it changes are restored afterwards."""
+    global SAVE_MODELS
+    saved = copy.deepcopy(SETTINGS), SAVE_MODELS
+    try:
+        return _main(argv)
+    finally:
+        SETTINGS.clear()
+        SETTINGS.update(saved[0])
+        SAVE_MODELS = saved[1]
+
+
+def _main(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-write", action="store_true", help="print only")
-    parser.add_argument("--quick", action="store_true", help="one seed, 3 epochs, CNN only (a smoke run)")
+    parser.add_argument("--quick", action="store_true", help="one seed, 5 epochs, CNN only (a smoke run)")
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
     parser.add_argument("--seeds", nargs="+", type=int, default=list(SEEDS))
     parser.add_argument("--lam", nargs="+", default=[], metavar="MODEL=λ", help="override λ, e.g. cnn=0.02")
@@ -486,7 +502,7 @@ def main(argv=None):
     seeds, models, repeats = args.seeds, args.models, 60
     if args.quick:
         for setting in SETTINGS.values():
-            setting.update(epochs=3, dense_epochs=1, ramp_epochs=1, ft_epochs=1,
+            setting.update(epochs=5, dense_epochs=1, ramp_epochs=1, ft_epochs=1,
                            ours_ft_epochs=min(1, setting.ours_ft_epochs))
         seeds, models, repeats = seeds[:1], ["cnn"], 5
     t0 = time.perf_counter()
