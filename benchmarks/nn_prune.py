@@ -63,6 +63,7 @@ TUNING_SEED = 0
 SEEDS = (1, 2)
 BATCH = 128
 LATENCY_BATCHES = (1, 256)
+ROUNDS = 3  # latency: median over rounds of interleaved medians
 SAVE_MODELS = None  # --save-models DIR
 
 
@@ -277,9 +278,13 @@ def magnitude_prune(dense, example, target, size, arch):
 
 # -- latency ---------------------------------------------------------------------------------------
 def latencies(models, batch, repeats):
-    """Median seconds per forward pass for each model, measured interleaved in rotating order (one thread)."""
+    """Median seconds per forward pass of each model (one thread), on two clocks: ``wall``
+    (``perf_counter``) and ``cpu`` (``thread_time``: the thread's own CPU time, which a loaded
+    machine's preemptions do not inflate; for one thread and no I/O it is the wall time of an
+    idle machine). The models are measured interleaved, in rotating order."""
     x = torch.randn(batch, 1, 40)
-    times = {k: [] for k in models}
+    wall = {k: [] for k in models}
+    cpu = {k: [] for k in models}
     with torch.inference_mode():
         for m in models.values():
             m.eval()
@@ -288,10 +293,30 @@ def latencies(models, batch, repeats):
         items = list(models.items())
         for r in range(repeats):
             for k, m in items[r % len(items):] + items[:r % len(items)]:  # rotated: no model always first
-                t0 = time.perf_counter()
+                c0, t0 = time.thread_time(), time.perf_counter()
                 m(x)
-                times[k].append(time.perf_counter() - t0)
-    return {k: statistics.median(v) for k, v in times.items()}
+                wall[k].append(time.perf_counter() - t0)
+                cpu[k].append(time.thread_time() - c0)
+    return {"wall": {k: statistics.median(v) for k, v in wall.items()},
+            "cpu": {k: statistics.median(v) for k, v in cpu.items()}}
+
+
+def latency_rounds(models, batch, repeats, rounds):
+    """The median over ``rounds`` of :func:`latencies` (a load burst moves one round, not the median)."""
+    measured = [latencies(models, batch, repeats) for _ in range(rounds)]
+    return {clock: {k: statistics.median(m[clock][k] for m in measured) for k in models} for clock in ("wall", "cpu")}
+
+
+def latency_columns(models, repeats, rounds):
+    """``{name}_{clock}_ms_b{batch}`` and ``{name}_{clock}_speedup_b{batch}`` (dense / name) columns."""
+    row = {}
+    for b in LATENCY_BATCHES:
+        lat = latency_rounds(models, b, repeats * (4 if b == 1 else 1), rounds)
+        for clock, values in lat.items():
+            for k, v in values.items():
+                row[f"{k}_{clock}_ms_b{b}"] = 1e3 * v
+                row[f"{k}_{clock}_speedup_b{b}"] = values["dense"] / v
+    return row
 
 
 def run_one(arch, seed, split, repeats):
@@ -307,7 +332,6 @@ def run_one(arch, seed, split, repeats):
         anchor = magnitude_prune(dense, example, size(small), size, arch)
         anchors[key] = train(anchor, x, y, seed + 100, setting, setting.ft_epochs, setting.ft_lr)
     nets = {"dense": dense, "ours": small, "anchor_params": anchors["params"], "anchor_macs": anchors["macs"]}
-    lat = {b: latencies(nets, b, repeats * (4 if b == 1 else 1)) for b in LATENCY_BATCHES}
     w_dense = widths(dense)
     out_layer = [k for k, m in dense.named_modules() if isinstance(m, nn.Linear) and m.out_features == 10]
     units = sum(v for k, v in w_dense.items() if k not in out_layer)
@@ -321,9 +345,7 @@ def run_one(arch, seed, split, repeats):
         row[f"{k}_params"] = n_params(m)
         row[f"{k}_macs"] = macs(m, example)
         row[f"{k}_removed"] = sum(w_dense[n] - w[n] for n in w_dense if n not in out_layer)
-        for b in LATENCY_BATCHES:
-            row[f"{k}_ms_b{b}"] = 1e3 * lat[b][k]
-            row[f"{k}_speedup_b{b}"] = lat[b]["dense"] / lat[b][k]
+    row.update(latency_columns(nets, repeats, ROUNDS))
     row["ours_widths"] = " ".join(f"{n}:{v}" for n, v in widths(small).items() if n not in out_layer)
     if SAVE_MODELS is not None:  # whole modules (pickled): to time them again elsewhere
         SAVE_MODELS.mkdir(parents=True, exist_ok=True)
@@ -344,7 +366,11 @@ def sweep(arch, split, lams, weightings, seed=TUNING_SEED):
             "dense_macs": macs(dense, example)}
     for weights in weightings:
         for lam in lams:
-            exact, small, _ = train_ours(init, split, seed, setting, lam, weights)
+            try:
+                exact, small, _ = train_ours(init, split, seed, setting, lam, weights)
+            except ValueError as exc:  # a whole width zero (prune refuses to build an empty layer)
+                print(f"{arch} weights={weights} λ={lam:g}: {exc}", flush=True)
+                continue
             row = {**base, "weights": weights, "lambda": lam, "ours_exact_acc": accuracy(exact, xt, yt),
                    "ours_acc": accuracy(small, xt, yt), "ours_params": n_params(small),
                    "ours_macs": macs(small, example),
@@ -367,19 +393,21 @@ def markdown(rows, seconds, command):
         "MNIST-1D (4,000 train / 1,000 test, procedurally generated by `mnist1d`), batch "
         f"{BATCH}, cosine learning-rate decay in every run; "
         + "; ".join(f"{k}: {v.optim} lr {v.lr:g}, {v.epochs} epochs (λ after {v.dense_epochs}, ramped over "
-                    f"{v.ramp_epochs}), fine-tuning {v.ft_epochs} epochs lr {v.ft_lr:g}" for k, v in s.items())
+                    f"{v.ramp_epochs}), the anchor's fine-tuning {v.ft_epochs} epochs lr {v.ft_lr:g}"
+                    for k, v in s.items())
         + ". Ours: coupled `GroupL1(λ, weights=c)` (`c_g` ∝ the multiply-adds of each structure from "
         "`pz.nn.structure_costs` for `macs`, 1 for `none`), `prune(model, example_inputs)` (same outputs, "
-        "checked), no fine-tuning. Anchor: "
-        "Torch-Pruning `MetaPruner` + `GroupMagnitudeImportance` (one ratio in every layer) on the dense net to "
-        "ours' parameter count (=params) or multiply-adds (=MACs), the same fine-tuning. MACs: multiply-adds "
-        "per prediction (`pz.nn.count_macs`). Latency: median forward time, one thread, the four nets measured "
-        "interleaved; speed-up = dense / pruned.",
+        "checked), no fine-tuning. Anchor: Torch-Pruning `MetaPruner` + `GroupMagnitudeImportance` (one ratio in "
+        "every layer) on the dense net to ours' parameter count (=params) or multiply-adds (=MACs), then "
+        "fine-tuned. MACs: multiply-adds per prediction, counted (`pz.nn.count_macs`). Latency: one thread, the "
+        "four nets timed interleaved in rotating order, median over rounds of the medians over repeats, on the "
+        "thread's CPU clock (`time.thread_time`: the wall time of an idle machine for one thread; the shared "
+        "machine's preemptions do not inflate it) and on the wall clock; speed-up = dense / pruned.",
         "",
         "| model | seed | λ, c_g | test acc: dense → ours (Δ) | anchor =params | anchor =MACs | params: dense → ours "
-        "| MACs: dense → ours (×) | anchor =params MACs | ours' widths | b=256 ms: dense → ours (×) "
-        "| b=256 anchor =params / =MACs (×) | b=1 ms: dense → ours (×) |",
-        "|---|---:|---:|---|---:|---:|---|---|---:|---|---|---|---|",
+        "| MACs: dense → ours (×) | ours' widths | b=256 CPU ms: dense → ours (×) "
+        "| b=256 anchor =params / =MACs (×) | b=256 wall × ours / anchors | b=1 CPU ms: dense → ours (×) |",
+        "|---|---:|---:|---|---:|---:|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
@@ -388,14 +416,17 @@ def markdown(rows, seconds, command):
             f"({100 * (r['ours_acc'] - r['dense_acc']):+.1f}) | {_pct(r['anchor_params_acc'])} "
             f"| {_pct(r['anchor_macs_acc'])} | {r['dense_params']:,} → {r['ours_params']:,} "
             f"| {r['dense_macs'] / 1e3:.0f}k → {r['ours_macs'] / 1e3:.1f}k ({r['dense_macs'] / r['ours_macs']:.1f}×) "
-            f"| {r['anchor_params_macs'] / 1e3:.1f}k | {r['ours_widths']} "
-            f"| {r['dense_ms_b256']:.2f} → {r['ours_ms_b256']:.2f} ({r['ours_speedup_b256']:.1f}×) "
-            f"| {r['anchor_params_ms_b256']:.2f} ({r['anchor_params_speedup_b256']:.1f}×) / "
-            f"{r['anchor_macs_ms_b256']:.2f} ({r['anchor_macs_speedup_b256']:.1f}×) "
-            f"| {r['dense_ms_b1']:.3f} → {r['ours_ms_b1']:.3f} ({r['ours_speedup_b1']:.2f}×) |")
-    lines += ["", "Means over seeds:", "",
-              "| model | seeds | Δ acc ours | ours − anchor =params | ours − anchor =MACs | MACs ÷ | "
-              "speed-up b=256 (median) | speed-up b=1 (median) |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+            f"| {r['ours_widths']} "
+            f"| {r['dense_cpu_ms_b256']:.2f} → {r['ours_cpu_ms_b256']:.2f} ({r['ours_cpu_speedup_b256']:.1f}×) "
+            f"| {r['anchor_params_cpu_ms_b256']:.2f} ({r['anchor_params_cpu_speedup_b256']:.1f}×) / "
+            f"{r['anchor_macs_cpu_ms_b256']:.2f} ({r['anchor_macs_cpu_speedup_b256']:.1f}×) "
+            f"| {r['ours_wall_speedup_b256']:.1f}× / {r['anchor_params_wall_speedup_b256']:.1f}×, "
+            f"{r['anchor_macs_wall_speedup_b256']:.1f}× "
+            f"| {r['dense_cpu_ms_b1']:.3f} → {r['ours_cpu_ms_b1']:.3f} ({r['ours_cpu_speedup_b1']:.2f}×) |")
+    lines += ["", "Over seeds (means; speed-ups: medians):", "",
+              "| model | seeds | Δ acc ours | ours − anchor =params | ours − anchor =MACs | MACs ÷ | speed-up b=256 "
+              "CPU: ours / anchor =MACs | b=256 wall: ours | b=1 CPU: ours |",
+              "|---|---:|---:|---:|---:|---:|---|---:|---:|"]
     for arch in dict.fromkeys(r["model"] for r in rows):
         rs = [r for r in rows if r["model"] == arch]
 
@@ -409,9 +440,13 @@ def markdown(rows, seconds, command):
             f"| {100 * mean(lambda r: r['ours_acc'] - r['anchor_params_acc']):+.1f} "
             f"| {100 * mean(lambda r: r['ours_acc'] - r['anchor_macs_acc']):+.1f} "
             f"| {mean(lambda r: r['dense_macs'] / r['ours_macs']):.1f}× "
-            f"| {med(lambda r: r['ours_speedup_b256']):.2f}× | {med(lambda r: r['ours_speedup_b1']):.2f}× |")
-    lines += ["", f"`{command}`: {seconds:.0f} s on a shared 2-core machine (timings are noisy there; "
-              "ratios come from interleaved runs). " + machine_line()]
+            f"| {med(lambda r: r['ours_cpu_speedup_b256']):.2f}× / "
+            f"{med(lambda r: r['anchor_macs_cpu_speedup_b256']):.2f}× "
+            f"| {med(lambda r: r['ours_wall_speedup_b256']):.2f}× | {med(lambda r: r['ours_cpu_speedup_b1']):.2f}× |")
+    took = "" if seconds is None else f": {seconds:.0f} s"
+    lines += ["", f"`{command}`{took} on a shared 2-core machine under load (the wall clock moved by ±20 % "
+              "between identical networks there, and inflates the dense nets most; the CPU clock moved by a few %). "
+              + machine_line()]
     return "\n".join(lines)
 
 
@@ -499,7 +534,7 @@ def _main(argv):
         for setting in SETTINGS.values():
             setting["weights"] = args.weights
     torch.set_num_threads(1)
-    seeds, models, repeats = args.seeds, args.models, 60
+    seeds, models, repeats = args.seeds, args.models, 40
     if args.quick:
         for setting in SETTINGS.values():
             setting.update(epochs=5, dense_epochs=1, ramp_epochs=1, ft_epochs=1,
@@ -555,4 +590,6 @@ class _locked:
 
 if __name__ == "__main__":
     np.seterr(all="ignore")
-    main()
+    from benchmarks import nn_prune  # the module's own classes (not __main__'s) in saved models
+
+    nn_prune.main()

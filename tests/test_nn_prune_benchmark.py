@@ -24,7 +24,8 @@ def test_quick_prune_benchmark_runs_and_compares_at_equal_size(tmp_path):
     assert row["anchor_params_params"] <= row["ours_params"]  # the anchor at ours' size (or just below)
     assert row["anchor_macs_macs"] <= row["ours_macs"]
     assert row["ours_removed"] > 0 and row["zero_structures"] > 0
-    assert all(row[f"{k}_ms_b{b}"] > 0 for k in ("dense", "ours", "anchor_params", "anchor_macs") for b in (1, 256))
+    assert all(row[f"{k}_{clock}_ms_b{b}"] > 0 for k in ("dense", "ours", "anchor_params", "anchor_macs")
+               for b in (1, 256) for clock in ("cpu", "wall"))
     table = nn_prune.markdown(rows, 1.0, "cmd")
     assert "| cnn | 1 |" in table and "anchor =MACs" in table
     saved = list(tmp_path.glob("cnn_1.pt"))
@@ -32,7 +33,7 @@ def test_quick_prune_benchmark_runs_and_compares_at_equal_size(tmp_path):
     from benchmarks import nn_prune_latency
 
     again = nn_prune_latency.main([str(tmp_path), "--repeats", "3", "--rounds", "1"])
-    assert again[0]["ours_ms_b256"] > 0
+    assert again[0]["ours_cpu_ms_b256"] > 0 and again[0]["dense_cpu_speedup_b256"] == 1.0
 
 
 @pytest.mark.slow
