@@ -88,11 +88,11 @@ SETTINGS = {
     "cnn": Setting(optim="sgd", lr=0.05, epochs=30, dense_epochs=5, ramp_epochs=10, ft_epochs=10, ft_lr=0.02,
                    ours_ft_epochs=0, lam=0.05, weights="macs"),
     "resnet": Setting(optim="sgd", lr=0.05, epochs=30, dense_epochs=5, ramp_epochs=10, ft_epochs=10, ft_lr=0.02,
-                      ours_ft_epochs=0, lam=0.05, weights="none"),
+                      ours_ft_epochs=0, lam=0.065, weights="none"),
     "transformer": Setting(optim="adamw", lr=3e-3, epochs=30, dense_epochs=5, ramp_epochs=10, ft_epochs=10,
                            ft_lr=1e-3, ours_ft_epochs=0, lam=0.01, weights="none"),
 }
-SWEEP = {"cnn": (0.01, 0.02, 0.03, 0.05, 0.08), "resnet": (0.01, 0.02, 0.03, 0.05, 0.08),
+SWEEP = {"cnn": (0.01, 0.02, 0.03, 0.05, 0.08), "resnet": (0.01, 0.02, 0.03, 0.04, 0.05, 0.065, 0.08),
          "transformer": (3e-4, 1e-3, 3e-3, 1e-2)}
 
 
@@ -349,7 +349,7 @@ def run_one(arch, seed, split, repeats):
     row["ours_widths"] = " ".join(f"{n}:{v}" for n, v in widths(small).items() if n not in out_layer)
     if SAVE_MODELS is not None:  # whole modules (pickled): to time them again elsewhere
         SAVE_MODELS.mkdir(parents=True, exist_ok=True)
-        torch.save(nets, SAVE_MODELS / f"{arch}_{seed}.pt")
+        torch.save(nets, SAVE_MODELS / f"{arch}_{seed}_{setting.lam:g}.pt")
     return row
 
 
@@ -424,11 +424,11 @@ def markdown(rows, seconds, command):
             f"{r['anchor_macs_wall_speedup_b256']:.1f}× "
             f"| {r['dense_cpu_ms_b1']:.3f} → {r['ours_cpu_ms_b1']:.3f} ({r['ours_cpu_speedup_b1']:.2f}×) |")
     lines += ["", "Over seeds (means; speed-ups: medians):", "",
-              "| model | seeds | Δ acc ours | ours − anchor =params | ours − anchor =MACs | MACs ÷ | speed-up b=256 "
-              "CPU: ours / anchor =MACs | b=256 wall: ours | b=1 CPU: ours |",
-              "|---|---:|---:|---:|---:|---:|---|---:|---:|"]
-    for arch in dict.fromkeys(r["model"] for r in rows):
-        rs = [r for r in rows if r["model"] == arch]
+              "| model | λ, c_g | seeds | Δ acc ours | ours − anchor =params | ours − anchor =MACs | MACs ÷ "
+              "| speed-up b=256 CPU: ours / anchor =MACs | b=256 wall: ours | b=1 CPU: ours |",
+              "|---|---|---:|---:|---:|---:|---:|---|---:|---:|"]
+    for arch, lam in dict.fromkeys((r["model"], r["lambda"]) for r in rows):
+        rs = [r for r in rows if (r["model"], r["lambda"]) == (arch, lam)]
 
         def mean(f, rs=rs):
             return float(np.mean([f(r) for r in rs]))
@@ -436,7 +436,8 @@ def markdown(rows, seconds, command):
         def med(f, rs=rs):
             return float(np.median([f(r) for r in rs]))
         lines.append(
-            f"| {arch} | {len(rs)} | {100 * mean(lambda r: r['ours_acc'] - r['dense_acc']):+.1f} "
+            f"| {arch} | {lam:g}, {rs[0]['weights']} | {len(rs)} "
+            f"| {100 * mean(lambda r: r['ours_acc'] - r['dense_acc']):+.1f} "
             f"| {100 * mean(lambda r: r['ours_acc'] - r['anchor_params_acc']):+.1f} "
             f"| {100 * mean(lambda r: r['ours_acc'] - r['anchor_macs_acc']):+.1f} "
             f"| {mean(lambda r: r['dense_macs'] / r['ours_macs']):.1f}× "
@@ -563,7 +564,7 @@ def _main(argv):
     print(markdown(rows, time.perf_counter() - t0, command))
     if not args.no_write and not args.quick:  # merged with earlier runs (same model and seed: replaced)
         with _locked(RESULTS):
-            rows = merge_rows(read_csv(RESULTS), rows, ("model", "seed"))
+            rows = merge_rows(read_csv(RESULTS), rows, ("model", "seed", "lambda"))
             write_csv(rows, RESULTS)
             write_doc(markdown(rows, time.perf_counter() - t0, command))
     return rows

@@ -18,6 +18,7 @@ import argparse
 import csv
 import os
 import platform
+import re
 import sys
 from pathlib import Path
 
@@ -55,11 +56,11 @@ def main(argv=None):
     rows = []
     for path in sorted(args.directory.glob("*.pt")):
         nets = torch.load(path, weights_only=False, map_location="cpu")
-        arch, seed = path.stem.rsplit("_", 1)
-        row = {"model": arch, "seed": int(seed)}
+        arch, seed, lam = path.stem.split("_")  # {model}_{seed}_{λ}.pt
+        row = {"model": arch, "seed": int(seed), "lambda": float(lam)}
         row.update(latency_columns(nets, args.repeats, args.rounds))
         rows.append(row)
-        print(f"{arch} seed {seed}: " + "; ".join(
+        print(f"{arch} seed {seed} λ {lam}: " + "; ".join(
             f"b={b} {clock}: dense {row[f'dense_{clock}_ms_b{b}']:.3f} ms, "
             f"ours {row[f'ours_{clock}_speedup_b{b}']:.2f}×, "
             f"anchor =params {row[f'anchor_params_{clock}_speedup_b{b}']:.2f}×, "
@@ -78,14 +79,17 @@ def main(argv=None):
 
 
 def update_results(rows, args):
-    """The latency columns of the matching result rows (same model and seed) replaced by ``rows``."""
+    """The latency columns of the matching result rows (same model, seed and λ) replaced by ``rows``."""
     with nn_prune._locked(nn_prune.RESULTS):
         results = nn_prune.read_csv(nn_prune.RESULTS)
-        timed = {(r["model"], r["seed"]): r for r in rows}
+        timed = {(r["model"], r["seed"], r["lambda"]): r for r in rows}
         for r in results:
-            new = timed.get((r["model"], r["seed"]))
+            new = timed.get((r["model"], r["seed"], r["lambda"]))
             if new is not None:
-                r.update({k: v for k, v in new.items() if k not in ("model", "seed")})
+                for k in [k for k in r if re.fullmatch(r"\w+_(ms|speedup)_b\d+", k) and "_cpu_" not in k
+                          and "_wall_" not in k]:
+                    del r[k]  # columns of an earlier layout (one clock)
+                r.update({k: v for k, v in new.items() if k not in ("model", "seed", "lambda")})
                 r["latency"] = f"re-timed: {args.rounds} rounds × {args.repeats} repeats"
         nn_prune.write_csv(results, nn_prune.RESULTS)
         command = (f"python -m benchmarks.nn_prune --save-models DIR, then python -m benchmarks.nn_prune_latency DIR "

@@ -28,7 +28,7 @@ def test_quick_prune_benchmark_runs_and_compares_at_equal_size(tmp_path):
                for b in (1, 256) for clock in ("cpu", "wall"))
     table = nn_prune.markdown(rows, 1.0, "cmd")
     assert "| cnn | 1 |" in table and "anchor =MACs" in table
-    saved = list(tmp_path.glob("cnn_1.pt"))
+    saved = list(tmp_path.glob("cnn_1_0.1.pt"))
     assert saved
     from benchmarks import nn_prune_latency
 
