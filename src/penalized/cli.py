@@ -343,6 +343,16 @@ def warmup(also_jit):
         raise SystemExit(1)
 
 
+def _in_cli_terms(exc):
+    """An error's message as the command line says it: a table error on an argument
+    (``cv=5: …``) names the option that set it (``--cv 5: …``)."""
+    from .table_input import TableError
+
+    if isinstance(exc, TableError):
+        return f"--{exc.argument.replace('_', '-')} {exc.value}: {exc.detail}"
+    return str(exc)
+
+
 def main(argv=None):
     """Console entry point: one-line errors, never a traceback."""
     try:
@@ -359,7 +369,7 @@ def main(argv=None):
         err.print(f"[bold red]error:[/] {exc.format_message()}", highlight=False, soft_wrap=True)
         code = exc.exit_code
     except (ValueError, TypeError, OSError) as exc:  # bad input
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {_in_cli_terms(exc)}", highlight=False, soft_wrap=True)
         code = 2
     except Exception as exc:
         err.print(f"[bold red]error:[/] {type(exc).__name__}: {exc}", highlight=False, soft_wrap=True)
