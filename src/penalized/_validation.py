@@ -1,7 +1,11 @@
-"""The one validation layer: every public entry point checks its input here.
+"""Checks of the arrays, estimator parameters, penalties and grids that the estimators,
+paths, cross-validation and stability selection receive.
 
 Errors are ``ValueError`` or ``TypeError`` whose message names the argument and the
-problem. Nothing here mutates its input (arrays are copied when converted).
+problem. Nothing here mutates its input (arrays are copied when converted). A user's
+table (CSV, columns, target) is checked by :mod:`penalized.table_input`; what
+:mod:`penalized.nn` receives (tensors, schedules, name patterns) by
+:mod:`penalized.nn._validation`.
 """
 
 from __future__ import annotations
@@ -266,65 +270,3 @@ def check_screening(screening):
     if not (isinstance(screening, (bool, np.bool_)) or screening == "auto"):
         raise ValueError(f"screening must be True, False or 'auto', got {screening!r}.")
     return screening
-
-# -- penalized.nn (PyTorch) ----------------------------------------------------------------
-# These helpers never import torch themselves: they only inspect the objects they receive.
-
-
-def check_factor(value, name="schedule(step)"):
-    """A λ multiplier (e.g. the value of a warm-up schedule): a finite real number ≥ 0."""
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must return a real number >= 0, got {value!r}.") from None
-    if not np.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must return a finite number >= 0, got {value!r}.")
-    return value
-
-
-def check_floating_parameters(named_params, what="penalized parameters"):
-    """Every ``(name, tensor)`` must have a real floating-point dtype (TypeError otherwise)."""
-    bad = [f"{name} ({param.dtype})" for name, param in named_params
-           if not param.dtype.is_floating_point]
-    if bad:
-        shown = ", ".join(bad[:5]) + (" ..." if len(bad) > 5 else "")
-        raise TypeError(f"{what} must be floating-point tensors; got non-floating {shown}.")
-
-
-def check_selection_nonempty(selected, description):
-    """A parameter selection must select something (ValueError naming the selection)."""
-    if not selected:
-        raise ValueError(f"the penalty selects no parameter: {description}.")
-    return selected
-
-
-def compile_name_pattern(pattern, names, argname="include"):
-    """A predicate ``name -> bool`` for a parameter-name pattern.
-
-    Glob by default (``fnmatch``, case-sensitive, matched against the whole dotted name,
-    e.g. ``"features.*.weight"``); a pattern starting with ``"re:"`` is a regular
-    expression matched with ``re.fullmatch`` (``"re:layers\\.[0-3]\\.weight"``). A pattern
-    that matches none of ``names`` is a ValueError (almost always a typo).
-    """
-    import fnmatch
-    import re
-
-    if not isinstance(pattern, str) or not pattern:
-        raise TypeError(f"{argname}: a name pattern must be a non-empty string, got {pattern!r}.")
-    if pattern.startswith("re:"):
-        try:
-            regex = re.compile(pattern[3:])
-        except re.error as exc:
-            raise ValueError(f"{argname}: invalid regular expression {pattern[3:]!r}: {exc}.") from None
-
-        def match(name):
-            return regex.fullmatch(name) is not None
-    else:
-        def match(name):
-            return fnmatch.fnmatchcase(name, pattern)
-
-    if not any(match(n) for n in names):
-        shown = ", ".join(list(names)[:8]) + (" ..." if len(names) > 8 else "")
-        raise ValueError(f"{argname}: pattern {pattern!r} matches no parameter name of the model "
-                         f"(names look like: {shown}).")
-    return match

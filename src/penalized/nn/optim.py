@@ -24,6 +24,7 @@ import torch
 from .. import _validation as v
 from .. import penalties as _penalties
 from ..penalties import Penalty
+from ._validation import check_factor, check_floating_parameters
 
 __all__ = ["ProxSGD", "ProxAdamW"]
 
@@ -58,13 +59,13 @@ class _ProxMixin:
             return  # torch rejects sets (their order is not reproducible) with its own message
         else:
             params = group["params"] = list(params)
-        v.check_floating_parameters([(f"parameter {i}", p) for i, p in enumerate(params)],
-                                    what=f"parameters optimized by {type(self).__name__}")
+        check_floating_parameters([(f"parameter {i}", p) for i, p in enumerate(params)],
+                                  what=f"parameters optimized by {type(self).__name__}")
 
     def _factor(self, group):
         if self.schedule is None:
             return 1.0
-        return v.check_factor(self.schedule(group["penalty_step"]), "schedule(step)")
+        return check_factor(self.schedule(group["penalty_step"]), "schedule(step)")
 
     def state_dict(self):
         state = super().state_dict()
