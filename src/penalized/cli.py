@@ -292,7 +292,7 @@ def path_cmd(data, target, penalty, l1_ratio, task, max_levels, n_lambdas, out):
     import os
     import tempfile
 
-    from .lab.figures import png_bytes
+    from .plots import png_bytes
     from .tables import load_table, path_table
 
     out = out if out is not None else _default_out(data, "path.png")

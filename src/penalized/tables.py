@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.utils import Bunch
 
 from . import _validation as v
-from .lab.figures import cv_axes, figure, path_axes, style
+from .plots import cv_axes, figure, path_axes, style
 from .table_input import check_cv_folds, check_table, read_csv_table
 
 PENALTIES = ("l1", "l2", "elasticnet")

@@ -16,8 +16,9 @@ without it the section says so in ``SectionResult.pending`` and measures nothing
 reports numbers it did not measure. :func:`run_tour` runs them all,
 :func:`penalized.report.write_report` turns the results into ``report.html``.
 
-Figures are plain :class:`matplotlib.figure.Figure` objects (no pyplot, no global
-backend change): they render with Agg when saved and display in notebooks.
+Figures are plain :class:`matplotlib.figure.Figure` objects drawn with
+:mod:`penalized.plots` (no pyplot, no global backend change): they render with Agg when
+saved and display in notebooks.
 """
 
 from __future__ import annotations
