@@ -34,7 +34,9 @@ _LAZY = {
     "nn": None,
 }
 
-__all__ = ["L1", "L2", "L1L2", "GroupL1", "SquaredError", "Logistic", *_LAZY]
+# ``from penalized import *`` leaves out ``nn``: it needs PyTorch (optional), and the name would
+# shadow ``torch.nn``. Reach it as ``penalized.nn``.
+__all__ = ["L1", "L2", "L1L2", "GroupL1", "SquaredError", "Logistic", *(n for n in _LAZY if n != "nn")]
 
 
 def __getattr__(name):
