@@ -9,9 +9,11 @@ Then the prostate data (Stamey et al.; ESL §3.4), whose accepted predictors are
 lweight and svi.
 
     python -m benchmarks.stability_defaults [--seeds 5]
+    python -m benchmarks.stability_defaults --seeds 5 --sweep   # other thresholds and bounds
 
-prints a Markdown table (docs/paths_and_cv.md quotes it). Selection counts, not timings:
-the numbers do not depend on the machine.
+prints a Markdown table (docs/paths_and_cv.md quotes it); ``--sweep`` prints instead, for each
+(threshold, pfer), the true and false positives summed over the problems and seeds.
+Selection counts, not timings: the numbers do not depend on the machine.
 """
 
 from __future__ import annotations
@@ -95,6 +97,22 @@ def study(seeds):
     return rows
 
 
+SWEEP = [(0.9, 1.0), (0.8, 1.0), (0.75, 1.0), (0.7, 1.0), (0.9, 2.0), (0.8, 2.0)]
+
+
+def sweep(seeds):
+    """``{(threshold, pfer): (true positives, false positives)}`` summed over problems and seeds."""
+    totals = {key: np.zeros(2, dtype=int) for key in SWEEP}
+    for _, n, p, s, kind, rho, snr, datafit in PROBLEMS:
+        for seed in seeds:
+            X, y, support = simulate(n, p, s, kind, rho, snr, datafit, seed)
+            for threshold, pfer in SWEEP:
+                res = pz.stability_selection(X, y, datafit=datafit, threshold=threshold, pfer=pfer,
+                                             random_state=seed)
+                totals[threshold, pfer] += counts(res.selected, support)
+    return totals
+
+
 def prostate(seeds):
     from penalized.datasets import load_prostate
 
@@ -114,7 +132,15 @@ def prostate(seeds):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
-    seeds = range(parser.parse_args(argv).seeds)
+    parser.add_argument("--sweep", action="store_true", help="compare thresholds and bounds instead")
+    args = parser.parse_args(argv)
+    seeds = range(args.seeds)
+    if args.sweep:
+        n_true = sum(problem[3] for problem in PROBLEMS) * len(seeds)
+        print(f"| threshold | pfer | true positives (of {n_true}) | false positives |\n|---|---|---|---|")
+        for (threshold, pfer), (tp, fp) in sweep(seeds).items():
+            print(f"| {threshold} | {pfer:g} | {tp} | {fp} |")
+        return
     print(f"Mean over {len(seeds)} seeds (min–max); TP = true features selected, FP = others.\n")
     print("| problem | n | p | true | defaults: TP | FP | q | error bound | old defaults: TP | FP "
           "| LassoCV λ_1se: TP | FP |")

@@ -20,8 +20,9 @@ bounded in terms of q (``error_bound``):
   c = 2(2π_thr − 1 − 1/(2B)) for π_thr ≤ ¾ and c = (1 + 1/B) / (4(1 − π_thr + 1/(2B)))
   above (S&S eq. 8; R package stabs, ``assumption="unimodal"``).
 
-The defaults are those of S&S and stabs: 50 complementary pairs, ``threshold=0.9``, and
-q chosen so that the bound is ``pfer=1`` false selection (``max_features="auto"``;
+The defaults: 50 complementary pairs and the unimodal bound (as S&S and stabs),
+``threshold=0.9`` (the top of M&B's 0.6–0.9, where that bound allows the largest q), and q
+chosen so that the bound is ``pfer=1`` false selection (``max_features="auto"``;
 q ≈ 1.5·√p at π_thr = 0.9). Without a limit on Λ (``max_features=None``), Λ reaches the
 bottom of the grid, where nearly every feature is in every subsample's model, and the
 stable set is nearly every feature.
