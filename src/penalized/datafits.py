@@ -49,6 +49,19 @@ class Datafit:
     needs_labels = False
     name = ""
 
+    @staticmethod
+    def from_name(name):
+        """A data fit from its name: ``"squared_error"`` (also ``"squared"``, ``"mse"``),
+        ``"logistic"`` (``"log_loss"``), ``"poisson"``; a Datafit object is returned as is."""
+        if isinstance(name, Datafit):
+            return name
+        table = {"squared_error": SquaredError, "squared": SquaredError, "mse": SquaredError,
+                 "logistic": Logistic, "log_loss": Logistic, "poisson": Poisson}
+        if isinstance(name, str) and name in table:
+            return table[name]()
+        raise ValueError(f"datafit must be 'squared_error', 'logistic', 'poisson' or a Datafit object, "
+                         f"got {name!r}.")
+
     def lipschitz_scale(self, y, a):
         """The factor of ``Σ_i a_i x_ij²`` in the coordinate constants ``L_j``: the curvature
         bound, or for unbounded curvature its value at the null model (a scale, not a bound)."""

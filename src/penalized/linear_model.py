@@ -36,7 +36,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _validation as v
 from .datafits import Logistic, SquaredError
-from .penalties import L1, L1L2, L2
+from .penalties import L1, L1L2, L2, check_bounds
 
 __all__ = [
     "fit_linear",
@@ -49,13 +49,14 @@ __all__ = [
 
 
 def fit_linear(datafit, penalty, X, y, *, sample_weight=None, fit_intercept=True, coef_init=None,
-               intercept_init=None, tol=1e-4, max_iter=1000):
-    """Solve one problem ``datafit + penalty`` on validated data; returns a ``SolverResult``."""
+               intercept_init=None, tol=1e-4, max_iter=1000, bounds=None, offset=None):
+    """Solve one problem ``datafit + penalty`` (within ``bounds``) on validated data; returns a
+    ``SolverResult`` (with its ``plan``)."""
     from .solvers import LinearProblem, solve  # compiled code: loaded on first fit only
 
-    problem = LinearProblem.build(X, y, datafit, sample_weight, fit_intercept)
+    problem = LinearProblem.build(X, y, datafit, sample_weight, fit_intercept, offset=offset)
     return solve(problem, penalty, coef_init=coef_init, intercept_init=intercept_init, tol=tol,
-                 max_iter=max_iter)
+                 max_iter=max_iter, bounds=bounds)
 
 
 def _convergence_message(name, results, tol, max_iter):
@@ -73,6 +74,9 @@ class _PenalizedLinearModel(BaseEstimator):
     """Shared fit/predict machinery; subclasses define ``_penalty(n_features)``."""
 
     _datafit = SquaredError()
+    # estimators whose __init__ does not take them (RelaxedLasso) fit without a box
+    positive = False
+    bounds = None
 
     def _penalty(self, n_features):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -82,11 +86,13 @@ class _PenalizedLinearModel(BaseEstimator):
         tags.input_tags.sparse = True
         return tags
 
-    def _solve(self, X, y, sample_weight, coef_init, intercept_init):
+    def _solve(self, X, y, sample_weight, coef_init, intercept_init, offset=None):
         penalty = self._penalty(X.shape[1])
+        bounds = check_bounds(self.bounds, self.positive, X.shape[1])
         return fit_linear(self._datafit, penalty, X, y, sample_weight=sample_weight,
                           fit_intercept=self.fit_intercept, coef_init=coef_init,
-                          intercept_init=intercept_init, tol=self.tol, max_iter=self.max_iter)
+                          intercept_init=intercept_init, tol=self.tol, max_iter=self.max_iter,
+                          bounds=bounds, offset=offset)
 
     def _warm_start(self, n_targets, n_features):
         """Previous solution as ``(coef (k, p), intercept (k,))`` if usable, else Nones."""
@@ -127,18 +133,21 @@ class _PenalizedLinearModel(BaseEstimator):
 
 
 class _Regressor(RegressorMixin, _PenalizedLinearModel):
-    def fit(self, X, y, sample_weight=None):
-        """Fit on ``X`` (n_samples, n_features), dense or sparse, and ``y`` (n_samples,)."""
+    def fit(self, X, y, sample_weight=None, offset=None):
+        """Fit on ``X`` (n_samples, n_features), dense or sparse, and ``y`` (n_samples,);
+        ``offset`` (n_samples,) is added to the linear predictor."""
         self._check_params()
         # the solver's first pass over X finds NaN and infinity (LinearProblem.build)
         X, y, sample_weight = v.validate_fit_data(self, X, y, sample_weight, check_finite_X=False)
+        offset = v.check_offset(offset, X.shape[0])
         coef0, b0 = self._warm_start(1, X.shape[1])
         result = self._solve(X, y, sample_weight, None if coef0 is None else coef0[0],
-                             None if b0 is None else b0[0])
+                             None if b0 is None else b0[0], offset)
         self.coef_ = result.coef.astype(X.dtype, copy=False)
         self.intercept_ = float(result.intercept)
         self.n_iter_ = result.n_iter
         self.dual_gap_ = result.certificate
+        self.solver_plan_ = result.plan
         self._warn_if_not_converged([result])
         return self
 
@@ -148,6 +157,7 @@ class _Regressor(RegressorMixin, _PenalizedLinearModel):
 
     def _check_params(self):
         v.check_solver_params(self)
+        check_bounds(self.bounds, self.positive)
 
 
 class Lasso(_Regressor):
@@ -162,6 +172,12 @@ class Lasso(_Regressor):
         Penalty strength λ ≥ 0.
     weights : array of shape (n_features,), optional
         Per-feature penalty factors ``c_j`` ≥ 0 (0 = unpenalized).
+    positive : bool, default=False
+        Constrain the coefficients to be ≥ 0 (scikit-learn's ``positive``).
+    bounds : (lower, upper), optional
+        A box ``lower_j ≤ w_j ≤ upper_j`` (scalars or per-feature arrays, ``None`` for no
+        bound on a side: glmnet's ``lower.limits``/``upper.limits``); it must contain 0. The
+        certificate includes the box's optimality conditions.
     fit_intercept : bool, default=True
         Fit an unpenalized intercept ``b``.
     tol : float, default=1e-4
@@ -177,14 +193,20 @@ class Lasso(_Regressor):
     intercept_ : float
     n_iter_ : int
     dual_gap_ : float
-        Optimality certificate at ``coef_`` (0 at the exact optimum).
+        Optimality certificate at ``coef_`` (0 at the exact optimum): the duality gap (plus
+        the stationarity of unpenalized coordinates) for convex penalties, the stationarity
+        measure ``Σ_j dist(−∇_j L_data, ∂pen_j(w_j))² / (2 L_j)`` for MCP and SCAD.
+    solver_plan_ : SolverPlan
+        What the solver ran and why (``print(model.solver_plan_)``).
     selected_features_ : ndarray of str
     """
 
-    def __init__(self, lam=1.0, *, weights=None, fit_intercept=True, tol=1e-4, max_iter=1000,
-                 warm_start=False):
+    def __init__(self, lam=1.0, *, weights=None, positive=False, bounds=None, fit_intercept=True, tol=1e-4,
+                 max_iter=1000, warm_start=False):
         self.lam = lam
         self.weights = weights
+        self.positive = positive
+        self.bounds = bounds
         self.fit_intercept = fit_intercept
         self.tol = tol
         self.max_iter = max_iter
@@ -201,10 +223,12 @@ class Ridge(_Regressor):
     Parameters and attributes as in :class:`Lasso`.
     """
 
-    def __init__(self, lam=1.0, *, weights=None, fit_intercept=True, tol=1e-4, max_iter=1000,
-                 warm_start=False):
+    def __init__(self, lam=1.0, *, weights=None, positive=False, bounds=None, fit_intercept=True, tol=1e-4,
+                 max_iter=1000, warm_start=False):
         self.lam = lam
         self.weights = weights
+        self.positive = positive
+        self.bounds = bounds
         self.fit_intercept = fit_intercept
         self.tol = tol
         self.max_iter = max_iter
@@ -223,11 +247,13 @@ class ElasticNet(_Regressor):
     ``ElasticNet(lam=2·alpha, l1_ratio)``. Other parameters as in :class:`Lasso`.
     """
 
-    def __init__(self, lam=1.0, l1_ratio=0.5, *, weights=None, fit_intercept=True, tol=1e-4,
-                 max_iter=1000, warm_start=False):
+    def __init__(self, lam=1.0, l1_ratio=0.5, *, weights=None, positive=False, bounds=None, fit_intercept=True,
+                 tol=1e-4, max_iter=1000, warm_start=False):
         self.lam = lam
         self.l1_ratio = l1_ratio
         self.weights = weights
+        self.positive = positive
+        self.bounds = bounds
         self.fit_intercept = fit_intercept
         self.tol = tol
         self.max_iter = max_iter
@@ -244,14 +270,17 @@ class LinearRegression(_Regressor):
 
     Parameters
     ----------
-    penalty : L1, L2, L1L2 or None, default=None
-        The penalty object (``None``: ordinary least squares).
+    penalty : penalty object or None, default=None
+        Any penalty (``L1``, ``L2``, ``L1L2``, ``GroupL1``, ``L1 + GroupL1``, ``MCP``, ``SCAD``;
+        ``None``: ordinary least squares, or non-negative least squares with ``positive=True``).
     Other parameters and attributes as in :class:`Lasso`.
     """
 
-    def __init__(self, penalty=None, *, fit_intercept=True, tol=1e-4, max_iter=1000,
+    def __init__(self, penalty=None, *, positive=False, bounds=None, fit_intercept=True, tol=1e-4, max_iter=1000,
                  warm_start=False):
         self.penalty = penalty
+        self.positive = positive
+        self.bounds = bounds
         self.fit_intercept = fit_intercept
         self.tol = tol
         self.max_iter = max_iter
@@ -271,9 +300,10 @@ class LogisticRegression(ClassifierMixin, _PenalizedLinearModel):
 
     Parameters
     ----------
-    penalty : L1, L2, L1L2 or None, default=None
-        The penalty object (``None``: unpenalized; diverges on separable classes).
-    fit_intercept, tol, max_iter, warm_start : as in :class:`Lasso`.
+    penalty : penalty object or None, default=None
+        Any penalty, as in :class:`LinearRegression` (``None``: unpenalized; diverges on
+        separable classes).
+    positive, bounds, fit_intercept, tol, max_iter, warm_start : as in :class:`Lasso`.
 
     Attributes
     ----------
@@ -286,9 +316,11 @@ class LogisticRegression(ClassifierMixin, _PenalizedLinearModel):
 
     _datafit = Logistic()
 
-    def __init__(self, penalty=None, *, fit_intercept=True, tol=1e-4, max_iter=1000,
+    def __init__(self, penalty=None, *, positive=False, bounds=None, fit_intercept=True, tol=1e-4, max_iter=1000,
                  warm_start=False):
         self.penalty = penalty
+        self.positive = positive
+        self.bounds = bounds
         self.fit_intercept = fit_intercept
         self.tol = tol
         self.max_iter = max_iter
@@ -297,11 +329,14 @@ class LogisticRegression(ClassifierMixin, _PenalizedLinearModel):
     def _penalty(self, n_features):
         return v.check_penalty(self.penalty)
 
-    def fit(self, X, y, sample_weight=None):
-        """Fit on ``X`` (n_samples, n_features), dense or sparse, and class labels ``y``."""
+    def fit(self, X, y, sample_weight=None, offset=None):
+        """Fit on ``X`` (n_samples, n_features), dense or sparse, and class labels ``y``;
+        ``offset`` (n_samples,) is added to the linear predictor (two classes)."""
         v.check_solver_params(self)
+        check_bounds(self.bounds, self.positive)
         X, y, sample_weight = v.validate_fit_data(self, X, y, sample_weight, classifier=True,
                                                   check_finite_X=False)
+        offset = v.check_offset(offset, X.shape[0])
         classes = np.unique(y)
         if classes.shape[0] < 2:
             name, only = type(self).__name__, classes.tolist()[0]
@@ -317,7 +352,7 @@ class LogisticRegression(ClassifierMixin, _PenalizedLinearModel):
                 y_pm = np.where(y == labels[0], 1.0, -1.0)
                 v.encode_binary_targets(y_pm, np.array([-1.0, 1.0]), sample_weight)
             result = self._solve(X, y_pm, sample_weight, None if coef0 is None else coef0[k],
-                                 None if b0 is None else b0[k])
+                                 None if b0 is None else b0[k], offset)
             results.append(result)
             separated = separated or self._separated_with_weak_penalty(X, y_pm, sample_weight, result)
         self.classes_ = classes
@@ -325,6 +360,7 @@ class LogisticRegression(ClassifierMixin, _PenalizedLinearModel):
         self.intercept_ = np.array([r.intercept for r in results])
         self.n_iter_ = np.array([r.n_iter for r in results])
         self.dual_gap_ = np.array([r.certificate for r in results])
+        self.solver_plan_ = results[0].plan
         self._warn_if_not_converged(results)
         if separated:
             warnings.warn(
