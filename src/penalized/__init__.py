@@ -9,7 +9,7 @@ load on first use, so ``import penalized`` stays fast.
 
 from importlib import import_module
 
-from .datafits import Logistic, Poisson, SquaredError
+from .datafits import Logistic, Multinomial, Poisson, SquaredError
 from .penalties import L1, L1L2, L2, MCP, SCAD, GroupL1
 
 __version__ = "0.1.0"
@@ -20,6 +20,9 @@ _LAZY = {
     "ElasticNet": "linear_model",
     "LinearRegression": "linear_model",
     "LogisticRegression": "linear_model",
+    "PoissonRegressor": "linear_model",
+    "MultiTaskLasso": "linear_model",
+    "MultiTaskElasticNet": "linear_model",
     "fit_linear": "linear_model",
     "regularization_path": "path",
     "lambda_max": "path",
@@ -35,7 +38,8 @@ _LAZY = {
     "nn": None,
 }
 
-__all__ = ["L1", "L2", "L1L2", "GroupL1", "MCP", "SCAD", "SquaredError", "Logistic", "Poisson", *_LAZY]
+__all__ = ["L1", "L2", "L1L2", "GroupL1", "MCP", "SCAD", "SquaredError", "Logistic", "Poisson", "Multinomial",
+           *_LAZY]
 
 
 def __getattr__(name):

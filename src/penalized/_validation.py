@@ -83,7 +83,7 @@ def _validate(estimator, X, y, **kwargs):
 
 
 def validate_fit_data(estimator, X, y, sample_weight=None, *, classifier=False, reset=True,
-                      check_finite_X=True):
+                      check_finite_X=True, multi_output=False):
     """Checked ``(X, y, sample_weight)`` for ``fit``.
 
     ``X``: 2-D, finite, numeric, ≥ 1 sample and feature; dense (Fortran order) or CSC
@@ -96,7 +96,7 @@ def validate_fit_data(estimator, X, y, sample_weight=None, *, classifier=False, 
     X, y = _validate(
         estimator, X, y, reset=reset, accept_sparse="csc", dtype=[np.float64, np.float32],
         order="F", y_numeric=not classifier, ensure_min_samples=1,
-        ensure_all_finite=True if check_finite_X else False,
+        ensure_all_finite=True if check_finite_X else False, multi_output=multi_output,
     )
 
     if classifier:
@@ -116,6 +116,32 @@ def validate_predict_data(estimator, X):
                      dtype=[np.float64, np.float32])
 
 
+def encode_one_hot(y, classes, sample_weight=None, name="y"):
+    """One-hot rows (n, K) of the class labels ``y``; every class needs positive weight."""
+    Y = (np.asarray(y)[:, None] == np.asarray(classes)[None, :]).astype(np.float64)
+    weight = np.ones(len(Y)) if sample_weight is None else sample_weight
+    present = (Y * (weight > 0)[:, None]).sum(0) > 0
+    if not present.all():
+        missing = np.asarray(classes)[~present].tolist()
+        raise ValueError(f"class(es) {missing!r} of {name} have no sample with positive weight.")
+    return Y
+
+
+def check_multi_offset(offset, n_samples, n_outputs, name="offset"):
+    """``None``, or an offset per sample (n,) — the same for every output — or per sample and
+    output (n, K); finite."""
+    if offset is None:
+        return None
+    arr = np.asarray(offset, dtype=np.float64)
+    if arr.ndim == 1:
+        return check_offset(arr, n_samples, name)
+    if arr.shape != (n_samples, n_outputs):
+        raise ValueError(f"{name} must have shape ({n_samples},) or ({n_samples}, {n_outputs}), got {arr.shape}.")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or infinity.")
+    return np.ascontiguousarray(arr)
+
+
 def encode_binary_targets(y, classes, sample_weight=None, name="y"):
     """±1 labels (``classes[1]`` → +1) for a binary problem; both classes need weight."""
     y_pm = np.where(y == classes[1], 1.0, -1.0)
@@ -133,13 +159,14 @@ class _DataHolder(BaseEstimator):
     """Stands in for an estimator when a function (not an estimator) validates its data."""
 
 
-def validate_function_data(X, y, sample_weight=None, *, classifier=False):
+def validate_function_data(X, y, sample_weight=None, *, classifier=False, multi_output=False):
     """:func:`validate_fit_data` for functions: returns ``(X, y, sample_weight, feature_names)``.
 
     ``feature_names`` are the DataFrame's column names, or ``x0, x1, …``.
     """
     holder = _DataHolder()
-    X, y, sample_weight = validate_fit_data(holder, X, y, sample_weight, classifier=classifier)
+    X, y, sample_weight = validate_fit_data(holder, X, y, sample_weight, classifier=classifier,
+                                            multi_output=multi_output)
     names = getattr(holder, "feature_names_in_", None)
     if names is None:
         names = np.array([f"x{j}" for j in range(X.shape[1])], dtype=object)

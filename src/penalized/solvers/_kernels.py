@@ -431,6 +431,17 @@ def pen_slope(pen, P, j, x):
 
 
 @njit(**_JIT)
+def pen_concavity(pen, P, j):
+    """How concave the penalty can be: the smallest ``c`` with ``pen_j + c·x²/2`` convex (0 for the
+    elastic net, ``1/γ`` for MCP, ``1/(γ − 1)`` for SCAD)."""
+    if pen == PEN_MCP:
+        return 1.0 / P[1, j]
+    if pen == PEN_SCAD:
+        return 1.0 / (P[1, j] - 1.0)
+    return 0.0
+
+
+@njit(**_JIT)
 def pen_kink(pen, P, j):
     """Half-width of the subdifferential at zero: ``∂pen_j(0) = [−k, k]`` (l1 or lam)."""
     return P[0, j]
@@ -1189,13 +1200,16 @@ def newton_direction(X, Xd, Xi, Xp, sparse, w, ws, pen, P, mu, fit_intercept, gr
             j = ws[t]
             v = w[j] + delta[t]
             G = gt[t] + col_dot(X, Xd, Xi, Xp, sparse, j, hu, mu[j]) - m[t] * U
-            new = pen_prox(pen, P, j, v - G / H[t], 1.0 / H[t])
+            # a non-convex penalty's prox with a long step jumps to far-away minimisers where the
+            # quadratic model means nothing: keep each coordinate's model convex (a proximal term)
+            Ht = max(H[t], 1.01 * pen_concavity(pen, P, j))
+            new = pen_prox(pen, P, j, v - G / Ht, 1.0 / Ht)
             if new != v:
                 step = new - v
                 delta[t] += step
                 col_axpy3(X, Xd, Xi, Xp, sparse, j, step, h, hu, mu[j])
                 U += step * m[t] * sum_h
-                biggest = max(biggest, H[t] * abs(step))
+                biggest = max(biggest, Ht * abs(step))
             s = 1 if new > 0.0 else (-1 if new < 0.0 else 0)
             if s != signs[t]:
                 stable = False
@@ -1296,15 +1310,30 @@ def solve_subproblem_newton(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, pe
                 decrease += grad[j] * delta[t] + pen_change(pen, P, j, w[j], v)
         if not decrease < 0.0:
             break  # no descent left at this precision
+        convex = pen == PEN_ENET
+        linear = decrease  # gᵀδ + g_b δ_b, and the curvature δᵀHδ of the model along the step
+        curv = 0.0
+        if not convex:
+            for t in range(n_ws):
+                if delta[t] != 0.0:
+                    linear -= pen_change(pen, P, ws[t], w[ws[t]], w[ws[t]] + delta[t])
+            for i in range(n):
+                curv += h[i] * (du[i] + delta_b) * (du[i] + delta_b)
         t_step = 1.0
         accepted = False
         for _ in range(40):
             change = datafit_change(df, y, a, zx, b, du, delta_b, t_step)
+            pen_part = 0.0
             for t in range(n_ws):
                 if delta[t] != 0.0:
                     j = ws[t]
-                    change += pen_change(pen, P, j, w[j], w[j] + t_step * delta[t])
-            if change <= 1e-4 * t_step * decrease:
+                    pen_part += pen_change(pen, P, j, w[j], w[j] + t_step * delta[t])
+            change += pen_part
+            if convex:  # Armijo: a convex penalty changes by at most t·(its change at t = 1)
+                predicted = t_step * decrease
+            else:  # the model's own change at t (the penalty is not linear along the step)
+                predicted = t_step * linear + 0.5 * t_step * t_step * curv + pen_part
+            if predicted < 0.0 and change <= 1e-4 * predicted:
                 accepted = True
                 break
             t_step *= 0.5
@@ -1975,9 +2004,82 @@ def block_epoch(df, X, Xd, Xi, Xp, sparse, Y, a, Z, B, W, groups, gptr, gidx, gl
 
 
 @njit(**_JIT)
+def block_penalty_groups(W, P, gptr, gidx, glam, groups):
+    """The penalty of the blocks ``groups``."""
+    K = W.shape[1]
+    total = 0.0
+    for g in groups:
+        sq = 0.0
+        for q in range(gptr[g], gptr[g + 1]):
+            j = gidx[q]
+            for k in range(K):
+                w = W[j, k]
+                total += P[0, j] * abs(w) + P[1, j] * w * w
+                sq += w * w
+        total += glam[g] * np.sqrt(sq)
+    return total
+
+
+@njit(**_JIT)
+def _block_anderson(df, X, Xd, Xi, Xp, sparse, Y, a, Z, B, W, feats, groups, gptr, gidx, glam, P, mu, hist,
+                    Wtry, Ztry):
+    """Anderson extrapolation of the last iterates in ``hist`` (rows: ``W[feats]`` then ``B``,
+    flattened); kept if it lowers the objective. Returns whether it was."""
+    depth = hist.shape[0] - 1
+    size = hist.shape[1]
+    n, K = Z.shape
+    U = np.empty((depth, size))
+    for r in range(depth):
+        for c in range(size):
+            U[r, c] = hist[r + 1, c] - hist[r, c]
+    C = U @ U.T
+    trace = np.trace(C)
+    if not trace > 1e-280:
+        return False
+    for r in range(depth):
+        C[r, r] += 1e-10 * trace
+    coefs = np.linalg.solve(C, np.ones(depth))
+    total = coefs.sum()
+    if not np.isfinite(total) or total == 0.0:
+        return False
+    coefs /= total
+    extrap = np.zeros(size)
+    for r in range(depth):
+        for c in range(size):
+            extrap[c] += coefs[r] * hist[r + 1, c]
+    m = feats.shape[0]
+    Ztry[:, :] = Z
+    Wtry[:, :] = W
+    delta = np.empty(K)
+    for t in range(m):
+        j = feats[t]
+        moved = False
+        for k in range(K):
+            Wtry[j, k] = extrap[t * K + k]
+            delta[k] = Wtry[j, k] - W[j, k]
+            if delta[k] != 0.0:
+                moved = True
+        if moved:
+            col_axpy_block(X, Xd, Xi, Xp, sparse, j, delta, Ztry, mu[j])
+    Btry = extrap[m * K:].copy()
+    current = block_loss(df, Y, a, Z, B) + block_penalty_groups(W, P, gptr, gidx, glam, groups)
+    trial = block_loss(df, Y, a, Ztry, Btry) + block_penalty_groups(Wtry, P, gptr, gidx, glam, groups)
+    if trial < current:
+        for t in range(m):
+            j = feats[t]
+            for k in range(K):
+                W[j, k] = Wtry[j, k]
+        Z[:, :] = Ztry
+        B[:] = Btry
+        return True
+    return False
+
+
+@njit(**_JIT)
 def solve_blocks_subproblem(df, X, Xd, Xi, Xp, sparse, Y, a, Z, B, W, groups, gptr, gidx, glam, LG, P, mu,
-                            fit_intercept, tol, max_epochs, check_every, G):
-    """Block coordinate descent on ``groups`` until their certificate is ≤ ``tol``.
+                            fit_intercept, tol, max_epochs, check_every, anderson_k, G):
+    """Block coordinate descent on ``groups`` until their certificate is ≤ ``tol``, Anderson-
+    extrapolated every ``anderson_k + 1`` epochs (0: never).
 
     Returns ``(epochs, gap, stationarity)`` of the restricted problem at exit."""
     n, K = Z.shape
@@ -1995,10 +2097,26 @@ def solve_blocks_subproblem(df, X, Xd, Xi, Xp, sparse, Y, a, Z, B, W, groups, gp
     stationarity = np.inf
     epoch = 0
     ratio = 1.0
+    hist = np.empty((anderson_k + 1, m * K + K))
+    Wtry = np.empty_like(W) if anderson_k > 0 else np.empty((1, K))
+    Ztry = np.empty_like(Z) if anderson_k > 0 else np.empty((1, K))
+    slot = 0
     while epoch < max_epochs:
         moved = block_epoch(df, X, Xd, Xi, Xp, sparse, Y, a, Z, B, W, groups, gptr, gidx, glam, LG, P, mu,
                             fit_intercept, D, R)
         epoch += 1
+        if anderson_k > 0:
+            for t in range(m):
+                for k in range(K):
+                    hist[slot, t * K + k] = W[feats[t], k]
+            for k in range(K):
+                hist[slot, m * K + k] = B[k]
+            if slot == anderson_k:
+                _block_anderson(df, X, Xd, Xi, Xp, sparse, Y, a, Z, B, W, feats, groups, gptr, gidx, glam, P, mu,
+                                hist, Wtry, Ztry)
+                slot = 0
+            else:
+                slot += 1
         if epoch % check_every == 0 or epoch == max_epochs or moved * ratio <= tol:
             block_gradient(df, X, Xd, Xi, Xp, sparse, Y, a, Z, B, mu, feats, G, D, gB)
             gap, stationarity = block_certificate(df, Y, a, Z, B, W, G, gB, P, gptr, gidx, glam, LG, groups,

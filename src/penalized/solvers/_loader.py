@@ -67,7 +67,7 @@ ENTRY_POINTS = {
     "block_violations": ("none", "P P P n n f f f"),
     "block_penalty_value": ("f8", "P P n n f"),
     "block_loss": ("f8", "i P f P f"),
-    "solve_blocks_subproblem": ("Tuple((i8, f8, f8))", f"i {_X} P f P f P n n n f f P f b d i i P"),
+    "solve_blocks_subproblem": ("Tuple((i8, f8, f8))", f"i {_X} P f P f P n n n f f P f b d i i i P"),
 }
 _NUMBA_TYPES = {"X": "f8[::1,:]", "P": "f8[:,::1]", "f": "f8[::1]", "I": "i4[::1]", "n": "i8[::1]",
                 "B": "b1[::1]", "b": "b1", "i": "i8", "d": "f8"}

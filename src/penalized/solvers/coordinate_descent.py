@@ -132,8 +132,9 @@ def make_plan(problem, kp, *, working_set="auto", anderson_k="auto", screening=F
         use_newton = True
         reasons.append(f"proximal Newton: the {datafit.name} curvature is unbounded")
     elif newton == "auto":
-        # Newton's line search relies on the penalty's convexity (its change along a step is at
-        # most the step's fraction of the full change): CD with Lipschitz steps otherwise
+        # proximal Newton with a non-convex penalty needs damped models (a proximal term) to
+        # stay local, which makes it slow where the curvature is small: coordinate steps with
+        # Lipschitz constants converge faster there
         use_newton = not squared and kp.convex
         if not squared and not kp.convex:
             reasons.append("coordinate steps with Lipschitz constants: the penalty is not convex")
@@ -233,7 +234,13 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
     """
     n, p = problem.n_samples, problem.n_features
     kp = kernel_penalty(penalty, p, bounds)
-    if kp.groups is not None:
+    if problem.n_outputs > 1 and kp.groups is None and problem.datafit.code == problem.kernels.SQUARED_ERROR:
+        return _solve_columns(problem, penalty, bounds, coef_init=coef_init, intercept_init=intercept_init,
+                              tol=tol, max_iter=max_iter, working_set=working_set, anderson_k=anderson_k,
+                              check_every=check_every, min_ws_size=min_ws_size, screening=screening,
+                              support_solve=support_solve, support_cost=support_cost, face_solves=face_solves,
+                              newton=newton, gram=gram, newton_forcing=newton_forcing, inner_ratio=inner_ratio)
+    if kp.groups is not None or problem.n_outputs > 1:
         from .blocks import solve_blocks
 
         return solve_blocks(problem, kp, coef_init=coef_init, intercept_init=intercept_init, tol=tol,
@@ -385,6 +392,27 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
                         converged=bool(certificate <= threshold or at_rounding), objective=float(objective),
                         n_screened=int(n_screened), support_steps=int(support_steps),
                         gradient=grad if complete else None, plan=plan)
+
+
+def _solve_columns(problem, penalty, bounds, *, coef_init=None, intercept_init=None, **options):
+    """Several least-squares targets with a separable penalty decouple: one scalar solve per
+    output (each with its own plan: Gram mode, support steps, bounds, MCP…)."""
+    K, p = problem.n_outputs, problem.n_features
+    coef0 = None if coef_init is None else np.reshape(coef_init, (K, p))
+    b0 = None if intercept_init is None else np.broadcast_to(np.asarray(intercept_init, dtype=np.float64), (K,))
+    results = []
+    for k in range(K):
+        column = LinearProblem.build(problem.X, problem.y[:, k], problem.datafit, problem.a, problem.fit_intercept,
+                                     kernels=problem.kernels.mode)
+        results.append(_solve(column, penalty, coef_init=None if coef0 is None else coef0[k],
+                              intercept_init=None if b0 is None else b0[k], bounds=bounds, **options))
+    first = results[0].plan
+    plan = SolverPlan(**{**first.__dict__, "reasons": first.reasons + (f"one solve per output ({K})",)})
+    return SolverResult(coef=np.array([r.coef for r in results]), intercept=np.array([r.intercept for r in results]),
+                        certificate=float(sum(r.certificate for r in results)),
+                        threshold=float(sum(r.threshold for r in results)), n_iter=int(sum(r.n_iter for r in results)),
+                        converged=all(r.converged for r in results),
+                        objective=float(sum(r.objective for r in results)), plan=plan)
 
 
 def _kkt_at_rounding(k, w, grad, pen, P, L, buf, a, problem, scores):
