@@ -84,7 +84,7 @@ def _validate(estimator, X, y, **kwargs):
 
 
 def validate_fit_data(estimator, X, y, sample_weight=None, *, classifier=False, reset=True,
-                      check_finite_X=True):
+                      check_finite_X=True, multi_output=False):
     """Checked ``(X, y, sample_weight)`` for ``fit``.
 
     ``X``: 2-D, finite, numeric, ≥ 1 sample and feature; dense (Fortran order) or CSC
@@ -97,7 +97,7 @@ def validate_fit_data(estimator, X, y, sample_weight=None, *, classifier=False, 
     X, y = _validate(
         estimator, X, y, reset=reset, accept_sparse="csc", dtype=[np.float64, np.float32],
         order="F", y_numeric=not classifier, ensure_min_samples=1,
-        ensure_all_finite=True if check_finite_X else False,
+        ensure_all_finite=True if check_finite_X else False, multi_output=multi_output,
     )
 
     if classifier:
@@ -117,6 +117,32 @@ def validate_predict_data(estimator, X):
                      dtype=[np.float64, np.float32])
 
 
+def encode_one_hot(y, classes, sample_weight=None, name="y"):
+    """One-hot rows (n, K) of the class labels ``y``; every class needs positive weight."""
+    Y = (np.asarray(y)[:, None] == np.asarray(classes)[None, :]).astype(np.float64)
+    weight = np.ones(len(Y)) if sample_weight is None else sample_weight
+    present = (Y * (weight > 0)[:, None]).sum(0) > 0
+    if not present.all():
+        missing = np.asarray(classes)[~present].tolist()
+        raise ValueError(f"class(es) {missing!r} of {name} have no sample with positive weight.")
+    return Y
+
+
+def check_multi_offset(offset, n_samples, n_outputs, name="offset"):
+    """``None``, or an offset per sample (n,) — the same for every output — or per sample and
+    output (n, K); finite."""
+    if offset is None:
+        return None
+    arr = np.asarray(offset, dtype=np.float64)
+    if arr.ndim == 1:
+        return check_offset(arr, n_samples, name)
+    if arr.shape != (n_samples, n_outputs):
+        raise ValueError(f"{name} must have shape ({n_samples},) or ({n_samples}, {n_outputs}), got {arr.shape}.")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or infinity.")
+    return np.ascontiguousarray(arr)
+
+
 def encode_binary_targets(y, classes, sample_weight=None, name="y"):
     """±1 labels (``classes[1]`` → +1) for a binary problem; both classes need weight."""
     y_pm = np.where(y == classes[1], 1.0, -1.0)
@@ -134,13 +160,14 @@ class _DataHolder(BaseEstimator):
     """Stands in for an estimator when a function (not an estimator) validates its data."""
 
 
-def validate_function_data(X, y, sample_weight=None, *, classifier=False):
+def validate_function_data(X, y, sample_weight=None, *, classifier=False, multi_output=False):
     """:func:`validate_fit_data` for functions: returns ``(X, y, sample_weight, feature_names)``.
 
     ``feature_names`` are the DataFrame's column names, or ``x0, x1, …``.
     """
     holder = _DataHolder()
-    X, y, sample_weight = validate_fit_data(holder, X, y, sample_weight, classifier=classifier)
+    X, y, sample_weight = validate_fit_data(holder, X, y, sample_weight, classifier=classifier,
+                                            multi_output=multi_output)
     names = getattr(holder, "feature_names_in_", None)
     if names is None:
         names = np.array([f"x{j}" for j in range(X.shape[1])], dtype=object)
@@ -192,33 +219,46 @@ def check_path_solver_params(tol, max_iter, fit_intercept):
         raise TypeError(f"fit_intercept must be True or False, got {fit_intercept!r}.")
 
 
+def check_offset(offset, n_samples, name="offset"):
+    """``None`` or a finite float array of length ``n_samples`` (added to the linear predictor)."""
+    if offset is None:
+        return None
+    try:
+        arr = np.asarray(offset, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be an array of numbers, got {type(offset).__name__}.") from None
+    arr = arr.reshape(-1) if arr.ndim == 2 and 1 in arr.shape else arr
+    if arr.ndim != 1 or arr.shape[0] != n_samples:
+        raise ValueError(f"{name} must have one value per sample ({n_samples}), got shape {np.shape(offset)}.")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or infinity.")
+    return arr.copy()
+
+
 def check_path_penalty(penalty, l1_ratio=0.5, weights=None, n_features=None):
     """The unit-strength penalty of a path: ``"l1"`` → ``L1(1)``, ``"l2"`` → ``L2(1)``,
-    ``"elasticnet"`` → ``L1L2(l1=ρ, l2=(1−ρ)/2)`` (``ElasticNet(lam=1, l1_ratio=ρ)``), or a
-    penalty object of the elastic-net family, used as given (path point k is
-    ``penalty.scaled(lambdas[k])``)."""
-    from .penalties import L1, L1L2, L2, ElasticNetFamily, check_penalty_weights
+    ``"elasticnet"`` → ``L1L2(l1=ρ, l2=(1−ρ)/2)`` (``ElasticNet(lam=1, l1_ratio=ρ)``),
+    ``"mcp"``/``"scad"`` → ``MCP(1)``/``SCAD(1)`` (default γ), or a penalty object, used as given
+    (path point k is ``penalty.scaled(lambdas[k])``)."""
+    from .penalties import Penalty, check_penalty_weights
 
     if isinstance(penalty, str):
-        c = check_penalty_weights(weights, n_features)
-        if penalty == "l1":
-            return L1(1.0, c)
-        if penalty == "l2":
-            return L2(1.0, c)
+        if penalty in ("group", "sparse_group"):
+            raise ValueError(f"penalty {penalty!r} needs groups: pass a penalty object such as "
+                             "penalized.GroupL1(1.0, groups=labels).")
         if penalty == "elasticnet":
-            rho = check_l1_ratio(l1_ratio)
-            return L1L2(l1=rho, l2=(1.0 - rho) / 2.0, weights=c)
-        raise ValueError(f"penalty must be 'l1', 'l2', 'elasticnet' or a penalty object, got {penalty!r}.")
-    if not isinstance(penalty, ElasticNetFamily):
-        raise TypeError(
-            "penalty must be 'l1', 'l2', 'elasticnet' or a penalty object of the elastic-net "
-            f"family (penalized.L1, L2, L1L2), got {penalty!r}."
-        )
+            check_l1_ratio(l1_ratio)
+        c = check_penalty_weights(weights, n_features)
+        return Penalty.from_name(penalty, 1.0, l1_ratio=l1_ratio, weights=c)
+    if not isinstance(penalty, Penalty):
+        raise TypeError("penalty must be 'l1', 'l2', 'elasticnet', 'mcp', 'scad' or a penalty object "
+                        f"(penalized.L1, L2, L1L2, GroupL1, MCP, SCAD or a sum of them), got {penalty!r}.")
     if weights is not None:
         raise ValueError("pass per-feature weights inside the penalty object (e.g. L1(1.0, weights=c)), "
                          "not as weights= next to it.")
-    check_penalty_weights(penalty.weights, n_features)
-    if penalty._l1 == 0 and penalty._l2 == 0:
+    if n_features is not None:
+        penalty.kernel(n_features)  # checks weights and groups against X
+    if penalty.unit_strength() == 0:
         raise ValueError(f"penalty {penalty!r} has zero strength: scaling it along a λ grid changes nothing.")
     return penalty
 

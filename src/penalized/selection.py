@@ -46,7 +46,6 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_scalar
 
 from . import _validation as v
-from .datafits import Logistic
 from .path import (
     _encode_target,
     _lambda_max,
@@ -57,7 +56,6 @@ from .path import (
     single_threaded_blas,
     solve_path,
 )
-from .penalties import L1L2
 
 __all__ = ["StabilityResult", "stability_selection", "error_bounds", "auto_max_features"]
 
@@ -147,8 +145,7 @@ def _subsamples(rng, y, n_subsamples, fraction, complementary_pairs, stratify):
 
 def _subsample_task(X, y, sample_weight, rows, datafit, unit, lambdas, factors, solver):
     if factors is not None:
-        base = np.ones(X.shape[1]) if unit.weights is None else np.asarray(unit.weights)
-        unit = L1L2(l1=unit._l1, l2=unit._l2, weights=base * factors)
+        unit = unit.with_feature_factors(factors)
     sw = None if sample_weight is None else sample_weight[rows]
     arrays = solve_path(X[rows], y[rows], datafit, unit, lambdas, sample_weight=sw, **solver)
     chosen = arrays.coefs != 0
@@ -266,7 +263,7 @@ def stability_selection(X, y, penalty="l1", *, l1_ratio=0.5, weights=None, dataf
         raise ValueError(f"complementary_pairs=True draws pairs of subsamples: n_subsamples must be even, got "
                          f"{n_subsamples}.")
     n_pairs = n_subsamples // 2 if complementary_pairs else None
-    classifier = isinstance(datafit, Logistic)
+    classifier = datafit.needs_labels
     X, y_raw, sample_weight, names = v.validate_function_data(X, y, sample_weight, classifier=classifier)
     unit = v.check_path_penalty(penalty, l1_ratio, weights, X.shape[1])
     y, _ = _encode_target(datafit, y_raw, sample_weight)
