@@ -187,3 +187,75 @@ def test_metric_is_a_checked_per_group_option_kept_in_state_dicts():
     keep = ProxAdamW([model[0].weight, model[2].weight], lr=0.01, penalty=pz.L1(0.01), metric="adam")
     keep.load_state_dict(copy.deepcopy(adamw.state_dict()))
     assert keep.param_groups[0]["metric"] == "adam"
+
+
+# -- the fused update (compiled on CUDA by default; its function is checked eagerly here) --------
+FUSED_CASES = [(None, "capped", 0.0), (pz.L1(0.02), "capped", 0.01), (pz.L1(0.02), "adam", 0.0),
+               (pz.L1L2(l1=0.02, l2=0.1), "capped", 0.01), (pz.L2(0.1), "capped", 0.0)]
+
+
+def _train_pair(penalty, metric, wd, fused_fn, maximize=False, dtype=torch.float64, steps=6):
+    from penalized.nn import _fused
+
+    out = []
+    x, y = batch(dtype=dtype)
+    for fused in (False, True):
+        model = mlp(dtype=dtype)
+        reg = Regularizer(model, penalty) if penalty is not None else None
+        groups = reg.param_groups() if reg is not None else [{"params": list(model.parameters())}]
+        opt = ProxAdamW(groups, lr=0.02, weight_decay=wd, metric=metric, fused=fused, maximize=maximize,
+                        schedule=LambdaSchedule(2, 2))
+        if fused:
+            opt._fused_fn = fused_fn or _fused.adam_prox_step_
+        for _ in range(steps):
+            opt.zero_grad()
+            loss = nn.functional.cross_entropy(model(x), y)
+            (-loss if maximize else loss).backward()
+            opt.step()
+        out.append((model, opt))
+    return out
+
+
+@pytest.mark.parametrize(("penalty", "metric", "wd"), FUSED_CASES, ids=repr)
+def test_fused_step_function_equals_the_multi_tensor_step(penalty, metric, wd):
+    (a, opt_a), (b, opt_b) = _train_pair(penalty, metric, wd, None)
+    for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
+        torch.testing.assert_close(pa, pb, rtol=1e-12, atol=1e-14)
+        assert torch.equal(pa == 0, pb == 0)
+        for key in ("exp_avg", "exp_avg_sq", "step"):
+            torch.testing.assert_close(opt_a.state[pa][key], opt_b.state[pb][key], rtol=1e-12, atol=1e-14)
+    if penalty is not None and metric == "capped" and isinstance(penalty, (pz.L1, pz.L1L2)):
+        assert any(bool((p == 0).any()) for p in b.parameters())
+
+
+def test_fused_maximize_and_unsupported_groups():
+    (a, _), (b, _) = _train_pair(pz.L1(0.02), "capped", 0.0, None, maximize=True)
+    for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
+        torch.testing.assert_close(pa, pb, rtol=1e-12, atol=1e-14)
+    model = mlp()
+    with pytest.raises(ValueError, match=r"ProxAdamW\(fused=True\) supports no penalty or L1/L2/L1L2"):
+        opt = ProxAdamW(model.parameters(), penalty=pz.GroupL1(0.1), fused=True)
+        x, y = batch()
+        nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+    with pytest.raises(ValueError, match="fused=True and foreach=True cannot be used together"):
+        ProxAdamW(model.parameters(), fused=True, foreach=True)
+    # automatic: CPU tensors take the multi-tensor path (nothing is compiled)
+    opt = ProxAdamW(model.parameters(), penalty=pz.L1(0.01))
+    assert opt.param_groups[0]["fused"] is None and not opt._fused_ok(opt.param_groups[0], list(model.parameters()))
+
+
+@pytest.mark.slow
+def test_compiled_fused_step_on_cpu_equals_the_multi_tensor_step():
+    """torch.compile of the fused function (inductor's C++ backend on the CPU), float32."""
+    from penalized.nn import _fused
+
+    fn = _fused.compiled_step()
+    if fn is None:
+        pytest.skip("torch.compile is not available")
+    try:
+        (a, _), (b, _) = _train_pair(pz.L1(0.02), "capped", 0.01, fn, dtype=torch.float32, steps=4)
+    except Exception as exc:  # no working C++ toolchain for inductor
+        pytest.skip(f"torch.compile cannot build on this machine: {type(exc).__name__}")
+    for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
+        torch.testing.assert_close(pa, pb, rtol=1e-5, atol=1e-6)

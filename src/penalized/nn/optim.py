@@ -244,12 +244,20 @@ class ProxAdamW(_ProxMixin, torch.optim.Optimizer):
         of many small tensors). The prox uses the penalty's in-place kernels
         (:meth:`penalized.penalties.Penalty.prox_foreach_`): for L1 three passes,
         ``w ← softshrink(w·D, lr·c·lam) / D`` with ``D = c·δ``, ``c = sqrt(1 − β₂ᵗ)`` (so
-        that ``lr·c / D = lr / δ``). torch's ``fused``, ``capturable`` and
-        ``differentiable`` variants are not offered.
+        that ``lr·c / D = lr / δ``). torch's ``capturable`` and ``differentiable`` variants
+        are not offered.
+    fused : bool, optional
+        The whole update of a group (Adam, the metric, the step, the prox) as one function
+        compiled by ``torch.compile`` (:mod:`penalized.nn._fused`): one or two kernels per
+        tensor instead of a dozen passes. ``None`` (default): on when every parameter of the
+        group is on CUDA and the group has no penalty or an L1/L2/L1L2 penalty without
+        per-feature weights and no amsgrad; ``True`` forces it (also on the CPU, which needs
+        a C++ compiler); ``False``: the multi-tensor path. The first step compiles (seconds).
+        Same results as the multi-tensor path up to floating-point rounding.
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False, *,
-                 penalty=None, schedule=None, metric="capped", maximize=False, foreach=None):
+                 penalty=None, schedule=None, metric="capped", maximize=False, foreach=None, fused=None):
         lr_value = float(lr)
         if not math.isfinite(lr_value) or lr_value < 0:
             raise ValueError(f"Invalid learning rate: {lr}")
@@ -262,10 +270,14 @@ class ProxAdamW(_ProxMixin, torch.optim.Optimizer):
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
         if schedule is not None and not callable(schedule):
             raise TypeError(f"schedule must be a callable step -> factor, got {schedule!r}.")
+        if fused and foreach:
+            raise ValueError("fused=True and foreach=True cannot be used together; pick one.")
+        if fused is not None and not isinstance(fused, bool):
+            raise TypeError(f"fused must be True, False or None (automatic), got {fused!r}.")
         self._default_penalty = v.check_penalty(penalty)
         self.schedule = schedule
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
-                        maximize=maximize, foreach=foreach, penalty=self._default_penalty,
+                        maximize=maximize, foreach=foreach, fused=fused, penalty=self._default_penalty,
                         metric=_check_metric(metric))
         super().__init__(params, defaults)
 
@@ -303,7 +315,7 @@ class ProxAdamW(_ProxMixin, torch.optim.Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        batches = {}
+        batches, fused = {}, []
         for group in self.param_groups:
             params = [p for p in group["params"] if p.grad is not None]
             if not params:
@@ -311,6 +323,9 @@ class ProxAdamW(_ProxMixin, torch.optim.Optimizer):
             for p in params:
                 if p.grad.is_sparse:
                     raise RuntimeError("ProxAdamW does not support sparse gradients.")
+            if self._fused_ok(group, params):
+                fused.append((group, params))
+                continue
             foreach = group["foreach"]
             if foreach is None:
                 foreach = all(p.device.type in ("cpu", "cuda") for p in params)
@@ -321,9 +336,55 @@ class ProxAdamW(_ProxMixin, torch.optim.Optimizer):
                 self._single_update(group, params)
         for (hyper, amsgrad, maximize), members in batches.items():
             self._foreach_update(hyper, amsgrad, maximize, members)
+        for group, params in fused:
+            self._fused_update(group, params)
         for group in self.param_groups:  # after the proxes: they read the step of their factor
             group["penalty_step"] += 1
         return loss
+
+    #: the fused step's function (``None``: ``_fused.compiled_step()``); tests set the eager one
+    _fused_fn = None
+
+    def _fused_ok(self, group, params):
+        """Fused update for this group: ``fused=True``, or ``None`` with every parameter on CUDA."""
+        flag = group.get("fused")
+        if flag is False or (flag is None and not all(p.is_cuda for p in params)):
+            return False
+        from . import _fused
+
+        if not _fused.supports(group, group["penalty"]):
+            if flag:
+                raise ValueError("ProxAdamW(fused=True) supports no penalty or L1/L2/L1L2 without per-feature "
+                                 "weights, without amsgrad; use fused=False (or None) for this group.")
+            return False
+        if self._fused_fn is None and _fused.compiled_step() is None:
+            return False
+        # one bias correction for the whole group (a parameter that missed steps: multi-tensor path)
+        return len({float(self.state[p]["step"]) if self.state[p] else 0.0 for p in params}) == 1
+
+    def _fused_update(self, group, params):
+        from . import _fused
+
+        lr, beta1, beta2, eps, wd = self._hyper(group)
+        penalty = group["penalty"]
+        factor = self._factor(group) if penalty is not None else 0.0
+        l1 = penalty._l1 * factor if penalty is not None else 0.0
+        l2 = penalty._l2 * factor if penalty is not None else 0.0
+        states = [self._init_state(p, False) for p in params]
+        for st in states:
+            st["step"] += 1
+        t = states[0]["step"].item()
+        dtype = torch.float64 if params[0].dtype == torch.float64 else torch.float32
+        scalars = torch.tensor([lr, math.sqrt(1.0 - beta2**t), 1.0 - beta1**t, l1, l2, wd], dtype=dtype,
+                               device=params[0].device)
+        grads = [p.grad for p in params]
+        if group["maximize"]:
+            grads = torch._foreach_neg(grads)
+        fn = self._fused_fn or _fused.compiled_step()
+        fn(params, grads, [s["exp_avg"] for s in states], [s["exp_avg_sq"] for s in states], scalars,
+           beta1=beta1, beta2=beta2, eps=eps, capped=group["metric"] == "capped" and l1 > 0,
+           has_l1=penalty is not None and penalty._l1 > 0, has_l2=penalty is not None and penalty._l2 > 0,
+           decay=wd != 0.0)
 
     def _hyper(self, group):
         beta1, beta2 = (float(b) for b in group["betas"])
