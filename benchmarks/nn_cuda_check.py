@@ -43,6 +43,11 @@ import penalized as pz  # noqa: E402
 from penalized.nn import ProxAdamW, ProxSGD, Regularizer, prune, sparsity_report  # noqa: E402
 
 RESULTS = []
+# the fused ProxAdamW step compiles one graph per group layout (flags, number of tensors, dtype);
+# this script builds more layouts than a training run does
+for _name in ("cache_size_limit", "recompile_limit"):
+    if hasattr(torch._dynamo.config, _name):
+        setattr(torch._dynamo.config, _name, 64)
 
 
 def check(name):

@@ -136,6 +136,9 @@ PROBLEMS = {
 }
 
 
+SHORT = {"mlp": "MLP 64-128-10, digits", "cnn": "CNN, MNIST-1D", "transformer": "transformer, sequence reversal"}
+
+
 def _loss(out, y):
     return nn.functional.cross_entropy(out.reshape(-1, out.shape[-1]), y.reshape(-1))
 
@@ -238,13 +241,15 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-write", action="store_true", help="print only")
     parser.add_argument("--quick", action="store_true", help="seed 0 only, no schedule part")
-    parser.add_argument("--problems", default=",".join(PROBLEMS), help="comma-separated subset")
+    parser.add_argument("--problems", default="mlp,cnn,transformer", help="comma-separated subset of "
+                        "mlp, cnn, transformer")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     t0 = time.perf_counter()
     seeds = SEEDS[:1] if args.quick else SEEDS
     rows = []
-    for problem in args.problems.split(","):
+    chosen = [SHORT[k] for k in args.problems.split(",")]
+    for problem in chosen:
         if PROBLEMS[problem][0] is mnist1d:
             from importlib.util import find_spec
 
@@ -260,7 +265,7 @@ def main(argv=None):
                       f"test {100 * r['test_accuracy']:6.2f}%  objective {r['objective']:.4f}  "
                       f"({r['seconds']:.0f} s)", flush=True)
     schedule_rows = []
-    if not args.quick and "transformer, sequence reversal" in args.problems:
+    if not args.quick and "transformer, sequence reversal" in chosen:
         for lam in (1e-5, 1e-4, 1e-3):
             for sched, label in ((None, "L1 from step 0"), ((12, 12), "12 dense epochs, 12-epoch ramp")):
                 r = train("transformer, sequence reversal", "ProxAdamW (lr 1e-3)", 0, lam=lam, schedule_epochs=sched)
