@@ -44,8 +44,10 @@ def adam_prox_step_(ps, gs, ms, vs, scalars, *, beta1, beta2, eps, capped, has_l
         if has_l1 or has_l2:
             y = p * big_d
             if has_l1:
+                # soft-thresholding with its zeros written out: a compiler may recompute y in each
+                # use (and contract it into FMAs differently), so y − clamp(y, −a, a) need not be 0
                 a = lr * c * l1
-                y = y - torch.clamp(y, -a, a)  # soft-thresholding: exactly 0 where |y| <= a
+                y = torch.where(y > a, y - a, torch.where(y < -a, y + a, torch.zeros_like(y)))
             p.copy_(y / (big_d + 2.0 * lr * c * l2) if has_l2 else y / big_d)
 
 
