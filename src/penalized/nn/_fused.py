@@ -21,16 +21,17 @@ import torch
 __all__ = ["adam_prox_step_", "compiled_step", "supports"]
 
 
-def adam_prox_step_(ps, gs, ms, vs, scalars, *, beta1, beta2, eps, capped, has_l1, has_l2, decay):
+def adam_prox_step_(ps, gs, ms, vs, lr, c, bc1, l1, l2, wd, *, beta1, beta2, eps, capped, has_l1, has_l2,
+                    decay):
     """One ProxAdamW step on the tensors ``ps`` in place (moments ``ms``, ``vs`` in place).
 
-    ``scalars`` is a 1-D tensor on the parameters' device, ``[lr, c, bc1, l1, l2, wd]``
-    (a tensor, not floats, so that a compiled graph is not specialized to the values):
-    ``c = sqrt(1 − β₂ᵗ)``, ``bc1 = 1 − β₁ᵗ``, ``l1``/``l2`` the penalty's strengths times
-    the schedule factor. The flags are Python constants (one graph per combination). The
-    arithmetic is that of the multi-tensor path, in the scaled variable ``D = c·δ``.
+    ``lr, c, bc1, l1, l2, wd`` are 0-d CPU tensors (tensors, not floats, so that a compiled
+    graph is not specialized to their values; on the CPU, so that passing them to CUDA
+    kernels needs no host-to-device copy, which would wait for the GPU): ``c = sqrt(1 − β₂ᵗ)``,
+    ``bc1 = 1 − β₁ᵗ``, ``l1``/``l2`` the penalty's strengths times the schedule factor. The
+    flags are Python constants (one graph per combination). The arithmetic is that of the
+    multi-tensor path, in the scaled variable ``D = c·δ``.
     """
-    lr, c, bc1, l1, l2, wd = scalars.unbind()
     step = lr * c / bc1
     for p, g, m, v in zip(ps, gs, ms, vs, strict=True):
         m.lerp_(g, 1.0 - beta1)
@@ -67,6 +68,12 @@ def compiled_step():
                               "multi-tensor update.", RuntimeWarning, stacklevel=3)
         _COMPILED["fn"] = fn
     return _COMPILED["fn"]
+
+
+#: below this many elements a group's multi-tensor update is faster than the compiled call on a GPU
+#: (measured on an H200: 0.09 M parameters, fused 2.2x AdamW's opt.step() against 1.4x; 25 M: 1.1x
+#: against 1.6x); ``fused=True`` ignores it
+AUTO_MIN_NUMEL = 1 << 20
 
 
 def supports(group, penalty):

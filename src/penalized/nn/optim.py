@@ -250,7 +250,8 @@ class ProxAdamW(_ProxMixin, torch.optim.Optimizer):
         The whole update of a group (Adam, the metric, the step, the prox) as one function
         compiled by ``torch.compile`` (:mod:`penalized.nn._fused`): one or two kernels per
         tensor instead of a dozen passes. ``None`` (default): on when every parameter of the
-        group is on CUDA and the group has no penalty or an L1/L2/L1L2 penalty without
+        group is on CUDA, the group holds at least ``2**20`` elements (below that the
+        multi-tensor path is faster) and has no penalty or an L1/L2/L1L2 penalty without
         per-feature weights and no amsgrad; ``True`` forces it (also on the CPU, which needs
         a C++ compiler); ``False``: the multi-tensor path. The first step compiles (seconds).
         Same results as the multi-tensor path up to floating-point rounding.
@@ -347,10 +348,12 @@ class ProxAdamW(_ProxMixin, torch.optim.Optimizer):
 
     def _fused_ok(self, group, params):
         """Fused update for this group: ``fused=True``, or ``None`` with every parameter on CUDA."""
-        flag = group.get("fused")
-        if flag is False or (flag is None and not all(p.is_cuda for p in params)):
-            return False
         from . import _fused
+
+        flag = group.get("fused")
+        if flag is False or (flag is None and not (all(p.is_cuda for p in params)
+                                                   and sum(p.numel() for p in params) >= _fused.AUTO_MIN_NUMEL)):
+            return False
 
         if not _fused.supports(group, group["penalty"]):
             if flag:
@@ -375,13 +378,12 @@ class ProxAdamW(_ProxMixin, torch.optim.Optimizer):
             st["step"] += 1
         t = states[0]["step"].item()
         dtype = torch.float64 if params[0].dtype == torch.float64 else torch.float32
-        scalars = torch.tensor([lr, math.sqrt(1.0 - beta2**t), 1.0 - beta1**t, l1, l2, wd], dtype=dtype,
-                               device=params[0].device)
+        scalars = [torch.tensor(x, dtype=dtype) for x in (lr, math.sqrt(1.0 - beta2**t), 1.0 - beta1**t, l1, l2, wd)]
         grads = [p.grad for p in params]
         if group["maximize"]:
             grads = torch._foreach_neg(grads)
         fn = self._fused_fn or _fused.compiled_step()
-        fn(params, grads, [s["exp_avg"] for s in states], [s["exp_avg_sq"] for s in states], scalars,
+        fn(params, grads, [s["exp_avg"] for s in states], [s["exp_avg_sq"] for s in states], *scalars,
            beta1=beta1, beta2=beta2, eps=eps, capped=group["metric"] == "capped" and l1 > 0,
            has_l1=penalty is not None and penalty._l1 > 0, has_l2=penalty is not None and penalty._l2 > 0,
            decay=wd != 0.0)
