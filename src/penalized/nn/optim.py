@@ -217,7 +217,7 @@ class ProxAdamW(_ProxMixin, torch.optim.Optimizer):
     ``lr·(1 − |m̂_i|/λ_i)`` where the penalty wins, by ``lr·sign(m̂_i)`` where the momentum
     exceeds ``λ_i`` but not the noise. Steps stay bounded by ``lr`` (the data step) plus
     ``lr`` (the prox); ``δ ≤ d``, so no coordinate moves slower than under Adam; the fixed
-    points are the same. ``metric="adam"`` keeps ``δ = d`` (the behaviour before 0.2).
+    points are the same. ``metric="adam"`` keeps ``δ = d`` (the only metric before the capped one).
     With ``penalty=None``, a zero λ (or schedule factor) and the same ``weight_decay``,
     ProxAdamW is ``torch.optim.AdamW``.
 
