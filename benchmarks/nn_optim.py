@@ -200,8 +200,9 @@ def _mean_sd(values):
 
 
 def _fmt(values, scale=100.0, digits=1):
-    m, s = _mean_sd(v * scale for v in values)
-    return f"{m:.{digits}f} ± {s:.{digits}f}"
+    values = [v * scale for v in values]
+    m, s = _mean_sd(values)
+    return f"{m:.{digits}f}" if len(values) == 1 else f"{m:.{digits}f} ± {s:.{digits}f}"
 
 
 def markdown(rows, schedule_rows, seconds):
@@ -211,7 +212,8 @@ def markdown(rows, schedule_rows, seconds):
     lines = [
         "### ProxAdamW against ProxSGD (`python -m benchmarks.nn_optim`)",
         "",
-        f"Mean ± sd over seeds {', '.join(map(str, seeds))}; the same λ for every optimizer; L1 on the "
+        f"Mean ± sd over seeds {', '.join(map(str, seeds))} (one value: seed 0 only); the same λ for every "
+        "optimizer; L1 on the "
         "weight matrices and kernels; objective = mean training cross-entropy + λ·Σ|w|. See the module "
         "docstring for the networks.",
         "",
@@ -227,7 +229,7 @@ def markdown(rows, schedule_rows, seconds):
                 continue
             zeros = "—" if opt in DENSE else _fmt(r["zero_fraction"] for r in sel)
             obj = _mean_sd(r["objective"] for r in sel)
-            obj_text = "—" if opt in DENSE else f"{obj[0]:.3f} ± {obj[1]:.3f}"
+            obj_text = "—" if opt in DENSE else (f"{obj[0]:.3f}" if len(sel) == 1 else f"{obj[0]:.3f} ± {obj[1]:.3f}")
             lines.append(f"| {label} | {opt} | {zeros} | {_fmt((r['test_accuracy'] for r in sel), digits=2)} "
                          f"| {obj_text} |")
     if schedule_rows:

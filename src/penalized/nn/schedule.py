@@ -38,10 +38,11 @@ class LambdaSchedule:
       (``shape="cosine"``: ``(1 − cos(π·r)) / 2``, the same end points);
     - ``1`` afterwards (and from ``warmup_steps`` on when ``ramp_steps = 0``).
 
-    Why: a penalty from the first step can stop a network from learning at all — on a
-    2-layer transformer that has to find its attention pattern first, L1 from step 0
-    keeps it on its initial plateau at any λ — while the same λ applied after some dense
-    steps, and ramped in, sparsifies the trained network. Measured in ``docs/nn.md``.
+    Why: a penalty from the first step can stop a network from learning at all — a 2-layer
+    transformer that has to find its attention pattern first stays on its initial plateau
+    (26 % token accuracy) under L1 from step 0 at λ = 1e-4 or 1e-3 — while the same λ
+    applied after dense steps, and ramped in, sparsifies the trained network (99 % exact
+    zeros at 100 %). Measured in ``docs/nn.md``.
 
     Use the same object with the Regularizer or with a proximal optimizer (not both: the
     penalty would count twice). Steps are optimizer steps; with ``n`` batches per epoch,
