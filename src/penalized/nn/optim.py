@@ -23,7 +23,8 @@ import torch
 
 from .. import _validation as v
 from .. import penalties as _penalties
-from ..penalties import ElasticNetFamily, Penalty, _like
+from ..penalties import ElasticNetFamily, Penalty
+from ..penalties.base import _like
 
 __all__ = ["ProxSGD", "ProxAdamW"]
 
