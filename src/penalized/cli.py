@@ -54,12 +54,13 @@ def app():
 @click.option("--quick", is_flag=True, help="Smaller experiments (under 30 s); same claims.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of every experiment.")
 @click.option("--section", "sections", multiple=True, metavar="KEY",
-              help="Run only this section (repeatable): overfitting, knob, l1_vs_l2, geometry, deep, "
-                   "real_data.")
+              help="Run only this section (repeatable): overfitting, training_time, knob, l1_vs_l2, geometry, "
+                   "deep, real_data.")
 def tour(out, quick, seed, sections):
     """The regularization lab: every claim of the theory, measured and drawn.
 
-    Runs six experiments on embedded data — overfitting and its three causes; λ as the
+    Runs seven experiments on embedded data — overfitting and its three causes; training
+    too long (test error against epochs, with a penalty and early stopping); λ as the
     knob (the validation curve, λ by cross-validation); L1 against L2 (exact zeros,
     feature selection); why L1 makes zeros (subgradients, the diamond and the disc); an
     MLP with no penalty, L2, L1 by subgradient and L1 by a proximal optimizer; prostate
