@@ -27,8 +27,8 @@ from importlib.util import find_spec
 
 import numpy as np
 
+from ..plots import COLORS, figure, style
 from . import SectionResult
-from .figures import COLORS, figure, style
 
 TITLE = "Zeroing weights reduces computation"
 CLAIM = ("A group penalty zeroes whole neurons; cutting them out (prune) leaves the same function with fewer "

@@ -10,6 +10,7 @@
 - :func:`sparsity_report` — exact zeros, zeroed units, parameters before and after.
 - :func:`structure_costs`, :func:`count_macs` — multiply-accumulates of each coupled
   structure (group factors proportional to compute) and of a whole network.
+- :class:`LambdaSchedule` — dense steps first, then λ ramped in (``schedule=``).
 
 The penalties are the ones of :mod:`penalized.penalties` (``pz.L1``, ``pz.L2``,
 ``pz.L1L2``, ``pz.GroupL1``), on the same scale as everywhere in penalized. PyTorch is an
@@ -27,6 +28,7 @@ from .prune import prune
 from .prune_graph import PruneError
 from .regularizer import Regularizer, default_selection
 from .report import LayerSparsity, SparsityReport, sparsity_report
+from .schedule import LambdaSchedule
 
 __all__ = ["Regularizer", "default_selection", "ProxSGD", "ProxAdamW", "prune", "sparsity_report",
-           "SparsityReport", "LayerSparsity", "PruneError", "structure_costs", "count_macs"]
+           "SparsityReport", "LayerSparsity", "PruneError", "structure_costs", "count_macs", "LambdaSchedule"]

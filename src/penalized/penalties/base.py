@@ -182,6 +182,28 @@ class Penalty:
         a path are written with it."""
         raise TypeError(f"{type(self).__name__} has no λ_max (it never sets coefficients to zero).")
 
+    def subset(self, features):
+        """The penalty on the coefficients ``features`` only (per-feature parameters restricted):
+        what a path's reduced problems (strong rules) solve with."""
+        params = self.get_params()
+        if params.get("weights") is not None:
+            params["weights"] = np.asarray(params["weights"])[features]
+        return type(self)(**params)
+
+    def with_feature_factors(self, factors):
+        """A copy whose per-feature weights are multiplied by ``factors`` (randomized lasso)."""
+        params = self.get_params()
+        if "weights" not in params:
+            raise TypeError(f"{type(self).__name__} has no per-feature weights to reweight.")
+        base = 1.0 if params["weights"] is None else np.asarray(params["weights"])
+        params["weights"] = base * np.asarray(factors, dtype=np.float64)
+        return type(self)(**params)
+
+    def ridge_lambda_max(self, grad):
+        """λ_max of a penalty that never zeroes coefficients (pure L2): glmnet's convention,
+        the elastic-net λ_max at ``l1_ratio = 1e-3`` on the penalty's own scale."""
+        raise TypeError(f"{type(self).__name__} zeroes no coefficient and has no λ_max convention.")
+
     def unit_strength(self):
         """The total strength (``lam``, ``l1 + l2``, ...): zero means the penalty is absent."""
         return sum(float(v) for k, v in self.get_params().items() if k in ("lam", "l1", "l2"))
@@ -235,8 +257,18 @@ class Penalty:
             return MCP(lam, **({} if gamma is None else {"gamma": gamma}), weights=weights)
         if name == "scad":
             return SCAD(lam, **({} if gamma is None else {"gamma": gamma}), weights=weights)
-        raise ValueError(f"penalty must be one of {', '.join(repr(n) for n in PENALTY_NAMES)} "
+        raise ValueError(f"penalty must be {', '.join(repr(n) for n in PENALTY_NAMES)} "
                          f"or a penalty object, got {name!r}.")
+
+
+def ridge_lambda_max(l2, grad, l1_ratio, penalty):
+    """``max_j |g_j| / (2·l1_ratio·l2_j)`` over the features with an L2 part (rows of a 2-D
+    ``grad``: their largest entry)."""
+    on = l2 > 0
+    if not on.any():
+        raise ValueError(f"penalty {penalty!r} zeroes no coefficient and has no L2 part.")
+    g = np.abs(np.asarray(grad).reshape(len(l2), -1)).max(1)
+    return float(np.max(g[on] / (2.0 * l1_ratio * l2[on])))
 
 
 def _params_equal(a, b):

@@ -24,8 +24,8 @@ def _side(value, n_features, name):
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be a number or an array of numbers, got {value!r}.") from None
     if arr.ndim == 0:
-        return np.full(n_features, float(arr))
-    if arr.ndim != 1 or arr.shape[0] != n_features:
+        return np.full(1 if n_features is None else n_features, float(arr))
+    if arr.ndim != 1 or (n_features is not None and arr.shape[0] != n_features):
         raise ValueError(f"{name} must be a number or an array of length n_features={n_features}, "
                          f"got shape {arr.shape}.")
     return arr.copy()

@@ -13,7 +13,16 @@ import numbers
 
 import numpy as np
 
-from .base import KernelPenalty, Penalty, _like, _sign, _softshrink_, check_penalty_weights, check_strength
+from .base import (
+    KernelPenalty,
+    Penalty,
+    _like,
+    _sign,
+    _softshrink_,
+    check_penalty_weights,
+    check_strength,
+    ridge_lambda_max,
+)
 
 __all__ = ["ElasticNetFamily", "L1", "L2", "L1L2"]
 
@@ -132,11 +141,19 @@ class ElasticNetFamily(Penalty):
         l1, l2 = self.coordinate_strengths(n_features)
         return KernelPenalty.build(k.PEN_ENET, l1, l2, bounds, convex=True, name=type(self).__name__)
 
+    def ridge_lambda_max(self, grad, l1_ratio=1e-3):
+        """``max_j |g_j| / (2·l1_ratio·l2_j)`` (for ``L2``: the ``Ridge`` lam equal to glmnet's
+        ridge ``lambda_max``)."""
+        return ridge_lambda_max(self.coordinate_strengths(np.shape(grad)[0])[1], grad, l1_ratio, self)
+
     def zero_levels(self, grad):
-        """``|g_j| / l1_j`` (``inf`` where ``l1_j = 0``: the coefficient is never exactly zero)."""
-        l1, _ = self.coordinate_strengths(np.shape(grad)[0])
+        """``|g_j| / l1_j`` (``inf`` where ``l1_j = 0``: the coefficient is never exactly zero); for
+        several outputs (``grad`` of shape (p, K)) the largest over the outputs."""
+        grad = np.asarray(grad)
+        l1, _ = self.coordinate_strengths(grad.shape[0])
+        g = np.abs(grad) if grad.ndim == 1 else np.abs(grad.reshape(grad.shape[0], -1)).max(1)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(l1 > 0, np.abs(grad) / np.where(l1 > 0, l1, 1.0), np.inf)
+            return np.where(l1 > 0, g / np.where(l1 > 0, l1, 1.0), np.inf)
 
 
 class L1(ElasticNetFamily):

@@ -108,6 +108,18 @@ class GroupL1(Penalty):
         return KernelPenalty.build(k.PEN_ENET, zeros, zeros, bounds, convex=True, name="GroupL1",
                                    groups=self.group_structure(n_features))
 
+    def subset(self, features):
+        """The group lasso on the features ``features`` (groups relabelled, their weights kept)."""
+        if self.groups is None:
+            return GroupL1(self.lam, None, None if self.weights is None else self.weights[features])
+        labels = self.groups[features]
+        present, relabelled = np.unique(labels, return_inverse=True)
+        weights = None if self.weights is None else self.weights[present]
+        return GroupL1(self.lam, relabelled, weights)
+
+    def with_feature_factors(self, factors):
+        raise TypeError("GroupL1 has per-group weights, not per-feature ones.")
+
     def screening_blocks(self, n_features):
         return self.group_structure(n_features).labels
 
@@ -176,7 +188,8 @@ class GroupL1(Penalty):
         """``argmin_z ½‖z − w‖²_{1/step} + lam Σ_g c_g ‖z_g‖``; ``step`` scalar or per coordinate."""
         labels, n_groups = self._labels(w)
         if _is_numpy(w) and not np.isscalar(step) and np.ndim(step) > 0:
-            return self._prox_diagonal(w, np.broadcast_to(step, w.shape), labels, n_groups)
+            with np.errstate(invalid="ignore", over="ignore", divide="ignore"):  # vanished groups: masked out
+                return self._prox_diagonal(w, np.broadcast_to(step, w.shape), labels, n_groups)
         if not _is_numpy(w) and getattr(step, "ndim", 0) > 0:
             return self._prox_diagonal(w, step.expand(w.shape), labels, n_groups)
         rows = _flat_rows(w)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Penalty, _where
+from .base import Penalty, _where, ridge_lambda_max
 from .elastic_net import L1L2, ElasticNetFamily
 from .group import GroupL1
 
@@ -77,6 +77,15 @@ class PenaltySum(Penalty):
 
     def unit_strength(self):
         return sum(t.unit_strength() for t in self.terms)
+
+    def subset(self, features):
+        return PenaltySum(tuple(t.subset(features) for t in self.terms))
+
+    def with_feature_factors(self, factors):
+        return PenaltySum(tuple(t if t is self._group else t.with_feature_factors(factors) for t in self.terms))
+
+    def ridge_lambda_max(self, grad, l1_ratio=1e-3):
+        return ridge_lambda_max(self.coordinate_strengths(np.shape(grad)[0])[1], grad, l1_ratio, self)
 
     # -- the elastic-net part, summed per coordinate ----------------------------------------
     def coordinate_strengths(self, n_features):
@@ -178,3 +187,4 @@ class PenaltySum(Penalty):
             lo = np.where(finite & above, mid, lo)
             hi = np.where(finite & ~above, mid, hi)
         return hi
+

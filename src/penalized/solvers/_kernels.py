@@ -431,6 +431,17 @@ def pen_slope(pen, P, j, x):
 
 
 @njit(**_JIT)
+def pen_concavity(pen, P, j):
+    """How concave the penalty can be: the smallest ``c`` with ``pen_j + c·x²/2`` convex (0 for the
+    elastic net, ``1/γ`` for MCP, ``1/(γ − 1)`` for SCAD)."""
+    if pen == PEN_MCP:
+        return 1.0 / P[1, j]
+    if pen == PEN_SCAD:
+        return 1.0 / (P[1, j] - 1.0)
+    return 0.0
+
+
+@njit(**_JIT)
 def pen_kink(pen, P, j):
     """Half-width of the subdifferential at zero: ``∂pen_j(0) = [−k, k]`` (l1 or lam)."""
     return P[0, j]
@@ -1189,13 +1200,16 @@ def newton_direction(X, Xd, Xi, Xp, sparse, w, ws, pen, P, mu, fit_intercept, gr
             j = ws[t]
             v = w[j] + delta[t]
             G = gt[t] + col_dot(X, Xd, Xi, Xp, sparse, j, hu, mu[j]) - m[t] * U
-            new = pen_prox(pen, P, j, v - G / H[t], 1.0 / H[t])
+            # a non-convex penalty's prox with a long step jumps to far-away minimisers where the
+            # quadratic model means nothing: keep each coordinate's model convex (a proximal term)
+            Ht = max(H[t], 1.01 * pen_concavity(pen, P, j))
+            new = pen_prox(pen, P, j, v - G / Ht, 1.0 / Ht)
             if new != v:
                 step = new - v
                 delta[t] += step
                 col_axpy3(X, Xd, Xi, Xp, sparse, j, step, h, hu, mu[j])
                 U += step * m[t] * sum_h
-                biggest = max(biggest, H[t] * abs(step))
+                biggest = max(biggest, Ht * abs(step))
             s = 1 if new > 0.0 else (-1 if new < 0.0 else 0)
             if s != signs[t]:
                 stable = False
@@ -1296,15 +1310,30 @@ def solve_subproblem_newton(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, pe
                 decrease += grad[j] * delta[t] + pen_change(pen, P, j, w[j], v)
         if not decrease < 0.0:
             break  # no descent left at this precision
+        convex = pen == PEN_ENET
+        linear = decrease  # gᵀδ + g_b δ_b, and the curvature δᵀHδ of the model along the step
+        curv = 0.0
+        if not convex:
+            for t in range(n_ws):
+                if delta[t] != 0.0:
+                    linear -= pen_change(pen, P, ws[t], w[ws[t]], w[ws[t]] + delta[t])
+            for i in range(n):
+                curv += h[i] * (du[i] + delta_b) * (du[i] + delta_b)
         t_step = 1.0
         accepted = False
         for _ in range(40):
             change = datafit_change(df, y, a, zx, b, du, delta_b, t_step)
+            pen_part = 0.0
             for t in range(n_ws):
                 if delta[t] != 0.0:
                     j = ws[t]
-                    change += pen_change(pen, P, j, w[j], w[j] + t_step * delta[t])
-            if change <= 1e-4 * t_step * decrease:
+                    pen_part += pen_change(pen, P, j, w[j], w[j] + t_step * delta[t])
+            change += pen_part
+            if convex:  # Armijo: a convex penalty changes by at most t·(its change at t = 1)
+                predicted = t_step * decrease
+            else:  # the model's own change at t (the penalty is not linear along the step)
+                predicted = t_step * linear + 0.5 * t_step * t_step * curv + pen_part
+            if predicted < 0.0 and change <= 1e-4 * predicted:
                 accepted = True
                 break
             t_step *= 0.5
@@ -1586,8 +1615,13 @@ def col_axpy_block(X, Xd, Xi, Xp, sparse, j, delta, V, m):
 def block_gradient(df, X, Xd, Xi, Xp, sparse, Y, a, Z, B, mu, features, G, D, gB):
     """``G_j = X̃_jᵀD`` for ``j`` in ``features`` (centred directions; see the scalar
     :func:`gradient`); fills ``D`` and ``gB``."""
-    block_derivatives(df, Y, a, Z, B, D, gB)
     K = B.shape[0]
+    if K == 1 and df != MULTINOMIAL:  # one output: the scalar kernel on 1-D views
+        n = Y.shape[0]
+        gB[0] = gradient(df, X, Xd, Xi, Xp, sparse, Y.reshape(n), a, Z.reshape(n), B[0], mu, features,
+                         G.reshape(G.shape[0]), D.reshape(n))
+        return
+    block_derivatives(df, Y, a, Z, B, D, gB)
     row = np.empty(K)
     for j in features:
         col_dot_block(X, Xd, Xi, Xp, sparse, j, D, mu[j], row)
@@ -1596,8 +1630,10 @@ def block_gradient(df, X, Xd, Xi, Xp, sparse, Y, a, Z, B, mu, features, G, D, gB
 
 
 @njit(**_JIT)
-def group_lipschitz(X, Xd, Xi, Xp, sparse, a, mu, gptr, gidx, curvature, out):
-    """``out_g = curvature · λ_max(X̃_gᵀ A X̃_g)`` (power iterations on the small Gram matrix)."""
+def group_lipschitz(X, Xd, Xi, Xp, sparse, a, mu, gptr, gidx, curvature, out, hptr, HG):
+    """``out_g = curvature · λ_max(X̃_gᵀ A X̃_g)`` (power iterations on the small Gram matrix), and
+    that Gram matrix, row-major, in ``HG[hptr[g]:hptr[g+1]]`` for the groups that have room
+    (``hptr[g+1] − hptr[g] = |g|²``; 0 for the others)."""
     n = a.shape[0]
     for g in range(gptr.shape[0] - 1):
         start = gptr[g]
@@ -1620,6 +1656,10 @@ def group_lipschitz(X, Xd, Xi, Xp, sparse, a, mu, gptr, gidx, curvature, out):
             for i in range(n):
                 C[t, i] *= np.sqrt(a[i])
         H = C @ C.T
+        if hptr[g + 1] - hptr[g] == size * size:
+            for u in range(size):
+                for v in range(size):
+                    HG[hptr[g] + u * size + v] = H[u, v]
         if size == 1:
             out[g] = curvature * H[0, 0]
             continue
@@ -1872,15 +1912,55 @@ def col_dot_block_weighted(X, j, a, R, m, out):
 
 
 @njit(**_JIT)
+def _group_exact_steps(cur, start_w, g0, Hg, size, K, l1g, l2, lam_g, step, inner, Vg):
+    """Prox-gradient steps on one group's exact quadratic (squared error): the gradient at ``cur``
+    is ``g0 + 2·H_g·(cur − start_w)``; up to ``inner`` steps, until they stop moving."""
+    for it in range(inner):
+        biggest = 0.0
+        scale = 0.0
+        for u in range(size):
+            for k in range(K):
+                grad = g0[u, k]
+                if it > 0:
+                    for v in range(size):
+                        grad += 2.0 * Hg[u * size + v] * (cur[v, k] - start_w[v, k])
+                Vg[u, k] = cur[u, k] - step * grad
+        block_prox(Vg[:size], Vg[:size], l1g[:size], l2, lam_g, step)
+        for u in range(size):
+            for k in range(K):
+                d = abs(Vg[u, k] - cur[u, k])
+                biggest = max(biggest, d)
+                scale = max(scale, abs(Vg[u, k]))
+                cur[u, k] = Vg[u, k]
+        if biggest <= 1e-12 * scale or Hg.shape[0] == 0:
+            break
+
+
+@njit(**_JIT_FAST)
+def _resid_dot(X, j, r, a, m, uniform):
+    """``Σ_i (x_ij − m) a_i r_i`` (dense)."""
+    s = 0.0
+    if uniform:
+        for i in range(X.shape[0]):
+            s += (X[i, j] - m) * r[i]
+        return s * a[0]
+    for i in range(X.shape[0]):
+        s += (X[i, j] - m) * a[i] * r[i]
+    return s
+
+
+@njit(**_JIT)
 def block_epoch(df, X, Xd, Xi, Xp, sparse, Y, a, Z, B, W, groups, gptr, gidx, glam, LG, P, mu,
-                fit_intercept, D, R):
+                fit_intercept, D, R, hptr, HG):
     """One pass of block coordinate descent over ``groups`` (then the intercepts).
 
     The squared error on dense ``X`` keeps the residual ``R = Y − Z − B`` (its gradient is
-    ``−2 X̃ᵀAR``; exact steps on the intercepts); otherwise the derivatives of the rows a
-    group touches are recomputed before its step (sparse centred squared error: the
-    intercepts' gradient is invariant under the steps, as in the scalar kernels). Returns
-    ``Σ_g LG_g ‖ΔW_g‖²``.
+    ``−2 X̃ᵀAR``; ``Z`` is brought up to date at the end, exact steps on the intercepts); other
+    cases recompute the derivatives of the rows a group touches before its step (sparse centred
+    squared error: the intercepts' gradient is invariant under the steps, as in the scalar
+    kernels). With the group's Gram matrix (``HG``, least squares), the group's quadratic is
+    minimised by prox-gradient steps that need no pass over the data (adelie solves it exactly
+    too). Returns ``Σ_g LG_g ‖ΔW_g‖²``.
     """
     n, K = Z.shape
     squared = df == SQUARED_ERROR
@@ -1889,12 +1969,20 @@ def block_epoch(df, X, Xd, Xi, Xp, sparse, Y, a, Z, B, W, groups, gptr, gidx, gl
     for g in groups:
         maxsize = max(maxsize, gptr[g + 1] - gptr[g])
     Vg = np.empty((maxsize, K))
-    Wn = np.empty((maxsize, K))
+    g0 = np.empty((maxsize, K))
+    cur = np.empty((maxsize, K))
+    start_w = np.empty((maxsize, K))
     l1g = np.empty(maxsize)
     row = np.empty(K)
     delta = np.empty(K)
     tmp = np.empty(K)
     gB = np.zeros(K)
+    no_gram = np.empty(0)
+    uniform = True
+    for i in range(n):
+        if a[i] != a[0]:
+            uniform = False
+            break
     moved = 0.0
     if resid:
         for i in range(n):
@@ -1904,6 +1992,7 @@ def block_epoch(df, X, Xd, Xi, Xp, sparse, Y, a, Z, B, W, groups, gptr, gidx, gl
         for i in range(n):
             for k in range(K):
                 gB[k] -= 2.0 * a[i] * (Y[i, k] - Z[i, k] - B[k])
+    r1 = R.reshape(n * K)  # K = 1: the residual as a contiguous vector
     for g in groups:
         start = gptr[g]
         size = gptr[g + 1] - start
@@ -1926,7 +2015,9 @@ def block_epoch(df, X, Xd, Xi, Xp, sparse, Y, a, Z, B, W, groups, gptr, gidx, gl
         step = 1.0 / LG[g]
         for t in range(size):
             j = gidx[start + t]
-            if resid:
+            if resid and K == 1:
+                row[0] = -2.0 * _resid_dot(X, j, r1, a, mu[j], uniform)
+            elif resid:
                 col_dot_block_weighted(X, j, a, R, mu[j], row)
                 for k in range(K):
                     row[k] *= -2.0
@@ -1936,30 +2027,48 @@ def block_epoch(df, X, Xd, Xi, Xp, sparse, Y, a, Z, B, W, groups, gptr, gidx, gl
                     for k in range(K):
                         row[k] -= mu[j] * gB[k]
             for k in range(K):
-                Vg[t, k] = W[j, k] - step * row[k]
+                g0[t, k] = row[k]
+                start_w[t, k] = W[j, k]
+                cur[t, k] = W[j, k]
             l1g[t] = P[0, j]
-        block_prox(Wn[:size], Vg[:size], l1g[:size], P[1, gidx[start]], glam[g], step)
+        exact = squared and hptr[g + 1] - hptr[g] == size * size
+        Hg = HG[hptr[g]:hptr[g + 1]] if exact else no_gram
+        _group_exact_steps(cur, start_w, g0, Hg, size, K, l1g, P[1, gidx[start]], glam[g], step,
+                           30 if exact else 1, Vg)
         for t in range(size):
             j = gidx[start + t]
             changed = False
             for k in range(K):
-                delta[k] = Wn[t, k] - W[j, k]
+                delta[k] = cur[t, k] - W[j, k]
                 if delta[k] != 0.0:
                     changed = True
             if not changed:
                 continue
             for k in range(K):
                 moved += LG[g] * delta[k] * delta[k]
-                W[j, k] = Wn[t, k]
-            col_axpy_block(X, Xd, Xi, Xp, sparse, j, delta, Z, mu[j])
-            if sparse and squared and fit_intercept:
-                for k in range(K):
-                    B[k] -= mu[j] * delta[k]
-            if resid:
+                W[j, k] = cur[t, k]
+            if resid:  # Z is recomputed from R at the end
                 for k in range(K):
                     delta[k] = -delta[k]
-                col_axpy_block(X, Xd, Xi, Xp, sparse, j, delta, R, mu[j])
-    if fit_intercept:
+                if K == 1:
+                    col_axpy(X, Xd, Xi, Xp, sparse, j, delta[0], r1, mu[j])
+                else:
+                    col_axpy_block(X, Xd, Xi, Xp, sparse, j, delta, R, mu[j])
+            else:
+                col_axpy_block(X, Xd, Xi, Xp, sparse, j, delta, Z, mu[j])
+                if sparse and squared and fit_intercept:
+                    for k in range(K):
+                        B[k] -= mu[j] * delta[k]
+    if resid:
+        for k in range(K):
+            shift = 0.0
+            if fit_intercept:
+                for i in range(n):
+                    shift += a[i] * R[i, k]
+            for i in range(n):
+                Z[i, k] = Y[i, k] - R[i, k] - B[k]
+            B[k] += shift
+    elif fit_intercept:
         if squared:
             for k in range(K):
                 s = 0.0
@@ -1975,9 +2084,82 @@ def block_epoch(df, X, Xd, Xi, Xp, sparse, Y, a, Z, B, W, groups, gptr, gidx, gl
 
 
 @njit(**_JIT)
+def block_penalty_groups(W, P, gptr, gidx, glam, groups):
+    """The penalty of the blocks ``groups``."""
+    K = W.shape[1]
+    total = 0.0
+    for g in groups:
+        sq = 0.0
+        for q in range(gptr[g], gptr[g + 1]):
+            j = gidx[q]
+            for k in range(K):
+                w = W[j, k]
+                total += P[0, j] * abs(w) + P[1, j] * w * w
+                sq += w * w
+        total += glam[g] * np.sqrt(sq)
+    return total
+
+
+@njit(**_JIT)
+def _block_anderson(df, X, Xd, Xi, Xp, sparse, Y, a, Z, B, W, feats, groups, gptr, gidx, glam, P, mu, hist,
+                    Wtry, Ztry):
+    """Anderson extrapolation of the last iterates in ``hist`` (rows: ``W[feats]`` then ``B``,
+    flattened); kept if it lowers the objective. Returns whether it was."""
+    depth = hist.shape[0] - 1
+    size = hist.shape[1]
+    n, K = Z.shape
+    U = np.empty((depth, size))
+    for r in range(depth):
+        for c in range(size):
+            U[r, c] = hist[r + 1, c] - hist[r, c]
+    C = U @ U.T
+    trace = np.trace(C)
+    if not trace > 1e-280:
+        return False
+    for r in range(depth):
+        C[r, r] += 1e-10 * trace
+    coefs = np.linalg.solve(C, np.ones(depth))
+    total = coefs.sum()
+    if not np.isfinite(total) or total == 0.0:
+        return False
+    coefs /= total
+    extrap = np.zeros(size)
+    for r in range(depth):
+        for c in range(size):
+            extrap[c] += coefs[r] * hist[r + 1, c]
+    m = feats.shape[0]
+    Ztry[:, :] = Z
+    Wtry[:, :] = W
+    delta = np.empty(K)
+    for t in range(m):
+        j = feats[t]
+        moved = False
+        for k in range(K):
+            Wtry[j, k] = extrap[t * K + k]
+            delta[k] = Wtry[j, k] - W[j, k]
+            if delta[k] != 0.0:
+                moved = True
+        if moved:
+            col_axpy_block(X, Xd, Xi, Xp, sparse, j, delta, Ztry, mu[j])
+    Btry = extrap[m * K:].copy()
+    current = block_loss(df, Y, a, Z, B) + block_penalty_groups(W, P, gptr, gidx, glam, groups)
+    trial = block_loss(df, Y, a, Ztry, Btry) + block_penalty_groups(Wtry, P, gptr, gidx, glam, groups)
+    if trial < current:
+        for t in range(m):
+            j = feats[t]
+            for k in range(K):
+                W[j, k] = Wtry[j, k]
+        Z[:, :] = Ztry
+        B[:] = Btry
+        return True
+    return False
+
+
+@njit(**_JIT)
 def solve_blocks_subproblem(df, X, Xd, Xi, Xp, sparse, Y, a, Z, B, W, groups, gptr, gidx, glam, LG, P, mu,
-                            fit_intercept, tol, max_epochs, check_every, G):
-    """Block coordinate descent on ``groups`` until their certificate is ≤ ``tol``.
+                            fit_intercept, tol, max_epochs, check_every, anderson_k, G, hptr, HG):
+    """Block coordinate descent on ``groups`` until their certificate is ≤ ``tol``, Anderson-
+    extrapolated every ``anderson_k + 1`` epochs (0: never).
 
     Returns ``(epochs, gap, stationarity)`` of the restricted problem at exit."""
     n, K = Z.shape
@@ -1995,10 +2177,26 @@ def solve_blocks_subproblem(df, X, Xd, Xi, Xp, sparse, Y, a, Z, B, W, groups, gp
     stationarity = np.inf
     epoch = 0
     ratio = 1.0
+    hist = np.empty((anderson_k + 1, m * K + K))
+    Wtry = np.empty_like(W) if anderson_k > 0 else np.empty((1, K))
+    Ztry = np.empty_like(Z) if anderson_k > 0 else np.empty((1, K))
+    slot = 0
     while epoch < max_epochs:
         moved = block_epoch(df, X, Xd, Xi, Xp, sparse, Y, a, Z, B, W, groups, gptr, gidx, glam, LG, P, mu,
-                            fit_intercept, D, R)
+                            fit_intercept, D, R, hptr, HG)
         epoch += 1
+        if anderson_k > 0:
+            for t in range(m):
+                for k in range(K):
+                    hist[slot, t * K + k] = W[feats[t], k]
+            for k in range(K):
+                hist[slot, m * K + k] = B[k]
+            if slot == anderson_k:
+                _block_anderson(df, X, Xd, Xi, Xp, sparse, Y, a, Z, B, W, feats, groups, gptr, gidx, glam, P, mu,
+                                hist, Wtry, Ztry)
+                slot = 0
+            else:
+                slot += 1
         if epoch % check_every == 0 or epoch == max_epochs or moved * ratio <= tol:
             block_gradient(df, X, Xd, Xi, Xp, sparse, Y, a, Z, B, mu, feats, G, D, gB)
             gap, stationarity = block_certificate(df, Y, a, Z, B, W, G, gB, P, gptr, gidx, glam, LG, groups,

@@ -32,25 +32,55 @@ def _block_state(problem, W, B):
 
 
 def _refresh(problem, W, Z):
+    """``Z ← X̃W + offset`` (an offset of shape (n, K) for several outputs)."""
     col = np.empty(problem.n_samples)
+    mu = problem.mu if problem.centred_in_place else np.zeros(problem.n_features)
+    offset = problem.offset
     for k in range(W.shape[1]):
-        problem.refresh(np.ascontiguousarray(W[:, k]), col)
+        problem.kernels.matvec(*problem.kernel_X, np.ascontiguousarray(W[:, k]), mu, col)
+        if offset is not None:
+            col += offset if offset.ndim == 1 else offset[:, k]
         Z[:, k] = col
 
 
+GRAM_GROUP_MAX = 64  # groups up to this size keep their Gram matrix (exact group steps, least squares)
+
+
 def group_lipschitz(problem, groups):
-    """``LG_g`` of the groups on ``problem`` (cached on it for reuse along a path)."""
+    """``(LG, hptr, HG)``: the groups' Lipschitz constants and, for small groups, their Gram
+    matrices ``X̃_gᵀAX̃_g`` (flattened; cached on the problem for reuse along a path)."""
     cache = problem.__dict__.setdefault("_group_lipschitz", {})
     key = (groups.ptr.tobytes(), groups.idx.tobytes())
     if key not in cache:
         k = problem.kernels
         out = np.empty(groups.n_groups)
-        curvature = problem.datafit.block_curvature if hasattr(problem.datafit, "block_curvature") else \
-            problem.datafit.lipschitz_scale(problem.y, problem.a)
-        k.group_lipschitz(*problem.kernel_X, problem.a, problem.mu, groups.ptr, groups.idx, float(curvature), out)
+        sizes = np.diff(groups.ptr)
+        room = np.where(sizes <= GRAM_GROUP_MAX, sizes * sizes, 0)
+        hptr = np.zeros(groups.n_groups + 1, dtype=np.int64)
+        np.cumsum(room, out=hptr[1:])
+        HG = np.zeros(int(hptr[-1]))
+        curvature = problem.datafit.lipschitz_scale(problem.y, problem.a)
+        k.group_lipschitz(*problem.kernel_X, problem.a, problem.mu, groups.ptr, groups.idx, float(curvature), out,
+                          hptr, HG)
         cache.clear()
-        cache[key] = out
+        cache[key] = (out, hptr, HG)
     return cache[key]
+
+
+def block_penalty(kp, n_features):
+    """``kp`` with its groups: a separable elastic net on several outputs acts elementwise,
+    i.e. on singleton groups of strength 0."""
+    if kp.groups is not None:
+        return kp
+    if kp.code != 0 or not kp.convex:
+        raise ValueError(f"{kp.name} is not supported with several outputs (multi-task or multinomial); use "
+                         "L1, L2, L1L2, GroupL1 or their sums.")
+    from dataclasses import replace
+
+    from ..penalties import GroupStructure
+
+    return replace(kp, groups=GroupStructure.from_labels(np.arange(n_features), np.zeros(n_features)),
+                   name=kp.name + " (elementwise)")
 
 
 def _check_groups(kp):
@@ -71,8 +101,7 @@ def solve_blocks(problem, kp, *, coef_init=None, intercept_init=None, tol=1e-4, 
     if not problem.datafit.bounded_curvature:
         raise ValueError(f"group penalties are not supported with the {problem.datafit.name} data fit yet "
                          "(its curvature is unbounded: block steps would need a line search).")
-    if not kp.convex:
-        raise ValueError("the block solver handles convex penalties only.")
+    kp = block_penalty(kp, problem.n_features)
     _check_groups(kp)
     k = problem.kernels
     n, p = problem.n_samples, problem.n_features
@@ -80,7 +109,7 @@ def solve_blocks(problem, kp, *, coef_init=None, intercept_init=None, tol=1e-4, 
     K = Y.shape[1]
     s = kp.groups
     P = kp.params
-    LG = group_lipschitz(problem, s)
+    LG, hptr, HG = group_lipschitz(problem, s)
     if coef_init is None:
         W = np.zeros((p, K))
     else:
@@ -102,6 +131,7 @@ def solve_blocks(problem, kp, *, coef_init=None, intercept_init=None, tol=1e-4, 
     penalized = ((P[0] > 0) | (P[1] > 0)).astype(np.float64)
     free = usable & (s.lam == 0) & (np.bincount(s.labels, weights=penalized, minlength=s.n_groups) == 0)
     use_ws = (s.n_groups > 10) if working_set == "auto" else bool(working_set)
+    anderson = 5 if anderson_k == "auto" else int(anderson_k)
     epochs = 0
     refreshed_at = 0
     while True:
@@ -138,16 +168,18 @@ def solve_blocks(problem, kp, *, coef_init=None, intercept_init=None, tol=1e-4, 
         inner, _, _ = k.solve_blocks_subproblem(problem.datafit.code, *problem.kernel_X, Y, problem.a, Z, B, W,
                                                 ws.astype(np.int64), s.ptr, s.idx, s.lam, LG, P, problem.mu,
                                                 problem.fit_intercept, inner_tol,
-                                                min(max_iter - epochs, INNER_EPOCHS), check_every, G)
+                                                min(max_iter - epochs, INNER_EPOCHS), check_every, anderson, G,
+                                                hptr, HG)
         epochs += max(int(inner), 1)
     objective = k.block_loss(problem.datafit.code, Y, problem.a, Z, B) + k.block_penalty_value(
         W, P, s.ptr, s.idx, s.lam)
     intercept = B - (problem.mu @ W if problem.centred_in_place else 0.0)
     plan = SolverPlan(datafit=problem.datafit.name or type(problem.datafit).__name__, penalty=kp.name,
                       method="block coordinate descent (prox-gradient steps per group)",
-                      working_sets="on" if use_ws else "off", gram=False, anderson_k=0, support_steps=False,
+                      working_sets="on" if use_ws else "off", gram=False, anderson_k=anderson, support_steps=False,
                       screening=False, certificate="duality gap",
-                      reasons=("group penalties go to the block solver",))
+                      reasons=(f"block solver: {problem.n_outputs} output(s), groups of features "
+                               f"{'(singletons)' if kp.name.endswith('(elementwise)') else ''}",))
     coef = W[:, 0].copy() if K == 1 else W.T.copy()
     return SolverResult(coef=coef, intercept=float(intercept[0]) if K == 1 else intercept,
                         certificate=float(certificate), threshold=float(threshold), n_iter=int(epochs),
@@ -165,11 +197,12 @@ def certify_blocks(problem, kp, coef, intercept=0.0):
     K = Y.shape[1]
     W = np.array(np.asarray(coef, dtype=np.float64).reshape(K, p).T, order="C")
     b = np.broadcast_to(np.asarray(intercept, dtype=np.float64), (K,)).copy()
+    kp = block_penalty(kp, p)
     if not problem.fit_intercept and np.any(b != 0):
         raise ValueError("the problem has no intercept but a non-zero intercept was given.")
     Z, B = _block_state(problem, W, b)
     s = kp.groups
-    LG = group_lipschitz(problem, s)
+    LG = group_lipschitz(problem, s)[0]
     G = np.zeros((p, K))
     gB = np.empty(K)
     k.block_gradient(problem.datafit.code, *problem.kernel_X, Y, problem.a, Z, B, problem.mu, np.arange(p), G,

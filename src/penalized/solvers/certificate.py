@@ -41,13 +41,15 @@ def certify(problem, penalty, coef, intercept=0.0, bounds=None):
 
     k = problem.kernels
     p = problem.n_features
-    coef = np.asarray(coef, dtype=np.float64).ravel()
-    if coef.shape != (p,):
-        raise ValueError(f"coef has shape {coef.shape}, expected ({p},).")
+    K = problem.n_outputs
+    coef = np.asarray(coef, dtype=np.float64)
+    if coef.size != K * p:
+        raise ValueError(f"coef has shape {coef.shape}, expected ({p},)" + ("." if K == 1 else f" or ({K}, {p})."))
+    coef = coef.ravel()
     kp = kernel_penalty(penalty, p, bounds)
     if kp.bounded and (np.any(coef < kp.lower) or np.any(coef > kp.upper)):
         return Certificate(value=float("inf"), null_loss=float(problem.null_loss), objective=float("inf"))
-    if kp.groups is not None:
+    if kp.groups is not None or K > 1:
         from .blocks import certify_blocks
 
         return certify_blocks(problem, kp, coef, intercept)
@@ -104,11 +106,14 @@ def certificate(X, y, coef, intercept=0.0, *, datafit, penalty, sample_weight=No
     from .problem import LinearProblem
 
     y = np.asarray(y)
-    if datafit.needs_labels:  # Logistic: ±1 labels
+    if datafit.needs_labels and y.ndim == 1:  # class labels: ±1 (log-loss) or one-hot (multinomial)
         classes = np.unique(y)
-        if classes.shape[0] != 2:
+        if datafit.multi_output:
+            y = (y[:, None] == classes[None, :]).astype(np.float64)
+        elif classes.shape[0] != 2:
             raise ValueError(f"the log-loss needs two classes, got {classes.shape[0]}.")
-        y = np.where(y == classes[1], 1.0, -1.0)
+        else:
+            y = np.where(y == classes[1], 1.0, -1.0)
     problem = LinearProblem.build(X, y, datafit, sample_weight, fit_intercept, offset=offset)
     box = None if bounds is None else check_bounds(bounds, n_features=problem.n_features)
     return certify(problem, penalty, coef, intercept, bounds=box)

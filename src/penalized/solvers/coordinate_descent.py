@@ -65,7 +65,9 @@ class SolverResult:
 
     ``certificate`` (reported by estimators as ``dual_gap_``) bounds the distance to the
     optimum as described in the module docstring; ``converged`` says whether it fell
-    below ``threshold = tol · L(0)`` within ``max_iter`` epochs.
+    below ``threshold = tol · L(0)`` within ``max_iter`` epochs, or whether every
+    coordinate's optimality violation fell below the rounding error of its gradient (at tiny
+    λ the rescaled dual point cannot certify an exact solution: see :func:`_kkt_at_rounding`).
     """
 
     coef: np.ndarray
@@ -130,6 +132,9 @@ def make_plan(problem, kp, *, working_set="auto", anderson_k="auto", screening=F
         use_newton = True
         reasons.append(f"proximal Newton: the {datafit.name} curvature is unbounded")
     elif newton == "auto":
+        # proximal Newton with a non-convex penalty needs damped models (a proximal term) to
+        # stay local, which makes it slow where the curvature is small: coordinate steps with
+        # Lipschitz constants converge faster there
         use_newton = not squared and kp.convex
         if not squared and not kp.convex:
             reasons.append("coordinate steps with Lipschitz constants: the penalty is not convex")
@@ -168,7 +173,8 @@ def make_plan(problem, kp, *, working_set="auto", anderson_k="auto", screening=F
 def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=None, tol=1e-4,
           max_iter=1000, working_set="auto", anderson_k="auto", check_every=5, min_ws_size=50,
           screening=False, support_solve=True, initial_working_set=None, support_cost=1.0,
-          face_solves=4, newton="auto", gram="auto", newton_forcing=0.3, inner_ratio=0.3, bounds=None):
+          face_solves=4, newton="auto", gram="auto", newton_forcing=0.3, inner_ratio=0.3, bounds=None,
+          continuation="auto"):
     """Minimise ``L_data(w, b) + penalty(w)`` on ``problem`` (subject to ``bounds``).
 
     Parameters
@@ -177,6 +183,11 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
     penalty : a penalty object (L1, L2, L1L2, MCP, SCAD, GroupL1, sums) or None
     bounds : (lower, upper) arrays of length p, optional
         A box on the coefficients (see :func:`penalized.penalties.check_bounds`).
+    continuation : bool or "auto"
+        Non-convex penalties have several stationary points; started cold, the solve first
+        follows a short path of :data:`CONTINUATION_STEPS` strengths from the penalty's λ_max
+        down to its own (warm starts, as ncvreg's paths do), which reaches lower stationary
+        points than a start from zero. ``"auto"``: for non-convex penalties without ``coef_init``.
     coef_init, intercept_init : optional warm start (default: zeros and the null intercept).
     tol : float
         Relative tolerance: stop when the certificate is ≤ ``tol · L(0)``.
@@ -229,7 +240,13 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
     """
     n, p = problem.n_samples, problem.n_features
     kp = kernel_penalty(penalty, p, bounds)
-    if kp.groups is not None:
+    if problem.n_outputs > 1 and kp.groups is None and problem.datafit.code == problem.kernels.SQUARED_ERROR:
+        return _solve_columns(problem, penalty, bounds, coef_init=coef_init, intercept_init=intercept_init,
+                              tol=tol, max_iter=max_iter, working_set=working_set, anderson_k=anderson_k,
+                              check_every=check_every, min_ws_size=min_ws_size, screening=screening,
+                              support_solve=support_solve, support_cost=support_cost, face_solves=face_solves,
+                              newton=newton, gram=gram, newton_forcing=newton_forcing, inner_ratio=inner_ratio)
+    if kp.groups is not None or problem.n_outputs > 1:
         from .blocks import solve_blocks
 
         return solve_blocks(problem, kp, coef_init=coef_init, intercept_init=intercept_init, tol=tol,
@@ -237,6 +254,14 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
                             check_every=check_every, min_ws_size=min_ws_size, inner_ratio=inner_ratio)
     plan, choice = make_plan(problem, kp, working_set=working_set, anderson_k=anderson_k, screening=screening,
                              support_solve=support_solve, newton=newton, gram=gram)
+    continuation_epochs = 0
+    if (continuation == "auto" and not kp.convex and coef_init is None) or continuation is True:
+        start = _continuation(problem, penalty, bounds, tol, max_iter, working_set=working_set, anderson_k=anderson_k,
+                              check_every=check_every, min_ws_size=min_ws_size, newton=newton, gram=gram)
+        if start is not None:
+            coef_init, intercept_init, continuation_epochs = start
+            plan = SolverPlan(**{**plan.__dict__, "reasons": plan.reasons + (
+                f"continuation from λ_max in {CONTINUATION_STEPS} steps (non-convex: ncvreg's warm starts)",)})
     pen, P = kp.code, kp.params
     code, kX, y, a, L, mu = (problem.datafit.code, problem.kernel_X, problem.y, problem.a,
                              problem.L, problem.mu)
@@ -282,7 +307,7 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
     grad = np.zeros(p)
     buf = np.empty(n)
     scores = np.empty(p)
-    epochs = 0
+    epochs = continuation_epochs
     support_steps = 0
     full_check = False
     stalled = 0
@@ -297,6 +322,8 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
         if problem.fit_intercept:
             b = problem.null_intercept  # b' = Σ a y: exact in centred coordinates
     refreshed_at = 0
+    last_certificate = np.inf
+    at_rounding = False
     while True:
         if epochs - refreshed_at >= REFRESH_EPOCHS:  # incremental updates of X̃w drift
             problem.refresh(w, zx)
@@ -314,11 +341,15 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
                 "the solver produced non-finite values; rescale X and y (e.g. StandardScaler) "
                 "or increase the penalty."
             )
-        if certificate <= threshold and refreshed_at != epochs:
+        if certificate > threshold and certificate > 0.5 * last_certificate and not excluded:
+            at_rounding = _kkt_at_rounding(k, w, grad, pen, P, L, buf, a, problem, scores)
+        last_certificate = certificate
+        if (certificate <= threshold or at_rounding) and refreshed_at != epochs:
             problem.refresh(w, zx)  # the verdict is on X̃w recomputed from w
             refreshed_at = epochs
+            at_rounding = False
             continue
-        if certificate <= threshold or epochs >= max_iter or stalled >= 2:
+        if certificate <= threshold or at_rounding or epochs >= max_iter or stalled >= 2:
             if excluded and not full_check:  # the certificate of the whole problem decides
                 full_check = True
                 continue
@@ -372,9 +403,74 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
     return SolverResult(coef=w, intercept=problem.intercept_from_internal(w, b),
                         certificate=float(certificate),
                         threshold=float(threshold), n_iter=int(epochs),
-                        converged=bool(certificate <= threshold), objective=float(objective),
+                        converged=bool(certificate <= threshold or at_rounding), objective=float(objective),
                         n_screened=int(n_screened), support_steps=int(support_steps),
                         gradient=grad if complete else None, plan=plan)
+
+
+CONTINUATION_STEPS = 5
+
+
+def _continuation(problem, penalty, bounds, tol, max_iter, **options):
+    """``(w, b, epochs)`` at the penalty's own strength's neighbour on a geometric path from
+    λ_max, or None when λ_max is below it (the solution is zero)."""
+    p = problem.n_features
+    grad, _ = problem.gradient(np.zeros(p), problem.null_intercept if problem.fit_intercept else 0.0)
+    if bounds is not None:  # one-sided conditions at zero (see path.gradient_at_zero)
+        grad = np.where((bounds[0] == 0) & (grad > 0), 0.0, np.where((bounds[1] == 0) & (grad < 0), 0.0, grad))
+    levels = penalty.zero_levels(grad)
+    finite = np.isfinite(levels)
+    lam = penalty.unit_strength()
+    if not finite.any() or lam <= 0 or np.max(levels[finite]) <= lam:
+        return None
+    factors = np.geomspace(np.max(levels[finite]) / lam, 1.0, CONTINUATION_STEPS + 1)[1:-1]
+    w, b, epochs = None, None, 0
+    for f in factors:
+        res = _solve(problem, penalty.scaled(f), coef_init=w, intercept_init=b, tol=max(tol, 1e-6),
+                     max_iter=max_iter, bounds=bounds, continuation=False, **options)
+        w, b, epochs = res.coef, res.intercept, epochs + res.n_iter
+    return w, b, epochs
+
+
+def _solve_columns(problem, penalty, bounds, *, coef_init=None, intercept_init=None, **options):
+    """Several least-squares targets with a separable penalty decouple: one scalar solve per
+    output (each with its own plan: Gram mode, support steps, bounds, MCP…)."""
+    K, p = problem.n_outputs, problem.n_features
+    coef0 = None if coef_init is None else np.reshape(coef_init, (K, p))
+    b0 = None if intercept_init is None else np.broadcast_to(np.asarray(intercept_init, dtype=np.float64), (K,))
+    results = []
+    for k in range(K):
+        column = LinearProblem.build(problem.X, problem.y[:, k], problem.datafit, problem.a, problem.fit_intercept,
+                                     kernels=problem.kernels.mode)
+        results.append(_solve(column, penalty, coef_init=None if coef0 is None else coef0[k],
+                              intercept_init=None if b0 is None else b0[k], bounds=bounds, **options))
+    first = results[0].plan
+    plan = SolverPlan(**{**first.__dict__, "reasons": first.reasons + (f"one solve per output ({K})",)})
+    return SolverResult(coef=np.array([r.coef for r in results]), intercept=np.array([r.intercept for r in results]),
+                        certificate=float(sum(r.certificate for r in results)),
+                        threshold=float(sum(r.threshold for r in results)), n_iter=int(sum(r.n_iter for r in results)),
+                        converged=all(r.converged for r in results),
+                        objective=float(sum(r.objective for r in results)), plan=plan)
+
+
+def _kkt_at_rounding(k, w, grad, pen, P, L, buf, a, problem, scores):
+    """Is every coordinate's optimality violation below the rounding error of its gradient?
+
+    At tiny λ the duality gap of the rescaled dual point is about ``rss·(KKT error / λ)²``
+    and cannot certify a solution that is exact to working precision; this test can. The
+    gradient ``g_j = Σ_i x̃_ij·buf_i`` (``buf_i = a_i ℓ'_i``) carries a rounding error of at most
+    about ``√n·eps·‖√a ∘ x̃_j‖·‖buf/√a‖``; violations below 16 times that are noise.
+    """
+    k.violations(w, grad, pen, P, L, scores)
+    usable = L > 0
+    if not usable.any():
+        return False
+    scale = problem.datafit.lipschitz_scale(problem.y, a)
+    col = np.sqrt(np.max(L[usable]) / scale)
+    positive = a > 0
+    resid = np.sqrt(np.sum(buf[positive] ** 2 / a[positive]))
+    floor = 16.0 * np.finfo(np.float64).eps * np.sqrt(a.shape[0]) * col * resid
+    return bool(np.max(scores[usable]) <= floor)
 
 
 def strong_rule_set(gradient, l1_new, l1_prev):

@@ -50,7 +50,8 @@ class LinearProblem:
     Build it with :meth:`build`; it holds the design in the kernels' layout, the
     normalised sample weights ``a``, the centring offsets ``mu`` and Lipschitz constants
     ``L`` of the coordinate directions (see :mod:`._kernels`), and the null model
-    (``w = 0``, best intercept) whose loss ``null_loss`` = L(0) scales the stopping
+    (``w = 0``, best intercept) whose loss ``null_loss`` = L(0) (minus the saturated model's,
+    for Poisson: half the null deviance) scales the stopping
     tolerance.
     """
 
@@ -61,7 +62,7 @@ class LinearProblem:
     a: np.ndarray
     mu: np.ndarray
     L: np.ndarray
-    null_intercept: float
+    null_intercept: float  # an array (K,) for several outputs
     null_loss: float
     kernel_X: tuple = field(repr=False)
     kernels: object = field(default=None, repr=False)
@@ -95,12 +96,20 @@ class LinearProblem:
         centre = fit_intercept and not (kX[4] and datafit.code != k.SQUARED_ERROR)
         mu = means if centre else np.zeros(p)
         sqnorms = centred_sqnorms if centre else centred_sqnorms + means * means
-        b0 = datafit.null_intercept(y, a, offset) if fit_intercept else 0.0
-        z0 = np.zeros(n) if offset is None else offset.copy()
-        L0 = k.datafit_value(datafit.code, y, a, z0, b0)
+        if y.ndim == 2:  # several outputs: the block kernels' loss at W = 0
+            K = y.shape[1]
+            b0 = np.asarray(datafit.null_intercept(y, a, offset), dtype=np.float64) if fit_intercept \
+                else np.zeros(K)
+            b0 = np.ascontiguousarray(np.broadcast_to(b0, (K,)))
+            z0 = np.zeros((n, K)) if offset is None else np.ascontiguousarray(np.broadcast_to(offset, (n, K)))
+            L0 = k.block_loss(datafit.code, y, a, z0, b0)
+        else:
+            b0 = datafit.null_intercept(y, a, offset) if fit_intercept else 0.0
+            z0 = np.zeros(n) if offset is None else offset.copy()
+            L0 = k.datafit_value(datafit.code, y, a, z0, b0)
         return cls(X=X if kX[4] else kX[0], y=y, datafit=datafit, fit_intercept=fit_intercept,
                    a=a, mu=mu, L=datafit.lipschitz_scale(y, a) * sqnorms, null_intercept=b0,
-                   null_loss=float(L0), kernel_X=kX, kernels=k, offset=offset)
+                   null_loss=float(L0 - datafit.saturated_loss(y, a)), kernel_X=kX, kernels=k, offset=offset)
 
     def gram(self):
         """``(G, c, yy)``: ``G = X̃ᵀAX̃``, ``c = X̃ᵀAỹ``, ``yy = ỹᵀAỹ`` for the squared error.
@@ -129,6 +138,11 @@ class LinearProblem:
     @property
     def n_features(self):
         return self.L.shape[0]
+
+    @property
+    def n_outputs(self):
+        """``K``: 1 for one target, the tasks or classes of a multi-output data fit."""
+        return 1 if self.y.ndim == 1 else self.y.shape[1]
 
     @property
     def centred_in_place(self):
