@@ -109,6 +109,27 @@ def test_training_gives_zero_groups_and_zeros_inside_live_ones_and_prune_is_exac
         torch.testing.assert_close(pruned(xs), model(xs), rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("penalty", [pz.GroupL1(0.05), pz.L1(0.01) + pz.GroupL1(0.05)])
+def test_coupled_structures_keep_adams_metric(penalty):
+    """The capped metric is for element-wise L1 groups; a coupled group's joint prox uses Adam's ``d``
+    (docs/nn.md), so metric="capped" and metric="adam" take the same steps on it."""
+    trained = []
+    for metric in ("capped", "adam"):
+        model, x = make("cnn_bn", seed=2)
+        torch.manual_seed(2)
+        xs, y = torch.randn(32, *x.shape[1:]), torch.randint(0, 3, (32,))
+        reg = Regularizer(model, penalty, example_inputs=x)
+        opt = ProxAdamW(reg.param_groups(), lr=0.02, metric=metric)
+        for _ in range(5):
+            opt.zero_grad()
+            nn.functional.cross_entropy(model(xs), y).backward()
+            opt.step()
+        trained.append(current(model))
+    assert any((p == 0).any() for p in trained[0].values())  # the prox acted
+    for name, value in trained[0].items():
+        torch.testing.assert_close(value, trained[1][name], rtol=0, atol=0)
+
+
 def test_bad_sums_on_coupled_structures():
     model, x = make("mlp")
     with pytest.raises(ValueError, match="weights"):
