@@ -132,7 +132,10 @@ def check_multi_offset(offset, n_samples, n_outputs, name="offset"):
     output (n, K); finite."""
     if offset is None:
         return None
-    arr = np.asarray(offset, dtype=np.float64)
+    try:
+        arr = np.asarray(offset, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be an array of numbers, got {type(offset).__name__}.") from None
     if arr.ndim == 1:
         return check_offset(arr, n_samples, name)
     if arr.shape != (n_samples, n_outputs):
@@ -271,16 +274,21 @@ def check_n_splits(n_splits, n_samples):
         )
 
 
-def check_fold_classes(y_train, classes, fold, sample_weight=None):
-    """Every class (with positive weight) in the training part of fold ``fold``."""
+def check_fold_classes(y_train, classes, fold, sample_weight=None, model="logistic"):
+    """Every class (with positive weight) in the training part of fold ``fold``.
+
+    A fold without a class cannot be fitted: its model has no coefficients for that class
+    (the class's intercept would go to −∞), and every held-out sample of the class would
+    score an infinite log-loss. The error says which fold misses which class, and the fixes.
+    """
     weight = np.ones(len(y_train)) if sample_weight is None else sample_weight
     present = np.unique(y_train[weight > 0])
     missing = [c for c in np.asarray(classes).tolist() if c not in present.tolist()]
     if missing:
         raise ValueError(
             f"the training part of cross-validation fold {fold} has only one class or misses "
-            f"class(es) {missing!r}: the logistic model cannot be fitted on it. Use fewer folds, "
-            "a stratified splitter (sklearn.model_selection.StratifiedKFold) or more samples of "
+            f"class(es) {missing!r} of {len(classes)}: the {model} model cannot be fitted on it. Use fewer "
+            "folds, a stratified splitter (sklearn.model_selection.StratifiedKFold) or more samples of "
             "the rare class."
         )
 
@@ -424,7 +432,7 @@ def read_csv_table(path):
     return frame
 
 
-def check_table(frame, target, *, task="auto", max_levels=20, source="the table"):
+def check_table(frame, target, *, task="auto", max_levels=20, source="the table", offset=None):
     """Split a DataFrame into features and target, and check both for ``penalized fit``.
 
     - ``target`` must be a column; it may have no missing values.
@@ -433,35 +441,35 @@ def check_table(frame, target, *, task="auto", max_levels=20, source="the table"
       numbers except for a few stray values, or that have more levels, are errors.
     - Missing values (NaN, empty cells) in features are errors naming columns and rows.
     - ``task``: ``"auto"`` is classification for a non-numeric or two-valued target,
-      regression otherwise. Classification needs ≥ 2 classes.
+      regression otherwise. Classification needs ≥ 2 classes; ``"poisson"`` needs counts ≥ 0
+      (not all 0).
+    - ``offset``: a numeric column without missing values, added to the linear predictor
+      (``log(exposure)`` for Poisson rates); it is not a feature. Only with ``task="poisson"``.
 
     Returns a ``Bunch`` with ``X`` (DataFrame, features), ``y`` (ndarray), ``task``,
-    ``numeric`` and ``categorical`` (column names), ``levels`` ({column: n levels}) and
-    ``classes`` (sorted class labels or None). Nothing in ``frame`` is modified.
+    ``numeric`` and ``categorical`` (column names), ``levels`` ({column: n levels}),
+    ``classes`` (sorted class labels or None) and ``offset`` (ndarray or None). Nothing in
+    ``frame`` is modified.
     """
     import pandas as pd
     from pandas.api.types import is_bool_dtype, is_numeric_dtype
     from sklearn.utils import Bunch
 
-    if task not in ("auto", "regression", "classification"):
-        raise ValueError(f"task must be 'auto', 'regression' or 'classification', got {task!r}.")
+    if task not in ("auto", "regression", "classification", "poisson"):
+        raise ValueError(f"task must be 'auto', 'regression', 'classification' or 'poisson', got {task!r}.")
     columns = [str(c) for c in frame.columns]
-    if target not in columns:
-        import difflib
-
-        close = difflib.get_close_matches(target, columns, n=1) or [
-            c for c in columns if c.lower() == target.lower()]
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        if len(columns) == 1:
-            sep = next((s for s in (";", "\t", "|") if s in columns[0]), None)
-            if sep is not None:
-                hint += (f" The file seems to be separated by {sep!r}; penalized reads comma-separated "
-                         "files.")
-        raise ValueError(f"target column {target!r} is not in {source}; its columns are: "
-                         f"{_names(columns)}.{hint}")
+    _check_column_name(target, columns, source, "target column")
+    if offset is not None:
+        if task != "poisson":
+            raise ValueError(f"--offset is used with --task poisson only (the log of an exposure: counts per "
+                             f"unit of time, area, ...); got --task {task}.")
+        _check_column_name(offset, columns, source, "offset column")
+        if offset == target:
+            raise ValueError(f"the offset column {offset!r} is also the target.")
     frame = frame.copy()
     frame.columns = columns
     y_col = frame.pop(target)
+    offset_values = None if offset is None else _offset_column(frame.pop(offset), offset)
     if frame.shape[1] == 0:
         raise ValueError(f"{source} has no feature columns besides the target {target!r}.")
     if len(frame) < 2:
@@ -519,13 +527,20 @@ def check_table(frame, target, *, task="auto", max_levels=20, source="the table"
     n_unique = int(y_col.nunique())
     if task == "auto":
         task = "regression" if (y_numeric and n_unique > 2) else "classification"
-    if task == "regression":
+    if task in ("regression", "poisson"):
         if not y_numeric:
             example = str(y_col.iloc[0])
-            raise ValueError(f"--task regression needs a numeric target; {target!r} has values such as "
+            raise ValueError(f"--task {task} needs a numeric target; {target!r} has values such as "
                              f"{example!r}. Use --task classification.")
         y = y_col.to_numpy(dtype=np.float64)
         classes = None
+        if task == "poisson":
+            negative = np.flatnonzero(y < 0)
+            if negative.size:
+                raise ValueError(f"--task poisson needs counts >= 0; target {target!r} has {negative.size} "
+                                 f"negative value(s) (e.g. {y[negative[0]]:g}) at data {_rows(negative, 3)}.")
+            if not np.any(y > 0):
+                raise ValueError(f"--task poisson needs some positive count; target {target!r} is 0 everywhere.")
     else:
         y = y_col.to_numpy()
         if y_numeric and not np.all(np.mod(y.astype(float), 1) == 0):
@@ -538,7 +553,42 @@ def check_table(frame, target, *, task="auto", max_levels=20, source="the table"
             raise ValueError(f"target {target!r} has only one class ({classes[0]!r}); classification "
                              "needs at least two.")
     return Bunch(X=frame, y=y, task=task, numeric=numeric, categorical=categorical, levels=levels,
-                 classes=classes, target=target)
+                 classes=classes, target=target, offset=offset_values, offset_name=offset)
+
+
+def _check_column_name(name, columns, source, what):
+    """A ``ValueError`` naming the column, its near misses and a wrong separator, if ``name`` is absent."""
+    if name in columns:
+        return
+    import difflib
+
+    close = difflib.get_close_matches(name, columns, n=1) or [c for c in columns if c.lower() == name.lower()]
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    if len(columns) == 1:
+        sep = next((s for s in (";", "\t", "|") if s in columns[0]), None)
+        if sep is not None:
+            hint += f" The file seems to be separated by {sep!r}; penalized reads comma-separated files."
+    raise ValueError(f"{what} {name!r} is not in {source}; its columns are: {_names(columns)}.{hint}")
+
+
+def _offset_column(column, name):
+    """The offset column as finite floats (one line naming the column and rows otherwise)."""
+    import pandas as pd
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+    if not is_numeric_dtype(column.dtype) or is_bool_dtype(column.dtype):
+        as_num = pd.to_numeric(column, errors="coerce")
+        bad = np.flatnonzero(as_num.isna().to_numpy() & column.notna().to_numpy())
+        if bad.size:
+            raise ValueError(f"offset column {name!r} must be numeric; it has values such as "
+                             f"{str(column.iloc[bad[0]])!r} at data {_rows(bad, 3)}.")
+        column = as_num
+    values = column.to_numpy(dtype=np.float64)
+    bad = np.flatnonzero(~np.isfinite(values))
+    if bad.size:
+        raise ValueError(f"offset column {name!r} has {bad.size} missing or infinite value(s) at data "
+                         f"{_rows(bad, 3)}; an offset must be finite (the log of a positive exposure).")
+    return values
 
 
 def check_cv_folds(table, cv):

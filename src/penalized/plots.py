@@ -69,22 +69,40 @@ def _top_axis_counts(ax, lambdas, counts, n_ticks=6):
     return top
 
 
-def plot_path(path, ax=None, *, max_labels=10, title=None):
+def path_curves(path, output=None):
+    """``(curves (p, k), y label)``: the coefficients of a one-output path; for several outputs
+    one output's (``output``: its label) or, by default, each feature's norm over the outputs."""
+    if path.coefs.ndim == 2:
+        if output is not None:
+            raise ValueError("output= selects one output of a path with several; this path has one.")
+        return path.coefs, "coefficient"
+    if output is None:
+        return np.sqrt((path.coefs ** 2).sum(axis=0)), "‖coefficients over the outputs‖₂"
+    labels = list(path.outputs) if path.outputs is not None else list(range(path.coefs.shape[0]))
+    if output not in labels:
+        raise ValueError(f"output must be one of the path's outputs {labels!r}, got {output!r}.")
+    return path.coefs[labels.index(output)], f"coefficient (output {output!r})"
+
+
+def plot_path(path, ax=None, *, max_labels=10, title=None, output=None):
     """Coefficient paths of a :class:`~penalized.path.PathResult` against λ (log scale).
 
     λ decreases to the right (the model grows from the empty one); each feature's curve
-    is labelled by name at the smallest λ (the ``max_labels`` largest ones).
+    is labelled by name at the smallest λ (the ``max_labels`` largest ones). With several
+    outputs (classes, tasks) each feature's curve is the norm of its coefficients over the
+    outputs, or one output's coefficients with ``output=`` (a class label or task).
     """
+    curves, ylabel = path_curves(path, output)
     ax, created = _axes(ax)
     lam = path.lambdas
-    lines = ax.plot(lam, path.coefs.T, lw=1.2)
+    lines = ax.plot(lam, curves.T, lw=1.2)
     colors = [ln.get_color() for ln in lines]
     ax.set_xscale("log")
     ax.set_xlim(lam.max(), lam.min())
     ax.axhline(0.0, color="0.6", lw=0.6)
-    _label_ends(ax, lam[-1], path.coefs[:, -1], path.feature_names, max_labels, colors)
+    _label_ends(ax, lam[-1], curves[:, -1], path.feature_names, max_labels, colors)
     ax.set_xlabel("λ (log scale)")
-    ax.set_ylabel("coefficient")
+    ax.set_ylabel(ylabel)
     if len(lam) > 1:
         _top_axis_counts(ax, lam, path.n_nonzero)
     ax.set_title(title or f"{type(path.datafit).__name__} + λ·{path.penalty!r}", fontsize=10)
