@@ -1,8 +1,10 @@
-"""``python -m benchmarks``: the solver benchmark and the cold-start benchmark, one command.
+"""``python -m benchmarks``: the solver, GLM (multinomial, Poisson, multi-task), GLM path + CV and
+cold-start benchmarks, one command.
 
-Writes the ``solvers`` and ``cold-start`` sections of ``docs/benchmarks.md`` and the CSV
-``benchmarks/results/solvers.csv`` (and ``cold_start.csv``). ``--quick`` runs a smoke
-version on tiny problems (what the test suite runs; it writes nothing unless ``--write``).
+Writes the ``solvers``, ``glm``, ``glm-path-cv`` and ``cold-start`` sections of ``docs/benchmarks.md``
+and the CSVs ``benchmarks/results/solvers.csv``, ``glm.csv``, ``glm_path_cv.csv`` and ``cold_start.csv``.
+``--quick`` runs a smoke version on tiny problems (what the test suite runs; it writes nothing unless
+``--write``).
 """
 
 from __future__ import annotations
@@ -26,10 +28,11 @@ def _write_csv(rows, path):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="tiny problems, one λ, 2 runs")
-    parser.add_argument("--only", choices=["solvers", "cold-start"], help="run one part")
+    parser.add_argument("--only", choices=["solvers", "glm", "glm-path-cv", "cold-start"], help="run one part")
     parser.add_argument("--repeat", type=int, default=None, help="timed runs per cell (default 5)")
     parser.add_argument("--libraries", nargs="+", default=None, help="subset of libraries")
-    parser.add_argument("--models", nargs="+", default=None, help="subset of lasso, enet, logreg")
+    parser.add_argument("--models", nargs="+", default=None,
+                        help="subset of lasso, enet, logreg (solvers) or multinomial, poisson, multitask (glm)")
     parser.add_argument("--problems", nargs="+", default=None, help="substrings of problem names")
     parser.add_argument("--write", action="store_true", help="with --quick: still write the outputs")
     parser.add_argument("--no-write", action="store_true", help="print only")
@@ -37,7 +40,7 @@ def main(argv=None):
     parser.add_argument("--results", type=Path, default=RESULTS, help="folder for the CSV files")
     args = parser.parse_args(argv)
 
-    from . import cold_start, peers, solvers
+    from . import cold_start, glm, glm_path_cv, peers, solvers
     from ._report import machine_line, write_section
 
     write = not args.no_write and (args.write or not args.quick)
@@ -47,13 +50,35 @@ def main(argv=None):
     if args.only in (None, "solvers"):
         print("solvers: time to a relative duality gap of 1e-6", flush=True)
         rows = solvers.run(quick=args.quick, libraries=args.libraries, repeat=repeat,
-                           models=args.models or peers.MODELS, only_problems=args.problems,
+                           models=[m for m in (args.models or peers.MODELS) if m in peers.MODELS],
+                           only_problems=args.problems,
                            log=lambda s: print(s, flush=True))
         out["solvers"] = rows
         if rows and write:
             _write_csv(rows, args.results / "solvers.csv")
             if not args.no_docs:
                 write_section("solvers", solvers.markdown(rows, machine_line(), command))
+    if args.only in (None, "glm"):
+        print("glm: time to a suboptimality of 1e-6 (multinomial, Poisson, multi-task)", flush=True)
+        models = [m for m in (args.models or glm.LIBRARIES) if m in glm.LIBRARIES]
+        rows = glm.run(quick=args.quick, repeat=repeat, models=models, only_problems=args.problems,
+                       libraries=args.libraries, log=lambda s: print(s, flush=True))
+        out["glm"] = rows
+        if rows and write:
+            _write_csv(rows, args.results / "glm.csv")
+            if not args.no_docs:
+                write_section("glm", glm.markdown(rows, machine_line(), command + " --only glm"))
+    if args.only in (None, "glm-path-cv"):
+        print("glm-path-cv: paths + 5-fold CV against the peers' CV estimators", flush=True)
+        models = [m for m in (args.models or glm.LIBRARIES) if m in glm.LIBRARIES]
+        rows = glm_path_cv.run(quick=args.quick, repeat=repeat, only_models=models,
+                               log=lambda s: print(s, flush=True))
+        out["glm-path-cv"] = rows
+        if rows and write:
+            _write_csv(rows, args.results / "glm_path_cv.csv")
+            if not args.no_docs:
+                write_section("glm-path-cv", glm_path_cv.markdown(rows, machine_line(),
+                                                                  command + " --only glm-path-cv"))
     if args.only in (None, "cold-start"):
         print("cold start: fresh process, import + first fit", flush=True)
         rows = cold_start.run(quick=args.quick, libraries=args.libraries,

@@ -29,6 +29,8 @@ MORE_ESTIMATORS = [
     pz.LassoCV(relax=True, gamma=[0.0, 0.5, 1.0], **SMALL),
     pz.ElasticNetCV(l1_ratio=[0.5, 1.0], **SMALL),
     pz.LogisticRegressionCV(penalty="l2", eps=1e-2, scoring="accuracy", **SMALL),
+    pz.PoissonRegressorCV(eps=1e-2, **SMALL),
+    pz.MultiTaskLassoCV(**SMALL),
 ]
 
 

@@ -1,4 +1,6 @@
-"""Cross-validated λ: :class:`LassoCV`, :class:`ElasticNetCV`, :class:`LogisticRegressionCV`.
+"""Cross-validated λ: :class:`LassoCV`, :class:`ElasticNetCV`, :class:`LogisticRegressionCV` (two classes
+or the multinomial model), :class:`PoissonRegressorCV`, :class:`MultiTaskLassoCV`,
+:class:`MultiTaskElasticNetCV`.
 
 The procedure is glmnet's ``cv.glmnet``:
 
@@ -356,7 +358,8 @@ _COMMON_PARAMS = """
         e.g. ``KFold(10, shuffle=True, random_state=0)`` for glmnet's random folds, or any
         scikit-learn splitter.
     scoring : str or callable, optional
-        Default ``"mse"`` for regression, ``"deviance"`` for logistic (glmnet's defaults);
+        Default ``"mse"`` for regression (averaged over the tasks of a 2-D ``y``), ``"deviance"`` for
+        classes (binomial or multinomial; glmnet's defaults);
         see :mod:`penalized._scoring` for the others, including any scikit-learn scorer.
     select : {"min", "1se"}, default="min"
         Which λ the refit uses: the best mean CV score or the one-standard-error rule.
@@ -608,7 +611,8 @@ class PoissonRegressorCV(_PathCV, PoissonRegressor):
         ``R`` as in :func:`penalized.regularization_path` (a penalty object is scaled by λ).
     l1_ratio : float or list of floats, default=0.5
         ρ of ``"elasticnet"`` (a list is searched, as in :class:`ElasticNetCV`)."""
-        + _COMMON_PARAMS.replace('Default ``"mse"`` for regression, ``"deviance"`` for logistic (glmnet\'s defaults)',
+        + _COMMON_PARAMS.replace('Default ``"mse"`` for regression (averaged over the tasks of a 2-D ``y``), '
+                                 '``"deviance"`` for\n        classes (binomial or multinomial; glmnet\'s defaults)',
                                  'Default ``"poisson_deviance"``; also ``"mse"``, ``"mae"`` (on ``μ = exp(η)``)')
         + """
     Attributes

@@ -1,9 +1,11 @@
 """Regularization paths: the solutions of ``L_data(w, b) + λ·R(w)`` along a grid of λ.
 
 Scales (the same as everywhere in penalized): ``L_data`` is the sample-weighted *mean*
-squared error ``Σ a_i (y_i − x_iᵀw − b)²`` or the mean log-loss
-``Σ a_i log(1 + exp(−s_i (x_iᵀw + b)))`` (``a_i = s_i / Σ s``, labels ``s_i = ±1``), and
-the path's penalty ``R`` is a *unit* penalty scaled by λ:
+squared error ``Σ a_i (y_i − x_iᵀw − b)²``, the mean log-loss
+``Σ a_i log(1 + exp(−s_i (x_iᵀw + b)))`` (``a_i = s_i / Σ s``, labels ``s_i = ±1``), the mean
+multinomial cross-entropy (``W`` of shape (K, p)), the mean Poisson loss ``Σ a_i (exp(η_i) − y_i η_i)``
+or, for a 2-D ``y`` (n, T), the squared error summed over the tasks (see :mod:`penalized.datafits`);
+an offset adds to the linear predictor. The path's penalty ``R`` is a *unit* penalty scaled by λ:
 
 =====================  ==========================================  =========================
 ``penalty=``           point k of the path minimises               λ is the ``lam`` of
@@ -19,8 +21,10 @@ The default grid is glmnet's: ``n_lambdas=100`` values log-spaced from ``λ_max`
 ``λ_max`` is the smallest λ at which every penalized coefficient is zero: with ``g`` the
 gradient of ``L_data`` at the fit of the unpenalized part (the intercept and the features
 with ``c_j = 0``, as glmnet computes it), ``λ_max = max_j |g_j| / l1_j`` where ``l1_j`` is the
-unit penalty's L1 strength of feature j. A pure L2 penalty has no such λ (no coefficient is
-ever exactly zero); there, as glmnet (``alpha=0``) and scikit-learn do, ``λ_max`` is the
+unit penalty's L1 strength of feature j (in general, the largest of the penalty's
+``zero_levels``; with several outputs a feature's K gradient entries enter together: the
+largest ``|g_jk|`` for an elementwise L1, ``‖g_j‖₂`` for ``GroupL1``). A pure L2 penalty has
+no such λ (no coefficient is ever exactly zero); there, as glmnet (``alpha=0``) and scikit-learn do, ``λ_max`` is the
 elastic-net one at ``l1_ratio = 1e-3`` expressed on the penalty's own scale:
 ``λ_max = max_j |g_j| / (2·10⁻³·l2_j)`` (for ``"l2"``: the ``Ridge`` ``lam`` equal to glmnet's
 ridge ``lambda_max``).
@@ -430,16 +434,19 @@ class _ReducedProblems:
         self._build(keep, grad)
         while True:
             penalty = self.sub_unit.scaled(lam)
-            res = self._solve(self.problem, penalty, coef_init=w[..., self.cols], intercept_init=b, tol=self.tol,
+            # (K, p) coefficients for several outputs; plain indexing for one (the fast path)
+            w_kept = w[:, self.cols] if self.multi else w[self.cols]
+            res = self._solve(self.problem, penalty, coef_init=w_kept, intercept_init=b, tol=self.tol,
                               max_iter=max(self.max_iter - its, 1), bounds=self.sub_bounds)
             its += res.n_iter
             if res.n_iter > 0 or grad is None:  # else (w, b) did not move: neither did the gradient
                 w = np.zeros_like(w)
-                w[..., self.cols] = res.coef
                 b = res.intercept
                 if self.multi:  # coefficients (K, p_kept), gradient (p, K)
+                    w[:, self.cols] = res.coef
                     z = np.asarray(self.Xs @ res.coef.T) + b
                 else:
+                    w[self.cols] = res.coef
                     z = np.asarray(self.Xs @ res.coef).ravel() + b
                 if self.offset is not None:
                     z = z + self.offset
@@ -631,9 +638,10 @@ def regularization_path(X, y, penalty="l1", *, l1_ratio=0.5, weights=None, dataf
     Parameters
     ----------
     X : array or sparse matrix (n_samples, n_features); a DataFrame names the features.
-    y : array (n_samples,)
-        Numbers for ``datafit="squared_error"``; two class labels for ``"logistic"``
-        (``classes[1]`` is coded +1).
+    y : array (n_samples,) or (n_samples, n_tasks)
+        Numbers for ``datafit="squared_error"`` (a 2-D ``y``: several tasks, multi-task least
+        squares; a DataFrame names them); two class labels for ``"logistic"`` (``classes[1]`` is
+        coded +1); K ≥ 2 class labels for ``"multinomial"``; counts ≥ 0 for ``"poisson"``.
     penalty : "l1", "l2", "elasticnet", "mcp", "scad" or a penalty object, default "l1"
         The unit penalty ``R`` (see the module docstring for what λ means with each). Any
         penalty object works (``GroupL1``, ``L1 + GroupL1``, ``MCP``, ...); non-convex ones
@@ -643,8 +651,9 @@ def regularization_path(X, y, penalty="l1", *, l1_ratio=0.5, weights=None, dataf
     weights : array (n_features,), optional
         Per-feature penalty factors ``c_j`` ≥ 0 for string penalties (glmnet's
         ``penalty.factor``; 0 = unpenalized). A penalty object carries its own.
-    datafit : "squared_error", "logistic", "poisson" or a Datafit, default "squared_error"
-        Mean squared error, mean log-loss or mean Poisson loss (sample-weighted means).
+    datafit : "squared_error", "logistic", "multinomial", "poisson" or a Datafit, default "squared_error"
+        Mean squared error, mean log-loss, mean multinomial cross-entropy or mean Poisson loss
+        (sample-weighted means).
     lambdas : array, optional
         Your own grid: positive and strictly decreasing. Default: ``n_lambdas`` values
         from ``λ_max`` down to ``eps·λ_max`` (log-spaced).
@@ -666,14 +675,16 @@ def regularization_path(X, y, penalty="l1", *, l1_ratio=0.5, weights=None, dataf
     bounds : (lower, upper), optional
         A box on the coefficients (scalars or per-feature arrays, ``None`` for no bound on a
         side; glmnet's ``lower.limits`` / ``upper.limits``); it must contain 0.
-    offset : array (n_samples,), optional
-        Added to the linear predictor (glmnet's offset: exposures, a base model's scores).
+    offset : array (n_samples,) or (n_samples, n_outputs), optional
+        Added to the linear predictor (glmnet's offset: log-exposures, a base model's scores);
+        a 1-D offset is the same for every output.
 
     Returns
     -------
     PathResult
-        ``lambdas``, ``coefs`` (n_features, k), ``intercepts``, ``dual_gaps``,
-        ``n_nonzero``, ``train_loss``, … and ``plot()``.
+        ``lambdas``, ``coefs`` (n_features, k) — (n_outputs, n_features, k) for the multinomial
+        and a 2-D ``y`` —, ``intercepts``, ``dual_gaps``, ``n_nonzero``, ``train_loss``, … and
+        ``plot()``.
 
     One :class:`~sklearn.exceptions.ConvergenceWarning` sums up the points that did not
     reach the tolerance.
