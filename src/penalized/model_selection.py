@@ -243,6 +243,9 @@ class _PathCV:
         data = prepare_data(X, y, self._cv_datafit, sample_weight, offset, holder=self,
                             multi_target=getattr(self, "_multi_output", False))
         X, sample_weight, datafit = data.X, data.sample_weight, data.datafit
+        if getattr(self, "_requires_2d_y", False) and np.ndim(data.labels) != 2:
+            raise ValueError(f"{type(self).__name__} needs a 2-D y of shape (n_samples, n_tasks), got shape "
+                             f"{np.shape(data.labels)}; use LassoCV for one target.")
         splits = self._splits(X, data.labels, data.classes, sample_weight, datafit.name)
         outers = self._units(X.shape[1])
         gammas = self._gammas()
@@ -711,10 +714,6 @@ class MultiTaskLassoCV(_RegressionPathCV, MultiTaskLasso):
     def fit(self, X, y, sample_weight=None, offset=None):
         """Cross-validate λ on ``X`` and ``y`` (n_samples, n_tasks), then refit at ``lam_``; ``offset``:
         (n_samples,) or (n_samples, n_tasks), added to the linear predictor."""
-        y_shape = np.shape(y)
-        if len(y_shape) != 2:
-            raise ValueError(f"{type(self).__name__} needs a 2-D y of shape (n_samples, n_tasks), got shape "
-                             f"{y_shape}; use LassoCV for one target.")
         return self._fit_cv(X, y, sample_weight, offset)
 
 
