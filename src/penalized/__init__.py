@@ -30,6 +30,9 @@ _LAZY = {
     "LassoCV": "model_selection",
     "ElasticNetCV": "model_selection",
     "LogisticRegressionCV": "model_selection",
+    "PoissonRegressorCV": "model_selection",
+    "MultiTaskLassoCV": "model_selection",
+    "MultiTaskElasticNetCV": "model_selection",
     "RelaxedLasso": "relaxed",
     "stability_selection": "selection",
     "StabilityResult": "selection",
@@ -38,8 +41,10 @@ _LAZY = {
     "nn": None,
 }
 
+# ``from penalized import *`` leaves out ``nn``: it needs PyTorch (optional), and the name would
+# shadow ``torch.nn``. Reach it as ``penalized.nn``.
 __all__ = ["L1", "L2", "L1L2", "GroupL1", "MCP", "SCAD", "SquaredError", "Logistic", "Poisson", "Multinomial",
-           *_LAZY]
+           *(n for n in _LAZY if n != "nn")]
 
 
 def __getattr__(name):

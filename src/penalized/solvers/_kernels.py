@@ -2071,8 +2071,13 @@ def col_axpy_block(X, Xd, Xi, Xp, sparse, j, delta, V, m):
 def block_gradient(df, X, Xd, Xi, Xp, sparse, Y, a, Z, B, mu, features, G, D, gB):
     """``G_j = X̃_jᵀD`` for ``j`` in ``features`` (centred directions; see the scalar
     :func:`gradient`); fills ``D`` and ``gB``."""
-    block_derivatives(df, Y, a, Z, B, D, gB)
     K = B.shape[0]
+    if K == 1 and df != MULTINOMIAL:  # one output: the scalar kernel on 1-D views
+        n = Y.shape[0]
+        gB[0] = gradient(df, X, Xd, Xi, Xp, sparse, Y.reshape(n), a, Z.reshape(n), B[0], mu, features,
+                         G.reshape(G.shape[0]), D.reshape(n))
+        return
+    block_derivatives(df, Y, a, Z, B, D, gB)
     row = np.empty(K)
     for j in features:
         col_dot_block(X, Xd, Xi, Xp, sparse, j, D, mu[j], row)
@@ -2081,8 +2086,10 @@ def block_gradient(df, X, Xd, Xi, Xp, sparse, Y, a, Z, B, mu, features, G, D, gB
 
 
 @njit(**_JIT)
-def group_lipschitz(X, Xd, Xi, Xp, sparse, a, mu, gptr, gidx, curvature, out):
-    """``out_g = curvature · λ_max(X̃_gᵀ A X̃_g)`` (power iterations on the small Gram matrix)."""
+def group_lipschitz(X, Xd, Xi, Xp, sparse, a, mu, gptr, gidx, curvature, out, hptr, HG):
+    """``out_g = curvature · λ_max(X̃_gᵀ A X̃_g)`` (power iterations on the small Gram matrix), and
+    that Gram matrix, row-major, in ``HG[hptr[g]:hptr[g+1]]`` for the groups that have room
+    (``hptr[g+1] − hptr[g] = |g|²``; 0 for the others)."""
     n = a.shape[0]
     for g in range(gptr.shape[0] - 1):
         start = gptr[g]
@@ -2105,6 +2112,10 @@ def group_lipschitz(X, Xd, Xi, Xp, sparse, a, mu, gptr, gidx, curvature, out):
             for i in range(n):
                 C[t, i] *= np.sqrt(a[i])
         H = C @ C.T
+        if hptr[g + 1] - hptr[g] == size * size:
+            for u in range(size):
+                for v in range(size):
+                    HG[hptr[g] + u * size + v] = H[u, v]
         if size == 1:
             out[g] = curvature * H[0, 0]
             continue
@@ -2357,15 +2368,55 @@ def col_dot_block_weighted(X, j, a, R, m, out):
 
 
 @njit(**_JIT)
+def _group_exact_steps(cur, start_w, g0, Hg, size, K, l1g, l2, lam_g, step, inner, Vg):
+    """Prox-gradient steps on one group's exact quadratic (squared error): the gradient at ``cur``
+    is ``g0 + 2·H_g·(cur − start_w)``; up to ``inner`` steps, until they stop moving."""
+    for it in range(inner):
+        biggest = 0.0
+        scale = 0.0
+        for u in range(size):
+            for k in range(K):
+                grad = g0[u, k]
+                if it > 0:
+                    for v in range(size):
+                        grad += 2.0 * Hg[u * size + v] * (cur[v, k] - start_w[v, k])
+                Vg[u, k] = cur[u, k] - step * grad
+        block_prox(Vg[:size], Vg[:size], l1g[:size], l2, lam_g, step)
+        for u in range(size):
+            for k in range(K):
+                d = abs(Vg[u, k] - cur[u, k])
+                biggest = max(biggest, d)
+                scale = max(scale, abs(Vg[u, k]))
+                cur[u, k] = Vg[u, k]
+        if biggest <= 1e-12 * scale or Hg.shape[0] == 0:
+            break
+
+
+@njit(**_JIT_FAST)
+def _resid_dot(X, j, r, a, m, uniform):
+    """``Σ_i (x_ij − m) a_i r_i`` (dense)."""
+    s = 0.0
+    if uniform:
+        for i in range(X.shape[0]):
+            s += (X[i, j] - m) * r[i]
+        return s * a[0]
+    for i in range(X.shape[0]):
+        s += (X[i, j] - m) * a[i] * r[i]
+    return s
+
+
+@njit(**_JIT)
 def block_epoch(df, X, Xd, Xi, Xp, sparse, Y, a, Z, B, W, groups, gptr, gidx, glam, LG, P, mu,
-                fit_intercept, D, R):
+                fit_intercept, D, R, hptr, HG):
     """One pass of block coordinate descent over ``groups`` (then the intercepts).
 
     The squared error on dense ``X`` keeps the residual ``R = Y − Z − B`` (its gradient is
-    ``−2 X̃ᵀAR``; exact steps on the intercepts); otherwise the derivatives of the rows a
-    group touches are recomputed before its step (sparse centred squared error: the
-    intercepts' gradient is invariant under the steps, as in the scalar kernels). Returns
-    ``Σ_g LG_g ‖ΔW_g‖²``.
+    ``−2 X̃ᵀAR``; ``Z`` is brought up to date at the end, exact steps on the intercepts); other
+    cases recompute the derivatives of the rows a group touches before its step (sparse centred
+    squared error: the intercepts' gradient is invariant under the steps, as in the scalar
+    kernels). With the group's Gram matrix (``HG``, least squares), the group's quadratic is
+    minimised by prox-gradient steps that need no pass over the data (adelie solves it exactly
+    too). Returns ``Σ_g LG_g ‖ΔW_g‖²``.
     """
     n, K = Z.shape
     squared = df == SQUARED_ERROR
@@ -2374,12 +2425,20 @@ def block_epoch(df, X, Xd, Xi, Xp, sparse, Y, a, Z, B, W, groups, gptr, gidx, gl
     for g in groups:
         maxsize = max(maxsize, gptr[g + 1] - gptr[g])
     Vg = np.empty((maxsize, K))
-    Wn = np.empty((maxsize, K))
+    g0 = np.empty((maxsize, K))
+    cur = np.empty((maxsize, K))
+    start_w = np.empty((maxsize, K))
     l1g = np.empty(maxsize)
     row = np.empty(K)
     delta = np.empty(K)
     tmp = np.empty(K)
     gB = np.zeros(K)
+    no_gram = np.empty(0)
+    uniform = True
+    for i in range(n):
+        if a[i] != a[0]:
+            uniform = False
+            break
     moved = 0.0
     if resid:
         for i in range(n):
@@ -2389,6 +2448,7 @@ def block_epoch(df, X, Xd, Xi, Xp, sparse, Y, a, Z, B, W, groups, gptr, gidx, gl
         for i in range(n):
             for k in range(K):
                 gB[k] -= 2.0 * a[i] * (Y[i, k] - Z[i, k] - B[k])
+    r1 = R.reshape(n * K)  # K = 1: the residual as a contiguous vector
     for g in groups:
         start = gptr[g]
         size = gptr[g + 1] - start
@@ -2411,7 +2471,9 @@ def block_epoch(df, X, Xd, Xi, Xp, sparse, Y, a, Z, B, W, groups, gptr, gidx, gl
         step = 1.0 / LG[g]
         for t in range(size):
             j = gidx[start + t]
-            if resid:
+            if resid and K == 1:
+                row[0] = -2.0 * _resid_dot(X, j, r1, a, mu[j], uniform)
+            elif resid:
                 col_dot_block_weighted(X, j, a, R, mu[j], row)
                 for k in range(K):
                     row[k] *= -2.0
@@ -2421,30 +2483,48 @@ def block_epoch(df, X, Xd, Xi, Xp, sparse, Y, a, Z, B, W, groups, gptr, gidx, gl
                     for k in range(K):
                         row[k] -= mu[j] * gB[k]
             for k in range(K):
-                Vg[t, k] = W[j, k] - step * row[k]
+                g0[t, k] = row[k]
+                start_w[t, k] = W[j, k]
+                cur[t, k] = W[j, k]
             l1g[t] = P[0, j]
-        block_prox(Wn[:size], Vg[:size], l1g[:size], P[1, gidx[start]], glam[g], step)
+        exact = squared and hptr[g + 1] - hptr[g] == size * size
+        Hg = HG[hptr[g]:hptr[g + 1]] if exact else no_gram
+        _group_exact_steps(cur, start_w, g0, Hg, size, K, l1g, P[1, gidx[start]], glam[g], step,
+                           30 if exact else 1, Vg)
         for t in range(size):
             j = gidx[start + t]
             changed = False
             for k in range(K):
-                delta[k] = Wn[t, k] - W[j, k]
+                delta[k] = cur[t, k] - W[j, k]
                 if delta[k] != 0.0:
                     changed = True
             if not changed:
                 continue
             for k in range(K):
                 moved += LG[g] * delta[k] * delta[k]
-                W[j, k] = Wn[t, k]
-            col_axpy_block(X, Xd, Xi, Xp, sparse, j, delta, Z, mu[j])
-            if sparse and squared and fit_intercept:
-                for k in range(K):
-                    B[k] -= mu[j] * delta[k]
-            if resid:
+                W[j, k] = cur[t, k]
+            if resid:  # Z is recomputed from R at the end
                 for k in range(K):
                     delta[k] = -delta[k]
-                col_axpy_block(X, Xd, Xi, Xp, sparse, j, delta, R, mu[j])
-    if fit_intercept:
+                if K == 1:
+                    col_axpy(X, Xd, Xi, Xp, sparse, j, delta[0], r1, mu[j])
+                else:
+                    col_axpy_block(X, Xd, Xi, Xp, sparse, j, delta, R, mu[j])
+            else:
+                col_axpy_block(X, Xd, Xi, Xp, sparse, j, delta, Z, mu[j])
+                if sparse and squared and fit_intercept:
+                    for k in range(K):
+                        B[k] -= mu[j] * delta[k]
+    if resid:
+        for k in range(K):
+            shift = 0.0
+            if fit_intercept:
+                for i in range(n):
+                    shift += a[i] * R[i, k]
+            for i in range(n):
+                Z[i, k] = Y[i, k] - R[i, k] - B[k]
+            B[k] += shift
+    elif fit_intercept:
         if squared:
             for k in range(K):
                 s = 0.0
@@ -2533,7 +2613,7 @@ def _block_anderson(df, X, Xd, Xi, Xp, sparse, Y, a, Z, B, W, feats, groups, gpt
 
 @njit(**_JIT)
 def solve_blocks_subproblem(df, X, Xd, Xi, Xp, sparse, Y, a, Z, B, W, groups, gptr, gidx, glam, LG, P, mu,
-                            fit_intercept, tol, max_epochs, check_every, anderson_k, G):
+                            fit_intercept, tol, max_epochs, check_every, anderson_k, G, hptr, HG):
     """Block coordinate descent on ``groups`` until their certificate is ≤ ``tol``, Anderson-
     extrapolated every ``anderson_k + 1`` epochs (0: never).
 
@@ -2559,7 +2639,7 @@ def solve_blocks_subproblem(df, X, Xd, Xi, Xp, sparse, Y, a, Z, B, W, groups, gp
     slot = 0
     while epoch < max_epochs:
         moved = block_epoch(df, X, Xd, Xi, Xp, sparse, Y, a, Z, B, W, groups, gptr, gidx, glam, LG, P, mu,
-                            fit_intercept, D, R)
+                            fit_intercept, D, R, hptr, HG)
         epoch += 1
         if anderson_k > 0:
             for t in range(m):

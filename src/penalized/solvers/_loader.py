@@ -61,13 +61,13 @@ ENTRY_POINTS = {
     "solve_subproblem_newton": ("Tuple((f8, i8, f8, f8, i8))", f"i {_X} f f f d f n f i P f b d i f i f"),
     "gram_solve": ("Tuple((i8, f8, f8, i8))", "X f d f f i P d i i f"),
     "gap_safe_screen": ("i8", "f d f P f B n"),
-    "group_lipschitz": ("none", f"{_X} f f n n d f"),
+    "group_lipschitz": ("none", f"{_X} f f n n d f n f"),
     "block_gradient": ("none", f"i {_X} P f P f f n P P f"),
     "block_certificate": ("UniTuple(f8, 2)", "i P f P f P P f P n n f f n b"),
     "block_violations": ("none", "P P P n n f f f"),
     "block_penalty_value": ("f8", "P P n n f"),
     "block_loss": ("f8", "i P f P f"),
-    "solve_blocks_subproblem": ("Tuple((i8, f8, f8))", f"i {_X} P f P f P n n n f f P f b d i i i P"),
+    "solve_blocks_subproblem": ("Tuple((i8, f8, f8))", f"i {_X} P f P f P n n n f f P f b d i i i P n f"),
 }
 _NUMBA_TYPES = {"X": "f8[::1,:]", "P": "f8[:,::1]", "f": "f8[::1]", "I": "i4[::1]", "n": "i8[::1]",
                 "B": "b1[::1]", "b": "b1", "i": "i8", "d": "f8"}

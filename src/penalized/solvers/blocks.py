@@ -43,17 +43,27 @@ def _refresh(problem, W, Z):
         Z[:, k] = col
 
 
+GRAM_GROUP_MAX = 64  # groups up to this size keep their Gram matrix (exact group steps, least squares)
+
+
 def group_lipschitz(problem, groups):
-    """``LG_g`` of the groups on ``problem`` (cached on it for reuse along a path)."""
+    """``(LG, hptr, HG)``: the groups' Lipschitz constants and, for small groups, their Gram
+    matrices ``X̃_gᵀAX̃_g`` (flattened; cached on the problem for reuse along a path)."""
     cache = problem.__dict__.setdefault("_group_lipschitz", {})
     key = (groups.ptr.tobytes(), groups.idx.tobytes())
     if key not in cache:
         k = problem.kernels
         out = np.empty(groups.n_groups)
+        sizes = np.diff(groups.ptr)
+        room = np.where(sizes <= GRAM_GROUP_MAX, sizes * sizes, 0)
+        hptr = np.zeros(groups.n_groups + 1, dtype=np.int64)
+        np.cumsum(room, out=hptr[1:])
+        HG = np.zeros(int(hptr[-1]))
         curvature = problem.datafit.lipschitz_scale(problem.y, problem.a)
-        k.group_lipschitz(*problem.kernel_X, problem.a, problem.mu, groups.ptr, groups.idx, float(curvature), out)
+        k.group_lipschitz(*problem.kernel_X, problem.a, problem.mu, groups.ptr, groups.idx, float(curvature), out,
+                          hptr, HG)
         cache.clear()
-        cache[key] = out
+        cache[key] = (out, hptr, HG)
     return cache[key]
 
 
@@ -99,7 +109,7 @@ def solve_blocks(problem, kp, *, coef_init=None, intercept_init=None, tol=1e-4, 
     K = Y.shape[1]
     s = kp.groups
     P = kp.params
-    LG = group_lipschitz(problem, s)
+    LG, hptr, HG = group_lipschitz(problem, s)
     if coef_init is None:
         W = np.zeros((p, K))
     else:
@@ -158,7 +168,8 @@ def solve_blocks(problem, kp, *, coef_init=None, intercept_init=None, tol=1e-4, 
         inner, _, _ = k.solve_blocks_subproblem(problem.datafit.code, *problem.kernel_X, Y, problem.a, Z, B, W,
                                                 ws.astype(np.int64), s.ptr, s.idx, s.lam, LG, P, problem.mu,
                                                 problem.fit_intercept, inner_tol,
-                                                min(max_iter - epochs, INNER_EPOCHS), check_every, anderson, G)
+                                                min(max_iter - epochs, INNER_EPOCHS), check_every, anderson, G,
+                                                hptr, HG)
         epochs += max(int(inner), 1)
     objective = k.block_loss(problem.datafit.code, Y, problem.a, Z, B) + k.block_penalty_value(
         W, P, s.ptr, s.idx, s.lam)
@@ -191,7 +202,7 @@ def certify_blocks(problem, kp, coef, intercept=0.0):
         raise ValueError("the problem has no intercept but a non-zero intercept was given.")
     Z, B = _block_state(problem, W, b)
     s = kp.groups
-    LG = group_lipschitz(problem, s)
+    LG = group_lipschitz(problem, s)[0]
     G = np.zeros((p, K))
     gB = np.empty(K)
     k.block_gradient(problem.datafit.code, *problem.kernel_X, Y, problem.a, Z, B, problem.mu, np.arange(p), G,

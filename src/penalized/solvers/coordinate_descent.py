@@ -182,7 +182,7 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
           max_iter=1000, working_set="auto", anderson_k="auto", check_every=5, min_ws_size=50,
           screening=False, support_solve=True, initial_working_set=None, support_cost=1.0,
           face_solves=4, newton="auto", gram="auto", newton_forcing=0.3, inner_ratio=0.3, check_balance=1.0,
-          bounds=None):
+          bounds=None, continuation="auto"):
     """Minimise ``L_data(w, b) + penalty(w)`` on ``problem`` (subject to ``bounds``).
 
     Parameters
@@ -191,6 +191,11 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
     penalty : a penalty object (L1, L2, L1L2, MCP, SCAD, GroupL1, sums) or None
     bounds : (lower, upper) arrays of length p, optional
         A box on the coefficients (see :func:`penalized.penalties.check_bounds`).
+    continuation : bool or "auto"
+        Non-convex penalties have several stationary points; started cold, the solve first
+        follows a short path of :data:`CONTINUATION_STEPS` strengths from the penalty's λ_max
+        down to its own (warm starts, as ncvreg's paths do), which reaches lower stationary
+        points than a start from zero. ``"auto"``: for non-convex penalties without ``coef_init``.
     coef_init, intercept_init : optional warm start (default: zeros and the null intercept).
     tol : float
         Relative tolerance: stop when the certificate is ≤ ``tol · L(0)``.
@@ -266,6 +271,14 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
                             check_every=check_every, min_ws_size=min_ws_size, inner_ratio=inner_ratio)
     plan, choice = make_plan(problem, kp, working_set=working_set, anderson_k=anderson_k, screening=screening,
                              support_solve=support_solve, newton=newton, gram=gram)
+    continuation_epochs = 0
+    if (continuation == "auto" and not kp.convex and coef_init is None) or continuation is True:
+        start = _continuation(problem, penalty, bounds, tol, max_iter, working_set=working_set, anderson_k=anderson_k,
+                              check_every=check_every, min_ws_size=min_ws_size, newton=newton, gram=gram)
+        if start is not None:
+            coef_init, intercept_init, continuation_epochs = start
+            plan = SolverPlan(**{**plan.__dict__, "reasons": plan.reasons + (
+                f"continuation from λ_max in {CONTINUATION_STEPS} steps (non-convex: ncvreg's warm starts)",)})
     pen, P = kp.code, kp.params
     code, kX, y, a, L, mu = (problem.datafit.code, problem.kernel_X, problem.y, problem.a,
                              problem.L, problem.mu)
@@ -315,7 +328,7 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
     grad = np.zeros(p)
     buf = np.empty(n)
     scores = np.empty(p)
-    epochs = 0
+    epochs = continuation_epochs
     support_steps = 0
     full_check = False
     stalled = 0
@@ -417,6 +430,30 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
                         converged=bool(certificate <= threshold or at_rounding), objective=float(objective),
                         n_screened=int(n_screened), support_steps=int(support_steps),
                         gradient=grad if complete else None, plan=plan)
+
+
+CONTINUATION_STEPS = 5
+
+
+def _continuation(problem, penalty, bounds, tol, max_iter, **options):
+    """``(w, b, epochs)`` at the penalty's own strength's neighbour on a geometric path from
+    λ_max, or None when λ_max is below it (the solution is zero)."""
+    p = problem.n_features
+    grad, _ = problem.gradient(np.zeros(p), problem.null_intercept if problem.fit_intercept else 0.0)
+    if bounds is not None:  # one-sided conditions at zero (see path.gradient_at_zero)
+        grad = np.where((bounds[0] == 0) & (grad > 0), 0.0, np.where((bounds[1] == 0) & (grad < 0), 0.0, grad))
+    levels = penalty.zero_levels(grad)
+    finite = np.isfinite(levels)
+    lam = penalty.unit_strength()
+    if not finite.any() or lam <= 0 or np.max(levels[finite]) <= lam:
+        return None
+    factors = np.geomspace(np.max(levels[finite]) / lam, 1.0, CONTINUATION_STEPS + 1)[1:-1]
+    w, b, epochs = None, None, 0
+    for f in factors:
+        res = _solve(problem, penalty.scaled(f), coef_init=w, intercept_init=b, tol=max(tol, 1e-6),
+                     max_iter=max_iter, bounds=bounds, continuation=False, **options)
+        w, b, epochs = res.coef, res.intercept, epochs + res.n_iter
+    return w, b, epochs
 
 
 def _solve_columns(problem, penalty, bounds, *, coef_init=None, intercept_init=None, **options):
