@@ -39,6 +39,7 @@ LOGISTIC = ("logreg", "logreg_icpt")
 _MODULES = {"penalized": "penalized", "scikit-learn": "sklearn", "saga": "sklearn", "skglm": "skglm",
             "celer": "celer"}
 BIG = 10**6
+SAGA_EPOCHS = 300
 
 
 def available(library):
@@ -84,8 +85,10 @@ def make_estimator(library, model, lam, tol, n_samples):
 
         if model not in LOGISTIC and model != "multinomial":
             return None
+        # capped at SAGA_EPOCHS epochs: a tight tol can otherwise run for many minutes (a cell
+        # that the cap keeps from the gap reports saga as not reached)
         return sk.LogisticRegression(C=1.0 / (n_samples * lam), l1_ratio=1.0, solver="saga",
-                                     fit_intercept=model != "logreg", tol=tol, max_iter=BIG)
+                                     fit_intercept=model != "logreg", tol=tol, max_iter=SAGA_EPOCHS)
     if library == "skglm":
         import skglm
 
