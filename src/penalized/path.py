@@ -328,8 +328,10 @@ def solve_path(X, y, datafit, unit, lambdas, *, sample_weight=None, fit_intercep
             loss = res.objective - pen_value(penalty, w)
         else:
             if grad is None:
-                b0 = datafit.null_intercept(y, sample_weight, offset) if fit_intercept else 0.0
-                grad = _gradient(X, y, datafit, w, b0, sample_weight, offset)
+                if b is None:  # a user grid: start from the null model, whose gradient this is
+                    b = datafit.null_intercept(y, sample_weight, offset) if fit_intercept else (
+                        0.0 if K == 1 else np.zeros(K))
+                grad = _gradient(X, y, datafit, w, b, sample_weight, offset)
                 prev_lam = max(lam, reduced.max_level(grad))
             levels = reduced.levels(grad)
             keep = (levels >= 2.0 * lam - prev_lam) | always | reduced.whole_blocks(nonzero_features(w))
