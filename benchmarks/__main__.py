@@ -1,9 +1,9 @@
-"""``python -m benchmarks``: the solver, penalty, group-path, GLM (multinomial, Poisson,
+"""``python -m benchmarks``: the solver, sparse, penalty, group-path, GLM (multinomial, Poisson,
 multi-task), GLM path + CV and cold-start benchmarks, one command.
 
-Writes the ``solvers``, ``group``, ``mcp``, ``positive``, ``group-path``, ``glm``, ``glm-path-cv``
-and ``cold-start`` sections of ``docs/benchmarks.md`` and one CSV per section in
-``benchmarks/results/`` (``solvers.csv``, ``group.csv``, ``mcp.csv``, ``positive.csv``,
+Writes the ``solvers``, ``sparse``, ``group``, ``mcp``, ``positive``, ``group-path``, ``glm``,
+``glm-path-cv`` and ``cold-start`` sections of ``docs/benchmarks.md`` and one CSV per section in
+``benchmarks/results/`` (``solvers.csv``, ``sparse.csv``, ``group.csv``, ``mcp.csv``, ``positive.csv``,
 ``group_path.csv``, ``glm.csv``, ``glm_path_cv.csv``, ``cold_start.csv``). ``--only`` runs one
 section. ``--quick`` runs a smoke version on tiny problems (what the test suite runs; it writes
 nothing unless ``--write``).
@@ -30,13 +30,15 @@ def _write_csv(rows, path):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="tiny problems, one λ, 2 runs")
-    parser.add_argument("--only", choices=["solvers", "group", "mcp", "positive", "group-path", "glm",
-                                           "glm-path-cv", "cold-start"],
+    parser.add_argument("--only", choices=["solvers", "sparse", "group", "mcp", "positive", "group-path",
+                                           "glm", "glm-path-cv", "cold-start"],
                         help="run one section")
     parser.add_argument("--repeat", type=int, default=None, help="timed runs per cell (default 5)")
     parser.add_argument("--libraries", nargs="+", default=None, help="subset of libraries")
     parser.add_argument("--models", nargs="+", default=None,
-                        help="subset of lasso, enet, logreg (solvers) or multinomial, poisson, multitask (glm)")
+                        help="subset of lasso, enet, logreg (solvers; sparse: also logreg_icpt, "
+                             "multinomial) or multinomial, poisson, multitask (glm)")
+    parser.add_argument("--no-memory", action="store_true", help="sparse: skip the peak-memory fits")
     parser.add_argument("--problems", nargs="+", default=None, help="substrings of problem names")
     parser.add_argument("--write", action="store_true", help="with --quick: still write the outputs")
     parser.add_argument("--no-write", action="store_true", help="print only")
@@ -47,7 +49,7 @@ def main(argv=None):
                              "/work/venvs/adelie/bin/python when it exists)")
     args = parser.parse_args(argv)
 
-    from . import cold_start, glm, glm_path_cv, group_path, peers, penalty_cells, solvers
+    from . import cold_start, glm, glm_path_cv, group_path, peers, penalty_cells, solvers, sparse
     from ._report import machine_line, write_section
 
     write = not args.no_write and (args.write or not args.quick)
@@ -70,6 +72,16 @@ def main(argv=None):
             _write_csv(rows, args.results / "solvers.csv")
             if not args.no_docs:
                 write_section("solvers", solvers.markdown(rows, machine_line(), command))
+    if args.only in (None, "sparse"):
+        print("sparse: time to a relative duality gap of 1e-6, and peak memory", flush=True)
+        rows = sparse.run(quick=args.quick, libraries=args.libraries, repeat=repeat,
+                          models=args.models or peers.SPARSE_MODELS, only_problems=args.problems,
+                          memory=not args.no_memory, log=lambda s: print(s, flush=True))
+        out["sparse"] = rows
+        if rows and write:
+            _write_csv(rows, args.results / "sparse.csv")
+            if not args.no_docs:
+                write_section("sparse", sparse.markdown(rows, machine_line(), section_command("sparse")))
     sections = [name for name in ("group", "mcp", "positive") if args.only in (None, name)]
     if sections:
         print("penalties: time to a relative suboptimality of 1e-6", flush=True)

@@ -1,9 +1,11 @@
-"""The benchmark problems: simulated correlated designs and the Singh et al. (2002) data.
+"""The benchmark problems: simulated correlated designs, the Singh et al. (2002) data, and
+text-like sparse designs.
 
 Each problem carries a regression target (Lasso, elastic net) and ±1 labels (L1 logistic
-regression). Designs are standardized (centred, unit variance) and stored in Fortran
+regression). Dense designs are standardized (centred, unit variance) and stored in Fortran
 order, the layout coordinate descent reads column by column, so that no library pays
-for a conversion copy.
+for a conversion copy. Sparse designs are CSC float64 with int32 indices (what SciPy
+builds), not standardized (centring would fill them in).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ class Problem:
     X: np.ndarray
     y: np.ndarray  # regression target
     labels: np.ndarray  # ±1
+    spec: dict | None = None  # keyword arguments of text_like that rebuild it (sparse problems)
+    classes: np.ndarray | None = None  # 3 classes from y's terciles (multinomial cells)
     fit_intercept: bool = True  # False for the sparse designs (not centred): every library fits none
 
     @property
@@ -62,6 +66,70 @@ def problems(quick=False):
         return [simulated(n, p, rho) for n, p in QUICK_SHAPES for rho in QUICK_RHOS]
     out = [simulated(n, p, rho) for n, p in FULL_SHAPES for rho in FULL_RHOS]
     out.append(singh2002())
+    return out
+
+
+# Sparse problems: (name, keyword arguments of text_like). The first is the design of the issue
+# that asked for them (20000 × 50000, 10⁶ non-zeros, log-normal values, 100 informative
+# features); the second has the same size with word-count-like columns (Zipf frequencies,
+# tf-idf-like values: see text_like); the third is wide: 10⁵ documents × 10⁶ terms at
+# density 10⁻⁵.
+SPARSE = [
+    ("sparse 20000×50000 log-normal", dict(n=20_000, p=50_000, nnz=1_000_000, informative=100)),
+    ("sparse 20000×50000 text", dict(n=20_000, p=50_000, nnz=1_000_000, informative=20, values="tfidf", zipf=1.0)),
+    ("sparse 100000×1000000 text", dict(n=100_000, p=1_000_000, nnz=1_000_000, informative=20, values="tfidf",
+                                        zipf=1.0)),
+]
+QUICK_SPARSE = [("sparse 400×2000 text", dict(n=400, p=2000, nnz=8000, informative=5, values="tfidf", zipf=1.0))]
+
+
+def text_like(n, p, nnz, *, informative=100, values="lognormal", zipf=0.0, noise=1.0, seed=0):
+    """A sparse ``n × p`` CSC design with about ``nnz`` non-zeros, a regression target, ±1 labels
+    and three classes.
+
+    Non-zeros fall on uniformly random rows; their columns are uniform (``zipf=0``) or drawn
+    with probability ∝ ``rank^(−zipf)`` (word frequencies; ranks shuffled over the columns).
+    ``values``: ``"lognormal"`` (LogNormal(0, 1)) or ``"tfidf"`` (counts 1 + Poisson(0.5),
+    times the term's inverse document frequency ``log(n / df)``, rows scaled to unit norm,
+    as scikit-learn's ``TfidfVectorizer`` does). ``y = X w + noise·N(0, 1)`` with ``informative``
+    non-zero weights ``N(0, 3²)`` on features that have non-zeros; labels = sign of ``y −
+    median(y)``; classes = terciles of ``y``. Deterministic for a ``seed``.
+    """
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(seed)
+    rows = rng.integers(0, n, nnz)
+    if zipf > 0:
+        weights = 1.0 / np.arange(1, p + 1) ** zipf
+        cols = rng.permutation(p)[rng.choice(p, nnz, p=weights / weights.sum())]
+    else:
+        cols = rng.integers(0, p, nnz)
+    data = rng.lognormal(0.0, 1.0, nnz) if values == "lognormal" else 1.0 + rng.poisson(0.5, nnz)
+    X = sp.csc_matrix((data.astype(np.float64), (rows.astype(np.int32), cols.astype(np.int32))), shape=(n, p))
+    X.sum_duplicates()
+    if values == "tfidf":
+        df = np.diff(X.indptr)
+        X.data *= np.repeat(np.log(n / np.maximum(df, 1)) + 1.0, df)
+        norms = np.sqrt(np.bincount(X.indices, weights=X.data**2, minlength=n))
+        X.data /= np.maximum(norms, 1e-300)[X.indices]
+    elif values != "lognormal":
+        raise ValueError(f"values must be 'lognormal' or 'tfidf', got {values!r}")
+    X.indices = X.indices.astype(np.int32)
+    X.indptr = X.indptr.astype(np.int32)
+    used = np.flatnonzero(np.diff(X.indptr) > 0)
+    w = np.zeros(p)
+    w[rng.choice(used, informative, replace=False)] = 3.0 * rng.standard_normal(informative)
+    y = X @ w + noise * rng.standard_normal(n)
+    labels = np.where(y > np.median(y), 1.0, -1.0)
+    classes = np.digitize(y, np.quantile(y, [1 / 3, 2 / 3]))
+    return X, y, labels, classes
+
+
+def sparse_problems(quick=False):
+    out = []
+    for name, spec in (QUICK_SPARSE if quick else SPARSE):
+        X, y, labels, classes = text_like(**spec)
+        out.append(Problem(name, X, y, labels, spec=spec, classes=classes))
     return out
 
 

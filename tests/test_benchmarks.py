@@ -15,7 +15,7 @@ from benchmarks import cold_start, solvers  # noqa: E402
 
 @pytest.mark.slow
 def test_quick_benchmark_runs_and_reports(tmp_path, capsys):
-    out = bench.main(["--quick", "--no-write", "--libraries", "penalized", "scikit-learn",
+    out = bench.main(["--quick", "--no-write", "--libraries", "penalized", "scikit-learn", "--no-memory",
                       "--results", str(tmp_path)])
     rows = out["solvers"]
     assert {r["model"] for r in rows} == {"lasso", "enet", "logreg"}
@@ -125,3 +125,42 @@ def test_quick_glm_benchmarks_run(tmp_path):
     assert all(r["path_suboptimality"] <= glm_path_cv.TOL for r in rows if r["reached"])
     assert "peer ÷ penalized" in glm_path_cv.markdown(rows, "Machine: test.", "cmd")
     assert not list(tmp_path.iterdir())
+
+
+def test_quick_sparse_section_runs_and_reports(tmp_path):
+    from benchmarks import sparse
+
+    out = bench.main(["--quick", "--no-write", "--only", "sparse", "--libraries", "penalized", "scikit-learn",
+                      "--models", "lasso", "logreg_icpt", "--repeat", "1", "--results", str(tmp_path)])
+    rows = out["sparse"]
+    # scikit-learn's liblinear would penalize the intercept: no logreg_icpt cell for it
+    assert {(r["model"], r["library"]) for r in rows} == {
+        ("lasso", "penalized"), ("lasso", "scikit-learn"), ("logreg_icpt", "penalized")}
+    ours = [r for r in rows if r["library"] == "penalized"]
+    assert all(r["reached"] and r["relative_gap"] <= solvers.GAP for r in ours)
+    assert all(r["cpu_s"] > 0 and r["time_s"] > 0 for r in rows)
+    # peak memory measured in a fresh process for every library that reached the gap
+    assert all(math.isfinite(r["peak_mb"]) and r["peak_mb"] >= 0
+               and r["memory_how"].split()[0] in ("peak", "tracemalloc") for r in rows if r["reached"])
+    table = sparse.markdown(rows, "Machine: test.", "python -m benchmarks --quick --only sparse")
+    assert "| problem |" in table and "penalized ÷ fastest (CPU)" in table and "+MB" in table
+    assert not list(tmp_path.iterdir())  # --no-write: nothing written
+
+
+def test_text_like_design_is_csc_int32_and_deterministic():
+    import numpy as np
+    from benchmarks.problems import text_like
+
+    for values, zipf in (("lognormal", 0.0), ("tfidf", 1.0)):
+        X, y, labels, classes = text_like(300, 1000, 3000, informative=5, values=values, zipf=zipf, seed=1)
+        assert X.format == "csc" and X.shape == (300, 1000) and X.dtype == np.float64
+        assert X.indices.dtype == np.int32 and X.indptr.dtype == np.int32
+        assert 0.8 * 3000 < X.nnz <= 3000  # duplicates summed
+        assert set(np.unique(labels)) == {-1.0, 1.0} and set(np.unique(classes)) == {0, 1, 2}
+        if values == "tfidf":  # rows scaled to unit norm, as TfidfVectorizer does
+            norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
+            assert np.allclose(norms[norms > 0], 1.0)
+        X2, y2, _, _ = text_like(300, 1000, 3000, informative=5, values=values, zipf=zipf, seed=1)
+        assert (X != X2).nnz == 0 and np.array_equal(y, y2)
+    with pytest.raises(ValueError, match="values"):
+        text_like(10, 10, 20, informative=1, values="counts")

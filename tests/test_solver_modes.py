@@ -75,8 +75,9 @@ def test_screened_features_are_zero_at_the_optimum(datafit, sparse):
     design = sp.csc_matrix(np.where(np.abs(X) > 0.5, X, 0.0)) if sparse else X
     problem = LinearProblem.build(design, y, df, fit_intercept=fit_intercept)
     penalty = pz.L1(0.3 * problem.lambda_max())
-    # without exact support steps the solver takes the many outer iterations screening needs
-    screened = solve(problem, penalty, screening=True, support_solve=False, **TIGHT)
+    # without exact support steps, nor sub-problems solved further while cheaper than a check, the
+    # solver takes the many outer iterations screening needs
+    screened = solve(problem, penalty, screening=True, support_solve=False, check_balance=0.0, **TIGHT)
     reference = solve(problem, penalty, screening=False, **TIGHT)
     assert screened.n_screened > 0.5 * X.shape[1]
     assert screened.converged and relative_error(screened.coef, reference.coef) < 1e-6
@@ -189,3 +190,72 @@ def test_certificate_judges_any_solution_the_same_way():
     assert cert.meets(1e-9)
     with pytest.raises(ValueError, match="no intercept"):
         certificate(X, y, ref.coef_, 1.0, datafit=pz.SquaredError(), penalty=penalty, fit_intercept=False)
+
+
+def sparse_text_design(n, p, density, seed):
+    """A sparse CSC design with short columns (the case the sparse-residual epochs and the
+    check balance are for), a regression target and ±1 labels."""
+    rng = np.random.default_rng(seed)
+    X = sp.random(n, p, density=density, format="csc", random_state=seed,
+                  data_rvs=lambda k: rng.lognormal(0.0, 1.0, k))
+    coef = np.zeros(p)
+    coef[rng.choice(p, 8, replace=False)] = rng.normal(0, 3, 8)
+    y = X @ coef + rng.normal(size=n) + 0.5
+    return X, y, np.where(y > np.median(y), 1.0, -1.0)
+
+
+@pytest.mark.parametrize("check_balance", [0.0, 1.0, 5.0])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_check_balance_and_sparse_residual_epochs_match_sklearn(check_balance, fit_intercept, weighted):
+    X, y, _ = sparse_text_design(300, 2000, 0.01, seed=3)
+    sw = np.random.default_rng(4).uniform(0.3, 3.0, X.shape[0]) if weighted else None
+    problem = LinearProblem.build(X, y, pz.SquaredError(), sw, fit_intercept)
+    penalty = pz.L1(0.05 * problem.lambda_max())
+    result = solve(problem, penalty, check_balance=check_balance, **TIGHT)
+    ref = sk.Lasso(alpha=penalty.lam / 2, fit_intercept=fit_intercept, tol=1e-15, max_iter=10**6).fit(
+        X, y, sample_weight=sw)
+    assert result.converged
+    assert relative_error(result.coef, ref.coef_) < 1e-6
+    assert result.intercept == pytest.approx(float(ref.intercept_), rel=1e-6, abs=1e-8)
+
+
+@pytest.mark.parametrize("check_balance", [0.0, 1.0, 5.0])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_check_balance_logistic_meets_optimality_conditions(check_balance, fit_intercept):
+    X, _, labels = sparse_text_design(300, 2000, 0.01, seed=5)
+    problem = LinearProblem.build(X, labels, pz.Logistic(), fit_intercept=fit_intercept)
+    lam = 0.05 * problem.lambda_max()
+    result = solve(problem, pz.L1(lam), check_balance=check_balance, **TIGHT)
+    assert result.converged
+    # KKT computed here: |∇_j| ≤ λ off the support, ∇_j = −λ sign(w_j) on it, ∂_b = 0
+    z = X @ result.coef + result.intercept
+    d = -labels / (1.0 + np.exp(labels * z)) / X.shape[0]  # mean log-loss's derivative
+    grad = np.asarray(X.T @ d)
+    on = result.coef != 0
+    assert on.any() and np.all(np.abs(grad[~on]) <= lam * (1 + 1e-6))
+    assert np.allclose(grad[on], -lam * np.sign(result.coef[on]), rtol=1e-5, atol=1e-9 * lam)
+    if fit_intercept:
+        assert abs(d.sum()) < 1e-8
+
+
+@pytest.mark.parametrize("anderson_k", ["auto", 0, 5])
+@pytest.mark.parametrize("support_solve", [True, False])
+def test_anderson_with_and_without_support_steps_matches_sklearn(anderson_k, support_solve):
+    # dense and sparse designs whose support passes support_max when it is set low
+    X, y, _ = sparse_text_design(200, 1500, 0.02, seed=7)
+    problem = LinearProblem.build(X, y, pz.SquaredError())
+    penalty = pz.L1(0.01 * problem.lambda_max())
+    result = solve(problem, penalty, anderson_k=anderson_k, support_solve=support_solve, **TIGHT)
+    ref = sk.Lasso(alpha=penalty.lam / 2, tol=1e-15, max_iter=10**6).fit(X, y)
+    assert result.converged and relative_error(result.coef, ref.coef_) < 1e-6
+    if anderson_k == "auto":
+        assert result.plan.anderson_k == 5
+        assert result.plan.anderson_beyond_support_steps == support_solve
+
+
+@pytest.mark.parametrize("bad", [-1.0, float("nan"), "1"])
+def test_check_balance_rejects_bad_values(bad):
+    X, y, _ = sparse_text_design(50, 100, 0.05, seed=0)
+    with pytest.raises(ValueError, match="check_balance"):
+        solve(LinearProblem.build(X, y, pz.SquaredError()), pz.L1(0.01), check_balance=bad)

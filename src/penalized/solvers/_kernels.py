@@ -63,7 +63,16 @@ N_PEN_ROWS = 4
 P_SUPPORT_COST = 0
 P_FACE_SOLVES = 1
 P_NEWTON_FORCING = 2  # proximal Newton: model solved to this fraction of the current violation
-N_PARAMS = 3
+# Sub-problems met their tolerance for less than this many column entries (the cost of the
+# outer loop's check over every feature, see :func:`solve_subproblem`) go on towards
+# ``params[P_TOL_FLOOR]`` until they have spent as much.
+P_CHECK_COST = 3
+P_TOL_FLOOR = 4
+# 1: Anderson extrapolation only while the support is beyond the exact support steps
+# (more than ``support_max`` features, or none allowed); 0: always (``anderson_k > 0``).
+P_ANDERSON_AUTO = 5
+P_MODEL_ANDERSON = 6  # proximal Newton: Anderson depth on the models' coordinate descent (0: off)
+N_PARAMS = 7
 # With n ≥ p (tall designs: well conditioned supports, where coordinate descent is quick),
 # a squared-error support step is skipped while coordinate descent, at its observed linear
 # rate, is predicted to converge for less than the step costs, unless it is cheap: less
@@ -72,6 +81,9 @@ N_PARAMS = 3
 # supports are what makes the solve exact: always tried.)
 CHEAP_STEP_EPOCHS = 2.0
 CHEAP_STEP_ENTRIES = 1e6
+# The cost of a pass over the samples that evaluates the log-loss or its derivatives, in
+# column entries read (an exponential and a logarithm against a multiply-add).
+SAMPLE_COST = 10.0
 
 _JIT = dict(cache=True, nogil=True)
 # Re-association lets LLVM vectorise the column dot products; results stay
@@ -80,54 +92,114 @@ _JIT_FAST = dict(cache=True, nogil=True, fastmath={"reassoc", "contract"})
 
 
 # --------------------------------------------------------------------------- columns
-@njit(**_JIT_FAST)
-def col_dot(X, Xd, Xi, Xp, sparse, j, v, m):
-    """``(x_j − m)ᵀ v`` for a dense ``X``, ``x_jᵀ v`` for a sparse one."""
+# A call between kernels that passes arrays costs ~50 ns (their reference counts), as much
+# as reading a sparse column of ~20 non-zeros. So the sparse column loops are inlined into
+# their callers (numba IR inlining), the dense ones stay calls (their cost is spread over n
+# entries, and they keep their own ``fastmath`` flags: vectorised), and loops over many
+# columns (``cols_*``, the epochs) are written once per layout: a branch on the layout
+# inside them costs about as much as the call. ``col_*`` dispatch one column (outside the
+# hot loops).
+_INLINE = dict(inline="always")
+
+
+@njit(**_INLINE)
+def sparse_dot(Xd, Xi, start, stop, v):
+    """``Σ_k Xd_k v[Xi_k]`` over the entries ``start:stop``."""
     s = 0.0
-    if sparse:
-        for k in range(Xp[j], Xp[j + 1]):
-            s += Xd[k] * v[Xi[k]]
-    else:
-        for i in range(X.shape[0]):
-            s += (X[i, j] - m) * v[i]
+    for k in range(start, stop):
+        s += Xd[k] * v[Xi[k]]
     return s
 
 
 @njit(**_JIT_FAST)
+def dense_dot(X, j, v, m):
+    s = 0.0
+    for i in range(X.shape[0]):
+        s += (X[i, j] - m) * v[i]
+    return s
+
+
+@njit(**_INLINE)
+def col_dot(X, Xd, Xi, Xp, sparse, j, v, m):
+    """``(x_j − m)ᵀ v`` for a dense ``X``, ``x_jᵀ v`` for a sparse one."""
+    if sparse:
+        return sparse_dot(Xd, Xi, Xp[j], Xp[j + 1], v)
+    return dense_dot(X, j, v, m)
+
+
+@njit(**_INLINE)
+def sparse_axpy(Xd, Xi, start, stop, alpha, v):
+    for k in range(start, stop):
+        v[Xi[k]] += alpha * Xd[k]
+
+
+@njit(**_JIT_FAST)
+def dense_axpy(X, j, alpha, v, m):
+    for i in range(X.shape[0]):
+        v[i] += alpha * (X[i, j] - m)
+
+
+@njit(**_INLINE)
 def col_axpy(X, Xd, Xi, Xp, sparse, j, alpha, v, m):
     """``v += alpha · (x_j − m)`` for a dense ``X``, ``v += alpha · x_j`` for a sparse one."""
     if sparse:
-        for k in range(Xp[j], Xp[j + 1]):
-            v[Xi[k]] += alpha * Xd[k]
+        sparse_axpy(Xd, Xi, Xp[j], Xp[j + 1], alpha, v)
     else:
-        for i in range(X.shape[0]):
-            v[i] += alpha * (X[i, j] - m)
+        dense_axpy(X, j, alpha, v, m)
 
 
-@njit(**_JIT_FAST)
-def col_dot3(X, Xd, Xi, Xp, sparse, j, h, v, m):
-    """``Σ_i h_i v_i (x_ij − m)`` (dense) or ``Σ_i h_i v_i x_ij`` (sparse)."""
+@njit(**_INLINE)
+def sparse_dot3(Xd, Xi, start, stop, h, v):
     s = 0.0
-    if sparse:
-        for k in range(Xp[j], Xp[j + 1]):
-            i = Xi[k]
-            s += Xd[k] * h[i] * v[i]
-    else:
-        for i in range(X.shape[0]):
-            s += (X[i, j] - m) * h[i] * v[i]
+    for k in range(start, stop):
+        i = Xi[k]
+        s += Xd[k] * h[i] * v[i]
     return s
 
 
 @njit(**_JIT_FAST)
-def col_axpy3(X, Xd, Xi, Xp, sparse, j, alpha, h, v, m):
-    """``v += alpha · h ∘ (x_j − m)`` (dense) or ``v += alpha · h ∘ x_j`` (sparse)."""
+def dense_dot3(X, j, h, v, m):
+    s = 0.0
+    for i in range(X.shape[0]):
+        s += (X[i, j] - m) * h[i] * v[i]
+    return s
+
+
+@njit(**_INLINE)
+def col_dot3(X, Xd, Xi, Xp, sparse, j, h, v, m):
+    """``Σ_i h_i v_i (x_ij − m)`` (dense) or ``Σ_i h_i v_i x_ij`` (sparse)."""
     if sparse:
-        for k in range(Xp[j], Xp[j + 1]):
-            i = Xi[k]
-            v[i] += alpha * h[i] * Xd[k]
+        return sparse_dot3(Xd, Xi, Xp[j], Xp[j + 1], h, v)
+    return dense_dot3(X, j, h, v, m)
+
+
+@njit(**_JIT_FAST)
+def cols_dot(X, Xd, Xi, Xp, sparse, idx, v, mu, out):
+    """``out_j = (x_j − mu_j)ᵀ v`` (dense) or ``x_jᵀ v`` (sparse) for ``j`` in ``idx``.
+
+    Loops over many columns are written once per layout (here and in the epochs): a branch
+    on the layout inside them costs as much as a short sparse column."""
+    if sparse:
+        for j in idx:
+            out[j] = sparse_dot(Xd, Xi, Xp[j], Xp[j + 1], v)
     else:
-        for i in range(X.shape[0]):
-            v[i] += alpha * h[i] * (X[i, j] - m)
+        for j in idx:
+            out[j] = dense_dot(X, j, v, mu[j])
+
+
+@njit(**_JIT_FAST)
+def cols_axpy(X, Xd, Xi, Xp, sparse, idx, coefs, v, mu):
+    """``v += Σ_t coefs_t · (x_j − mu_j)`` (dense) or ``coefs_t · x_j`` (sparse), ``j = idx_t``."""
+    if sparse:
+        for t in range(idx.shape[0]):
+            if coefs[t] != 0.0:
+                j = idx[t]
+                sparse_axpy(Xd, Xi, Xp[j], Xp[j + 1], coefs[t], v)
+    else:
+        for t in range(idx.shape[0]):
+            if coefs[t] != 0.0:
+                j = idx[t]
+                dense_axpy(X, j, coefs[t], v, mu[j])
 
 
 @njit(**_JIT_FAST)
@@ -158,9 +230,7 @@ def col_weighted_moments(X, Xd, Xi, Xp, sparse, a, means, sqnorms):
 def matvec(X, Xd, Xi, Xp, sparse, w, mu, out):
     """``out = X̃w`` (dense, centred by ``mu``) or ``Xw`` (sparse)."""
     out[:] = 0.0
-    for j in range(w.shape[0]):
-        if w[j] != 0.0:
-            col_axpy(X, Xd, Xi, Xp, sparse, j, w[j], out, mu[j])
+    cols_axpy(X, Xd, Xi, Xp, sparse, np.arange(w.shape[0]), w, out, mu)
 
 
 # ------------------------------------------------------------------------ data fits
@@ -338,17 +408,20 @@ def intercept_curvature(df, y, a, zx, b):
     return c
 
 
-@njit(**_JIT_FAST)
-def coordinate_gradient(df, X, Xd, Xi, Xp, sparse, j, y, a, zx, b, m):
-    """``Σ_i a_i (x_ij − m) ℓ'(y_i, zx_i + b)`` (dense) or ``Σ_i a_i x_ij ℓ'(…)`` (sparse)."""
+@njit(**_INLINE)
+def sparse_coordinate_gradient(df, Xd, Xi, start, stop, y, a, zx, b):
     s = 0.0
-    if sparse:
-        for k in range(Xp[j], Xp[j + 1]):
-            i = Xi[k]
-            s += Xd[k] * a[i] * sample_loss_derivative(df, y[i], zx[i] + b)
-    else:
-        for i in range(X.shape[0]):
-            s += (X[i, j] - m) * a[i] * sample_loss_derivative(df, y[i], zx[i] + b)
+    for k in range(start, stop):
+        i = Xi[k]
+        s += Xd[k] * a[i] * sample_loss_derivative(df, y[i], zx[i] + b)
+    return s
+
+
+@njit(**_JIT_FAST)
+def dense_coordinate_gradient(df, X, j, y, a, zx, b, m):
+    s = 0.0
+    for i in range(X.shape[0]):
+        s += (X[i, j] - m) * a[i] * sample_loss_derivative(df, y[i], zx[i] + b)
     return s
 
 
@@ -356,9 +429,9 @@ def coordinate_gradient(df, X, Xd, Xi, Xp, sparse, j, y, a, zx, b, m):
 def gradient(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, mu, idx, grad, buf):
     """``grad_j`` along the centred directions for ``j`` in ``idx``; returns ``∂_b L_data``."""
     grad_b = weighted_derivatives(df, y, a, zx, b, buf)
-    for j in idx:
-        grad[j] = col_dot(X, Xd, Xi, Xp, sparse, j, buf, mu[j])
-        if sparse:
+    cols_dot(X, Xd, Xi, Xp, sparse, idx, buf, mu, grad)
+    if sparse:
+        for j in idx:
             grad[j] -= mu[j] * grad_b
     return grad_b
 
@@ -370,7 +443,7 @@ def gradient(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, mu, idx, grad, buf):
 # Each penalty is one block of primitives: value, slope away from zero, half-width of
 # the subdifferential at zero, prox (exact, with the box), and, for the convex ones, the
 # conjugate term of the duality gap. The dispatchers raise on an unknown code.
-@njit(**_JIT)
+@njit(**_INLINE)
 def prox_enet(x, t1, t2):
     """``argmin_u ½(u − x)² + t1|u| + t2 u²`` = ``soft(x, t1) / (1 + 2 t2)``."""
     if x > t1:
@@ -399,7 +472,7 @@ def scad_value(lam, a, ax):
     return 0.5 * lam * lam * (a + 1.0)
 
 
-@njit(**_JIT)
+@njit(**_INLINE)
 def pen_value(pen, P, j, x):
     """The penalty of coordinate ``j`` at ``x`` (the box is not part of the value)."""
     if pen == PEN_ENET:
@@ -412,7 +485,7 @@ def pen_value(pen, P, j, x):
     return 0.0
 
 
-@njit(**_JIT)
+@njit(**_INLINE)
 def pen_slope(pen, P, j, x):
     """The penalty's derivative at ``x ≠ 0``."""
     s = 1.0 if x > 0.0 else -1.0
@@ -430,7 +503,7 @@ def pen_slope(pen, P, j, x):
     return 0.0
 
 
-@njit(**_JIT)
+@njit(**_INLINE)
 def pen_concavity(pen, P, j):
     """How concave the penalty can be: the smallest ``c`` with ``pen_j + c·x²/2`` convex (0 for the
     elastic net, ``1/γ`` for MCP, ``1/(γ − 1)`` for SCAD)."""
@@ -441,19 +514,19 @@ def pen_concavity(pen, P, j):
     return 0.0
 
 
-@njit(**_JIT)
+@njit(**_INLINE)
 def pen_kink(pen, P, j):
     """Half-width of the subdifferential at zero: ``∂pen_j(0) = [−k, k]`` (l1 or lam)."""
     return P[0, j]
 
 
-@njit(**_JIT)
+@njit(**_INLINE)
 def pen_kinked(pen, P, j):
     """Is coordinate ``j`` non-smooth at zero (an L1-type kink, or a bound at 0)?"""
     return P[0, j] > 0.0 or P[ROW_LO, j] == 0.0 or P[ROW_HI, j] == 0.0
 
 
-@njit(**_JIT)
+@njit(**_INLINE)
 def pen_free(pen, P, j):
     """Is coordinate ``j`` unpenalized (it may still have a box)?"""
     if pen == PEN_ENET:
@@ -461,7 +534,7 @@ def pen_free(pen, P, j):
     return P[0, j] == 0.0
 
 
-@njit(**_JIT)
+@njit(**_INLINE)
 def pen_violation(pen, P, j, x, g):
     """``dist(−g, ∂(pen_j + box_j)(x))``: the optimality violation of coordinate ``j`` when
     ``g`` is the data fit's derivative (the limiting subdifferential for MCP and SCAD)."""
@@ -497,19 +570,26 @@ def _piece_argmin(pen, P, j, ax, step, left, right, curv, stat, best, best_val):
     return best, best_val
 
 
-@njit(**_JIT)
+@njit(**_INLINE)
 def pen_prox(pen, P, j, x, step):
     """``argmin_{lo_j ≤ u ≤ hi_j} ½(u − x)² + step·pen_j(u)``, exactly.
 
     Elastic net: the clipped soft-threshold. MCP and SCAD are quadratic by pieces in
     ``|u|``: the minimiser (of the sign of ``x``) is the best of each piece's minimiser,
-    which also holds where ``step`` is too large for the 1-D problem to be convex.
+    which also holds where ``step`` is too large for the 1-D problem to be convex
+    (:func:`nonconvex_prox`).
     """
-    lo = P[ROW_LO, j]
-    hi = P[ROW_HI, j]
     if pen == PEN_ENET:
         u = prox_enet(x, step * P[0, j], step * P[1, j])
-        return min(max(u, lo), hi)
+        return min(max(u, P[ROW_LO, j]), P[ROW_HI, j])
+    return nonconvex_prox(pen, P, j, x, step)
+
+
+@njit(**_JIT)
+def nonconvex_prox(pen, P, j, x, step):
+    """:func:`pen_prox` for MCP and SCAD."""
+    lo = P[ROW_LO, j]
+    hi = P[ROW_HI, j]
     if pen != PEN_MCP and pen != PEN_SCAD:
         unknown_code(1, pen)
     s = 1.0 if x >= 0.0 else -1.0
@@ -534,12 +614,44 @@ def pen_prox(pen, P, j, x, step):
     return s * best
 
 
-@njit(**_JIT)
+@njit(**_INLINE)
 def pen_change(pen, P, j, old, new):
     """``pen_j(new) − pen_j(old)`` (for the elastic net without cancellation)."""
     if pen == PEN_ENET:
         return P[0, j] * (abs(new) - abs(old)) + P[1, j] * (new - old) * (new + old)
     return pen_value(pen, P, j, new) - pen_value(pen, P, j, old)
+
+
+# The elastic net without a box is what most fits solve: the loops over many features test
+# for it once (:func:`enet_plain`) and then run without the per-feature dispatch and bounds.
+@njit(**_INLINE)
+def enet_plain(pen, P, idx):
+    """Is the penalty the elastic net with no finite bound on the coordinates ``idx``?"""
+    if pen != PEN_ENET:
+        return False
+    for j in idx:
+        if P[ROW_LO, j] != -np.inf or P[ROW_HI, j] != np.inf:
+            return False
+    return True
+
+
+@njit(**_INLINE)
+def enet_plain_all(pen, P):
+    """:func:`enet_plain` on every coordinate."""
+    if pen != PEN_ENET:
+        return False
+    for j in range(P.shape[1]):
+        if P[ROW_LO, j] != -np.inf or P[ROW_HI, j] != np.inf:
+            return False
+    return True
+
+
+@njit(**_INLINE)
+def coord_prox(plain, pen, P, j, x, step):
+    """:func:`pen_prox`, without the dispatch and the box when ``plain`` (:func:`enet_plain`)."""
+    if plain:
+        return prox_enet(x, step * P[0, j], step * P[1, j])
+    return pen_prox(pen, P, j, x, step)
 
 
 @njit(**_JIT)
@@ -554,6 +666,16 @@ def penalty_value(w, pen, P, idx):
 @njit(**_JIT)
 def violations(w, grad, pen, P, L, out):
     """:func:`pen_violation` per feature; −1 for features with ``L_j = 0``."""
+    if enet_plain_all(pen, P):  # dist(−g, l1·∂|x| + 2 l2 x)
+        for j in range(w.shape[0]):
+            x = w[j]
+            if L[j] == 0.0:
+                out[j] = -1.0
+            elif x == 0.0:
+                out[j] = max(abs(grad[j]) - P[0, j], 0.0)
+            else:
+                out[j] = abs(grad[j] + (P[0, j] if x > 0.0 else -P[0, j]) + 2.0 * P[1, j] * x)
+        return
     for j in range(w.shape[0]):
         if L[j] == 0.0:
             out[j] = -1.0
@@ -581,6 +703,28 @@ def coordinate_gap(wj, u, l1j, l2j, lo, hi):
     return max(term, 0.0)
 
 
+@njit(**_INLINE)
+def plain_coordinate_gap(wj, u, l1j, l2j):
+    """:func:`coordinate_gap` without a box."""
+    if l2j > 0.0:
+        x = prox_enet(u, l1j, 0.0) / (2.0 * l2j)
+    else:
+        x = 0.0
+    term = l1j * (abs(wj) - abs(x)) + l2j * (wj * wj - x * x) + (x - wj) * u
+    return max(term, 0.0)
+
+
+@njit(**_INLINE)
+def plain_dual_scaling(grad, P, idx):
+    """:func:`dual_scaling` without a box."""
+    alpha = 1.0
+    for j in idx:
+        l1j = P[0, j]
+        if P[1, j] == 0.0 and l1j > 0.0 and abs(grad[j]) * alpha > l1j:
+            alpha = l1j / abs(grad[j])
+    return alpha
+
+
 @njit(**_JIT)
 def dual_scaling(grad, P, idx):
     """Largest ``α ≤ 1`` keeping the dual point ``θ = −α·∇F`` feasible for the elastic net:
@@ -599,6 +743,12 @@ def dual_scaling(grad, P, idx):
 
 @njit(**_JIT)
 def duality_gap(df, y, a, zx, b, w, grad, grad_b, pen, P, L, idx, fit_intercept):
+    """:func:`duality_gap_of` (whether the penalty is a plain elastic net on ``idx`` tested here)."""
+    return duality_gap_of(df, y, a, zx, b, w, grad, grad_b, pen, P, L, idx, fit_intercept, enet_plain(pen, P, idx))
+
+
+@njit(**_JIT)
+def duality_gap_of(df, y, a, zx, b, w, grad, grad_b, pen, P, L, idx, fit_intercept, plain):
     """Certificate of optimality at ``(w, b)`` over the coordinates ``idx``.
 
     Returns ``(gap, stationarity)``. For the elastic net (convex), ``gap`` is the Fenchel
@@ -610,7 +760,8 @@ def duality_gap(df, y, a, zx, b, w, grad, grad_b, pen, P, L, idx, fit_intercept)
     optimality violation, ``|g_j|`` without a box) and the intercept: the decrease one exact
     coordinate step would bring on a quadratic. Non-convex penalties (MCP, SCAD) have no
     dual: ``gap`` is then that same stationarity measure over every coordinate of ``idx``,
-    zero exactly at a stationary point.
+    zero exactly at a stationary point. ``plain``: the penalty is the elastic net with no
+    finite bound on ``idx`` (:func:`enet_plain`), a loop without them.
     """
     stationarity = 0.0
     if fit_intercept:
@@ -625,12 +776,22 @@ def duality_gap(df, y, a, zx, b, w, grad, grad_b, pen, P, L, idx, fit_intercept)
                 else:
                     gap += v * v / (2.0 * L[j])
         return gap, stationarity
-    alpha = dual_scaling(grad, P, idx)
+    alpha = plain_dual_scaling(grad, P, idx) if plain else dual_scaling(grad, P, idx)
     if alpha < 1.0:
         log_alpha = np.log(alpha) if alpha > 0.0 else 0.0
         log1m_alpha = np.log1p(-alpha)
         for i in range(y.shape[0]):
             gap += a[i] * sample_gap(df, y[i], zx[i] + b, alpha, log_alpha, log1m_alpha)
+    if plain:
+        for j in idx:
+            l1j = P[0, j]
+            l2j = P[1, j]
+            if l1j == 0.0 and l2j == 0.0:
+                if L[j] > 0.0:
+                    stationarity += grad[j] * grad[j] / (2.0 * L[j])
+                continue
+            gap += plain_coordinate_gap(w[j], -alpha * grad[j], l1j, l2j)
+        return gap, stationarity
     for j in idx:
         if P[0, j] == 0.0 and P[1, j] == 0.0:
             if L[j] > 0.0:
@@ -894,41 +1055,92 @@ def best_squared_intercept(y, a, zx):
 
 # --------------------------------------------------------------------- CD iterations
 @njit(**_JIT)
-def cd_epoch(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, pen, P, mu, fit_intercept, buf):
+def cd_epoch(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, pen, P, mu, fit_intercept, buf, plain):
     """One pass of proximal coordinate descent over ``ws`` (then the intercept).
 
     Each step minimises the quadratic upper bound with curvature ``L_j`` along the
     centred direction (exact for the squared error). Returns the new intercept and
     ``moved = Σ L_j Δ_j²`` (twice the decrease the steps guarantee on the quadratic bound).
+    ``plain``: the penalty is the elastic net without a box on ``ws`` (:func:`enet_plain`).
     """
     if df == SQUARED_ERROR and not sparse:
-        return dense_squared_epoch(X, y, a, zx, b, w, ws, L, pen, P, mu, fit_intercept, buf)
+        return dense_squared_epoch(X, y, a, zx, b, w, ws, L, pen, P, mu, fit_intercept, buf, plain)
     moved = 0.0
     # Sparse centred steps need ∂_b L_data: invariant under them for the squared error
     # (the only sparse case that centres), so computed once per epoch.
     grad_b = weighted_derivatives(df, y, a, zx, b, buf) if sparse and fit_intercept else 0.0
-    for j in ws:
-        if L[j] == 0.0:
-            continue
-        g = coordinate_gradient(df, X, Xd, Xi, Xp, sparse, j, y, a, zx, b, mu[j])
-        if sparse:
-            g -= mu[j] * grad_b
-        old = w[j]
-        step = 1.0 / L[j]
-        new = pen_prox(pen, P, j, old - step * g, step)
-        if new != old:
-            w[j] = new
-            moved += L[j] * (new - old) * (new - old)
-            col_axpy(X, Xd, Xi, Xp, sparse, j, new - old, zx, mu[j])
-            if sparse:
+    if sparse:  # (the loop once per layout: see cols_dot)
+        for j in ws:
+            if L[j] == 0.0:
+                continue
+            start = Xp[j]
+            stop = Xp[j + 1]
+            g = sparse_coordinate_gradient(df, Xd, Xi, start, stop, y, a, zx, b) - mu[j] * grad_b
+            old = w[j]
+            step = 1.0 / L[j]
+            new = coord_prox(plain, pen, P, j, old - step * g, step)
+            if new != old:
+                w[j] = new
+                moved += L[j] * (new - old) * (new - old)
+                sparse_axpy(Xd, Xi, start, stop, new - old, zx)
                 b -= mu[j] * (new - old)
+    else:
+        for j in ws:
+            if L[j] == 0.0:
+                continue
+            g = dense_coordinate_gradient(df, X, j, y, a, zx, b, mu[j])
+            old = w[j]
+            step = 1.0 / L[j]
+            new = coord_prox(plain, pen, P, j, old - step * g, step)
+            if new != old:
+                w[j] = new
+                moved += L[j] * (new - old) * (new - old)
+                dense_axpy(X, j, new - old, zx, mu[j])
     if fit_intercept:
         b -= weighted_derivatives(df, y, a, zx, b, buf) / intercept_curvature(df, y, a, zx, b)
     return b, moved
 
 
+@njit(**_JIT)
+def sparse_squared_epoch(Xd, Xi, Xp, r, a, uniform, b, w, ws, L, pen, P, mu, fit_intercept, grad_b, plain):
+    """:func:`cd_epoch` for the squared error on sparse ``X``, on the residual ``r = y − Xw``.
+
+    Each step reads one stream per non-zero (``r``; and ``a`` for non-uniform weights)
+    instead of four (``a``, ``y``, ``Xw`` and the data fit's dispatch). With
+    ``s_j = Σ_i a_i x_ij r_i``, the derivative along the centred column is
+    ``−2 s_j + mu_j (2b − grad_b)``; ``grad_b = ∂_b L_data`` does not change under centred steps
+    (it is passed in), and the exact intercept step at the end sets it to 0. Returns
+    ``(b, moved, grad_b)`` (``moved`` as in :func:`cd_epoch`).
+    """
+    moved = 0.0
+    a0 = a[0]
+    for j in ws:
+        if L[j] == 0.0:
+            continue
+        start = Xp[j]
+        stop = Xp[j + 1]
+        if uniform:
+            s = a0 * sparse_dot(Xd, Xi, start, stop, r)
+        else:
+            s = sparse_dot3(Xd, Xi, start, stop, a, r)
+        g = -2.0 * s + mu[j] * (2.0 * b - grad_b)
+        old = w[j]
+        step = 1.0 / L[j]
+        new = coord_prox(plain, pen, P, j, old - step * g, step)
+        if new != old:
+            d = new - old
+            w[j] = new
+            moved += L[j] * d * d
+            sparse_axpy(Xd, Xi, start, stop, -d, r)
+            b -= mu[j] * d
+    if fit_intercept:
+        b -= 0.5 * grad_b
+        grad_b = 0.0
+    return b, moved, grad_b
+
+
 @njit(**_JIT_FAST)
-def dense_squared_epoch(X, y, a, zx, b, w, ws, L, pen, P, mu, fit_intercept, r):
+def dense_squared_epoch(X, y, a, zx, b, w, ws, L, pen, P, mu, fit_intercept, r, plain):
     """:func:`cd_epoch` for the squared error on dense ``X``, on the residual.
 
     The residual ``r = y − zx − b`` (in ``r``) is what each step reads and updates: two
@@ -959,7 +1171,7 @@ def dense_squared_epoch(X, y, a, zx, b, w, ws, L, pen, P, mu, fit_intercept, r):
         g = -2.0 * s
         old = w[j]
         step = 1.0 / L[j]
-        new = pen_prox(pen, P, j, old - step * g, step)
+        new = coord_prox(plain, pen, P, j, old - step * g, step)
         if new != old:
             w[j] = new
             d = new - old
@@ -1006,12 +1218,12 @@ def _anderson_step(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, pen, P, mu, hi
             extrap[t] += coefs[k] * hist[k + 1, t]
     zx_try[:] = zx
     pen_try = 0.0
+    delta = np.empty(n_ws)
     for t in range(n_ws):
         j = ws[t]
-        delta = extrap[t] - w[j]
-        if delta != 0.0:
-            col_axpy(X, Xd, Xi, Xp, sparse, j, delta, zx_try, mu[j])
+        delta[t] = extrap[t] - w[j]
         pen_try += pen_value(pen, P, j, extrap[t])
+    cols_axpy(X, Xd, Xi, Xp, sparse, ws, delta, zx_try, mu)
     b_try = extrap[n_ws]
     current = datafit_value(df, y, a, zx, b) + penalty_value(w, pen, P, ws)
     trial = datafit_value(df, y, a, zx_try, b_try) + pen_try
@@ -1028,17 +1240,26 @@ def solve_subproblem(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, pen, P, m
                      tol, max_epochs, anderson_k, check_every, grad, support_max, params):
     """Coordinate descent restricted to ``ws`` until its certificate is ≤ ``tol``.
 
-    Anderson acceleration every ``anderson_k + 1`` epochs (0 disables it). For the
-    squared error, once an epoch leaves the signs of ``w`` on ``ws`` unchanged, the
-    quadratic on that support (at most ``support_max`` features; 0 disables it) is
-    solved exactly (:func:`squared_support_step`) and the certificate checked at once.
-    A step on ``k`` features costs about ``params[P_SUPPORT_COST] · (20 + 2k + k²/8 +
-    k³/(12 n))`` column passes (gathering, gradients, then BLAS-3 products and a solve);
-    it is tried only once the epochs since the last try have cost as much (each epoch
-    costs ``|ws|``), which keeps the total within twice that of the better of the two
+    Anderson acceleration every ``anderson_k + 1`` epochs (0 disables it; with
+    ``params[P_ANDERSON_AUTO]``, only while the support has more than ``support_max``
+    features). For the squared error, once an epoch leaves the signs of ``w`` on ``ws``
+    unchanged, the quadratic on that support (at most ``support_max`` features; 0 disables it)
+    is solved exactly (:func:`squared_support_step`) and the certificate checked at once.
+
+    Costs are counted in column entries read: an epoch reads the working set's columns
+    (``n·|ws|`` dense, their non-zeros sparse), a support step on ``k`` features about
+    ``params[P_SUPPORT_COST] · n · (20 + 2k + k²/8 + k³/(12 n))`` (gathering, gradients, then
+    BLAS-3 products and a solve). A step is tried only once the epochs since the last try
+    have cost as much, which keeps the total within twice that of the better of the two
     strategies, and (``n ≥ p``) not while the epochs, at the rate of convergence of their
-    movement ``Σ L_j Δ_j²``, are predicted to reach ``tol`` for less (unless it is cheap,
-    see :data:`CHEAP_STEP_EPOCHS`).
+    movement ``Σ L_j Δ_j²``, are predicted to reach ``tol`` for less (unless it is cheap, see
+    :data:`CHEAP_STEP_EPOCHS`).
+
+    Once the certificate is ≤ ``tol`` for less than ``params[P_CHECK_COST]`` entries (the
+    caller's check over every feature), the epochs go on towards ``params[P_TOL_FLOOR]`` until
+    they have cost that much: where the checks dominate (small working sets of a large
+    design), each one then buys more progress, and the waste on a working set that turns
+    out to be wrong is at most one check's cost.
     Returns ``(b, epochs, gap, stationarity, support_steps)`` of the restricted problem
     at exit.
     """
@@ -1050,71 +1271,141 @@ def solve_subproblem(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, pen, P, m
     signs = np.zeros(n_ws, dtype=np.int8)
     tried = np.zeros(n_ws, dtype=np.int8)  # the sign pattern of the last support step
     use_support = df == SQUARED_ERROR and support_max > 0
+    plain = enet_plain(pen, P, ws)
+    anderson_auto = params[P_ANDERSON_AUTO] != 0.0 and use_support
+    # sparse squared error: epochs on the residual r = y − Xw (zx is brought up to date
+    # before anything else reads it)
+    resid = sparse and df == SQUARED_ERROR
+    r = np.empty(n if resid else 1)
+    uniform = True
+    grad_b = 0.0
+    if resid:
+        s = 0.0
+        for i in range(n):
+            r[i] = y[i] - zx[i]
+            s += a[i] * r[i]
+            if a[i] != a[0]:
+                uniform = False
+        if fit_intercept:
+            grad_b = -2.0 * (s - b)
+    epoch_cost = 0.0  # entries read by one epoch
+    for j in ws:
+        epoch_cost += (Xp[j + 1] - Xp[j]) if sparse else n
+    epoch_cost += n_ws
+    budget = params[P_CHECK_COST]
+    floor = min(params[P_TOL_FLOOR], tol)
+    target = tol
+    spent = 0.0  # entries read by this call
     gap = np.inf
     stationarity = np.inf
     epoch = 0
     slot = 0
     support_steps = 0
-    work = 0.0  # column passes since the last support step
+    size = -1  # the support on ws, once counted
+    work = 0.0  # entries read since the last support step
     ratio = 1.0  # certificate ÷ epoch movement, at the last check
     previous = 0.0  # the movement of the previous epoch
     while epoch < max_epochs:
-        work += n_ws
-        b, moved = cd_epoch(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, pen, P, mu, fit_intercept, buf)
+        work += epoch_cost
+        spent += epoch_cost
+        if resid:
+            b, moved, grad_b = sparse_squared_epoch(Xd, Xi, Xp, r, a, uniform, b, w, ws, L, pen, P, mu,
+                                                    fit_intercept, grad_b, plain)
+        else:
+            b, moved = cd_epoch(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, pen, P, mu, fit_intercept, buf,
+                                plain)
         epoch += 1
         rate = moved / previous if previous > 0.0 else 1.0  # linear convergence rate, per epoch
         previous = moved
-        if anderson_k > 0:
-            for t in range(n_ws):
-                hist[slot, t] = w[ws[t]]
-            hist[slot, n_ws] = b
-            if slot == anderson_k:
-                b, _ = _anderson_step(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, pen, P, mu, hist,
-                                      zx_try)
-                slot = 0
-            else:
-                slot += 1
         # the certificate every check_every epochs, or as soon as the epoch's movement,
         # scaled by the gap/movement ratio seen at the last check, predicts convergence
-        check = epoch % check_every == 0 or epoch == max_epochs or moved * ratio <= tol
+        check = epoch % check_every == 0 or epoch == max_epochs or moved * ratio <= target
         if use_support:
             stable = True
             same_as_tried = True
             size = 0
             for t in range(n_ws):
                 v = w[ws[t]]
-                s = 1 if v > 0.0 else (-1 if v < 0.0 else 0)
-                if s != signs[t]:
+                sg = 1 if v > 0.0 else (-1 if v < 0.0 else 0)
+                if sg != signs[t]:
                     stable = False
-                    signs[t] = s
-                if s != tried[t]:
+                    signs[t] = sg
+                if sg != tried[t]:
                     same_as_tried = False
-                if s != 0:
+                if sg != 0:
                     size += 1
-            cost = params[P_SUPPORT_COST] * (20.0 + 2.0 * size + size * size / 8.0 + size * size * size / (12.0 * n))
+            cost = params[P_SUPPORT_COST] * n * (20.0 + 2.0 * size + size * size / 8.0
+                                                 + size * size * size / (12.0 * n))
             worth = True
-            if (n >= L.shape[0] and rate < 1.0 and moved > 0.0 and cost > CHEAP_STEP_EPOCHS * n_ws
-                    and cost * n > CHEAP_STEP_ENTRIES):
+            if (n >= L.shape[0] and rate < 1.0 and moved > 0.0 and cost > CHEAP_STEP_EPOCHS * epoch_cost
+                    and cost > CHEAP_STEP_ENTRIES):
                 left = moved * ratio  # the certificate predicted from this epoch's movement
-                remaining = np.log(left / tol) / -np.log(rate) if left > tol else 0.0  # epochs
-                worth = remaining * n_ws >= cost
+                remaining = np.log(left / target) / -np.log(rate) if left > target else 0.0  # epochs
+                worth = remaining * epoch_cost >= cost
             if stable and not same_as_tried and 0 < size <= support_max and work >= cost and worth:
                 tried[:] = signs
                 work = 0.0
+                spent += cost
+                if resid:
+                    _residual_to_state(y, r, zx)
                 b, accepted = squared_support_step(X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, P, mu,
                                                    fit_intercept, buf, support_max, params)
+                if resid:
+                    grad_b = _state_to_residual(y, a, zx, b, r, fit_intercept)
                 if accepted:
                     support_steps += 1
                     check = True
                     slot = 0  # the iterates before the jump say nothing about after it
+        if anderson_k > 0:
+            for t in range(n_ws):
+                hist[slot, t] = w[ws[t]]
+            hist[slot, n_ws] = b
+            if slot == anderson_k:
+                if not (anderson_auto and 0 <= size <= support_max):
+                    if resid:
+                        _residual_to_state(y, r, zx)
+                    b, accepted = _anderson_step(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, pen, P, mu,
+                                                 hist, zx_try)
+                    if resid and accepted:
+                        grad_b = _state_to_residual(y, a, zx, b, r, fit_intercept)
+                slot = 0
+            else:
+                slot += 1
         if check:
-            grad_b = gradient(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, mu, ws, grad, buf)
-            gap, stationarity = duality_gap(df, y, a, zx, b, w, grad, grad_b, pen, P, L, ws, fit_intercept)
-            if gap <= tol and stationarity <= tol:
+            if resid:
+                _residual_to_state(y, r, zx)
+            gb = gradient(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, mu, ws, grad, buf)
+            if resid:
+                grad_b = gb if fit_intercept else 0.0  # the exact value (no drift)
+            spent += epoch_cost
+            gap, stationarity = duality_gap_of(df, y, a, zx, b, w, grad, gb, pen, P, L, ws, fit_intercept, plain)
+            if gap <= target and stationarity <= target:
+                if target <= floor or spent >= budget:
+                    break
+                target = floor  # cheap so far: go on while it stays cheaper than a check
+            elif gap <= tol and stationarity <= tol and spent >= budget:
                 break
             if moved > 0.0:
                 ratio = max(1.0, (gap + stationarity) / moved)
+    if resid:
+        _residual_to_state(y, r, zx)
     return b, epoch, gap, stationarity, support_steps
+
+
+@njit(**_JIT)
+def _residual_to_state(y, r, zx):
+    for i in range(y.shape[0]):
+        zx[i] = y[i] - r[i]
+
+
+@njit(**_JIT)
+def _state_to_residual(y, a, zx, b, r, fit_intercept):
+    """``r = y − zx``; returns the squared error's ``∂_b L_data`` (0 without an intercept)."""
+    s = 0.0
+    for i in range(y.shape[0]):
+        r[i] = y[i] - zx[i]
+        s += a[i] * r[i]
+    return -2.0 * (s - b) if fit_intercept else 0.0
 
 
 # ------------------------------------------------------------------- proximal Newton
@@ -1145,8 +1436,140 @@ def datafit_change(df, y, a, zx, b, du, db, t):
 
 
 @njit(**_JIT)
+def model_value(gt, delta, w, ws, pen, P, h, u, sum_h, fit_intercept):
+    """The proximal Newton model of :func:`newton_direction` at ``delta`` (``u = X̃δ``), up to
+    a constant: ``gtᵀδ + ½(Σ_i h_i u_i² − U²/Σh) + pen(w + δ)``, ``U = Σ_i h_i u_i`` (the
+    intercept's step minimised out; ``U = 0`` without one)."""
+    quad = 0.0
+    U = 0.0
+    for i in range(u.shape[0]):
+        hv = h[i] * u[i]
+        quad += hv * u[i]
+        U += hv
+    if fit_intercept and sum_h > 0.0:
+        quad -= U * U / sum_h
+    value = 0.5 * quad
+    for t in range(ws.shape[0]):
+        j = ws[t]
+        value += gt[t] * delta[t] + pen_value(pen, P, j, w[j] + delta[t])
+    return value
+
+
+@njit(**_JIT)
+def _model_anderson(X, Xd, Xi, Xp, sparse, w, ws, pen, P, mu, gt, h, sum_h, fit_intercept, hist, delta, u,
+                    u_try, d_try):
+    """Anderson extrapolation of the model iterates in ``hist`` (rows of ``δ``); kept if it
+    lowers :func:`model_value`. Returns whether it was (``delta`` and ``u`` then updated)."""
+    K = hist.shape[0] - 1
+    m = hist.shape[1]
+    D = np.empty((K, m))
+    for k in range(K):
+        for t in range(m):
+            D[k, t] = hist[k + 1, t] - hist[k, t]
+    C = D @ D.T
+    trace = np.trace(C)
+    if not trace > 1e-280:
+        return False
+    for k in range(K):
+        C[k, k] += 1e-10 * trace
+    coefs = np.linalg.solve(C, np.ones(K))
+    total = coefs.sum()
+    if not np.isfinite(total) or total == 0.0:
+        return False
+    coefs /= total
+    d_try[:] = 0.0
+    for k in range(K):
+        for t in range(m):
+            d_try[t] += coefs[k] * hist[k + 1, t]
+    u_try[:] = u
+    steps = d_try - delta
+    cols_axpy(X, Xd, Xi, Xp, sparse, ws, steps, u_try, mu)
+    if model_value(gt, d_try, w, ws, pen, P, h, u_try, sum_h, fit_intercept) < model_value(
+            gt, delta, w, ws, pen, P, h, u, sum_h, fit_intercept):
+        delta[:] = d_try
+        u[:] = u_try
+        return True
+    return False
+
+
+@njit(**_INLINE)
+def _model_prox(plain, pen, P, j, v, G, H):
+    """A coordinate step on the proximal Newton model: ``(new value, curvature used)``.
+
+    A non-convex penalty's prox with a long step jumps to far-away minimisers where the
+    quadratic model means nothing: each coordinate's model is kept convex (a proximal term)."""
+    if plain:
+        return prox_enet(v - G / H, P[0, j] / H, P[1, j] / H), H
+    Ht = max(H, 1.01 * pen_concavity(pen, P, j))
+    return pen_prox(pen, P, j, v - G / Ht, 1.0 / Ht), Ht
+
+
+@njit(**_JIT)
+def _model_epoch(X, Xd, Xi, Xp, sparse, w, ws, pen, P, mu, gt, H, m, sum_h, h, u, U, delta, plain):
+    """One coordinate-descent epoch on the model of :func:`newton_direction` (state
+    ``u = X̃δ``, ``U = Σ h u``); returns ``(U, largest H_j |step_j|)``. The loop is written
+    once per layout: a branch on it inside the loop costs as much as a short sparse column."""
+    biggest = 0.0
+    if sparse:
+        for t in range(ws.shape[0]):
+            if H[t] <= 0.0:
+                continue
+            j = ws[t]
+            v = w[j] + delta[t]
+            G = gt[t] + sparse_dot3(Xd, Xi, Xp[j], Xp[j + 1], h, u) - m[t] * U
+            new, Ht = _model_prox(plain, pen, P, j, v, G, H[t])
+            if new != v:
+                step = new - v
+                delta[t] += step
+                sparse_axpy(Xd, Xi, Xp[j], Xp[j + 1], step, u)
+                U += step * m[t] * sum_h
+                biggest = max(biggest, Ht * abs(step))
+    else:
+        for t in range(ws.shape[0]):
+            if H[t] <= 0.0:
+                continue
+            j = ws[t]
+            v = w[j] + delta[t]
+            G = gt[t] + dense_dot3(X, j, h, u, mu[j]) - m[t] * U
+            new, Ht = _model_prox(plain, pen, P, j, v, G, H[t])
+            if new != v:
+                step = new - v
+                delta[t] += step
+                dense_axpy(X, j, step, u, mu[j])
+                U += step * m[t] * sum_h
+                biggest = max(biggest, Ht * abs(step))
+    return U, biggest
+
+
+@njit(**_JIT_FAST)
+def _model_setup(X, Xd, Xi, Xp, sparse, ws, mu, h, sum_h, fit_intercept, grad, grad_b, m, H, gt):
+    """The model's column quantities on ``ws`` (see :func:`newton_direction`): ``h``-weighted
+    means ``m``, curvatures ``H`` and gradients ``gt`` along the ``h``-centred columns."""
+    centre = fit_intercept and sum_h > 0.0
+    for t in range(ws.shape[0]):
+        j = ws[t]
+        q = 0.0
+        s = 0.0
+        if sparse:
+            for k in range(Xp[j], Xp[j + 1]):
+                hx = h[Xi[k]] * Xd[k]
+                s += hx
+                q += hx * Xd[k]
+        else:
+            mj = mu[j]
+            for i in range(X.shape[0]):
+                d = X[i, j] - mj
+                hx = h[i] * d
+                s += hx
+                q += hx * d
+        m[t] = s / sum_h if centre else 0.0
+        H[t] = max(q - m[t] * m[t] * sum_h, 0.0)
+        gt[t] = grad[j] - grad_b * m[t]
+
+
+@njit(**_JIT)
 def newton_direction(X, Xd, Xi, Xp, sparse, w, ws, pen, P, mu, fit_intercept, grad, grad_b, h, sum_h,
-                     tol, max_epochs, support_max, params, delta, hu):
+                     tol, max_epochs, support_max, params, delta, u, anderson_k):
     """Proximal Newton direction on ``ws``: coordinate descent on the quadratic model.
 
     Minimises ``gᵀδ + g_b δ_b + ½ Σ_i h_i (x̃_iᵀδ + δ_b)² + pen(w + δ)``. With an
@@ -1155,43 +1578,41 @@ def newton_direction(X, Xd, Xi, Xp, sparse, w, ws, pen, P, mu, fit_intercept, gr
     ``δ`` with gradient ``g_j − g_b m_j`` and curvature ``Σ h x̃_j² − m_j² Σ h``. Epochs
     stop when the largest ``H_j |step_j|`` (the model's optimality violation, in gradient
     units) falls below ``tol``; when an epoch leaves the signs unchanged without getting
-    there, the model is solved on its support exactly (:func:`support_newton`).
-    Writes ``delta`` and returns ``(δ_b, epochs)``.
+    there, the model is solved on its support exactly (:func:`support_newton`). For a
+    convex penalty, the epochs' iterates are Anderson-extrapolated every ``anderson_k + 1``
+    epochs (0: never; kept when the model decreases), as coordinate descent on a lasso.
+    The state is ``u = X̃δ``. Writes ``delta`` and ``u``; returns ``(δ_b, epochs)``.
     """
     n_ws = ws.shape[0]
     m = np.zeros(n_ws)
     H = np.empty(n_ws)
     gt = np.empty(n_ws)
-    for t in range(n_ws):
-        j = ws[t]
-        if fit_intercept and sum_h > 0.0:
-            m[t] = col_dot(X, Xd, Xi, Xp, sparse, j, h, mu[j]) / sum_h
-        q = 0.0
-        if sparse:
-            for k in range(Xp[j], Xp[j + 1]):
-                q += h[Xi[k]] * Xd[k] * Xd[k]
-        else:
-            mj = mu[j]
-            for i in range(X.shape[0]):
-                d = X[i, j] - mj
-                q += h[i] * d * d
-        H[t] = max(q - m[t] * m[t] * sum_h, 0.0)
-        gt[t] = grad[j] - grad_b * m[t]
+    _model_setup(X, Xd, Xi, Xp, sparse, ws, mu, h, sum_h, fit_intercept, grad, grad_b, m, H, gt)
+    plain = enet_plain(pen, P, ws)
     delta[:] = 0.0
-    hu[:] = 0.0  # h ∘ X̃δ
+    u[:] = 0.0  # X̃δ
     U = 0.0  # Σ h ∘ X̃δ
     signs = np.zeros(n_ws, dtype=np.int8)
     for t in range(n_ws):
         v = w[ws[t]]
         signs[t] = 1 if v > 0.0 else (-1 if v < 0.0 else 0)
     tried = np.zeros(n_ws, dtype=np.int8)
+    use_anderson = anderson_k > 0 and pen == PEN_ENET
+    depth = anderson_k if use_anderson else 0
+    hist = np.empty((depth + 1, n_ws if use_anderson else 0))
+    u_try = np.empty(u.shape[0] if use_anderson else 0)
+    d_try = np.empty(n_ws if use_anderson else 0)
+    slot = 0
     epochs = 0
     work = 0.0
     n = h.shape[0]
     while epochs < max_epochs:
         epochs += 1
         work += n_ws
-        biggest = 0.0
+        U, biggest = _model_epoch(X, Xd, Xi, Xp, sparse, w, ws, pen, P, mu, gt, H, m, sum_h, h, u, U, delta,
+                                  plain)
+        if biggest <= tol:
+            break
         stable = True
         size = 0
         for t in range(n_ws):
@@ -1199,25 +1620,12 @@ def newton_direction(X, Xd, Xi, Xp, sparse, w, ws, pen, P, mu, fit_intercept, gr
                 continue
             j = ws[t]
             v = w[j] + delta[t]
-            G = gt[t] + col_dot(X, Xd, Xi, Xp, sparse, j, hu, mu[j]) - m[t] * U
-            # a non-convex penalty's prox with a long step jumps to far-away minimisers where the
-            # quadratic model means nothing: keep each coordinate's model convex (a proximal term)
-            Ht = max(H[t], 1.01 * pen_concavity(pen, P, j))
-            new = pen_prox(pen, P, j, v - G / Ht, 1.0 / Ht)
-            if new != v:
-                step = new - v
-                delta[t] += step
-                col_axpy3(X, Xd, Xi, Xp, sparse, j, step, h, hu, mu[j])
-                U += step * m[t] * sum_h
-                biggest = max(biggest, Ht * abs(step))
-            s = 1 if new > 0.0 else (-1 if new < 0.0 else 0)
+            s = 1 if v > 0.0 else (-1 if v < 0.0 else 0)
             if s != signs[t]:
                 stable = False
                 signs[t] = s
             if s != 0 or not pen_kinked(pen, P, j):  # the support, and the coordinates smooth at zero
                 size += 1
-        if biggest <= tol:
-            break
         same_as_tried = True
         for t in range(n_ws):
             if signs[t] != tried[t]:
@@ -1236,7 +1644,7 @@ def newton_direction(X, Xd, Xi, Xp, sparse, w, ws, pen, P, mu, fit_intercept, gr
                 if signs[t] != 0 or not pen_kinked(pen, P, ws[t]):
                     j = ws[t]
                     v = w[j] + delta[t]
-                    G = gt[t] + col_dot(X, Xd, Xi, Xp, sparse, j, hu, mu[j]) - m[t] * U
+                    G = gt[t] + col_dot3(X, Xd, Xi, Xp, sparse, j, h, u, mu[j]) - m[t] * U
                     S[q] = j
                     pos[q] = t
                     values[q] = v
@@ -1249,8 +1657,25 @@ def newton_direction(X, Xd, Xi, Xp, sparse, w, ws, pen, P, mu, fit_intercept, gr
                     step = values[q] - (w[S[q]] + delta[t])
                     if step != 0.0:
                         delta[t] += step
-                        col_axpy3(X, Xd, Xi, Xp, sparse, S[q], step, h, hu, mu[S[q]])
+                        col_axpy(X, Xd, Xi, Xp, sparse, S[q], step, u, mu[S[q]])
                         U += step * m[t] * sum_h
+                slot = 0  # the iterates before the jump say nothing about after it
+                continue
+        if use_anderson:
+            for t in range(n_ws):
+                hist[slot, t] = delta[t]
+            if slot == depth and not (params[P_ANDERSON_AUTO] != 0.0 and size <= support_max):
+                if _model_anderson(X, Xd, Xi, Xp, sparse, w, ws, pen, P, mu, gt, h, sum_h, fit_intercept, hist,
+                                   delta, u, u_try, d_try):
+                    U = 0.0
+                    for i in range(n):
+                        U += h[i] * u[i]
+                    work += n_ws
+                slot = 0
+            elif slot == depth:
+                slot = 0
+            else:
+                slot += 1
     delta_b = 0.0
     if fit_intercept and sum_h > 0.0:
         delta_b = -grad_b / sum_h
@@ -1270,26 +1695,42 @@ def solve_subproblem_newton(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, pe
     2009 and glmnet/skglm's proximal Newton). Returns ``(b, epochs, gap, stationarity,
     newton_steps)``; ``epochs`` counts the coordinate-descent epochs on the models. The
     certificate is first checked after a step (the caller has just found it above ``tol``).
+    As :func:`solve_subproblem`, a sub-problem that met ``tol`` for less than
+    ``params[P_CHECK_COST]`` entries goes on towards ``params[P_TOL_FLOOR]`` until it has
+    spent as much (a model epoch reads the working set's columns; a Newton step's other
+    passes over the ``n`` samples count ``SAMPLE_COST`` each).
     """
     n = y.shape[0]
     n_ws = ws.shape[0]
     d1 = np.empty(n)
     h = np.empty(n)
-    hu = np.empty(n)
+    u = np.empty(n)
     du = np.empty(n)
     delta = np.empty(n_ws)
     gap = np.inf
     stationarity = np.inf
     epochs = 0
     steps = 0
+    epoch_cost = float(n_ws)
+    for j in ws:
+        epoch_cost += (Xp[j + 1] - Xp[j]) if sparse else n
+    budget = params[P_CHECK_COST]
+    floor = min(params[P_TOL_FLOOR], tol)
+    target = tol
+    spent = 0.0
+    anderson_k = int(params[P_MODEL_ANDERSON])
     while epochs < max_epochs:
         grad_b, sum_h = second_order(df, y, a, zx, b, d1, h)
-        for j in ws:
-            grad[j] = col_dot(X, Xd, Xi, Xp, sparse, j, d1, mu[j])
+        cols_dot(X, Xd, Xi, Xp, sparse, ws, d1, mu, grad)
+        spent += epoch_cost + SAMPLE_COST * n
         if steps > 0:
             gap, stationarity = duality_gap(df, y, a, zx, b, w, grad, grad_b, pen, P, L, ws,
                                             fit_intercept)
-            if gap <= tol and stationarity <= tol:
+            if gap <= target and stationarity <= target:
+                if target <= floor or spent >= budget:
+                    break
+                target = floor  # cheap so far: go on while it stays cheaper than a check
+            elif gap <= tol and stationarity <= tol and spent >= budget:
                 break
         worst = 0.0  # largest optimality violation on ws, in gradient units
         for j in ws:
@@ -1297,15 +1738,16 @@ def solve_subproblem_newton(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, pe
         inner_tol = params[P_NEWTON_FORCING] * worst
         delta_b, inner = newton_direction(X, Xd, Xi, Xp, sparse, w, ws, pen, P, mu, fit_intercept, grad,
                                           grad_b, h, sum_h, inner_tol, max_epochs - epochs, support_max,
-                                          params, delta, hu)
+                                          params, delta, u, anderson_k)
         epochs += max(inner, 1)
+        spent += (max(inner, 1) + 3) * epoch_cost
         # Δz = X̃δ + δ_b and the model's predicted decrease
         du[:] = 0.0
+        cols_axpy(X, Xd, Xi, Xp, sparse, ws, delta, du, mu)
         decrease = grad_b * delta_b  # model's predicted change: gᵀδ + pen(w + δ) − pen(w)
         for t in range(n_ws):
             j = ws[t]
             if delta[t] != 0.0:
-                col_axpy(X, Xd, Xi, Xp, sparse, j, delta[t], du, mu[j])
                 v = w[j] + delta[t]
                 decrease += grad[j] * delta[t] + pen_change(pen, P, j, w[j], v)
         if not decrease < 0.0:
@@ -1333,6 +1775,7 @@ def solve_subproblem_newton(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, pe
                 predicted = t_step * decrease
             else:  # the model's own change at t (the penalty is not linear along the step)
                 predicted = t_step * linear + 0.5 * t_step * t_step * curv + pen_part
+            spent += SAMPLE_COST * n
             if predicted < 0.0 and change <= 1e-4 * predicted:
                 accepted = True
                 break
@@ -1351,12 +1794,12 @@ def solve_subproblem_newton(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, pe
 
 # ------------------------------------------------------------------------ Gram mode
 @njit(**_JIT)
-def gram_gap(G, c, yy, w, gw, pen, P, grad):
+def gram_gap(G, c, yy, w, gw, pen, P, grad, plain):
     """Certificate of ``yy − 2cᵀw + wᵀGw + pen(w)`` from the Gram quantities.
 
     The same dual point and terms as :func:`duality_gap` for the squared error (the
     residual's weighted sum of squares is ``yy − 2cᵀw + wᵀGw``), with ``L_j = 2 G_jj``.
-    Fills ``grad``.
+    Fills ``grad``. ``plain``: the elastic net without a box (:func:`enet_plain`).
     """
     p = w.shape[0]
     rss = yy
@@ -1366,9 +1809,21 @@ def gram_gap(G, c, yy, w, gw, pen, P, grad):
     gap = 0.0
     stationarity = 0.0
     convex = pen == PEN_ENET
-    alpha = dual_scaling(grad, P, np.arange(p)) if convex else 1.0
+    if plain:
+        alpha = plain_dual_scaling(grad, P, np.arange(p))
+    else:
+        alpha = dual_scaling(grad, P, np.arange(p)) if convex else 1.0
     if convex:
         gap = max(rss, 0.0) * (1.0 - alpha) * (1.0 - alpha)
+    if plain:
+        for j in range(p):
+            if G[j, j] <= 0.0:
+                continue
+            if P[0, j] == 0.0 and P[1, j] == 0.0:
+                stationarity += grad[j] * grad[j] / (4.0 * G[j, j])
+            else:
+                gap += plain_coordinate_gap(w[j], -alpha * grad[j], P[0, j], P[1, j])
+        return gap, stationarity
     for j in range(p):
         if G[j, j] <= 0.0:
             continue
@@ -1399,6 +1854,7 @@ def gram_solve(G, c, yy, w, gw, pen, P, tol, max_epochs, support_max, params):
     stationarity = np.inf
     epochs = 0
     steps = 0
+    plain = enet_plain_all(pen, P)
     while epochs < max_epochs:
         epochs += 1
         for j in range(p):
@@ -1407,7 +1863,7 @@ def gram_solve(G, c, yy, w, gw, pen, P, tol, max_epochs, support_max, params):
             lj = 2.0 * G[j, j]
             g = 2.0 * (gw[j] - c[j])
             old = w[j]
-            new = pen_prox(pen, P, j, old - g / lj, 1.0 / lj)
+            new = coord_prox(plain, pen, P, j, old - g / lj, 1.0 / lj)
             if new != old:
                 d = new - old
                 w[j] = new
@@ -1454,7 +1910,7 @@ def gram_solve(G, c, yy, w, gw, pen, P, tol, max_epochs, support_max, params):
                         for i in range(p):
                             gw[i] += d * G[i, j]
                 steps += 1
-        gap, stationarity = gram_gap(G, c, yy, w, gw, pen, P, grad)
+        gap, stationarity = gram_gap(G, c, yy, w, gw, pen, P, grad, plain)
         if gap <= tol and stationarity <= tol:
             break
     return epochs, gap, stationarity, steps

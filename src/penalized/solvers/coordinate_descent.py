@@ -97,11 +97,14 @@ class SolverPlan:
     screening: bool
     certificate: str
     reasons: tuple = ()
+    anderson_beyond_support_steps: bool = False
 
     def __str__(self):
         lines = [f"{self.penalty} on the {self.datafit}: {self.method}",
                  f"  working sets: {self.working_sets}; Gram mode: {self.gram}; Anderson: "
-                 f"{self.anderson_k or 'off'}; exact support steps: {self.support_steps}; "
+                 f"{self.anderson_k or 'off'}"
+                 f"{' (on supports beyond the exact steps)' if self.anderson_beyond_support_steps else ''}; "
+                 f"exact support steps: {self.support_steps}; "
                  f"Gap Safe screening: {self.screening}",
                  f"  certificate: {self.certificate}"]
         lines += [f"  - {r}" for r in self.reasons]
@@ -144,8 +147,11 @@ def make_plan(problem, kp, *, working_set="auto", anderson_k="auto", screening=F
     if support_solve and not support_ok:
         reasons.append("no exact support steps: they need the elastic net with bounds at 0 only")
     support_max = min(SUPPORT_MAX, SUPPORT_MEMORY // max(n, 1)) if (support_solve and support_ok) else 0
+    # Anderson by default, but with exact support steps only on supports too large for them
+    # (they make it redundant: docs/performance.md)
+    anderson_auto = anderson_k == "auto" and support_max >= ANDERSON_BELOW
     if anderson_k == "auto":
-        anderson_k = 5 if support_max < ANDERSON_BELOW else 0
+        anderson_k = 5
     unpenalized = kp.free & (problem.L > 0)
     screen = (bool(screening) and kp.is_elastic_net and not kp.bounded and not unpenalized.any()
               and bool(np.any(kp.params[0] > 0)) and (squared or not problem.fit_intercept))
@@ -163,18 +169,20 @@ def make_plan(problem, kp, *, working_set="auto", anderson_k="auto", screening=F
     return SolverPlan(
         datafit=datafit.name or type(datafit).__name__, penalty=kp.name, method=method,
         working_sets=("settled at the first check" if settle else ("on" if use_ws else "off")),
-        gram=bool(use_gram), anderson_k=int(anderson_k) if not use_newton else 0,
+        gram=bool(use_gram), anderson_k=int(anderson_k),
+        anderson_beyond_support_steps=bool(anderson_auto),
         support_steps=support_max > 0, screening=bool(screen),
         certificate="duality gap" if kp.convex else "stationarity (non-convex penalty)",
         reasons=tuple(reasons)), dict(use_newton=use_newton, support_max=support_max, anderson_k=int(anderson_k),
+                                      anderson_auto=bool(anderson_auto),
                                       screen=screen, use_gram=use_gram, use_ws=use_ws, settle=settle)
 
 
 def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=None, tol=1e-4,
           max_iter=1000, working_set="auto", anderson_k="auto", check_every=5, min_ws_size=50,
           screening=False, support_solve=True, initial_working_set=None, support_cost=1.0,
-          face_solves=4, newton="auto", gram="auto", newton_forcing=0.3, inner_ratio=0.3, bounds=None,
-          continuation="auto"):
+          face_solves=4, newton="auto", gram="auto", newton_forcing=0.3, inner_ratio=0.3, check_balance=1.0,
+          bounds=None, continuation="auto"):
     """Minimise ``L_data(w, b) + penalty(w)`` on ``problem`` (subject to ``bounds``).
 
     Parameters
@@ -201,8 +209,9 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
         to most features, and working sets would only add full checks).
     anderson_k : int or "auto"
         Extrapolate every ``anderson_k + 1`` epochs from the last iterates (0: never).
-        ``"auto"``: 5 when exact support steps are off or limited to fewer than
-        :data:`ANDERSON_BELOW` features (they make it redundant: see docs/performance.md).
+        ``"auto"``: 5, but where exact support steps run (on up to at least
+        :data:`ANDERSON_BELOW` features) only while the support is larger than they allow
+        (below that they make it redundant: see docs/performance.md).
     screening : bool
         Gap Safe screening: discard features proven to be zero at the optimum. Off by
         default: with working sets it does not pay on the benchmark (docs/performance.md).
@@ -226,6 +235,11 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
         Working sets: sub-problems are solved to ``inner_ratio`` × the current
         certificate, checked at least every ``check_every`` epochs; the first working set
         has ``min_ws_size`` features.
+    check_balance : float
+        A sub-problem that meets its tolerance having read fewer column entries than
+        ``check_balance`` × what the next check over every feature will read goes on
+        towards the final tolerance until it has read that many (0: never). Where the checks
+        dominate (small working sets of a large design), each then buys more progress.
     gram : bool or "auto"
         Squared error on dense ``X``: coordinate descent on the Gram matrix ``X̃ᵀAX̃``
         (O(p) per step instead of O(n)), computed once per problem. ``"auto"`` uses it
@@ -240,12 +254,15 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
     """
     n, p = problem.n_samples, problem.n_features
     kp = kernel_penalty(penalty, p, bounds)
+    if not (isinstance(check_balance, (int, float)) and np.isfinite(check_balance) and check_balance >= 0):
+        raise ValueError(f"check_balance must be a finite number >= 0, got {check_balance!r}")
     if problem.n_outputs > 1 and kp.groups is None and problem.datafit.code == problem.kernels.SQUARED_ERROR:
         return _solve_columns(problem, penalty, bounds, coef_init=coef_init, intercept_init=intercept_init,
                               tol=tol, max_iter=max_iter, working_set=working_set, anderson_k=anderson_k,
                               check_every=check_every, min_ws_size=min_ws_size, screening=screening,
                               support_solve=support_solve, support_cost=support_cost, face_solves=face_solves,
-                              newton=newton, gram=gram, newton_forcing=newton_forcing, inner_ratio=inner_ratio)
+                              newton=newton, gram=gram, newton_forcing=newton_forcing, inner_ratio=inner_ratio,
+                              check_balance=check_balance)
     if kp.groups is not None or problem.n_outputs > 1:
         from .blocks import solve_blocks
 
@@ -300,6 +317,10 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
     params[k.P_SUPPORT_COST] = support_cost
     params[k.P_FACE_SOLVES] = face_solves
     params[k.P_NEWTON_FORCING] = newton_forcing
+    params[k.P_ANDERSON_AUTO] = float(choice["anderson_auto"])
+    params[k.P_MODEL_ANDERSON] = float(choice["anderson_k"])
+    params[k.P_TOL_FLOOR] = 0.3 * threshold
+    col_entries = np.diff(kX[3]).astype(np.float64) if kX[4] else np.full(p, float(n))
     use_newton = choice["use_newton"]
     support_max = choice["support_max"]
     anderson_k = choice["anderson_k"]
@@ -381,6 +402,9 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
         # checks would only cost full gradients)
         partial = use_ws and 4 * ws.shape[0] < 3 * int(active.sum())
         inner_tol = max(inner_ratio * certificate, 0.3 * threshold) if partial else 0.3 * threshold
+        # what the next check over idx will read: its columns, and a few passes over p and n
+        params[k.P_CHECK_COST] = check_balance * (
+            float(col_entries.sum() if idx is all_features else col_entries[idx].sum()) + 10.0 * idx.shape[0] + 4.0 * n)
         if use_newton:
             b, inner_epochs, sub_gap, sub_stationarity, steps = k.solve_subproblem_newton(
                 code, *kX, y, a, zx, b, w, ws, L, pen, P, mu, problem.fit_intercept, inner_tol,
