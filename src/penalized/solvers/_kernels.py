@@ -2078,11 +2078,17 @@ def block_gradient(df, X, Xd, Xi, Xp, sparse, Y, a, Z, B, mu, features, G, D, gB
                          G.reshape(G.shape[0]), D.reshape(n))
         return
     block_derivatives(df, Y, a, Z, B, D, gB)
-    row = np.empty(K)
-    for j in features:
-        col_dot_block(X, Xd, Xi, Xp, sparse, j, D, mu[j], row)
-        for k in range(K):
-            G[j, k] = row[k] - (mu[j] * gB[k] if sparse else 0.0)
+    # one output at a time through the vectorised column dots: K passes over the columns
+    # beat one pass whose inner loop runs over the K outputs
+    n = D.shape[0]
+    col = np.empty(n)
+    out = np.empty(G.shape[0])
+    for k in range(K):
+        for i in range(n):
+            col[i] = D[i, k]
+        cols_dot(X, Xd, Xi, Xp, sparse, features, col, mu, out)
+        for j in features:
+            G[j, k] = out[j] - (mu[j] * gB[k] if sparse else 0.0)
 
 
 @njit(**_JIT)
