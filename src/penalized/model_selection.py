@@ -49,6 +49,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from . import _validation as v
 from ._scoring import resolve_metric
+from .dask import is_dask_collection
 from .linear_model import LogisticRegression, _Regressor
 from .path import (
     _lambda_max,
@@ -211,6 +212,10 @@ class _PathCV:
         return lambda_grid(lam_max, self.n_lambdas, eps), lam_max, [f[2] for f in fits]
 
     def _fit_cv(self, X, y, sample_weight):
+        if is_dask_collection(X):  # one pass for every fold's statistics (penalized.dask.cv)
+            from .dask.cv import fit_cv
+
+            return fit_cv(self, X, y, sample_weight)
         self._check_cv_params()
         metric = resolve_metric(self.scoring, self._classifier)
         X, y, sample_weight = v.validate_fit_data(self, X, y, sample_weight, classifier=self._classifier)
