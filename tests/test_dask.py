@@ -365,6 +365,27 @@ def test_chunk_datafits_match_the_kernels():
     np.testing.assert_allclose(lr.change(y[:3], z[:3], d), exact, rtol=1e-6)
 
 
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_certificate_on_dask_equals_in_memory(synchronous, fit_intercept):
+    """penalized.solvers.certificate judges any candidate on Dask input by the same terms."""
+    rng = np.random.default_rng(21)
+    X, y = regression_data(rng, n=300, p=7, offset=1.0)
+    labels = y > np.median(y)
+    sw = rng.uniform(0.5, 2.0, 300)
+    Xd, swd = da.from_array(X, chunks=(64, 7)), da.from_array(sw, chunks=64)
+    coef = rng.standard_normal(7) * 0.3
+    b = 0.2 if fit_intercept else 0.0
+    for datafit, target, penalty in ((pz.SquaredError(), y, pz.L1(0.05)), (pz.Logistic(), labels, pz.L1(0.01)),
+                                     (pz.Logistic(), labels, pz.L1L2(l1=0.01, l2=0.1))):
+        ref = certificate(X, target, coef, b, datafit=datafit, penalty=penalty, sample_weight=sw,
+                          fit_intercept=fit_intercept)
+        got = certificate(Xd, da.from_array(target, chunks=64), coef, b, datafit=datafit, penalty=penalty,
+                          sample_weight=swd, fit_intercept=fit_intercept)
+        assert got.value == pytest.approx(ref.value, rel=1e-10)
+        assert got.objective == pytest.approx(ref.objective, rel=1e-12)
+        assert got.null_loss == pytest.approx(ref.null_loss, rel=1e-12)
+
+
 def test_chan_merge_keeps_digits():
     rng = np.random.default_rng(17)
     Z = rng.standard_normal((300, 3)) + 1e6

@@ -109,7 +109,7 @@ def _check_numeric_array(X):
 
 
 def _vector(obj, name, X, classifier):
-    """``obj`` (y or sample_weight) as Dask chunks aligned with ``X``'s."""
+    """``obj`` (y or sample_weight) as a Dask collection whose chunks align with ``X``'s."""
     import dask.array as da
 
     if obj is None:
@@ -137,7 +137,7 @@ def _vector(obj, name, X, classifier):
                     f"X and {name} are not aligned: X has {X.npartitions} partitions but {name} has "
                     f"{nparts}. Take both from one Dask DataFrame (X = df[features], y = df[target]) "
                     "or repartition them alike.")
-            return list(obj.to_delayed())
+            return obj
         if _is_series(obj):
             raise ValueError(
                 f"X is a Dask array but {name} is a Dask Series (unknown chunk sizes): pass "
@@ -148,7 +148,7 @@ def _vector(obj, name, X, classifier):
             raise ValueError(f"X has {X.shape[0]} samples but {name} has {obj.shape[0]}.")
         if obj.chunks[0] != X.chunks[0]:
             obj = obj.rechunk({0: X.chunks[0]})  # a vector: cheap to re-cut like X
-        return list(obj.to_delayed().ravel())
+        return obj
     # in memory: NumPy, list, pandas
     arr = np.asarray(obj)
     if arr.ndim == 2 and arr.shape[1] == 1:
@@ -163,7 +163,12 @@ def _vector(obj, name, X, classifier):
         raise ValueError(f"X has {X.shape[0]} samples but {name} has {arr.shape[0]}.")
     if (not classifier or name == "sample_weight") and arr.dtype.kind not in "biuf":
         raise ValueError(f"{name} has dtype {arr.dtype}; expected numbers.")
-    return list(da.from_array(arr, chunks=(X.chunks[0],)).to_delayed().ravel())
+    return da.from_array(arr, chunks=(X.chunks[0],))
+
+
+def _chunks_of(collection, optimize):
+    out = collection.to_delayed(optimize_graph=optimize)
+    return list(np.ravel(out)) if isinstance(out, np.ndarray) else list(out)
 
 
 def prepare(X, y, sample_weight=None, *, classifier=False):
@@ -181,7 +186,6 @@ def prepare(X, y, sample_weight=None, *, classifier=False):
         names = np.asarray([str(c) for c in X.columns], dtype=object)
         if len(names) == 0:
             raise ValueError("X has 0 columns; at least one feature is required.")
-        xs = list(X.to_delayed())
         p, n, row_chunks = len(names), None, None
     elif _is_dask_array(X):
         if X.ndim != 2:
@@ -198,14 +202,24 @@ def prepare(X, y, sample_weight=None, *, classifier=False):
             raise ValueError(f"X has shape {X.shape}; at least one sample and one feature are required.")
         if len(X.chunks[1]) > 1:
             X = X.rechunk({1: -1})  # whole rows per chunk
-        xs = list(X.to_delayed().ravel())
         row_chunks = tuple(int(c) for c in X.chunks[0])
     elif _is_series(X):
         raise ValueError("X is a Dask Series; pass a Dask DataFrame (X.to_frame()) or a 2-D Dask array.")
     else:
         raise TypeError(f"X must be a Dask array or DataFrame here, got {type(X).__name__}.")
-    ys = _vector(y, "y", X, classifier)
-    ss = _vector(sample_weight, "sample_weight", X, False)
+    import dask
+
+    yc = _vector(y, "y", X, classifier)
+    sc = _vector(sample_weight, "sample_weight", X, False)
+    if _is_frame(X):  # each optimised on its own: reads project the columns each one needs
+        xs, ys = _chunks_of(X, True), _chunks_of(yc, True)
+        ss = None if sc is None else _chunks_of(sc, True)
+    else:
+        # arrays: one graph for the three, so that a task making X's and y's chunks together
+        # (a chunk of one table, say) runs once per pass, not once for each
+        X, yc, sc = dask.optimize(X, yc, sc)
+        xs, ys = _chunks_of(X, False), _chunks_of(yc, False)
+        ss = None if sc is None else _chunks_of(sc, False)
     y_coll = y
     if not (_is_series(y) or _is_dask_array(y) or _is_frame(y)):
         y_coll = np.asarray(y)

@@ -94,6 +94,21 @@ def fit_classifier(est, X, y, sample_weight=None):
     return est
 
 
+def certificate(X, y, coef, intercept=0.0, *, datafit, penalty, sample_weight=None, fit_intercept=True):
+    """:func:`penalized.solvers.certificate` on Dask input (three passes at most, X never gathered)."""
+    classifier = type(datafit).__name__ == "Logistic"
+    data = prepare(X, y, sample_weight, classifier=classifier)
+    target = Target()
+    if classifier:
+        classes = classes_of(data)
+        if classes.shape[0] != 2:
+            raise ValueError(f"the log-loss needs two classes, got {classes.shape[0]}.")
+        target = Target("binary", classes[1])
+    if penalty is not None:
+        bridge.strengths(penalty, data.n_features)
+    return newton.certify(data, datafit, penalty, target, coef, intercept, fit_intercept=fit_intercept)
+
+
 # ------------------------------------------------------------------------------- predict
 def decision(est, X):
     """``X @ coef_.T + intercept_`` as a Dask array of shape (n_samples, n_problems)."""

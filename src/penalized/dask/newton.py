@@ -448,3 +448,29 @@ def fit(data, datafit, penalty, target, *, fit_intercept, tol, max_iter, coef_in
     solver = NewtonFit(data, summary, datafit, penalty, target, fit_intercept=fit_intercept, tol=tol,
                        max_iter=max_iter, max_block=max_block)
     return solver.run(coef_init, intercept_init)
+
+
+def certify(data, datafit, penalty, target, coef, intercept=0.0, *, fit_intercept=True):
+    """The certificate of ``(coef, intercept)`` on chunked data (``penalized.solvers.certify``'s terms).
+
+    Three passes at most: pass 0, the gradient and loss at the point, and the data term of
+    the duality gap when the dual point needs rescaling. Returns a
+    :class:`penalized.solvers.Certificate`.
+    """
+    from ..solvers.certificate import Certificate
+
+    p = data.n_features
+    w = np.asarray(coef, dtype=np.float64).ravel()
+    if w.shape != (p,):
+        raise ValueError(f"coef has shape {w.shape}, expected ({p},).")
+    b = float(np.ravel(intercept)[0]) if np.ndim(intercept) else float(intercept)
+    if not fit_intercept and b != 0.0:
+        raise ValueError("the problem has no intercept but a non-zero intercept was given.")
+    summary = first_pass(data, target, gram=False)
+    solver = NewtonFit(data, summary, datafit, penalty, target, fit_intercept=fit_intercept, tol=1.0,
+                       max_iter=1, max_block=p)
+    stats, _, _ = solver._pass(w, b)
+    alpha, gaps, stationarity = solver._certificate_terms(w, stats)
+    gap = 0.0 if alpha == 1.0 else solver._pass(w, b, alpha=alpha)[1]
+    return Certificate(value=float(gaps + stationarity + gap), null_loss=float(solver.null_loss),
+                       objective=float(stats.loss + bridge.penalty_value(penalty, w)))
