@@ -157,6 +157,18 @@ def test_working_set_newton_beyond_the_gram_limit(synchronous, monkeypatch):
     assert rel(est.coef_, ref.coef_) < 1e-6
 
 
+def test_logistic_working_sets_below_the_gram_limit(synchronous):
+    """With more features than MIN_WORKING_SET, the Hessian is computed on working sets only."""
+    rng = np.random.default_rng(22)
+    X, y = regression_data(rng, n=500, p=newton.MIN_WORKING_SET + 60, offset=0.5)
+    labels = y > np.median(y)
+    ref = pz.LogisticRegression(pz.L1(0.01), **TIGHT).fit(X, labels)
+    est = pz.LogisticRegression(pz.L1(0.01), **TIGHT).fit(da.from_array(X, chunks=(100, 80)),
+                                                          da.from_array(labels, chunks=100))
+    assert 0 < np.count_nonzero(ref.coef_) < newton.MIN_WORKING_SET // 2
+    assert rel(est.coef_, ref.coef_) < 1e-6
+
+
 def test_block_newton_when_the_support_exceeds_the_block(synchronous, monkeypatch):
     """A ridge has every coefficient non-zero: blocks of the most violating features still converge."""
     monkeypatch.setattr(newton, "GRAM_MAX_FEATURES", 10)
@@ -363,6 +375,17 @@ def test_chunk_datafits_match_the_kernels():
     d = np.array([1e-5, -2e-4, 0.5])
     exact = lr.loss(y[:3], z[:3] + d) - lr.loss(y[:3], z[:3])
     np.testing.assert_allclose(lr.change(y[:3], z[:3], d), exact, rtol=1e-6)
+    # the trial steps of a pass, summed: the same numbers, for both data fits
+    s = rng.uniform(0.5, 2.0, 50)
+    dz = rng.standard_normal(50) * np.logspace(-6, 0, 50)
+    steps = 0.5 ** np.arange(10)
+    for f in C.DATAFITS.values():
+        loss, d1, d2 = f.derivatives(y, z)
+        np.testing.assert_allclose(loss, f.loss(y, z), rtol=1e-14)
+        np.testing.assert_allclose(d1, f.d1(y, z), rtol=1e-14)
+        np.testing.assert_allclose(d2, f.d2(y, z), rtol=1e-12)
+        expected = [s @ f.change(y, z, t * dz) for t in steps]
+        np.testing.assert_allclose(f.changes(y, z, dz, steps, s), expected, rtol=1e-9)
 
 
 @pytest.mark.parametrize("fit_intercept", [True, False])

@@ -48,9 +48,22 @@ class SquaredErrorChunk:
         return np.full_like(z, 2.0)
 
     @staticmethod
+    def derivatives(y, z):
+        """``(ℓ, ℓ', ℓ'')`` at ``z``."""
+        r = y - z
+        return r * r, -2.0 * r, np.full_like(z, 2.0)
+
+    @staticmethod
     def change(y, z, d):
         """``ℓ(z + d) − ℓ(z)`` without cancellation."""
         return d * (d - 2.0 * (y - z))
+
+    @staticmethod
+    def changes(y, z, dz, steps, s):
+        """``Σ s·[ℓ(z + t·dz) − ℓ(z)]`` for every ``t`` of ``steps``: ``t²·Σ s dz² − 2t·Σ s dz (y − z)``."""
+        quad = float(s @ (dz * dz))
+        lin = float(s @ (dz * (y - z)))
+        return np.array([t * t * quad - 2.0 * t * lin for t in steps])
 
     @staticmethod
     def sample_gap(y, z, alpha):
@@ -78,6 +91,12 @@ class LogisticChunk:
         return expit(z) * expit(-z)
 
     @staticmethod
+    def derivatives(y, z):
+        m = -y * z
+        sg = expit(m)
+        return _log1pexp(m), -y * sg, sg * (1.0 - sg)
+
+    @staticmethod
     def change(y, z, d):
         """``ℓ(z + d) − ℓ(z)``; third-order Taylor for ``|d| < 1e-3`` (the kernels' rule), so that
         the tiny steps near the optimum are not lost in the difference of two close numbers."""
@@ -87,6 +106,27 @@ class LogisticChunk:
         taylor = d * (-y * sg + d * (0.5 * c2 + d * third))
         exact = _log1pexp(-y * (z + d)) - _log1pexp(-y * z)
         return np.where(np.abs(d) < 1e-3, taylor, exact)
+
+    @staticmethod
+    def changes(y, z, dz, steps, s):
+        """``Σ s·[ℓ(z + t·dz) − ℓ(z)]`` for every ``t``: :meth:`change`, sharing the work across ``t``."""
+        m = -y * z
+        sg = expit(m)
+        c2 = sg * (1.0 - sg)
+        g1, g2, g3 = -y * sg, 0.5 * c2, -y * c2 * (1.0 - 2.0 * sg) / 6.0
+        base = _log1pexp(m)
+        ydz = y * dz
+        out = np.empty(len(steps))
+        for k, t in enumerate(steps):
+            d = t * dz
+            small = np.abs(d) < 1e-3
+            taylor = d * (g1 + d * (g2 + d * g3))
+            if small.all():
+                out[k] = s @ taylor
+                continue
+            exact = _log1pexp(m - t * ydz) - base
+            out[k] = s @ np.where(small, taylor, exact)
+        return out
 
     @staticmethod
     def sample_gap(y, z, alpha):
@@ -345,16 +385,17 @@ def newton_chunk(xb, yb, sb, index, step):
         sums["gap"] = float(s @ fit.sample_gap(y, z, step.alpha))
     if step.dw is not None:
         dz = np.asarray(X @ step.dw).ravel() + step.db
-        sums["changes"] = np.array([s @ fit.change(y, z, t * dz) for t in step.steps])
+        sums["changes"] = fit.changes(y, z, dz, step.steps, s)
         z = z + dz
-    sums["loss"] = float(s @ fit.loss(y, z))
+    loss, d, h = fit.derivatives(y, z)
+    sums["loss"] = float(s @ loss)
     sums["misfit"] = float(np.count_nonzero((s > 0) & (y * z <= 0)))  # wrong side (log-loss separation)
-    d = s * fit.d1(y, z)
+    d *= s
     sums["grad"] = np.asarray(X.T @ d).ravel()
     sums["grad_b"] = float(d.sum())
     moments = {}
     if step.hessian_cols is not None:
-        h = s * fit.d2(y, z)
+        h *= s
         Xs = X[:, step.hessian_cols]
         moments["hessian"] = comoments(Xs, h, diag=False, cross=False, cols=np.arange(len(step.hessian_cols)),
                                        overwrite=True)

@@ -40,11 +40,13 @@ evaluates the accepted point. The fit stops as soon as the certificate of the cu
 point is below the threshold (its data term arrives with the next pass, unless ``α = 1``,
 where it is zero and no pass is needed).
 
-Beyond GRAM_MAX_FEATURES features the working set holds the current support, the
-unpenalized features and the features violating their optimality conditions most
-(GRAM_MAX_FEATURES at most: a block proximal Newton with a Gauss–Southwell choice of the
-block, Tseng & Yun 2009), so a pass costs ``n·p`` for the gradient plus ``n·|S|²`` for the
-Hessian, and the client holds ``|S|²`` numbers.
+The Newton models live on a working set ``S`` (as the in-memory proximal Newton's): the
+current support, the unpenalized features and the features violating their optimality
+conditions most, at least twice the support and :data:`MIN_WORKING_SET` features (all of
+them below that), at most GRAM_MAX_FEATURES (beyond, a block proximal Newton with a
+Gauss–Southwell choice of the block, Tseng & Yun 2009). A pass costs ``n·p`` for the
+gradient plus ``n·|S|²`` for the Hessian, and the client holds ``|S|²`` numbers; the
+certificate is always over every feature.
 """
 
 from __future__ import annotations
@@ -313,23 +315,24 @@ class NewtonFit:
 
     # -- working sets ------------------------------------------------------------------
     def _working_set(self, w, w_next, grad):
-        """All features while ``p ≤ max_block``. Beyond: the support (of ``w`` and of the trial
-        point ``w_next``), the unpenalized features and the largest violations, at least twice the
-        support; when the support alone fills the block, the ``max_block`` largest violations
-        (Gauss–Southwell: coordinates left out keep their values)."""
+        """The features whose Hessian the next pass computes (the model's coordinates): the support
+        (of ``w`` and of the trial point ``w_next``), the unpenalized features and the largest
+        violations, at least twice the support and :data:`MIN_WORKING_SET` (all features when that
+        is all of them); at most ``max_block``. When the support alone fills the block: the
+        ``max_block`` largest violations (Gauss–Southwell; coordinates left out keep their values)."""
         p = self.p
-        if p <= self.max_block:
+        if p <= MIN_WORKING_SET:
             return np.arange(p)
         scores = bridge.violations(self.penalty, w, grad)
         forced = (w != 0) | (w_next != 0) | self.free
         n_forced = int(forced.sum())
         if n_forced + min(MIN_WORKING_SET, self.max_block) // 2 <= self.max_block:
             size = min(self.max_block, max(MIN_WORKING_SET, 2 * n_forced))
-            order = np.lexsort((-scores, ~forced))  # forced first, then the largest violations
+            order = np.lexsort((-scores, ~forced)) if size < p else None  # forced first, then violations
         else:
             size = self.max_block
-            order = np.argsort(-scores, kind="stable")
-        return np.sort(order[:size])
+            order = np.argsort(-scores, kind="stable") if size < p else None
+        return np.arange(p) if order is None else np.sort(order[:size])
 
     # -- the model ----------------------------------------------------------------------
     def _direction(self, stats, w):
@@ -441,8 +444,11 @@ def fit(data, datafit, penalty, target, *, fit_intercept, tol, max_iter, coef_in
     :data:`GRAM_MAX_FEATURES`)."""
     max_block = GRAM_MAX_FEATURES if max_block is None else max_block
     p = data.n_features
-    summary = first_pass(data, target, gram=p <= max_block)
-    if type(datafit).__name__ == "SquaredError" and p <= max_block:
+    squared = type(datafit).__name__ == "SquaredError"
+    # the Gram matrix of pass 0 is the squared error's whole problem, and the log-loss's first
+    # Newton model when the working set is every feature
+    summary = first_pass(data, target, gram=p <= max_block and (squared or p <= MIN_WORKING_SET))
+    if squared and p <= max_block:
         return fit_gram(summary, penalty, fit_intercept=fit_intercept, tol=tol, max_iter=max_iter,
                         coef_init=coef_init)
     solver = NewtonFit(data, summary, datafit, penalty, target, fit_intercept=fit_intercept, tol=tol,
