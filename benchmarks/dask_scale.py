@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -68,7 +69,8 @@ def design(n, p, chunk_rows, kind, seed=SEED):
     import dask.array as da
 
     beta = np.zeros(p)
-    beta[:N_TRUE] = np.random.default_rng(seed).choice([-1.0, 1.0], N_TRUE) * np.linspace(1.0, 0.3, N_TRUE)
+    k = min(N_TRUE, p)
+    beta[:k] = np.random.default_rng(seed).choice([-1.0, 1.0], k) * np.linspace(1.0, 0.3, k)
     sizes = [chunk_rows] * (n // chunk_rows) + ([n % chunk_rows] if n % chunk_rows else [])
     blocks = [da.from_delayed(dask.delayed(_chunk, pure=True)(i, r, p, seed, beta, kind), shape=(r, p + 1),
                               dtype=np.float64) for i, r in enumerate(sizes)]
@@ -115,6 +117,17 @@ def judge(kind, X, y, coef, lam):
     return certificate(X, y, coef, 0.0, datafit=datafit, penalty=pz.L1(lam), fit_intercept=False)
 
 
+def _warm_worker(peer):
+    """What a method's tasks import, loaded before the clock starts (after a restart)."""
+    import dask.array  # noqa: F401
+    import scipy.special  # noqa: F401
+
+    if peer:
+        import dask_ml.linear_model  # noqa: F401
+    else:
+        import penalized.dask.chunks  # noqa: F401
+
+
 def worker_peaks(client):
     """Largest resident set (bytes) of every worker process since it started."""
     def peak():
@@ -126,8 +139,19 @@ def worker_peaks(client):
 
 
 # -------------------------------------------------------------------------------------- run
+def _append_csv(path, row):
+    if path is None:
+        return
+    new = not path.exists()
+    with open(path, "a", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(row))
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
+
+
 def run(*, workers=2, memory_limit="512MiB", factor=4.0, features=100, chunk_rows=None, ratio=0.05, tol=1e-6,
-        admm_iter=5, prox_iter=20, kinds=("lasso", "logistic"), peers=True, log=print):
+        admm_iter=5, prox_iter=20, kinds=("lasso", "logistic"), peers=True, log=print, csv_path=None):
     from distributed import Client, LocalCluster
 
     limit = _parse_bytes(memory_limit)
@@ -157,6 +181,8 @@ def run(*, workers=2, memory_limit="512MiB", factor=4.0, features=100, chunk_row
                                     fit_dask_ml(kind, X, y, lam, n, s, it)))
             for name, method in methods:
                 client.restart()
+                client.run(_warm_worker, name != "penalized")
+                baseline = max(worker_peaks(client))
                 start = time.perf_counter()
                 try:
                     coef, info = method()
@@ -168,6 +194,8 @@ def run(*, workers=2, memory_limit="512MiB", factor=4.0, features=100, chunk_row
                 row = dict(model=kind, method=name, n=n, p=p, chunks=X.numblocks[0], lam=lam,
                            data_gib=round(data_gb, 3), worker_limit_mib=round(limit / 2**20),
                            seconds=round(seconds, 2), peak_worker_mib=round(max(peaks) / 2**20),
+                           baseline_worker_mib=round(baseline / 2**20),
+                           chunk_mib=round(chunk_rows * (p + 1) * 8 / 2**20),
                            objective=float("nan"), relative_certificate=float("nan"), nonzeros=-1,
                            detail=", ".join(f"{k}={v}" for k, v in info.items()), error=error)
                 if coef is not None:
@@ -175,6 +203,7 @@ def run(*, workers=2, memory_limit="512MiB", factor=4.0, features=100, chunk_row
                     row.update(objective=cert.objective, relative_certificate=cert.relative,
                                nonzeros=int(np.count_nonzero(coef)))
                 rows.append(row)
+                _append_csv(csv_path, row)
                 log(f"  {name:24s} {seconds:8.1f} s  objective {row['objective']:.10g}  certificate/L(0) "
                     f"{row['relative_certificate']:.2e}  peak worker {row['peak_worker_mib']} MiB  {row['detail']}"
                     + (f"  FAILED {error}" if error else ""))
@@ -182,6 +211,66 @@ def run(*, workers=2, memory_limit="512MiB", factor=4.0, features=100, chunk_row
         client.close()
         cluster.close()
     return rows
+
+
+def curves(*, workers=2, memory_limit="1GiB", sizes=(250_000, 1_000_000), features=(100,), p_sizes=(50, 200),
+           p_rows=200_000, chunk_mib=32, ratio=0.05, tol=1e-4, kinds=("lasso", "logistic"), log=print, csv_path=None):
+    """penalized alone: time, passes and peak worker memory as n grows (p = ``features[0]``) and as
+    p grows (n = ``p_rows``), at each model's default tolerance."""
+    from distributed import Client, LocalCluster
+
+    limit = _parse_bytes(memory_limit)
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, memory_limit=limit,
+                           dashboard_address=None)
+    client = Client(cluster)
+    rows = []
+    try:
+        import penalized as pz
+
+        warm_X, warm_y, _ = design(2000, 5, 500, "logistic")
+        pz.LogisticRegression(pz.L1(0.01), fit_intercept=False).fit(warm_X, warm_y)
+        pz.Lasso(lam=0.01, fit_intercept=False).fit(warm_X, warm_y)
+        shapes = [(n, features[0]) for n in sizes] + [(p_rows, p) for p in p_sizes]
+        for kind in kinds:
+            for n, p in dict.fromkeys(shapes):
+                chunk_rows = max(1000, int(chunk_mib * 2**20 / (8 * (p + 1))))
+                X, y, beta = design(n, p, chunk_rows, kind)
+                lam = ratio * sample_lambda_max(kind, p, beta)
+                client.restart()
+                client.run(_warm_worker, False)
+                baseline = max(worker_peaks(client))
+                start = time.perf_counter()
+                coef, info = fit_penalized(kind, X, y, lam, tol)
+                seconds = time.perf_counter() - start
+                row = dict(model=kind, n=n, p=p, data_gib=round(n * (p + 1) * 8 / 2**30, 3), chunks=X.numblocks[0],
+                           chunk_mib=chunk_mib, seconds=round(seconds, 2), passes=info["passes"],
+                           nonzeros=int(np.count_nonzero(coef)), baseline_worker_mib=round(baseline / 2**20),
+                           peak_worker_mib=round(max(worker_peaks(client)) / 2**20), workers=workers,
+                           worker_limit_mib=round(limit / 2**20))
+                rows.append(row)
+                _append_csv(csv_path, row)
+                log(f"  {kind:9s} n={n:>10,} p={p:>5} ({row['data_gib']:.2f} GiB): {seconds:7.1f} s, "
+                    f"{row['passes']} passes, {row['nonzeros']} non-zeros, peak worker {row['peak_worker_mib']} MiB "
+                    f"(baseline {row['baseline_worker_mib']})")
+    finally:
+        client.close()
+        cluster.close()
+    return rows
+
+
+def curves_markdown(rows, machine, command):
+    lines = ["| model | n | p | data (GiB) | chunks | time (s) | passes | non-zeros | peak worker memory (MiB) |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r['model']} | {r['n']:,} | {r['p']} | {r['data_gib']:.2f} | {r['chunks']} | "
+                     f"{r['seconds']:.1f} | {r['passes']} | {r['nonzeros']} | {r['peak_worker_mib']} "
+                     f"(baseline {r['baseline_worker_mib']}) |")
+    if rows:
+        r0 = rows[0]
+        lines += ["", f"{r0['workers']} worker processes (one thread each, {r0['worker_limit_mib']} MiB limit each), "
+                  f"chunks of {r0['chunk_mib']} MiB regenerated on the workers at every pass, no intercept, "
+                  f"λ = 0.05·λ_max, default tol (1e-4). Conditions: {machine} Reproduce: `{command}`."]
+    return "\n".join(lines)
 
 
 def markdown(rows, machine, command):
@@ -198,7 +287,10 @@ def markdown(rows, machine, command):
         "column); dask-ml's `C = 1/(nλ)`. Every answer is judged by penalized's certificate computed over the "
         "chunks: the objective reached, its duality-gap certificate relative to L(0) and how far its objective "
         "is above the best one found (relative). dask-ml's `max_iter` is capped (detail column) so that each "
-        "run ends in minutes; penalized stops on its certificate (`tol = 1e-6`).",
+        "run ends in minutes; penalized stops on its certificate (`tol = 1e-6`). Peak worker memory: the "
+        "largest resident set of any worker during the run; a worker holds "
+        f"{r0['baseline_worker_mib']} MiB after importing the libraries, and one chunk `[X_i | y_i]` is "
+        f"{r0['chunk_mib']} MiB.",
         "",
         "| model | method | time (s) | objective | above best (rel.) | certificate / L(0) | non-zeros "
         "| peak worker memory (MiB) | time ÷ penalized | detail |",
@@ -235,24 +327,46 @@ def main(argv=None):
     parser.add_argument("--no-peers", action="store_true", help="penalized only")
     parser.add_argument("--quick", action="store_true", help="a tiny smoke run")
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--no-docs", action="store_true", help="write the CSV and Markdown files, not the docs")
     parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument("--curves", action="store_true",
+                        help="penalized alone as n and p grow (docs/scale.md) instead of the comparison")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[250_000, 1_000_000], help="--curves: n values")
+    parser.add_argument("--p-sizes", type=int, nargs="*", default=[50, 200], help="--curves: p values")
+    parser.add_argument("--p-rows", type=int, default=200_000, help="--curves: n of the p sweep")
     args = parser.parse_args(argv)
+    write = not args.no_write and not args.quick
+    if write:
+        args.results.mkdir(parents=True, exist_ok=True)
+    command = "python -m benchmarks.dask_scale " + " ".join(argv if argv is not None else sys.argv[1:])
+    if args.curves:
+        from ._report import machine_line
+
+        path = args.results / "dask_curves.csv" if write else None
+        if path is not None and path.exists():
+            path.unlink()
+        rows = curves(workers=args.workers, memory_limit=args.memory_limit, sizes=tuple(args.sizes),
+                      features=(args.features,), p_sizes=tuple(args.p_sizes), p_rows=args.p_rows,
+                      kinds=tuple(args.models), csv_path=path)
+        if write and rows:
+            (args.results / "dask_curves.md").write_text(curves_markdown(rows, machine_line(), command.strip()) + "\n")
+        return rows
     kwargs = dict(workers=args.workers, memory_limit=args.memory_limit, factor=args.factor,
                   features=args.features, chunk_rows=args.chunk_rows, ratio=args.ratio, admm_iter=args.admm_iter,
                   prox_iter=args.prox_iter, kinds=tuple(args.models), peers=not args.no_peers)
     if args.quick:
-        kwargs.update(memory_limit="400MiB", factor=0.05, features=10, chunk_rows=5000, admm_iter=2, prox_iter=3)
-    rows = run(**kwargs)
-    if not args.no_write and not args.quick and rows:
+        kwargs.update(memory_limit="1GiB", factor=0.02, features=10, chunk_rows=5000, admm_iter=2, prox_iter=3)
+    path = args.results / "dask_scale.csv" if write else None
+    if path is not None and path.exists():
+        path.unlink()
+    rows = run(**kwargs, csv_path=path)
+    if write and rows:
         from ._report import machine_line, write_section
 
-        args.results.mkdir(parents=True, exist_ok=True)
-        with open(args.results / "dask_scale.csv", "w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
-        command = "python -m benchmarks.dask_scale " + " ".join(argv if argv is not None else [])
-        write_section("dask-scale", markdown(rows, machine_line(), command.strip()))
+        text = markdown(rows, machine_line(), command.strip())
+        (args.results / "dask_scale.md").write_text(text + "\n")
+        if not args.no_docs:
+            write_section("dask-scale", text)
     return rows
 
 
