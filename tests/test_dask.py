@@ -126,6 +126,18 @@ def test_logistic_equals_in_memory(synchronous, sparse, fit_intercept, weighted)
         assert cert.relative <= 1e-13
 
 
+@pytest.mark.slow  # pydata sparse compiles its numba functions on first use
+def test_pydata_sparse_chunks(synchronous):
+    sparse = pytest.importorskip("sparse")
+    rng = np.random.default_rng(23)
+    X, y = regression_data(rng, n=300, p=8, sparse=True)
+    Xd = da.from_array(X.toarray(), chunks=(70, 8)).map_blocks(sparse.COO)
+    est = pz.Lasso(lam=0.01, **TIGHT).fit(Xd, da.from_array(y, chunks=70))
+    ref = pz.Lasso(lam=0.01, **TIGHT).fit(X, y)
+    assert rel(est.coef_, ref.coef_) < 1e-6
+    np.testing.assert_allclose(est.predict(Xd).compute(), ref.predict(X), rtol=1e-9, atol=1e-9)
+
+
 def test_multiclass_one_vs_rest_equals_in_memory(synchronous):
     rng = np.random.default_rng(3)
     X, y = regression_data(rng)
@@ -344,6 +356,27 @@ def test_misaligned_dataframe_partitions_name_the_chunk(synchronous):
     other = dd.from_pandas(pd.Series(np.concatenate([y, y[:10]])), npartitions=2)  # same count, other lengths
     with pytest.raises(ValueError, match=r"not aligned: chunk (\d) of X has 50 rows but chunk \1 of y has 55"):
         pz.Lasso(lam=0.1).fit(frame, other)
+
+
+_CALLS = []
+
+
+def _table_chunk(i):
+    _CALLS.append(i)
+    rng = np.random.default_rng(i)
+    return np.column_stack([rng.standard_normal((50, 3)), rng.standard_normal(50)])
+
+
+def test_a_shared_table_chunk_is_computed_once_per_pass(synchronous):
+    """X and y cut from one table: each chunk of the table is made once per pass, not once for X and
+    once for y (as Dask's low-level fusion would do if the graph were optimised)."""
+    table = da.concatenate([da.from_delayed(dask.delayed(_table_chunk)(i), shape=(50, 4), dtype=float)
+                            for i in range(4)])
+    _CALLS.clear()
+    est = pz.LogisticRegression(pz.L1(0.01)).fit(table[:, :3], table[:, 3] > 0)
+    passes = int(est.n_iter_[0]) + 2  # the fit's passes, and the classes of y (a pass over y) and pass 0
+    assert len(_CALLS) <= 4 * passes
+    assert sorted(set(_CALLS)) == [0, 1, 2, 3]
 
 
 def test_import_penalized_does_not_import_dask():

@@ -207,17 +207,15 @@ def prepare(X, y, sample_weight=None, *, classifier=False):
         raise ValueError("X is a Dask Series; pass a Dask DataFrame (X.to_frame()) or a 2-D Dask array.")
     else:
         raise TypeError(f"X must be a Dask array or DataFrame here, got {type(X).__name__}.")
-    import dask
-
     yc = _vector(y, "y", X, classifier)
     sc = _vector(sample_weight, "sample_weight", X, False)
     if _is_frame(X):  # each optimised on its own: reads project the columns each one needs
-        xs, ys = _chunks_of(X, True), _chunks_of(yc, True)
+        xs, ys = _chunks_of(X, False), _chunks_of(yc, False)
         ss = None if sc is None else _chunks_of(sc, True)
     else:
-        # arrays: one graph for the three, so that a task making X's and y's chunks together
-        # (a chunk of one table, say) runs once per pass, not once for each
-        X, yc, sc = dask.optimize(X, yc, sc)
+        # arrays: not optimised, so that a task making X's and y's chunks together (a chunk of
+        # one table, say) stays one task and runs once per pass: low-level fusion would copy
+        # it into the tasks of X's chunk and of y's chunk
         xs, ys = _chunks_of(X, False), _chunks_of(yc, False)
         ss = None if sc is None else _chunks_of(sc, False)
     y_coll = y
