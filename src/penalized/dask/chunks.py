@@ -171,12 +171,14 @@ def as_vector(block, name, index):
 class Target:
     """How a chunk's ``y`` becomes numbers: as is, or ±1 with ``positive`` as +1."""
 
-    kind: str = "numeric"  # or "binary"
+    kind: str = "numeric"  # or "binary", or "labels" (as given)
     positive: object = None
 
     def encode(self, y):
         if self.kind == "binary":
             return np.where(y == self.positive, 1.0, -1.0)
+        if self.kind == "labels":
+            return y
         return np.asarray(y, dtype=np.float64)
 
 
@@ -352,6 +354,47 @@ def moments_chunk(xb, yb, sb, index, target, gram, n_parts=0, labels=None):
         return Partial(sums, moments, {index: n}, {})
     moments = {"all": comoments(Z, s, diag=True, cross=True, cols=cols, overwrite=True)}
     return Partial(sums, moments, {index: n}, {})
+
+
+class LabelSums(dict):
+    """Per class label: ``(Σ s, Σ s·x)`` over some rows; ``+`` merges two of them."""
+
+    def __add__(self, other):
+        out = LabelSums(self)
+        for label, (w, sx) in other.items():
+            if label in out:
+                w0, sx0 = out[label]
+                out[label] = (w0 + w, sx0 + sx)
+            else:
+                out[label] = (w, sx)
+        return out
+
+
+def label_moments_chunk(xb, yb, sb, index, gram):
+    """Pass 0 of a classifier: the co-moments of ``X`` (weights ``s``) and, per class label, the
+    weight and the weighted sum of ``x``: every binary problem's statistics (one-vs-rest
+    included) follow without knowing the classes beforehand, and without another pass."""
+    X, y, s = load(xb, yb, sb, index, Target("labels"))
+    n, p = X.shape
+    bad = {}
+    if not _finite(X):
+        bad["X"] = [index]
+    if not np.isfinite(s).all():
+        bad["sample_weight"] = [index]
+    elif s.size and s.min() < 0:
+        bad["negative sample_weight"] = [index]
+    if bad:
+        return Partial({}, {}, {index: n}, bad)
+    labels, inverse = np.unique(y, return_inverse=True)
+    sums = LabelSums()
+    for k, label in enumerate(labels):
+        rows = inverse == k
+        sums[label.item() if hasattr(label, "item") else label] = (
+            float(s[rows].sum()), np.asarray(X[rows].T @ s[rows]).ravel())
+    Z = X if sp.issparse(X) else np.array(X, dtype=np.float64, order="C")  # a private copy to centre
+    m = comoments(Z, s, diag=True, cross=False, cols=np.arange(p) if gram else None, overwrite=not sp.issparse(X))
+    return Partial({"labels": sums, "nnz": float(X.nnz if sp.issparse(X) else n * p),
+                    "sparse_chunks": float(sp.issparse(X))}, {"X": m}, {index: n}, {})
 
 
 @dataclass(frozen=True)

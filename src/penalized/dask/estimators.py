@@ -52,10 +52,18 @@ def fit_regressor(est, X, y, sample_weight=None):
 
 def fit_classifier(est, X, y, sample_weight=None):
     """``LogisticRegression.fit`` on Dask input: one binary problem, or one per class (one-vs-rest)."""
+    from sklearn.utils.multiclass import check_classification_targets
+
+    from .chunks import label_moments_chunk
+
     data = prepare(X, y, sample_weight, classifier=True)
     p = data.n_features
     penalty = _check_penalty(est, p)
-    classes = classes_of(data)
+    # pass 0 finds the classes too: per label, its weight and weighted sum of x
+    part = data.run(label_moments_chunk, gram=newton.first_pass_gram(est._datafit, p))
+    newton.check_partial(part)
+    classes = np.unique(np.array(list(part.sums["labels"])))
+    check_classification_targets(classes)
     name = type(est).__name__
     if classes.shape[0] < 2:
         raise ValueError(f"{name} needs at least 2 classes in y; got only one class: {classes.tolist()[0]!r}.")
@@ -67,7 +75,8 @@ def fit_classifier(est, X, y, sample_weight=None):
             result = newton.fit(data, est._datafit, penalty, Target("binary", label),
                                 fit_intercept=est.fit_intercept, tol=est.tol, max_iter=est.max_iter,
                                 coef_init=None if coef0 is None else coef0[k],
-                                intercept_init=None if b0 is None else b0[k])
+                                intercept_init=None if b0 is None else b0[k],
+                                summary=newton.class_summary(part, label, p))
         except newton.EmptyClassError as exc:
             names = classes.tolist()
             label = names[k] if classes.shape[0] > 2 else names[1]

@@ -131,6 +131,24 @@ def summary_of(m, n_features, *, n_samples, positive_weight=0.0, sparse=False, r
         sparse=sparse, rows=rows or {})
 
 
+def class_summary(part, positive, n_features):
+    """The :class:`DataSummary` of the binary problem ``y = +1 if label == positive else −1``, from a
+    classifier's pass 0 (:func:`penalized.dask.chunks.label_moments_chunk`)."""
+    check_partial(part)
+    m = part.moments["X"]
+    W = m.W
+    if W <= 0:
+        raise ValueError("sample_weight sums to zero: at least one sample needs a positive weight.")
+    w_pos, s_pos = part.sums["labels"].get(positive, (0.0, np.zeros(n_features)))
+    mu = m.mean.copy()
+    ybar = (2.0 * w_pos - W) / W
+    cross = (2.0 * s_pos - W * mu) / W - mu * ybar  # Σ a (x − x̄)(y − ȳ) with y = ±1
+    return DataSummary(
+        n_samples=int(sum(part.rows.values())), W=W, mu=mu, var=m.diag / W, ybar=float(ybar),
+        yvar=max(1.0 - ybar * ybar, 0.0), cross=cross, G=None if m.block is None else m.block / W,
+        positive_fraction=w_pos / W, sparse=part.sums["sparse_chunks"] > 0, rows=dict(part.rows))
+
+
 def first_pass(data, target, gram):
     return summarize(data.run(C.moments_chunk, target, gram=gram), data.n_features)
 
@@ -436,18 +454,25 @@ class NewtonFit:
                           separated=stats.misfit is not None and stats.misfit == 0)
 
 
-def fit(data, datafit, penalty, target, *, fit_intercept, tol, max_iter, coef_init=None, intercept_init=None,
-        max_block=None):
-    """Fit one problem on chunked data (pass 0 included); returns a :class:`DaskResult`.
+def first_pass_gram(datafit, p, max_block=None):
+    """Whether pass 0 computes the Gram matrix: the squared error's whole problem (p ≤ max_block),
+    and the log-loss's first Newton model when the working set is every feature."""
+    max_block = GRAM_MAX_FEATURES if max_block is None else max_block
+    return p <= max_block and (type(datafit).__name__ == "SquaredError" or p <= MIN_WORKING_SET)
 
+
+def fit(data, datafit, penalty, target, *, fit_intercept, tol, max_iter, coef_init=None, intercept_init=None,
+        max_block=None, summary=None):
+    """Fit one problem on chunked data; returns a :class:`DaskResult`.
+
+    ``summary``: pass 0's :class:`DataSummary` if already computed (else pass 0 runs here).
     ``max_block``: the Gram route's and the Newton working set's size limit (default
     :data:`GRAM_MAX_FEATURES`)."""
     max_block = GRAM_MAX_FEATURES if max_block is None else max_block
     p = data.n_features
     squared = type(datafit).__name__ == "SquaredError"
-    # the Gram matrix of pass 0 is the squared error's whole problem, and the log-loss's first
-    # Newton model when the working set is every feature
-    summary = first_pass(data, target, gram=p <= max_block and (squared or p <= MIN_WORKING_SET))
+    if summary is None:
+        summary = first_pass(data, target, gram=first_pass_gram(datafit, p, max_block))
     if squared and p <= max_block:
         return fit_gram(summary, penalty, fit_intercept=fit_intercept, tol=tol, max_iter=max_iter,
                         coef_init=coef_init)
