@@ -259,6 +259,65 @@ def curves(*, workers=2, memory_limit="1GiB", sizes=(250_000, 1_000_000), featur
     return rows
 
 
+def convergence(*, workers=2, memory_limit="1GiB", n=200_000, features=100, ratio=0.05, tol=1e-6,
+                admm_iters=(2, 5, 10, 25), prox_iters=(5, 20, 50, 100), kinds=("lasso", "logistic"), log=print,
+                csv_path=None):
+    """How far dask-ml gets as ``max_iter`` grows, on data persisted in the cluster's memory (so that
+    times measure the algorithms, not the data generation): objective above penalized's, and time."""
+    import dask.array as da
+    from distributed import Client, LocalCluster
+
+    limit = _parse_bytes(memory_limit)
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, memory_limit=limit,
+                           dashboard_address=None)
+    client = Client(cluster)
+    rows = []
+    try:
+        for kind in kinds:
+            X, y, beta = design(n, features, max(1000, n // 8), kind)
+            X, y = da.compute(X, y)  # in memory on the client, then scattered as chunks once
+            X = da.from_array(X, chunks=(max(1000, n // 8), features)).persist()
+            y = da.from_array(y, chunks=max(1000, n // 8)).persist()
+            lam = ratio * sample_lambda_max(kind, features, beta)
+            runs = [("penalized", None)] + [("dask-ml admm", k) for k in admm_iters] + \
+                [("dask-ml proximal_grad", k) for k in prox_iters]
+            best = None
+            for name, iters in runs:
+                start = time.perf_counter()
+                if iters is None:
+                    coef, _ = fit_penalized(kind, X, y, lam, tol)
+                else:
+                    coef, _ = fit_dask_ml(kind, X, y, lam, n, name.split()[-1], iters)
+                seconds = time.perf_counter() - start
+                cert = judge(kind, X, y, coef, lam)
+                best = cert.objective if best is None else best
+                row = dict(model=kind, method=name, max_iter=iters or "", n=n, p=features, lam=lam,
+                           seconds=round(seconds, 2), objective=cert.objective,
+                           above_penalized=(cert.objective - best) / abs(best),
+                           relative_certificate=cert.relative)
+                rows.append(row)
+                _append_csv(csv_path, row)
+                log(f"  {kind:9s} {name:22s} max_iter={iters or '-':>4} {seconds:7.1f} s  objective "
+                    f"{cert.objective:.10g} (+{row['above_penalized']:.1e})  certificate/L(0) {cert.relative:.1e}")
+    finally:
+        client.close()
+        cluster.close()
+    return rows
+
+
+def convergence_markdown(rows, machine, command):
+    lines = ["| model | method | max_iter | time (s) | objective above penalized's (rel.) | certificate / L(0) |",
+             "|---|---|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r['model']} | {r['method']} | {r['max_iter']} | {r['seconds']:.1f} | "
+                     f"{r['above_penalized']:.1e} | {r['relative_certificate']:.1e} |")
+    if rows:
+        r0 = rows[0]
+        lines += ["", f"n = {r0['n']:,}, p = {r0['p']}, persisted in the cluster's memory, no intercept, λ = "
+                  f"0.05·λ_max. Conditions: {machine} Reproduce: `{command}`."]
+    return "\n".join(lines)
+
+
 def curves_markdown(rows, machine, command):
     lines = ["| model | n | p | data (GiB) | chunks | time (s) | passes | non-zeros | peak worker memory (MiB) |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -335,6 +394,8 @@ def main(argv=None):
     parser.add_argument("--sizes", type=int, nargs="+", default=[250_000, 1_000_000], help="--curves: n values")
     parser.add_argument("--p-sizes", type=int, nargs="*", default=[50, 200], help="--curves: p values")
     parser.add_argument("--p-rows", type=int, default=200_000, help="--curves: n of the p sweep")
+    parser.add_argument("--convergence", action="store_true",
+                        help="dask-ml as max_iter grows, on persisted data, against penalized's objective")
     args = parser.parse_args(argv)
     import dask
 
@@ -346,6 +407,18 @@ def main(argv=None):
     if write:
         args.results.mkdir(parents=True, exist_ok=True)
     command = "python -m benchmarks.dask_scale " + " ".join(argv if argv is not None else sys.argv[1:])
+    if args.convergence:
+        from ._report import machine_line
+
+        path = args.results / "dask_convergence.csv" if write else None
+        if path is not None and path.exists():
+            path.unlink()
+        rows = convergence(workers=args.workers, memory_limit=args.memory_limit, kinds=tuple(args.models),
+                           csv_path=path)
+        if write and rows:
+            (args.results / "dask_convergence.md").write_text(
+                convergence_markdown(rows, machine_line(), command.strip()) + "\n")
+        return rows
     if args.curves:
         from ._report import machine_line
 

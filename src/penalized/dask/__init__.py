@@ -15,10 +15,12 @@ matrices) are summed on the cluster by a tree reduction.
   mode (:mod:`.bridge`), a whole λ path and every CV fold included, without another
   pass. Beyond :data:`~.newton.GRAM_MAX_FEATURES` features, working-set Newton passes
   (below) take over.
-- log-loss: distributed proximal Newton (:mod:`.newton`). Each pass returns the gradient,
-  the weighted Hessian on the working set, the loss at a set of trial steps (the line
-  search of the previous direction costs no extra pass) and the data term of the duality
-  gap at the current point.
+- log-loss: distributed proximal Newton (:mod:`.newton`). Pass 0 also finds the classes
+  (per label: its weight and weighted sum of ``x``, which give every binary and
+  one-vs-rest problem's statistics). Each further pass returns the gradient, the weighted
+  Hessian on the working set, the loss at a set of trial steps (the line search of the
+  previous direction costs no extra pass) and the data term of the duality gap at the
+  current point.
 
 The modules: :mod:`.data` (validation, chunk alignment), :mod:`.chunks` (the NumPy
 functions run on the workers), :mod:`.bridge` (the only calls into penalized's solver),
