@@ -542,3 +542,18 @@ def test_worker_killed_mid_fit_recovers_or_raises(tmp_path):
         with pytest.raises(RuntimeError, match="lost the worker"):
             est.fit(design(tmp_path / "b"), da.from_array(labels, chunks=100))
         assert not hasattr(est, "coef_")  # never a wrong model
+
+
+@pytest.mark.slow
+def test_dask_benchmark_quick_runs(tmp_path):
+    """``python -m benchmarks.dask_scale --quick`` (penalized alone) runs and judges its answers."""
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from benchmarks import dask_scale
+
+    rows = dask_scale.main(["--quick", "--no-peers", "--results", str(tmp_path)])
+    assert {r["model"] for r in rows} == {"lasso", "logistic"}
+    assert all(r["error"] == "" and r["relative_certificate"] <= 1e-6 for r in rows)
+    assert "| penalized |" in dask_scale.markdown(rows, "Machine: test.", "cmd")
+    assert not list(tmp_path.iterdir())  # --quick writes nothing
