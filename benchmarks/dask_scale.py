@@ -151,18 +151,26 @@ def _append_csv(path, row):
         writer.writerow(row)
 
 
-def run(*, workers=2, memory_limit="512MiB", factor=4.0, features=100, chunk_rows=None, ratio=0.05, tol=1e-6,
-        admm_iter=5, prox_iter=20, kinds=("lasso", "logistic"), peers=True, log=print, csv_path=None):
+def start_cluster(workers, limit):
+    """A ``LocalCluster`` of ``workers`` processes (one thread each, ``limit`` bytes each) and its
+    client; generous start-up timeouts, as the machine may be shared and busy."""
+    import dask
     from distributed import Client, LocalCluster
 
+    with dask.config.set({"distributed.comm.timeouts.connect": "180s"}):
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, memory_limit=limit,
+                               dashboard_address=None, timeout="180s")
+        return cluster, Client(cluster, timeout="180s")
+
+
+def run(*, workers=2, memory_limit="512MiB", factor=4.0, features=100, chunk_rows=None, ratio=0.05, tol=1e-6,
+        admm_iter=5, prox_iter=20, kinds=("lasso", "logistic"), peers=True, log=print, csv_path=None):
     limit = _parse_bytes(memory_limit)
     p = features
     n = int(factor * limit / (8 * (p + 1)))
     chunk_rows = chunk_rows or max(1000, int(limit / 16 / (8 * (p + 1))))  # ~1/16 of a worker's memory
     rows = []
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, memory_limit=limit,
-                           dashboard_address=None)
-    client = Client(cluster)
+    cluster, client = start_cluster(workers, limit)
     try:
         import penalized as pz
 
@@ -218,12 +226,8 @@ def curves(*, workers=2, memory_limit="1GiB", sizes=(250_000, 1_000_000), featur
            p_rows=200_000, chunk_mib=32, ratio=0.05, tol=1e-4, kinds=("lasso", "logistic"), log=print, csv_path=None):
     """penalized alone: time, passes and peak worker memory as n grows (p = ``features[0]``) and as
     p grows (n = ``p_rows``), at each model's default tolerance."""
-    from distributed import Client, LocalCluster
-
     limit = _parse_bytes(memory_limit)
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, memory_limit=limit,
-                           dashboard_address=None)
-    client = Client(cluster)
+    cluster, client = start_cluster(workers, limit)
     rows = []
     try:
         import penalized as pz
@@ -265,12 +269,8 @@ def convergence(*, workers=2, memory_limit="1GiB", n=200_000, features=100, rati
     """How far dask-ml gets as ``max_iter`` grows, on data persisted in the cluster's memory (so that
     times measure the algorithms, not the data generation): objective above penalized's, and time."""
     import dask.array as da
-    from distributed import Client, LocalCluster
-
     limit = _parse_bytes(memory_limit)
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, memory_limit=limit,
-                           dashboard_address=None)
-    client = Client(cluster)
+    cluster, client = start_cluster(workers, limit)
     rows = []
     try:
         for kind in kinds:

@@ -103,11 +103,13 @@ def run_cell(prob, model, frac, libraries, repeat, lp=None, unit=None, log=print
     for lib in timed:  # warm-up (compilation, caches)
         peers.fit(lib, model, prob.X, y, lam, settings[lib][0])
     times = {lib: [] for lib in timed}
+    cpu = {lib: [] for lib in timed}
     for r in range(repeat):  # interleaved, in a rotating order
         for lib in timed[r % len(timed):] + timed[:r % len(timed)] if timed else []:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             peers.fit(lib, model, prob.X, y, lam, settings[lib][0])
             times[lib].append(time.perf_counter() - t0)
+            cpu[lib].append(time.process_time() - c0)
     n, p = prob.shape
     for lib in libraries:
         tol, rel = settings[lib]
@@ -116,7 +118,8 @@ def run_cell(prob, model, frac, libraries, repeat, lp=None, unit=None, log=print
         rows.append(dict(problem=prob.name, n=n, p=p, model=model, lam_frac=frac, lam=lam, library=lib,
                          tol=tol if tol is not None else nan, relative_gap=rel, reached=tol is not None,
                          time_s=med, time_min_s=float(np.min(times[lib])) if lib in times else nan,
-                         runs=len(times.get(lib, [])), xtr_s=unit, passes=med / unit))
+                         runs=len(times.get(lib, [])), xtr_s=unit, passes=med / unit,
+                         cpu_s=float(np.median(cpu[lib])) if lib in cpu else nan))
         log(f"  {prob.name:22s} {model:6s} {frac:5g}·λmax  {lib:12s} tol={tol!s:>22s}  "
             f"gap={rel:.1e}  {med * 1e3:9.2f} ms  {med / unit:9.0f} passes")
     return rows

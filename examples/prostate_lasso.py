@@ -5,7 +5,9 @@ Shown: the least-squares fit, the lasso path, the model 10-fold cross-validation
 the one-standard-error rule, and both models' error on the test split (ESL Table 3.3
 reports test MSE 0.521 for least squares and 0.479 for its CV lasso, whose folds differ).
 
-Run:  python examples/prostate_lasso.py [OUTPUT_DIR]     (figures: prostate_path.png, prostate_cv.png)
+Run:  python examples/prostate_lasso.py [OUTPUT_DIR]
+The figures prostate_path.png and prostate_cv.png go to OUTPUT_DIR, by default examples/out/
+(ignored by git: nothing generated lands in the repository).
 """
 
 from __future__ import annotations
@@ -60,10 +62,7 @@ def main(out=None, seed=0, n_repeats=20):
         print(f"λ_1se over {n_repeats} other fold draws: {repeats['features'].min()} to "
               f"{repeats['features'].max()} features, test MSE {repeats['test MSE'].min():.3f} to "
               f"{repeats['test MSE'].max():.3f} (median {repeats['test MSE'].median():.3f})")
-    if out is not None:
-        import matplotlib
-
-        matplotlib.use("Agg")
+    if out is not None:  # .plot() draws on a plain matplotlib Figure: no backend to choose
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         path.plot().figure.savefig(out / "prostate_path.png", dpi=120)
@@ -71,5 +70,7 @@ def main(out=None, seed=0, n_repeats=20):
     return dict(ols=ols, path=path, cv=cv, at_min=at_min, table=table, errors=errors, repeats=repeats)
 
 
+DEFAULT_OUT = Path(__file__).resolve().parent / "out"
+
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else ".")
+    main(sys.argv[1] if len(sys.argv) > 1 else DEFAULT_OUT)

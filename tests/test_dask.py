@@ -138,15 +138,31 @@ def test_pydata_sparse_chunks(synchronous):
     np.testing.assert_allclose(est.predict(Xd).compute(), ref.predict(X), rtol=1e-9, atol=1e-9)
 
 
-def test_multiclass_one_vs_rest_equals_in_memory(synchronous):
+def test_what_dask_does_not_fit_raises_clearly(synchronous):
+    """More than two classes (the multinomial model), Poisson, several targets, boxes and offsets:
+    a NotImplementedError that names what Dask input supports, never a different model."""
     rng = np.random.default_rng(3)
     X, y = regression_data(rng)
+    dX = to_dask(X)
     labels = np.digitize(y, np.quantile(y, [0.33, 0.66]))
-    ref = pz.LogisticRegression(pz.L1(0.01), **TIGHT).fit(X, labels)
-    est = pz.LogisticRegression(pz.L1(0.01), **TIGHT).fit(to_dask(X), da.from_array(labels, chunks=110))
-    assert est.coef_.shape == (3, X.shape[1])
-    assert rel(est.coef_, ref.coef_) < 1e-6
-    np.testing.assert_array_equal(est.predict(X), ref.predict(X))
+    with pytest.raises(NotImplementedError, match="two classes; y has 3"):
+        pz.LogisticRegression(pz.L1(0.01)).fit(dX, da.from_array(labels, chunks=110))
+    counts = rng.poisson(1.0, size=y.shape[0]).astype(float)
+    with pytest.raises(NotImplementedError, match="Poisson.*Lasso, Ridge, ElasticNet"):
+        pz.PoissonRegressor(pz.L1(0.01)).fit(dX, da.from_array(counts, chunks=110))
+    Y = np.column_stack([y, -y])
+    with pytest.raises(NotImplementedError, match="several targets"):
+        pz.MultiTaskLasso(lam=0.1).fit(dX, da.from_array(Y, chunks=(110, 2)))
+    with pytest.raises(NotImplementedError, match="several targets"):
+        pz.LinearRegression(pz.L1(0.1)).fit(dX, da.from_array(Y, chunks=(110, 2)))
+    with pytest.raises(NotImplementedError, match="positive=True or bounds="):
+        pz.Lasso(lam=0.1, positive=True).fit(dX, da.from_array(y, chunks=110))
+    with pytest.raises(NotImplementedError, match="offset"):
+        pz.Lasso(lam=0.1).fit(dX, da.from_array(y, chunks=110), offset=np.zeros(y.shape[0]))
+    with pytest.raises(NotImplementedError, match="MCP is not supported"):
+        pz.LinearRegression(pz.MCP(0.1)).fit(dX, da.from_array(y, chunks=110))
+    with pytest.raises(NotImplementedError, match="bounds"):
+        pz.regularization_path(dX, da.from_array(y, chunks=110), positive=True)
 
 
 def test_working_set_newton_beyond_the_gram_limit(synchronous, monkeypatch):

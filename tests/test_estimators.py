@@ -24,6 +24,13 @@ ESTIMATORS = [
     pz.LinearRegression(**TIGHT),
     pz.LogisticRegression(penalty=pz.L1(0.01), **TIGHT),
     pz.LogisticRegression(penalty=pz.L2(0.01), **TIGHT),
+    pz.LogisticRegression(penalty=pz.GroupL1(0.01), **TIGHT),
+    pz.LinearRegression(penalty=pz.MCP(0.01), **TIGHT),
+    pz.LinearRegression(penalty=pz.L1(0.01) + pz.GroupL1(0.01), **TIGHT),
+    pz.Lasso(lam=0.01, positive=True, **TIGHT),
+    pz.PoissonRegressor(penalty=pz.L1(0.01), **TIGHT),
+    pz.MultiTaskLasso(lam=0.01, **TIGHT),
+    pz.MultiTaskElasticNet(lam=0.01, **TIGHT),
 ]
 
 
@@ -83,13 +90,16 @@ def test_logistic_regression_api():
     assert set(est.selected_features_) >= {"x0", "x1"}
 
 
-def test_multiclass_one_vs_rest():
+def test_multiclass_is_multinomial():
     rng = np.random.default_rng(2)
     centers = np.array([[3, 0, 0], [0, 3, 0], [0, 0, 3]])
     y = np.repeat([0, 1, 2], 30)
     X = centers[y] + rng.normal(size=(90, 3))
     est = pz.LogisticRegression(penalty=pz.L2(0.01)).fit(X, y)
-    assert est.coef_.shape == (3, 3) and est.dual_gap_.shape == (3,)
+    assert est.coef_.shape == (3, 3) and est.dual_gap_.shape == (1,)
+    scores = X @ est.coef_.T + est.intercept_
+    expected = np.exp(scores - scores.max(1, keepdims=True))
+    np.testing.assert_allclose(est.predict_proba(X), expected / expected.sum(1, keepdims=True), rtol=1e-10)
     assert est.score(X, y) > 0.9
     np.testing.assert_allclose(est.predict_proba(X).sum(axis=1), 1.0)
 

@@ -87,12 +87,12 @@ def test_stability_selection_finds_the_true_features(tmp_path):
     matplotlib.use("Agg")
     X, y = sparse_regression(100, 30)
     result = pz.stability_selection(X, y, n_lambdas=20, n_subsamples=40, threshold=0.7, max_features=6,
-                                    random_state=0)
+                                    complementary_pairs=False, random_state=0)
     assert result.probabilities.shape == (30, 20)
     assert np.all((result.probabilities >= 0) & (result.probabilities <= 1))
     assert list(result.selected_features) == ["f0", "f1", "f2"]
     assert result.q <= 6 and 1 <= result.lambda_range <= 20
-    assert result.error_bound == pytest.approx(result.q**2 / ((2 * 0.7 - 1) * 30))
+    assert result.error_bound == result.error_bound_mb == pytest.approx(result.q**2 / ((2 * 0.7 - 1) * 30))
     np.testing.assert_allclose(result.max_probability,
                                result.probabilities[:, : result.lambda_range].max(axis=1))
     assert set(result.selected_at(0.99)) <= {"f0", "f1", "f2"} and len(result.selected_at(0.0)) == 30
@@ -102,7 +102,7 @@ def test_stability_selection_finds_the_true_features(tmp_path):
     assert {"f0", "f1", "f2"} <= {t.get_text() for t in ax.texts}
     ax.figure.savefig(tmp_path / "stability.png")
     again = pz.stability_selection(X, y, n_lambdas=20, n_subsamples=40, threshold=0.7, max_features=6,
-                                   random_state=0)
+                                   complementary_pairs=False, random_state=0)
     np.testing.assert_array_equal(again.probabilities, result.probabilities)
 
 

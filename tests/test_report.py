@@ -5,7 +5,7 @@ import json
 import pytest
 
 from penalized.lab import SectionResult
-from penalized.lab.figures import figure
+from penalized.plots import figure
 from penalized.report import MARKER, format_value, write_report
 
 

@@ -89,11 +89,11 @@ def test_screened_features_are_zero_at_the_optimum(datafit, sparse):
     everything = np.arange(X.shape[1])
     grad_b = k.gradient(df.code, *problem.kernel_X, problem.y, problem.a, zx, b, problem.mu, everything, grad,
                         np.empty(X.shape[0]))
-    l1 = np.full(X.shape[1], penalty.lam)
-    gap, _ = k.duality_gap(df.code, problem.y, problem.a, zx, b, reference.coef, grad, grad_b, l1,
-                           np.zeros(X.shape[1]), problem.L, everything, fit_intercept)
+    kp = penalty.kernel(X.shape[1])
+    gap, _ = k.duality_gap(df.code, problem.y, problem.a, zx, b, reference.coef, grad, grad_b, kp.code,
+                           kp.params, problem.L, everything, fit_intercept)
     active = np.ones(X.shape[1], dtype=bool)
-    k.gap_safe_screen(grad, gap * 1e6 + 1e-3, np.zeros(X.shape[1]), l1, np.zeros(X.shape[1]), problem.L,
+    k.gap_safe_screen(grad, gap * 1e6 + 1e-3, np.zeros(X.shape[1]), kp.params, problem.L,
                       active, everything)  # a generous gap: a smaller, still valid, safe region
     assert np.all(reference.coef[~active] == 0)
 

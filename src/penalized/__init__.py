@@ -1,15 +1,16 @@
 """penalized: regularized learning, ``L(w) = L_data(w) + λ · L_reg(w)``, as objects.
 
-The penalties (:class:`L1`, :class:`L2`, :class:`L1L2`, :class:`GroupL1`) and data fits
-(:class:`SquaredError`, :class:`Logistic`) are imported eagerly and are light; the
+The penalties (:class:`L1`, :class:`L2`, :class:`L1L2`, :class:`GroupL1`, :class:`MCP`,
+:class:`SCAD`, and their sums) and data fits (:class:`SquaredError`, :class:`Logistic`,
+:class:`Poisson`) are imported eagerly and are light; the
 estimators, the compiled solvers, :mod:`penalized.nn` (PyTorch) and the plotting code
 load on first use, so ``import penalized`` stays fast.
 """
 
 from importlib import import_module
 
-from .datafits import Logistic, SquaredError
-from .penalties import L1, L1L2, L2, GroupL1
+from .datafits import Logistic, Multinomial, Poisson, SquaredError
+from .penalties import L1, L1L2, L2, MCP, SCAD, GroupL1
 
 __version__ = "0.1.0"
 
@@ -19,6 +20,9 @@ _LAZY = {
     "ElasticNet": "linear_model",
     "LinearRegression": "linear_model",
     "LogisticRegression": "linear_model",
+    "PoissonRegressor": "linear_model",
+    "MultiTaskLasso": "linear_model",
+    "MultiTaskElasticNet": "linear_model",
     "fit_linear": "linear_model",
     "regularization_path": "path",
     "lambda_max": "path",
@@ -34,7 +38,10 @@ _LAZY = {
     "nn": None,
 }
 
-__all__ = ["L1", "L2", "L1L2", "GroupL1", "SquaredError", "Logistic", *_LAZY]
+# ``from penalized import *`` leaves out ``nn``: it needs PyTorch (optional), and the name would
+# shadow ``torch.nn``. Reach it as ``penalized.nn``.
+__all__ = ["L1", "L2", "L1L2", "GroupL1", "MCP", "SCAD", "SquaredError", "Logistic", "Poisson", "Multinomial",
+           *(n for n in _LAZY if n != "nn")]
 
 
 def __getattr__(name):

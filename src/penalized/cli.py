@@ -54,12 +54,13 @@ def app():
 @click.option("--quick", is_flag=True, help="Smaller experiments (under 30 s); same claims.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of every experiment.")
 @click.option("--section", "sections", multiple=True, metavar="KEY",
-              help="Run only this section (repeatable): overfitting, knob, l1_vs_l2, geometry, deep, "
-                   "real_data.")
+              help="Run only this section (repeatable): overfitting, training_time, knob, l1_vs_l2, geometry, "
+                   "deep, real_data.")
 def tour(out, quick, seed, sections):
     """The regularization lab: every claim of the theory, measured and drawn.
 
-    Runs six experiments on embedded data — overfitting and its three causes; λ as the
+    Runs seven experiments on embedded data — overfitting and its three causes; training
+    too long (test error against epochs, with a penalty and early stopping); λ as the
     knob (the validation curve, λ by cross-validation); L1 against L2 (exact zeros,
     feature selection); why L1 makes zeros (subgradients, the diamond and the disc); an
     MLP with no penalty, L2, L1 by subgradient and L1 by a proximal optimizer; prostate
@@ -292,7 +293,7 @@ def path_cmd(data, target, penalty, l1_ratio, task, max_levels, n_lambdas, out):
     import os
     import tempfile
 
-    from .lab.figures import png_bytes
+    from .plots import png_bytes
     from .tables import load_table, path_table
 
     out = out if out is not None else _default_out(data, "path.png")
@@ -343,6 +344,16 @@ def warmup(also_jit):
         raise SystemExit(1)
 
 
+def _in_cli_terms(exc):
+    """An error's message as the command line says it: a table error on an argument
+    (``cv=5: …``) names the option that set it (``--cv 5: …``)."""
+    from .table_input import TableError
+
+    if isinstance(exc, TableError):
+        return f"--{exc.argument.replace('_', '-')} {exc.value}: {exc.detail}"
+    return str(exc)
+
+
 def main(argv=None):
     """Console entry point: one-line errors, never a traceback."""
     try:
@@ -359,7 +370,7 @@ def main(argv=None):
         err.print(f"[bold red]error:[/] {exc.format_message()}", highlight=False, soft_wrap=True)
         code = exc.exit_code
     except (ValueError, TypeError, OSError) as exc:  # bad input
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {_in_cli_terms(exc)}", highlight=False, soft_wrap=True)
         code = 2
     except Exception as exc:
         err.print(f"[bold red]error:[/] {type(exc).__name__}: {exc}", highlight=False, soft_wrap=True)

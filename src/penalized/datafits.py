@@ -5,7 +5,20 @@ data fit is a weighted *mean* over samples, ``a_i = s_i / Σ_k s_k``:
 
 - ``SquaredError``: ``L_data = Σ_i a_i (y_i − z_i)²``  (the mean squared error),
 - ``Logistic``:     ``L_data = Σ_i a_i log(1 + exp(−y_i z_i))``  (the mean log-loss),
-  with labels ``y_i ∈ {−1, +1}`` (the estimators map any two class labels onto them).
+  with labels ``y_i ∈ {−1, +1}`` (the estimators map any two class labels onto them),
+- ``Poisson``:      ``L_data = Σ_i a_i (exp(z_i) − y_i z_i)``  (the mean Poisson deviance up
+  to a constant), with counts ``y_i ≥ 0`` and log link,
+- ``Multinomial``:  ``L_data = Σ_i a_i (−log softmax(z_i)_{y_i})`` with ``z_i = W x_i + b ∈ R^K``
+  (``W`` of shape (K, p)), the mean cross-entropy of K classes.
+
+``SquaredError`` also takes several targets (``y`` of shape (n, T): multi-task least squares,
+``Σ_i a_i ‖y_i − W x_i − b‖²``).
+
+An offset (glmnet's: exposures, a base model's scores) adds to the linear predictor:
+``z_i = x_iᵀw + b + offset_i``.
+
+Each data fit is this Python class (the NumPy reference, traits the solver reads) plus one
+block of compiled primitives in :mod:`penalized.solvers._kernels` selected by ``code``.
 
 Because weights are normalised, multiplying all ``s_i`` by a constant changes nothing,
 and an integer weight equals repeating the sample. The intercept ``b`` is never
@@ -19,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit, log_expit
 
-__all__ = ["Datafit", "SquaredError", "Logistic"]
+__all__ = ["Datafit", "SquaredError", "Logistic", "Poisson", "Multinomial"]
 
 
 def normalized_weights(n_samples, sample_weight=None):
@@ -33,7 +46,42 @@ def normalized_weights(n_samples, sample_weight=None):
 class Datafit:
     """Base class of the data-fit terms (see the module docstring for the scale)."""
 
-    code = -1  # identifies the datafit in the compiled kernels
+    code = -1  # identifies the datafit's block in the compiled kernels
+    #: ``ℓ''`` is bounded (by ``curvature_bound``): coordinate steps with Lipschitz constants
+    #: work; otherwise only proximal Newton steps (with a line search) are safe.
+    bounded_curvature = True
+    #: Classification data fits need class labels encoded (``±1``, one-hot for several classes).
+    needs_labels = False
+    #: The linear predictor has several outputs (a (K, p) coefficient matrix) by construction.
+    multi_output = False
+    name = ""
+
+    @staticmethod
+    def from_name(name):
+        """A data fit from its name: ``"squared_error"`` (also ``"squared"``, ``"mse"``),
+        ``"logistic"`` (``"log_loss"``), ``"poisson"``; a Datafit object is returned as is."""
+        if isinstance(name, Datafit):
+            return name
+        table = {"squared_error": SquaredError, "squared": SquaredError, "mse": SquaredError,
+                 "logistic": Logistic, "log_loss": Logistic, "poisson": Poisson, "multinomial": Multinomial}
+        if isinstance(name, str) and name in table:
+            return table[name]()
+        raise ValueError(f"datafit must be 'squared_error', 'logistic', 'poisson', 'multinomial' or a Datafit "
+                         f"object, got {name!r}.")
+
+    def lipschitz_scale(self, y, a):
+        """The factor of ``Σ_i a_i x_ij²`` in the coordinate constants ``L_j``: the curvature
+        bound, or for unbounded curvature its value at the null model (a scale, not a bound)."""
+        return self.curvature_bound
+
+    def check_target(self, y):
+        """Raise ``ValueError`` on targets the data fit cannot take."""
+
+    def saturated_loss(self, y, a):
+        """``L_data`` of the saturated model (every prediction exact): 0 for the squared error and
+        the log-losses. The solvers' tolerances are relative to ``L(0) − saturated``, the null
+        model's excess loss (half its deviance), which is ≥ 0 for every data fit."""
+        return 0.0
 
     def __repr__(self):
         return f"{type(self).__name__}()"
@@ -53,22 +101,30 @@ class Datafit:
         return self
 
     def value(self, y, z, sample_weight=None):
-        """``L_data`` at linear predictor ``z``."""
+        """``L_data`` at linear predictor ``z`` (offsets included in ``z``)."""
         a = normalized_weights(len(y), sample_weight)
-        return float(a @ self._losses(y, z))
+        losses = self._losses(y, z)
+        return float(a @ (losses if losses.ndim == 1 else losses.sum(1)))
 
     def derivative(self, y, z, sample_weight=None):
-        """``∂L_data / ∂z_i`` (includes the factor ``a_i``)."""
+        """``∂L_data / ∂z_i`` (includes the factor ``a_i``; rows of a 2-D ``z`` for several outputs)."""
         a = normalized_weights(len(y), sample_weight)
-        return a * self._loss_derivatives(y, z)
+        d = self._loss_derivatives(y, z)
+        return a * d if d.ndim == 1 else a[:, None] * d
 
-    def gradient(self, X, y, w, b=0.0, sample_weight=None):
-        """``(∇_w L_data, ∂L_data/∂b)`` at ``(w, b)``."""
-        d = self.derivative(y, X @ w + b, sample_weight)
-        return np.asarray(X.T @ d).ravel(), float(d.sum())
+    def gradient(self, X, y, w, b=0.0, sample_weight=None, offset=None):
+        """``(∇_w L_data, ∂L_data/∂b)`` at ``(w, b)``; for several outputs ``w`` is (p, K) and the
+        gradient (p, K)."""
+        z = X @ w + b
+        d = self.derivative(y, z if offset is None else z + offset, sample_weight)
+        if d.ndim == 1:
+            return np.asarray(X.T @ d).ravel(), float(d.sum())
+        return np.asarray(X.T @ d), d.sum(0)
 
     def coordinate_lipschitz(self, X, sample_weight=None):
         """Per-feature Lipschitz constants ``L_j`` of ``∂L_data/∂w_j`` along ``w_j``."""
+        if self.curvature_bound is None:
+            raise ValueError(f"{type(self).__name__} has unbounded curvature: no Lipschitz constants.")
         a = normalized_weights(X.shape[0], sample_weight)
         sq = X.multiply(X) if hasattr(X, "multiply") else X * X
         return self.curvature_bound * np.asarray(sq.T @ a).ravel()
@@ -78,9 +134,23 @@ class Datafit:
         """Lipschitz constant of ``∂L_data/∂b`` (weights sum to one)."""
         return self.curvature_bound
 
-    def null_intercept(self, y, sample_weight=None):
-        """The best intercept when ``w = 0``."""
+    def null_intercept(self, y, sample_weight=None, offset=None):
+        """The best intercept when ``w = 0`` (with the linear predictor ``b + offset``)."""
         raise NotImplementedError  # pragma: no cover - abstract
+
+    def _intercept_root(self, y, a, offset, start):
+        """The intercept ``b`` solving ``Σ a_i ℓ'(y_i, b + offset_i) = 0`` (increasing in ``b``)."""
+        from scipy.optimize import brentq
+
+        def slope(b):
+            return float(a @ self._loss_derivatives(y, b + offset))
+
+        lo, hi = start - 1.0, start + 1.0
+        while slope(lo) > 0:
+            lo = start - 2.0 * (start - lo)
+        while slope(hi) < 0:
+            hi = start + 2.0 * (hi - start)
+        return float(brentq(slope, lo, hi, xtol=1e-14, rtol=4 * np.finfo(float).eps))
 
 
 class SquaredError(Datafit):
@@ -92,6 +162,7 @@ class SquaredError(Datafit):
 
     code = 0
     curvature_bound = 2.0  # second derivative of (y − z)²
+    name = "squared error"
 
     def _losses(self, y, z):
         return (y - z) ** 2
@@ -99,8 +170,10 @@ class SquaredError(Datafit):
     def _loss_derivatives(self, y, z):
         return -2.0 * (y - z)
 
-    def null_intercept(self, y, sample_weight=None):
-        return float(normalized_weights(len(y), sample_weight) @ y)
+    def null_intercept(self, y, sample_weight=None, offset=None):
+        a = normalized_weights(len(y), sample_weight)
+        resid = y if offset is None else y - offset
+        return float(a @ resid) if np.ndim(resid) == 1 else a @ resid
 
 
 class Logistic(Datafit):
@@ -113,6 +186,8 @@ class Logistic(Datafit):
 
     code = 1
     curvature_bound = 0.25  # max of σ(t)(1 − σ(t))
+    needs_labels = True
+    name = "log-loss"
 
     def _losses(self, y, z):
         return -log_expit(y * z)
@@ -120,9 +195,109 @@ class Logistic(Datafit):
     def _loss_derivatives(self, y, z):
         return -y * expit(-y * z)
 
-    def null_intercept(self, y, sample_weight=None):
+    def null_intercept(self, y, sample_weight=None, offset=None):
         a = normalized_weights(len(y), sample_weight)
         p = float(a @ (y > 0))
         if p in (0.0, 1.0):
             raise ValueError("Logistic needs both classes with positive weight in y.")
-        return float(np.log(p / (1.0 - p)))
+        b = float(np.log(p / (1.0 - p)))
+        return b if offset is None else self._intercept_root(y, a, offset, b - float(a @ offset))
+
+
+class Poisson(Datafit):
+    """Mean Poisson loss ``L_data = Σ_i a_i (exp(z_i) − y_i z_i)``, log link, counts ``y_i ≥ 0``.
+
+    This is half the mean Poisson deviance ``2·Σ a_i (y_i log(y_i/μ_i) − y_i + μ_i)`` minus a
+    constant that does not depend on the model, so it has the same minimisers. glum's
+    ``GeneralizedLinearRegressor(family="poisson", alpha, l1_ratio=1)`` minimises half the mean
+    deviance plus ``alpha·‖w‖₁``: ``L1(lam=alpha)`` here; scikit-learn's ``PoissonRegressor(alpha)``
+    adds ``alpha/2·‖w‖²``: ``L2(lam=alpha/2)``. ``ℓ''`` is unbounded, so the solver takes
+    proximal Newton steps with a line search.
+    """
+
+    code = 2
+    curvature_bound = None
+    bounded_curvature = False
+    name = "Poisson loss"
+
+    def _losses(self, y, z):
+        return np.exp(z) - y * z
+
+    def _loss_derivatives(self, y, z):
+        return np.exp(z) - y
+
+    def lipschitz_scale(self, y, a):
+        return float(max(a @ y, np.finfo(np.float64).tiny))
+
+    def saturated_loss(self, y, a):
+        """``Σ a_i (y_i − y_i log y_i)`` (the loss at ``η_i = log y_i``, with ``0·log 0 = 0``)."""
+        y = np.asarray(y, dtype=np.float64)
+        ylogy = np.where(y > 0, y * np.log(np.where(y > 0, y, 1.0)), 0.0)
+        return float(np.asarray(a) @ (y - ylogy))
+
+    def check_target(self, y):
+        y = np.asarray(y)
+        if np.any(y < 0):
+            raise ValueError(f"Poisson needs counts y >= 0, got min(y) = {y.min()!r}.")
+
+    def null_intercept(self, y, sample_weight=None, offset=None):
+        a = normalized_weights(len(y), sample_weight)
+        mean = float(a @ y)
+        if not mean > 0:
+            raise ValueError("Poisson needs some positive count in y (with positive weight); all are 0.")
+        if offset is None:
+            return float(np.log(mean))
+        # Σ a (e^{b+o} − y) = 0: b = log(Σ a y) − log(Σ a e^o), with the largest offset factored out
+        top = float(np.max(offset))
+        return float(np.log(mean) - top - np.log(a @ np.exp(offset - top)))
+
+
+class Multinomial(Datafit):
+    """Mean cross-entropy of K classes: ``L_data = Σ_i a_i (logsumexp(z_i) − z_{i,y_i})``,
+    ``z_i = W x_i + b`` (``W`` of shape (K, p), ``b`` of shape (K,)).
+
+    Targets are one-hot rows (``y`` of shape (n, K); the estimators encode class labels). The
+    Hessian of each term is ``diag(p_i) − p_i p_iᵀ ⪯ ½ I`` (Böhning 1992): the solvers' curvature
+    bound. scikit-learn's ``LogisticRegression(C)`` (multinomial) is ``lam = 1/(n·C)`` on this
+    scale, as for two classes.
+    """
+
+    code = 3
+    curvature_bound = 0.5
+    needs_labels = True
+    multi_output = True
+    name = "multinomial log-loss"
+
+    def _losses(self, y, z):
+        top = z.max(axis=1, keepdims=True)
+        lse = top[:, 0] + np.log(np.exp(z - top).sum(1))
+        return lse - (y * z).sum(1)
+
+    def _loss_derivatives(self, y, z):
+        top = z.max(axis=1, keepdims=True)
+        e = np.exp(z - top)
+        return e / e.sum(1, keepdims=True) - y
+
+    def check_target(self, y):
+        y = np.asarray(y)
+        if y.ndim != 2 or y.shape[1] < 2:
+            raise ValueError(f"Multinomial needs one-hot targets of shape (n, K ≥ 2), got shape {y.shape}.")
+
+    def null_intercept(self, y, sample_weight=None, offset=None):
+        """``b_k = log p_k`` (class frequencies; centred to sum 0), or with an offset (n, K) the
+        ``b`` that matches them: ``Σ_i a_i softmax(b + o_i) = p``."""
+        a = normalized_weights(len(y), sample_weight)
+        freq = a @ y
+        if np.any(freq <= 0):
+            raise ValueError("Multinomial needs every class with positive weight in y.")
+        b = np.log(freq)
+        if offset is not None:
+            for _ in range(200):  # b ← b + log p − log(mean softmax): a fixed point, fast near it
+                z = b + offset
+                e = np.exp(z - z.max(1, keepdims=True))
+                fitted = a @ (e / e.sum(1, keepdims=True))
+                step = np.log(freq) - np.log(fitted)
+                b = b + step
+                if np.max(np.abs(step)) < 1e-13:
+                    break
+        return b - b.mean()

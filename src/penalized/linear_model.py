@@ -29,15 +29,15 @@ import warnings
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import expit
+from scipy.special import expit, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
 from . import _validation as v
 from .dask import is_dask_collection
-from .datafits import Logistic, SquaredError
-from .penalties import L1, L1L2, L2
+from .datafits import Logistic, Multinomial, Poisson, SquaredError
+from .penalties import L1, L1L2, L2, GroupL1, check_bounds
 
 __all__ = [
     "fit_linear",
@@ -46,17 +46,21 @@ __all__ = [
     "ElasticNet",
     "LinearRegression",
     "LogisticRegression",
+    "PoissonRegressor",
+    "MultiTaskLasso",
+    "MultiTaskElasticNet",
 ]
 
 
 def fit_linear(datafit, penalty, X, y, *, sample_weight=None, fit_intercept=True, coef_init=None,
-               intercept_init=None, tol=1e-4, max_iter=1000):
-    """Solve one problem ``datafit + penalty`` on validated data; returns a ``SolverResult``."""
+               intercept_init=None, tol=1e-4, max_iter=1000, bounds=None, offset=None):
+    """Solve one problem ``datafit + penalty`` (within ``bounds``) on validated data; returns a
+    ``SolverResult`` (with its ``plan``)."""
     from .solvers import LinearProblem, solve  # compiled code: loaded on first fit only
 
-    problem = LinearProblem.build(X, y, datafit, sample_weight, fit_intercept)
+    problem = LinearProblem.build(X, y, datafit, sample_weight, fit_intercept, offset=offset)
     return solve(problem, penalty, coef_init=coef_init, intercept_init=intercept_init, tol=tol,
-                 max_iter=max_iter)
+                 max_iter=max_iter, bounds=bounds)
 
 
 def _convergence_message(name, results, tol, max_iter):
@@ -74,6 +78,9 @@ class _PenalizedLinearModel(BaseEstimator):
     """Shared fit/predict machinery; subclasses define ``_penalty(n_features)``."""
 
     _datafit = SquaredError()
+    # estimators whose __init__ does not take them (RelaxedLasso) fit without a box
+    positive = False
+    bounds = None
 
     def _penalty(self, n_features):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -83,15 +90,13 @@ class _PenalizedLinearModel(BaseEstimator):
         tags.input_tags.sparse = True
         return tags
 
-    def _solve(self, X, y, sample_weight, coef_init, intercept_init):
+    def _solve(self, X, y, sample_weight, coef_init, intercept_init, offset=None, datafit=None):
         penalty = self._penalty(X.shape[1])
-        if penalty is not None:
-            from .solvers.coordinate_descent import coordinate_strengths
-
-            coordinate_strengths(penalty, X.shape[1])  # checks penalty weights against X
-        return fit_linear(self._datafit, penalty, X, y, sample_weight=sample_weight,
+        bounds = check_bounds(self.bounds, self.positive, X.shape[1])
+        return fit_linear(datafit or self._datafit, penalty, X, y, sample_weight=sample_weight,
                           fit_intercept=self.fit_intercept, coef_init=coef_init,
-                          intercept_init=intercept_init, tol=self.tol, max_iter=self.max_iter)
+                          intercept_init=intercept_init, tol=self.tol, max_iter=self.max_iter,
+                          bounds=bounds, offset=offset)
 
     def _warm_start(self, n_targets, n_features):
         """Previous solution as ``(coef (k, p), intercept (k,))`` if usable, else Nones."""
@@ -136,31 +141,57 @@ class _PenalizedLinearModel(BaseEstimator):
 
 
 class _Regressor(RegressorMixin, _PenalizedLinearModel):
-    def fit(self, X, y, sample_weight=None):
-        """Fit on ``X`` (n_samples, n_features), dense or sparse, and ``y`` (n_samples,)."""
+    #: Takes a 2-D ``y`` (several targets: multi-task least squares, coef_ of shape (T, p)).
+    _multi_output = False
+    _requires_2d_y = False
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = self._multi_output
+        return tags
+
+    def fit(self, X, y, sample_weight=None, offset=None):
+        """Fit on ``X`` (n_samples, n_features), dense or sparse, and ``y`` (n_samples,) — or
+        (n_samples, n_targets) for the multi-output estimators; ``offset`` (n_samples,) is
+        added to the linear predictor."""
         self._check_params()
         if is_dask_collection(X):  # fit on the cluster, X never gathered (penalized.dask)
             from .dask.estimators import fit_regressor
 
-            return fit_regressor(self, X, y, sample_weight)
+            return fit_regressor(self, X, y, sample_weight, offset)
         # the solver's first pass over X finds NaN and infinity (LinearProblem.build)
-        X, y, sample_weight = v.validate_fit_data(self, X, y, sample_weight, check_finite_X=False)
-        coef0, b0 = self._warm_start(1, X.shape[1])
-        result = self._solve(X, y, sample_weight, None if coef0 is None else coef0[0],
-                             None if b0 is None else b0[0])
-        self.coef_ = result.coef.astype(X.dtype, copy=False)
-        self.intercept_ = float(result.intercept)
+        X, y, sample_weight = v.validate_fit_data(self, X, y, sample_weight, check_finite_X=False,
+                                                  multi_output=self._multi_output)
+        if self._requires_2d_y and y.ndim != 2:
+            raise ValueError(f"{type(self).__name__} needs a 2-D y of shape (n_samples, n_tasks), got shape "
+                             f"{y.shape}; use Lasso for one target.")
+        self._datafit.check_target(y)
+        offset = v.check_offset(offset, X.shape[0])
+        n_targets = 1 if y.ndim == 1 else y.shape[1]
+        coef0, b0 = self._warm_start(n_targets, X.shape[1])
+        if y.ndim == 1:
+            coef0, b0 = None if coef0 is None else coef0[0], None if b0 is None else b0[0]
+        result = self._solve(X, y if y.ndim == 1 or n_targets > 1 else y[:, 0], sample_weight, coef0, b0, offset)
+        if y.ndim == 1:
+            self.coef_ = result.coef.astype(X.dtype, copy=False)
+            self.intercept_ = float(result.intercept)
+        else:  # scikit-learn's layout: coef_ (n_targets, n_features), intercept_ (n_targets,)
+            self.coef_ = np.reshape(result.coef, (n_targets, X.shape[1])).astype(X.dtype, copy=False)
+            self.intercept_ = np.reshape(np.asarray(result.intercept, dtype=np.float64), (n_targets,))
         self.n_iter_ = result.n_iter
         self.dual_gap_ = result.certificate
+        self.solver_plan_ = result.plan
         self._warn_if_not_converged([result])
         return self
 
     def predict(self, X):
-        """``X @ coef_ + intercept_``."""
-        return self._decision(X)[:, 0]
+        """``X @ coef_.T + intercept_``: shape (n_samples,), or (n_samples, n_targets)."""
+        scores = self._decision(X)
+        return scores[:, 0] if np.ndim(self.coef_) == 1 else scores
 
     def _check_params(self):
         v.check_solver_params(self)
+        check_bounds(self.bounds, self.positive)
 
 
 class Lasso(_Regressor):
@@ -175,6 +206,12 @@ class Lasso(_Regressor):
         Penalty strength λ ≥ 0.
     weights : array of shape (n_features,), optional
         Per-feature penalty factors ``c_j`` ≥ 0 (0 = unpenalized).
+    positive : bool, default=False
+        Constrain the coefficients to be ≥ 0 (scikit-learn's ``positive``).
+    bounds : (lower, upper), optional
+        A box ``lower_j ≤ w_j ≤ upper_j`` (scalars or per-feature arrays, ``None`` for no
+        bound on a side: glmnet's ``lower.limits``/``upper.limits``); it must contain 0. The
+        certificate includes the box's optimality conditions.
     fit_intercept : bool, default=True
         Fit an unpenalized intercept ``b``.
     tol : float, default=1e-4
@@ -190,14 +227,20 @@ class Lasso(_Regressor):
     intercept_ : float
     n_iter_ : int
     dual_gap_ : float
-        Optimality certificate at ``coef_`` (0 at the exact optimum).
+        Optimality certificate at ``coef_`` (0 at the exact optimum): the duality gap (plus
+        the stationarity of unpenalized coordinates) for convex penalties, the stationarity
+        measure ``Σ_j dist(−∇_j L_data, ∂pen_j(w_j))² / (2 L_j)`` for MCP and SCAD.
+    solver_plan_ : SolverPlan
+        What the solver ran and why (``print(model.solver_plan_)``).
     selected_features_ : ndarray of str
     """
 
-    def __init__(self, lam=1.0, *, weights=None, fit_intercept=True, tol=1e-4, max_iter=1000,
-                 warm_start=False):
+    def __init__(self, lam=1.0, *, weights=None, positive=False, bounds=None, fit_intercept=True, tol=1e-4,
+                 max_iter=1000, warm_start=False):
         self.lam = lam
         self.weights = weights
+        self.positive = positive
+        self.bounds = bounds
         self.fit_intercept = fit_intercept
         self.tol = tol
         self.max_iter = max_iter
@@ -214,10 +257,12 @@ class Ridge(_Regressor):
     Parameters and attributes as in :class:`Lasso`.
     """
 
-    def __init__(self, lam=1.0, *, weights=None, fit_intercept=True, tol=1e-4, max_iter=1000,
-                 warm_start=False):
+    def __init__(self, lam=1.0, *, weights=None, positive=False, bounds=None, fit_intercept=True, tol=1e-4,
+                 max_iter=1000, warm_start=False):
         self.lam = lam
         self.weights = weights
+        self.positive = positive
+        self.bounds = bounds
         self.fit_intercept = fit_intercept
         self.tol = tol
         self.max_iter = max_iter
@@ -236,11 +281,13 @@ class ElasticNet(_Regressor):
     ``ElasticNet(lam=2·alpha, l1_ratio)``. Other parameters as in :class:`Lasso`.
     """
 
-    def __init__(self, lam=1.0, l1_ratio=0.5, *, weights=None, fit_intercept=True, tol=1e-4,
-                 max_iter=1000, warm_start=False):
+    def __init__(self, lam=1.0, l1_ratio=0.5, *, weights=None, positive=False, bounds=None, fit_intercept=True,
+                 tol=1e-4, max_iter=1000, warm_start=False):
         self.lam = lam
         self.l1_ratio = l1_ratio
         self.weights = weights
+        self.positive = positive
+        self.bounds = bounds
         self.fit_intercept = fit_intercept
         self.tol = tol
         self.max_iter = max_iter
@@ -255,20 +302,29 @@ class ElasticNet(_Regressor):
 class LinearRegression(_Regressor):
     """Least squares with any penalty: ``Σ a_i (y_i − x_iᵀw − b)² + penalty(w)``.
 
+    With a 2-D ``y`` (n, T): multi-task least squares ``Σ_i a_i ‖y_i − W x_i − b‖² + penalty(W)``
+    (``coef_`` of shape (T, p)); ``GroupL1`` then groups each feature across the tasks
+    (elementwise penalties act on every entry of ``W``).
+
     Parameters
     ----------
-    penalty : L1, L2, L1L2 or None, default=None
-        The penalty object (``None``: ordinary least squares).
+    penalty : penalty object or None, default=None
+        Any penalty (``L1``, ``L2``, ``L1L2``, ``GroupL1``, ``L1 + GroupL1``, ``MCP``, ``SCAD``;
+        ``None``: ordinary least squares, or non-negative least squares with ``positive=True``).
     Other parameters and attributes as in :class:`Lasso`.
     """
 
-    def __init__(self, penalty=None, *, fit_intercept=True, tol=1e-4, max_iter=1000,
+    def __init__(self, penalty=None, *, positive=False, bounds=None, fit_intercept=True, tol=1e-4, max_iter=1000,
                  warm_start=False):
         self.penalty = penalty
+        self.positive = positive
+        self.bounds = bounds
         self.fit_intercept = fit_intercept
         self.tol = tol
         self.max_iter = max_iter
         self.warm_start = warm_start
+
+    _multi_output = True
 
     def _penalty(self, n_features):
         return v.check_penalty(self.penalty)
@@ -278,30 +334,37 @@ class LogisticRegression(ClassifierMixin, _PenalizedLinearModel):
     """Logistic regression with any penalty: ``mean log-loss + penalty(w)``.
 
     ``Σ a_i log(1 + exp(−s_i (x_iᵀw + b))) + penalty(w)``, ``s_i = ±1`` from any two
-    class labels (``classes_[1]`` is +1). With more than two classes, one such problem
-    is solved per class against the rest (one-vs-rest). scikit-learn's
-    ``LogisticRegression(C)`` with the same penalty type is ``lam = 1/(n·C)``.
+    class labels (``classes_[1]`` is +1). With K > 2 classes, the multinomial model
+    ``Σ a_i (−log softmax(W x_i + b)_{y_i}) + penalty(W)`` (``W`` of shape (K, p)), as
+    scikit-learn fits by default: elementwise penalties act on every entry of ``W``, and
+    ``GroupL1`` groups each feature across the K classes (glmnet's ``type.multinomial =
+    "grouped"``: a feature is in or out for all classes). One-vs-rest stays available through
+    ``sklearn.multiclass.OneVsRestClassifier``. scikit-learn's ``LogisticRegression(C)`` with the
+    same penalty type is ``lam = 1/(n·C)``.
 
     Parameters
     ----------
-    penalty : L1, L2, L1L2 or None, default=None
-        The penalty object (``None``: unpenalized; diverges on separable classes).
-    fit_intercept, tol, max_iter, warm_start : as in :class:`Lasso`.
+    penalty : penalty object or None, default=None
+        Any penalty, as in :class:`LinearRegression` (``None``: unpenalized; diverges on
+        separable classes).
+    positive, bounds, fit_intercept, tol, max_iter, warm_start : as in :class:`Lasso`.
 
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
     coef_ : ndarray of shape (1, n_features) for two classes, (n_classes, n_features) else
     intercept_ : ndarray of shape (1,) or (n_classes,)
-    n_iter_, dual_gap_ : ndarray, one entry per binary problem
+    n_iter_, dual_gap_ : ndarray of shape (1,)
     selected_features_ : ndarray of str
     """
 
     _datafit = Logistic()
 
-    def __init__(self, penalty=None, *, fit_intercept=True, tol=1e-4, max_iter=1000,
+    def __init__(self, penalty=None, *, positive=False, bounds=None, fit_intercept=True, tol=1e-4, max_iter=1000,
                  warm_start=False):
         self.penalty = penalty
+        self.positive = positive
+        self.bounds = bounds
         self.fit_intercept = fit_intercept
         self.tol = tol
         self.max_iter = max_iter
@@ -310,39 +373,43 @@ class LogisticRegression(ClassifierMixin, _PenalizedLinearModel):
     def _penalty(self, n_features):
         return v.check_penalty(self.penalty)
 
-    def fit(self, X, y, sample_weight=None):
-        """Fit on ``X`` (n_samples, n_features), dense or sparse, and class labels ``y``."""
+    def fit(self, X, y, sample_weight=None, offset=None):
+        """Fit on ``X`` (n_samples, n_features), dense or sparse, and class labels ``y``;
+        ``offset`` is added to the linear predictor: (n_samples,), or (n_samples, n_classes)
+        for more than two classes."""
         v.check_solver_params(self)
+        check_bounds(self.bounds, self.positive)
         if is_dask_collection(X):  # fit on the cluster, X never gathered (penalized.dask)
             from .dask.estimators import fit_classifier
 
-            return fit_classifier(self, X, y, sample_weight)
+            return fit_classifier(self, X, y, sample_weight, offset)
         X, y, sample_weight = v.validate_fit_data(self, X, y, sample_weight, classifier=True,
                                                   check_finite_X=False)
         classes = np.unique(y)
         if classes.shape[0] < 2:
             name, only = type(self).__name__, classes.tolist()[0]
             raise ValueError(f"{name} needs at least 2 classes in y; got only one class: {only!r}.")
-        problems = [classes] if classes.shape[0] == 2 else [(c,) for c in classes]
-        coef0, b0 = self._warm_start(len(problems), X.shape[1])
-        results = []
+        K = classes.shape[0]
+        binary = K == 2
+        coef0, b0 = self._warm_start(1 if binary else K, X.shape[1])
         separated = False
-        for k, labels in enumerate(problems):
-            if len(labels) == 2:
-                y_pm = v.encode_binary_targets(y, labels, sample_weight)
-            else:
-                y_pm = np.where(y == labels[0], 1.0, -1.0)
-                v.encode_binary_targets(y_pm, np.array([-1.0, 1.0]), sample_weight)
-            result = self._solve(X, y_pm, sample_weight, None if coef0 is None else coef0[k],
-                                 None if b0 is None else b0[k])
-            results.append(result)
-            separated = separated or self._separated_with_weak_penalty(X, y_pm, sample_weight, result)
+        if binary:
+            offset = v.check_offset(offset, X.shape[0])
+            target = v.encode_binary_targets(y, classes, sample_weight)
+            result = self._solve(X, target, sample_weight, None if coef0 is None else coef0[0],
+                                 None if b0 is None else b0[0], offset)
+            separated = self._separated_with_weak_penalty(X, target, sample_weight, result)
+        else:
+            offset = v.check_multi_offset(offset, X.shape[0], K)
+            target = v.encode_one_hot(y, classes, sample_weight)
+            result = self._solve(X, target, sample_weight, coef0, b0, offset, datafit=Multinomial())
         self.classes_ = classes
-        self.coef_ = np.array([r.coef for r in results]).astype(X.dtype, copy=False)
-        self.intercept_ = np.array([r.intercept for r in results])
-        self.n_iter_ = np.array([r.n_iter for r in results])
-        self.dual_gap_ = np.array([r.certificate for r in results])
-        self._warn_if_not_converged(results)
+        self.coef_ = np.reshape(result.coef, (1 if binary else K, X.shape[1])).astype(X.dtype, copy=False)
+        self.intercept_ = np.reshape(np.asarray(result.intercept, dtype=np.float64), (1 if binary else K,))
+        self.n_iter_ = np.array([result.n_iter])
+        self.dual_gap_ = np.array([result.certificate])
+        self.solver_plan_ = result.plan
+        self._warn_if_not_converged([result])
         if separated:
             warnings.warn(
                 f"{type(self).__name__}: the classes are perfectly separated on the training data and "
@@ -367,13 +434,15 @@ class LogisticRegression(ClassifierMixin, _PenalizedLinearModel):
         return scores[:, 0] if scores.shape[1] == 1 else scores
 
     def predict_proba(self, X):
-        """Class probabilities; one-vs-rest scores are normalised to sum to one."""
+        """Class probabilities: the sigmoid for two classes, the softmax of the scores else."""
         scores = self._decision(X)
         if scores.shape[1] == 1:
             p = expit(scores[:, 0])
             return np.stack([1.0 - p, p], axis=1)  # (np.stack also works on Dask arrays)
-        p = expit(scores)
-        return p / p.sum(axis=1, keepdims=True)
+        if is_dask_collection(scores):  # softmax written out: it maps over the chunks
+            e = np.exp(scores - scores.max(axis=1, keepdims=True))
+            return e / e.sum(axis=1, keepdims=True)
+        return softmax(scores, axis=1)
 
     def predict_log_proba(self, X):
         return np.log(self.predict_proba(X))
@@ -388,3 +457,125 @@ class LogisticRegression(ClassifierMixin, _PenalizedLinearModel):
         if scores.ndim == 1:
             return self.classes_[(scores > 0).astype(int)]
         return self.classes_[np.argmax(scores, axis=1)]
+
+
+class PoissonRegressor(_Regressor):
+    """Poisson regression (log link) with any penalty: ``Σ a_i (exp(η_i) − y_i η_i) + penalty(w)``,
+    ``η_i = x_iᵀw + b + offset_i``, counts ``y_i ≥ 0``.
+
+    The data fit is half the mean Poisson deviance up to a constant (see
+    :class:`penalized.Poisson`). glum's ``GeneralizedLinearRegressor(family="poisson", alpha,
+    l1_ratio=1)`` is ``penalty=L1(alpha)``; scikit-learn's ``PoissonRegressor(alpha)`` is
+    ``penalty=L2(alpha/2)``. An offset is glmnet's: ``log(exposure)`` for rates. The solver takes
+    proximal Newton steps with a line search (the curvature is unbounded).
+
+    Parameters
+    ----------
+    penalty : penalty object or None, default=None
+        Any penalty, as in :class:`LinearRegression`.
+    positive, bounds, fit_intercept, tol, max_iter, warm_start : as in :class:`Lasso`.
+
+    Attributes as in :class:`Lasso`. ``predict`` returns the mean ``exp(Xw + b [+ offset])``;
+    ``score`` is the fraction of Poisson deviance explained (D², scikit-learn's).
+    """
+
+    _datafit = Poisson()
+
+    def __init__(self, penalty=None, *, positive=False, bounds=None, fit_intercept=True, tol=1e-4, max_iter=1000,
+                 warm_start=False):
+        self.penalty = penalty
+        self.positive = positive
+        self.bounds = bounds
+        self.fit_intercept = fit_intercept
+        self.tol = tol
+        self.max_iter = max_iter
+        self.warm_start = warm_start
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.positive_only = True
+        return tags
+
+    def _penalty(self, n_features):
+        return v.check_penalty(self.penalty)
+
+    def predict(self, X, offset=None):
+        """The expected counts ``exp(X @ coef_ + intercept_ + offset)``."""
+        eta = self._decision(X)[:, 0]
+        offset = v.check_offset(offset, eta.shape[0])
+        return np.exp(eta if offset is None else eta + offset)
+
+    def score(self, X, y, sample_weight=None):
+        """D²: the fraction of the Poisson deviance explained (1 is perfect, 0 the mean)."""
+        from sklearn.metrics import d2_tweedie_score
+
+        return d2_tweedie_score(y, self.predict(X), sample_weight=sample_weight, power=1)
+
+
+class MultiTaskLasso(_Regressor):
+    """Multi-task lasso: ``Σ_i a_i ‖y_i − W x_i − b‖² + lam · Σ_j c_j ‖W_{:,j}‖₂``.
+
+    ``y`` of shape (n, T); a feature is selected for all tasks or none. scikit-learn's
+    ``MultiTaskLasso(alpha)`` is ``lam = 2·alpha`` (its data fit carries ½). The same as
+    ``LinearRegression(penalty=GroupL1(lam, weights=c))`` on a 2-D ``y``.
+
+    Parameters
+    ----------
+    lam : float, default=1.0
+    weights : array of shape (n_features,), optional
+        Per-feature factors ``c_j`` ≥ 0 (0 = unpenalized).
+    fit_intercept, tol, max_iter, warm_start : as in :class:`Lasso`.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_tasks, n_features)
+    intercept_ : ndarray of shape (n_tasks,)
+    n_iter_, dual_gap_, solver_plan_, selected_features_ : as in :class:`Lasso`.
+    """
+
+    _multi_output = True
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.single_output = False  # y must be 2-D (scikit-learn's MultiTaskLasso too)
+        return tags
+
+    def __init__(self, lam=1.0, *, weights=None, fit_intercept=True, tol=1e-4, max_iter=1000, warm_start=False):
+        self.lam = lam
+        self.weights = weights
+        self.fit_intercept = fit_intercept
+        self.tol = tol
+        self.max_iter = max_iter
+        self.warm_start = warm_start
+
+    def _penalty(self, n_features):
+        return GroupL1(v.check_strength(self.lam, "lam"), weights=self.weights)
+
+    _requires_2d_y = True
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit on ``X`` (n_samples, n_features) and ``y`` (n_samples, n_tasks)."""
+        return super().fit(X, y, sample_weight)
+
+
+class MultiTaskElasticNet(MultiTaskLasso):
+    """Multi-task elastic net: ``Σ_i a_i ‖y_i − W x_i − b‖² + lam·(ρ Σ_j c_j ‖W_{:,j}‖₂ +
+    (1 − ρ)/2 Σ_j c_j ‖W_{:,j}‖²)``; scikit-learn's ``MultiTaskElasticNet(alpha, l1_ratio)`` is
+    ``lam = 2·alpha`` (same ``l1_ratio``). Parameters and attributes as in :class:`MultiTaskLasso`.
+    """
+
+    def __init__(self, lam=1.0, l1_ratio=0.5, *, weights=None, fit_intercept=True, tol=1e-4, max_iter=1000,
+                 warm_start=False):
+        self.lam = lam
+        self.l1_ratio = l1_ratio
+        self.weights = weights
+        self.fit_intercept = fit_intercept
+        self.tol = tol
+        self.max_iter = max_iter
+        self.warm_start = warm_start
+
+    def _penalty(self, n_features):
+        lam = v.check_strength(self.lam, "lam")
+        rho = v.check_l1_ratio(self.l1_ratio)
+        group = GroupL1(lam * rho, weights=self.weights)
+        return group + L2(lam * (1.0 - rho) / 2.0, weights=self.weights) if rho < 1 else group

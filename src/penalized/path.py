@@ -48,8 +48,8 @@ from sklearn.exceptions import ConvergenceWarning
 
 from . import _validation as v
 from .dask import is_dask_collection
-from .datafits import Datafit, Logistic, SquaredError
-from .penalties import L1L2
+from .datafits import Datafit
+from .penalties import check_bounds
 
 __all__ = [
     "RIDGE_L1_RATIO",
@@ -92,59 +92,70 @@ def lambda_grid(lam_max, n_lambdas=100, eps=1e-4):
 
 
 def resolve_datafit(datafit):
-    """``"squared_error"`` / ``"logistic"`` / a :class:`~penalized.datafits.Datafit` → the object."""
-    if isinstance(datafit, Datafit):
-        return datafit
-    if datafit in ("squared_error", "squared", "mse"):
-        return SquaredError()
-    if datafit in ("logistic", "log_loss"):
-        return Logistic()
-    raise ValueError(f"datafit must be 'squared_error', 'logistic' or a Datafit object, got {datafit!r}.")
+    """A data fit name (``"squared_error"``, ``"logistic"``, ``"poisson"``) or object → the object."""
+    return Datafit.from_name(datafit)
 
 
 # ------------------------------------------------------------------------------- λ_max
-def unpenalized_fit(X, y, datafit, unit, sample_weight=None, fit_intercept=True, tol=1e-10):
+def free_features(unit, n_features):
+    """The features the unit penalty leaves unpenalized (``c_j = 0``)."""
+    return unit.kernel(n_features).free
+
+
+def unpenalized_fit(X, y, datafit, unit, sample_weight=None, fit_intercept=True, tol=1e-10, bounds=None,
+                    offset=None):
     """``(w, b)``: the fit of the unpenalized part (intercept and features with ``c_j = 0``)
     with every penalized coefficient at zero (to ``min(tol, 1e-10)``)."""
     p = X.shape[1]
-    l1, l2 = unit.coordinate_strengths(p)
-    free = (l1 == 0) & (l2 == 0)
+    free = free_features(unit, p)
     w = np.zeros(p)
-    b = datafit.null_intercept(y, sample_weight) if fit_intercept else 0.0
+    b = datafit.null_intercept(y, sample_weight, offset) if fit_intercept else 0.0
     if free.any():
         from .solvers import LinearProblem, solve
 
-        sub = LinearProblem.build(_columns(X, free), y, datafit, sample_weight, fit_intercept)
-        res = solve(sub, None, tol=min(tol, 1e-10), max_iter=100_000)
+        sub = LinearProblem.build(_columns(X, free), y, datafit, sample_weight, fit_intercept, offset=offset)
+        box = None if bounds is None else (bounds[0][free], bounds[1][free])
+        res = solve(sub, None, tol=min(tol, 1e-10), max_iter=100_000, bounds=box)
         w[free], b = res.coef, res.intercept
     return w, b
 
 
-def _lambda_max(X, y, datafit, unit, sample_weight, fit_intercept, tol=1e-4):
+def gradient_at_zero(grad, bounds):
+    """The gradient as the optimality conditions at zero see it through a box: a side bounded at
+    0 makes the condition one-sided (with ``w_j ≥ 0``, ``g_j > 0`` only pushes against the bound)."""
+    if bounds is None:
+        return grad
+    lower, upper = bounds
+    g = np.array(grad, dtype=np.float64)
+    g[(lower == 0) & (g > 0)] = 0.0
+    g[(upper == 0) & (g < 0)] = 0.0
+    return g
+
+
+def _lambda_max(X, y, datafit, unit, sample_weight, fit_intercept, tol=1e-4, bounds=None, offset=None):
     """``(λ_max, gradient, (w, b))`` at the unpenalized fit ``(w, b)``, for the unit penalty ``unit``.
 
-    ``(w, b)`` is fitted 100 times tighter than ``tol``: started from it, the path's first
-    point (at λ_max) keeps every penalized coefficient exactly at zero.
+    ``λ_max`` is the largest of the penalty's :meth:`~penalized.penalties.Penalty.zero_levels`
+    (or, for a penalty that zeroes nothing, its ``ridge_lambda_max``). ``(w, b)`` is fitted 100
+    times tighter than ``tol``: started from it, the path's first point (at λ_max) keeps every
+    penalized coefficient exactly at zero.
     """
-    p = X.shape[1]
-    l1, l2 = unit.coordinate_strengths(p)
-    w, b = unpenalized_fit(X, y, datafit, unit, sample_weight, fit_intercept, tol=1e-2 * tol)
-    grad = datafit.gradient(X, y, w, b, sample_weight)[0]
-    if np.any(l1 > 0):
-        on = l1 > 0
-        lam = np.max(np.abs(grad[on]) / l1[on])
-    elif np.any(l2 > 0):
-        on = l2 > 0
-        lam = np.max(np.abs(grad[on]) / (2.0 * RIDGE_L1_RATIO * l2[on]))
-    else:  # pragma: no cover - rejected by check_path_penalty
-        lam = 0.0
+    w, b = unpenalized_fit(X, y, datafit, unit, sample_weight, fit_intercept, tol=1e-2 * tol, bounds=bounds,
+                           offset=offset)
+    grad = datafit.gradient(X, y, w, b, sample_weight, offset)[0]
+    levels = unit.zero_levels(gradient_at_zero(grad, bounds))
+    finite = np.isfinite(levels)
+    if finite.any():
+        lam = float(np.max(levels[finite]))
+    else:
+        lam = unit.ridge_lambda_max(grad, RIDGE_L1_RATIO)
     if not np.isfinite(lam) or lam <= 0.0:
         lam = np.finfo(np.float64).resolution  # nothing to fit (e.g. a constant y)
     return float(lam), grad, (w, b)
 
 
 def lambda_max(X, y, penalty="l1", *, l1_ratio=0.5, weights=None, datafit="squared_error",
-               sample_weight=None, fit_intercept=True):
+               sample_weight=None, fit_intercept=True, positive=False, bounds=None, offset=None):
     """The smallest λ at which the path's penalty zeroes every penalized coefficient.
 
     Parameters as in :func:`regularization_path`; see the module docstring for the
@@ -152,10 +163,12 @@ def lambda_max(X, y, penalty="l1", *, l1_ratio=0.5, weights=None, datafit="squar
     """
     datafit = resolve_datafit(datafit)
     X, y, sample_weight, _ = v.validate_function_data(X, y, sample_weight,
-                                                      classifier=isinstance(datafit, Logistic))
+                                                      classifier=datafit.needs_labels)
     unit = v.check_path_penalty(penalty, l1_ratio, weights, X.shape[1])
     y, _ = _encode_target(datafit, y, sample_weight)
-    return _lambda_max(X, y, datafit, unit, sample_weight, fit_intercept)[0]
+    box = check_bounds(bounds, positive, X.shape[1])
+    return _lambda_max(X, y, datafit, unit, sample_weight, fit_intercept, 1e-4, box,
+                       v.check_offset(offset, X.shape[0]))[0]
 
 
 # ------------------------------------------------------------------------- the path core
@@ -180,13 +193,13 @@ def _columns(X, mask):
 
 
 def solve_path(X, y, datafit, unit, lambdas, *, sample_weight=None, fit_intercept=True, tol=1e-4,
-               max_iter=1000, screening="auto", start=None):
+               max_iter=1000, screening="auto", start=None, bounds=None, offset=None):
     """The path on validated data (``y`` already ±1 for the log-loss); no warnings.
 
-    Point k minimises ``L_data + unit.scaled(lambdas[k])``, started from point k−1; the
-    first point starts from ``start = (w, b)`` (e.g. the unpenalized fit of
-    :func:`_lambda_max`) or zeros, and is solved on the never-screened features first
-    (then KKT-checked), so that at λ_max every penalized coefficient is exactly zero.
+    Point k minimises ``L_data + unit.scaled(lambdas[k])`` (within ``bounds``), started from
+    point k−1; the first point starts from ``start = (w, b)`` (e.g. the unpenalized fit of
+    :func:`_lambda_max`) or zeros, and is solved on the never-screened features first (then
+    KKT-checked), so that at λ_max every penalized coefficient is exactly zero.
     """
     from .solvers import LinearProblem, solve
 
@@ -196,34 +209,33 @@ def solve_path(X, y, datafit, unit, lambdas, *, sample_weight=None, fit_intercep
     rows = np.zeros((k, p))
     out = PathArrays(rows.T, np.zeros(k), np.zeros(k), np.zeros(k), np.zeros(k, dtype=int),
                      np.zeros(k, dtype=bool), np.zeros(k))
-    l1, l2 = unit.coordinate_strengths(p)
-    # Strong rules need an L1 part to leave features out; the full problem is used otherwise.
-    screen = use_screening(screening, n, p) and np.any(l1 > 0)
-    problem = None if screen else LinearProblem.build(X, y, datafit, sample_weight, fit_intercept)
-    reduced = _ReducedProblems(X, y, datafit, unit, l1, l2, sample_weight, fit_intercept, tol, max_iter)
-    always = (l1 == 0)  # unpenalized or pure-L2 features are never screened out
+    reduced = _ReducedProblems(X, y, datafit, unit, sample_weight, fit_intercept, tol, max_iter, bounds, offset)
+    always = reduced.always  # features never exactly zero (unpenalized, pure L2): never screened out
+    can_zero = not always.all()
+    # Strong rules need coefficients the penalty can zero; the full problem is used otherwise.
+    screen = use_screening(screening, n, p) and can_zero
+    problem = None if screen else LinearProblem.build(X, y, datafit, sample_weight, fit_intercept, offset=offset)
     w, b = (np.zeros(p), None) if start is None else (np.array(start[0], dtype=np.float64), start[1])
     grad, prev_lam = None, None
     for i, lam in enumerate(lambdas):
-        if i == 0 and always.any() and np.any(l1 > 0):
+        if i == 0 and always.any() and can_zero:
             w, b, cert, thr, its, ok, loss, grad = reduced.solve(lam, always.copy(), w, b)
             prev_lam = lam
         elif not screen:
-            res = solve(problem, unit.scaled(lam), coef_init=w, intercept_init=b, tol=tol, max_iter=max_iter)
+            penalty = unit.scaled(lam)
+            res = solve(problem, penalty, coef_init=w, intercept_init=b, tol=tol, max_iter=max_iter, bounds=bounds)
             w, b, cert, thr, its, ok = res.coef, res.intercept, res.certificate, res.threshold, res.n_iter, \
                 res.converged
-            loss = res.objective - lam * _unit_value(l1, l2, w)
+            loss = res.objective - penalty.value(w)
         else:
             if grad is None:
-                b0 = datafit.null_intercept(y, sample_weight) if fit_intercept else 0.0
-                grad = _gradient(X, y, datafit, w, b0, sample_weight)
-                prev_lam = max(lam, float(np.max(np.abs(grad[l1 > 0]) / l1[l1 > 0])))
-            keep = reduced.abs_grad(grad) >= reduced.l1_common * (2.0 * lam - prev_lam)
-            if not reduced.l1_uniform:
-                keep |= always
-            keep |= w != 0
-            if not keep.any():  # keep the most correlated feature: the reduced problem is never empty
-                keep[np.argmax(np.abs(grad) / np.where(l1 > 0, l1, np.inf))] = True
+                b0 = datafit.null_intercept(y, sample_weight, offset) if fit_intercept else 0.0
+                grad = _gradient(X, y, datafit, w, b0, sample_weight, offset)
+                prev_lam = max(lam, reduced.max_level(grad))
+            levels = reduced.levels(grad)
+            keep = (levels >= 2.0 * lam - prev_lam) | always | reduced.whole_blocks(w != 0)
+            if not keep.any():  # keep the most correlated block: the reduced problem is never empty
+                keep = reduced.whole_blocks(levels == np.max(levels))
             w, b, cert, thr, its, ok, loss, grad = reduced.solve(lam, keep, w, b, grad)
             prev_lam = lam
         rows[i] = w
@@ -232,11 +244,6 @@ def solve_path(X, y, datafit, unit, lambdas, *, sample_weight=None, fit_intercep
         out.n_iter[i], out.converged[i] = its, ok
         out.train_loss[i] = loss
     return out
-
-
-def _unit_value(l1, l2, w):
-    """The unit penalty ``Σ l1_j |w_j| + l2_j w_j²`` from its per-feature strengths."""
-    return float(l1 @ np.abs(w) + l2 @ (w * w))
 
 
 def use_screening(screening, n_samples, n_features):
@@ -249,31 +256,50 @@ def use_screening(screening, n_samples, n_features):
 class _ReducedProblems:
     """Solves the path's points on subsets of the features, then checks the rest (KKT).
 
-    The reduced problem is rebuilt only when a point needs a feature outside the current
-    subset; it then grows to the union, plus head room (the next features by
-    ``|g_j|/l1_j``: strong sets mostly grow along a path), so most points reuse it.
+    Screening works on the penalty's blocks (features, or groups for group penalties) through
+    its :meth:`~penalized.penalties.Penalty.zero_levels`: a block is left out at λ when its
+    level is below the strong-rule threshold, and put back when, at the reduced solution,
+    its level exceeds λ (its optimality condition at zero fails). The reduced problem is
+    rebuilt only when a point needs a feature outside the current subset; it then grows to
+    the union, plus head room (the next blocks by level: strong sets mostly grow along a
+    path), so most points reuse it.
     """
 
-    def __init__(self, X, y, datafit, unit, l1, l2, sample_weight, fit_intercept, tol, max_iter):
+    def __init__(self, X, y, datafit, unit, sample_weight, fit_intercept, tol, max_iter, bounds=None, offset=None):
         from .solvers import solve
 
-        self.X, self.y, self.datafit, self.unit, self.l1, self.l2 = X, y, datafit, unit, l1, l2
+        self.X, self.y, self.datafit, self.unit = X, y, datafit, unit
         self.sample_weight, self.fit_intercept, self.tol, self.max_iter = (
             sample_weight, fit_intercept, tol, max_iter)
+        self.bounds, self.offset = bounds, offset
+        p = X.shape[1]
+        self.blocks = unit.screening_blocks(p)
+        self.always = ~np.isfinite(self._per_feature(unit.zero_levels(np.ones(p))))
         self.keep = None
-        self.weights = None if unit.weights is None else np.asarray(unit.weights, dtype=np.float64)
         self._solve = solve
-        # with one L1 strength for every feature (no penalty factors), thresholds on |g| are
-        # scalars: one comparison per feature instead of a product and a comparison
-        self.l1_uniform = bool(l1.size and np.all(l1 == l1[0]) and l1[0] > 0)
-        self.l1_common = float(l1[0]) if self.l1_uniform else l1
-        self._abs = (None, None)  # (gradient, |gradient|) of the last call of abs_grad
+        self._levels = (None, None)  # (gradient, per-feature levels) of the last call of levels
 
-    def abs_grad(self, grad):
-        """``|grad|``, computed once per gradient (the strong rule and the KKT check share it)."""
-        if self._abs[0] is not grad:
-            self._abs = (grad, np.abs(grad))
-        return self._abs[1]
+    def _per_feature(self, block_values):
+        return block_values if self.blocks is None else block_values[self.blocks]
+
+    def whole_blocks(self, mask):
+        """``mask`` grown to whole blocks (groups)."""
+        if self.blocks is None:
+            return mask
+        return np.bincount(self.blocks, weights=mask, minlength=self.blocks.max() + 1)[self.blocks] > 0
+
+    def levels(self, grad):
+        """Per feature, its block's zero level at ``grad`` (computed once per gradient: the
+        strong rule and the KKT check share it)."""
+        if self._levels[0] is not grad:
+            g = gradient_at_zero(grad, self.bounds)
+            self._levels = (grad, self._per_feature(self.unit.zero_levels(g)))
+        return self._levels[1]
+
+    def max_level(self, grad):
+        lv = self.levels(grad)
+        finite = np.isfinite(lv)
+        return float(np.max(lv[finite])) if finite.any() else 0.0
 
     def _build(self, keep, grad=None):
         if self.keep is not None:
@@ -284,19 +310,19 @@ class _ReducedProblems:
         from .solvers import LinearProblem
 
         if grad is not None:
-            l1 = self.l1
-            score = np.where(keep | (l1 == 0), -np.inf, self.abs_grad(grad) / np.where(l1 > 0, l1, 1.0))
+            score = np.where(keep | self.always, -np.inf, self.levels(grad))
             extra = min(max(int(keep.sum()) // 2, 10), int(np.isfinite(score).sum()))
             if extra > 0:
                 keep = keep.copy()
                 keep[np.argpartition(-score, extra - 1)[:extra]] = True
+                keep = self.whole_blocks(keep)
         self.keep, self.outside = keep, ~keep
         self.cols = np.flatnonzero(keep)
         self.Xs = _columns(self.X, keep)
         self.problem = LinearProblem.build(self.Xs, self.y, self.datafit, self.sample_weight,
-                                           self.fit_intercept)
-        self.sub_weights = None if self.weights is None else self.weights[self.cols]
-        self.sub_l1, self.sub_l2 = self.l1[self.cols], self.l2[self.cols]
+                                           self.fit_intercept, offset=self.offset)
+        self.sub_unit = self.unit.subset(self.cols)
+        self.sub_bounds = None if self.bounds is None else (self.bounds[0][self.cols], self.bounds[1][self.cols])
 
     def solve(self, lam, keep, w, b, grad=None):
         """``(w, b, certificate, threshold, epochs, converged, training loss, full gradient)``.
@@ -307,31 +333,34 @@ class _ReducedProblems:
         its = 0
         self._build(keep, grad)
         while True:
-            penalty = L1L2(l1=self.unit._l1 * lam, l2=self.unit._l2 * lam, weights=self.sub_weights)
+            penalty = self.sub_unit.scaled(lam)
             res = self._solve(self.problem, penalty, coef_init=w[self.cols], intercept_init=b, tol=self.tol,
-                              max_iter=max(self.max_iter - its, 1))
+                              max_iter=max(self.max_iter - its, 1), bounds=self.sub_bounds)
             its += res.n_iter
             if res.n_iter > 0 or grad is None:  # else (w, b) did not move: neither did the gradient
                 w = np.zeros_like(w)
                 w[self.cols] = res.coef
                 b = res.intercept
                 z = np.asarray(self.Xs @ res.coef).ravel() + b
+                if self.offset is not None:
+                    z = z + self.offset
                 d = self.datafit.derivative(self.y, z, self.sample_weight)
                 grad = np.asarray(self.X.T @ d).ravel()
-            violators = self.abs_grad(grad) > (lam * (1.0 + _KKT_SLACK)) * self.l1_common
-            violators &= self.outside
+            violators = (self.levels(grad) > lam * (1.0 + _KKT_SLACK)) & self.outside
             any_violator = bool(violators.any())
             if not any_violator or its >= self.max_iter:
                 ok = res.converged and not any_violator
-                loss = res.objective - lam * _unit_value(self.sub_l1, self.sub_l2, res.coef)
+                loss = res.objective - penalty.value(res.coef)
                 return w, b, res.certificate, res.threshold, its, ok, loss, grad
-            self._build(self.keep | violators, grad)
+            self._build(self.keep | self.whole_blocks(violators), grad)
 
 
-def _gradient(X, y, datafit, w, b, sample_weight):
+def _gradient(X, y, datafit, w, b, sample_weight, offset=None):
     """``∇_w L_data`` at ``(w, b)``, touching only the non-zero coefficients' columns for ``Xw``."""
     nz = np.flatnonzero(w)
     z = np.full(X.shape[0], b, dtype=np.float64)
+    if offset is not None:
+        z += offset
     if nz.size:
         z += np.asarray(X[:, nz] @ w[nz]).ravel()
     d = datafit.derivative(y, z, sample_weight)
@@ -431,20 +460,22 @@ def convergence_message(name, certificates, thresholds, converged, lambdas, tol,
 
 
 def _encode_target(datafit, y, sample_weight):
-    if isinstance(datafit, Logistic):
-        classes = np.unique(y)
-        if classes.shape[0] != 2:
-            raise ValueError(
-                f"a logistic path needs exactly 2 classes in y, got {classes.shape[0]}: "
-                f"{classes.tolist()[:10]!r}. Use LogisticRegressionCV for more classes (one-vs-rest)."
-            )
-        return v.encode_binary_targets(y, classes, sample_weight), classes
-    return np.asarray(y, dtype=np.float64), None
+    if not datafit.needs_labels:
+        y = np.asarray(y, dtype=np.float64)
+        datafit.check_target(y)
+        return y, None
+    classes = np.unique(y)  # two class labels → ±1
+    if classes.shape[0] != 2:
+        raise ValueError(
+            f"a logistic path needs exactly 2 classes in y, got {classes.shape[0]}: "
+            f"{classes.tolist()[:10]!r}. Use LogisticRegressionCV for more classes (one-vs-rest)."
+        )
+    return v.encode_binary_targets(y, classes, sample_weight), classes
 
 
 def regularization_path(X, y, penalty="l1", *, l1_ratio=0.5, weights=None, datafit="squared_error",
                         lambdas=None, n_lambdas=100, eps=None, sample_weight=None, fit_intercept=True,
-                        tol=1e-4, max_iter=1000, screening="auto"):
+                        tol=1e-4, max_iter=1000, screening="auto", positive=False, bounds=None, offset=None):
     """Solutions of ``L_data(w, b) + λ·R(w)`` for a decreasing grid of λ, with warm starts.
 
     Parameters
@@ -453,15 +484,17 @@ def regularization_path(X, y, penalty="l1", *, l1_ratio=0.5, weights=None, dataf
     y : array (n_samples,)
         Numbers for ``datafit="squared_error"``; two class labels for ``"logistic"``
         (``classes[1]`` is coded +1).
-    penalty : "l1", "l2", "elasticnet" or a penalty object (L1, L2, L1L2), default "l1"
-        The unit penalty ``R`` (see the module docstring for what λ means with each).
+    penalty : "l1", "l2", "elasticnet", "mcp", "scad" or a penalty object, default "l1"
+        The unit penalty ``R`` (see the module docstring for what λ means with each). Any
+        penalty object works (``GroupL1``, ``L1 + GroupL1``, ``MCP``, ...); non-convex ones
+        start from the lasso side (``λ_max``, all zero) with warm starts, as ncvreg does.
     l1_ratio : float in [0, 1], default 0.5
         ρ of ``"elasticnet"``: ``R = ρ Σ c_j|w_j| + (1−ρ)/2 Σ c_j w_j²`` (scikit-learn, glmnet).
     weights : array (n_features,), optional
         Per-feature penalty factors ``c_j`` ≥ 0 for string penalties (glmnet's
         ``penalty.factor``; 0 = unpenalized). A penalty object carries its own.
-    datafit : "squared_error", "logistic" or a Datafit, default "squared_error"
-        Mean squared error or mean log-loss (sample-weighted means).
+    datafit : "squared_error", "logistic", "poisson" or a Datafit, default "squared_error"
+        Mean squared error, mean log-loss or mean Poisson loss (sample-weighted means).
     lambdas : array, optional
         Your own grid: positive and strictly decreasing. Default: ``n_lambdas`` values
         from ``λ_max`` down to ``eps·λ_max`` (log-spaced).
@@ -478,6 +511,13 @@ def regularization_path(X, y, penalty="l1", *, l1_ratio=0.5, weights=None, dataf
     screening : bool or "auto", default "auto"
         Sequential strong rules with a KKT check (exact; only changes the speed). "auto":
         on when n_features ≥ 1000 and n_features > n_samples.
+    positive : bool, default False
+        Constrain every coefficient to be ≥ 0 (the same as ``bounds=(0, None)``).
+    bounds : (lower, upper), optional
+        A box on the coefficients (scalars or per-feature arrays, ``None`` for no bound on a
+        side; glmnet's ``lower.limits`` / ``upper.limits``); it must contain 0.
+    offset : array (n_samples,), optional
+        Added to the linear predictor (glmnet's offset: exposures, a base model's scores).
 
     Returns
     -------
@@ -491,6 +531,9 @@ def regularization_path(X, y, penalty="l1", *, l1_ratio=0.5, weights=None, dataf
     if is_dask_collection(X):  # one pass, then the whole path in Gram mode (penalized.dask.cv)
         from .dask.cv import regularization_path as dask_path
 
+        if positive or bounds is not None or offset is not None:
+            raise NotImplementedError("regularization_path on Dask input takes no positive=, bounds= or offset= "
+                                      "(compute X to NumPy for them).")
         return dask_path(X, y, penalty, l1_ratio=l1_ratio, weights=weights, datafit=datafit, lambdas=lambdas,
                          n_lambdas=n_lambdas, eps=eps, sample_weight=sample_weight, fit_intercept=fit_intercept,
                          tol=tol, max_iter=max_iter, screening=screening)
@@ -498,19 +541,22 @@ def regularization_path(X, y, penalty="l1", *, l1_ratio=0.5, weights=None, dataf
     v.check_path_solver_params(tol, max_iter, fit_intercept)
     v.check_screening(screening)
     X, y, sample_weight, names = v.validate_function_data(X, y, sample_weight,
-                                                          classifier=isinstance(datafit, Logistic))
+                                                          classifier=datafit.needs_labels)
     unit = v.check_path_penalty(penalty, l1_ratio, weights, X.shape[1])
     y, classes = _encode_target(datafit, y, sample_weight)
+    box = check_bounds(bounds, positive, X.shape[1])
+    offset = v.check_offset(offset, X.shape[0])
     if lambdas is None:
         v.check_grid_params(n_lambdas, eps)
         with single_threaded_blas():
-            lam_max, _, start = _lambda_max(X, y, datafit, unit, sample_weight, fit_intercept, tol)
+            lam_max, _, start = _lambda_max(X, y, datafit, unit, sample_weight, fit_intercept, tol, box, offset)
         grid = lambda_grid(lam_max, n_lambdas, default_eps(*X.shape) if eps is None else eps)
     else:
         grid, lam_max, start = v.check_lambda_grid(lambdas), float("nan"), None
     with single_threaded_blas():
         arrays = solve_path(X, y, datafit, unit, grid, sample_weight=sample_weight, start=start,
-                            fit_intercept=fit_intercept, tol=tol, max_iter=max_iter, screening=screening)
+                            fit_intercept=fit_intercept, tol=tol, max_iter=max_iter, screening=screening,
+                            bounds=box, offset=offset)
     if not arrays.converged.all():
         warnings.warn(convergence_message("regularization_path", arrays.certificates, arrays.thresholds,
                                           arrays.converged, grid, tol, max_iter),

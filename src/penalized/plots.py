@@ -1,33 +1,106 @@
-"""Matplotlib figures shared by the estimators, the lab and the CLI.
+"""The figures of penalized: one module under the lab, the tables, the report and the
+``.plot()`` methods of paths, CV estimators and stability selection.
 
-matplotlib is imported inside each function, never when ``penalized`` is imported. Every
-function draws on ``ax`` when given (else on a new ``fig, ax = plt.subplots()``) and
-returns the Axes, so it works with any backend, including Agg.
+One rule: every figure is a plain :class:`matplotlib.figure.Figure`, never created through
+pyplot. Nothing here imports pyplot, changes the backend or registers a figure in
+pyplot's global list, so a tour that draws dozens of figures leaks none, and any backend
+(headless included) works: PNG output is rendered by Agg (:func:`png_bytes`,
+``fig.savefig``). matplotlib is imported inside the functions, never when ``penalized`` is.
+
+- :func:`figure`, :func:`style`, :func:`png_bytes` and the palette :data:`COLORS` (the
+  same method has the same colour in every figure).
+- Drawing on a given Axes: :func:`path_axes` (coefficient paths), :func:`cv_axes` (a CV
+  curve). They return the Axes.
+- For users: :func:`plot_path`, :func:`plot_cv`, :func:`plot_stability` draw a result on
+  ``ax`` when given (e.g. ``plt.subplots()``'s, to show it in a pyplot window), else on a
+  new :func:`figure`; they return the Axes (``ax.figure`` is the figure: display it in a
+  notebook, or ``ax.figure.savefig("path.png")``).
 """
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 
-__all__ = ["plot_path", "plot_cv", "plot_stability"]
+__all__ = ["COLORS", "LABELS", "figure", "style", "png_bytes", "path_axes", "cv_axes", "plot_path", "plot_cv",
+           "plot_stability"]
+
+COLORS = {
+    "none": "#6b6b6b",     # no penalty
+    "l2": "#1f77b4",       # ridge / weight decay
+    "l1": "#d62728",       # lasso
+    "l1_subgrad": "#ff7f0e",
+    "l1_prox": "#2ca02c",
+    "train": "#9467bd",
+    "test": "#17becf",
+    "true": "#2ca02c",
+    "irrelevant": "#b0b0b0",
+    "cv": "#8c564b",
+}
+
+LABELS = {
+    "none": "no penalty",
+    "l2": "L2",
+    "l1": "L1",
+    "l1_subgrad": "L1 (subgradient)",
+    "l1_prox": "L1 (proximal)",
+}
+
+_LAMBDA_AXIS = "λ (log scale, decreasing →)"
 
 
-def _axes(ax, figsize=(7, 4.8)):
-    """``(ax, created)``: the given Axes, or a new figure's."""
-    if ax is not None:
-        return ax, False
-    import matplotlib.pyplot as plt
+# -- figures ------------------------------------------------------------------------------------
+def figure(ncols=1, nrows=1, width=5.2, height=3.8, **kwargs):
+    """A ``Figure`` and its axes (a single ``Axes`` or an array), constrained layout."""
+    from matplotlib.figure import Figure
 
-    _, ax = plt.subplots(figsize=figsize)
-    return ax, True
+    fig = Figure(figsize=(width * ncols, height * nrows), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=True, **kwargs)
+    return fig, axes
 
 
-def _finish(ax, created):
-    if created:
-        ax.figure.tight_layout()
+def style(ax, title=None, xlabel=None, ylabel=None, legend=True):
+    """Title, labels, a light grid, no top and right spines, and a legend if anything is labelled."""
+    if title:
+        ax.set_title(title, fontsize=11)
+    if xlabel:
+        ax.set_xlabel(xlabel)
+    if ylabel:
+        ax.set_ylabel(ylabel)
+    ax.grid(True, alpha=0.3, linewidth=0.6)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    if legend and ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8, frameon=False)
     return ax
 
 
+def png_bytes(fig, dpi=110):
+    """The figure as PNG bytes (rendered by Agg)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()
+
+
+def _user_axes(ax):
+    """The caller's Axes, or the single Axes of a new :func:`figure`."""
+    return figure(width=7.0, height=4.8)[1] if ax is None else ax
+
+
+def _cmap():
+    from matplotlib import colormaps
+
+    return colormaps["tab10"]
+
+
+def _decreasing_log_lambda(ax):
+    ax.set_xscale("log")
+    if not ax.xaxis_inverted():
+        ax.invert_xaxis()
+
+
+# -- drawing on an Axes ---------------------------------------------------------------------------
 def _spread(values, min_gap, high):
     """Label heights near ``values`` (same order), at least ``min_gap`` apart, at most ``high``."""
     order = np.argsort(values, kind="stable")
@@ -69,34 +142,85 @@ def _top_axis_counts(ax, lambdas, counts, n_ticks=6):
     return top
 
 
+def _mark_lambdas(ax, marks, styles=("--", ":", "-."), lw=1.2):
+    """``{label: λ}`` as vertical lines."""
+    for k, (label, lam) in enumerate((marks or {}).items()):
+        ax.axvline(lam, color=COLORS["cv"], ls=styles[k % len(styles)], lw=lw, label=label)
+
+
+def path_axes(ax, lambdas, coefs, names=None, highlight=None, lam_marks=None, title=None, *,
+              end_labels=0, counts=None):
+    """Coefficient paths against λ (log scale, decreasing to the right).
+
+    ``highlight``: boolean mask of features drawn in colour (the others in grey; default:
+    all in colour); ``lam_marks``: ``{label: λ}`` drawn as vertical lines. Feature names
+    go in the legend (up to 12 coloured features), or, with ``end_labels=k > 0``, at the
+    right end of the ``k`` largest coloured curves. ``counts``: the number of non-zero
+    coefficients per λ, written on a top axis.
+    """
+    from matplotlib.collections import LineCollection
+
+    lambdas = np.asarray(lambdas)
+    coefs = np.asarray(coefs)
+    p = coefs.shape[0]
+    highlight = np.ones(p, dtype=bool) if highlight is None else np.asarray(highlight, dtype=bool)
+    ever = np.any(coefs != 0, axis=1)  # features that stay at 0 are the horizontal axis itself
+    grey = np.flatnonzero(ever & ~highlight)
+    if grey.size:  # one collection, not thousands of lines
+        segments = np.stack([np.broadcast_to(lambdas, coefs[grey].shape), coefs[grey]], axis=-1)
+        ax.add_collection(LineCollection(segments, colors=COLORS["irrelevant"], linewidths=0.8,
+                                         alpha=0.7, zorder=2))
+    cmap = _cmap()
+    colors = {}
+    in_legend = names is not None and not end_labels and highlight.sum() <= 12
+    for rank, j in enumerate(np.flatnonzero(highlight)):
+        colors[j] = cmap(rank % 10)
+        ax.plot(lambdas, coefs[j], color=colors[j], lw=1.6, label=names[j] if in_legend else None, zorder=3)
+    ax.autoscale_view()
+    _decreasing_log_lambda(ax)
+    ax.axhline(0.0, color="black", lw=0.6)
+    _mark_lambdas(ax, lam_marks)
+    style(ax, title=title, xlabel=_LAMBDA_AXIS, ylabel="coefficient")
+    if end_labels and names is not None:
+        ends = np.where(highlight, coefs[:, -1], 0.0)
+        _label_ends(ax, lambdas[-1], ends, names, end_labels, colors)
+    if counts is not None and len(lambdas) > 1:
+        _top_axis_counts(ax, lambdas, counts)
+    return ax
+
+
+def cv_axes(ax, lambdas, mean, se, marks, label):
+    """A cross-validation curve against λ: ``mean`` ± one standard error ``se`` (labelled
+    ``label``) and ``marks`` ``{label: λ}`` (λ_min, λ_1se) as vertical lines, on a log λ
+    axis decreasing to the right (as :func:`path_axes`)."""
+    ax.errorbar(lambdas, mean, yerr=se, color=COLORS["cv"], lw=1.4, elinewidth=0.7, capsize=1.5, label=label)
+    _mark_lambdas(ax, marks, styles=("--", ":"), lw=1.3)
+    _decreasing_log_lambda(ax)
+    return ax
+
+
+# -- for users: the .plot() methods -----------------------------------------------------------------
 def plot_path(path, ax=None, *, max_labels=10, title=None):
     """Coefficient paths of a :class:`~penalized.path.PathResult` against λ (log scale).
 
     λ decreases to the right (the model grows from the empty one); each feature's curve
-    is labelled by name at the smallest λ (the ``max_labels`` largest ones).
+    is labelled by name at the smallest λ (the ``max_labels`` largest ones); the top axis
+    counts the non-zero coefficients. Draws on ``ax`` (else on a new :func:`figure`) and
+    returns it.
     """
-    ax, created = _axes(ax)
-    lam = path.lambdas
-    lines = ax.plot(lam, path.coefs.T, lw=1.2)
-    colors = [ln.get_color() for ln in lines]
-    ax.set_xscale("log")
-    ax.set_xlim(lam.max(), lam.min())
-    ax.axhline(0.0, color="0.6", lw=0.6)
-    _label_ends(ax, lam[-1], path.coefs[:, -1], path.feature_names, max_labels, colors)
-    ax.set_xlabel("λ (log scale)")
-    ax.set_ylabel("coefficient")
-    if len(lam) > 1:
-        _top_axis_counts(ax, lam, path.n_nonzero)
-    ax.set_title(title or f"{type(path.datafit).__name__} + λ·{path.penalty!r}", fontsize=10)
-    return _finish(ax, created)
+    ax = _user_axes(ax)
+    return path_axes(ax, path.lambdas, path.coefs, names=path.feature_names, end_labels=max_labels,
+                     counts=path.n_nonzero,
+                     title=title or f"{type(path.datafit).__name__} + λ·{path.penalty!r}")
 
 
 def plot_cv(est, ax=None, *, title=None):
     """CV curve of a fitted CV estimator: mean ± one standard error, λ_min and λ_1se marked.
 
-    With a grid of ``l1_ratio`` (or γ for the relaxed lasso), the row of the selected one is shown.
+    With a grid of ``l1_ratio`` (or γ for the relaxed lasso), the row of the selected one
+    is shown. Draws on ``ax`` (else on a new :func:`figure`) and returns it.
     """
-    ax, created = _axes(ax)
+    ax = _user_axes(ax)
     lam = np.asarray(est.lambdas_)
     mean, se = np.asarray(est.cv_mean_), np.asarray(est.cv_std_err_)
     if lam.ndim == 2:  # several l1_ratio: the selected row
@@ -105,34 +229,30 @@ def plot_cv(est, ax=None, *, title=None):
     if mean.ndim == 2:  # relaxed lasso: the selected γ
         row = int(np.flatnonzero(est.gammas_ == est.gamma_)[0])
         mean, se = mean[row], se[row]
-    ax.errorbar(lam, mean, yerr=se, fmt="o", ms=3, color="tab:red", ecolor="0.65", elinewidth=0.8,
-                capsize=1.5)
-    ax.set_xscale("log")
-    ax.set_xlim(lam.max() * 1.1, lam.min() / 1.1)
-    ax.axvline(est.lam_min_, color="0.25", ls="--", lw=1, label=f"λ_min = {est.lam_min_:.3g}")
-    ax.axvline(est.lam_1se_, color="0.25", ls=":", lw=1, label=f"λ_1se = {est.lam_1se_:.3g}")
-    ax.set_xlabel("λ (log scale)")
-    ax.set_ylabel(f"CV {est.scoring_} (mean ± 1 s.e.)")
-    ax.legend(fontsize=8, loc="best")
+    marks = {f"λ_min = {est.lam_min_:.3g}": est.lam_min_, f"λ_1se = {est.lam_1se_:.3g}": est.lam_1se_}
+    cv_axes(ax, lam, mean, se, marks, f"{est.n_splits_}-fold CV {est.scoring_} ± 1 s.e.")
+    style(ax, title=title or f"{type(est).__name__}: {est.n_splits_}-fold CV", xlabel=_LAMBDA_AXIS,
+          ylabel=f"CV {est.scoring_} (mean ± 1 s.e.)")
     path = est.path_ if not isinstance(est.path_, list) else None
     if path is not None and len(lam) > 1:
         _top_axis_counts(ax, lam, path.n_nonzero)
-    ax.set_title(title or f"{type(est).__name__}: {est.n_splits_}-fold CV", fontsize=10)
-    return _finish(ax, created)
+    return ax
 
 
 def plot_stability(result, ax=None, *, max_labels=10, title=None):
     """Stability paths: each feature's selection probability against λ; the selected
-    ones in colour (labelled), the others grey, the threshold dashed."""
-    ax, created = _axes(ax)
+    ones in colour (labelled), the others grey, the threshold dashed, λ outside the range
+    Λ shaded. Draws on ``ax`` (else on a new :func:`figure`) and returns it."""
+    ax = _user_axes(ax)
     lam = result.lambdas
     for j in np.flatnonzero(~result.selected):
-        ax.plot(lam, result.probabilities[j], color="0.75", lw=0.8)
+        ax.plot(lam, result.probabilities[j], color=COLORS["irrelevant"], lw=0.8)
     chosen = np.flatnonzero(result.selected)
+    cmap = _cmap()
     colors = {}
-    for j in chosen:
-        line, = ax.plot(lam, result.probabilities[j], lw=1.6)
-        colors[j] = line.get_color()
+    for rank, j in enumerate(chosen):
+        colors[j] = cmap(rank % 10)
+        ax.plot(lam, result.probabilities[j], color=colors[j], lw=1.6)
     ax.axhline(result.threshold, color="0.3", ls="--", lw=1, label=f"threshold π = {result.threshold:g}")
     ax.set_xscale("log")
     ax.set_xlim(lam.max(), lam.min())
@@ -140,14 +260,12 @@ def plot_stability(result, ax=None, *, max_labels=10, title=None):
     if result.lambda_range < len(lam):
         ax.axvspan(lam[result.lambda_range - 1], lam.min(), color="0.92", zorder=0,
                    label=f"outside Λ (q = {result.q:.3g})")
+    style(ax, title=title or f"Stability selection: {int(result.selected.sum())} selected of "
+                             f"{len(result.selected)} ({result.n_subsamples} subsamples)",
+          xlabel=_LAMBDA_AXIS, ylabel="selection probability")
     if chosen.size:
         end = np.zeros(len(result.selected))
         end[chosen] = result.probabilities[chosen, -1]
         _label_ends(ax, lam[-1], np.where(result.selected, np.maximum(end, 1e-9), 0.0),
                     result.feature_names, max_labels, colors)
-    ax.set_xlabel("λ (log scale)")
-    ax.set_ylabel("selection probability")
-    ax.legend(fontsize=8, loc="upper left")
-    ax.set_title(title or f"Stability selection: {int(result.selected.sum())} selected of "
-                 f"{len(result.selected)} ({result.n_subsamples} subsamples)", fontsize=10)
-    return _finish(ax, created)
+    return ax

@@ -302,7 +302,7 @@ def write_report(results, out_dir, *, title="penalized — the regularization la
     Returns the ``results.json`` document (a dict).
     """
     from . import __version__
-    from .lab.figures import png_bytes
+    from .plots import png_bytes
 
     meta = {"penalized": __version__, "created": _dt.datetime.now(_dt.timezone.utc)
             .strftime("%Y-%m-%d %H:%M UTC"), **(meta or {})}

@@ -1,4 +1,5 @@
-"""Stability selection (Meinshausen & Bühlmann 2010, JRSS-B 72:417–473).
+"""Stability selection (Meinshausen & Bühlmann 2010, JRSS-B 72:417–473), by default with
+complementary pairs of halves (Shah & Samworth 2013, JRSS-B 75:55–80).
 
 Fit the penalized model's whole path on many random subsamples of half the data; the
 *selection probability* of feature j at λ is the fraction of subsamples whose solution
@@ -7,19 +8,28 @@ range Λ reaches the threshold ``π_thr``:
 
     Ŝ_stable = { j : max_{λ∈Λ} Π̂_j(λ) ≥ π_thr }.
 
-With ``q_Λ`` the average number of features selected anywhere in Λ by one subsample, and
-under M&B's assumptions (exchangeable noise features, a selection procedure no worse
-than random guessing), the expected number of false selections is bounded by
+Λ runs from λ_max down the grid as long as ``q_Λ``, the average number of features one
+subsample selects anywhere in Λ, stays ≤ q. The expected number of false selections is
+bounded in terms of q (``error_bound``):
 
-    E[V] ≤ q_Λ² / ((2 π_thr − 1) · p)        (π_thr > 1/2),
+- independent halves, M&B (exchangeable noise features, a procedure no worse than random
+  guessing):  E[V] ≤ q² / ((2 π_thr − 1) · p)  for π_thr > ½;
+- B complementary pairs, S&S Theorem 1: the same bound without exchangeability (for the
+  features that a half-sample selects with probability ≤ q/p); with their mild
+  unimodality assumption, the tighter E[V] ≤ q² / (c(π_thr, B) · p), with
+  c = 2(2π_thr − 1 − 1/(2B)) for π_thr ≤ ¾ and c = (1 + 1/B) / (4(1 − π_thr + 1/(2B)))
+  above (S&S eq. 8; R package stabs, ``assumption="unimodal"``).
 
-reported as ``error_bound``. ``max_features=q`` shortens Λ (from λ_max down) to the
-largest range whose ``q_Λ ≤ q``, which is how the bound is usually controlled.
+The defaults: 50 complementary pairs and the unimodal bound (as S&S and stabs),
+``threshold=0.9`` (the top of M&B's 0.6–0.9, where that bound allows the largest q), and q
+chosen so that the bound is ``pfer=1`` false selection (``max_features="auto"``;
+q ≈ 1.5·√p at π_thr = 0.9). Without a limit on Λ (``max_features=None``), Λ reaches the
+bottom of the grid, where nearly every feature is in every subsample's model, and the
+stable set is nearly every feature.
 
-Options: ``complementary_pairs=True`` draws disjoint pairs of halves (Shah & Samworth
-2013, JRSS-B 75:55–80); ``weakness=α < 1`` is M&B's randomized lasso (each subsample
-multiplies the penalty factor of feature j by ``1/W_j``, ``W_j ~ U[α, 1]``). Classifiers
-are subsampled within each class. The objective on a subsample is the one of
+Options: ``weakness=α < 1`` is M&B's randomized lasso (each subsample multiplies the
+penalty factor of feature j by ``1/W_j``, ``W_j ~ U[α, 1]``). Classifiers are subsampled
+within each class. The objective on a subsample is the one of
 :func:`penalized.regularization_path` (mean data fit + ``λ·R``), on the λ grid computed on
 the full data.
 """
@@ -36,7 +46,6 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_scalar
 
 from . import _validation as v
-from .datafits import Logistic
 from .path import (
     _encode_target,
     _lambda_max,
@@ -47,9 +56,8 @@ from .path import (
     single_threaded_blas,
     solve_path,
 )
-from .penalties import L1L2
 
-__all__ = ["StabilityResult", "stability_selection"]
+__all__ = ["StabilityResult", "stability_selection", "error_bounds", "auto_max_features"]
 
 
 @dataclass
@@ -75,9 +83,15 @@ class StabilityResult:
     q : float
         Average number of features one subsample selects anywhere in Λ.
     error_bound : float
-        M&B's bound on the expected number of false selections (``nan`` if π_thr ≤ ½).
+        The bound on the expected number of false selections for the sampling used:
+        S&S's unimodal bound with complementary pairs (where it applies), else M&B's
+        ``q²/((2π_thr − 1)p)``; ``nan`` if π_thr ≤ ½.
+    error_bound_mb : float
+        M&B's bound ``q²/((2π_thr − 1)p)`` (with complementary pairs: S&S's bound without
+        the unimodality assumption); ``nan`` if π_thr ≤ ½.
     feature_names : ndarray of str
     n_subsamples : int
+    complementary_pairs : bool
     """
 
     lambdas: np.ndarray
@@ -91,6 +105,8 @@ class StabilityResult:
     error_bound: float
     feature_names: np.ndarray
     n_subsamples: int
+    error_bound_mb: float = float("nan")
+    complementary_pairs: bool = False
 
     def selected_at(self, threshold):
         """Names of the features with ``max_probability ≥ threshold``, most stable first."""
@@ -129,8 +145,7 @@ def _subsamples(rng, y, n_subsamples, fraction, complementary_pairs, stratify):
 
 def _subsample_task(X, y, sample_weight, rows, datafit, unit, lambdas, factors, solver):
     if factors is not None:
-        base = np.ones(X.shape[1]) if unit.weights is None else np.asarray(unit.weights)
-        unit = L1L2(l1=unit._l1, l2=unit._l2, weights=base * factors)
+        unit = unit.with_feature_factors(factors)
     sw = None if sample_weight is None else sample_weight[rows]
     arrays = solve_path(X[rows], y[rows], datafit, unit, lambdas, sample_weight=sw, **solver)
     chosen = arrays.coefs != 0
@@ -138,12 +153,65 @@ def _subsample_task(X, y, sample_weight, rows, datafit, unit, lambdas, factors, 
     return chosen, union_sizes, arrays
 
 
+def _unimodal_constant(threshold, n_pairs):
+    """``c`` of S&S's unimodal bound ``E[V] ≤ q²/(c·p)`` for ``n_pairs`` complementary pairs
+    (their eq. 8); ``nan`` where the bound does not apply (π_thr too close to ½)."""
+    if threshold > 0.75:
+        return (1.0 + 1.0 / n_pairs) / (4.0 * (1.0 - threshold + 1.0 / (2 * n_pairs)))
+    c = 2.0 * (2.0 * threshold - 1.0 - 1.0 / (2 * n_pairs))
+    return c if c > 0 else float("nan")
+
+
+def _unimodal_max_q(threshold, n_pairs, p):
+    """The largest q for which S&S's unimodal bound holds at π_thr ≤ ¾ (π_thr must exceed
+    ½ + min(θ², 1/(2B) + ¾θ²), θ = q/p); p above ¾."""
+    if threshold > 0.75:
+        return float(p)
+    theta2 = max(threshold - 0.5, 4.0 / 3.0 * (threshold - 0.5 - 1.0 / (2 * n_pairs)))
+    return p * np.sqrt(max(theta2, 0.0))
+
+
+def error_bounds(q, p, threshold, n_pairs=None):
+    """``(bound, mb_bound)`` on the expected number of false selections for a stable set
+    at ``threshold`` whose subsamples select ``q`` of ``p`` features on average in Λ.
+
+    ``mb_bound`` is M&B's ``q²/((2π_thr − 1)p)``; ``bound`` is S&S's unimodal bound with
+    ``n_pairs`` complementary pairs where it applies, else ``mb_bound``. Both are ``nan``
+    for ``threshold ≤ ½``.
+    """
+    if threshold <= 0.5:
+        return float("nan"), float("nan")
+    mb = q * q / ((2.0 * threshold - 1.0) * p)
+    if n_pairs is None:
+        return mb, mb
+    c = _unimodal_constant(threshold, n_pairs)
+    if np.isnan(c) or q > _unimodal_max_q(threshold, n_pairs, p):
+        return mb, mb
+    return min(q * q / (c * p), mb), mb
+
+
+def auto_max_features(p, threshold, pfer=1.0, n_pairs=None):
+    """The q whose bound (:func:`error_bounds`) on the expected number of false selections is
+    ``pfer``: ``√(pfer·c·p)`` with complementary pairs (c of S&S's unimodal bound, within its
+    range), else ``√(pfer·(2π_thr − 1)·p)`` (M&B); at most p."""
+    if threshold <= 0.5:
+        raise ValueError(f"max_features='auto' bounds the expected number of false selections, which needs "
+                         f"threshold > 0.5; got threshold={threshold!r}. Give max_features=q (a number) or None.")
+    q = np.sqrt(pfer * (2.0 * threshold - 1.0) * p)
+    if n_pairs is not None:
+        c = _unimodal_constant(threshold, n_pairs)
+        if not np.isnan(c):
+            q = max(q, min(np.sqrt(pfer * c * p), _unimodal_max_q(threshold, n_pairs, p)))
+    return float(min(q, p))
+
+
 def stability_selection(X, y, penalty="l1", *, l1_ratio=0.5, weights=None, datafit="squared_error",
                         lambdas=None, n_lambdas=50, eps=None, n_subsamples=100, sample_fraction=0.5,
-                        complementary_pairs=False, weakness=1.0, threshold=0.6, max_features=None,
+                        complementary_pairs=True, weakness=1.0, threshold=0.9, max_features="auto", pfer=1.0,
                         sample_weight=None, fit_intercept=True, tol=1e-4, max_iter=1000, screening="auto",
                         n_jobs=None, random_state=None):
-    """Selection probabilities of every feature over random half-samples and λ.
+    """Selection probabilities of every feature over random half-samples and λ, and the
+    features stable enough to keep with a bounded expected number of false selections.
 
     Parameters
     ----------
@@ -152,17 +220,23 @@ def stability_selection(X, y, penalty="l1", *, l1_ratio=0.5, weights=None, dataf
         As in :func:`penalized.regularization_path` (the grid is computed on all the data).
     n_lambdas : int, default=50
     n_subsamples : int, default=100
-        Number of subsamples (an even number of halves with ``complementary_pairs``).
+        Number of subsamples (an even number with ``complementary_pairs``: 100 = 50 pairs).
     sample_fraction : float in (0, 1), default=0.5
-        Size of each subsample relative to n (M&B: ½).
-    complementary_pairs : bool, default=False
-        Draw the subsamples as disjoint pairs (Shah & Samworth).
+        Size of each subsample relative to n (M&B and S&S: ½; the bounds assume it).
+    complementary_pairs : bool, default=True
+        Draw the subsamples as disjoint pairs of halves (Shah & Samworth); False draws
+        independent halves (M&B).
     weakness : float in (0, 1], default=1.0
         Randomized lasso: penalty factors multiplied by ``1/W_j``, ``W_j ~ U[weakness, 1]``.
-    threshold : float in (0, 1], default=0.6
+    threshold : float in (0, 1], default=0.9
         π_thr (M&B suggest 0.6 to 0.9).
-    max_features : float, optional
-        Limit Λ so that a subsample selects at most this many features on average.
+    max_features : "auto", float or None, default="auto"
+        q: limit Λ so that a subsample selects at most q features on average anywhere in
+        Λ. ``"auto"``: the q whose error bound is ``pfer`` (:func:`auto_max_features`;
+        needs ``threshold > 0.5``). None: no limit (Λ is the whole grid).
+    pfer : float > 0, default=1.0
+        With ``max_features="auto"``: the bound on the expected number of false
+        selections (per-family error rate) that sets q.
     n_jobs : int, optional
         Subsamples in parallel through joblib (threads unless a backend is active).
     random_state : int, numpy Generator or None
@@ -180,13 +254,22 @@ def stability_selection(X, y, penalty="l1", *, l1_ratio=0.5, weights=None, dataf
         raise ValueError(f"sample_fraction must be < 1 (a subsample of the data), got {sample_fraction!r}.")
     weakness = v.check_probability(weakness, "weakness")
     threshold = v.check_probability(threshold, "threshold")
-    if max_features is not None:
+    if not (max_features is None or (isinstance(max_features, str) and max_features == "auto")):
+        if isinstance(max_features, str):
+            raise ValueError(f"max_features must be 'auto', a number > 0 or None, got {max_features!r}.")
         check_scalar(max_features, "max_features", numbers.Real, min_val=0.0, include_boundaries="neither")
-    classifier = isinstance(datafit, Logistic)
+    check_scalar(pfer, "pfer", numbers.Real, min_val=0.0, include_boundaries="neither")
+    if complementary_pairs and n_subsamples % 2:
+        raise ValueError(f"complementary_pairs=True draws pairs of subsamples: n_subsamples must be even, got "
+                         f"{n_subsamples}.")
+    n_pairs = n_subsamples // 2 if complementary_pairs else None
+    classifier = datafit.needs_labels
     X, y_raw, sample_weight, names = v.validate_function_data(X, y, sample_weight, classifier=classifier)
     unit = v.check_path_penalty(penalty, l1_ratio, weights, X.shape[1])
     y, _ = _encode_target(datafit, y_raw, sample_weight)
     n, p = X.shape
+    if isinstance(max_features, str):
+        max_features = auto_max_features(p, threshold, pfer, n_pairs)
     if int(np.floor(fraction * n)) < 2:
         raise ValueError(f"sample_fraction={sample_fraction} of n_samples={n} leaves fewer than 2 samples "
                          "per subsample.")
@@ -211,7 +294,7 @@ def stability_selection(X, y, penalty="l1", *, l1_ratio=0.5, weights=None, dataf
     max_prob = probabilities[:, :k_end].max(axis=1)
     selected = max_prob >= threshold
     q = float(union[k_end - 1])
-    bound = q * q / ((2.0 * threshold - 1.0) * p) if threshold > 0.5 else float("nan")
+    bound, bound_mb = error_bounds(q, p, threshold, n_pairs)
     arrays = [o[2] for o in outcomes]
     converged = np.concatenate([a.converged for a in arrays])
     if not converged.all():
@@ -223,5 +306,6 @@ def stability_selection(X, y, penalty="l1", *, l1_ratio=0.5, weights=None, dataf
     return StabilityResult(
         lambdas=grid, probabilities=probabilities, lambda_range=k_end, max_probability=max_prob,
         threshold=threshold, selected=selected, selected_features=names[order[selected[order]]], q=q,
-        error_bound=bound, feature_names=names, n_subsamples=len(outcomes),
+        error_bound=bound, feature_names=names, n_subsamples=len(outcomes), error_bound_mb=bound_mb,
+        complementary_pairs=bool(complementary_pairs),
     )

@@ -1,6 +1,6 @@
 """Regularized models for a user's own table: what ``penalized fit`` and ``penalized path`` do.
 
-:func:`fit_table` reads and checks a CSV file (:mod:`penalized._validation`), builds a
+:func:`fit_table` reads and checks a CSV file (:mod:`penalized.table_input`), builds a
 scikit-learn pipeline — standardize numeric columns, one-hot encode (then standardize)
 low-cardinality text columns, fit a penalized linear model — chooses λ by
 cross-validation or takes it fixed, and returns the fitted pipeline with the selected
@@ -14,7 +14,8 @@ import numpy as np
 from sklearn.utils import Bunch
 
 from . import _validation as v
-from .lab.figures import cv_axes, figure, path_axes, style
+from .plots import cv_axes, figure, path_axes, style
+from .table_input import check_cv_folds, check_table, read_csv_table
 
 PENALTIES = ("l1", "l2", "elasticnet")
 
@@ -22,10 +23,10 @@ PENALTIES = ("l1", "l2", "elasticnet")
 def load_table(data, target, task="auto", max_levels=20):
     """Read and check ``data`` (a CSV path or a DataFrame)."""
     if isinstance(data, (str, bytes)) or hasattr(data, "__fspath__"):
-        frame, source = v.read_csv_table(data), repr(str(data))
+        frame, source = read_csv_table(data), repr(str(data))
     else:
         frame, source = data, "the table"
-    return v.check_table(frame, target, task=task, max_levels=max_levels, source=source)
+    return check_table(frame, target, task=task, max_levels=max_levels, source=source)
 
 
 def preprocessor(table):
@@ -180,7 +181,7 @@ def fit_table(table, *, penalty="l1", lam=None, cv=5, l1_ratio=0.5, select="1se"
     notes = []
     cv_curve = None
     if lam is None:
-        v.check_cv_folds(table, cv)
+        check_cv_folds(table, cv)
         cv_est, scale = cv_estimator(task, penalty, folds(task, cv), l1_ratio, select)
         cv_est.fit(Xs, y)
         lam = scale * float(cv_est.lam_)

@@ -4,8 +4,9 @@ The distributed algorithms reduce every problem to what the client can solve in 
 a penalized quadratic ``yy − 2cᵀw + wᵀGw + pen(w)`` on a ``q × q`` Gram matrix (the
 squared error's sufficient statistics, or a proximal Newton model), plus the penalty's
 part of the certificate at a point whose gradient was summed over the cluster. When the
-solver's contract changes (penalty codes and parameter arrays, new data fits), this module
-is the one to adapt.
+solver's contract changes, this module is the one to adapt. Penalties reach the kernels as
+``(pen code, P)`` through ``penalty.kernel()``; the distributed algorithms here handle the
+elastic-net family (``PEN_ENET``) without a box.
 """
 
 from __future__ import annotations
@@ -14,7 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..solvers.coordinate_descent import SUPPORT_MAX, coordinate_strengths
+from ..solvers.coordinate_descent import SUPPORT_MAX, kernel_penalty
+
+#: What the distributed solvers take (the elastic-net family without a box).
+SUPPORTED_PENALTIES = "L1, L2, L1L2 (elastic net) or no penalty, with per-feature weights"
 
 # Tuning of the exact support steps in Gram mode (the solver's defaults).
 _SUPPORT_COST = 1.0
@@ -35,9 +39,22 @@ class QuadraticSolution:
         return self.gap + self.stationarity
 
 
+def kernel_view(penalty, n_features):
+    """The penalty as the kernels take it (:class:`~penalized.penalties.KernelPenalty`), checked
+    to be one the distributed solvers handle: the elastic net without a box. Raises
+    ``NotImplementedError`` naming what is supported otherwise."""
+    kp = kernel_penalty(penalty, n_features)
+    if not kp.is_elastic_net:
+        raise NotImplementedError(
+            f"penalized.dask fits {SUPPORTED_PENALTIES}; {kp.name} is not supported on Dask input "
+            "(compute X to NumPy for it).")
+    return kp
+
+
 def strengths(penalty, n_features, features=None):
     """``(l1, l2)`` per-feature strengths (restricted to ``features`` if given)."""
-    l1, l2 = coordinate_strengths(penalty, n_features)
+    P = kernel_view(penalty, n_features).params
+    l1, l2 = P[0], P[1]
     if features is not None:
         l1, l2 = l1[features], l2[features]
     return np.ascontiguousarray(l1), np.ascontiguousarray(l2)
@@ -76,7 +93,8 @@ def solve_penalized_quadratic(G, c, yy, penalty, w0, tol, max_iter, features=Non
 
     q = G.shape[0]
     k = kernels_for(q * q)
-    l1, l2 = strengths(penalty, q if n_features is None else n_features, features)
+    kp = kernel_view(penalty, q if n_features is None else n_features)
+    P = np.ascontiguousarray(kp.params if features is None else kp.params[:, features])
     G = np.asfortranarray(G, dtype=np.float64)
     c = np.ascontiguousarray(c, dtype=np.float64)
     w = np.array(w0, dtype=np.float64).ravel()
@@ -84,7 +102,7 @@ def solve_penalized_quadratic(G, c, yy, penalty, w0, tol, max_iter, features=Non
     params = np.zeros(k.N_PARAMS)
     params[k.P_SUPPORT_COST] = _SUPPORT_COST
     params[k.P_FACE_SOLVES] = _FACE_SOLVES
-    epochs, gap, stationarity, _ = k.gram_solve(G, c, float(yy), w, gw, l1, l2, float(tol), int(max_iter),
+    epochs, gap, stationarity, _ = k.gram_solve(G, c, float(yy), w, gw, kp.code, P, float(tol), int(max_iter),
                                                 min(SUPPORT_MAX, q), params)
     return QuadraticSolution(w, float(gap), float(stationarity), int(epochs))
 

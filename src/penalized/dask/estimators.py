@@ -25,6 +25,26 @@ def _set_features(est, data):
         del est.feature_names_in_
 
 
+def check_supported(est, offset=None, y=None):
+    """Raise a clear ``NotImplementedError`` for what the Dask route does not fit (before any pass
+    over the data): it fits the squared error and the binary log-loss with the elastic-net family
+    (L1, L2, L1L2, none), without a box or an offset."""
+    from ..penalties import check_bounds
+
+    name = type(est).__name__
+    supported = ("penalized.dask fits Lasso, Ridge, ElasticNet, LinearRegression (one target) and binary "
+                 f"LogisticRegression with {bridge.SUPPORTED_PENALTIES}")
+    datafit = type(est._datafit).__name__
+    if datafit not in ("SquaredError", "Logistic"):
+        raise NotImplementedError(f"{name} (the {datafit} data fit) does not take Dask input: {supported}.")
+    if getattr(est, "_requires_2d_y", False) or getattr(y, "ndim", 1) > 1:
+        raise NotImplementedError(f"{name} with several targets does not take Dask input: {supported}.")
+    if check_bounds(est.bounds, est.positive) is not None:
+        raise NotImplementedError(f"{name} with positive=True or bounds= does not take Dask input: {supported}.")
+    if offset is not None:
+        raise NotImplementedError(f"{name}.fit(offset=...) does not take Dask input: {supported}.")
+
+
 def _check_penalty(est, p):
     penalty = est._penalty(p)
     if penalty is not None:
@@ -32,8 +52,9 @@ def _check_penalty(est, p):
     return penalty
 
 
-def fit_regressor(est, X, y, sample_weight=None):
+def fit_regressor(est, X, y, sample_weight=None, offset=None):
     """``_Regressor.fit`` on Dask input."""
+    check_supported(est, offset, y)
     data = prepare(X, y, sample_weight, classifier=False)
     p = data.n_features
     penalty = _check_penalty(est, p)
@@ -50,12 +71,14 @@ def fit_regressor(est, X, y, sample_weight=None):
     return est
 
 
-def fit_classifier(est, X, y, sample_weight=None):
-    """``LogisticRegression.fit`` on Dask input: one binary problem, or one per class (one-vs-rest)."""
+def fit_classifier(est, X, y, sample_weight=None, offset=None):
+    """``LogisticRegression.fit`` on Dask input: two classes (the multinomial model of more
+    classes is not distributed yet: a clear ``NotImplementedError`` after pass 0 finds them)."""
     from sklearn.utils.multiclass import check_classification_targets
 
     from .chunks import label_moments_chunk
 
+    check_supported(est, offset, y)
     data = prepare(X, y, sample_weight, classifier=True)
     p = data.n_features
     penalty = _check_penalty(est, p)
@@ -67,7 +90,11 @@ def fit_classifier(est, X, y, sample_weight=None):
     name = type(est).__name__
     if classes.shape[0] < 2:
         raise ValueError(f"{name} needs at least 2 classes in y; got only one class: {classes.tolist()[0]!r}.")
-    positives = [classes[1]] if classes.shape[0] == 2 else list(classes)
+    if classes.shape[0] > 2:  # in memory, K > 2 classes fit the multinomial model
+        raise NotImplementedError(
+            f"{name} on Dask input fits two classes; y has {classes.shape[0]} and the multinomial model "
+            "is not distributed yet (compute X to NumPy for it).")
+    positives = [classes[1]]
     coef0, b0 = est._warm_start(len(positives), p)
     results = []
     for k, label in enumerate(positives):
@@ -105,6 +132,9 @@ def fit_classifier(est, X, y, sample_weight=None):
 
 def certificate(X, y, coef, intercept=0.0, *, datafit, penalty, sample_weight=None, fit_intercept=True):
     """:func:`penalized.solvers.certificate` on Dask input (three passes at most, X never gathered)."""
+    if type(datafit).__name__ not in ("SquaredError", "Logistic"):
+        raise NotImplementedError(f"certificate on Dask input takes the squared error or the log-loss, not "
+                                  f"{type(datafit).__name__}.")
     classifier = type(datafit).__name__ == "Logistic"
     data = prepare(X, y, sample_weight, classifier=classifier)
     target = Target()

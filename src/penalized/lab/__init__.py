@@ -2,22 +2,24 @@
 
 One module per claim; each exposes ``run(quick: bool, rng) -> SectionResult``:
 
-============== ==================================================================
-``overfitting`` overfitting and its three causes (complexity, too little data, noise)
-``knob``        λ is the knob: the validation curve's U shape, λ chosen by CV
-``l1_vs_l2``    L1 selects (exact zeros, precision/recall), L2 only shrinks
-``geometry``    why L1 makes zeros: subgradients, the diamond and the disc
-``deep``        an MLP on digits: no penalty, L2, L1 by subgradient, L1 by prox
-``real_data``   prostate (lasso, CV) and singh2002 (sparse logistic regression)
-============== ==================================================================
+================= ==================================================================
+``overfitting``   overfitting and its three causes (complexity, too little data, noise)
+``training_time`` training too long: test error against epochs, a penalty, early stopping
+``knob``          λ is the knob: the validation curve's U shape, λ chosen by CV
+``l1_vs_l2``      L1 selects (exact zeros, precision/recall), L2 only shrinks
+``geometry``      why L1 makes zeros: subgradients, the diamond and the disc
+``deep``          an MLP on digits: no penalty, L2, L1 by subgradient, L1 by prox
+``real_data``     prostate (lasso, CV) and singh2002 (sparse logistic regression)
+================= ==================================================================
 
 Section ``deep`` needs PyTorch, an optional dependency (``pip install 'penalized[nn]'``);
 without it the section says so in ``SectionResult.pending`` and measures nothing. It never
 reports numbers it did not measure. :func:`run_tour` runs them all,
 :func:`penalized.report.write_report` turns the results into ``report.html``.
 
-Figures are plain :class:`matplotlib.figure.Figure` objects (no pyplot, no global
-backend change): they render with Agg when saved and display in notebooks.
+Figures are plain :class:`matplotlib.figure.Figure` objects drawn with
+:mod:`penalized.plots` (no pyplot, no global backend change): they render with Agg when
+saved and display in notebooks.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ __all__ = ["SECTIONS", "SectionResult", "run_section", "run_tour"]
 #: The sections of the tour, in order: (key = module name in penalized.lab, title).
 SECTIONS = (
     ("overfitting", "Overfitting and its three causes"),
+    ("training_time", "Training too long"),
     ("knob", "λ is the knob"),
     ("l1_vs_l2", "L1 against L2"),
     ("geometry", "Why L1 makes zeros"),

@@ -18,8 +18,8 @@ from importlib.util import find_spec
 
 import numpy as np
 
+from ..plots import COLORS, LABELS, figure, style
 from . import SectionResult
-from .figures import COLORS, LABELS, figure, style
 
 TITLE = "Deep learning: penalties on an MLP"
 CLAIM = ("On a neural network, L1 by subgradient steps only makes weights small; L1 by a proximal "

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..plots import COLORS, figure, style
 from . import SectionResult
-from .figures import COLORS, figure, style
 
 LAM = 1.0
 

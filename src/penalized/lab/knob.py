@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..plots import COLORS, cv_axes, figure, style
 from . import SectionResult
-from .figures import COLORS, cv_axes, figure, style
 
 N_TRAIN, N_TEST, P, S, RHO, SIGMA = 100, 1000, 100, 10, 0.5, 2.0
 

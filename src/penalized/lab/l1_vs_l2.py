@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..plots import COLORS, figure, path_axes, style
 from . import SectionResult
-from .figures import COLORS, figure, path_axes, style
 from .knob import path_mse
 
 N, P, S, SIGMA = 100, 60, 5, 1.0

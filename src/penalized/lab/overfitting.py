@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..plots import COLORS, figure, style
 from . import SectionResult
-from .figures import COLORS, figure, style
 
 RIDGE_LAM = 3e-3
 TEST_SIZE = 1000

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..plots import COLORS, cv_axes, figure, path_axes, style
 from ..tables import folds
 from . import SectionResult
-from .figures import COLORS, cv_axes, figure, path_axes, style
 
 
 def _prostate(quick):

@@ -7,6 +7,7 @@
   with the step size: L1 gives exact zeros, :class:`penalized.GroupL1` whole neurons.
 - :func:`prune` — a smaller ``nn.Sequential`` without the zeroed units, same outputs.
 - :func:`sparsity_report` — exact zeros, zeroed units, parameters before and after.
+- :class:`LambdaSchedule` — dense steps first, then λ ramped in (``schedule=``).
 
 The penalties are the ones of :mod:`penalized.penalties` (``pz.L1``, ``pz.L2``,
 ``pz.L1L2``, ``pz.GroupL1``), on the same scale as everywhere in penalized. PyTorch is an
@@ -22,6 +23,7 @@ from .optim import ProxAdamW, ProxSGD
 from .prune import prune
 from .regularizer import Regularizer, default_selection
 from .report import LayerSparsity, SparsityReport, sparsity_report
+from .schedule import LambdaSchedule
 
 __all__ = ["Regularizer", "default_selection", "ProxSGD", "ProxAdamW", "prune", "sparsity_report",
-           "SparsityReport", "LayerSparsity"]
+           "SparsityReport", "LayerSparsity", "LambdaSchedule"]

@@ -17,6 +17,7 @@ from torch import nn
 
 from .. import _validation as v
 from ..penalties import Penalty
+from ._validation import check_factor, check_floating_parameters, check_selection_nonempty, compile_name_pattern
 
 __all__ = ["Regularizer", "default_selection", "NORM_TYPES", "unwrap"]
 
@@ -74,7 +75,7 @@ def _describe(selector):
 def _compile_selector(selector, names, argname):
     """A predicate ``(name, param, module) -> bool`` for one selector (see :class:`Regularizer`)."""
     if isinstance(selector, str):
-        match = v.compile_name_pattern(selector, names, argname)
+        match = compile_name_pattern(selector, names, argname)
         return lambda name, param, module: match(name)
     if isinstance(selector, type):
         if not issubclass(selector, nn.Module):
@@ -202,8 +203,8 @@ class Regularizer:
                        f"weights_only={weights_only}, penalty={_describe(penalty)}")
         if weights_only:
             description += " (biases and normalization parameters are never selected with weights_only=True)"
-        v.check_selection_nonempty(self._entries, description)
-        v.check_floating_parameters([(n, p) for n, p, _ in self._entries])
+        check_selection_nonempty(self._entries, description)
+        check_floating_parameters([(n, p) for n, p, _ in self._entries])
 
     @staticmethod
     def _assign(penalty, candidates, names):
@@ -248,7 +249,7 @@ class Regularizer:
         """The schedule's current multiplier (1 without a schedule)."""
         if self.schedule is None:
             return 1.0
-        return v.check_factor(self.schedule(self.steps))
+        return check_factor(self.schedule(self.steps))
 
     def __call__(self):
         """``factor · Σ_k R_k(w_k)`` as a 0-d tensor (add it to the data loss)."""

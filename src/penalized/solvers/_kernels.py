@@ -44,8 +44,18 @@ def njit(**options):
     return mark
 
 
+# data fits (see the "data fits" section)
 SQUARED_ERROR = 0
 LOGISTIC = 1
+POISSON = 2
+MULTINOMIAL = 3  # block kernels only: K classes, one-hot targets
+# separable penalties (see the "penalties" section) and the rows of their parameter array
+PEN_ENET = 0  # P[0] = l1_j, P[1] = l2_j: l1_j|w| + l2_j w²
+PEN_MCP = 1  # P[0] = lam_j, P[1] = gamma: Zhang (2010)
+PEN_SCAD = 2  # P[0] = lam_j, P[1] = gamma (a > 2): Fan & Li (2001)
+ROW_LO = 2
+ROW_HI = 3
+N_PEN_ROWS = 4
 
 # Entries of the ``params`` array that tunes the exact support steps (runtime values, so
 # that tuning them needs no recompilation): the cost factor of the ski-rental rule that
@@ -154,6 +164,10 @@ def matvec(X, Xd, Xi, Xp, sparse, w, mu, out):
 
 
 # ------------------------------------------------------------------------ data fits
+# Each data fit is one block of scalar primitives below (loss, derivative, second
+# derivative, the conjugate term of the duality gap); the dispatchers after them select a
+# block by its code and raise on an unknown one. Adding a data fit = one code, one block,
+# one branch in each dispatcher (see docs/extending.md).
 @njit(**_JIT)
 def log1pexp(t):
     """``log(1 + exp(t))`` without overflow."""
@@ -171,23 +185,96 @@ def sigmoid(t):
 
 
 @njit(**_JIT)
+def unknown_code(kind, code):
+    raise ValueError("penalized kernels: unknown code")
+
+
+@njit(**_JIT)
 def curvature_bound(df):
-    """Upper bound of ``ℓ''``: 2 for the squared error, ¼ for the log-loss."""
-    return 2.0 if df == SQUARED_ERROR else 0.25
+    """Upper bound of ``ℓ''``: 2 for the squared error, ¼ for the log-loss; 0 where there is
+    none (Poisson: callers use the local curvature, see :func:`intercept_curvature`)."""
+    if df == SQUARED_ERROR:
+        return 2.0
+    if df == LOGISTIC:
+        return 0.25
+    if df == POISSON:
+        return 0.0
+    unknown_code(0, df)
+    return 0.0
 
 
 @njit(**_JIT)
 def sample_loss(df, y, z):
     if df == SQUARED_ERROR:
         return (y - z) * (y - z)
-    return log1pexp(-y * z)
+    if df == LOGISTIC:
+        return log1pexp(-y * z)
+    if df == POISSON:
+        return np.exp(z) - y * z
+    unknown_code(0, df)
+    return 0.0
 
 
 @njit(**_JIT)
 def sample_loss_derivative(df, y, z):
     if df == SQUARED_ERROR:
         return -2.0 * (y - z)
-    return -y * sigmoid(-y * z)
+    if df == LOGISTIC:
+        return -y * sigmoid(-y * z)
+    if df == POISSON:
+        return np.exp(z) - y
+    unknown_code(0, df)
+    return 0.0
+
+
+@njit(**_JIT)
+def sample_loss_curvature(df, y, z):
+    """``ℓ''(y, z)``."""
+    if df == SQUARED_ERROR:
+        return 2.0
+    if df == LOGISTIC:
+        s = sigmoid(-y * z)
+        return s * (1.0 - s)
+    if df == POISSON:
+        return np.exp(z)
+    unknown_code(0, df)
+    return 0.0
+
+
+@njit(**_JIT)
+def sample_loss_derivatives(df, y, z):
+    """``(ℓ'(y, z), ℓ''(y, z))`` in one evaluation (one sigmoid or exponential)."""
+    if df == LOGISTIC:
+        s = sigmoid(-y * z)
+        return -y * s, s * (1.0 - s)
+    if df == POISSON:
+        e = np.exp(z)
+        return e - y, e
+    return sample_loss_derivative(df, y, z), sample_loss_curvature(df, y, z)
+
+
+@njit(**_JIT)
+def sample_loss_change(df, y, z, d):
+    """``ℓ(y, z + d) − ℓ(y, z)``, accurate for tiny ``d``.
+
+    Differences of two nearly equal losses lose everything below ``eps·ℓ`` (a line search
+    then cannot see a Newton step near the optimum); for ``|d| < 1e-3`` the log-loss uses
+    its third-order Taylor expansion, Poisson ``expm1``.
+    """
+    if df == SQUARED_ERROR:
+        r = y - z
+        return d * (d - 2.0 * r)
+    if df == LOGISTIC:
+        if abs(d) < 1e-3:
+            sg = sigmoid(-y * z)
+            c2 = sg * (1.0 - sg)
+            third = -y * c2 * (1.0 - 2.0 * sg) / 6.0
+            return d * (-y * sg + d * (0.5 * c2 + d * third))
+        return log1pexp(-y * (z + d)) - log1pexp(-y * z)
+    if df == POISSON:
+        return np.exp(z) * np.expm1(d) - y * d
+    unknown_code(0, df)
+    return 0.0
 
 
 @njit(**_JIT)
@@ -198,16 +285,26 @@ def sample_gap(df, y, z, alpha, log_alpha, log1m_alpha):
     between Bernoulli(alpha·σ) and Bernoulli(σ), ``σ = sigmoid(−yz)``; ``log_alpha`` and
     ``log1m_alpha`` are ``log(alpha)`` (0 when ``alpha = 0``) and ``log(1 − alpha)``,
     computed once by the caller (the compiler does not hoist them out of a loop).
+    Poisson (``f = e^z − yz``, ``f*(v) = (v + y)(log(v + y) − 1)``): with
+    ``s = alpha·e^z + (1 − alpha)·y``, ``e^z − yz + s(log s − 1) − alpha(e^z − y)z``.
     """
     if alpha == 1.0:
         return 0.0
     if df == SQUARED_ERROR:
         r = (y - z) * (1.0 - alpha)
         return r * r
-    m = y * z
-    s = sigmoid(-m)
-    term = 0.0 if alpha == 0.0 else alpha * s * log_alpha
-    return term + (1.0 - alpha * s) * log1pexp(log1m_alpha - m)
+    if df == LOGISTIC:
+        m = y * z
+        s = sigmoid(-m)
+        term = 0.0 if alpha == 0.0 else alpha * s * log_alpha
+        return term + (1.0 - alpha * s) * log1pexp(log1m_alpha - m)
+    if df == POISSON:
+        e = np.exp(z)
+        s = alpha * e + (1.0 - alpha) * y
+        conj = s * (np.log(s) - 1.0) if s > 0.0 else 0.0
+        return max(e - y * z + conj - alpha * (e - y) * z, 0.0)
+    unknown_code(0, df)
+    return 0.0
 
 
 @njit(**_JIT)
@@ -227,6 +324,18 @@ def weighted_derivatives(df, y, a, zx, b, out):
         out[i] = a[i] * sample_loss_derivative(df, y[i], zx[i] + b)
         total += out[i]
     return total
+
+
+@njit(**_JIT)
+def intercept_curvature(df, y, a, zx, b):
+    """The curvature along the intercept used by its stationarity term: ``ℓ''``'s bound
+    where there is one, else the local ``Σ a_i ℓ''(z_i)``."""
+    c = curvature_bound(df)
+    if c > 0.0:
+        return c
+    for i in range(y.shape[0]):
+        c += a[i] * sample_loss_curvature(df, y[i], zx[i] + b)
+    return c
 
 
 @njit(**_JIT_FAST)
@@ -254,7 +363,13 @@ def gradient(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, mu, idx, grad, buf):
     return grad_b
 
 
-# -------------------------------------------------------------------------- penalty
+# ------------------------------------------------------------------------ penalties
+# A separable penalty reaches the kernels as ``(pen, P)``: its code and an array of shape
+# (N_PEN_ROWS, p) of per-feature parameters. Rows ROW_LO and ROW_HI hold the box
+# ``lo_j ≤ w_j ≤ hi_j`` of every penalty (±inf: no bound; 0 always lies in the box).
+# Each penalty is one block of primitives: value, slope away from zero, half-width of
+# the subdifferential at zero, prox (exact, with the box), and, for the convex ones, the
+# conjugate term of the duality gap. The dispatchers raise on an unknown code.
 @njit(**_JIT)
 def prox_enet(x, t1, t2):
     """``argmin_u ½(u − x)² + t1|u| + t2 u²`` = ``soft(x, t1) / (1 + 2 t2)``."""
@@ -266,81 +381,264 @@ def prox_enet(x, t1, t2):
 
 
 @njit(**_JIT)
-def penalty_value(w, l1, l2, idx):
+def mcp_value(lam, gamma, ax):
+    """MCP (Zhang 2010) at ``|x| = ax``: ``lam·ax − ax²/(2γ)`` if ``ax ≤ γ·lam``, else ``γ·lam²/2``."""
+    if ax <= gamma * lam:
+        return lam * ax - ax * ax / (2.0 * gamma)
+    return 0.5 * gamma * lam * lam
+
+
+@njit(**_JIT)
+def scad_value(lam, a, ax):
+    """SCAD (Fan & Li 2001) at ``|x| = ax``: ``lam·ax`` up to ``lam``, then
+    ``(2a·lam·ax − ax² − lam²) / (2(a − 1))`` up to ``a·lam``, then ``lam²(a + 1)/2``."""
+    if ax <= lam:
+        return lam * ax
+    if ax <= a * lam:
+        return (2.0 * a * lam * ax - ax * ax - lam * lam) / (2.0 * (a - 1.0))
+    return 0.5 * lam * lam * (a + 1.0)
+
+
+@njit(**_JIT)
+def pen_value(pen, P, j, x):
+    """The penalty of coordinate ``j`` at ``x`` (the box is not part of the value)."""
+    if pen == PEN_ENET:
+        return P[0, j] * abs(x) + P[1, j] * x * x
+    if pen == PEN_MCP:
+        return mcp_value(P[0, j], P[1, j], abs(x))
+    if pen == PEN_SCAD:
+        return scad_value(P[0, j], P[1, j], abs(x))
+    unknown_code(1, pen)
+    return 0.0
+
+
+@njit(**_JIT)
+def pen_slope(pen, P, j, x):
+    """The penalty's derivative at ``x ≠ 0``."""
+    s = 1.0 if x > 0.0 else -1.0
+    if pen == PEN_ENET:
+        return P[0, j] * s + 2.0 * P[1, j] * x
+    ax = abs(x)
+    lam = P[0, j]
+    if pen == PEN_MCP:
+        return s * max(lam - ax / P[1, j], 0.0)
+    if pen == PEN_SCAD:
+        if ax <= lam:
+            return s * lam
+        return s * max(P[1, j] * lam - ax, 0.0) / (P[1, j] - 1.0)
+    unknown_code(1, pen)
+    return 0.0
+
+
+@njit(**_JIT)
+def pen_concavity(pen, P, j):
+    """How concave the penalty can be: the smallest ``c`` with ``pen_j + c·x²/2`` convex (0 for the
+    elastic net, ``1/γ`` for MCP, ``1/(γ − 1)`` for SCAD)."""
+    if pen == PEN_MCP:
+        return 1.0 / P[1, j]
+    if pen == PEN_SCAD:
+        return 1.0 / (P[1, j] - 1.0)
+    return 0.0
+
+
+@njit(**_JIT)
+def pen_kink(pen, P, j):
+    """Half-width of the subdifferential at zero: ``∂pen_j(0) = [−k, k]`` (l1 or lam)."""
+    return P[0, j]
+
+
+@njit(**_JIT)
+def pen_kinked(pen, P, j):
+    """Is coordinate ``j`` non-smooth at zero (an L1-type kink, or a bound at 0)?"""
+    return P[0, j] > 0.0 or P[ROW_LO, j] == 0.0 or P[ROW_HI, j] == 0.0
+
+
+@njit(**_JIT)
+def pen_free(pen, P, j):
+    """Is coordinate ``j`` unpenalized (it may still have a box)?"""
+    if pen == PEN_ENET:
+        return P[0, j] == 0.0 and P[1, j] == 0.0
+    return P[0, j] == 0.0
+
+
+@njit(**_JIT)
+def pen_violation(pen, P, j, x, g):
+    """``dist(−g, ∂(pen_j + box_j)(x))``: the optimality violation of coordinate ``j`` when
+    ``g`` is the data fit's derivative (the limiting subdifferential for MCP and SCAD)."""
+    lo = P[ROW_LO, j]
+    hi = P[ROW_HI, j]
+    if x == 0.0:
+        k = pen_kink(pen, P, j)
+        low = -np.inf if lo == 0.0 else -k
+        high = np.inf if hi == 0.0 else k
+    else:
+        d = pen_slope(pen, P, j, x)
+        low = -np.inf if x == lo else d
+        high = np.inf if x == hi else d
+    return max(low + g, -g - high, 0.0)
+
+
+@njit(**_JIT)
+def _piece_argmin(pen, P, j, ax, step, left, right, curv, stat, best, best_val):
+    """Minimise ``φ(t) = ½(t − ax)² + step·pen_j(t)`` over ``[left, right]``, where φ is a
+    quadratic of curvature ``curv`` with stationary point ``stat``; keeps the better of
+    that and ``(best, best_val)``."""
+    if right < left:
+        return best, best_val
+    if curv > 0.0:
+        cands = (min(max(stat, left), right), left)
+    else:
+        cands = (left, right)
+    for t in cands:
+        if np.isfinite(t):
+            v = 0.5 * (t - ax) * (t - ax) + step * pen_value(pen, P, j, t)
+            if v < best_val:
+                best, best_val = t, v
+    return best, best_val
+
+
+@njit(**_JIT)
+def pen_prox(pen, P, j, x, step):
+    """``argmin_{lo_j ≤ u ≤ hi_j} ½(u − x)² + step·pen_j(u)``, exactly.
+
+    Elastic net: the clipped soft-threshold. MCP and SCAD are quadratic by pieces in
+    ``|u|``: the minimiser (of the sign of ``x``) is the best of each piece's minimiser,
+    which also holds where ``step`` is too large for the 1-D problem to be convex.
+    """
+    lo = P[ROW_LO, j]
+    hi = P[ROW_HI, j]
+    if pen == PEN_ENET:
+        u = prox_enet(x, step * P[0, j], step * P[1, j])
+        return min(max(u, lo), hi)
+    if pen != PEN_MCP and pen != PEN_SCAD:
+        unknown_code(1, pen)
+    s = 1.0 if x >= 0.0 else -1.0
+    ax = abs(x)
+    cap = hi if s > 0.0 else -lo  # the box on the half-line of x
+    lam = P[0, j]
+    g = P[1, j]
+    best = 0.0
+    best_val = 0.5 * ax * ax
+    if pen == PEN_MCP:
+        c = 1.0 - step / g
+        stat = (ax - step * lam) / c if c > 0.0 else 0.0
+        best, best_val = _piece_argmin(pen, P, j, ax, step, 0.0, min(g * lam, cap), c, stat, best, best_val)
+        best, best_val = _piece_argmin(pen, P, j, ax, step, g * lam, cap, 1.0, ax, best, best_val)
+    else:
+        best, best_val = _piece_argmin(pen, P, j, ax, step, 0.0, min(lam, cap), 1.0, ax - step * lam,
+                                       best, best_val)
+        c = 1.0 - step / (g - 1.0)
+        stat = (ax * (g - 1.0) - step * g * lam) / (g - 1.0 - step) if c > 0.0 else 0.0
+        best, best_val = _piece_argmin(pen, P, j, ax, step, lam, min(g * lam, cap), c, stat, best, best_val)
+        best, best_val = _piece_argmin(pen, P, j, ax, step, g * lam, cap, 1.0, ax, best, best_val)
+    return s * best
+
+
+@njit(**_JIT)
+def pen_change(pen, P, j, old, new):
+    """``pen_j(new) − pen_j(old)`` (for the elastic net without cancellation)."""
+    if pen == PEN_ENET:
+        return P[0, j] * (abs(new) - abs(old)) + P[1, j] * (new - old) * (new + old)
+    return pen_value(pen, P, j, new) - pen_value(pen, P, j, old)
+
+
+@njit(**_JIT)
+def penalty_value(w, pen, P, idx):
     s = 0.0
     for j in idx:
-        s += l1[j] * abs(w[j]) + l2[j] * w[j] * w[j]
+        if w[j] != 0.0:
+            s += pen_value(pen, P, j, w[j])
     return s
 
 
 @njit(**_JIT)
-def violations(w, grad, l1, l2, L, out):
-    """``dist(−grad_j, ∂pen_j(w_j))`` per feature; −1 for features with ``L_j = 0``."""
+def violations(w, grad, pen, P, L, out):
+    """:func:`pen_violation` per feature; −1 for features with ``L_j = 0``."""
     for j in range(w.shape[0]):
         if L[j] == 0.0:
             out[j] = -1.0
-        elif w[j] == 0.0:
-            out[j] = max(abs(grad[j]) - l1[j], 0.0)
         else:
-            sign = 1.0 if w[j] > 0.0 else -1.0
-            out[j] = abs(grad[j] + l1[j] * sign + 2.0 * l2[j] * w[j])
+            out[j] = pen_violation(pen, P, j, w[j], grad[j])
 
 
 # ----------------------------------------------------------------------- certificate
 @njit(**_JIT)
-def coordinate_gap(wj, u, l1j, l2j):
-    """Fenchel-Young gap ``r(w_j) + r*(u) − w_j·u ≥ 0`` of ``r(x) = l1j|x| + l2j x²`` at the dual
-    point ``u = −α·grad_j`` (``r*(u) = max(|u| − l1j, 0)² / (4·l2j)``, or 0 inside the box when l2j = 0)."""
-    term = l1j * abs(wj) + l2j * wj * wj - wj * u
+def coordinate_gap(wj, u, l1j, l2j, lo, hi):
+    """Fenchel-Young gap ``r(w_j) + r*(u) − w_j·u ≥ 0`` of ``r(x) = l1j|x| + l2j x² + ι[lo,hi](x)``
+    at the dual point ``u = −α·grad_j``: ``r*(u) = u·x* − r(x*)`` with ``x*`` the clipped
+    ``soft(u, l1j)/(2·l2j)`` (``l2j = 0``: 0 inside ``[−l1j, l1j]``, else the bound; the dual
+    scaling keeps ``u`` inside on unbounded sides)."""
     if l2j > 0.0:
-        excess = max(abs(u) - l1j, 0.0)
-        term += excess * excess / (4.0 * l2j)
+        x = prox_enet(u, l1j, 0.0) / (2.0 * l2j)
+        x = min(max(x, lo), hi)
+    elif u > l1j and hi < np.inf:
+        x = hi
+    elif u < -l1j and lo > -np.inf:
+        x = lo
+    else:  # inside [−l1j, l1j], up to the rounding of the dual scaling where unbounded
+        x = 0.0
+    term = l1j * (abs(wj) - abs(x)) + l2j * (wj * wj - x * x) + (x - wj) * u
     return max(term, 0.0)
 
 
 @njit(**_JIT)
-def dual_scaling(grad, l1, l2, idx):
-    """Largest ``α ≤ 1`` with ``α·|grad_j| ≤ l1_j`` for the pure-L1 coordinates of ``idx``: the
-    factor that makes the dual point ``θ = −α·∇F`` feasible."""
+def dual_scaling(grad, P, idx):
+    """Largest ``α ≤ 1`` keeping the dual point ``θ = −α·∇F`` feasible for the elastic net:
+    ``α·|grad_j| ≤ l1_j`` wherever ``r_j*`` is finite only there (no L2 part, no bound on
+    the side of ``−grad_j``)."""
     alpha = 1.0
     for j in idx:
-        if l2[j] == 0.0 and l1[j] > 0.0:
-            g = abs(grad[j])
-            if g * alpha > l1[j]:
-                alpha = l1[j] / g
+        l1j = P[0, j]
+        if P[1, j] == 0.0 and l1j > 0.0:
+            g = grad[j]
+            unbounded = P[ROW_HI, j] == np.inf if g < 0.0 else P[ROW_LO, j] == -np.inf
+            if unbounded and abs(g) * alpha > l1j:
+                alpha = l1j / abs(g)
     return alpha
 
 
 @njit(**_JIT)
-def duality_gap(df, y, a, zx, b, w, grad, grad_b, l1, l2, L, idx, fit_intercept):
+def duality_gap(df, y, a, zx, b, w, grad, grad_b, pen, P, L, idx, fit_intercept):
     """Certificate of optimality at ``(w, b)`` over the coordinates ``idx``.
 
-    Returns ``(gap, stationarity)``. ``gap`` is the Fenchel duality gap of the problem
-    in the penalized coordinates of ``idx`` with every other coordinate (unpenalized
-    features, the intercept, features outside ``idx``) held at its current value; the
-    dual point is ``θ = −alpha·∇F(zx + b)``, rescaled so that ``|x_jᵀθ| ≤ l1_j`` for pure-L1
-    coordinates. It is a sum of non-negative terms, zero exactly at the optimum.
-    ``stationarity = Σ g_j² / (2 L_j)`` over the unpenalized coordinates (and the
-    intercept): the decrease one exact coordinate step would bring on a quadratic.
+    Returns ``(gap, stationarity)``. For the elastic net (convex), ``gap`` is the Fenchel
+    duality gap of the problem in the penalized coordinates of ``idx`` with every other
+    coordinate (unpenalized features, the intercept, features outside ``idx``) held at its
+    current value; the dual point is ``θ = −alpha·∇F(zx + b)``, rescaled to be feasible
+    (:func:`dual_scaling`). It is a sum of non-negative terms, zero exactly at the optimum.
+    ``stationarity = Σ v_j² / (2 L_j)`` over the unpenalized coordinates (``v_j`` their
+    optimality violation, ``|g_j|`` without a box) and the intercept: the decrease one exact
+    coordinate step would bring on a quadratic. Non-convex penalties (MCP, SCAD) have no
+    dual: ``gap`` is then that same stationarity measure over every coordinate of ``idx``,
+    zero exactly at a stationary point.
     """
-    alpha = dual_scaling(grad, l1, l2, idx)
+    stationarity = 0.0
+    if fit_intercept:
+        stationarity += grad_b * grad_b / (2.0 * intercept_curvature(df, y, a, zx, b))
     gap = 0.0
+    if pen != PEN_ENET:
+        for j in idx:
+            if L[j] > 0.0:
+                v = pen_violation(pen, P, j, w[j], grad[j])
+                if pen_free(pen, P, j):
+                    stationarity += v * v / (2.0 * L[j])
+                else:
+                    gap += v * v / (2.0 * L[j])
+        return gap, stationarity
+    alpha = dual_scaling(grad, P, idx)
     if alpha < 1.0:
         log_alpha = np.log(alpha) if alpha > 0.0 else 0.0
         log1m_alpha = np.log1p(-alpha)
         for i in range(y.shape[0]):
             gap += a[i] * sample_gap(df, y[i], zx[i] + b, alpha, log_alpha, log1m_alpha)
-    stationarity = 0.0
     for j in idx:
-        if l1[j] == 0.0 and l2[j] == 0.0:
+        if P[0, j] == 0.0 and P[1, j] == 0.0:
             if L[j] > 0.0:
-                stationarity += grad[j] * grad[j] / (2.0 * L[j])
+                v = pen_violation(pen, P, j, w[j], grad[j])
+                stationarity += v * v / (2.0 * L[j])
             continue
-        gap += coordinate_gap(w[j], -alpha * grad[j], l1[j], l2[j])
-    if fit_intercept:
-        stationarity += grad_b * grad_b / (2.0 * curvature_bound(df))
+        gap += coordinate_gap(w[j], -alpha * grad[j], P[0, j], P[1, j], P[ROW_LO, j], P[ROW_HI, j])
     return gap, stationarity
-
 
 # ------------------------------------------------------------- exact support steps
 @njit(**_JIT_FAST)
@@ -476,7 +774,7 @@ def face_minimize(H, rhs, values, kinked, max_solves):
 
 
 @njit(**_JIT)
-def support_newton(X, Xd, Xi, Xp, sparse, S, offsets, sw, decouple, rhs, l1, l2, values, face_max, params):
+def support_newton(X, Xd, Xi, Xp, sparse, S, offsets, sw, decouple, rhs, P, values, face_max, params):
     """Exact minimiser of ``½ΔᵀHΔ + rhsᵀΔ`` over the orthant face of ``values`` (in place).
 
     ``H = X̂_Sᵀ diag(sw) X̂_S + 2 diag(l2_S)`` (see :func:`gather_columns`). Up to
@@ -491,8 +789,8 @@ def support_newton(X, Xd, Xi, Xp, sparse, S, offsets, sw, decouple, rhs, l1, l2,
     flat = False  # a coordinate with neither an L1 kink nor an L2 term
     kinked = np.empty(k, dtype=np.bool_)
     for t in range(k):
-        kinked[t] = l1[S[t]] > 0.0
-        if not l2[S[t]] > 0.0:
+        kinked[t] = pen_kinked(PEN_ENET, P, S[t])
+        if not P[1, S[t]] > 0.0:
             ridge_free = False
             if not kinked[t]:
                 flat = True
@@ -504,13 +802,13 @@ def support_newton(X, Xd, Xi, Xp, sparse, S, offsets, sw, decouple, rhs, l1, l2,
         B = gather_columns(X, Xd, Xi, Xp, sparse, S, offsets, sw, decouple)
         H = B.T @ B
         for t in range(k):
-            H[t, t] += 2.0 * l2[S[t]]
+            H[t, t] += 2.0 * P[1, S[t]]
         return face_minimize(H, rhs, values, kinked, max(1, int(params[P_FACE_SOLVES]))) > 0
     if not ridge_free:
         return False
     dinv = np.empty(k)
     for t in range(k):
-        dinv[t] = 1.0 / (2.0 * l2[S[t]])
+        dinv[t] = 1.0 / (2.0 * P[1, S[t]])
     B = gather_columns(X, Xd, Xi, Xp, sparse, S, offsets, sw, decouple)
     v = -rhs * dinv
     M = (B * dinv) @ B.T
@@ -531,7 +829,7 @@ def support_newton(X, Xd, Xi, Xp, sparse, S, offsets, sw, decouple, rhs, l1, l2,
 
 
 @njit(**_JIT)
-def squared_support_step(X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, l1, l2, mu, fit_intercept, buf,
+def squared_support_step(X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, P, mu, fit_intercept, buf,
                          face_max, params):
     """Exact minimiser of the squared-error objective on the current support of ``ws``.
 
@@ -542,14 +840,14 @@ def squared_support_step(X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, l1, l2, mu, 
     """
     k = 0
     for j in ws:
-        if w[j] != 0.0 or l1[j] == 0.0:  # the support, and the coordinates smooth at zero
+        if w[j] != 0.0 or not pen_kinked(PEN_ENET, P, j):  # the support, and the coordinates smooth at zero
             k += 1
     if k == 0:
         return b, False
     S = np.empty(k, dtype=np.int64)
     k = 0
     for j in ws:
-        if w[j] != 0.0 or l1[j] == 0.0:
+        if w[j] != 0.0 or not pen_kinked(PEN_ENET, P, j):
             S[k] = j
             k += 1
     grad_b = weighted_derivatives(SQUARED_ERROR, y, a, zx, b, buf)
@@ -561,12 +859,12 @@ def squared_support_step(X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, l1, l2, mu, 
         if sparse:
             g -= mu[j] * grad_b
         sign = 1.0 if w[j] > 0.0 else (-1.0 if w[j] < 0.0 else 0.0)
-        rhs[t] = g + l1[j] * sign + 2.0 * l2[j] * w[j]
+        rhs[t] = g + P[0, j] * sign + 2.0 * P[1, j] * w[j]
         values[t] = w[j]
-    if not support_newton(X, Xd, Xi, Xp, sparse, S, mu, 2.0 * a, fit_intercept, rhs, l1, l2, values,
+    if not support_newton(X, Xd, Xi, Xp, sparse, S, mu, 2.0 * a, fit_intercept, rhs, P, values,
                           face_max, params):
         return b, False
-    before = datafit_value(SQUARED_ERROR, y, a, zx, b) + penalty_value(w, l1, l2, S)
+    before = datafit_value(SQUARED_ERROR, y, a, zx, b) + penalty_value(w, PEN_ENET, P, S)
     saved = zx.copy()
     old = np.empty(k)
     for t in range(k):
@@ -576,7 +874,7 @@ def squared_support_step(X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, l1, l2, mu, 
             col_axpy(X, Xd, Xi, Xp, sparse, j, values[t] - old[t], zx, mu[j])
             w[j] = values[t]
     new_b = best_squared_intercept(y, a, zx) if fit_intercept else b
-    after = datafit_value(SQUARED_ERROR, y, a, zx, new_b) + penalty_value(w, l1, l2, S)
+    after = datafit_value(SQUARED_ERROR, y, a, zx, new_b) + penalty_value(w, PEN_ENET, P, S)
     if after <= before:
         return new_b, True
     for t in range(k):  # rounding made it worse: undo
@@ -596,7 +894,7 @@ def best_squared_intercept(y, a, zx):
 
 # --------------------------------------------------------------------- CD iterations
 @njit(**_JIT)
-def cd_epoch(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, l1, l2, mu, fit_intercept, buf):
+def cd_epoch(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, pen, P, mu, fit_intercept, buf):
     """One pass of proximal coordinate descent over ``ws`` (then the intercept).
 
     Each step minimises the quadratic upper bound with curvature ``L_j`` along the
@@ -604,7 +902,7 @@ def cd_epoch(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, l1, l2, mu, fit_i
     ``moved = Σ L_j Δ_j²`` (twice the decrease the steps guarantee on the quadratic bound).
     """
     if df == SQUARED_ERROR and not sparse:
-        return dense_squared_epoch(X, y, a, zx, b, w, ws, L, l1, l2, mu, fit_intercept, buf)
+        return dense_squared_epoch(X, y, a, zx, b, w, ws, L, pen, P, mu, fit_intercept, buf)
     moved = 0.0
     # Sparse centred steps need ∂_b L_data: invariant under them for the squared error
     # (the only sparse case that centres), so computed once per epoch.
@@ -617,7 +915,7 @@ def cd_epoch(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, l1, l2, mu, fit_i
             g -= mu[j] * grad_b
         old = w[j]
         step = 1.0 / L[j]
-        new = prox_enet(old - step * g, step * l1[j], step * l2[j])
+        new = pen_prox(pen, P, j, old - step * g, step)
         if new != old:
             w[j] = new
             moved += L[j] * (new - old) * (new - old)
@@ -625,12 +923,12 @@ def cd_epoch(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, l1, l2, mu, fit_i
             if sparse:
                 b -= mu[j] * (new - old)
     if fit_intercept:
-        b -= weighted_derivatives(df, y, a, zx, b, buf) / curvature_bound(df)
+        b -= weighted_derivatives(df, y, a, zx, b, buf) / intercept_curvature(df, y, a, zx, b)
     return b, moved
 
 
 @njit(**_JIT_FAST)
-def dense_squared_epoch(X, y, a, zx, b, w, ws, L, l1, l2, mu, fit_intercept, r):
+def dense_squared_epoch(X, y, a, zx, b, w, ws, L, pen, P, mu, fit_intercept, r):
     """:func:`cd_epoch` for the squared error on dense ``X``, on the residual.
 
     The residual ``r = y − zx − b`` (in ``r``) is what each step reads and updates: two
@@ -661,7 +959,7 @@ def dense_squared_epoch(X, y, a, zx, b, w, ws, L, l1, l2, mu, fit_intercept, r):
         g = -2.0 * s
         old = w[j]
         step = 1.0 / L[j]
-        new = prox_enet(old - step * g, step * l1[j], step * l2[j])
+        new = pen_prox(pen, P, j, old - step * g, step)
         if new != old:
             w[j] = new
             d = new - old
@@ -678,7 +976,7 @@ def dense_squared_epoch(X, y, a, zx, b, w, ws, L, l1, l2, mu, fit_intercept, r):
 
 
 @njit(**_JIT)
-def _anderson_step(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, l1, l2, mu, hist, zx_try):
+def _anderson_step(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, pen, P, mu, hist, zx_try):
     """Anderson extrapolation of the last iterates in ``hist``; keeps it if it lowers L.
 
     Returns ``(b, accepted)``; ``w`` and ``zx`` are updated in place on acceptance.
@@ -713,9 +1011,9 @@ def _anderson_step(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, l1, l2, mu, hi
         delta = extrap[t] - w[j]
         if delta != 0.0:
             col_axpy(X, Xd, Xi, Xp, sparse, j, delta, zx_try, mu[j])
-        pen_try += l1[j] * abs(extrap[t]) + l2[j] * extrap[t] * extrap[t]
+        pen_try += pen_value(pen, P, j, extrap[t])
     b_try = extrap[n_ws]
-    current = datafit_value(df, y, a, zx, b) + penalty_value(w, l1, l2, ws)
+    current = datafit_value(df, y, a, zx, b) + penalty_value(w, pen, P, ws)
     trial = datafit_value(df, y, a, zx_try, b_try) + pen_try
     if trial < current:
         for t in range(n_ws):
@@ -726,7 +1024,7 @@ def _anderson_step(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, l1, l2, mu, hi
 
 
 @njit(**_JIT)
-def solve_subproblem(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, l1, l2, mu, fit_intercept,
+def solve_subproblem(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, pen, P, mu, fit_intercept,
                      tol, max_epochs, anderson_k, check_every, grad, support_max, params):
     """Coordinate descent restricted to ``ws`` until its certificate is ≤ ``tol``.
 
@@ -762,7 +1060,7 @@ def solve_subproblem(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, l1, l2, m
     previous = 0.0  # the movement of the previous epoch
     while epoch < max_epochs:
         work += n_ws
-        b, moved = cd_epoch(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, l1, l2, mu, fit_intercept, buf)
+        b, moved = cd_epoch(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, pen, P, mu, fit_intercept, buf)
         epoch += 1
         rate = moved / previous if previous > 0.0 else 1.0  # linear convergence rate, per epoch
         previous = moved
@@ -771,7 +1069,7 @@ def solve_subproblem(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, l1, l2, m
                 hist[slot, t] = w[ws[t]]
             hist[slot, n_ws] = b
             if slot == anderson_k:
-                b, _ = _anderson_step(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, l1, l2, mu, hist,
+                b, _ = _anderson_step(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, pen, P, mu, hist,
                                       zx_try)
                 slot = 0
             else:
@@ -803,7 +1101,7 @@ def solve_subproblem(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, l1, l2, m
             if stable and not same_as_tried and 0 < size <= support_max and work >= cost and worth:
                 tried[:] = signs
                 work = 0.0
-                b, accepted = squared_support_step(X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, l1, l2, mu,
+                b, accepted = squared_support_step(X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, P, mu,
                                                    fit_intercept, buf, support_max, params)
                 if accepted:
                     support_steps += 1
@@ -811,7 +1109,7 @@ def solve_subproblem(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, l1, l2, m
                     slot = 0  # the iterates before the jump say nothing about after it
         if check:
             grad_b = gradient(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, mu, ws, grad, buf)
-            gap, stationarity = duality_gap(df, y, a, zx, b, w, grad, grad_b, l1, l2, L, ws, fit_intercept)
+            gap, stationarity = duality_gap(df, y, a, zx, b, w, grad, grad_b, pen, P, L, ws, fit_intercept)
             if gap <= tol and stationarity <= tol:
                 break
             if moved > 0.0:
@@ -821,45 +1119,33 @@ def solve_subproblem(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, l1, l2, m
 
 # ------------------------------------------------------------------- proximal Newton
 @njit(**_JIT)
-def logistic_derivatives(y, a, zx, b, d1, h):
-    """``d1_i = a_i ℓ'(z_i)``, ``h_i = a_i ℓ''(z_i)`` of the log-loss; returns ``(Σ d1, Σ h)``."""
+def second_order(df, y, a, zx, b, d1, h):
+    """``d1_i = a_i ℓ'(z_i)``, ``h_i = a_i ℓ''(z_i)``; returns ``(Σ d1, Σ h)``."""
     s1 = 0.0
     sh = 0.0
     for i in range(y.shape[0]):
-        s = sigmoid(-y[i] * (zx[i] + b))
-        d1[i] = -a[i] * y[i] * s
-        h[i] = a[i] * s * (1.0 - s)
+        g, c = sample_loss_derivatives(df, y[i], zx[i] + b)
+        d1[i] = a[i] * g
+        h[i] = a[i] * c
         s1 += d1[i]
         sh += h[i]
     return s1, sh
 
 
 @njit(**_JIT)
-def logistic_change(y, a, zx, b, du, db, t):
-    """``Σ_i a_i [ℓ(z_i + t(du_i + db)) − ℓ(z_i)]`` for the log-loss, accurate for tiny steps.
-
-    Differences of two nearly equal sums lose everything below ``eps·L`` (the line search
-    then cannot see a Newton step near the optimum); for ``|d| < 1e-3`` each term is
-    taken from its third-order Taylor expansion instead.
-    """
+def datafit_change(df, y, a, zx, b, du, db, t):
+    """``Σ_i a_i [ℓ(z_i + t(du_i + db)) − ℓ(z_i)]``, accurate for tiny steps
+    (:func:`sample_loss_change`)."""
     total = 0.0
     for i in range(y.shape[0]):
-        z = zx[i] + b
         d = t * (du[i] + db)
-        if d == 0.0:
-            continue
-        if abs(d) < 1e-3:
-            sg = sigmoid(-y[i] * z)
-            c2 = sg * (1.0 - sg)
-            third = -y[i] * c2 * (1.0 - 2.0 * sg) / 6.0
-            total += a[i] * d * (-y[i] * sg + d * (0.5 * c2 + d * third))
-        else:
-            total += a[i] * (log1pexp(-y[i] * (z + d)) - log1pexp(-y[i] * z))
+        if d != 0.0:
+            total += a[i] * sample_loss_change(df, y[i], zx[i] + b, d)
     return total
 
 
 @njit(**_JIT)
-def newton_direction(X, Xd, Xi, Xp, sparse, w, ws, l1, l2, mu, fit_intercept, grad, grad_b, h, sum_h,
+def newton_direction(X, Xd, Xi, Xp, sparse, w, ws, pen, P, mu, fit_intercept, grad, grad_b, h, sum_h,
                      tol, max_epochs, support_max, params, delta, hu):
     """Proximal Newton direction on ``ws``: coordinate descent on the quadratic model.
 
@@ -914,18 +1200,21 @@ def newton_direction(X, Xd, Xi, Xp, sparse, w, ws, l1, l2, mu, fit_intercept, gr
             j = ws[t]
             v = w[j] + delta[t]
             G = gt[t] + col_dot(X, Xd, Xi, Xp, sparse, j, hu, mu[j]) - m[t] * U
-            new = prox_enet(v - G / H[t], l1[j] / H[t], l2[j] / H[t])
+            # a non-convex penalty's prox with a long step jumps to far-away minimisers where the
+            # quadratic model means nothing: keep each coordinate's model convex (a proximal term)
+            Ht = max(H[t], 1.01 * pen_concavity(pen, P, j))
+            new = pen_prox(pen, P, j, v - G / Ht, 1.0 / Ht)
             if new != v:
                 step = new - v
                 delta[t] += step
                 col_axpy3(X, Xd, Xi, Xp, sparse, j, step, h, hu, mu[j])
                 U += step * m[t] * sum_h
-                biggest = max(biggest, H[t] * abs(step))
+                biggest = max(biggest, Ht * abs(step))
             s = 1 if new > 0.0 else (-1 if new < 0.0 else 0)
             if s != signs[t]:
                 stable = False
                 signs[t] = s
-            if s != 0 or l1[j] == 0.0:  # the support, and the coordinates smooth at zero
+            if s != 0 or not pen_kinked(pen, P, j):  # the support, and the coordinates smooth at zero
                 size += 1
         if biggest <= tol:
             break
@@ -944,16 +1233,16 @@ def newton_direction(X, Xd, Xi, Xp, sparse, w, ws, l1, l2, mu, fit_intercept, gr
             values = np.empty(size)
             q = 0
             for t in range(n_ws):
-                if signs[t] != 0 or l1[ws[t]] == 0.0:
+                if signs[t] != 0 or not pen_kinked(pen, P, ws[t]):
                     j = ws[t]
                     v = w[j] + delta[t]
                     G = gt[t] + col_dot(X, Xd, Xi, Xp, sparse, j, hu, mu[j]) - m[t] * U
                     S[q] = j
                     pos[q] = t
                     values[q] = v
-                    rhs[q] = G + l1[j] * signs[t] + 2.0 * l2[j] * v
+                    rhs[q] = G + P[0, j] * signs[t] + 2.0 * P[1, j] * v
                     q += 1
-            if support_newton(X, Xd, Xi, Xp, sparse, S, mu, h, fit_intercept, rhs, l1, l2, values,
+            if support_newton(X, Xd, Xi, Xp, sparse, S, mu, h, fit_intercept, rhs, P, values,
                               support_max, params):
                 for q in range(size):
                     t = pos[q]
@@ -971,9 +1260,9 @@ def newton_direction(X, Xd, Xi, Xp, sparse, w, ws, l1, l2, mu, fit_intercept, gr
 
 
 @njit(**_JIT)
-def solve_subproblem_newton(X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, l1, l2, mu, fit_intercept,
+def solve_subproblem_newton(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, pen, P, mu, fit_intercept,
                             tol, max_epochs, grad, support_max, params):
-    """Proximal Newton on ``ws`` for the log-loss, until the restricted certificate is ≤ ``tol``.
+    """Proximal Newton on ``ws``, until the restricted certificate is ≤ ``tol``.
 
     Each step: the quadratic model at the current point (weights ``a_i ℓ''``), its
     minimiser by :func:`newton_direction`, then a backtracking line search on the true
@@ -994,22 +1283,19 @@ def solve_subproblem_newton(X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, l1, l2
     epochs = 0
     steps = 0
     while epochs < max_epochs:
-        grad_b, sum_h = logistic_derivatives(y, a, zx, b, d1, h)
+        grad_b, sum_h = second_order(df, y, a, zx, b, d1, h)
         for j in ws:
             grad[j] = col_dot(X, Xd, Xi, Xp, sparse, j, d1, mu[j])
         if steps > 0:
-            gap, stationarity = duality_gap(LOGISTIC, y, a, zx, b, w, grad, grad_b, l1, l2, L, ws,
+            gap, stationarity = duality_gap(df, y, a, zx, b, w, grad, grad_b, pen, P, L, ws,
                                             fit_intercept)
             if gap <= tol and stationarity <= tol:
                 break
         worst = 0.0  # largest optimality violation on ws, in gradient units
         for j in ws:
-            if w[j] == 0.0:
-                worst = max(worst, abs(grad[j]) - l1[j])
-            else:
-                worst = max(worst, abs(grad[j] + l1[j] * (1.0 if w[j] > 0.0 else -1.0) + 2.0 * l2[j] * w[j]))
+            worst = max(worst, pen_violation(pen, P, j, w[j], grad[j]))
         inner_tol = params[P_NEWTON_FORCING] * worst
-        delta_b, inner = newton_direction(X, Xd, Xi, Xp, sparse, w, ws, l1, l2, mu, fit_intercept, grad,
+        delta_b, inner = newton_direction(X, Xd, Xi, Xp, sparse, w, ws, pen, P, mu, fit_intercept, grad,
                                           grad_b, h, sum_h, inner_tol, max_epochs - epochs, support_max,
                                           params, delta, hu)
         epochs += max(inner, 1)
@@ -1021,19 +1307,33 @@ def solve_subproblem_newton(X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, l1, l2
             if delta[t] != 0.0:
                 col_axpy(X, Xd, Xi, Xp, sparse, j, delta[t], du, mu[j])
                 v = w[j] + delta[t]
-                decrease += grad[j] * delta[t] + l1[j] * (abs(v) - abs(w[j]))
-                decrease += l2[j] * (v - w[j]) * (v + w[j])
+                decrease += grad[j] * delta[t] + pen_change(pen, P, j, w[j], v)
         if not decrease < 0.0:
             break  # no descent left at this precision
+        convex = pen == PEN_ENET
+        linear = decrease  # gᵀδ + g_b δ_b, and the curvature δᵀHδ of the model along the step
+        curv = 0.0
+        if not convex:
+            for t in range(n_ws):
+                if delta[t] != 0.0:
+                    linear -= pen_change(pen, P, ws[t], w[ws[t]], w[ws[t]] + delta[t])
+            for i in range(n):
+                curv += h[i] * (du[i] + delta_b) * (du[i] + delta_b)
         t_step = 1.0
         accepted = False
         for _ in range(40):
-            change = logistic_change(y, a, zx, b, du, delta_b, t_step)
+            change = datafit_change(df, y, a, zx, b, du, delta_b, t_step)
+            pen_part = 0.0
             for t in range(n_ws):
-                j = ws[t]
-                v = w[j] + t_step * delta[t]
-                change += l1[j] * (abs(v) - abs(w[j])) + l2[j] * (v - w[j]) * (v + w[j])
-            if change <= 1e-4 * t_step * decrease:
+                if delta[t] != 0.0:
+                    j = ws[t]
+                    pen_part += pen_change(pen, P, j, w[j], w[j] + t_step * delta[t])
+            change += pen_part
+            if convex:  # Armijo: a convex penalty changes by at most t·(its change at t = 1)
+                predicted = t_step * decrease
+            else:  # the model's own change at t (the penalty is not linear along the step)
+                predicted = t_step * linear + 0.5 * t_step * t_step * curv + pen_part
+            if predicted < 0.0 and change <= 1e-4 * predicted:
                 accepted = True
                 break
             t_step *= 0.5
@@ -1051,35 +1351,40 @@ def solve_subproblem_newton(X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, l1, l2
 
 # ------------------------------------------------------------------------ Gram mode
 @njit(**_JIT)
-def gram_gap(G, c, yy, w, gw, l1, l2, grad):
-    """Duality gap of ``yy − 2cᵀw + wᵀGw + pen(w)`` from the Gram quantities.
+def gram_gap(G, c, yy, w, gw, pen, P, grad):
+    """Certificate of ``yy − 2cᵀw + wᵀGw + pen(w)`` from the Gram quantities.
 
     The same dual point and terms as :func:`duality_gap` for the squared error (the
-    residual's weighted sum of squares is ``yy − 2cᵀw + wᵀGw``). Fills ``grad``.
+    residual's weighted sum of squares is ``yy − 2cᵀw + wᵀGw``), with ``L_j = 2 G_jj``.
+    Fills ``grad``.
     """
     p = w.shape[0]
     rss = yy
-    alpha = 1.0
     for j in range(p):
         grad[j] = 2.0 * (gw[j] - c[j])
         rss += w[j] * (gw[j] - 2.0 * c[j])
-        if l2[j] == 0.0 and l1[j] > 0.0:
-            g = abs(grad[j])
-            if g * alpha > l1[j]:
-                alpha = l1[j] / g
-    gap = max(rss, 0.0) * (1.0 - alpha) * (1.0 - alpha)
+    gap = 0.0
     stationarity = 0.0
+    convex = pen == PEN_ENET
+    alpha = dual_scaling(grad, P, np.arange(p)) if convex else 1.0
+    if convex:
+        gap = max(rss, 0.0) * (1.0 - alpha) * (1.0 - alpha)
     for j in range(p):
-        if l1[j] == 0.0 and l2[j] == 0.0:
-            if G[j, j] > 0.0:
-                stationarity += grad[j] * grad[j] / (4.0 * G[j, j])
+        if G[j, j] <= 0.0:
             continue
-        gap += coordinate_gap(w[j], -alpha * grad[j], l1[j], l2[j])
+        if pen_free(pen, P, j) or not convex:
+            v = pen_violation(pen, P, j, w[j], grad[j])
+            if pen_free(pen, P, j):
+                stationarity += v * v / (4.0 * G[j, j])
+            else:
+                gap += v * v / (4.0 * G[j, j])
+            continue
+        gap += coordinate_gap(w[j], -alpha * grad[j], P[0, j], P[1, j], P[ROW_LO, j], P[ROW_HI, j])
     return gap, stationarity
 
 
 @njit(**_JIT)
-def gram_solve(G, c, yy, w, gw, l1, l2, tol, max_epochs, support_max, params):
+def gram_solve(G, c, yy, w, gw, pen, P, tol, max_epochs, support_max, params):
     """Coordinate descent on ``yy − 2cᵀw + wᵀGw + pen(w)`` (``G = X̃ᵀAX̃``, ``c = X̃ᵀAỹ``).
 
     Every step costs O(p) (``gw = Gw`` is kept up to date) instead of O(n). Once an
@@ -1102,7 +1407,7 @@ def gram_solve(G, c, yy, w, gw, l1, l2, tol, max_epochs, support_max, params):
             lj = 2.0 * G[j, j]
             g = 2.0 * (gw[j] - c[j])
             old = w[j]
-            new = prox_enet(old - g / lj, l1[j] / lj, l2[j] / lj)
+            new = pen_prox(pen, P, j, old - g / lj, 1.0 / lj)
             if new != old:
                 d = new - old
                 w[j] = new
@@ -1118,14 +1423,14 @@ def gram_solve(G, c, yy, w, gw, l1, l2, tol, max_epochs, support_max, params):
                 signs[j] = s
             if s != tried[j]:
                 same = False
-            if s != 0 or l1[j] == 0.0:
+            if s != 0 or not pen_kinked(pen, P, j):
                 size += 1
         if stable and not same and 0 < size <= support_max:
             tried[:] = signs
             S = np.empty(size, dtype=np.int64)
             q = 0
             for j in range(p):
-                if signs[j] != 0 or l1[j] == 0.0:
+                if signs[j] != 0 or not pen_kinked(pen, P, j):
                     S[q] = j
                     q += 1
             H = np.empty((size, size))
@@ -1136,10 +1441,10 @@ def gram_solve(G, c, yy, w, gw, l1, l2, tol, max_epochs, support_max, params):
                 j = S[u]
                 for v in range(size):
                     H[u, v] = 2.0 * G[j, S[v]]
-                H[u, u] += 2.0 * l2[j]
-                rhs[u] = 2.0 * (gw[j] - c[j]) + l1[j] * signs[j] + 2.0 * l2[j] * w[j]
+                H[u, u] += 2.0 * P[1, j]
+                rhs[u] = 2.0 * (gw[j] - c[j]) + P[0, j] * signs[j] + 2.0 * P[1, j] * w[j]
                 values[u] = w[j]
-                kinked[u] = l1[j] > 0.0
+                kinked[u] = pen_kinked(pen, P, j)
             if face_minimize(H, rhs, values, kinked, max(1, int(params[P_FACE_SOLVES]))) > 0:
                 for u in range(size):
                     j = S[u]
@@ -1149,7 +1454,7 @@ def gram_solve(G, c, yy, w, gw, l1, l2, tol, max_epochs, support_max, params):
                         for i in range(p):
                             gw[i] += d * G[i, j]
                 steps += 1
-        gap, stationarity = gram_gap(G, c, yy, w, gw, l1, l2, grad)
+        gap, stationarity = gram_gap(G, c, yy, w, gw, pen, P, grad)
         if gap <= tol and stationarity <= tol:
             break
     return epochs, gap, stationarity, steps
@@ -1157,7 +1462,7 @@ def gram_solve(G, c, yy, w, gw, l1, l2, tol, max_epochs, support_max, params):
 
 # ------------------------------------------------------------------------ screening
 @njit(**_JIT)
-def gap_safe_screen(grad, gap, w, l1, l2, L, active, idx):
+def gap_safe_screen(grad, gap, w, P, L, active, idx):
     """Gap Safe rule (Fercoq, Gramfort & Salmon 2015; Ndiaye et al. 2017) on the features ``idx``.
 
     With the dual point ``θ = −α ∇F`` (``α`` rescales it into the dual feasible set,
@@ -1166,14 +1471,738 @@ def gap_safe_screen(grad, gap, w, l1, l2, L, active, idx):
     the ``A⁻¹``-norm (``a_i`` the sample weights; ``ℓ''_max`` = 2 for the squared error,
     ¼ for the log-loss). Hence ``|x̃_jᵀθ*| ≤ α|g_j| + sqrt(2 G L_j)`` with ``L_j =
     ℓ''_max ‖x̃_j‖²_A``, and ``w*_j = 0`` whenever that is ``< l1_j``. Clears ``active_j``
-    for such features whose coefficient is already zero; returns how many.
+    for such features whose coefficient is already zero; returns how many. For the
+    elastic net without bounds (the solver's plan turns it on only there).
     """
-    alpha = dual_scaling(grad, l1, l2, idx)
+    alpha = dual_scaling(grad, P, idx)
     dropped = 0
     radius = 2.0 * max(gap, 0.0)
     for j in idx:
-        if active[j] and w[j] == 0.0 and l1[j] > 0.0:
-            if alpha * abs(grad[j]) + np.sqrt(radius * L[j]) < l1[j]:
+        if active[j] and w[j] == 0.0 and P[0, j] > 0.0:
+            if alpha * abs(grad[j]) + np.sqrt(radius * L[j]) < P[0, j]:
                 active[j] = False
                 dropped += 1
     return dropped
+
+
+# --------------------------------------------------------------------------- blocks
+# The block kernels: coefficients ``W`` of shape (p, K) (K outputs: K = 1 for one target,
+# the tasks of multi-task least squares, the classes of the multinomial), state
+# ``Z = X̃W + offset`` (n, K), intercepts ``B`` (K,), targets ``Y`` (n, K) (the multinomial's
+# one-hot). Features are grouped (CSR: group g holds features ``gidx[gptr[g]:gptr[g+1]]``);
+# a group's block ``W_g`` (|g| × K) carries ``λ_g ‖W_g‖_F`` plus the elastic-net terms
+# ``l1_j|W_jk| + l2 W_jk²`` (``P`` rows 0 and 1; ``l2`` equal within a group). Block
+# coordinate descent takes prox-gradient steps on one group at a time with step ``1/LG_g``,
+# ``LG_g = ℓ''_max · λ_max(X̃_gᵀ A X̃_g)``.
+@njit(**_JIT)
+def block_curvature(df):
+    """Bound on the Hessian of ``ℓ(y_i, ·)`` in the operator norm: 2, ¼, or ½ (multinomial,
+    Böhning's bound ``diag(p) − ppᵀ ≤ ½ I``)."""
+    if df == MULTINOMIAL:
+        return 0.5
+    return curvature_bound(df)
+
+
+@njit(**_JIT)
+def sample_grad_block(df, Y, Z, B, i, out):
+    """``out_k = ∂ℓ(y_i, z_i + B)/∂z_k``; returns ``ℓ(y_i, z_i + B)``."""
+    K = out.shape[0]
+    if df == MULTINOMIAL:
+        top = -np.inf
+        for k in range(K):
+            top = max(top, Z[i, k] + B[k])
+        s = 0.0
+        zy = 0.0
+        for k in range(K):
+            e = np.exp(Z[i, k] + B[k] - top)
+            out[k] = e
+            s += e
+            zy += Y[i, k] * (Z[i, k] + B[k])
+        for k in range(K):
+            out[k] = out[k] / s - Y[i, k]
+        return top + np.log(s) - zy
+    loss = 0.0
+    for k in range(K):
+        z = Z[i, k] + B[k]
+        out[k] = sample_loss_derivative(df, Y[i, k], z)
+        loss += sample_loss(df, Y[i, k], z)
+    return loss
+
+
+@njit(**_JIT)
+def block_loss(df, Y, a, Z, B):
+    """``Σ_i a_i ℓ(y_i, z_i + B)``."""
+    K = B.shape[0]
+    tmp = np.empty(K)
+    s = 0.0
+    for i in range(Y.shape[0]):
+        s += a[i] * sample_grad_block(df, Y, Z, B, i, tmp)
+    return s
+
+
+@njit(**_JIT)
+def block_sample_gap(df, Y, Z, B, i, alpha, tmp):
+    """``f(z_i) + f*(v_i) − v_iᵀz_i ≥ 0`` at the dual point ``v_i = alpha·∇f(z_i)``."""
+    K = B.shape[0]
+    if alpha == 1.0:
+        return 0.0
+    if df == MULTINOMIAL:
+        loss = sample_grad_block(df, Y, Z, B, i, tmp)
+        total = loss
+        for k in range(K):
+            p = tmp[k] + Y[i, k]
+            q = alpha * p + (1.0 - alpha) * Y[i, k]
+            if q > 0.0:
+                total += q * np.log(q)
+            total -= alpha * tmp[k] * (Z[i, k] + B[k])
+        return max(total, 0.0)
+    log_alpha = np.log(alpha) if alpha > 0.0 else 0.0
+    log1m_alpha = np.log1p(-alpha)
+    total = 0.0
+    for k in range(K):
+        total += sample_gap(df, Y[i, k], Z[i, k] + B[k], alpha, log_alpha, log1m_alpha)
+    return total
+
+
+@njit(**_JIT)
+def block_derivatives(df, Y, a, Z, B, D, gB):
+    """``D_ik = a_i ∂ℓ/∂z_ik``; ``gB = Σ_i D_i`` (the intercepts' gradient)."""
+    K = B.shape[0]
+    tmp = np.empty(K)
+    gB[:] = 0.0
+    for i in range(Y.shape[0]):
+        sample_grad_block(df, Y, Z, B, i, tmp)
+        for k in range(K):
+            D[i, k] = a[i] * tmp[k]
+            gB[k] += D[i, k]
+
+
+@njit(**_JIT_FAST)
+def col_dot_block(X, Xd, Xi, Xp, sparse, j, D, m, out):
+    """``out_k = Σ_i (x_ij − m) D_ik`` (dense) or ``Σ_i x_ij D_ik`` (sparse)."""
+    K = out.shape[0]
+    for k in range(K):
+        out[k] = 0.0
+    if sparse:
+        for q in range(Xp[j], Xp[j + 1]):
+            i = Xi[q]
+            for k in range(K):
+                out[k] += Xd[q] * D[i, k]
+    else:
+        for i in range(X.shape[0]):
+            xv = X[i, j] - m
+            for k in range(K):
+                out[k] += xv * D[i, k]
+
+
+@njit(**_JIT_FAST)
+def col_axpy_block(X, Xd, Xi, Xp, sparse, j, delta, V, m):
+    """``V_ik += (x_ij − m)·delta_k`` (dense) or ``x_ij·delta_k`` (sparse)."""
+    K = delta.shape[0]
+    if sparse:
+        for q in range(Xp[j], Xp[j + 1]):
+            i = Xi[q]
+            for k in range(K):
+                V[i, k] += Xd[q] * delta[k]
+    else:
+        for i in range(X.shape[0]):
+            xv = X[i, j] - m
+            for k in range(K):
+                V[i, k] += xv * delta[k]
+
+
+@njit(**_JIT)
+def block_gradient(df, X, Xd, Xi, Xp, sparse, Y, a, Z, B, mu, features, G, D, gB):
+    """``G_j = X̃_jᵀD`` for ``j`` in ``features`` (centred directions; see the scalar
+    :func:`gradient`); fills ``D`` and ``gB``."""
+    K = B.shape[0]
+    if K == 1 and df != MULTINOMIAL:  # one output: the scalar kernel on 1-D views
+        n = Y.shape[0]
+        gB[0] = gradient(df, X, Xd, Xi, Xp, sparse, Y.reshape(n), a, Z.reshape(n), B[0], mu, features,
+                         G.reshape(G.shape[0]), D.reshape(n))
+        return
+    block_derivatives(df, Y, a, Z, B, D, gB)
+    row = np.empty(K)
+    for j in features:
+        col_dot_block(X, Xd, Xi, Xp, sparse, j, D, mu[j], row)
+        for k in range(K):
+            G[j, k] = row[k] - (mu[j] * gB[k] if sparse else 0.0)
+
+
+@njit(**_JIT)
+def group_lipschitz(X, Xd, Xi, Xp, sparse, a, mu, gptr, gidx, curvature, out, hptr, HG):
+    """``out_g = curvature · λ_max(X̃_gᵀ A X̃_g)`` (power iterations on the small Gram matrix), and
+    that Gram matrix, row-major, in ``HG[hptr[g]:hptr[g+1]]`` for the groups that have room
+    (``hptr[g+1] − hptr[g] = |g|²``; 0 for the others)."""
+    n = a.shape[0]
+    for g in range(gptr.shape[0] - 1):
+        start = gptr[g]
+        size = gptr[g + 1] - start
+        if size == 0:
+            out[g] = 0.0
+            continue
+        C = np.zeros((size, n))
+        for t in range(size):
+            j = gidx[start + t]
+            if sparse:
+                for q in range(Xp[j], Xp[j + 1]):
+                    C[t, Xi[q]] = Xd[q]
+                if mu[j] != 0.0:
+                    for i in range(n):
+                        C[t, i] -= mu[j]
+            else:
+                for i in range(n):
+                    C[t, i] = X[i, j] - mu[j]
+            for i in range(n):
+                C[t, i] *= np.sqrt(a[i])
+        H = C @ C.T
+        if hptr[g + 1] - hptr[g] == size * size:
+            for u in range(size):
+                for v in range(size):
+                    HG[hptr[g] + u * size + v] = H[u, v]
+        if size == 1:
+            out[g] = curvature * H[0, 0]
+            continue
+        v = np.ones(size) / np.sqrt(size)
+        lam = 0.0
+        for _ in range(100):
+            u = H @ v
+            norm = np.sqrt(np.sum(u * u))
+            if norm == 0.0:
+                break
+            new = np.sum(v * u)
+            v = u / norm
+            if abs(new - lam) <= 1e-12 * new:
+                lam = new
+                break
+            lam = new
+        # the power iterate approaches λ_max from below: pad by the residual's bound
+        u = H @ v
+        res = np.sqrt(np.sum((u - lam * v) ** 2))
+        out[g] = curvature * (lam + res)
+
+
+@njit(**_JIT)
+def block_prox(Wg, Vg, l1g, l2, lam_g, step):
+    """``Wg ← argmin ½‖U − Vg‖² + step·(Σ l1_j|U_jk| + l2‖U‖² + lam_g‖U‖_F)`` (rows: features):
+    soft-threshold, group shrinkage, then ``1/(1 + 2·step·l2)``."""
+    m, K = Vg.shape
+    sq = 0.0
+    for t in range(m):
+        thr = step * l1g[t]
+        for k in range(K):
+            v = Vg[t, k]
+            u = v - thr if v > thr else (v + thr if v < -thr else 0.0)
+            Wg[t, k] = u
+            sq += u * u
+    norm = np.sqrt(sq)
+    shrink = 0.0
+    if norm > step * lam_g:
+        shrink = (1.0 - step * lam_g / norm) / (1.0 + 2.0 * step * l2)
+    for t in range(m):
+        for k in range(K):
+            Wg[t, k] *= shrink
+
+
+@njit(**_JIT)
+def group_violation(Wg, Gg, l1g, l2, lam_g):
+    """``dist(−G_g, ∂r_g(W_g))`` in the Frobenius norm (0 exactly at the block's optimum)."""
+    m, K = Wg.shape
+    wn = 0.0
+    for t in range(m):
+        for k in range(K):
+            wn += Wg[t, k] * Wg[t, k]
+    wn = np.sqrt(wn)
+    s = 0.0
+    for t in range(m):
+        for k in range(K):
+            g = Gg[t, k]
+            w = Wg[t, k]
+            if w == 0.0:
+                r = abs(g) - l1g[t]
+                r = r if r > 0.0 else 0.0
+            else:
+                r = g + l1g[t] * (1.0 if w > 0.0 else -1.0) + 2.0 * l2 * w + lam_g * w / wn
+            s += r * r
+    if wn == 0.0:
+        return max(np.sqrt(s) - lam_g, 0.0)
+    return np.sqrt(s)
+
+
+@njit(**_JIT)
+def group_dual_scaling(Gg, l1g, l2, lam_g, alpha):
+    """Largest ``α' ≤ alpha`` keeping ``−α'·G_g`` in the dual ball of the group's penalty
+    (``‖soft(α'G_g, l1)‖_F ≤ lam_g``; only binding without an L2 part)."""
+    if l2 > 0.0:
+        return alpha
+    m, K = Gg.shape
+
+    def excess(t):
+        s = 0.0
+        for q in range(m):
+            for k in range(K):
+                r = t * abs(Gg[q, k]) - l1g[q]
+                if r > 0.0:
+                    s += r * r
+        return np.sqrt(s) - lam_g
+
+    if excess(alpha) <= 0.0:
+        return alpha
+    lo = 0.0
+    hi = alpha
+    for _ in range(100):  # bisection to rounding: excess is increasing in t
+        mid = 0.5 * (lo + hi)
+        if excess(mid) <= 0.0:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo <= 1e-16 * hi:
+            break
+    return lo
+
+
+@njit(**_JIT)
+def group_gap_term(Wg, U, l1g, l2, lam_g):
+    """Fenchel–Young gap ``r_g(W_g) + r_g*(U) − ⟨W_g, U⟩ ≥ 0`` of the group's penalty, with
+    ``r_g*(U) = (‖soft(U, l1)‖_F − lam_g)₊² / (4·l2)`` (0 inside the dual ball without L2)."""
+    m, K = Wg.shape
+    value = 0.0
+    inner = 0.0
+    wn = 0.0
+    soft = 0.0
+    for t in range(m):
+        for k in range(K):
+            w = Wg[t, k]
+            value += l1g[t] * abs(w) + l2 * w * w
+            wn += w * w
+            inner += w * U[t, k]
+            r = abs(U[t, k]) - l1g[t]
+            if r > 0.0:
+                soft += r * r
+    value += lam_g * np.sqrt(wn)
+    conj = 0.0
+    if l2 > 0.0:
+        e = max(np.sqrt(soft) - lam_g, 0.0)
+        conj = e * e / (4.0 * l2)
+    return max(value + conj - inner, 0.0)
+
+
+@njit(**_JIT)
+def _group_view(M, gidx, start, size, out):
+    K = M.shape[1]
+    for t in range(size):
+        j = gidx[start + t]
+        for k in range(K):
+            out[t, k] = M[j, k]
+
+
+@njit(**_JIT)
+def block_certificate(df, Y, a, Z, B, W, G, gB, P, gptr, gidx, glam, LG, groups, fit_intercept):
+    """``(gap, stationarity)`` over ``groups`` (as the scalar :func:`duality_gap`): the
+    Fenchel duality gap of the penalized groups with the dual point ``θ = −α∇F`` rescaled
+    into every group's dual ball, and ``Σ v_g² / (2 LG_g)`` over the unpenalized groups and
+    ``‖gB‖² / (2 ℓ''_max)`` for the intercepts. ``G`` holds the gradient of those groups."""
+    K = B.shape[0]
+    maxsize = 0
+    for g in groups:
+        maxsize = max(maxsize, gptr[g + 1] - gptr[g])
+    Wg = np.empty((maxsize, K))
+    Gg = np.empty((maxsize, K))
+    l1g = np.empty(maxsize)
+    alpha = 1.0
+    stationarity = 0.0
+    for g in groups:
+        start = gptr[g]
+        size = gptr[g + 1] - start
+        if size == 0 or LG[g] <= 0.0:
+            continue
+        _group_view(G, gidx, start, size, Gg)
+        free = glam[g] == 0.0
+        for t in range(size):
+            l1g[t] = P[0, gidx[start + t]]
+            if l1g[t] != 0.0:
+                free = False
+        l2 = P[1, gidx[start]]
+        if free and l2 == 0.0:
+            _group_view(W, gidx, start, size, Wg)
+            v = group_violation(Wg[:size], Gg[:size], l1g[:size], 0.0, 0.0)
+            stationarity += v * v / (2.0 * LG[g])
+            continue
+        alpha = group_dual_scaling(Gg[:size], l1g[:size], l2, glam[g], alpha)
+    gap = 0.0
+    if alpha < 1.0:
+        tmp = np.empty(K)
+        for i in range(Y.shape[0]):
+            gap += a[i] * block_sample_gap(df, Y, Z, B, i, alpha, tmp)
+    for g in groups:
+        start = gptr[g]
+        size = gptr[g + 1] - start
+        if size == 0 or LG[g] <= 0.0:
+            continue
+        free = glam[g] == 0.0
+        for t in range(size):
+            l1g[t] = P[0, gidx[start + t]]
+            if l1g[t] != 0.0:
+                free = False
+        l2 = P[1, gidx[start]]
+        if free and l2 == 0.0:
+            continue
+        _group_view(W, gidx, start, size, Wg)
+        _group_view(G, gidx, start, size, Gg)
+        for t in range(size):
+            for k in range(K):
+                Gg[t, k] *= -alpha
+        gap += group_gap_term(Wg[:size], Gg[:size], l1g[:size], l2, glam[g])
+    if fit_intercept:
+        c = block_curvature(df)
+        for k in range(K):
+            stationarity += gB[k] * gB[k] / (2.0 * c)
+    return gap, stationarity
+
+
+@njit(**_JIT)
+def block_violations(W, G, P, gptr, gidx, glam, LG, out):
+    """Per group, :func:`group_violation` (−1 where ``LG_g = 0``)."""
+    K = W.shape[1]
+    maxsize = 0
+    for g in range(gptr.shape[0] - 1):
+        maxsize = max(maxsize, gptr[g + 1] - gptr[g])
+    Wg = np.empty((maxsize, K))
+    Gg = np.empty((maxsize, K))
+    l1g = np.empty(maxsize)
+    for g in range(gptr.shape[0] - 1):
+        start = gptr[g]
+        size = gptr[g + 1] - start
+        if size == 0 or LG[g] <= 0.0:
+            out[g] = -1.0
+            continue
+        _group_view(W, gidx, start, size, Wg)
+        _group_view(G, gidx, start, size, Gg)
+        for t in range(size):
+            l1g[t] = P[0, gidx[start + t]]
+        out[g] = group_violation(Wg[:size], Gg[:size], l1g[:size], P[1, gidx[start]], glam[g])
+
+
+@njit(**_JIT)
+def block_penalty_value(W, P, gptr, gidx, glam):
+    K = W.shape[1]
+    total = 0.0
+    for g in range(gptr.shape[0] - 1):
+        sq = 0.0
+        for q in range(gptr[g], gptr[g + 1]):
+            j = gidx[q]
+            for k in range(K):
+                w = W[j, k]
+                total += P[0, j] * abs(w) + P[1, j] * w * w
+                sq += w * w
+        total += glam[g] * np.sqrt(sq)
+    return total
+
+
+@njit(**_JIT_FAST)
+def col_dot_block_weighted(X, j, a, R, m, out):
+    """``out_k = Σ_i (x_ij − m) a_i R_ik`` (dense ``X``)."""
+    K = out.shape[0]
+    for k in range(K):
+        out[k] = 0.0
+    for i in range(X.shape[0]):
+        xv = (X[i, j] - m) * a[i]
+        for k in range(K):
+            out[k] += xv * R[i, k]
+
+
+@njit(**_JIT)
+def _group_exact_steps(cur, start_w, g0, Hg, size, K, l1g, l2, lam_g, step, inner, Vg):
+    """Prox-gradient steps on one group's exact quadratic (squared error): the gradient at ``cur``
+    is ``g0 + 2·H_g·(cur − start_w)``; up to ``inner`` steps, until they stop moving."""
+    for it in range(inner):
+        biggest = 0.0
+        scale = 0.0
+        for u in range(size):
+            for k in range(K):
+                grad = g0[u, k]
+                if it > 0:
+                    for v in range(size):
+                        grad += 2.0 * Hg[u * size + v] * (cur[v, k] - start_w[v, k])
+                Vg[u, k] = cur[u, k] - step * grad
+        block_prox(Vg[:size], Vg[:size], l1g[:size], l2, lam_g, step)
+        for u in range(size):
+            for k in range(K):
+                d = abs(Vg[u, k] - cur[u, k])
+                biggest = max(biggest, d)
+                scale = max(scale, abs(Vg[u, k]))
+                cur[u, k] = Vg[u, k]
+        if biggest <= 1e-12 * scale or Hg.shape[0] == 0:
+            break
+
+
+@njit(**_JIT_FAST)
+def _resid_dot(X, j, r, a, m, uniform):
+    """``Σ_i (x_ij − m) a_i r_i`` (dense)."""
+    s = 0.0
+    if uniform:
+        for i in range(X.shape[0]):
+            s += (X[i, j] - m) * r[i]
+        return s * a[0]
+    for i in range(X.shape[0]):
+        s += (X[i, j] - m) * a[i] * r[i]
+    return s
+
+
+@njit(**_JIT)
+def block_epoch(df, X, Xd, Xi, Xp, sparse, Y, a, Z, B, W, groups, gptr, gidx, glam, LG, P, mu,
+                fit_intercept, D, R, hptr, HG):
+    """One pass of block coordinate descent over ``groups`` (then the intercepts).
+
+    The squared error on dense ``X`` keeps the residual ``R = Y − Z − B`` (its gradient is
+    ``−2 X̃ᵀAR``; ``Z`` is brought up to date at the end, exact steps on the intercepts); other
+    cases recompute the derivatives of the rows a group touches before its step (sparse centred
+    squared error: the intercepts' gradient is invariant under the steps, as in the scalar
+    kernels). With the group's Gram matrix (``HG``, least squares), the group's quadratic is
+    minimised by prox-gradient steps that need no pass over the data (adelie solves it exactly
+    too). Returns ``Σ_g LG_g ‖ΔW_g‖²``.
+    """
+    n, K = Z.shape
+    squared = df == SQUARED_ERROR
+    resid = squared and not sparse
+    maxsize = 0
+    for g in groups:
+        maxsize = max(maxsize, gptr[g + 1] - gptr[g])
+    Vg = np.empty((maxsize, K))
+    g0 = np.empty((maxsize, K))
+    cur = np.empty((maxsize, K))
+    start_w = np.empty((maxsize, K))
+    l1g = np.empty(maxsize)
+    row = np.empty(K)
+    delta = np.empty(K)
+    tmp = np.empty(K)
+    gB = np.zeros(K)
+    no_gram = np.empty(0)
+    uniform = True
+    for i in range(n):
+        if a[i] != a[0]:
+            uniform = False
+            break
+    moved = 0.0
+    if resid:
+        for i in range(n):
+            for k in range(K):
+                R[i, k] = Y[i, k] - Z[i, k] - B[k]
+    elif sparse and squared and fit_intercept:
+        for i in range(n):
+            for k in range(K):
+                gB[k] -= 2.0 * a[i] * (Y[i, k] - Z[i, k] - B[k])
+    r1 = R.reshape(n * K)  # K = 1: the residual as a contiguous vector
+    for g in groups:
+        start = gptr[g]
+        size = gptr[g + 1] - start
+        if size == 0 or LG[g] <= 0.0:
+            continue
+        if not resid:
+            if sparse:  # the rows each column touches
+                for t in range(size):
+                    j = gidx[start + t]
+                    for q in range(Xp[j], Xp[j + 1]):
+                        i = Xi[q]
+                        sample_grad_block(df, Y, Z, B, i, tmp)
+                        for k in range(K):
+                            D[i, k] = a[i] * tmp[k]
+            else:
+                for i in range(n):
+                    sample_grad_block(df, Y, Z, B, i, tmp)
+                    for k in range(K):
+                        D[i, k] = a[i] * tmp[k]
+        step = 1.0 / LG[g]
+        for t in range(size):
+            j = gidx[start + t]
+            if resid and K == 1:
+                row[0] = -2.0 * _resid_dot(X, j, r1, a, mu[j], uniform)
+            elif resid:
+                col_dot_block_weighted(X, j, a, R, mu[j], row)
+                for k in range(K):
+                    row[k] *= -2.0
+            else:
+                col_dot_block(X, Xd, Xi, Xp, sparse, j, D, mu[j], row)
+                if sparse:
+                    for k in range(K):
+                        row[k] -= mu[j] * gB[k]
+            for k in range(K):
+                g0[t, k] = row[k]
+                start_w[t, k] = W[j, k]
+                cur[t, k] = W[j, k]
+            l1g[t] = P[0, j]
+        exact = squared and hptr[g + 1] - hptr[g] == size * size
+        Hg = HG[hptr[g]:hptr[g + 1]] if exact else no_gram
+        _group_exact_steps(cur, start_w, g0, Hg, size, K, l1g, P[1, gidx[start]], glam[g], step,
+                           30 if exact else 1, Vg)
+        for t in range(size):
+            j = gidx[start + t]
+            changed = False
+            for k in range(K):
+                delta[k] = cur[t, k] - W[j, k]
+                if delta[k] != 0.0:
+                    changed = True
+            if not changed:
+                continue
+            for k in range(K):
+                moved += LG[g] * delta[k] * delta[k]
+                W[j, k] = cur[t, k]
+            if resid:  # Z is recomputed from R at the end
+                for k in range(K):
+                    delta[k] = -delta[k]
+                if K == 1:
+                    col_axpy(X, Xd, Xi, Xp, sparse, j, delta[0], r1, mu[j])
+                else:
+                    col_axpy_block(X, Xd, Xi, Xp, sparse, j, delta, R, mu[j])
+            else:
+                col_axpy_block(X, Xd, Xi, Xp, sparse, j, delta, Z, mu[j])
+                if sparse and squared and fit_intercept:
+                    for k in range(K):
+                        B[k] -= mu[j] * delta[k]
+    if resid:
+        for k in range(K):
+            shift = 0.0
+            if fit_intercept:
+                for i in range(n):
+                    shift += a[i] * R[i, k]
+            for i in range(n):
+                Z[i, k] = Y[i, k] - R[i, k] - B[k]
+            B[k] += shift
+    elif fit_intercept:
+        if squared:
+            for k in range(K):
+                s = 0.0
+                for i in range(n):
+                    s += a[i] * (Y[i, k] - Z[i, k] - B[k])
+                B[k] += s
+        else:
+            block_derivatives(df, Y, a, Z, B, D, gB)
+            c = block_curvature(df)
+            for k in range(K):
+                B[k] -= gB[k] / c
+    return moved
+
+
+@njit(**_JIT)
+def block_penalty_groups(W, P, gptr, gidx, glam, groups):
+    """The penalty of the blocks ``groups``."""
+    K = W.shape[1]
+    total = 0.0
+    for g in groups:
+        sq = 0.0
+        for q in range(gptr[g], gptr[g + 1]):
+            j = gidx[q]
+            for k in range(K):
+                w = W[j, k]
+                total += P[0, j] * abs(w) + P[1, j] * w * w
+                sq += w * w
+        total += glam[g] * np.sqrt(sq)
+    return total
+
+
+@njit(**_JIT)
+def _block_anderson(df, X, Xd, Xi, Xp, sparse, Y, a, Z, B, W, feats, groups, gptr, gidx, glam, P, mu, hist,
+                    Wtry, Ztry):
+    """Anderson extrapolation of the last iterates in ``hist`` (rows: ``W[feats]`` then ``B``,
+    flattened); kept if it lowers the objective. Returns whether it was."""
+    depth = hist.shape[0] - 1
+    size = hist.shape[1]
+    n, K = Z.shape
+    U = np.empty((depth, size))
+    for r in range(depth):
+        for c in range(size):
+            U[r, c] = hist[r + 1, c] - hist[r, c]
+    C = U @ U.T
+    trace = np.trace(C)
+    if not trace > 1e-280:
+        return False
+    for r in range(depth):
+        C[r, r] += 1e-10 * trace
+    coefs = np.linalg.solve(C, np.ones(depth))
+    total = coefs.sum()
+    if not np.isfinite(total) or total == 0.0:
+        return False
+    coefs /= total
+    extrap = np.zeros(size)
+    for r in range(depth):
+        for c in range(size):
+            extrap[c] += coefs[r] * hist[r + 1, c]
+    m = feats.shape[0]
+    Ztry[:, :] = Z
+    Wtry[:, :] = W
+    delta = np.empty(K)
+    for t in range(m):
+        j = feats[t]
+        moved = False
+        for k in range(K):
+            Wtry[j, k] = extrap[t * K + k]
+            delta[k] = Wtry[j, k] - W[j, k]
+            if delta[k] != 0.0:
+                moved = True
+        if moved:
+            col_axpy_block(X, Xd, Xi, Xp, sparse, j, delta, Ztry, mu[j])
+    Btry = extrap[m * K:].copy()
+    current = block_loss(df, Y, a, Z, B) + block_penalty_groups(W, P, gptr, gidx, glam, groups)
+    trial = block_loss(df, Y, a, Ztry, Btry) + block_penalty_groups(Wtry, P, gptr, gidx, glam, groups)
+    if trial < current:
+        for t in range(m):
+            j = feats[t]
+            for k in range(K):
+                W[j, k] = Wtry[j, k]
+        Z[:, :] = Ztry
+        B[:] = Btry
+        return True
+    return False
+
+
+@njit(**_JIT)
+def solve_blocks_subproblem(df, X, Xd, Xi, Xp, sparse, Y, a, Z, B, W, groups, gptr, gidx, glam, LG, P, mu,
+                            fit_intercept, tol, max_epochs, check_every, anderson_k, G, hptr, HG):
+    """Block coordinate descent on ``groups`` until their certificate is ≤ ``tol``, Anderson-
+    extrapolated every ``anderson_k + 1`` epochs (0: never).
+
+    Returns ``(epochs, gap, stationarity)`` of the restricted problem at exit."""
+    n, K = Z.shape
+    D = np.empty((n, K))
+    R = np.empty((n, K))
+    gB = np.empty(K)
+    feats = np.empty(gidx.shape[0], dtype=np.int64)
+    m = 0
+    for g in groups:
+        for q in range(gptr[g], gptr[g + 1]):
+            feats[m] = gidx[q]
+            m += 1
+    feats = feats[:m]
+    gap = np.inf
+    stationarity = np.inf
+    epoch = 0
+    ratio = 1.0
+    hist = np.empty((anderson_k + 1, m * K + K))
+    Wtry = np.empty_like(W) if anderson_k > 0 else np.empty((1, K))
+    Ztry = np.empty_like(Z) if anderson_k > 0 else np.empty((1, K))
+    slot = 0
+    while epoch < max_epochs:
+        moved = block_epoch(df, X, Xd, Xi, Xp, sparse, Y, a, Z, B, W, groups, gptr, gidx, glam, LG, P, mu,
+                            fit_intercept, D, R, hptr, HG)
+        epoch += 1
+        if anderson_k > 0:
+            for t in range(m):
+                for k in range(K):
+                    hist[slot, t * K + k] = W[feats[t], k]
+            for k in range(K):
+                hist[slot, m * K + k] = B[k]
+            if slot == anderson_k:
+                _block_anderson(df, X, Xd, Xi, Xp, sparse, Y, a, Z, B, W, feats, groups, gptr, gidx, glam, P, mu,
+                                hist, Wtry, Ztry)
+                slot = 0
+            else:
+                slot += 1
+        if epoch % check_every == 0 or epoch == max_epochs or moved * ratio <= tol:
+            block_gradient(df, X, Xd, Xi, Xp, sparse, Y, a, Z, B, mu, feats, G, D, gB)
+            gap, stationarity = block_certificate(df, Y, a, Z, B, W, G, gB, P, gptr, gidx, glam, LG, groups,
+                                                  fit_intercept)
+            if gap <= tol and stationarity <= tol:
+                break
+            if moved > 0.0:
+                ratio = max(1.0, (gap + stationarity) / moved)
+    return epoch, gap, stationarity

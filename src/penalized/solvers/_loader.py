@@ -44,25 +44,33 @@ from . import _kernels
 INTERPRET_MAX = 5_000  # n·p of the largest problem run as Python while nothing is compiled
 
 # Entry points called from Python and their AOT signatures. Argument codes:
-#   X: float64 2-D Fortran-ordered, f: float64 1-D, I: int32 1-D (sparse indices),
-#   n: int64 1-D (feature indices), B: bool 1-D, b: bool, i: int, d: float.
+#   X: float64 2-D Fortran-ordered, P: float64 2-D C-ordered (penalty parameters),
+#   f: float64 1-D, I: int32 1-D (sparse indices), n: int64 1-D (feature indices),
+#   B: bool 1-D, b: bool, i: int, d: float.
 _X = "X f I I b"
 ENTRY_POINTS = {
     "col_weighted_moments": ("none", f"{_X} f f f"),
     "datafit_value": ("f8", "i f f f d"),
     "matvec": ("none", f"{_X} f f f"),
     "gradient": ("f8", f"i {_X} f f f d f n f f"),
-    "duality_gap": ("UniTuple(f8, 2)", "i f f f d f f d f f f n b"),
-    "violations": ("none", "f f f f f f"),
+    "duality_gap": ("UniTuple(f8, 2)", "i f f f d f f d i P f n b"),
+    "violations": ("none", "f f i P f f"),
     "best_squared_intercept": ("f8", "f f f"),
-    "penalty_value": ("f8", "f f f n"),
-    "solve_subproblem": ("Tuple((f8, i8, f8, f8, i8))", f"i {_X} f f f d f n f f f f b d i i i f i f"),
-    "solve_subproblem_newton": ("Tuple((f8, i8, f8, f8, i8))", f"{_X} f f f d f n f f f f b d i f i f"),
-    "gram_solve": ("Tuple((i8, f8, f8, i8))", "X f d f f f f d i i f"),
-    "gap_safe_screen": ("i8", "f d f f f f B n"),
+    "penalty_value": ("f8", "f i P n"),
+    "solve_subproblem": ("Tuple((f8, i8, f8, f8, i8))", f"i {_X} f f f d f n f i P f b d i i i f i f"),
+    "solve_subproblem_newton": ("Tuple((f8, i8, f8, f8, i8))", f"i {_X} f f f d f n f i P f b d i f i f"),
+    "gram_solve": ("Tuple((i8, f8, f8, i8))", "X f d f f i P d i i f"),
+    "gap_safe_screen": ("i8", "f d f P f B n"),
+    "group_lipschitz": ("none", f"{_X} f f n n d f n f"),
+    "block_gradient": ("none", f"i {_X} P f P f f n P P f"),
+    "block_certificate": ("UniTuple(f8, 2)", "i P f P f P P f P n n f f n b"),
+    "block_violations": ("none", "P P P n n f f f"),
+    "block_penalty_value": ("f8", "P P n n f"),
+    "block_loss": ("f8", "i P f P f"),
+    "solve_blocks_subproblem": ("Tuple((i8, f8, f8))", f"i {_X} P f P f P n n n f f P f b d i i i P n f"),
 }
-_NUMBA_TYPES = {"X": "f8[::1,:]", "f": "f8[::1]", "I": "i4[::1]", "n": "i8[::1]", "B": "b1[::1]", "b": "b1",
-                "i": "i8", "d": "f8"}
+_NUMBA_TYPES = {"X": "f8[::1,:]", "P": "f8[:,::1]", "f": "f8[::1]", "I": "i4[::1]", "n": "i8[::1]",
+                "B": "b1[::1]", "b": "b1", "i": "i8", "d": "f8"}
 
 
 def aot_signature(name):
@@ -171,8 +179,8 @@ def interpreted():
 
 
 _ndarray = _np.ndarray
-_AOT_DTYPES = {"X": _np.dtype(_np.float64), "f": _np.dtype(_np.float64), "I": _np.dtype(_np.int32),
-               "n": _np.dtype(_np.int64), "B": _np.dtype(_np.bool_)}
+_AOT_DTYPES = {"X": _np.dtype(_np.float64), "P": _np.dtype(_np.float64), "f": _np.dtype(_np.float64),
+               "I": _np.dtype(_np.int32), "n": _np.dtype(_np.int64), "B": _np.dtype(_np.bool_)}
 _CONVERT = {"b": bool, "i": int, "d": float}
 
 
@@ -187,6 +195,9 @@ def _fits(code, value):
     if code == "X":
         flags = value.flags
         return value.ndim == 2 and flags.f_contiguous and flags.aligned
+    if code == "P":
+        flags = value.flags
+        return value.ndim == 2 and flags.c_contiguous and flags.aligned
     return value.ndim == 1 and value.flags.c_contiguous  # 1-D: unit stride, or at most one entry
 
 
@@ -206,7 +217,7 @@ def _aot_function(name, compiled):
         if len(args) == count:
             for i, code, wanted in arrays:
                 value = args[i]
-                if type(value) is _ndarray and value.dtype is wanted and code != "X" and value.ndim == 1 \
+                if type(value) is _ndarray and value.dtype is wanted and value.ndim == 1 and code != "X" \
                         and value.flags.c_contiguous:
                     continue
                 if not _fits(code, value):

@@ -35,16 +35,25 @@ class Certificate:
         return self.relative <= tol
 
 
-def certify(problem, penalty, coef, intercept=0.0):
+def certify(problem, penalty, coef, intercept=0.0, bounds=None):
     """The certificate of ``(coef, intercept)`` on a built :class:`LinearProblem`."""
-    from .coordinate_descent import coordinate_strengths
+    from .coordinate_descent import kernel_penalty
 
     k = problem.kernels
     p = problem.n_features
-    coef = np.asarray(coef, dtype=np.float64).ravel()
-    if coef.shape != (p,):
-        raise ValueError(f"coef has shape {coef.shape}, expected ({p},).")
-    l1, l2 = coordinate_strengths(penalty, p)
+    K = problem.n_outputs
+    coef = np.asarray(coef, dtype=np.float64)
+    if coef.size != K * p:
+        raise ValueError(f"coef has shape {coef.shape}, expected ({p},)" + ("." if K == 1 else f" or ({K}, {p})."))
+    coef = coef.ravel()
+    kp = kernel_penalty(penalty, p, bounds)
+    if kp.bounded and (np.any(coef < kp.lower) or np.any(coef > kp.upper)):
+        return Certificate(value=float("inf"), null_loss=float(problem.null_loss), objective=float("inf"))
+    if kp.groups is not None or K > 1:
+        from .blocks import certify_blocks
+
+        return certify_blocks(problem, kp, coef, intercept)
+    pen, P = kp.code, kp.params
     b = float(np.ravel(intercept)[0]) if np.ndim(intercept) else float(intercept)
     if not problem.fit_intercept and b != 0.0:
         raise ValueError("the problem has no intercept but a non-zero intercept was given.")
@@ -54,15 +63,16 @@ def certify(problem, penalty, coef, intercept=0.0):
     code = problem.datafit.code
     grad_b = k.gradient(code, *problem.kernel_X, problem.y, problem.a, zx, b_int, problem.mu, everything,
                         grad, np.empty(problem.n_samples))
-    gap, stationarity = k.duality_gap(code, problem.y, problem.a, zx, b_int, coef, grad, grad_b, l1, l2,
+    gap, stationarity = k.duality_gap(code, problem.y, problem.a, zx, b_int, coef, grad, grad_b, pen, P,
                                       problem.L, everything, problem.fit_intercept)
     objective = k.datafit_value(code, problem.y, problem.a, zx, b_int) + k.penalty_value(
-        coef, l1, l2, everything)
+        coef, pen, P, everything)
     return Certificate(value=float(gap + stationarity), null_loss=float(problem.null_loss),
                        objective=float(objective))
 
 
-def certificate(X, y, coef, intercept=0.0, *, datafit, penalty, sample_weight=None, fit_intercept=True):
+def certificate(X, y, coef, intercept=0.0, *, datafit, penalty, sample_weight=None, fit_intercept=True,
+                bounds=None, offset=None):
     """The certificate of ``(coef, intercept)`` for ``datafit + penalty`` on ``(X, y)``.
 
     Parameters
@@ -74,12 +84,19 @@ def certificate(X, y, coef, intercept=0.0, *, datafit, penalty, sample_weight=No
         in sorted order, is +1) or ±1.
     coef : array (n_features,)
     intercept : float
-    datafit : SquaredError or Logistic
-    penalty : L1, L2, L1L2 or None
+    datafit : a Datafit (SquaredError, Logistic, Poisson)
+    penalty : a penalty object or None
+        For non-convex penalties (MCP, SCAD) the certificate is the stationarity measure
+        (see :mod:`penalized.solvers.coordinate_descent`).
     sample_weight : array (n_samples,), optional
     fit_intercept : bool
         Whether the intercept is a free variable of the problem (its stationarity is
         then part of the certificate); without one, ``intercept`` must be 0.
+    bounds : (lower, upper), optional
+        A box on the coefficients (scalars or arrays); a point outside it has an infinite
+        certificate.
+    offset : array (n_samples,), optional
+        Added to the linear predictor.
 
     Returns
     -------
@@ -91,15 +108,22 @@ def certificate(X, y, coef, intercept=0.0, *, datafit, penalty, sample_weight=No
     if is_dask_collection(X):  # the same terms, summed over the chunks on the cluster
         from ..dask.estimators import certificate as dask_certificate
 
+        if bounds is not None or offset is not None:
+            raise NotImplementedError("certificate on Dask input takes no bounds= or offset=.")
         return dask_certificate(X, y, coef, intercept, datafit=datafit, penalty=penalty,
                                 sample_weight=sample_weight, fit_intercept=fit_intercept)
+    from ..penalties import check_bounds
     from .problem import LinearProblem
 
     y = np.asarray(y)
-    if datafit.code == 1:  # Logistic: ±1 labels
+    if datafit.needs_labels and y.ndim == 1:  # class labels: ±1 (log-loss) or one-hot (multinomial)
         classes = np.unique(y)
-        if classes.shape[0] != 2:
+        if datafit.multi_output:
+            y = (y[:, None] == classes[None, :]).astype(np.float64)
+        elif classes.shape[0] != 2:
             raise ValueError(f"the log-loss needs two classes, got {classes.shape[0]}.")
-        y = np.where(y == classes[1], 1.0, -1.0)
-    problem = LinearProblem.build(X, y, datafit, sample_weight, fit_intercept)
-    return certify(problem, penalty, coef, intercept)
+        else:
+            y = np.where(y == classes[1], 1.0, -1.0)
+    problem = LinearProblem.build(X, y, datafit, sample_weight, fit_intercept, offset=offset)
+    box = None if bounds is None else check_bounds(bounds, n_features=problem.n_features)
+    return certify(problem, penalty, coef, intercept, bounds=box)

@@ -20,7 +20,15 @@ Both terms are ≥ 0 and vanish exactly at the optimum. For the squared error wi
 the intercept unpenalized, the certificate is a rigorous upper bound on ``L(w) − L*``
 (centred coordinates decouple the intercept exactly, and its term is then the exact
 excess along it); with unpenalized features or the log-loss, the second term is a
-first-order estimate of the excess in those coordinates.
+first-order estimate of the excess in those coordinates. Non-convex penalties (MCP, SCAD)
+have no dual: their certificate is ``Σ_j v_j² / (2 L_j)`` over every coordinate (``v_j`` its
+optimality violation, :func:`._kernels.pen_violation`), zero exactly at a stationary point.
+Boxes add their normal cone to every ``v_j`` and their conjugate to the gap.
+
+The solver's choices (Gram mode, proximal Newton, working sets, Anderson, support steps,
+screening, which certificate) are resolved once from the data fit's and the penalty's traits
+into a :class:`SolverPlan`, returned with the result: ``print(result.plan)`` says what ran
+and why. Group penalties go to the block solver (:mod:`.blocks`).
 """
 
 from __future__ import annotations
@@ -30,7 +38,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..penalties import ElasticNetFamily
 from .problem import LinearProblem
 
 # Below this, a certificate is rounding noise of the data (e.g. a constant y fitted by
@@ -58,7 +65,9 @@ class SolverResult:
 
     ``certificate`` (reported by estimators as ``dual_gap_``) bounds the distance to the
     optimum as described in the module docstring; ``converged`` says whether it fell
-    below ``threshold = tol · L(0)`` within ``max_iter`` epochs.
+    below ``threshold = tol · L(0)`` within ``max_iter`` epochs, or whether every
+    coordinate's optimality violation fell below the rounding error of its gradient (at tiny
+    λ the rescaled dual point cannot certify an exact solution: see :func:`_kkt_at_rounding`).
     """
 
     coef: np.ndarray
@@ -71,30 +80,114 @@ class SolverResult:
     n_screened: int = 0
     support_steps: int = 0
     gradient: np.ndarray | None = None
+    plan: SolverPlan | None = None
 
 
-def coordinate_strengths(penalty, n_features):
-    """``(l1, l2)`` per-feature arrays for a penalty of the elastic-net family (or None)."""
+@dataclass(frozen=True)
+class SolverPlan:
+    """What :func:`solve` decided to run on one problem, and why (see ``str(plan)``)."""
+
+    datafit: str
+    penalty: str
+    method: str
+    working_sets: str
+    gram: bool
+    anderson_k: int
+    support_steps: bool
+    screening: bool
+    certificate: str
+    reasons: tuple = ()
+
+    def __str__(self):
+        lines = [f"{self.penalty} on the {self.datafit}: {self.method}",
+                 f"  working sets: {self.working_sets}; Gram mode: {self.gram}; Anderson: "
+                 f"{self.anderson_k or 'off'}; exact support steps: {self.support_steps}; "
+                 f"Gap Safe screening: {self.screening}",
+                 f"  certificate: {self.certificate}"]
+        lines += [f"  - {r}" for r in self.reasons]
+        return "\n".join(lines)
+
+
+def kernel_penalty(penalty, n_features, bounds=None):
+    """The penalty as the kernels take it (a :class:`~penalized.penalties.KernelPenalty`);
+    ``None`` is no penalty (unpenalized coordinates, possibly boxed)."""
     if penalty is None:
-        return np.zeros(n_features), np.zeros(n_features)
-    if not isinstance(penalty, ElasticNetFamily):
-        raise TypeError(
-            f"the coordinate-descent solver handles L1, L2 and L1L2 penalties, got {penalty!r}."
-        )
-    l1, l2 = penalty.coordinate_strengths(n_features)
-    return np.ascontiguousarray(l1, dtype=np.float64), np.ascontiguousarray(l2, dtype=np.float64)
+        from ..penalties import L1L2
+
+        return L1L2(0.0, 0.0).kernel(n_features, bounds)
+    return penalty.kernel(n_features, bounds)
+
+
+def make_plan(problem, kp, *, working_set="auto", anderson_k="auto", screening=False, support_solve=True,
+              newton="auto", gram="auto"):
+    """Resolve the solver's automatic choices from the traits of the data fit and the penalty."""
+    n, p = problem.n_samples, problem.n_features
+    datafit = problem.datafit
+    squared = datafit.code == problem.kernels.SQUARED_ERROR
+    reasons = []
+    if not datafit.bounded_curvature:
+        if newton is False:
+            raise ValueError(f"newton=False is not possible with the {datafit.name} data fit: its curvature "
+                             "is unbounded, coordinate steps need a line search (proximal Newton).")
+        use_newton = True
+        reasons.append(f"proximal Newton: the {datafit.name} curvature is unbounded")
+    elif newton == "auto":
+        # proximal Newton with a non-convex penalty needs damped models (a proximal term) to
+        # stay local, which makes it slow where the curvature is small: coordinate steps with
+        # Lipschitz constants converge faster there
+        use_newton = not squared and kp.convex
+        if not squared and not kp.convex:
+            reasons.append("coordinate steps with Lipschitz constants: the penalty is not convex")
+    else:
+        use_newton = bool(newton) and not squared
+    support_ok = kp.is_elastic_net and kp.sign_bounds_only
+    if support_solve and not support_ok:
+        reasons.append("no exact support steps: they need the elastic net with bounds at 0 only")
+    support_max = min(SUPPORT_MAX, SUPPORT_MEMORY // max(n, 1)) if (support_solve and support_ok) else 0
+    if anderson_k == "auto":
+        anderson_k = 5 if support_max < ANDERSON_BELOW else 0
+    unpenalized = kp.free & (problem.L > 0)
+    screen = (bool(screening) and kp.is_elastic_net and not kp.bounded and not unpenalized.any()
+              and bool(np.any(kp.params[0] > 0)) and (squared or not problem.fit_intercept))
+    if screening and not screen:
+        reasons.append("Gap Safe screening off: it needs the elastic net without bounds or unpenalized "
+                       "features (and no intercept beyond the squared error)")
+    use_gram = squared and not problem.kernel_X[4] and (
+        (getattr(problem, "_gram", None) is not None or gram_pays_off(n, p)) if gram == "auto"
+        else bool(gram))
+    use_ws = (p > WS_MIN_FEATURES) if working_set == "auto" else bool(working_set)
+    settle = use_ws and working_set == "auto" and n >= p and squared
+    method = ("proximal Newton on working sets" if use_newton else "coordinate descent")
+    if use_gram:
+        method = "coordinate descent on the Gram matrix, then " + method
+    return SolverPlan(
+        datafit=datafit.name or type(datafit).__name__, penalty=kp.name, method=method,
+        working_sets=("settled at the first check" if settle else ("on" if use_ws else "off")),
+        gram=bool(use_gram), anderson_k=int(anderson_k) if not use_newton else 0,
+        support_steps=support_max > 0, screening=bool(screen),
+        certificate="duality gap" if kp.convex else "stationarity (non-convex penalty)",
+        reasons=tuple(reasons)), dict(use_newton=use_newton, support_max=support_max, anderson_k=int(anderson_k),
+                                      screen=screen, use_gram=use_gram, use_ws=use_ws, settle=settle)
 
 
 def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=None, tol=1e-4,
           max_iter=1000, working_set="auto", anderson_k="auto", check_every=5, min_ws_size=50,
           screening=False, support_solve=True, initial_working_set=None, support_cost=1.0,
-          face_solves=4, newton="auto", gram="auto", newton_forcing=0.3, inner_ratio=0.3):
-    """Minimise ``L_data(w, b) + penalty(w)`` on ``problem``.
+          face_solves=4, newton="auto", gram="auto", newton_forcing=0.3, inner_ratio=0.3, bounds=None,
+          continuation="auto"):
+    """Minimise ``L_data(w, b) + penalty(w)`` on ``problem`` (subject to ``bounds``).
 
     Parameters
     ----------
     problem : LinearProblem
-    penalty : L1, L2, L1L2 or None
+    penalty : a penalty object (L1, L2, L1L2, MCP, SCAD, GroupL1, sums) or None
+    bounds : (lower, upper) arrays of length p, optional
+        A box on the coefficients (see :func:`penalized.penalties.check_bounds`).
+    continuation : bool or "auto"
+        Non-convex penalties have several stationary points; started cold, the solve first
+        follows a short path of :data:`CONTINUATION_STEPS` strengths from the penalty's λ_max
+        down to its own (warm starts, as ncvreg's paths do), which reaches lower stationary
+        points than a start from zero. ``"auto"``: for non-convex penalties without ``coef_init``.
     coef_init, intercept_init : optional warm start (default: zeros and the null intercept).
     tol : float
         Relative tolerance: stop when the certificate is ≤ ``tol · L(0)``.
@@ -141,17 +234,43 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
     Returns
     -------
     SolverResult
+        With ``plan``, the :class:`SolverPlan` that ran.
 
     BLAS runs single-threaded during the solve (see :func:`solve`'s source).
     """
     n, p = problem.n_samples, problem.n_features
-    l1, l2 = coordinate_strengths(penalty, p)
+    kp = kernel_penalty(penalty, p, bounds)
+    if problem.n_outputs > 1 and kp.groups is None and problem.datafit.code == problem.kernels.SQUARED_ERROR:
+        return _solve_columns(problem, penalty, bounds, coef_init=coef_init, intercept_init=intercept_init,
+                              tol=tol, max_iter=max_iter, working_set=working_set, anderson_k=anderson_k,
+                              check_every=check_every, min_ws_size=min_ws_size, screening=screening,
+                              support_solve=support_solve, support_cost=support_cost, face_solves=face_solves,
+                              newton=newton, gram=gram, newton_forcing=newton_forcing, inner_ratio=inner_ratio)
+    if kp.groups is not None or problem.n_outputs > 1:
+        from .blocks import solve_blocks
+
+        return solve_blocks(problem, kp, coef_init=coef_init, intercept_init=intercept_init, tol=tol,
+                            max_iter=max_iter, working_set=working_set, anderson_k=anderson_k,
+                            check_every=check_every, min_ws_size=min_ws_size, inner_ratio=inner_ratio)
+    plan, choice = make_plan(problem, kp, working_set=working_set, anderson_k=anderson_k, screening=screening,
+                             support_solve=support_solve, newton=newton, gram=gram)
+    continuation_epochs = 0
+    if (continuation == "auto" and not kp.convex and coef_init is None) or continuation is True:
+        start = _continuation(problem, penalty, bounds, tol, max_iter, working_set=working_set, anderson_k=anderson_k,
+                              check_every=check_every, min_ws_size=min_ws_size, newton=newton, gram=gram)
+        if start is not None:
+            coef_init, intercept_init, continuation_epochs = start
+            plan = SolverPlan(**{**plan.__dict__, "reasons": plan.reasons + (
+                f"continuation from λ_max in {CONTINUATION_STEPS} steps (non-convex: ncvreg's warm starts)",)})
+    pen, P = kp.code, kp.params
     code, kX, y, a, L, mu = (problem.datafit.code, problem.kernel_X, problem.y, problem.a,
                              problem.L, problem.mu)
     k = problem.kernels
     squared = code == k.SQUARED_ERROR
 
     w = np.zeros(p) if coef_init is None else np.array(coef_init, dtype=np.float64).ravel()
+    if kp.bounded:  # a warm start from another problem may lie outside the box
+        np.clip(w, kp.lower, kp.upper, out=w)
     if problem.fit_intercept:
         b = problem.null_intercept if intercept_init is None else float(intercept_init)
     else:
@@ -161,11 +280,10 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
     scale = float(a @ (y * y))
     threshold = max(tol * problem.null_loss, _ROUNDING_FLOOR * scale)
     usable = L > 0
-    unpenalized = usable & (l1 == 0) & (l2 == 0)
+    unpenalized = usable & kp.free
     # Gap Safe screening needs a feasible dual point: no unpenalized feature, and an
-    # intercept only where it can be made exactly optimal (the squared error).
-    screen = bool(screening) and not unpenalized.any() and bool(np.any(l1 > 0)) and (
-        squared or not problem.fit_intercept)
+    # intercept only where it can be made exactly optimal (the squared error) (make_plan).
+    screen = choice["screen"]
     # features left out of the gradient and the working sets: proven zero (Gap Safe), or
     # guessed inactive (a strong-rule set); a full check over all features ends the solve
     safe_out = np.zeros(p, dtype=bool)
@@ -174,50 +292,48 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
         usable & ~init & (w == 0) & ~unpenalized)
     active = usable & ~guess_out
     n_screened = 0
-    use_ws = (p > WS_MIN_FEATURES) if working_set == "auto" else bool(working_set)
+    use_ws = choice["use_ws"]
     # squared error, n ≥ p: the support may grow to every feature; when half of them violate their
     # optimality conditions at the first check, working sets would only add full checks
-    settle_ws = use_ws and working_set == "auto" and n >= p and squared
+    settle_ws = choice["settle"]
     params = np.zeros(k.N_PARAMS)
     params[k.P_SUPPORT_COST] = support_cost
     params[k.P_FACE_SOLVES] = face_solves
     params[k.P_NEWTON_FORCING] = newton_forcing
-    use_newton = (not squared) if newton == "auto" else bool(newton) and not squared
-    support_max = min(SUPPORT_MAX, SUPPORT_MEMORY // max(n, 1)) if support_solve else 0
-    if anderson_k == "auto":
-        anderson_k = 5 if support_max < ANDERSON_BELOW else 0
+    use_newton = choice["use_newton"]
+    support_max = choice["support_max"]
+    anderson_k = choice["anderson_k"]
     all_features = np.arange(p)
     grad = np.zeros(p)
     buf = np.empty(n)
     scores = np.empty(p)
-    epochs = 0
+    epochs = continuation_epochs
     support_steps = 0
     full_check = False
     stalled = 0
-    offsets = mu if problem.centred_in_place else np.zeros(p)
-    use_gram = squared and not kX[4] and (
-        (getattr(problem, "_gram", None) is not None or gram_pays_off(n, p)) if gram == "auto"
-        else bool(gram))
+    use_gram = choice["use_gram"]
     if use_gram:
         G, c, yy = problem.gram()
         gw = G @ w
-        inner_epochs, _, _, steps = k.gram_solve(G, c, yy, w, gw, l1, l2, 0.3 * threshold, max_iter,
-                                                 min(SUPPORT_MAX, p), params)
+        inner_epochs, _, _, steps = k.gram_solve(G, c, yy, w, gw, pen, P, 0.3 * threshold, max_iter,
+                                                 min(SUPPORT_MAX, p) if support_max else 0, params)
         epochs += max(inner_epochs, 1)
         support_steps += steps
         if problem.fit_intercept:
             b = problem.null_intercept  # b' = Σ a y: exact in centred coordinates
     refreshed_at = 0
+    last_certificate = np.inf
+    at_rounding = False
     while True:
         if epochs - refreshed_at >= REFRESH_EPOCHS:  # incremental updates of X̃w drift
-            k.matvec(*kX, w, offsets, zx)
+            problem.refresh(w, zx)
             refreshed_at = epochs
         if squared and problem.fit_intercept:
             b = k.best_squared_intercept(y, a, zx)
         excluded = n_screened > 0 or guess_out.any()
         idx = all_features if (full_check or not excluded) else np.flatnonzero(active)
         grad_b = k.gradient(code, *kX, y, a, zx, b, mu, idx, grad, buf)
-        gap, stationarity = k.duality_gap(code, y, a, zx, b, w, grad, grad_b, l1, l2, L, idx,
+        gap, stationarity = k.duality_gap(code, y, a, zx, b, w, grad, grad_b, pen, P, L, idx,
                                           problem.fit_intercept)
         certificate = gap + stationarity
         if not np.isfinite(certificate):
@@ -225,17 +341,22 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
                 "the solver produced non-finite values; rescale X and y (e.g. StandardScaler) "
                 "or increase the penalty."
             )
-        if certificate <= threshold and refreshed_at != epochs:
-            k.matvec(*kX, w, offsets, zx)  # the verdict is on X̃w recomputed from w
+        if certificate > threshold and certificate > 0.5 * last_certificate and not excluded:
+            at_rounding = _kkt_at_rounding(k, w, grad, pen, P, L, buf, a, problem, scores)
+        last_certificate = certificate
+        if (certificate <= threshold or at_rounding) and refreshed_at != epochs:
+            problem.refresh(w, zx)  # the verdict is on X̃w recomputed from w
             refreshed_at = epochs
+            at_rounding = False
             continue
-        if certificate <= threshold or epochs >= max_iter or stalled >= 2:
+        if certificate <= threshold or at_rounding or epochs >= max_iter or stalled >= 2:
             if excluded and not full_check:  # the certificate of the whole problem decides
                 full_check = True
                 continue
             break
         if full_check:  # features left out violate their conditions: take them back
-            violators = guess_out & (np.abs(grad) > l1)
+            k.violations(w, grad, pen, P, L, scores)
+            violators = guess_out & (scores > 0)
             if violators.any():
                 guess_out &= ~violators
             else:  # Gap Safe screening left a violation behind (rounding): go on without it
@@ -246,14 +367,14 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
             full_check = False
         if screen:
             before = active.copy()
-            n_screened += k.gap_safe_screen(grad, gap, w, l1, l2, L, active, idx)
+            n_screened += k.gap_safe_screen(grad, gap, w, P, L, active, idx)
             safe_out |= before & ~active
         if settle_ws:
             settle_ws = False
-            k.violations(w, grad, l1, l2, L, scores)
+            k.violations(w, grad, pen, P, L, scores)
             use_ws = 2 * int(np.count_nonzero(scores[active] > 0)) < int(active.sum())
         if use_ws:
-            ws = _working_set(k, w, grad, l1, l2, L, active, unpenalized, scores, min_ws_size)
+            ws = _working_set(k, w, grad, pen, P, L, active, unpenalized, scores, min_ws_size)
         else:
             ws = np.flatnonzero(active)
         # a working set covering most features: solve it to the end (the outer loop's
@@ -262,29 +383,94 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
         inner_tol = max(inner_ratio * certificate, 0.3 * threshold) if partial else 0.3 * threshold
         if use_newton:
             b, inner_epochs, sub_gap, sub_stationarity, steps = k.solve_subproblem_newton(
-                *kX, y, a, zx, b, w, ws, L, l1, l2, mu, problem.fit_intercept, inner_tol,
+                code, *kX, y, a, zx, b, w, ws, L, pen, P, mu, problem.fit_intercept, inner_tol,
                 min(max_iter - epochs, INNER_EPOCHS), grad, support_max, params)
             # no Newton step accepted twice in a row: the rounding level is reached
             stalled = stalled + 1 if steps == 0 else 0
         else:
             b, inner_epochs, sub_gap, sub_stationarity, steps = k.solve_subproblem(
-                code, *kX, y, a, zx, b, w, ws, L, l1, l2, mu, problem.fit_intercept,
+                code, *kX, y, a, zx, b, w, ws, L, pen, P, mu, problem.fit_intercept,
                 inner_tol, min(max_iter - epochs, INNER_EPOCHS), anderson_k, check_every, grad, support_max,
                 params)
         epochs += max(inner_epochs, 1)
         support_steps += steps
         if sub_gap + sub_stationarity <= threshold:  # the next check is likely the verdict: on X̃w from w
-            k.matvec(*kX, w, offsets, zx)
+            problem.refresh(w, zx)
             refreshed_at = epochs
 
-    objective = k.datafit_value(code, y, a, zx, b) + k.penalty_value(w, l1, l2, all_features)
+    objective = k.datafit_value(code, y, a, zx, b) + k.penalty_value(w, pen, P, all_features)
     complete = full_check or not excluded  # grad holds every feature's derivative
     return SolverResult(coef=w, intercept=problem.intercept_from_internal(w, b),
                         certificate=float(certificate),
                         threshold=float(threshold), n_iter=int(epochs),
-                        converged=bool(certificate <= threshold), objective=float(objective),
+                        converged=bool(certificate <= threshold or at_rounding), objective=float(objective),
                         n_screened=int(n_screened), support_steps=int(support_steps),
-                        gradient=grad if complete else None)
+                        gradient=grad if complete else None, plan=plan)
+
+
+CONTINUATION_STEPS = 5
+
+
+def _continuation(problem, penalty, bounds, tol, max_iter, **options):
+    """``(w, b, epochs)`` at the penalty's own strength's neighbour on a geometric path from
+    λ_max, or None when λ_max is below it (the solution is zero)."""
+    p = problem.n_features
+    grad, _ = problem.gradient(np.zeros(p), problem.null_intercept if problem.fit_intercept else 0.0)
+    if bounds is not None:  # one-sided conditions at zero (see path.gradient_at_zero)
+        grad = np.where((bounds[0] == 0) & (grad > 0), 0.0, np.where((bounds[1] == 0) & (grad < 0), 0.0, grad))
+    levels = penalty.zero_levels(grad)
+    finite = np.isfinite(levels)
+    lam = penalty.unit_strength()
+    if not finite.any() or lam <= 0 or np.max(levels[finite]) <= lam:
+        return None
+    factors = np.geomspace(np.max(levels[finite]) / lam, 1.0, CONTINUATION_STEPS + 1)[1:-1]
+    w, b, epochs = None, None, 0
+    for f in factors:
+        res = _solve(problem, penalty.scaled(f), coef_init=w, intercept_init=b, tol=max(tol, 1e-6),
+                     max_iter=max_iter, bounds=bounds, continuation=False, **options)
+        w, b, epochs = res.coef, res.intercept, epochs + res.n_iter
+    return w, b, epochs
+
+
+def _solve_columns(problem, penalty, bounds, *, coef_init=None, intercept_init=None, **options):
+    """Several least-squares targets with a separable penalty decouple: one scalar solve per
+    output (each with its own plan: Gram mode, support steps, bounds, MCP…)."""
+    K, p = problem.n_outputs, problem.n_features
+    coef0 = None if coef_init is None else np.reshape(coef_init, (K, p))
+    b0 = None if intercept_init is None else np.broadcast_to(np.asarray(intercept_init, dtype=np.float64), (K,))
+    results = []
+    for k in range(K):
+        column = LinearProblem.build(problem.X, problem.y[:, k], problem.datafit, problem.a, problem.fit_intercept,
+                                     kernels=problem.kernels.mode)
+        results.append(_solve(column, penalty, coef_init=None if coef0 is None else coef0[k],
+                              intercept_init=None if b0 is None else b0[k], bounds=bounds, **options))
+    first = results[0].plan
+    plan = SolverPlan(**{**first.__dict__, "reasons": first.reasons + (f"one solve per output ({K})",)})
+    return SolverResult(coef=np.array([r.coef for r in results]), intercept=np.array([r.intercept for r in results]),
+                        certificate=float(sum(r.certificate for r in results)),
+                        threshold=float(sum(r.threshold for r in results)), n_iter=int(sum(r.n_iter for r in results)),
+                        converged=all(r.converged for r in results),
+                        objective=float(sum(r.objective for r in results)), plan=plan)
+
+
+def _kkt_at_rounding(k, w, grad, pen, P, L, buf, a, problem, scores):
+    """Is every coordinate's optimality violation below the rounding error of its gradient?
+
+    At tiny λ the duality gap of the rescaled dual point is about ``rss·(KKT error / λ)²``
+    and cannot certify a solution that is exact to working precision; this test can. The
+    gradient ``g_j = Σ_i x̃_ij·buf_i`` (``buf_i = a_i ℓ'_i``) carries a rounding error of at most
+    about ``√n·eps·‖√a ∘ x̃_j‖·‖buf/√a‖``; violations below 16 times that are noise.
+    """
+    k.violations(w, grad, pen, P, L, scores)
+    usable = L > 0
+    if not usable.any():
+        return False
+    scale = problem.datafit.lipschitz_scale(problem.y, a)
+    col = np.sqrt(np.max(L[usable]) / scale)
+    positive = a > 0
+    resid = np.sqrt(np.sum(buf[positive] ** 2 / a[positive]))
+    floor = 16.0 * np.finfo(np.float64).eps * np.sqrt(a.shape[0]) * col * resid
+    return bool(np.max(scores[usable]) <= floor)
 
 
 def strong_rule_set(gradient, l1_new, l1_prev):
@@ -350,9 +536,9 @@ def _as_mask(features, p):
     return mask
 
 
-def _working_set(k, w, grad, l1, l2, L, usable, unpenalized, scores, min_size):
+def _working_set(k, w, grad, pen, P, L, usable, unpenalized, scores, min_size):
     """Support ∪ unpenalized ∪ the most violating features; at least twice the support."""
-    k.violations(w, grad, l1, l2, L, scores)
+    k.violations(w, grad, pen, P, L, scores)
     forced = usable & ((w != 0) | unpenalized)
     scores[forced] = np.inf
     scores[~usable] = -1.0

@@ -50,7 +50,8 @@ class LinearProblem:
     Build it with :meth:`build`; it holds the design in the kernels' layout, the
     normalised sample weights ``a``, the centring offsets ``mu`` and Lipschitz constants
     ``L`` of the coordinate directions (see :mod:`._kernels`), and the null model
-    (``w = 0``, best intercept) whose loss ``null_loss`` = L(0) scales the stopping
+    (``w = 0``, best intercept) whose loss ``null_loss`` = L(0) (minus the saturated model's,
+    for Poisson: half the null deviance) scales the stopping
     tolerance.
     """
 
@@ -61,14 +62,16 @@ class LinearProblem:
     a: np.ndarray
     mu: np.ndarray
     L: np.ndarray
-    null_intercept: float
+    null_intercept: float  # an array (K,) for several outputs
     null_loss: float
     kernel_X: tuple = field(repr=False)
     kernels: object = field(default=None, repr=False)
+    offset: np.ndarray | None = field(default=None, repr=False)
 
     @classmethod
-    def build(cls, X, y, datafit, sample_weight=None, fit_intercept=True, kernels=None):
-        """``X`` (dense or sparse, float32/64), ``y`` (±1 labels for the log-loss).
+    def build(cls, X, y, datafit, sample_weight=None, fit_intercept=True, kernels=None, offset=None):
+        """``X`` (dense or sparse, float32/64), ``y`` (±1 labels for the log-loss), ``offset``
+        (added to the linear predictor: ``z = Xw + b + offset``).
 
         ``kernels``: ``"aot"``, ``"jit"``, ``"python"`` or None (the default choice of
         :mod:`._loader`) — how the compiled kernels run for this problem.
@@ -77,6 +80,10 @@ class LinearProblem:
         n, p = X.shape
         k = _kernel_namespace(kernels, n * p)
         y = np.ascontiguousarray(y, dtype=np.float64)
+        if offset is not None:
+            offset = np.ascontiguousarray(offset, dtype=np.float64)
+            if datafit.code == k.SQUARED_ERROR:  # (y − z − o)² = ((y − o) − z)²: exact
+                y, offset = y - offset, None
         a = np.full(n, 1.0 / n) if sample_weight is None else (
             np.asarray(sample_weight, dtype=np.float64) / np.sum(sample_weight))
         means, centred_sqnorms = np.empty(p), np.empty(p)
@@ -84,16 +91,25 @@ class LinearProblem:
         if not (np.isfinite(means).all() and np.isfinite(centred_sqnorms).all()):
             _reject_non_finite(X)  # NaN or ±inf in X (the estimators leave this check here)
         # Sparse centred steps need the intercept's gradient after every step; it is
-        # invariant for the squared error, not for the log-loss, which then keeps plain
-        # coordinates on sparse data (as skglm and scikit-learn do).
-        centre = fit_intercept and not (kX[4] and datafit.code == k.LOGISTIC)
+        # invariant for the squared error only: other data fits keep plain coordinates on
+        # sparse data (as skglm and scikit-learn do).
+        centre = fit_intercept and not (kX[4] and datafit.code != k.SQUARED_ERROR)
         mu = means if centre else np.zeros(p)
         sqnorms = centred_sqnorms if centre else centred_sqnorms + means * means
-        b0 = datafit.null_intercept(y, a) if fit_intercept else 0.0
-        L0 = k.datafit_value(datafit.code, y, a, np.zeros(n), b0)
+        if y.ndim == 2:  # several outputs: the block kernels' loss at W = 0
+            K = y.shape[1]
+            b0 = np.asarray(datafit.null_intercept(y, a, offset), dtype=np.float64) if fit_intercept \
+                else np.zeros(K)
+            b0 = np.ascontiguousarray(np.broadcast_to(b0, (K,)))
+            z0 = np.zeros((n, K)) if offset is None else np.ascontiguousarray(np.broadcast_to(offset, (n, K)))
+            L0 = k.block_loss(datafit.code, y, a, z0, b0)
+        else:
+            b0 = datafit.null_intercept(y, a, offset) if fit_intercept else 0.0
+            z0 = np.zeros(n) if offset is None else offset.copy()
+            L0 = k.datafit_value(datafit.code, y, a, z0, b0)
         return cls(X=X if kX[4] else kX[0], y=y, datafit=datafit, fit_intercept=fit_intercept,
-                   a=a, mu=mu, L=datafit.curvature_bound * sqnorms, null_intercept=b0,
-                   null_loss=float(L0), kernel_X=kX, kernels=k)
+                   a=a, mu=mu, L=datafit.lipschitz_scale(y, a) * sqnorms, null_intercept=b0,
+                   null_loss=float(L0 - datafit.saturated_loss(y, a)), kernel_X=kX, kernels=k, offset=offset)
 
     def gram(self):
         """``(G, c, yy)``: ``G = X̃ᵀAX̃``, ``c = X̃ᵀAỹ``, ``yy = ỹᵀAỹ`` for the squared error.
@@ -124,16 +140,27 @@ class LinearProblem:
         return self.L.shape[0]
 
     @property
+    def n_outputs(self):
+        """``K``: 1 for one target, the tasks or classes of a multi-output data fit."""
+        return 1 if self.y.ndim == 1 else self.y.shape[1]
+
+    @property
     def centred_in_place(self):
         """Dense centring: the kernels' state is ``(X̃w, b' = b + muᵀw)``."""
         return not self.kernel_X[4]
 
+    def refresh(self, w, zx):
+        """``zx ← X̃w + offset``: the kernels' state (see :mod:`._kernels`) recomputed from ``w``."""
+        mu = self.mu if self.centred_in_place else np.zeros(self.n_features)
+        self.kernels.matvec(*self.kernel_X, w, mu, zx)
+        if self.offset is not None:
+            zx += self.offset
+
     def internal_state(self, w, b):
         """``(zx, b_internal)`` for the kernels from coefficients ``w`` and intercept ``b``."""
         w = np.ascontiguousarray(w, dtype=np.float64)
-        mu = self.mu if self.centred_in_place else np.zeros(self.n_features)
         zx = np.empty(self.n_samples)
-        self.kernels.matvec(*self.kernel_X, w, mu, zx)
+        self.refresh(w, zx)
         return zx, float(b) + (float(self.mu @ w) if self.centred_in_place else 0.0)
 
     def intercept_from_internal(self, w, b_internal):
@@ -146,6 +173,8 @@ class LinearProblem:
         zx = np.empty(self.n_samples)
         k = self.kernels
         k.matvec(*self.kernel_X, w, zeros, zx)
+        if self.offset is not None:
+            zx += self.offset
         grad = np.empty(self.n_features)
         grad_b = k.gradient(self.datafit.code, *self.kernel_X, self.y, self.a, zx, float(b), zeros,
                             np.arange(self.n_features), grad, np.empty(self.n_samples))
