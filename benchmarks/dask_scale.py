@@ -164,7 +164,8 @@ def start_cluster(workers, limit):
 
 
 def run(*, workers=2, memory_limit="512MiB", factor=4.0, features=100, chunk_rows=None, ratio=0.05, tol=1e-6,
-        admm_iter=5, prox_iter=20, kinds=("lasso", "logistic"), peers=True, log=print, csv_path=None):
+        admm_iter=5, prox_iter=20, kinds=("lasso", "logistic"), peers=True, lasso_solvers=("admm", "proximal_grad"),
+        log=print, csv_path=None):
     limit = _parse_bytes(memory_limit)
     p = features
     n = int(factor * limit / (8 * (p + 1)))
@@ -186,6 +187,8 @@ def run(*, workers=2, memory_limit="512MiB", factor=4.0, features=100, chunk_row
             methods = [("penalized", lambda X=X, y=y, lam=lam, kind=kind: fit_penalized(kind, X, y, lam, tol))]
             if peers:
                 for solver, iters in (("admm", admm_iter), ("proximal_grad", prox_iter)):
+                    if kind == "lasso" and solver not in lasso_solvers:
+                        continue
                     methods.append((f"dask-ml {solver}", lambda X=X, y=y, lam=lam, kind=kind, s=solver, it=iters:
                                     fit_dask_ml(kind, X, y, lam, n, s, it)))
             for name, method in methods:
@@ -385,6 +388,8 @@ def main(argv=None):
     parser.add_argument("--prox-iter", type=int, default=20)
     parser.add_argument("--models", nargs="+", default=["lasso", "logistic"])
     parser.add_argument("--no-peers", action="store_true", help="penalized only")
+    parser.add_argument("--lasso-solvers", nargs="+", default=["admm", "proximal_grad"],
+                        help="dask-ml solvers run on the lasso (LinearRegression)")
     parser.add_argument("--quick", action="store_true", help="a tiny smoke run")
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--no-docs", action="store_true", help="write the CSV and Markdown files, not the docs")
@@ -433,7 +438,8 @@ def main(argv=None):
         return rows
     kwargs = dict(workers=args.workers, memory_limit=args.memory_limit, factor=args.factor,
                   features=args.features, chunk_rows=args.chunk_rows, ratio=args.ratio, admm_iter=args.admm_iter,
-                  prox_iter=args.prox_iter, kinds=tuple(args.models), peers=not args.no_peers)
+                  prox_iter=args.prox_iter, kinds=tuple(args.models), peers=not args.no_peers,
+                  lasso_solvers=tuple(args.lasso_solvers))
     if args.quick:
         kwargs.update(memory_limit="1GiB", factor=0.02, features=10, chunk_rows=5000, admm_iter=2, prox_iter=3)
     path = args.results / "dask_scale.csv" if write else None
