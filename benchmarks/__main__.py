@@ -1,10 +1,12 @@
-"""``python -m benchmarks``: the solver, penalty, group-path and cold-start benchmarks, one command.
+"""``python -m benchmarks``: the solver, penalty, group-path, GLM (multinomial, Poisson,
+multi-task), GLM path + CV and cold-start benchmarks, one command.
 
-Writes the ``solvers``, ``group``, ``mcp``, ``positive``, ``group-path`` and ``cold-start``
-sections of ``docs/benchmarks.md`` and one CSV per section in ``benchmarks/results/``
-(``solvers.csv``, ``group.csv``, ``mcp.csv``, ``positive.csv``, ``group_path.csv``,
-``cold_start.csv``). ``--only`` runs one section. ``--quick`` runs a smoke version on tiny
-problems (what the test suite runs; it writes nothing unless ``--write``).
+Writes the ``solvers``, ``group``, ``mcp``, ``positive``, ``group-path``, ``glm``, ``glm-path-cv``
+and ``cold-start`` sections of ``docs/benchmarks.md`` and one CSV per section in
+``benchmarks/results/`` (``solvers.csv``, ``group.csv``, ``mcp.csv``, ``positive.csv``,
+``group_path.csv``, ``glm.csv``, ``glm_path_cv.csv``, ``cold_start.csv``). ``--only`` runs one
+section. ``--quick`` runs a smoke version on tiny problems (what the test suite runs; it writes
+nothing unless ``--write``).
 """
 
 from __future__ import annotations
@@ -28,11 +30,13 @@ def _write_csv(rows, path):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="tiny problems, one λ, 2 runs")
-    parser.add_argument("--only", choices=["solvers", "group", "mcp", "positive", "group-path", "cold-start"],
+    parser.add_argument("--only", choices=["solvers", "group", "mcp", "positive", "group-path", "glm",
+                                           "glm-path-cv", "cold-start"],
                         help="run one section")
     parser.add_argument("--repeat", type=int, default=None, help="timed runs per cell (default 5)")
     parser.add_argument("--libraries", nargs="+", default=None, help="subset of libraries")
-    parser.add_argument("--models", nargs="+", default=None, help="subset of lasso, enet, logreg")
+    parser.add_argument("--models", nargs="+", default=None,
+                        help="subset of lasso, enet, logreg (solvers) or multinomial, poisson, multitask (glm)")
     parser.add_argument("--problems", nargs="+", default=None, help="substrings of problem names")
     parser.add_argument("--write", action="store_true", help="with --quick: still write the outputs")
     parser.add_argument("--no-write", action="store_true", help="print only")
@@ -43,7 +47,7 @@ def main(argv=None):
                              "/work/venvs/adelie/bin/python when it exists)")
     args = parser.parse_args(argv)
 
-    from . import cold_start, group_path, peers, penalty_cells, solvers
+    from . import cold_start, glm, glm_path_cv, group_path, peers, penalty_cells, solvers
     from ._report import machine_line, write_section
 
     write = not args.no_write and (args.write or not args.quick)
@@ -51,10 +55,15 @@ def main(argv=None):
     command = "python -m benchmarks" + (" --quick" if args.quick else "") + (
         f" --only {args.only}" if args.only else "")
     out = {}
+
+    def section_command(name):
+        return command if args.only else f"{command} --only {name}"
+
     if args.only in (None, "solvers"):
         print("solvers: time to a relative duality gap of 1e-6", flush=True)
         rows = solvers.run(quick=args.quick, libraries=args.libraries, repeat=repeat,
-                           models=args.models or peers.MODELS, only_problems=args.problems,
+                           models=[m for m in (args.models or peers.MODELS) if m in peers.MODELS],
+                           only_problems=args.problems,
                            log=lambda s: print(s, flush=True))
         out["solvers"] = rows
         if rows and write:
@@ -82,6 +91,26 @@ def main(argv=None):
             _write_csv(rows, args.results / "group_path.csv")
             if not args.no_docs:
                 write_section("group-path", group_path.markdown(rows, checks, machine_line(), command))
+    if args.only in (None, "glm"):
+        print("glm: time to a suboptimality of 1e-6 (multinomial, Poisson, multi-task)", flush=True)
+        models = [m for m in (args.models or glm.LIBRARIES) if m in glm.LIBRARIES]
+        rows = glm.run(quick=args.quick, repeat=repeat, models=models, only_problems=args.problems,
+                       libraries=args.libraries, log=lambda s: print(s, flush=True))
+        out["glm"] = rows
+        if rows and write:
+            _write_csv(rows, args.results / "glm.csv")
+            if not args.no_docs:
+                write_section("glm", glm.markdown(rows, machine_line(), section_command("glm")))
+    if args.only in (None, "glm-path-cv"):
+        print("glm-path-cv: paths + 5-fold CV against the peers' CV estimators", flush=True)
+        models = [m for m in (args.models or glm.LIBRARIES) if m in glm.LIBRARIES]
+        rows = glm_path_cv.run(quick=args.quick, repeat=repeat, only_models=models,
+                               log=lambda s: print(s, flush=True))
+        out["glm-path-cv"] = rows
+        if rows and write:
+            _write_csv(rows, args.results / "glm_path_cv.csv")
+            if not args.no_docs:
+                write_section("glm-path-cv", glm_path_cv.markdown(rows, machine_line(), section_command("glm-path-cv")))
     if args.only in (None, "cold-start"):
         print("cold start: fresh process, import + first fit", flush=True)
         rows = cold_start.run(quick=args.quick, libraries=args.libraries,

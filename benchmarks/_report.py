@@ -22,7 +22,7 @@ def machine_line():
     except OSError:
         pass
     versions = []
-    for pkg in ("penalized", "numpy", "scipy", "scikit-learn", "numba", "skglm", "celer", "torch"):
+    for pkg in ("penalized", "numpy", "scipy", "scikit-learn", "numba", "skglm", "celer", "glum", "torch"):
         try:
             versions.append(f"{pkg} {metadata.version(pkg)}")
         except metadata.PackageNotFoundError:

@@ -149,8 +149,10 @@ class PathJudge:
 
         certs = [certify(self.lp, pen, coefs[:, k], intercepts[k]) for k, pen in enumerate(self.penalties)]
         obj = np.array([c.objective for c in certs])
+        obj[~np.isfinite(obj)] = np.inf  # a missing or non-finite answer never reaches the target
         self.best = np.minimum(self.best, obj)
-        return float(np.max((obj - self.best) / self.null)), float(max(c.relative for c in certs))
+        sub = np.where(np.isfinite(obj), (obj - self.best) / self.null, np.inf)
+        return float(np.max(sub)), float(max(c.relative for c in certs))
 
 
 def run(quick=False, repeat=5, libraries=None, adelie=None, log=print, budget_s=120.0):

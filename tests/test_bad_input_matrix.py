@@ -34,6 +34,16 @@ ENTRY_POINTS = {
     "stability_selection": (
         lambda X, y, sw: pz.stability_selection(X, y, n_lambdas=3, n_subsamples=4, sample_weight=sw,
                                                 random_state=0), False),
+    "PoissonRegressorCV": (
+        lambda X, y, sw: pz.PoissonRegressorCV(**SMALL).fit(X, np.abs(y), sample_weight=sw), False),
+    "MultiTaskLassoCV": (lambda X, y, sw: pz.MultiTaskLassoCV(**SMALL).fit(X, np.c_[y, y], sample_weight=sw), False),
+    "regularization_path(poisson)": (
+        lambda X, y, sw: pz.regularization_path(X, np.abs(y), datafit="poisson", n_lambdas=5, sample_weight=sw),
+        False),
+    "regularization_path(multinomial)": (
+        lambda X, y, sw: pz.regularization_path(X, y, datafit="multinomial", n_lambdas=5, sample_weight=sw), True),
+    "regularization_path(multi-task)": (
+        lambda X, y, sw: pz.regularization_path(X, np.c_[y, y], n_lambdas=5, sample_weight=sw), False),
 }
 
 

@@ -105,3 +105,23 @@ def test_quick_group_path_runs(tmp_path):
     else:
         assert "adelie" in checks["notes"]
     assert "| library |" in group_path.markdown(rows, checks, "Machine: test.", "cmd")
+
+
+@pytest.mark.slow
+def test_quick_glm_benchmarks_run(tmp_path):
+    from benchmarks import glm, glm_path_cv
+
+    out = bench.main(["--quick", "--only", "glm", "--no-write", "--repeat", "1", "--results", str(tmp_path)])
+    rows = out["glm"]
+    assert {r["model"] for r in rows} == {"multinomial", "poisson", "multitask"}
+    ours = [r for r in rows if r["library"] == "penalized"]
+    assert ours and all(r["reached"] and r["suboptimality"] <= glm.GAP for r in ours)
+    assert "| problem |" in glm.markdown(rows, "Machine: test.", "cmd")
+    out = bench.main(["--quick", "--only", "glm-path-cv", "--no-write", "--repeat", "1", "--models", "poisson",
+                      "multitask", "--results", str(tmp_path)])
+    rows = out["glm-path-cv"]
+    ours = [r for r in rows if r["library"] == "penalized"]
+    assert {r["model"] for r in ours} == {"poisson", "multitask"}
+    assert all(r["path_suboptimality"] <= glm_path_cv.TOL for r in rows if r["reached"])
+    assert "peer ÷ penalized" in glm_path_cv.markdown(rows, "Machine: test.", "cmd")
+    assert not list(tmp_path.iterdir())

@@ -149,23 +149,105 @@ def test_fit_cv_l2_lambda_is_on_ridge_scale(prostate_csv):
     assert result.cv_curve["lambdas"][0] == pytest.approx(pz.lambda_max(Xs, table.y, "l2"), rel=1e-12)
 
 
-def test_multiclass_path_is_one_vs_rest(capsys, tmp_path):
+def test_multiclass_path_is_multinomial(capsys, tmp_path):
     rng = np.random.default_rng(0)
     X = rng.standard_normal((90, 4))
     y = np.array(["a", "b", "c"])[np.argmax(X[:, :3] + 0.5 * rng.standard_normal((90, 3)), axis=1)]
     grid = tables._grid(X, y, "classification", "l1", n_lambdas=6)
+    assert grid[0] == pytest.approx(pz.lambda_max(X, y, "l1", datafit="multinomial"), rel=1e-12)
     coefs = tables._path(X, y, "classification", "l1", grid)
     assert coefs.shape == (3, 4, 6) and np.all(coefs[:, :, 0] == 0)
-    from sklearn.multiclass import OneVsRestClassifier
-
-    for k in (2, 5):  # one binary L1 logistic regression per class, at each λ
-        model = OneVsRestClassifier(pz.LogisticRegression(penalty=pz.L1(grid[k]), tol=1e-10, max_iter=10_000))
-        model.fit(X, y)
-        np.testing.assert_allclose(coefs[:, :, k], np.array([e.coef_[0] for e in model.estimators_]), atol=1e-4)
+    for k in (2, 5):  # the multinomial L1 logistic regression at each λ (what `fit` fits)
+        model = pz.LogisticRegression(penalty=pz.L1(grid[k]), tol=1e-10, max_iter=10_000).fit(X, y)
+        np.testing.assert_allclose(coefs[:, :, k], model.coef_, atol=1e-4)
     path = write(tmp_path, pd.DataFrame({**{f"x{j}": X[:, j] for j in range(4)}, "label": y}))
     code, stdout, err = cli(capsys, "path", path, "--target", "label", "--out", tmp_path / "p.png")
     assert code == 0, err
     assert "Order of entry: x" in stdout
+    code, stdout, err = cli(capsys, "fit", path, "--target", "label", "--lam", "0.02", "--out", tmp_path / "m")
+    assert code == 0, err
+    assert "multinomial, 3 classes" in stdout and "coef (a)" in stdout and "5-fold CV log-loss" in stdout
+    doc = json.loads((tmp_path / "m" / "results.json").read_text(encoding="utf-8"))
+    section = doc["sections"][0]
+    assert "multinomial" in section["title"] and section["numbers"]["model"]["classes"] == ["a", "b", "c"]
+    import joblib
+
+    model = joblib.load(tmp_path / "m" / "model.joblib")
+    frame = pd.read_csv(path)
+    proba = model.predict_proba(frame.drop(columns="label"))
+    assert proba.shape == (90, 3) and np.allclose(proba.sum(1), 1)
+
+
+def counts_table(n=200, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 3))
+    exposure = rng.uniform(0.5, 4.0, n)
+    y = rng.poisson(exposure * np.exp(0.6 * x[:, 0] - 0.4 * x[:, 1]))
+    return pd.DataFrame({"a": x[:, 0], "b": x[:, 1], "c": x[:, 2], "region": rng.choice(["n", "s"], n),
+                         "log_exposure": np.log(exposure), "claims": y})
+
+
+def test_fit_poisson_with_offset(capsys, tmp_path):
+    frame = counts_table()
+    path = write(tmp_path, frame, "claims.csv")
+    before = digest(path)
+    out = tmp_path / "model"
+    code, stdout, err = cli(capsys, "fit", path, "--target", "claims", "--task", "poisson", "--offset",
+                            "log_exposure", "--lam", "0.01", "--out", out)
+    assert code == 0, err
+    assert digest(path) == before
+    assert "Poisson regression" in stdout and "5-fold CV mean Poisson deviance" in stdout
+    doc = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    numbers = doc["sections"][0]["numbers"]
+    assert numbers["data"]["offset column"] == "log_exposure"
+    assert numbers["model"]["features after encoding"] == 5  # the offset is not a feature
+    import joblib
+
+    pipeline = joblib.load(out / "model.joblib")
+    features = frame.drop(columns=["claims", "log_exposure"])
+    table = tables.load_table(frame, "claims", task="poisson", offset="log_exposure")
+    Xs = tables.preprocessor(table).fit_transform(table.X)
+    ref = pz.PoissonRegressor(pz.L1(0.01), tol=1e-10).fit(Xs, frame["claims"], offset=frame["log_exposure"])
+    mu = pipeline.predict(features, offset=frame["log_exposure"].to_numpy())
+    np.testing.assert_allclose(mu, ref.predict(Xs, offset=frame["log_exposure"]), rtol=1e-4)
+    code, stdout, err = cli(capsys, "fit", path, "--target", "claims", "--task", "poisson", "--offset",
+                            "log_exposure", "--cv", "3", "--out", tmp_path / "cv")
+    assert code == 0, err
+    assert "PoissonRegressorCV" in stdout
+    code, stdout, err = cli(capsys, "path", path, "--target", "claims", "--task", "poisson", "--offset",
+                            "log_exposure", "--out", tmp_path / "p.png")
+    assert code == 0, err
+    assert "Order of entry: a" in stdout
+
+
+def test_bad_poisson_tables_give_one_line_errors(capsys, tmp_path):
+    frame = counts_table(40)
+    negative = frame.assign(claims=frame["claims"] - 3)
+    nan_offset = frame.copy()
+    nan_offset.loc[[2, 9], "log_exposure"] = np.nan
+    text_offset = frame.assign(log_exposure="one")
+    cases = [
+        ([write(tmp_path, negative, "neg.csv"), "--target", "claims", "--task", "poisson"], "needs counts >= 0"),
+        ([write(tmp_path, frame, "ok.csv"), "--target", "claims", "--task", "poisson", "--offset", "exposure"],
+         "offset column 'exposure' is not in"),
+        ([write(tmp_path, frame, "ok2.csv"), "--target", "claims", "--offset", "log_exposure"],
+         "goes with the poisson task only"),
+        ([write(tmp_path, nan_offset, "nan.csv"), "--target", "claims", "--task", "poisson", "--offset",
+          "log_exposure"], "offset column 'log_exposure' has 2 missing or infinite value(s) at data rows 3, 10"),
+        ([write(tmp_path, text_offset, "text.csv"), "--target", "claims", "--task", "poisson", "--offset",
+          "log_exposure"], "offset column 'log_exposure' must be numeric"),
+        ([write(tmp_path, frame, "ok3.csv"), "--target", "region", "--task", "poisson"], "needs a numeric target"),
+        ([write(tmp_path, frame, "ok4.csv"), "--target", "claims", "--task", "poisson", "--offset", "claims"],
+         "is also the target"),
+    ]
+    for args, message in cases:
+        for command in ("fit", "path"):
+            out = tmp_path / ("out" if command == "fit" else "out.png")
+            code, stdout, err = cli(capsys, command, *args, "--out", out)
+            assert code == 2, (args, err)
+            assert message in err, (args, err)
+            assert len(err.strip().splitlines()) == 1 and "Traceback" not in err + stdout
+            assert not out.exists()
 
 
 def test_path_command(capsys, prostate_csv, tmp_path):

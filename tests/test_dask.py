@@ -163,6 +163,10 @@ def test_what_dask_does_not_fit_raises_clearly(synchronous):
         pz.LinearRegression(pz.MCP(0.1)).fit(dX, da.from_array(y, chunks=110))
     with pytest.raises(NotImplementedError, match="bounds"):
         pz.regularization_path(dX, da.from_array(y, chunks=110), positive=True)
+    with pytest.raises(NotImplementedError, match="LassoCV's and ElasticNetCV's"):
+        pz.PoissonRegressorCV(cv=3).fit(dX, da.from_array(counts, chunks=110))
+    with pytest.raises(NotImplementedError, match="LassoCV's and ElasticNetCV's"):
+        pz.MultiTaskLassoCV(cv=3).fit(dX, da.from_array(Y, chunks=(110, 2)))
 
 
 def test_working_set_newton_beyond_the_gram_limit(synchronous, monkeypatch):

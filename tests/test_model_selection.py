@@ -29,6 +29,8 @@ MORE_ESTIMATORS = [
     pz.LassoCV(relax=True, gamma=[0.0, 0.5, 1.0], **SMALL),
     pz.ElasticNetCV(l1_ratio=[0.5, 1.0], **SMALL),
     pz.LogisticRegressionCV(penalty="l2", eps=1e-2, scoring="accuracy", **SMALL),
+    pz.PoissonRegressorCV(eps=1e-2, **SMALL),
+    pz.MultiTaskLassoCV(**SMALL),
 ]
 
 
@@ -171,8 +173,11 @@ def test_logistic_cv_binary_and_multiclass():
     auc = pz.LogisticRegressionCV(n_lambdas=20, cv=4, scoring="roc_auc").fit(X, labels)
     assert auc.greater_is_better_ and auc.cv_mean_.max() > 0.85
     three = np.digitize(X[:, 0] + 0.3 * rng.normal(size=120), [-0.5, 0.5])
-    multi = pz.LogisticRegressionCV(n_lambdas=10, cv=3, eps=1e-2).fit(X, three)
-    assert multi.coef_.shape == (3, 10) and len(multi.path_) == 3 and multi.score(X, three) > 0.7
+    multi = pz.LogisticRegressionCV(n_lambdas=10, cv=3, eps=1e-2, tol=1e-8, max_iter=10_000).fit(X, three)
+    assert multi.coef_.shape == (3, 10) and multi.path_.coefs.shape == (3, 10, 10) and multi.score(X, three) > 0.7
+    # more than two classes: the multinomial model, as LogisticRegression fits it
+    single = pz.LogisticRegression(penalty=pz.L1(multi.lam_), tol=1e-8, max_iter=10_000).fit(X, three)
+    assert relative_error(multi.coef_, single.coef_) < 1e-4
 
 
 def test_custom_callable_scorer_and_errors():

@@ -191,3 +191,18 @@ def test_import_penalized_stays_light():
             "print(sorted(m for m in ('matplotlib', 'torch', 'numba') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("make_unit", [lambda p: pz.L1(1.0), lambda p: pz.GroupL1(1.0, groups=np.arange(p) // 4)])
+def test_user_grid_from_lambda_max_keeps_the_null_intercept(make_unit):
+    """A user grid whose first λ is λ_max, with strong-rule screening (p ≥ 1000, p > n): the
+    first point is the null model (zero coefficients, intercept ȳ), never a missing intercept."""
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((60, 1200))
+    y = X[:, :8] @ rng.standard_normal(8) + 0.5 + rng.standard_normal(60)
+    unit = make_unit(X.shape[1])
+    lam_max = pz.lambda_max(X, y, unit)
+    res = pz.regularization_path(X, y, unit, lambdas=lam_max * np.array([1.0, 0.5, 0.2]), tol=1e-8)
+    assert np.all(np.isfinite(res.intercepts))
+    assert not np.any(res.coefs[:, 0]) and res.intercepts[0] == pytest.approx(y.mean(), rel=1e-12)
+    assert np.any(res.coefs[:, -1])

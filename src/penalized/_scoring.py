@@ -1,60 +1,88 @@
 """Held-out scores of a whole path at once, for cross-validation.
 
-A metric takes the held-out targets and the decision values of every λ,
-``Z`` of shape (n_test, n_problems, k) (``n_problems`` is 1 for regression and binary
-classification, the number of classes for one-vs-rest), and returns one score per λ.
+A metric takes the held-out targets and the linear predictors of every λ,
+``Z`` of shape (n_test, n_outputs, k) (``n_outputs`` is 1 for one target and binary
+classification, K for the multinomial's classes or a 2-D ``y``'s tasks; offsets included),
+and returns one score per λ.
 
 Built-in metrics (errors: lower is better), all sample-weighted means over the held-out
 samples:
 
-==================  ===============================================================
-``"mse"``           ``Σ a_i (y_i − z_i)²`` (default for regression)
-``"mae"``           ``Σ a_i |y_i − z_i|``
-``"deviance"``      ``−2 Σ a_i log p̂_i(y_i)`` (default for logistic; glmnet's binomial deviance)
-``"log_loss"``      ``−Σ a_i log p̂_i(y_i)`` (half the deviance: the scale of ``Logistic``)
-``"misclassification"``  ``Σ a_i [ŷ_i ≠ y_i]`` (glmnet's ``type.measure="class"``)
-==================  ===============================================================
+======================  ===============================================================
+``"mse"``               ``Σ a_i (y_i − ŷ_i)²`` (default for regression); with T tasks also
+                        averaged over them, ``Σ a_i Σ_t (y_it − ŷ_it)² / T`` (scikit-learn's
+                        ``MultiTaskLassoCV.mse_path_``)
+``"mae"``               ``Σ a_i |y_i − ŷ_i|``
+``"poisson_deviance"``  ``2 Σ a_i (y_i log(y_i/μ_i) − y_i + μ_i)`` (default for Poisson; scikit-learn's
+                        ``mean_poisson_deviance``)
+``"deviance"``          ``−2 Σ a_i log p̂_i(y_i)`` (default for classes, two or more: glmnet's binomial
+                        and multinomial deviance)
+``"log_loss"``          ``−Σ a_i log p̂_i(y_i)`` (half the deviance: the scale of ``Logistic`` and
+                        ``Multinomial``)
+``"misclassification"`` ``Σ a_i [ŷ_i ≠ y_i]`` (glmnet's ``type.measure="class"``)
+======================  ===============================================================
+
+Predictions: ``ŷ = z`` for least squares, ``μ = exp(z)`` for Poisson; ``p̂`` is the sigmoid of
+``z`` for two classes, the softmax of the K scores for more.
 
 Anything else is handed to scikit-learn (``sklearn.metrics.get_scorer``: ``"accuracy"``,
 ``"roc_auc"``, ``"r2"``, ``"neg_mean_squared_error"``, … or a callable
 ``scorer(estimator, X, y)``): those are scores, higher is better, evaluated on a fitted
-estimator per λ (slower than the built-ins).
+estimator per λ (slower than the built-ins; not with an offset, which scikit-learn's scorers
+cannot pass to ``predict``).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import log_expit
+from scipy.special import log_expit, log_softmax
 
 __all__ = ["Metric", "resolve_metric"]
 
-_REGRESSION = ("mse", "mae")
-_CLASSIFICATION = ("deviance", "log_loss", "misclassification")
+#: built-in metrics per kind of model
+BUILT_INS = {
+    "regression": ("mse", "mae"),
+    "poisson": ("poisson_deviance", "mse", "mae"),
+    "classification": ("deviance", "log_loss", "misclassification"),
+}
+DEFAULTS = {"regression": "mse", "poisson": "poisson_deviance", "classification": "deviance"}
 
 
 class Metric:
-    """A held-out score per λ; ``greater_is_better`` tells errors from scores."""
+    """A held-out score per λ; ``greater_is_better`` tells errors from scores.
 
-    def __init__(self, name, greater_is_better=False, scorer=None):
+    ``kind``: ``"regression"`` (least squares, one or several targets), ``"poisson"`` or
+    ``"classification"``; ``prototype``: an unfitted estimator of the model, which
+    scikit-learn scorers evaluate (its ``coef_`` set to every λ's coefficients in turn).
+    """
+
+    def __init__(self, name, greater_is_better=False, scorer=None, kind="regression", prototype=None):
         self.name = name
         self.greater_is_better = greater_is_better
         self.scorer = scorer
+        self.kind = kind
+        self.prototype = prototype
 
     def __repr__(self):
         return f"Metric({self.name!r})"
 
     def __call__(self, y, Z, sample_weight=None, classes=None, X=None, coefs=None, intercepts=None):
-        """``y`` (n_test,) raw targets, ``Z`` (n_test, n_problems, k) → scores (k,).
+        """``y`` (n_test,) or (n_test, T) raw targets, ``Z`` (n_test, n_outputs, k) → scores (k,).
 
-        scikit-learn scorers also need ``X`` and the models: ``coefs`` (n_problems, p, k)
-        and ``intercepts`` (n_problems, k).
+        scikit-learn scorers also need ``X`` and the models: ``coefs`` (n_outputs, p, k)
+        and ``intercepts`` (n_outputs, k).
         """
         if self.scorer is not None:
             return self._sklearn_scores(y, sample_weight, classes, X, coefs, intercepts)
         a = np.full(len(y), 1.0 / len(y)) if sample_weight is None else sample_weight / sample_weight.sum()
-        if self.name in _REGRESSION:
-            r = np.asarray(y, dtype=np.float64)[:, None] - Z[:, 0, :]
-            return a @ (r * r if self.name == "mse" else np.abs(r))
+        if self.kind != "classification":
+            y = np.asarray(y, dtype=np.float64)
+            pred = np.exp(Z[:, 0, :]) if self.kind == "poisson" else (Z[:, 0, :] if y.ndim == 1 else Z)
+            if self.name == "poisson_deviance":
+                return a @ poisson_deviances(y, pred)
+            r = (y[:, None] if y.ndim == 1 else y[:, :, None]) - pred
+            per_sample = r * r if self.name == "mse" else np.abs(r)
+            return a @ (per_sample if per_sample.ndim == 2 else per_sample.mean(axis=1))
         log_p = _log_proba_of_truth(y, Z, classes)
         if self.name == "deviance":
             return -2.0 * (a @ log_p)
@@ -63,53 +91,74 @@ class Metric:
         return a @ (predicted_labels(Z, classes) != np.asarray(y)[:, None])
 
     def _sklearn_scores(self, y, sample_weight, classes, X, coefs, intercepts):
-        from .linear_model import LinearRegression, LogisticRegression
+        from sklearn.base import clone
 
         scores = np.empty(coefs.shape[2])
         kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
+        single = self.kind != "classification" and np.ndim(y) == 1
         for i in range(coefs.shape[2]):
-            est = LinearRegression() if classes is None else LogisticRegression()
+            est = clone(self.prototype)
             coef, intercept = coefs[:, :, i], intercepts[:, i]
-            if classes is None:
+            if single:
                 est.coef_, est.intercept_ = coef[0], float(intercept[0])
             else:
-                est.coef_, est.intercept_, est.classes_ = coef, intercept, classes
+                est.coef_, est.intercept_ = coef, intercept
+            if classes is not None:
+                est.classes_ = classes
             est.n_features_in_ = X.shape[1]
             scores[i] = self.scorer(est, X, y, **kwargs)
         return scores
 
 
+def poisson_deviances(y, mu):
+    """Per sample and λ, ``2 (y log(y/μ) − y + μ)`` (``y log y = 0`` at ``y = 0``); ``mu`` (n, k)."""
+    y = y[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ylog = np.where(y > 0, y * (np.log(np.where(y > 0, y, 1.0)) - np.log(mu)), 0.0)
+    return 2.0 * (ylog - y + mu)
+
+
 def _log_proba_of_truth(y, Z, classes):
-    """``log p̂_i(y_i)`` per λ: sigmoid for two classes, normalised one-vs-rest otherwise."""
+    """``log p̂_i(y_i)`` per λ: the sigmoid for two classes, the softmax of the K scores for more."""
     if Z.shape[1] == 1:
         sign = np.where(np.asarray(y) == classes[1], 1.0, -1.0)
         return log_expit(sign[:, None] * Z[:, 0, :])
     idx = np.searchsorted(classes, y)
-    log_sig = log_expit(Z)  # (n, K, k)
-    log_norm = np.log(np.exp(log_sig).sum(axis=1))
-    return log_sig[np.arange(len(y)), idx, :] - log_norm
+    return log_softmax(Z, axis=1)[np.arange(len(y)), idx, :]
 
 
 def predicted_labels(Z, classes):
-    """Labels per λ from decision values (n, n_problems, k) → (n, k)."""
+    """Labels per λ from decision values (n, n_outputs, k) → (n, k)."""
     if Z.shape[1] == 1:
         return np.asarray(classes)[(Z[:, 0, :] > 0).astype(int)]
     return np.asarray(classes)[np.argmax(Z, axis=1)]
 
 
-def resolve_metric(scoring, classifier):
-    """``None`` (the default: ``"mse"`` or ``"deviance"``), a built-in name, a scikit-learn
-    scorer name or a callable ``scorer(estimator, X, y)``."""
+def resolve_metric(scoring, kind, prototype=None):
+    """``None`` (the model's default: ``"mse"``, ``"poisson_deviance"`` or ``"deviance"``), a
+    built-in name, a scikit-learn scorer name or a callable ``scorer(estimator, X, y)``.
+
+    ``kind``: ``"regression"``, ``"poisson"`` or ``"classification"`` (``True``/``False`` are
+    read as classification/regression); ``prototype``: the estimator scikit-learn scorers
+    evaluate (default: ``LinearRegression()`` or ``LogisticRegression()``).
+    """
+    if isinstance(kind, (bool, np.bool_)):
+        kind = "classification" if kind else "regression"
+    if prototype is None:
+        from .linear_model import LinearRegression, LogisticRegression, PoissonRegressor
+
+        prototype = {"regression": LinearRegression, "poisson": PoissonRegressor,
+                     "classification": LogisticRegression}[kind]()
     if scoring is None:
-        return Metric("deviance" if classifier else "mse")
+        return Metric(DEFAULTS[kind], kind=kind)
     if isinstance(scoring, str):
-        own = _CLASSIFICATION if classifier else _REGRESSION
+        own = BUILT_INS[kind]
         if scoring in own:
-            return Metric(scoring)
-        other = _REGRESSION if classifier else _CLASSIFICATION
-        if scoring in other:
-            kind = "a classifier" if classifier else "a regressor"
-            raise ValueError(f"scoring={scoring!r} does not apply to {kind}; use one of {own} or a "
+            return Metric(scoring, kind=kind)
+        if any(scoring in names for names in BUILT_INS.values()):
+            what = {"regression": "a regressor", "poisson": "a Poisson regressor",
+                    "classification": "a classifier"}[kind]
+            raise ValueError(f"scoring={scoring!r} does not apply to {what}; use one of {own} or a "
                              "scikit-learn scorer name.")
         from sklearn.metrics import get_scorer
 
@@ -120,7 +169,8 @@ def resolve_metric(scoring, classifier):
                 f"scoring={scoring!r} is neither one of {own} nor a scikit-learn scorer name "
                 "(see sklearn.metrics.get_scorer_names())."
             ) from None
-        return Metric(scoring, greater_is_better=True, scorer=scorer)
+        return Metric(scoring, greater_is_better=True, scorer=scorer, kind=kind, prototype=prototype)
     if callable(scoring):
-        return Metric(getattr(scoring, "__name__", repr(scoring)), greater_is_better=True, scorer=scoring)
+        return Metric(getattr(scoring, "__name__", repr(scoring)), greater_is_better=True, scorer=scoring,
+                      kind=kind, prototype=prototype)
     raise TypeError(f"scoring must be None, a string or a callable scorer(estimator, X, y), got {scoring!r}.")

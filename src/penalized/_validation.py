@@ -133,7 +133,10 @@ def check_multi_offset(offset, n_samples, n_outputs, name="offset"):
     output (n, K); finite."""
     if offset is None:
         return None
-    arr = np.asarray(offset, dtype=np.float64)
+    try:
+        arr = np.asarray(offset, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be an array of numbers, got {type(offset).__name__}.") from None
     if arr.ndim == 1:
         return check_offset(arr, n_samples, name)
     if arr.shape != (n_samples, n_outputs):
@@ -272,16 +275,21 @@ def check_n_splits(n_splits, n_samples):
         )
 
 
-def check_fold_classes(y_train, classes, fold, sample_weight=None):
-    """Every class (with positive weight) in the training part of fold ``fold``."""
+def check_fold_classes(y_train, classes, fold, sample_weight=None, model="logistic"):
+    """Every class (with positive weight) in the training part of fold ``fold``.
+
+    A fold without a class cannot be fitted: its model has no coefficients for that class
+    (the class's intercept would go to −∞), and every held-out sample of the class would
+    score an infinite log-loss. The error says which fold misses which class, and the fixes.
+    """
     weight = np.ones(len(y_train)) if sample_weight is None else sample_weight
     present = np.unique(y_train[weight > 0])
     missing = [c for c in np.asarray(classes).tolist() if c not in present.tolist()]
     if missing:
         raise ValueError(
             f"the training part of cross-validation fold {fold} has only one class or misses "
-            f"class(es) {missing!r}: the logistic model cannot be fitted on it. Use fewer folds, "
-            "a stratified splitter (sklearn.model_selection.StratifiedKFold) or more samples of "
+            f"class(es) {missing!r} of {len(classes)}: the {model} model cannot be fitted on it. Use fewer "
+            "folds, a stratified splitter (sklearn.model_selection.StratifiedKFold) or more samples of "
             "the rare class."
         )
 

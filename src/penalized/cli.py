@@ -143,9 +143,14 @@ FOOTER = (
 def _common_table_options(f):
     f = click.option("--max-levels", default=20, show_default=True, type=click.IntRange(min=2),
                      help="Text columns with at most this many distinct values are one-hot encoded.")(f)
-    f = click.option("--task", type=click.Choice(["auto", "regression", "classification"]), default="auto",
-                     show_default=True, help="auto: classification for a text or two-valued target, "
-                                             "regression otherwise.")(f)
+    f = click.option("--offset", "offset", default=None, metavar="COL",
+                     help="With --task poisson: a column added to the linear predictor, not a feature "
+                          "(the log of an exposure: time, area, population).")(f)
+    f = click.option("--task", type=click.Choice(["auto", "regression", "classification", "poisson"]),
+                     default="auto", show_default=True,
+                     help="auto: classification for a text or two-valued target, regression otherwise. "
+                          "Classification is logistic for two classes, multinomial for more; poisson: "
+                          "counts, log link.")(f)
     f = click.option("--l1-ratio", default=0.5, show_default=True, type=click.FloatRange(0, 1),
                      help="Share of L1 in the elastic net.")(f)
     f = click.option("--penalty", type=click.Choice(["l1", "l2", "elasticnet"]), default="l1",
@@ -183,13 +188,14 @@ def _refuse_input_inside(data, out):
 @click.option("--out", "out", default=None, metavar="DIR", type=click.Path(file_okay=False, path_type=Path),
               help="Output directory (default: <data name>-penalized): model.joblib, report.html, "
                    "figures/, results.json.")
-def fit(data, target, penalty, l1_ratio, task, max_levels, lam, cv, select, out):
+def fit(data, target, penalty, l1_ratio, task, offset, max_levels, lam, cv, select, out):
     """Fit a penalized model to your own CSV table and explain it.
 
     Reads DATA (CSV, optionally gzip-compressed), standardizes the numeric columns,
     one-hot encodes text columns with few distinct values, fits a penalized linear model
-    (least squares for a numeric target, logistic regression for classes), prints the
-    selected features with their coefficients (on the standardized scale) and the
+    (least squares for a numeric target, logistic regression for two classes, the
+    multinomial model for more, Poisson regression for counts with --task poisson), prints
+    the selected features with their coefficients (on the standardized scale) and the
     metrics, and saves the fitted scikit-learn pipeline (joblib; it takes a DataFrame
     with the same feature columns) with a short report (path and CV plots). The input
     file is only read; the output directory appears whole or not at all.
@@ -199,6 +205,7 @@ def fit(data, target, penalty, l1_ratio, task, max_levels, lam, cv, select, out)
       penalized fit prostate.csv --target lpsa
       penalized fit prostate.csv --target lpsa --penalty l2 --lam 0.1
       penalized fit genes.csv.gz --target status --cv 10 --out genes-model
+      penalized fit claims.csv --target n_claims --task poisson --offset log_exposure
       python -c "import joblib; m = joblib.load('prostate-penalized/model.joblib')"
     """
     from .tables import fit_table, load_table
@@ -210,7 +217,7 @@ def fit(data, target, penalty, l1_ratio, task, max_levels, lam, cv, select, out)
 
     check_target_dir(out)
     _refuse_input_inside(data, out)
-    table = load_table(data, target, task=task, max_levels=max_levels)
+    table = load_table(data, target, task=task, max_levels=max_levels, offset=offset)
     result = fit_table(table, penalty=penalty, lam=lam, cv=cv or 5, l1_ratio=l1_ratio, select=select)
     _print_fit(table, result, penalty)
     _save_fit(data, table, result, penalty, out)
@@ -221,7 +228,7 @@ def fit(data, target, penalty, l1_ratio, task, max_levels, lam, cv, select, out)
 def _print_fit(table, result, penalty, max_rows=30):
     console = Console()
     n_sel, n_all = result.metrics["features selected"], result.metrics["features after encoding"]
-    t = Table(title=f"{penalty.upper()} {table.task}: {n_sel} of {n_all} features selected "
+    t = Table(title=f"{penalty.upper()} {model_name(table)}: {n_sel} of {n_all} features selected "
                     f"(coefficients on the standardized scale)", title_justify="left")
     t.add_column("feature")
     for label in result.coef_labels:
@@ -244,6 +251,15 @@ def _print_fit(table, result, penalty, max_rows=30):
         console.print(f"note: {note}", highlight=False)
 
 
+def model_name(table):
+    """What ``fit`` fits, in words: least-squares regression, logistic or multinomial classification,
+    Poisson regression."""
+    if table.task == "classification":
+        k = len(table.classes)
+        return "classification (logistic)" if k == 2 else f"classification (multinomial, {k} classes)"
+    return "Poisson regression (log link)" if table.task == "poisson" else "regression (least squares)"
+
+
 def _save_fit(data, table, result, penalty, out):
     import joblib
 
@@ -252,13 +268,14 @@ def _save_fit(data, table, result, penalty, out):
 
     coefs = {row[0]: (row[1] if len(row) == 2 else dict(zip(result.coef_labels, row[1:], strict=True)))
              for row in result.coefficients}
-    numbers = {"data": {"file": str(data), "target": table.target, "task": table.task,
+    numbers = {"data": {"file": str(data), "target": table.target, "task": table.task, "model": model_name(table),
+                        **({"offset column": table.offset_name} if table.get("offset_name") else {}),
                         "numeric columns": len(table.numeric),
                         "one-hot encoded columns": [f"{c} ({k} levels)" for c, k in table.levels.items()]},
                "model": {"penalty": penalty, **result.metrics},
                "selected features and coefficients (standardized scale)": coefs}
     section = SectionResult(
-        key="fit", title=f"{penalty.upper()}-penalized {table.task} of {table.target!r}",
+        key="fit", title=f"{penalty.upper()}-penalized {model_name(table)} of {table.target!r}",
         claim=f"{result.metrics['features selected']} of {result.metrics['features after encoding']} "
               f"features carry the model at λ = {result.lam:.4g}.",
         numbers=numbers, figures=result.figures, text="; ".join(result.notes) + ".",
@@ -278,12 +295,13 @@ def _save_fit(data, table, result, penalty, out):
 @click.option("--out", "out", default=None, metavar="FILE.png",
               type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write the picture (default: <data name>-path.png).")
-def path_cmd(data, target, penalty, l1_ratio, task, max_levels, n_lambdas, out):
+def path_cmd(data, target, penalty, l1_ratio, task, offset, max_levels, n_lambdas, out):
     """Draw the regularization path of your own CSV table.
 
     Standardizes the table as `penalized fit` does and draws every coefficient against λ,
     from the λ where all are zero down to 1/100 or 1/1000 of it; prints the order in which
-    the features enter the model.
+    the features enter the model. With more than two classes the path is the multinomial
+    model's, drawn as each feature's norm over the classes.
 
     \b
     Examples:
@@ -303,7 +321,7 @@ def path_cmd(data, target, penalty, l1_ratio, task, max_levels, n_lambdas, out):
         raise ValueError("--out would overwrite the input file.")
     if out.is_dir():
         raise ValueError(f"--out {str(out)!r} is a directory.")
-    table = load_table(data, target, task=task, max_levels=max_levels)
+    table = load_table(data, target, task=task, max_levels=max_levels, offset=offset)
     res = path_table(table, penalty=penalty, l1_ratio=l1_ratio, n_lambdas=n_lambdas)
     png = png_bytes(res.figure)
     out.absolute().parent.mkdir(parents=True, exist_ok=True)

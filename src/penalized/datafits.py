@@ -54,6 +54,8 @@ class Datafit:
     needs_labels = False
     #: The linear predictor has several outputs (a (K, p) coefficient matrix) by construction.
     multi_output = False
+    #: ``y`` may have several columns, one output each (multi-task least squares).
+    multi_target = False
     name = ""
 
     @staticmethod
@@ -162,6 +164,7 @@ class SquaredError(Datafit):
 
     code = 0
     curvature_bound = 2.0  # second derivative of (y − z)²
+    multi_target = True
     name = "squared error"
 
     def _losses(self, y, z):

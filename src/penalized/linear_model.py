@@ -166,8 +166,13 @@ class _Regressor(RegressorMixin, _PenalizedLinearModel):
             raise ValueError(f"{type(self).__name__} needs a 2-D y of shape (n_samples, n_tasks), got shape "
                              f"{y.shape}; use Lasso for one target.")
         self._datafit.check_target(y)
-        offset = v.check_offset(offset, X.shape[0])
         n_targets = 1 if y.ndim == 1 else y.shape[1]
+        if n_targets == 1:
+            offset = v.check_offset(offset, X.shape[0])
+        else:  # (n,) is the same offset for every target
+            offset = v.check_multi_offset(offset, X.shape[0], n_targets)
+            if offset is not None and offset.ndim == 1:
+                offset = np.ascontiguousarray(np.broadcast_to(offset[:, None], y.shape))
         coef0, b0 = self._warm_start(n_targets, X.shape[1])
         if y.ndim == 1:
             coef0, b0 = None if coef0 is None else coef0[0], None if b0 is None else b0[0]
@@ -553,9 +558,10 @@ class MultiTaskLasso(_Regressor):
 
     _requires_2d_y = True
 
-    def fit(self, X, y, sample_weight=None):
-        """Fit on ``X`` (n_samples, n_features) and ``y`` (n_samples, n_tasks)."""
-        return super().fit(X, y, sample_weight)
+    def fit(self, X, y, sample_weight=None, offset=None):
+        """Fit on ``X`` (n_samples, n_features) and ``y`` (n_samples, n_tasks); ``offset`` (n_samples,) or
+        (n_samples, n_tasks) is added to the linear predictor."""
+        return super().fit(X, y, sample_weight, offset)
 
 
 class MultiTaskElasticNet(MultiTaskLasso):

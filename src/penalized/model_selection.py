@@ -1,4 +1,6 @@
-"""Cross-validated λ: :class:`LassoCV`, :class:`ElasticNetCV`, :class:`LogisticRegressionCV`.
+"""Cross-validated λ: :class:`LassoCV`, :class:`ElasticNetCV`, :class:`LogisticRegressionCV` (two classes
+or the multinomial model), :class:`PoissonRegressorCV`, :class:`MultiTaskLassoCV`,
+:class:`MultiTaskElasticNetCV`.
 
 The procedure is glmnet's ``cv.glmnet``:
 
@@ -50,20 +52,22 @@ from sklearn.exceptions import ConvergenceWarning
 from . import _validation as v
 from ._scoring import resolve_metric
 from .dask import is_dask_collection
-from .linear_model import LogisticRegression, _Regressor
+from .datafits import Poisson, SquaredError
+from .linear_model import LogisticRegression, MultiTaskLasso, PoissonRegressor, _Regressor
 from .path import (
     _lambda_max,
     convergence_message,
     default_eps,
     lambda_grid,
     make_result,
+    prepare_data,
     single_threaded_blas,
     solve_path,
 )
 from .relaxed import mix, refit_on_support
 
-__all__ = ["LassoCV", "ElasticNetCV", "LogisticRegressionCV", "select_lambda", "cv_statistics",
-           "DEFAULT_GAMMAS"]
+__all__ = ["LassoCV", "ElasticNetCV", "LogisticRegressionCV", "PoissonRegressorCV", "MultiTaskLassoCV",
+           "MultiTaskElasticNetCV", "select_lambda", "cv_statistics", "DEFAULT_GAMMAS"]
 
 DEFAULT_GAMMAS = (0.0, 0.25, 0.5, 0.75, 1.0)  # glmnet's relaxed-lasso grid
 
@@ -115,15 +119,19 @@ class _FoldOutcome:
     lambdas: np.ndarray
 
 
-def _decision(X, coefs, intercepts):
-    """Decision values (n, n_problems, k) of models ``coefs`` (n_problems, p, k).
+def _decision(X, coefs, intercepts, offset=None):
+    """Linear predictors (n, n_outputs, k) of models ``coefs`` (n_outputs, p, k), ``intercepts``
+    (n_outputs, k), plus ``offset`` ((n,) or (n, n_outputs)).
 
     Only the features that are non-zero in some model enter the products: along a sparse
     path they are a few of the p columns.
     """
     used = np.flatnonzero((coefs != 0).any(axis=(0, 2)))
     X, coefs = X[:, used], coefs[:, used]
-    return np.stack([np.asarray(X @ coefs[j]) + intercepts[j] for j in range(coefs.shape[0])], axis=1)
+    Z = np.stack([np.asarray(X @ coefs[j]) + intercepts[j] for j in range(coefs.shape[0])], axis=1)
+    if offset is not None:
+        Z += offset[:, None, None] if offset.ndim == 1 else offset[:, :, None]
+    return Z
 
 
 def _relaxed_refits(X, y, coefs, sample_weight, fit_intercept):
@@ -139,28 +147,39 @@ def _relaxed_refits(X, y, coefs, sample_weight, fit_intercept):
     return R, Rb
 
 
-def _fold_task(X, y, targets, sample_weight, train, test, datafit, unit, lambdas, metric, classes,
+def _with_outputs_axis(arrays):
+    """``(coefs (n_outputs, p, k), intercepts (n_outputs, k))`` of a path's arrays."""
+    if arrays.coefs.ndim == 2:
+        return arrays.coefs[None], arrays.intercepts[None]
+    return arrays.coefs, arrays.intercepts
+
+
+def _fold_task(X, y, target, sample_weight, offset, train, test, datafit, unit, lambdas, metric, classes,
                gammas, solver):
-    """Path on the training part, scores of every λ (and γ) on the held-out part."""
+    """Path on the training part, scores of every λ (and γ) on the held-out part.
+
+    ``y``: the targets as given (class labels, numbers; what the metric scores), ``target``: as
+    the solver takes them (±1, one-hot rows, ...).
+    """
     sw_train = None if sample_weight is None else sample_weight[train]
     sw_test = None if sample_weight is None else sample_weight[test]
+    off_train = None if offset is None else offset[train]
+    off_test = None if offset is None else offset[test]
     X_train, X_test = X[train], X[test]
-    paths = [solve_path(X_train, t[train], datafit, unit, lambdas, sample_weight=sw_train, **solver)
-             for t in targets]
-    coefs = paths[0].coefs[None] if len(paths) == 1 else np.stack([p.coefs for p in paths])
-    intercepts = np.stack([p.intercepts for p in paths])
+    arrays = solve_path(X_train, target[train], datafit, unit, lambdas, sample_weight=sw_train, offset=off_train,
+                        **solver)
+    coefs, intercepts = _with_outputs_axis(arrays)
     models = [(coefs, intercepts)]
-    if gammas is not None:
-        R, Rb = _relaxed_refits(X_train, targets[0][train], coefs[0], sw_train, solver["fit_intercept"])
+    if gammas is not None:  # least squares, one target: the offset moves into the target
+        t_train = target[train] if off_train is None else target[train] - off_train
+        R, Rb = _relaxed_refits(X_train, t_train, coefs[0], sw_train, solver["fit_intercept"])
         models = [tuple(x[None] for x in mix(g, coefs[0], intercepts[0], R, Rb)) for g in gammas]
-    scores = np.array([metric(y[test], _decision(X_test, c, b), sw_test, classes, X_test, c, b)
+    scores = np.array([metric(y[test], _decision(X_test, c, b, off_test), sw_test, classes, X_test, c, b)
                        for c, b in models])
     return _FoldOutcome(
         scores=scores, weight=float(len(test) if sw_test is None else sw_test.sum()),
-        certificates=np.concatenate([p.certificates for p in paths]),
-        thresholds=np.concatenate([p.thresholds for p in paths]),
-        converged=np.concatenate([p.converged for p in paths]),
-        lambdas=np.tile(lambdas, len(paths)),
+        certificates=arrays.certificates, thresholds=arrays.thresholds, converged=arrays.converged,
+        lambdas=np.asarray(lambdas),
     )
 
 
@@ -169,13 +188,19 @@ class _PathCV:
     """Cross-validation over a λ grid (and an optional outer grid); see the module docstring.
 
     Subclasses define ``_units(n_features)`` → list of ``(outer_value, unit penalty)``,
-    ``_gammas()`` (relaxed lasso grid or None) and ``_targets(y, sample_weight)``.
+    ``_gammas()`` (relaxed lasso grid or None), ``_set_coef(coef, intercept, classes)`` and
+    ``_cv_datafit`` (a Datafit, or None: two classes → log-loss, more → multinomial).
     """
 
     _classifier = False
+    _metric_kind = "regression"
     _outer_name = None  # e.g. "l1_ratio"
 
     def _gammas(self):
+        return None
+
+    def _scoring_prototype(self):
+        """The estimator scikit-learn scorers evaluate at each λ (the model fitted at one λ)."""
         return None
 
     def _check_cv_params(self):
@@ -186,7 +211,7 @@ class _PathCV:
         if self.lambdas is not None:
             v.check_lambda_grid(self.lambdas)
 
-    def _splits(self, X, y, classes, sample_weight):
+    def _splits(self, X, y, classes, sample_weight, model):
         from sklearn.model_selection import check_cv
 
         if isinstance(self.cv, numbers.Integral) and not isinstance(self.cv, bool):
@@ -198,39 +223,44 @@ class _PathCV:
         if classes is not None:
             for f, (train, _) in enumerate(splits):
                 v.check_fold_classes(y[train], classes, f,
-                                     None if sample_weight is None else sample_weight[train])
+                                     None if sample_weight is None else sample_weight[train], model=model)
         return splits
 
-    def _grid(self, X, targets, datafit, unit, sample_weight):
-        """``(grid, λ_max, starts)``: the full-data grid and each target's unpenalized fit."""
+    def _grid(self, X, target, datafit, unit, sample_weight, offset):
+        """``(grid, λ_max, start)``: the full-data grid and the unpenalized fit it starts from."""
         if self.lambdas is not None:
-            return v.check_lambda_grid(self.lambdas), float("nan"), [None] * len(targets)
-        fits = [_lambda_max(X, t, datafit, unit, sample_weight, self.fit_intercept, self.tol)
-                for t in targets]
-        lam_max = max(f[0] for f in fits)
+            return v.check_lambda_grid(self.lambdas), float("nan"), None
+        lam_max, _, start = _lambda_max(X, target, datafit, unit, sample_weight, self.fit_intercept, self.tol,
+                                        offset=offset)
         eps = default_eps(*X.shape) if self.eps is None else self.eps
-        return lambda_grid(lam_max, self.n_lambdas, eps), lam_max, [f[2] for f in fits]
+        return lambda_grid(lam_max, self.n_lambdas, eps), lam_max, start
 
-    def _fit_cv(self, X, y, sample_weight):
+    def _fit_cv(self, X, y, sample_weight, offset=None):
         if is_dask_collection(X):  # one pass for every fold's statistics (penalized.dask.cv)
             from .dask.cv import fit_cv
 
-            return fit_cv(self, X, y, sample_weight)
+            return fit_cv(self, X, y, sample_weight, offset)
         self._check_cv_params()
-        metric = resolve_metric(self.scoring, self._classifier)
-        X, y, sample_weight = v.validate_fit_data(self, X, y, sample_weight, classifier=self._classifier)
-        targets, classes = self._targets(y, sample_weight)
-        splits = self._splits(X, y, classes, sample_weight)
+        metric = resolve_metric(self.scoring, self._metric_kind, self._scoring_prototype())
+        if offset is not None and metric.scorer is not None:
+            raise ValueError(f"offset cannot be used with scoring={metric.name!r}: scikit-learn scorers call "
+                             "predict(X) without the offset. Use a built-in score (e.g. scoring=None).")
+        data = prepare_data(X, y, self._cv_datafit, sample_weight, offset, holder=self,
+                            multi_target=getattr(self, "_multi_output", False))
+        X, sample_weight, datafit = data.X, data.sample_weight, data.datafit
+        if getattr(self, "_requires_2d_y", False) and np.ndim(data.labels) != 2:
+            raise ValueError(f"{type(self).__name__} needs a 2-D y of shape (n_samples, n_tasks), got shape "
+                             f"{np.shape(data.labels)}; use LassoCV for one target.")
+        splits = self._splits(X, data.labels, data.classes, sample_weight, datafit.name)
         outers = self._units(X.shape[1])
         gammas = self._gammas()
-        datafit = self._datafit
         solver = dict(fit_intercept=self.fit_intercept, tol=self.tol, max_iter=self.max_iter,
                       screening=self.screening)
         with single_threaded_blas():
-            grids = [self._grid(X, targets, datafit, unit, sample_weight) for _, unit in outers]
+            grids = [self._grid(X, data.y, datafit, unit, sample_weight, data.offset) for _, unit in outers]
             outcomes = Parallel(n_jobs=self.n_jobs, prefer="threads")(
-                delayed(_fold_task)(X, y, targets, sample_weight, train, test, datafit, unit, grid, metric,
-                                    classes, gammas, solver)
+                delayed(_fold_task)(X, data.labels, data.y, sample_weight, data.offset, train, test, datafit, unit,
+                                    grid, metric, data.classes, gammas, solver)
                 for (_, unit), (grid, _, _) in zip(outers, grids, strict=True) for train, test in splits)
             n_folds = len(splits)
             # scores: (n_outer, n_folds, n_gammas, k)
@@ -240,29 +270,24 @@ class _PathCV:
             mean, se = cv_statistics(np.moveaxis(scores, 1, 0), weights)  # (n_outer, n_gammas, k)
             o_best = self._select_outer(mean, metric.greater_is_better)
             (r_min, k_min), (r_1se, k_1se) = select_lambda(mean[o_best], se[o_best], metric.greater_is_better)
-            grid, lam_max, starts = grids[o_best]
+            grid, lam_max, start = grids[o_best]
             unit = outers[o_best][1]
-            full = [solve_path(X, t, datafit, unit, grid, sample_weight=sample_weight, start=s, **solver)
-                    for t, s in zip(targets, starts, strict=True)]
+            full = solve_path(X, data.y, datafit, unit, grid, sample_weight=sample_weight, start=start,
+                              offset=data.offset, **solver)
         self._store(outers, grids, scores, mean, se, metric, o_best, (r_min, k_min), (r_1se, k_1se), gammas)
         k_sel, r_sel = (k_min, r_min) if self.select == "min" else (k_1se, r_1se)
-        names = getattr(self, "feature_names_in_", None)
-        if names is None:
-            names = np.array([f"x{j}" for j in range(X.shape[1])], dtype=object)
-        binary = classes if classes is not None and len(classes) == 2 else None
-        paths = [make_result(p, grid, unit, datafit, lam_max, names, binary, self.tol) for p in full]
-        self.path_ = paths[0] if len(paths) == 1 else paths
-        coefs = np.array([p.coefs[:, k_sel] for p in full])
-        intercepts = np.array([p.intercepts[k_sel] for p in full])
+        self.path_ = make_result(full, grid, unit, datafit, lam_max, data.feature_names, data.classes, self.tol,
+                                 outputs=data.outputs)
+        coef, intercept = self.path_.coef_at(k_sel), self.path_.intercepts[..., k_sel]
         if gammas is not None:
-            refit = refit_on_support(X, targets[0], coefs[0] != 0, sample_weight, self.fit_intercept)
-            c, b = mix(self.gamma_, coefs[0], intercepts[0], *refit)
-            coefs, intercepts = c[None], np.array([b])
-        self._set_coef(coefs.astype(X.dtype, copy=False), intercepts, classes)
-        self.dual_gap_ = np.array([p.certificates[k_sel] for p in full])
-        self.n_iter_ = np.array([p.n_iter[k_sel] for p in full])
-        if not self._classifier:
-            self.dual_gap_, self.n_iter_ = float(self.dual_gap_[0]), int(self.n_iter_[0])
+            target = data.y if data.offset is None else data.y - data.offset
+            refit = refit_on_support(X, target, coef != 0, sample_weight, self.fit_intercept)
+            coef, intercept = mix(self.gamma_, coef, float(intercept), *refit)
+        self._set_coef(np.asarray(coef).astype(X.dtype, copy=False), intercept, data.classes)
+        self.dual_gap_ = float(full.certificates[k_sel])
+        self.n_iter_ = int(full.n_iter[k_sel])
+        if self._classifier:
+            self.dual_gap_, self.n_iter_ = np.array([self.dual_gap_]), np.array([self.n_iter_])
         self._warn(outcomes, full, grid)
         return self
 
@@ -299,10 +324,10 @@ class _PathCV:
             self.gamma_ = self.gamma_min_ if self.select == "min" else self.gamma_1se_
 
     def _warn(self, outcomes, full, grid):
-        certs = np.concatenate([o.certificates for o in outcomes] + [p.certificates for p in full])
-        thrs = np.concatenate([o.thresholds for o in outcomes] + [p.thresholds for p in full])
-        conv = np.concatenate([o.converged for o in outcomes] + [p.converged for p in full])
-        lams = np.concatenate([o.lambdas for o in outcomes] + [grid for _ in full])
+        certs = np.concatenate([o.certificates for o in outcomes] + [full.certificates])
+        thrs = np.concatenate([o.thresholds for o in outcomes] + [full.thresholds])
+        conv = np.concatenate([o.converged for o in outcomes] + [full.converged])
+        lams = np.concatenate([o.lambdas for o in outcomes] + [grid])
         if not conv.all():
             warnings.warn(convergence_message(type(self).__name__, certs, thrs, conv, lams, self.tol,
                                               self.max_iter), ConvergenceWarning, stacklevel=4)
@@ -315,16 +340,16 @@ class _PathCV:
 
 
 class _RegressionPathCV(_PathCV, _Regressor):
-    def _targets(self, y, sample_weight):
-        return [y], None
+    _cv_datafit = SquaredError()
 
-    def _set_coef(self, coefs, intercepts, classes):
-        self.coef_ = coefs[0]
-        self.intercept_ = float(intercepts[0])
+    def _set_coef(self, coef, intercept, classes):
+        self.coef_ = coef
+        self.intercept_ = float(intercept) if np.ndim(coef) == 1 else np.asarray(intercept, dtype=np.float64)
 
-    def fit(self, X, y, sample_weight=None):
-        """Cross-validate λ on ``X`` (n_samples, n_features) and ``y``, then refit at ``lam_``."""
-        return self._fit_cv(X, y, sample_weight)
+    def fit(self, X, y, sample_weight=None, offset=None):
+        """Cross-validate λ on ``X`` (n_samples, n_features) and ``y``, then refit at ``lam_``;
+        ``offset`` (n_samples,) is added to the linear predictor (here: subtracted from ``y``)."""
+        return self._fit_cv(X, y, sample_weight, offset)
 
 
 _COMMON_PARAMS = """
@@ -341,7 +366,8 @@ _COMMON_PARAMS = """
         e.g. ``KFold(10, shuffle=True, random_state=0)`` for glmnet's random folds, or any
         scikit-learn splitter.
     scoring : str or callable, optional
-        Default ``"mse"`` for regression, ``"deviance"`` for logistic (glmnet's defaults);
+        Default ``"mse"`` for regression (averaged over the tasks of a 2-D ``y``), ``"deviance"`` for
+        classes (binomial or multinomial; glmnet's defaults);
         see :mod:`penalized._scoring` for the others, including any scikit-learn scorer.
     select : {"min", "1se"}, default="min"
         Which λ the refit uses: the best mean CV score or the one-standard-error rule.
@@ -497,12 +523,13 @@ class LogisticRegressionCV(_PathCV, LogisticRegression):
     __doc__ = (
         """Penalized logistic regression with λ chosen by K-fold cross-validation.
 
-    Objective at each λ: ``Σ a_i log(1 + exp(−s_i (x_iᵀw + b))) + λ·R(w)`` (mean
-    log-loss, ``s_i = ±1``; scikit-learn's ``C = 1/(n·λ)``). Two classes: one problem
-    (``classes_[1]`` is +1). More classes: one-vs-rest problems sharing λ (the grid's
-    ``λ_max`` is the largest over the classes), scored on the normalised one-vs-rest
-    probabilities, as :class:`~penalized.LogisticRegression` predicts them.
-    Default score: the deviance ``−2 Σ a_i log p̂_i(y_i)`` (glmnet's ``type.measure``).
+    Two classes: at each λ, ``Σ a_i log(1 + exp(−s_i (x_iᵀw + b))) + λ·R(w)`` (mean log-loss,
+    ``s_i = ±1``, ``classes_[1]`` is +1). More classes: the multinomial model
+    ``Σ a_i (−log softmax(W x_i + b)_{y_i}) + λ·R(W)`` (``W`` of shape (K, p)), as
+    :class:`~penalized.LogisticRegression` fits it; ``GroupL1`` groups each feature across the
+    classes. scikit-learn's ``C = 1/(n·λ)``. Default score: the deviance ``−2 Σ a_i log p̂_i(y_i)``
+    (glmnet's ``type.measure="deviance"``, binomial or multinomial: twice the mean log-loss; pass
+    ``scoring="log_loss"`` for the log-loss itself — the same λ).
 
     Parameters
     ----------
@@ -517,9 +544,14 @@ class LogisticRegressionCV(_PathCV, LogisticRegression):
         + _COMMON_ATTRIBUTES
         + """    classes_ : ndarray
     coef_ : ndarray (1, n_features) for two classes, (n_classes, n_features) otherwise
-    intercept_, dual_gap_, n_iter_ : ndarray, one entry per binary problem
+    intercept_ : ndarray (1,) or (n_classes,)
+    dual_gap_, n_iter_ : ndarray (1,)
     l1_ratio_ : float (``penalty="elasticnet"`` only)
-    path_ : PathResult, or a list of them (one per class) with more than two classes
+    path_ : PathResult (coefs (n_classes, n_features, n_lambdas) for more than two classes)
+
+    Every training part of the folds must hold every class (with positive weight): a fold
+    that misses one is a ``ValueError`` naming the fold and the class (use fewer folds or a
+    stratified splitter).
     """
     )
 
@@ -542,35 +574,205 @@ class LogisticRegressionCV(_PathCV, LogisticRegression):
         self.n_jobs = n_jobs
 
     _classifier = True
+    _metric_kind = "classification"
+    _cv_datafit = None  # two classes: the log-loss; more: the multinomial
 
     @property
     def _outer_name(self):
         return "l1_ratio" if isinstance(self.penalty, str) and self.penalty == "elasticnet" else None
 
     def _units(self, n_features):
-        if isinstance(self.penalty, str) and self.penalty == "elasticnet":
-            return _l1_ratio_units("elasticnet", self.l1_ratio, self.weights, n_features)
-        return [(None, v.check_path_penalty(self.penalty, self.l1_ratio, self.weights, n_features))]
+        return _penalty_units(self.penalty, self.l1_ratio, self.weights, n_features)
 
-    def _targets(self, y, sample_weight):
-        classes = np.unique(y)
-        if classes.shape[0] < 2:
-            name, only = type(self).__name__, classes.tolist()[0]
-            raise ValueError(f"{name} needs at least 2 classes in y; got only one class: {only!r}.")
-        if classes.shape[0] == 2:
-            return [v.encode_binary_targets(y, classes, sample_weight)], classes
-        targets = []
-        for c in classes:
-            y_pm = np.where(y == c, 1.0, -1.0)
-            v.encode_binary_targets(y_pm, np.array([-1.0, 1.0]), sample_weight)
-            targets.append(y_pm)
-        return targets, classes
-
-    def _set_coef(self, coefs, intercepts, classes):
+    def _set_coef(self, coef, intercept, classes):
         self.classes_ = classes
-        self.coef_ = coefs
-        self.intercept_ = np.asarray(intercepts, dtype=np.float64)
+        self.coef_ = np.atleast_2d(coef)
+        self.intercept_ = np.atleast_1d(np.asarray(intercept, dtype=np.float64))
 
-    def fit(self, X, y, sample_weight=None):
-        """Cross-validate λ on ``X`` and class labels ``y``, then refit at ``lam_``."""
-        return self._fit_cv(X, y, sample_weight)
+    def fit(self, X, y, sample_weight=None, offset=None):
+        """Cross-validate λ on ``X`` and class labels ``y``, then refit at ``lam_``; ``offset``:
+        (n_samples,), or (n_samples, n_classes) for more than two classes."""
+        return self._fit_cv(X, y, sample_weight, offset)
+
+
+def _penalty_units(penalty, l1_ratio, weights, n_features):
+    """The unit penalties of a CV with ``penalty=`` (a name or an object): one, or one per
+    ``l1_ratio`` for ``"elasticnet"`` with a list."""
+    if isinstance(penalty, str) and penalty == "elasticnet":
+        return _l1_ratio_units("elasticnet", l1_ratio, weights, n_features)
+    return [(None, v.check_path_penalty(penalty, l1_ratio, weights, n_features))]
+
+
+class PoissonRegressorCV(_PathCV, PoissonRegressor):
+    __doc__ = (
+        """Penalized Poisson regression (log link) with λ chosen by K-fold cross-validation.
+
+    Objective at each λ: ``Σ a_i (exp(η_i) − y_i η_i) + λ·R(w)``, ``η_i = x_iᵀw + b + offset_i``
+    (as :class:`~penalized.PoissonRegressor`; glum's ``alpha`` with ``l1_ratio=1`` is λ for
+    ``penalty="l1"``). Default score: the mean Poisson deviance
+    ``2 Σ a_i (y_i log(y_i/μ_i) − y_i + μ_i)`` on the held-out part (glmnet's
+    ``type.measure="deviance"``, scikit-learn's ``mean_poisson_deviance``).
+
+    Parameters
+    ----------
+    penalty : "l1", "l2", "elasticnet" or a penalty object, default="l1"
+        ``R`` as in :func:`penalized.regularization_path` (a penalty object is scaled by λ).
+    l1_ratio : float or list of floats, default=0.5
+        ρ of ``"elasticnet"`` (a list is searched, as in :class:`ElasticNetCV`)."""
+        + _COMMON_PARAMS.replace('Default ``"mse"`` for regression (averaged over the tasks of a 2-D ``y``), '
+                                 '``"deviance"`` for\n        classes (binomial or multinomial; glmnet\'s defaults)',
+                                 'Default ``"poisson_deviance"``; also ``"mse"``, ``"mae"`` (on ``μ = exp(η)``)')
+        + """
+    Attributes
+    ----------"""
+        + _COMMON_ATTRIBUTES
+        + """    l1_ratio_ : float (``penalty="elasticnet"`` with a list)
+
+    ``fit(X, y, sample_weight=None, offset=None)`` and ``predict(X, offset=None)`` (the expected
+    counts): with exposures, ``offset = log(exposure)`` in both.
+    """
+    )
+
+    def __init__(self, penalty="l1", *, l1_ratio=0.5, n_lambdas=100, eps=None, lambdas=None, weights=None,
+                 cv=10, scoring=None, select="min", fit_intercept=True, tol=1e-4, max_iter=1000,
+                 screening="auto", n_jobs=None):
+        self.penalty = penalty
+        self.l1_ratio = l1_ratio
+        self.n_lambdas = n_lambdas
+        self.eps = eps
+        self.lambdas = lambdas
+        self.weights = weights
+        self.cv = cv
+        self.scoring = scoring
+        self.select = select
+        self.fit_intercept = fit_intercept
+        self.tol = tol
+        self.max_iter = max_iter
+        self.screening = screening
+        self.n_jobs = n_jobs
+
+    _metric_kind = "poisson"
+    _cv_datafit = Poisson()
+
+    @property
+    def _outer_name(self):
+        return "l1_ratio" if isinstance(self.penalty, str) and self.penalty == "elasticnet" else None
+
+    def _units(self, n_features):
+        return _penalty_units(self.penalty, self.l1_ratio, self.weights, n_features)
+
+    def _scoring_prototype(self):
+        return PoissonRegressor()
+
+    def _set_coef(self, coef, intercept, classes):
+        self.coef_ = coef
+        self.intercept_ = float(intercept)
+
+    def fit(self, X, y, sample_weight=None, offset=None):
+        """Cross-validate λ on ``X`` and counts ``y`` ≥ 0, then refit at ``lam_``; ``offset``
+        (n_samples,) is added to the linear predictor (``log(exposure)`` for rates)."""
+        return self._fit_cv(X, y, sample_weight, offset)
+
+
+class MultiTaskLassoCV(_RegressionPathCV, MultiTaskLasso):
+    __doc__ = (
+        """Multi-task lasso with λ chosen by K-fold cross-validation.
+
+    Objective at each λ: ``Σ_i a_i ‖y_i − W x_i − b‖² + λ·Σ_j c_j ‖W_{:,j}‖₂`` (as
+    :class:`~penalized.MultiTaskLasso`; scikit-learn's ``alpha = λ/2``): a feature is selected
+    for all tasks or none. ``y`` of shape (n, T). Default score: the mean squared error over the
+    held-out samples and the tasks (scikit-learn's ``MultiTaskLassoCV.mse_path_``).
+
+    Parameters
+    ----------"""
+        + _COMMON_PARAMS
+        + """
+    Attributes
+    ----------"""
+        + _COMMON_ATTRIBUTES
+        + """    coef_ : ndarray (n_tasks, n_features); intercept_ : ndarray (n_tasks,)
+    path_ : PathResult with coefs (n_tasks, n_features, n_lambdas)
+    """
+    )
+
+    def __init__(self, *, n_lambdas=100, eps=None, lambdas=None, weights=None, cv=10, scoring=None, select="min",
+                 fit_intercept=True, tol=1e-4, max_iter=1000, screening="auto", n_jobs=None):
+        self.n_lambdas = n_lambdas
+        self.eps = eps
+        self.lambdas = lambdas
+        self.weights = weights
+        self.cv = cv
+        self.scoring = scoring
+        self.select = select
+        self.fit_intercept = fit_intercept
+        self.tol = tol
+        self.max_iter = max_iter
+        self.screening = screening
+        self.n_jobs = n_jobs
+
+    def _units(self, n_features):
+        return [(1.0, _multi_task_unit(1.0, self.weights, n_features))]
+
+    def _scoring_prototype(self):
+        return MultiTaskLasso()
+
+    def fit(self, X, y, sample_weight=None, offset=None):
+        """Cross-validate λ on ``X`` and ``y`` (n_samples, n_tasks), then refit at ``lam_``; ``offset``:
+        (n_samples,) or (n_samples, n_tasks), added to the linear predictor."""
+        return self._fit_cv(X, y, sample_weight, offset)
+
+
+def _multi_task_unit(l1_ratio, weights, n_features):
+    """``GroupL1(ρ) + L2((1 − ρ)/2)`` over each feature's T coefficients (``MultiTaskElasticNet(λ, ρ)``'s
+    penalty at ``λ = 1``)."""
+    from .penalties import L2, GroupL1, check_penalty_weights
+
+    rho = float(v.check_l1_ratio(l1_ratio))
+    c = check_penalty_weights(weights, n_features)
+    if rho == 0:
+        return L2(0.5, weights=c)
+    group = GroupL1(rho, weights=c)
+    return group if rho == 1 else group + L2((1.0 - rho) / 2.0, weights=c)
+
+
+class MultiTaskElasticNetCV(MultiTaskLassoCV):
+    __doc__ = (
+        """Multi-task elastic net with λ (and optionally ``l1_ratio``) chosen by K-fold cross-validation.
+
+    Objective at each λ: ``Σ_i a_i ‖y_i − W x_i − b‖² + λ·(ρ Σ_j c_j ‖W_{:,j}‖₂ + (1 − ρ)/2 Σ_j c_j
+    ‖W_{:,j}‖²)`` (as :class:`~penalized.MultiTaskElasticNet`; scikit-learn's ``alpha = λ/2``). Each
+    ``l1_ratio`` has its own grid (``λ_max = max_j ‖g_j‖ / (ρ c_j)``).
+
+    Parameters
+    ----------
+    l1_ratio : float or list of floats in [0, 1], default=0.5"""
+        + _COMMON_PARAMS
+        + """
+    Attributes
+    ----------"""
+        + _COMMON_ATTRIBUTES
+        + """    l1_ratio_ : float
+    coef_ : ndarray (n_tasks, n_features); intercept_ : ndarray (n_tasks,)
+    """
+    )
+
+    _outer_name = "l1_ratio"
+
+    def __init__(self, *, l1_ratio=0.5, n_lambdas=100, eps=None, lambdas=None, weights=None, cv=10, scoring=None,
+                 select="min", fit_intercept=True, tol=1e-4, max_iter=1000, screening="auto", n_jobs=None):
+        self.l1_ratio = l1_ratio
+        super().__init__(n_lambdas=n_lambdas, eps=eps, lambdas=lambdas, weights=weights, cv=cv, scoring=scoring,
+                         select=select, fit_intercept=fit_intercept, tol=tol, max_iter=max_iter, screening=screening,
+                         n_jobs=n_jobs)
+
+    def _units(self, n_features):
+        ratios = np.atleast_1d(self.l1_ratio)
+        if ratios.ndim != 1 or ratios.size == 0:
+            raise ValueError(f"l1_ratio must be a number in [0, 1] or a non-empty list of them, "
+                             f"got {self.l1_ratio!r}.")
+        return [(float(r), _multi_task_unit(r, self.weights, n_features)) for r in ratios]
+
+    def _scoring_prototype(self):
+        from .linear_model import MultiTaskElasticNet
+
+        return MultiTaskElasticNet()

@@ -149,7 +149,7 @@ def _mark_lambdas(ax, marks, styles=("--", ":", "-."), lw=1.2):
 
 
 def path_axes(ax, lambdas, coefs, names=None, highlight=None, lam_marks=None, title=None, *,
-              end_labels=0, counts=None):
+              end_labels=0, counts=None, ylabel="coefficient"):
     """Coefficient paths against λ (log scale, decreasing to the right).
 
     ``highlight``: boolean mask of features drawn in colour (the others in grey; default:
@@ -180,7 +180,7 @@ def path_axes(ax, lambdas, coefs, names=None, highlight=None, lam_marks=None, ti
     _decreasing_log_lambda(ax)
     ax.axhline(0.0, color="black", lw=0.6)
     _mark_lambdas(ax, lam_marks)
-    style(ax, title=title, xlabel=_LAMBDA_AXIS, ylabel="coefficient")
+    style(ax, title=title, xlabel=_LAMBDA_AXIS, ylabel=ylabel)
     if end_labels and names is not None:
         ends = np.where(highlight, coefs[:, -1], 0.0)
         _label_ends(ax, lambdas[-1], ends, names, end_labels, colors)
@@ -200,17 +200,35 @@ def cv_axes(ax, lambdas, mean, se, marks, label):
 
 
 # -- for users: the .plot() methods -----------------------------------------------------------------
-def plot_path(path, ax=None, *, max_labels=10, title=None):
+def path_curves(path, output=None):
+    """``(curves (p, k), y label)``: the coefficients of a one-output path; for several outputs
+    one output's (``output``: its label) or, by default, each feature's norm over the outputs."""
+    if path.coefs.ndim == 2:
+        if output is not None:
+            raise ValueError("output= selects one output of a path with several; this path has one.")
+        return path.coefs, "coefficient"
+    if output is None:
+        return np.sqrt((path.coefs ** 2).sum(axis=0)), "‖coefficients over the outputs‖₂"
+    labels = list(path.outputs) if path.outputs is not None else list(range(path.coefs.shape[0]))
+    if output not in labels:
+        raise ValueError(f"output must be one of the path's outputs {labels!r}, got {output!r}.")
+    return path.coefs[labels.index(output)], f"coefficient (output {output!r})"
+
+
+def plot_path(path, ax=None, *, max_labels=10, title=None, output=None):
     """Coefficient paths of a :class:`~penalized.path.PathResult` against λ (log scale).
 
     λ decreases to the right (the model grows from the empty one); each feature's curve
     is labelled by name at the smallest λ (the ``max_labels`` largest ones); the top axis
-    counts the non-zero coefficients. Draws on ``ax`` (else on a new :func:`figure`) and
-    returns it.
+    counts the non-zero coefficients. With several outputs (classes, tasks) each feature's
+    curve is the norm of its coefficients over the outputs, or one output's coefficients
+    with ``output=`` (a class label or task). Draws on ``ax`` (else on a new
+    :func:`figure`) and returns it.
     """
+    curves, ylabel = path_curves(path, output)
     ax = _user_axes(ax)
-    return path_axes(ax, path.lambdas, path.coefs, names=path.feature_names, end_labels=max_labels,
-                     counts=path.n_nonzero,
+    return path_axes(ax, path.lambdas, curves, names=path.feature_names, end_labels=max_labels,
+                     counts=path.n_nonzero, ylabel=ylabel,
                      title=title or f"{type(path.datafit).__name__} + λ·{path.penalty!r}")
 
 

@@ -246,6 +246,9 @@ def stability_selection(X, y, penalty="l1", *, l1_ratio=0.5, weights=None, dataf
     StabilityResult
     """
     datafit = resolve_datafit(datafit)
+    if datafit.multi_output:
+        raise ValueError(f"stability_selection takes one output per sample (datafit 'squared_error', 'logistic' "
+                         f"or 'poisson'), got datafit={datafit!r}.")
     v.check_path_solver_params(tol, max_iter, fit_intercept)
     v.check_screening(screening)
     check_scalar(n_subsamples, "n_subsamples", numbers.Integral, min_val=1)

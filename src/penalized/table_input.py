@@ -152,11 +152,22 @@ def _target(y_col, target, task):
     n_unique = int(y_col.nunique())
     if task == "auto":
         task = "regression" if (y_numeric and n_unique > 2) else "classification"
-    if task == "regression":
+    if task in ("regression", "poisson"):
         if not y_numeric:
-            raise TableError("task", task, f"a regression needs a numeric target; {target!r} has values such "
-                                           f"as {str(y_col.iloc[0])!r}. Choose classification.")
-        return task, y_col.to_numpy(dtype=np.float64), None
+            kind = "a Poisson regression" if task == "poisson" else "a regression"
+            raise TableError("task", task, f"{kind} needs a numeric target; {target!r} has values such as "
+                                           f"{str(y_col.iloc[0])!r}. Choose classification.")
+        y = y_col.to_numpy(dtype=np.float64)
+        if task == "poisson":
+            negative = np.flatnonzero(y < 0)
+            if negative.size:
+                raise TableError("task", task, f"a Poisson model needs counts >= 0; target {target!r} has "
+                                               f"{negative.size} negative value(s) (e.g. {y[negative[0]]:g}) at "
+                                               f"data {_rows(negative, 3)}.")
+            if not np.any(y > 0):
+                raise TableError("task", task, f"a Poisson model needs some positive count; target {target!r} "
+                                               "is 0 everywhere.")
+        return task, y, None
     y = y_col.to_numpy()
     if y_numeric and not np.all(np.mod(y.astype(float), 1) == 0):
         raise TableError("task", task, f"a classification needs class labels; {target!r} holds non-integer "
@@ -170,7 +181,34 @@ def _target(y_col, target, task):
     return task, y, classes
 
 
-def check_table(frame, target, *, task="auto", max_levels=20, source="the table"):
+def _check_column_name(name, columns, source, what):
+    """A ``ValueError`` naming the column and its near misses, if ``name`` is not a column."""
+    if name not in columns:
+        raise ValueError(f"{what} {name!r} is not in {source}; its columns are: "
+                         f"{_names(columns)}.{_missing_target_hint(name, columns)}")
+
+
+def _offset_column(column, name):
+    """The offset column as finite floats (one line naming the column and rows otherwise)."""
+    import pandas as pd
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+    if not is_numeric_dtype(column.dtype) or is_bool_dtype(column.dtype):
+        as_num = pd.to_numeric(column, errors="coerce")
+        bad = np.flatnonzero(as_num.isna().to_numpy() & column.notna().to_numpy())
+        if bad.size:
+            raise ValueError(f"offset column {name!r} must be numeric; it has values such as "
+                             f"{str(column.iloc[bad[0]])!r} at data {_rows(bad, 3)}.")
+        column = as_num
+    values = column.to_numpy(dtype=np.float64)
+    bad = np.flatnonzero(~np.isfinite(values))
+    if bad.size:
+        raise ValueError(f"offset column {name!r} has {bad.size} missing or infinite value(s) at data "
+                         f"{_rows(bad, 3)}; an offset must be finite (the log of a positive exposure).")
+    return values
+
+
+def check_table(frame, target, *, task="auto", max_levels=20, source="the table", offset=None):
     """Split a DataFrame into features and target, and check both.
 
     - ``target`` must be a column; it may have no missing values.
@@ -179,25 +217,34 @@ def check_table(frame, target, *, task="auto", max_levels=20, source="the table"
       numbers except for a few stray values, or that have more levels, are errors.
     - Missing values (NaN, empty cells) in features are errors naming columns and rows.
     - ``task``: ``"auto"`` is classification for a non-numeric or two-valued target,
-      regression otherwise. Classification needs ≥ 2 classes. A target that does not fit
-      the task asked for is a :class:`TableError` on ``task``.
+      regression otherwise. Classification needs ≥ 2 classes; ``"poisson"`` needs counts
+      ≥ 0, not all 0. A target that does not fit the task asked for is a
+      :class:`TableError` on ``task``.
+    - ``offset``: the name of a numeric column without missing values, added to the linear
+      predictor (``log(exposure)`` for Poisson rates); it is not a feature. Poisson only.
 
     Returns a ``Bunch`` with ``X`` (DataFrame, features), ``y`` (ndarray), ``task``,
     ``numeric`` and ``categorical`` (column names), ``levels`` ({column: n levels}),
-    ``classes`` (sorted class labels or None) and ``target``. Nothing in ``frame`` is
-    modified; ``source`` names the table in messages.
+    ``classes`` (sorted class labels or None), ``target``, ``offset`` (ndarray or None) and
+    ``offset_name``. Nothing in ``frame`` is modified; ``source`` names the table in messages.
     """
     from sklearn.utils import Bunch
 
-    if task not in ("auto", "regression", "classification"):
-        raise ValueError(f"task must be 'auto', 'regression' or 'classification', got {task!r}.")
+    if task not in ("auto", "regression", "classification", "poisson"):
+        raise ValueError(f"task must be 'auto', 'regression', 'classification' or 'poisson', got {task!r}.")
     columns = [str(c) for c in frame.columns]
-    if target not in columns:
-        raise ValueError(f"target column {target!r} is not in {source}; its columns are: "
-                         f"{_names(columns)}.{_missing_target_hint(target, columns)}")
+    _check_column_name(target, columns, source, "target column")
+    if offset is not None:
+        if task != "poisson":
+            raise TableError("offset", offset, f"an offset (the log of an exposure: counts per unit of time, "
+                                               f"area, ...) goes with the poisson task only; the task is {task!r}.")
+        _check_column_name(offset, columns, source, "offset column")
+        if offset == target:
+            raise ValueError(f"the offset column {offset!r} is also the target.")
     frame = frame.copy()
     frame.columns = columns
     y_col = frame.pop(target)
+    offset_values = None if offset is None else _offset_column(frame.pop(offset), offset)
     if frame.shape[1] == 0:
         raise ValueError(f"{source} has no feature columns besides the target {target!r}.")
     if len(frame) < 2:
@@ -211,7 +258,7 @@ def check_table(frame, target, *, task="auto", max_levels=20, source="the table"
         raise ValueError(f"{source}: " + " | ".join(problems) + ".")
     task, y, classes = _target(y_col, target, task)
     return Bunch(X=frame, y=y, task=task, numeric=numeric, categorical=categorical, levels=levels,
-                 classes=classes, target=target)
+                 classes=classes, target=target, offset=offset_values, offset_name=offset)
 
 
 def check_cv_folds(table, cv):

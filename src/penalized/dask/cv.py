@@ -135,9 +135,15 @@ def _fold_path(train, test, unit, grid, solver, metric):
     return arrays, scores
 
 
-def fit_cv(est, X, y, sample_weight=None):
+def fit_cv(est, X, y, sample_weight=None, offset=None):
     """``_PathCV._fit_cv`` on Dask input (squared error; see the module docstring)."""
     name = type(est).__name__
+    if not est._classifier and (type(est._cv_datafit).__name__ != "SquaredError"
+                                or getattr(est, "_requires_2d_y", False) or getattr(y, "ndim", 1) > 1):
+        raise NotImplementedError(f"{name} does not take Dask input: cross-validation on Dask input is LassoCV's "
+                                  "and ElasticNetCV's (the squared error, one target).")
+    if offset is not None:
+        raise NotImplementedError(f"{name}.fit(offset=...) does not take Dask input.")
     if est._classifier:
         raise TypeError(
             f"{name} does not take Dask collections yet (the log-loss has no sufficient statistics: every λ "
@@ -221,10 +227,10 @@ def fit_cv(est, X, y, sample_weight=None):
     names = data.feature_names if data.feature_names is not None else np.array(
         [f"x{j}" for j in range(p)], dtype=object)
     est.path_ = make_result(full_path, grid, unit, est._datafit, lam_max, names, None, est.tol)
-    est._set_coef(full_path.coefs[:, k_sel][None], np.array([full_path.intercepts[k_sel]]), None)
+    est._set_coef(full_path.coefs[:, k_sel].copy(), float(full_path.intercepts[k_sel]), None)
     est.dual_gap_ = float(full_path.certificates[k_sel])
     est.n_iter_ = int(full_path.n_iter[k_sel])
-    est._warn(outcomes, [full_path], grid)
+    est._warn(outcomes, full_path, grid)
     return est
 
 
