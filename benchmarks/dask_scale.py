@@ -453,6 +453,7 @@ def main(argv=None):
         (args.results / "dask_scale.md").write_text(text + "\n")
         if not args.no_docs:
             write_section("dask-scale", text)
+            write_section("dask-scale", text, doc=Path(__file__).resolve().parent.parent / "docs" / "scale.md")
     return rows
 
 
