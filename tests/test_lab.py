@@ -47,7 +47,7 @@ def test_tour_writes_report_figures_and_json(tour_dir, doc):
     assert doc["meta"]["mode"] == "quick"
     for s in doc["sections"]:
         # the one section that may not run: the MLP without the optional PyTorch
-        assert s["status"] == ("pending" if s["key"] == "deep" and not _has_torch() else "complete"), s
+        assert s["status"] == ("pending" if s["key"] in ("deep", "pruning") and not _has_torch() else "complete"), s
         for rel in s["figures"].values():
             png = (tour_dir / rel).read_bytes()
             assert png.startswith(b"\x89PNG") and len(png) > 5_000

@@ -55,19 +55,20 @@ def app():
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of every experiment.")
 @click.option("--section", "sections", multiple=True, metavar="KEY",
               help="Run only this section (repeatable): overfitting, training_time, knob, l1_vs_l2, geometry, "
-                   "deep, real_data.")
+                   "deep, pruning, real_data.")
 def tour(out, quick, seed, sections):
     """The regularization lab: every claim of the theory, measured and drawn.
 
-    Runs seven experiments on embedded data — overfitting and its three causes; training
+    Runs eight experiments on embedded data — overfitting and its three causes; training
     too long (test error against epochs, with a penalty and early stopping); λ as the
     knob (the validation curve, λ by cross-validation); L1 against L2 (exact zeros,
     feature selection); why L1 makes zeros (subgradients, the diamond and the disc); an
-    MLP with no penalty, L2, L1 by subgradient and L1 by a proximal optimizer; prostate
-    and singh2002 — and writes DIR/report.html (self-contained: open it in any browser,
-    offline), DIR/figures/*.png and DIR/results.json (every number the report shows).
-    The MLP section needs PyTorch (pip install 'penalized[nn]'); without it, it is marked
-    pending.
+    MLP with no penalty, L2, L1 by subgradient and L1 by a proximal optimizer; the
+    latency of a pruned MLP against the dense one; prostate and singh2002 — and writes
+    DIR/report.html (self-contained: open it in any browser, offline), DIR/figures/*.png
+    and DIR/results.json (every number the report shows).
+    The MLP and pruning sections need PyTorch (pip install 'penalized[nn]'); without it,
+    they are marked pending.
 
     \b
     Examples:

@@ -9,10 +9,11 @@ One module per claim; each exposes ``run(quick: bool, rng) -> SectionResult``:
 ``l1_vs_l2``      L1 selects (exact zeros, precision/recall), L2 only shrinks
 ``geometry``      why L1 makes zeros: subgradients, the diamond and the disc
 ``deep``          an MLP on digits: no penalty, L2, L1 by subgradient, L1 by prox
+``pruning``       zeroing weights reduces computation: latency of the pruned MLP vs the dense one
 ``real_data``     prostate (lasso, CV) and singh2002 (sparse logistic regression)
 ================= ==================================================================
 
-Section ``deep`` needs PyTorch, an optional dependency (``pip install 'penalized[nn]'``);
+Sections ``deep`` and ``pruning`` need PyTorch, an optional dependency (``pip install 'penalized[nn]'``);
 without it the section says so in ``SectionResult.pending`` and measures nothing. It never
 reports numbers it did not measure. :func:`run_tour` runs them all,
 :func:`penalized.report.write_report` turns the results into ``report.html``.
@@ -41,6 +42,7 @@ SECTIONS = (
     ("l1_vs_l2", "L1 against L2"),
     ("geometry", "Why L1 makes zeros"),
     ("deep", "Deep learning: penalties on an MLP"),
+    ("pruning", "Zeroing weights reduces computation"),
     ("real_data", "Real data: prostate and singh2002"),
 )
 

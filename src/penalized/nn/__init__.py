@@ -5,8 +5,11 @@
   tensor to add to the data loss: the formula, literally.
 - :class:`ProxSGD`, :class:`ProxAdamW` — a step on ``L_data``, then the penalty's prox
   with the step size: L1 gives exact zeros, :class:`penalized.GroupL1` whole neurons.
-- :func:`prune` — a smaller ``nn.Sequential`` without the zeroed units, same outputs.
+- :func:`prune` — a smaller network without the zeroed units, same outputs (any
+  architecture Torch-Pruning's dependency graph traces, with ``example_inputs``).
 - :func:`sparsity_report` — exact zeros, zeroed units, parameters before and after.
+- :func:`structure_costs`, :func:`count_macs` — multiply-accumulates of each coupled
+  structure (group factors proportional to compute) and of a whole network.
 - :class:`LambdaSchedule` — dense steps first, then λ ramped in (``schedule=``).
 
 The penalties are the ones of :mod:`penalized.penalties` (``pz.L1``, ``pz.L2``,
@@ -19,11 +22,13 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
     raise ImportError("penalized.nn needs PyTorch: pip install 'penalized[nn]'") from exc
 
+from .costs import count_macs, structure_costs
 from .optim import ProxAdamW, ProxSGD
 from .prune import prune
+from .prune_graph import PruneError
 from .regularizer import Regularizer, default_selection
 from .report import LayerSparsity, SparsityReport, sparsity_report
 from .schedule import LambdaSchedule
 
 __all__ = ["Regularizer", "default_selection", "ProxSGD", "ProxAdamW", "prune", "sparsity_report",
-           "SparsityReport", "LayerSparsity", "LambdaSchedule"]
+           "SparsityReport", "LayerSparsity", "PruneError", "structure_costs", "count_macs", "LambdaSchedule"]

@@ -18,32 +18,16 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 
 from .. import _validation as v
-from .. import penalties as _penalties
-from ..penalties import ElasticNetFamily, Penalty
+from ..penalties import ElasticNetFamily
 from ..penalties.base import _like
 from ._validation import check_factor, check_floating_parameters
+from .penalty_state import penalty_from_state as _penalty_from_state
+from .penalty_state import penalty_to_state as _penalty_to_state
 
 __all__ = ["ProxSGD", "ProxAdamW"]
-
-
-def _penalty_to_state(penalty):
-    """A built-in penalty as a plain dict (safe for ``torch.load(weights_only=True)``)."""
-    cls = type(penalty)
-    if not isinstance(penalty, Penalty) or getattr(_penalties, cls.__name__, None) is not cls:
-        return penalty
-    params = {k: (val.tolist() if isinstance(val, np.ndarray) else val)
-              for k, val in penalty.get_params().items()}
-    return {"penalty": type(penalty).__name__, "params": params}
-
-
-def _penalty_from_state(obj):
-    if isinstance(obj, dict) and set(obj) == {"penalty", "params"}:
-        return getattr(_penalties, obj["penalty"])(**obj["params"])
-    return obj
 
 
 METRICS = ("capped", "adam")
@@ -111,11 +95,14 @@ class _ProxMixin:
     def load_state_dict(self, state_dict):
         """As torch's; a checkpoint without penalties (e.g. torch's AdamW/SGD) keeps the current ones."""
         saved = state_dict["param_groups"]
-        current = self.param_groups + [{}] * max(0, len(saved) - len(self.param_groups))
-        groups = [dict(g, penalty=_penalty_from_state(g["penalty"]) if "penalty" in g else cur.get("penalty"))
-                  for g, cur in zip(saved, current, strict=False)]
-        super().load_state_dict({**state_dict, "param_groups": groups})
-        for group in self.param_groups:
+        current = [g.get("penalty") for g in self.param_groups] + [None] * max(0, len(saved) - len(self.param_groups))
+        # torch deep-copies the saved groups: penalty objects (a coupled one holds the model's
+        # parameters) are set afterwards, rebuilt from plain data on the current ones
+        plain = [{k: val for k, val in g.items() if k != "penalty"} for g in saved]
+        super().load_state_dict({**state_dict, "param_groups": plain})
+        for group, g, cur in zip(self.param_groups, saved, current, strict=False):
+            group["penalty"] = v.check_penalty(_penalty_from_state(g["penalty"], cur), "penalty") \
+                if "penalty" in g else cur
             group.setdefault("penalty_step", 0)
 
 
@@ -398,6 +385,7 @@ class ProxAdamW(_ProxMixin, torch.optim.Optimizer):
         lr, beta1, beta2, eps, wd = self._hyper(group)
         amsgrad, penalty = group["amsgrad"], group["penalty"]
         factor = self._factor(group) if penalty is not None else 0.0
+        joint = []
         capped = _capped_l1(group, factor) if penalty is not None else None
         for p in params:
             state = self._init_state(p, amsgrad)
@@ -418,8 +406,12 @@ class ProxAdamW(_ProxMixin, torch.optim.Optimizer):
             if capped is not None:
                 big_d = _capped_denominator(p, m, big_d, c, bc1, *capped)
             p.addcdiv_(m, big_d, value=-lr * c / bc1)
-            if penalty is not None:
+            if penalty is not None and getattr(penalty, "couples_tensors", False):
+                joint.append((p, big_d / c))  # its prox needs all the group's tensors: after the loop
+            elif penalty is not None:
                 penalty.prox_(p, lr * c * factor, big_d)  # per-coordinate step lr·c/D = lr/δ
+        if joint:
+            penalty.prox_foreach_([p for p, _ in joint], lr * factor, [d for _, d in joint])
 
     def _foreach_update(self, hyper, amsgrad, maximize, members):
         """The Adam update of ``members`` (``(group, params)`` pairs sharing ``hyper``), then
@@ -481,6 +473,9 @@ class ProxAdamW(_ProxMixin, torch.optim.Optimizer):
                 continue
             if same_step:
                 penalty.prox_foreach_(group_params, lr * cs[0] * factor, big_ds[first:start])
+            elif getattr(penalty, "couples_tensors", False):  # one joint prox, each tensor its own c
+                penalty.prox_foreach_(group_params, lr * factor,
+                                      [d / c for d, c in zip(big_ds[first:start], cs[first:start], strict=True)])
             else:  # parameters that missed steps have their own bias correction
                 for p, d, c in zip(group_params, big_ds[first:start], cs[first:start], strict=True):
                     penalty.prox_(p, lr * c * factor, d)

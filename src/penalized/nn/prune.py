@@ -22,7 +22,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["prune", "prunable_units"]
+__all__ = ["prune", "prunable_units", "check_round_to"]
 
 _CONV = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 _WEIGHT = (nn.Linear, *_CONV)
@@ -205,14 +205,63 @@ def _shrink(first, between, nxt, keep, flatten_at):
         nxt.in_channels = n_keep
 
 
-def prune(model):
-    """A copy of ``model`` without its removable hidden units; the same function in eval mode.
+_LEAF_TYPES = (*_WEIGHT, *_ELEMENTWISE, nn.PReLU, nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm,
+               *_MAXPOOL, *_AVGPOOL, *_ADAPTIVE_AVG, nn.Flatten)
 
-    ``model`` must be an ``nn.Sequential`` of ``nn.Linear`` / ``nn.Conv1d|2d|3d`` layers
-    (``groups=1``) separated by unit-wise layers: activations, dropout, ``BatchNorm`` with
-    running statistics, ``PReLU``; for convolutions also max/average pooling and one
-    ``nn.Flatten`` before a final ``nn.Linear``. For every pair of consecutive weight
-    layers ``k, k+1`` a unit of layer ``k`` is removed when
+
+def check_round_to(round_to):
+    if isinstance(round_to, bool) or not isinstance(round_to, int):
+        raise TypeError(f"round_to must be an integer >= 1 (kept widths are rounded up to a multiple of it), "
+                        f"got {round_to!r}.")
+    if round_to < 1:
+        raise ValueError(f"round_to must be >= 1 (1: no rounding), got {round_to}.")
+    return round_to
+
+
+def _round_mask(remove, round_to):
+    """Keep back removable units (the last ones) so that the kept count is a multiple of round_to."""
+    n = remove.numel()
+    kept = n - int(remove.sum())
+    extra = min(n, -(-kept // round_to) * round_to) - kept
+    if extra > 0:
+        idx = remove.nonzero().flatten()[-extra:]
+        remove = remove.clone()
+        remove[idx] = False
+    return remove
+
+
+def _check_flat(model):
+    """The Sequential path sees only its direct children: refuse nested blocks rather than skip them."""
+    for name, child in model.named_children():
+        if isinstance(child, _LEAF_TYPES):
+            continue
+        if any(True for _ in child.parameters()):
+            raise TypeError(f"prune without example_inputs works on flat nn.Sequential models; child '{name}' "
+                            f"({type(child).__name__}) is a nested module with parameters, whose zeroed units it "
+                            "cannot see. Pass example_inputs=x (a batch the model takes) to prune any "
+                            "architecture through its dependency graph.")
+
+
+def prune(model, example_inputs=None, *, round_to=1):
+    """A copy of ``model`` without its removable units; the same function in eval mode.
+
+    **With** ``example_inputs`` (a tensor, a tuple of tensors or a dict: what
+    ``model(example_inputs)`` takes): any architecture that Torch-Pruning's dependency
+    graph traces — MLPs, CNNs, ResNets (residual channels), transformers (FFN units and
+    the heads of ``nn.MultiheadAttention``). A coupled structure (see
+    :mod:`penalized.nn.structures`) is removed when every slice that reads it is zero, or
+    every slice that computes it is zero (its constant output is then folded into the next
+    bias, measured on ``example_inputs``); the original's and the copy's outputs on
+    ``example_inputs`` are compared and :class:`~penalized.nn.prune_graph.PruneError` is
+    raised if they differ. A width whose units would all go raises ValueError.
+
+    **Without** ``example_inputs``: ``model`` must be a flat ``nn.Sequential`` of
+    ``nn.Linear`` / ``nn.Conv1d|2d|3d`` layers (``groups=1``) separated by unit-wise layers:
+    activations, dropout, ``BatchNorm`` with running statistics, ``PReLU``; for
+    convolutions also max/average pooling and one ``nn.Flatten`` before a final
+    ``nn.Linear`` (a nested module with parameters is a TypeError: pass ``example_inputs``).
+    For every pair of consecutive weight layers ``k, k+1`` a unit of layer ``k`` is removed
+    when
 
     - its incoming weights are all exactly zero (row ``j`` of a Linear weight, output
       channel ``j`` of a kernel): it outputs the constant ``c_j = act(b_j)``, whose
@@ -223,19 +272,41 @@ def prune(model):
     - its outgoing weights (column ``j`` of layer ``k+1``) are all zero.
 
     The output layer keeps its units and at least one unit is kept per layer. Pairs that
-    contain anything else (LayerNorm, softmax, attention, nested containers, grouped
-    convolutions) are left as they are. The original model is not modified; outputs agree
-    up to floating-point rounding in **eval mode** (in training mode dropout and batch
-    statistics make any two calls differ anyway).
+    contain anything else (LayerNorm, softmax, attention, grouped convolutions) are left as
+    they are (those units are not removable without changing the function).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    example_inputs : tensor, tuple or dict, optional
+        A batch the model takes (its values matter only for the check and for the
+        constants of units whose producers are zero).
+    round_to : int, default=1
+        Keep a multiple of ``round_to`` units per width (hardware-friendly sizes; some
+        removable units are kept, still exact). Heads are not rounded.
+
+    The original model is not modified; outputs agree up to floating-point rounding in
+    **eval mode** (in training mode dropout and batch statistics make any two calls differ
+    anyway).
 
     Returns
     -------
-    nn.Sequential
-        The pruned copy (same layer names and types, fewer units).
+    torch.nn.Module
+        The pruned copy (same module names and types; a pruned ``nn.MultiheadAttention`` becomes
+        a :class:`~penalized.nn.attention.PrunedAttention`).
     """
+    check_round_to(round_to)
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
+    if example_inputs is not None:
+        from .prune_graph import prune_structures
+
+        return prune_structures(model, example_inputs, round_to=round_to)
     if not isinstance(model, nn.Sequential):
         raise TypeError("prune works on nn.Sequential models (Linear/Conv layers separated by activations, "
-                        f"BatchNorm, pooling, Flatten); got {type(model).__name__}.")
+                        f"BatchNorm, pooling, Flatten) without example_inputs; got {type(model).__name__}. "
+                        "Pass example_inputs=x (a batch the model takes) to prune any architecture.")
+    _check_flat(model)
     net = copy.deepcopy(model)
     layers = list(net)
     with torch.no_grad():
@@ -249,6 +320,9 @@ def prune(model):
             nxt = layers[j]
             remove, const = prunable_units(layer, between, nxt, flatten_at)
             if remove is None or not bool(remove.any()):
+                continue
+            remove = _round_mask(remove, round_to)
+            if not bool(remove.any()):
                 continue
             n = layer.weight.shape[0]
             _fold_into_bias(nxt, remove & (layer.weight.reshape(n, -1) == 0).all(1), const, flatten_at, n)

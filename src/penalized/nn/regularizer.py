@@ -10,16 +10,18 @@ is ``L2(wd / 2)``).
 
 from __future__ import annotations
 
+import re
+import warnings
 from collections.abc import Mapping
 
 import torch
 from torch import nn
 
 from .. import _validation as v
-from ..penalties import Penalty
+from ..penalties import GroupL1, Penalty, PenaltySum
 from ._validation import check_factor, check_floating_parameters, check_selection_nonempty, compile_name_pattern
 
-__all__ = ["Regularizer", "default_selection", "NORM_TYPES", "unwrap"]
+__all__ = ["Regularizer", "default_selection", "no_weight_decay_names", "NORM_TYPES", "unwrap"]
 
 
 def _norm_types():
@@ -50,16 +52,78 @@ def unwrap(model):
             return model
 
 
+#: Parameter names (last dotted component) of positional encodings and special tokens.
+TOKEN_NAME = re.compile(r"(^|_)(pos|position|positional|cls|class|dist|mask|reg|register)(_|$)|embed|emb(_|$)|token",
+                        re.IGNORECASE)
+_EMBEDDING_TYPES = (nn.Embedding, nn.EmbeddingBag)
+
+
 def default_selection(name, param, module=None):
-    """The default rule: weight matrices and kernels, never biases or normalization parameters.
+    """The default rule: weight matrices and kernels; never biases, norms, embeddings or tokens.
 
     A parameter is selected when it has at least two dimensions (the weight of
-    ``nn.Linear``, ``nn.Bilinear``, ``nn.Embedding``, recurrent and attention layers, the
-    kernel of a convolution) and its module is not a normalization layer (BatchNorm,
-    InstanceNorm, LayerNorm, GroupNorm, RMSNorm). Biases and the affine parameters of
-    normalization layers are one-dimensional and therefore never selected.
+    ``nn.Linear``, ``nn.Bilinear``, recurrent and attention layers, the kernel of a
+    convolution, a raw weight matrix) and it is not
+
+    - owned by a normalization layer (BatchNorm, InstanceNorm, LayerNorm, GroupNorm, RMSNorm),
+    - owned by an embedding table (``nn.Embedding``, ``nn.EmbeddingBag``),
+    - a positional encoding or special token by its name (last dotted component matching
+      :data:`TOKEN_NAME`: ``pos_embed``, ``pos``, ``position_embeddings``, ``cls_token``,
+      ``mask_token``, ``register_tokens``, ...).
+
+    Biases and the affine parameters of normalization layers are one-dimensional and
+    therefore never selected. :class:`Regularizer` also drops the names a model lists in
+    ``no_weight_decay()`` (timm's convention, see :func:`no_weight_decay_names`).
     """
-    return param.ndim >= 2 and not isinstance(module, NORM_TYPES)
+    if param.ndim < 2 or isinstance(module, NORM_TYPES) or isinstance(module, _EMBEDDING_TYPES):
+        return False
+    return TOKEN_NAME.search(name.rsplit(".", 1)[-1]) is None
+
+
+def no_weight_decay_names(model):
+    """Predicate ``name -> bool``: parameters a model (or a submodule) excludes from weight decay.
+
+    timm's convention: ``module.no_weight_decay()`` returns names relative to ``module``
+    (a parameter, or a submodule: all its parameters), ``no_weight_decay_keywords()``
+    substrings of names.
+    """
+    exact, keywords = set(), set()
+    for prefix, module in model.named_modules():
+        head = f"{prefix}." if prefix else ""
+        fn = getattr(module, "no_weight_decay", None)
+        if callable(fn):
+            exact.update(head + str(n) for n in fn())
+        fn = getattr(module, "no_weight_decay_keywords", None)
+        if callable(fn):
+            keywords.update(str(k) for k in fn())
+    if not exact and not keywords:
+        return lambda name: False
+
+    def excluded(name):
+        if any(k in name for k in keywords):
+            return True
+        parts = name.split(".")
+        return any(".".join(parts[:i]) in exact for i in range(1, len(parts) + 1))
+    return excluded
+
+
+def _scale_invariant(model):
+    """``{id(weight): (layer name, norm name, norm type)}`` for layers whose next sibling
+    module is a normalization of their output (registration order, e.g. ``conv1`` then ``bn1``)."""
+    found = {}
+    for prefix, parent in model.named_modules():
+        children = list(parent.named_children())
+        for (name, layer), (norm_name, norm) in zip(children, children[1:], strict=False):
+            if not isinstance(layer, (nn.Linear, nn.modules.conv._ConvNd)) or not isinstance(norm, NORM_TYPES):
+                continue
+            width = layer.out_features if isinstance(layer, nn.Linear) else layer.out_channels
+            size = getattr(norm, "num_features", None) or getattr(norm, "num_channels", None)
+            if size is None and getattr(norm, "normalized_shape", None):
+                size = norm.normalized_shape[-1]
+            if size == width:
+                head = f"{prefix}." if prefix else ""
+                found[id(layer.weight)] = (head + name, head + norm_name, type(norm).__name__)
+    return found
 
 
 def _describe(selector):
@@ -146,6 +210,20 @@ class Regularizer:
     schedule : callable, optional
         ``schedule(step) -> factor ≥ 0`` multiplying the penalty, with ``step`` the number of
         :meth:`step` calls so far (e.g. a warm-up ``lambda s: min(1.0, s / 500)``).
+    example_inputs : tensor, tuple or dict, optional
+        A batch the model takes. With a :class:`penalized.GroupL1` penalty its groups become
+        the network's **coupled structures** (traced with Torch-Pruning's dependency graph):
+        every channel, unit, residual channel, FFN unit and attention head, each with all
+        the slices that go with it — producer rows and biases, normalization entries,
+        residual partners, and the input columns of consumers whose outputs are not a
+        structure themselves (every entry is in one group; see :mod:`penalized.nn.coupled`).
+        ``include``/``exclude``/``weights_only`` then choose structures: one is penalized
+        when a weight that computes it is selected. ``GroupL1(weights=c)`` takes one factor
+        per structure (:attr:`structures`; :func:`penalized.nn.structure_costs` gives each
+        structure's multiply-adds, for factors proportional to compute). The value is
+        ``λ·Σ_g c_g·‖w_g‖₂`` and :class:`ProxSGD`/:class:`ProxAdamW` apply its exact prox to
+        whole groups. A sum ``pz.L1(a) + pz.GroupL1(lam)`` (the sparse group lasso) adds
+        ``a·‖w_g‖₁`` on the same entries (its prox: the group shrinkage of the soft-threshold).
 
     Notes
     -----
@@ -165,7 +243,8 @@ class Regularizer:
     >>> opt = ProxAdamW(reg.param_groups(), lr=1e-3)                  # the prox way  # doctest: +SKIP
     """
 
-    def __init__(self, model, penalty, include=None, exclude=None, *, weights_only=True, schedule=None):
+    def __init__(self, model, penalty, include=None, exclude=None, *, weights_only=True, schedule=None,
+                 example_inputs=None):
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
         if not isinstance(weights_only, bool):
@@ -184,6 +263,7 @@ class Regularizer:
         names = [name for name, _ in named]
         if not named:
             raise ValueError("the penalty selects no parameter: the model has no parameters.")
+        no_decay = no_weight_decay_names(inner) if weights_only else (lambda name: False)
         inc = None if include is None else _compile_selector(include, names, "include")
         exc = None if exclude is None else _compile_selector(exclude, names, "exclude")
         candidates = []
@@ -195,16 +275,60 @@ class Regularizer:
                 continue
             if exc is not None and exc(name, param, module):
                 continue
-            if weights_only and not default_selection(name, param, module):
+            if weights_only and (not default_selection(name, param, module) or no_decay(name)):
                 continue
             candidates.append((name, param, module))
+        self._coupled = None
+        if example_inputs is not None:
+            self._entries = self._assign_coupled(penalty, candidates, inner, example_inputs)
+            return
         self._entries = self._assign(penalty, candidates, names)
+        self._warn_scale_invariant(inner)
         description = (f"include={_describe(include)}, exclude={_describe(exclude)}, "
                        f"weights_only={weights_only}, penalty={_describe(penalty)}")
         if weights_only:
             description += " (biases and normalization parameters are never selected with weights_only=True)"
         check_selection_nonempty(self._entries, description)
         check_floating_parameters([(n, p) for n, p, _ in self._entries])
+
+    def _assign_coupled(self, penalty, candidates, inner, example_inputs):
+        from .coupled import CoupledGroupL1, coupled_groups
+        from .structures import check_example_inputs, trace
+
+        check_example_inputs(example_inputs)
+        if not (isinstance(penalty, GroupL1) or (isinstance(penalty, PenaltySum) and penalty._group is not None)):
+            raise TypeError("example_inputs gives a GroupL1 penalty the network's coupled structures as groups; "
+                            f"got penalty={_describe(penalty)}. Pass one pz.GroupL1(lam) (or a sum with one, such "
+                            "as pz.L1(a) + pz.GroupL1(b)), or drop example_inputs (element-wise penalties such as "
+                            "L1 have no groups).")
+        if not candidates:
+            raise ValueError("the penalty selects no parameter (include/exclude/weights_only leave nothing).")
+        graph = trace(inner, example_inputs)
+        groups = coupled_groups(graph, {id(p) for _, p, _ in candidates})
+        if groups.n_groups == 0:
+            reasons = sorted({f"'{cg.root_name}': {cg.reason}" for cg in graph.channel_groups if not cg.removable})
+            raise ValueError("the selected layers compute no removable coupled structure (" + "; ".join(reasons)
+                             + "). Select other layers, or drop example_inputs for per-row groups.")
+        self._coupled = CoupledGroupL1(penalty, groups)
+        return [(name, param, self._coupled) for name, param in zip(groups.names, groups.params, strict=True)]
+
+    def _warn_scale_invariant(self, inner):
+        invariant = _scale_invariant(inner)
+        for name, param, penalty in self._entries:
+            if isinstance(penalty, GroupL1) and id(param) in invariant:
+                layer, norm, kind = invariant[id(param)]
+                warnings.warn(
+                    f"GroupL1 on '{name}': the output of '{layer}' goes through {kind} '{norm}', which undoes any "
+                    "scaling of its rows, so the penalty only shrinks these weights (towards the norm's eps) "
+                    "without removing units. Pass example_inputs=x so that each group also holds the "
+                    "normalization's scale and shift (and the consumers' columns), or penalize those.",
+                    UserWarning, stacklevel=4)
+
+    @property
+    def structures(self):
+        """The coupled structures (:class:`penalized.nn.structures.Structure`), one per group,
+        with ``example_inputs``; ``None`` otherwise."""
+        return None if self._coupled is None else self._coupled.groups.structures
 
     @staticmethod
     def _assign(penalty, candidates, names):
@@ -254,7 +378,9 @@ class Regularizer:
     def __call__(self):
         """``factor · Σ_k R_k(w_k)`` as a 0-d tensor (add it to the data loss)."""
         total = None
-        for _, param, penalty in self._entries:
+        if self._coupled is not None:
+            total = self._coupled.value()
+        for _, param, penalty in [] if self._coupled is not None else self._entries:
             value = penalty.value(param)
             if not torch.is_tensor(value):
                 value = torch.as_tensor(value, dtype=param.dtype, device=param.device)

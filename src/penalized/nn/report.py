@@ -9,17 +9,21 @@ from torch import nn
 from .prune import prune
 from .regularizer import unwrap
 
-__all__ = ["LayerSparsity", "SparsityReport", "sparsity_report"]
+__all__ = ["LayerSparsity", "StructureSparsity", "SparsityReport", "sparsity_report"]
 
 
 @dataclass
 class LayerSparsity:
-    """One layer with a weight matrix or kernel (``weight`` with ≥ 2 dimensions).
+    """One weight-like tensor: a module's ``weight`` (any number of dimensions: Linear,
+    convolutions, embeddings, BatchNorm scales...) with its ``bias``, or another parameter
+    that is not a bias (``in_proj_weight``, raw ``nn.Parameter`` such as ``pos_embed``),
+    named ``module.param``.
 
     ``zeros`` counts exactly-zero entries of the weight; ``units`` is its first dimension
-    (output units / channels) and ``zeroed_units`` how many of them have all incoming
-    weights exactly zero; ``params`` counts weight and bias, ``params_after`` the same
-    layer in :func:`prune`'s result (``None`` when the model cannot be pruned).
+    (output units / channels; entries of a 1-D scale) and ``zeroed_units`` how many of them
+    are exactly zero (all incoming weights of a unit); ``params`` counts weight and bias,
+    ``params_after`` the same tensors in :func:`prune`'s result (``None`` when the model
+    cannot be pruned).
     """
 
     name: str
@@ -41,12 +45,27 @@ class LayerSparsity:
 
 
 @dataclass
+class StructureSparsity:
+    """Coupled structures of one kind (``channel``, ``unit``, ``residual channel``, ``head``):
+    how many there are and how many are exactly zero (all their slices)."""
+
+    kind: str
+    structures: int
+    zero: int
+
+    def to_dict(self):
+        return asdict(self)
+
+
+@dataclass
 class SparsityReport:
-    """Per-layer :class:`LayerSparsity` rows plus the model's totals (``str()`` prints a table)."""
+    """Per-layer :class:`LayerSparsity` rows plus the model's totals (``str()`` prints a table);
+    with ``example_inputs`` also :class:`StructureSparsity` per kind of coupled structure."""
 
     layers: list = field(default_factory=list)
     total_params: int = 0
     total_params_after: int | None = None
+    structures: list = field(default_factory=list)
 
     @property
     def weights(self):
@@ -74,6 +93,7 @@ class SparsityReport:
             "weights": self.weights, "zeros": self.zeros, "zero_fraction": self.zero_fraction,
             "units": self.units, "zeroed_units": self.zeroed_units,
             "total_params": self.total_params, "total_params_after": self.total_params_after,
+            "structures": [row.to_dict() for row in self.structures],
         }
 
     def __str__(self):
@@ -93,50 +113,89 @@ class SparsityReport:
                            enumerate(zip(row, widths, strict=True))) for row in [head, *rows]]
         lines.insert(1, "  ".join("-" * w for w in widths))
         lines.insert(len(lines) - 1, lines[1])
+        if self.structures:
+            lines.append("")
+            lines.append("coupled structures: " + ", ".join(
+                f"{row.zero}/{row.structures} {row.kind}s zero" for row in self.structures))
         return "\n".join(lines)
 
     def _repr_markdown_(self):
         return "```\n" + str(self) + "\n```"
 
 
+def _is_bias(name):
+    return name == "bias" or name.endswith("_bias") or name.startswith("bias")
+
+
 def _layers(model):
+    """``(row name, module, weight, bias or None)`` for every weight-like tensor (see LayerSparsity)."""
     for name, module in model.named_modules():
-        weight = getattr(module, "weight", None)
-        if isinstance(weight, nn.Parameter) and weight.ndim >= 2 and weight.dtype.is_floating_point:
-            yield name, module, weight
+        direct = dict(module.named_parameters(recurse=False))
+        weight = direct.get("weight")
+        if isinstance(weight, nn.Parameter) and weight.dtype.is_floating_point:
+            yield name, module, weight, direct.get("bias")
+        for pname, param in direct.items():
+            if pname == "weight" or _is_bias(pname) or not param.dtype.is_floating_point:
+                continue
+            bias = direct.get(pname.replace("weight", "bias")) if "weight" in pname else None
+            yield (f"{name}.{pname}" if name else pname), module, param, bias
 
 
-def sparsity_report(model):
-    """Exact zeros, zeroed units and parameter counts before/after :func:`prune`, per layer.
+def _structures(model, example_inputs):
+    from .coupled import coupled_groups
+    from .structures import trace
 
-    Every module with a weight of at least two dimensions is a row (Linear, convolutions,
-    embeddings, ...). "Parameters after" come from ``prune(model)`` when ``model`` is an
-    ``nn.Sequential`` it can handle, else they are ``None``. The total counts every
-    parameter of the model (biases and normalization layers included).
+    groups = coupled_groups(trace(model, example_inputs))
+    if groups.n_groups == 0:
+        return []
+    zero = (groups.norms() == 0).tolist()
+    rows = {}
+    for st, z in zip(groups.structures, zero, strict=True):
+        row = rows.setdefault(st.kind, StructureSparsity(kind=st.kind, structures=0, zero=0))
+        row.structures += 1
+        row.zero += int(z)
+    return list(rows.values())
+
+
+def sparsity_report(model, example_inputs=None):
+    """Exact zeros, zeroed units and parameter counts before/after :func:`prune`, per tensor.
+
+    Every module's ``weight`` (with its bias) is a row — Linear, convolutions, embeddings,
+    normalization scales — and so is every other parameter that is not a bias
+    (``in_proj_weight`` of attention, raw parameters such as positional embeddings).
+    "Parameters after" come from ``prune(model, example_inputs)`` (any traceable model), or
+    without ``example_inputs`` from ``prune(model)`` when the model is a flat ``nn.Sequential``
+    it handles; otherwise they are ``None``. The total counts every parameter of the model.
+    With ``example_inputs`` the report also counts the coupled structures (channels, units,
+    residual channels, heads) and how many are exactly zero.
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
     model = unwrap(model)
-    try:
-        pruned = prune(model)
-    except TypeError:
-        pruned = None
-    after = {name: module for name, module, _ in _layers(pruned)} if pruned is not None else {}
+    if example_inputs is not None:
+        pruned = prune(model, example_inputs)
+    else:
+        try:
+            pruned = prune(model)
+        except TypeError:
+            pruned = None
+    after = {name: (w, b) for name, _, w, b in _layers(pruned)} if pruned is not None else {}
     report = SparsityReport(total_params=sum(p.numel() for p in model.parameters()),
                             total_params_after=None if pruned is None else
                             sum(p.numel() for p in pruned.parameters()))
-    for name, module, weight in _layers(model):
-        n = weight.shape[0]
-        bias = getattr(module, "bias", None)
-        params = weight.numel() + (bias.numel() if isinstance(bias, nn.Parameter) else 0)
-        zeros = int((weight == 0).sum())
-        zeroed = int((weight.detach().reshape(n, -1) == 0).all(1).sum())
+    if example_inputs is not None:
+        report.structures = _structures(model, example_inputs)
+    for name, module, weight, bias in _layers(model):
+        w = weight.detach()
+        n = w.shape[0] if w.ndim else 1
+        params = w.numel() + (bias.numel() if isinstance(bias, nn.Parameter) else 0)
+        zeros = int((w == 0).sum())
+        zeroed = int((w.reshape(n, -1) == 0).all(1).sum())
         params_after = None
         if name in after:
-            m = after[name]
-            b = getattr(m, "bias", None)
-            params_after = m.weight.numel() + (b.numel() if isinstance(b, nn.Parameter) else 0)
-        report.layers.append(LayerSparsity(name=name, kind=type(module).__name__, shape=tuple(weight.shape),
-                                           params=params, weights=weight.numel(), zeros=zeros, units=n,
+            w2, b2 = after[name]
+            params_after = w2.numel() + (b2.numel() if isinstance(b2, nn.Parameter) else 0)
+        report.layers.append(LayerSparsity(name=name, kind=type(module).__name__, shape=tuple(w.shape),
+                                           params=params, weights=w.numel(), zeros=zeros, units=n,
                                            zeroed_units=zeroed, params_after=params_after))
     return report

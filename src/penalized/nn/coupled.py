@@ -1,0 +1,454 @@
+"""The group lasso over a network's coupled structures: ``λ·Σ_g c_g·‖(all slices of g)‖₂``.
+
+:class:`CoupledGroups` partitions the entries of several tensors into the groups of
+:mod:`penalized.nn.structures` (a channel, a unit, a residual channel, an FFN unit, a
+head); :class:`CoupledGroupL1` is the penalty on that partition, with its exact prox — in
+the Euclidean metric (ProxSGD) and in a diagonal metric (ProxAdamW's per-coordinate step),
+on the whole group across tensors.
+
+Why a partition. A weight entry ``W[i, j]`` of a hidden layer is both in row ``i`` (unit
+``i`` of this layer) and in column ``j`` (read from unit ``j`` of the previous layer).
+Overlapping groups have no closed-form prox (it needs an inner iterative solver whose
+zeros are exact only at convergence), so every entry belongs to **one** group: the unit it
+computes when that unit is a structure (its producer row, bias, normalization entries,
+every residual partner's row), otherwise the unit it reads (the input column of a consumer
+whose outputs are not a structure: the classifier's column of a last hidden unit, the
+out-projection column of a head, the second FFN layer's column of an FFN unit). A zero
+group is then a unit that computes a constant, which :func:`penalized.nn.prune` folds
+into the next bias and removes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from ..penalties import GroupL1, Penalty, PenaltySum, check_penalty_weights
+from .structures import Slice, Structure, head_slices
+
+__all__ = ["CoupledGroups", "CoupledGroupL1", "coupled_groups"]
+
+
+@dataclass
+class _Member:
+    """One tensor's share of the groups: labels along a producer dim and a consumer dim."""
+
+    name: str
+    param: torch.Tensor
+    prod_dim: int | None = None
+    prod_lab: torch.Tensor | None = None  # (shape[prod_dim],), -1 = not in a group
+    cons_dim: int | None = None
+    cons_lab: torch.Tensor | None = None
+
+    def _shape(self, dim):
+        shape = [1] * self.param.ndim
+        shape[dim] = self.param.shape[dim]
+        return shape
+
+    def prepare(self):
+        """Masks and safe indices on the parameter's device (call after labels are final)."""
+        dev = self.param.device
+        self._prod = None
+        self._cons = None
+        self._prod_full = False  # every producer slice is in a group: no masks needed (the common case)
+        if self.prod_lab is not None:
+            lab = self.prod_lab.to(dev)
+            self._prod = (lab.clamp(min=0), (lab >= 0), self._shape(self.prod_dim))
+            self._prod_full = bool((lab >= 0).all())
+        if self.cons_lab is not None and not self._prod_full:  # rows owned by producers take every entry
+            lab = self.cons_lab.to(dev)
+            self._cons = (lab.clamp(min=0), (lab >= 0), self._shape(self.cons_dim))
+
+    def add_sums(self, x, out):
+        """``out[g] += Σ x`` over this tensor's entries of group ``g``."""
+        dims = list(range(x.ndim))
+        if self._prod is not None:
+            idx, mask, shape = self._prod
+            per = x.sum(dim=[d for d in dims if d != self.prod_dim]) if x.ndim > 1 else x
+            out.index_add_(0, idx, per if self._prod_full else torch.where(mask, per, 0.0))
+            if self._cons is not None:  # rows that belong to a producer group are counted there
+                x = torch.where(mask.reshape(shape), 0.0, x)
+        if self._cons is not None:
+            idx, mask, shape = self._cons
+            per = x.sum(dim=[d for d in dims if d != self.cons_dim]) if x.ndim > 1 else x
+            out.index_add_(0, idx, torch.where(mask, per, 0.0))
+
+    def expand(self, vec, fill):
+        """``vec[g]`` at every entry of group ``g`` (``fill`` elsewhere), broadcastable to the tensor."""
+        prod = cons = None
+        if self._prod is not None:
+            idx, mask, shape = self._prod
+            if self._prod_full:
+                return vec[idx].reshape(shape)
+            prod = torch.where(mask, vec[idx], fill).reshape(shape)
+        if self._cons is not None:
+            idx, mask, shape = self._cons
+            cons = torch.where(mask, vec[idx], fill).reshape(shape)
+        if prod is None:
+            return cons
+        if cons is None:
+            return prod
+        return torch.where(self._prod[1].reshape(self._prod[2]), prod, cons)
+
+
+class CoupledGroups:
+    """A partition of entries of several tensors into ``n_groups`` groups (see the module doc).
+
+    ``structures[g]`` describes group ``g`` (kind, name, slices); ``params`` are the tensors
+    with at least one entry in a group, in a fixed order.
+    """
+
+    def __init__(self, members, structures):
+        self.members = members
+        self.structures = structures
+        self.n_groups = len(structures)
+        for m in members:
+            m.prepare()
+        self._by_id = {id(m.param): i for i, m in enumerate(members)}
+
+    @property
+    def params(self):
+        return [m.param for m in self.members]
+
+    @property
+    def names(self):
+        return [m.name for m in self.members]
+
+    def index_of(self, tensor):
+        return self._by_id.get(id(tensor))
+
+    def sums(self, per_member, like):
+        """``Σ`` of ``per_member[k]`` (shaped like member ``k``'s tensor) over each group."""
+        out = torch.zeros(self.n_groups, dtype=like.dtype, device=like.device)
+        for m, x in zip(self.members, per_member, strict=True):
+            m.add_sums(x, out)
+        return out
+
+    def expand(self, vec, fill=0.0):
+        return [m.expand(vec, fill) for m in self.members]
+
+    def sizes(self):
+        """Number of entries of every group."""
+        like = self.members[0].param
+        return self.sums([torch.ones_like(m.param) for m in self.members], like).round().long()
+
+    def norms(self):
+        """``‖w_g‖₂`` of every group (the current values of the tensors)."""
+        with torch.no_grad():
+            like = self.members[0].param
+            return self.sums([m.param * m.param for m in self.members], like).sqrt()
+
+
+def coupled_groups(graph, selected_ids=None):
+    """:class:`CoupledGroups` of the removable channel groups and the heads of ``graph``.
+
+    ``selected_ids`` (ids of parameters): keep only the structures computed by one of them
+    (a weight matrix, kernel, embedding or raw parameter among their producers).
+    """
+    names = graph.names
+    units = []  # (kind, name, unit index, producer+member slices, consumer slices, attention module)
+    for cg in graph.channel_groups:
+        if not cg.removable:
+            continue
+        if selected_ids is not None and not any(id(s.param) in selected_ids for s in cg.producers if not s.bias):
+            continue
+        for r in range(cg.width):
+            units.append((cg.kind, f"{cg.root_name}[{r}]", r, cg.producers + cg.members,
+                          [s for _, s in cg.consumers], None))
+    for hg in graph.head_groups:
+        if selected_ids is not None and id(hg.module.in_proj_weight) not in selected_ids:
+            continue
+        sl = head_slices(hg, names)
+        for h in range(hg.num_heads):
+            units.append(("head", f"{hg.name}.head[{h}]", h, sl["in"], sl["out"], hg.module))
+    members = {}
+
+    def member(s):
+        key = id(s.param)
+        if key not in members:
+            members[key] = _Member(name=s.name, param=s.param)
+        return members[key]
+
+    def label(m, which, dim, index, gid):
+        lab_attr, dim_attr = f"{which}_lab", f"{which}_dim"
+        if getattr(m, lab_attr) is None:
+            setattr(m, dim_attr, dim)
+            setattr(m, lab_attr, torch.full((m.param.shape[dim],), -1, dtype=torch.long))
+        elif getattr(m, dim_attr) != dim:
+            raise ValueError(f"{m.name}: coupled along two dimensions ({getattr(m, dim_attr)} and {dim}); "
+                             "this layout is not supported.")
+        getattr(m, lab_attr)[index] = gid
+
+    structures = []
+    for gid, (kind, name, r, own, reads, attention) in enumerate(units):
+        parts = [Slice(name=s.name, param=s.param, dim=s.dim, index=s.index[s.root == r],
+                       root=torch.full_like(s.index[s.root == r], gid), bias=s.bias) for s in own + reads]
+        structures.append(Structure(kind=kind, name=name, parts=parts, attention=attention))
+        for s in own:
+            label(member(s), "prod", s.dim, s.index[s.root == r], gid)
+        for s in reads:
+            label(member(s), "cons", s.dim, s.index[s.root == r], gid)
+    ms = list(members.values())
+    # the owned slices of every structure, after the partition
+    for m in ms:
+        for which in ("prod", "cons"):
+            lab = getattr(m, f"{which}_lab")
+            if lab is None:
+                continue
+            dim = getattr(m, f"{which}_dim")
+            for gid in torch.unique(lab[lab >= 0]).tolist():
+                idx = (lab == gid).nonzero().flatten()
+                if which == "cons" and m.prod_lab is not None and bool((m.prod_lab >= 0).all()):
+                    continue
+                structures[gid].own.append(Slice(name=m.name, param=m.param, dim=dim, index=idx,
+                                                             root=torch.full_like(idx, gid)))
+    return CoupledGroups([m for m in ms if m.prod_lab is not None or m.cons_lab is not None], structures)
+
+
+def _split_penalty(penalty):
+    """``(group, l1, l2)`` of a ``GroupL1`` or of a sum ``L1/L2/L1L2 + GroupL1`` (sparse group lasso)."""
+    if isinstance(penalty, GroupL1):
+        return penalty, 0.0, 0.0
+    if isinstance(penalty, PenaltySum) and penalty._group is not None:
+        for term in penalty._enet:
+            if term.weights is not None:
+                raise ValueError(f"{term!r} + GroupL1 on coupled structures: per-feature weights of the element-wise "
+                                 "term have no meaning across several tensors; leave its weights=None (per-structure "
+                                 "factors go in GroupL1(weights=...)).")
+        return penalty._group, float(sum(t._l1 for t in penalty._enet)), float(sum(t._l2 for t in penalty._enet))
+    raise TypeError("penalty must be a penalized.GroupL1 or a sum with one, such as pz.L1(a) + pz.GroupL1(b) "
+                    f"(the sparse group lasso); got {penalty!r}.")
+
+
+class CoupledGroupL1(Penalty):
+    """``Σ_g [λ·c_g·‖w_g‖₂ + l1·‖w_g‖₁ + l2·‖w_g‖₂²]`` over the coupled groups of a network.
+
+    Built by :class:`penalized.nn.Regularizer` from ``pz.GroupL1(lam, weights=c)`` (then
+    ``l1 = l2 = 0``: the group lasso) or from a sum ``pz.L1(l1) + pz.GroupL1(lam)`` (the
+    sparse group lasso; L2/L1L2 terms add ``l2``) and ``example_inputs``. ``weights``
+    (``c_g``, default 1) has one entry per structure; the element-wise terms act on the
+    same entries as the groups (every slice of every structure: rows, biases,
+    normalization entries, consumer columns) and take no per-entry weights.
+
+    The optimizers call :meth:`prox_foreach_` with the group's tensors (all of them at
+    once: a group spans several tensors), with a scalar step (ProxSGD) or per-coordinate
+    steps ``step / denom`` (ProxAdamW). The prox is exact: per coordinate the
+    soft-threshold and the L2 shrinkage, then the group's block shrinkage with the
+    shrunken steps, ``G(soft(w, s·l1) / (1 + 2·s·l2), s / (1 + 2·s·l2))`` (Simon, Friedman,
+    Hastie & Tibshirani 2013; see :mod:`penalized.penalties.sums`).
+    """
+
+    #: the prox of a group needs all its tensors at once (the optimizers check this flag)
+    couples_tensors = True
+
+    def __init__(self, penalty, groups):
+        group, l1, l2 = _split_penalty(penalty)
+        if group.groups is not None:
+            raise ValueError("GroupL1(groups=...) labels rows of one tensor; with example_inputs the groups are "
+                             "the network's coupled structures: leave groups=None.")
+        if group.weights is not None:
+            check_penalty_weights(group.weights)
+            if group.weights.shape[0] != groups.n_groups:
+                raise ValueError(f"GroupL1 weights has {group.weights.shape[0]} entries but the network has "
+                                 f"{groups.n_groups} coupled structures (see Regularizer.structures).")
+        self.penalty = penalty
+        self.group = group
+        self.l1, self.l2 = l1, l2
+        self.groups = groups
+
+    @property
+    def lam(self):
+        return self.group.lam
+
+    def __repr__(self):
+        return f"CoupledGroupL1({self.penalty!r}, {self.groups.n_groups} structures)"
+
+    def scaled(self, factor):
+        return CoupledGroupL1(self.penalty.scaled(factor), self.groups)
+
+    # -- checkpoints (plain data: torch.load(weights_only=True) reads them) -------------
+    def to_state(self):
+        """``{"penalty": "CoupledGroupL1", "params": {"penalty": inner, "structures": names}}``
+        with the inner penalty as plain data; the parameters are not stored (the optimizer's
+        state holds them by index)."""
+        from .penalty_state import penalty_to_state
+
+        return {"penalty": "CoupledGroupL1",
+                "params": {"penalty": penalty_to_state(self.penalty),
+                           "structures": [s.name for s in self.groups.structures]}}
+
+    @classmethod
+    def from_state(cls, state, current):
+        """The penalty of :meth:`to_state`, on the coupled groups of ``current`` (the
+        optimizer's present penalty for that parameter group), which must have the same
+        structures."""
+        from .penalty_state import penalty_from_state
+
+        names = list(state["params"]["structures"])
+        if not isinstance(current, CoupledGroupL1):
+            raise ValueError("this checkpoint's penalty acts on a network's coupled structures "
+                             f"({len(names)} of them); load it into an optimizer built from "
+                             "Regularizer(model, penalty, example_inputs=x).param_groups() on the same model.")
+        mine = [s.name for s in current.groups.structures]
+        if mine != names:
+            raise ValueError(f"the checkpoint's coupled structures ({len(names)}) differ from this optimizer's "
+                             f"({len(mine)}): build the Regularizer on the same architecture and selection.")
+        return cls(penalty_from_state(state["params"]["penalty"]), current.groups)
+
+    def _factors(self, like):
+        if self.group.weights is None:
+            return self.lam
+        return torch.as_tensor(self.lam * self.group.weights, dtype=like.dtype, device=like.device)
+
+    def _masks(self, like):
+        """1 at every entry of a group, 0 elsewhere, broadcastable to each member tensor."""
+        ones = torch.ones(self.groups.n_groups, dtype=like.dtype, device=like.device)
+        return self.groups.expand(ones, 0.0)
+
+    # -- value ------------------------------------------------------------------------
+    def value(self, w=None):
+        """``Σ_g λ·c_g·‖w_g‖₂ + l1·‖w_g‖₁ + l2·‖w_g‖₂²`` at the tensors' current values (differentiable).
+
+        The norm of a zero group has gradient 0 (not NaN): ``sqrt`` is taken of the sum of
+        squares clipped at the dtype's smallest normal number.
+        """
+        params = self.groups.params
+        like = params[0]
+        sq = self.groups.sums([p * p for p in params], like)
+        norms = sq.clamp_min(torch.finfo(like.dtype).tiny).sqrt()
+        total = (self._factors(like) * norms).sum()
+        if self.l1:
+            total = total + self.l1 * self.groups.sums([p.abs() for p in params], like).sum()
+        if self.l2:
+            total = total + self.l2 * sq.sum()
+        return total
+
+    def group_norms(self):
+        return self.groups.norms()
+
+    # -- prox -------------------------------------------------------------------------
+    def prox(self, w, step):
+        raise TypeError("CoupledGroupL1 spans several tensors: use prox_foreach_(tensors, step, denoms).")
+
+    def prox_(self, w, step, denom=None):
+        raise TypeError("CoupledGroupL1 spans several tensors: a proximal step needs all of them at once; "
+                        "use prox_foreach_(tensors, step, denoms) (ProxSGD/ProxAdamW do).")
+
+    def subdiff_distance(self, w, grad):  # pragma: no cover - not used by the nn optimizers
+        raise NotImplementedError("CoupledGroupL1.subdiff_distance is not implemented.")
+
+    @torch.no_grad()
+    def prox_foreach_(self, ws, step, denoms=None):
+        """In place ``w ← argmin_z Σ_i d_i (z_i − w_i)²/(2·step) + R(z)`` jointly (``R`` this penalty).
+
+        ``ws`` are tensors of the groups (any subset, any order); ``denoms[k]`` (optional,
+        positive, like ``ws[k]``) gives coordinate ``i`` the step ``step / d_i``. A member
+        tensor missing from ``ws`` (e.g. without a gradient this step) takes step 0: it is
+        held fixed, so a group that has non-zero entries there does not vanish. With one
+        scalar step for all entries the group part is block soft-thresholding
+        ``w_g·max(0, 1 − step·lam·c_g/‖w_g‖)``; otherwise the root ``r = ‖z_g‖`` of
+        ``Σ_i w_i²/(r + t_i)² = 1`` (``t_i = step_i·lam·c_g``) by safeguarded Newton, as in
+        :class:`penalized.GroupL1`. With ``l1``/``l2`` each coordinate is first
+        soft-thresholded at ``step_i·l1`` and divided by ``1 + 2·step_i·l2``, and the group
+        part takes the steps ``step_i / (1 + 2·step_i·l2)``.
+        """
+        if step == 0 or not ws:
+            return ws
+        grp = self.groups
+        given = {}
+        for k, w in enumerate(ws):
+            i = grp.index_of(w)
+            if i is None:
+                raise ValueError("prox_foreach_ got a tensor that is not part of these coupled groups.")
+            given[i] = k
+        params = grp.params
+        like = params[0]
+        lam = self._factors(like)
+        uniform = denoms is None and len(given) == len(params)
+        if uniform and not (self.l1 or self.l2):
+            return self._block_shrink(params, step, lam, ws)
+        steps = []
+        for i, p in enumerate(params):
+            k = given.get(i)
+            if k is None:
+                steps.append(torch.zeros((), dtype=p.dtype, device=p.device))
+            elif denoms is None:
+                steps.append(torch.full((), step, dtype=p.dtype, device=p.device))
+            else:
+                steps.append(step / denoms[k])
+        if self.l1 or self.l2:
+            steps = self._prox_elementwise(params, steps)
+            if uniform and self.l2:
+                step = step / (1.0 + 2.0 * step * self.l2)
+        if uniform:
+            return self._block_shrink(params, step, lam, ws)
+        self._prox_diagonal(params, steps, lam)
+        return ws
+
+    def _block_shrink(self, params, step, lam, ws):
+        """``w_g ← w_g·max(0, 1 − step·lam·c_g/‖w_g‖)`` (one scalar step for every entry)."""
+        grp = self.groups
+        like = params[0]
+        norms = grp.sums([p * p for p in params], like).sqrt()
+        tiny = torch.finfo(like.dtype).tiny
+        shrink = (1.0 - step * lam / norms.clamp_min(tiny)).clamp_min(0.0)
+        for p, f in zip(params, grp.expand(shrink, 1.0), strict=True):
+            p.mul_(f)
+        return ws
+
+    def _prox_elementwise(self, params, steps):
+        """``w_i ← soft(w_i, s_i·l1) / (1 + 2·s_i·l2)`` on the groups' entries; returns the group steps."""
+        out = []
+        for p, s, mask in zip(params, steps, self._masks(params[0]), strict=True):
+            s = s * mask  # 0 outside the groups: those entries stay as they are
+            if self.l1:
+                t = s * self.l1
+                p.sub_(torch.minimum(torch.maximum(p, -t), t))
+            if self.l2:
+                shrink = 1.0 + 2.0 * self.l2 * s
+                p.div_(shrink)
+                s = s / shrink
+            out.append(s)
+        return out
+
+    def _prox_diagonal(self, params, steps, lam, max_iter=50):
+        grp = self.groups
+        like = params[0]
+        info = torch.finfo(like.dtype)
+        tiny, eps = info.tiny, info.eps
+        lam_vec = lam if torch.is_tensor(lam) else torch.full((grp.n_groups,), lam, dtype=like.dtype,
+                                                                device=like.device)
+        lam_e = grp.expand(lam_vec, 0.0)
+        t = [s * le for s, le in zip(steps, lam_e, strict=True)]  # t_i = s_i·lam·c_g (0 outside groups)
+        w2 = [p * p for p in params]
+        sq = grp.sums(w2, like)
+        norm = sq.sqrt()
+        ratio = grp.sums([a / (b * b).clamp_min(tiny) for a, b in zip(w2, t, strict=True)], like)
+        alive = (ratio > 1.0) & (norm > 0)
+        t_mean = grp.sums([a * b for a, b in zip(w2, t, strict=True)], like) / sq.clamp_min(tiny)
+        lo, hi = torch.zeros_like(norm), norm
+        start = norm - t_mean
+        r = torch.where((start > 0) & (start < norm), start, 0.5 * norm).clamp_min(tiny)
+        for _ in range(max_iter):
+            r_e = grp.expand(r, 1.0)
+            inv = [1.0 / (re + ti) for re, ti in zip(r_e, t, strict=True)]
+            q = [a * v * v for a, v in zip(w2, inv, strict=True)]
+            h = grp.sums(q, like).clamp_min(tiny)
+            h3 = grp.sums([a * v for a, v in zip(q, inv, strict=True)], like)
+            phi = h.rsqrt()
+            lo = torch.where(phi < 1.0, r, lo)
+            hi = torch.where(phi >= 1.0, r, hi)
+            r_new = r - (phi - 1.0) / (h.pow(-1.5) * h3).clamp_min(tiny)
+            inside = (r_new >= lo) & (r_new <= hi)
+            r_new = torch.where(inside, r_new, 0.5 * (lo + hi)).clamp_min(tiny)
+            done = ((phi - 1.0).abs() <= 16 * eps) | ((r_new - r).abs() <= 16 * eps * r) | ~alive
+            r = r_new
+            if bool(done.all()):
+                break
+        r = torch.where(alive, r, torch.zeros_like(r))
+        for p, re, ti in zip(params, grp.expand(r, math.inf), t, strict=True):
+            # z_i = w_i·r/(r + t_i); outside the groups r = ∞ (factor 1); dead groups r = 0 (factor 0)
+            factor = torch.where(torch.isinf(re), torch.ones_like(re), re / (re + ti).clamp_min(tiny))
+            p.mul_(factor)
