@@ -35,6 +35,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
 from . import _validation as v
+from .dask import is_dask_collection
 from .datafits import Logistic, Multinomial, Poisson, SquaredError
 from .penalties import L1, L1L2, L2, GroupL1, check_bounds
 
@@ -112,6 +113,10 @@ class _PenalizedLinearModel(BaseEstimator):
 
     def _decision(self, X):
         check_is_fitted(self)
+        if is_dask_collection(X):  # a Dask array of decision values, computed chunk by chunk
+            from .dask.estimators import decision
+
+            return decision(self, X)
         X = v.validate_predict_data(self, X)
         coef = np.atleast_2d(self.coef_)
         scores = X @ coef.T if not sp.issparse(X) else np.asarray(X @ coef.T)
@@ -150,6 +155,10 @@ class _Regressor(RegressorMixin, _PenalizedLinearModel):
         (n_samples, n_targets) for the multi-output estimators; ``offset`` (n_samples,) is
         added to the linear predictor."""
         self._check_params()
+        if is_dask_collection(X):  # fit on the cluster, X never gathered (penalized.dask)
+            from .dask.estimators import fit_regressor
+
+            return fit_regressor(self, X, y, sample_weight, offset)
         # the solver's first pass over X finds NaN and infinity (LinearProblem.build)
         X, y, sample_weight = v.validate_fit_data(self, X, y, sample_weight, check_finite_X=False,
                                                   multi_output=self._multi_output)
@@ -375,6 +384,10 @@ class LogisticRegression(ClassifierMixin, _PenalizedLinearModel):
         for more than two classes."""
         v.check_solver_params(self)
         check_bounds(self.bounds, self.positive)
+        if is_dask_collection(X):  # fit on the cluster, X never gathered (penalized.dask)
+            from .dask.estimators import fit_classifier
+
+            return fit_classifier(self, X, y, sample_weight, offset)
         X, y, sample_weight = v.validate_fit_data(self, X, y, sample_weight, classifier=True,
                                                   check_finite_X=False)
         classes = np.unique(y)
@@ -430,7 +443,10 @@ class LogisticRegression(ClassifierMixin, _PenalizedLinearModel):
         scores = self._decision(X)
         if scores.shape[1] == 1:
             p = expit(scores[:, 0])
-            return np.column_stack([1.0 - p, p])
+            return np.stack([1.0 - p, p], axis=1)  # (np.stack also works on Dask arrays)
+        if is_dask_collection(scores):  # softmax written out: it maps over the chunks
+            e = np.exp(scores - scores.max(axis=1, keepdims=True))
+            return e / e.sum(axis=1, keepdims=True)
         return softmax(scores, axis=1)
 
     def predict_log_proba(self, X):
@@ -439,6 +455,10 @@ class LogisticRegression(ClassifierMixin, _PenalizedLinearModel):
     def predict(self, X):
         """The class with the highest score."""
         scores = self.decision_function(X)
+        if is_dask_collection(scores):
+            from .dask.estimators import take_classes
+
+            return take_classes(self.classes_, scores)
         if scores.ndim == 1:
             return self.classes_[(scores > 0).astype(int)]
         return self.classes_[np.argmax(scores, axis=1)]

@@ -51,6 +51,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from . import _validation as v
 from ._scoring import resolve_metric
+from .dask import is_dask_collection
 from .datafits import Poisson, SquaredError
 from .linear_model import LogisticRegression, MultiTaskLasso, PoissonRegressor, _Regressor
 from .path import (
@@ -235,6 +236,10 @@ class _PathCV:
         return lambda_grid(lam_max, self.n_lambdas, eps), lam_max, start
 
     def _fit_cv(self, X, y, sample_weight, offset=None):
+        if is_dask_collection(X):  # one pass for every fold's statistics (penalized.dask.cv)
+            from .dask.cv import fit_cv
+
+            return fit_cv(self, X, y, sample_weight, offset)
         self._check_cv_params()
         metric = resolve_metric(self.scoring, self._metric_kind, self._scoring_prototype())
         if offset is not None and metric.scorer is not None:

@@ -51,6 +51,7 @@ import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
 from . import _validation as v
+from .dask import is_dask_collection
 from .datafits import Datafit
 from .penalties import check_bounds
 
@@ -691,6 +692,15 @@ def regularization_path(X, y, penalty="l1", *, l1_ratio=0.5, weights=None, dataf
     One :class:`~sklearn.exceptions.ConvergenceWarning` sums up the points that did not
     reach the tolerance.
     """
+    if is_dask_collection(X):  # one pass, then the whole path in Gram mode (penalized.dask.cv)
+        from .dask.cv import regularization_path as dask_path
+
+        if positive or bounds is not None or offset is not None:
+            raise NotImplementedError("regularization_path on Dask input takes no positive=, bounds= or offset= "
+                                      "(compute X to NumPy for them).")
+        return dask_path(X, y, penalty, l1_ratio=l1_ratio, weights=weights, datafit=datafit, lambdas=lambdas,
+                         n_lambdas=n_lambdas, eps=eps, sample_weight=sample_weight, fit_intercept=fit_intercept,
+                         tol=tol, max_iter=max_iter, screening=screening)
     datafit = resolve_datafit(datafit)
     v.check_path_solver_params(tol, max_iter, fit_intercept)
     v.check_screening(screening)

@@ -77,7 +77,8 @@ def certificate(X, y, coef, intercept=0.0, *, datafit, penalty, sample_weight=No
 
     Parameters
     ----------
-    X : array or sparse matrix (n_samples, n_features)
+    X : array or sparse matrix (n_samples, n_features), or a Dask array or DataFrame (the terms
+        are then summed over its chunks on the cluster: :mod:`penalized.dask`)
     y : array (n_samples,)
         Targets; for :class:`~penalized.Logistic`, two class labels (the larger one,
         in sorted order, is +1) or ±1.
@@ -102,6 +103,15 @@ def certificate(X, y, coef, intercept=0.0, *, datafit, penalty, sample_weight=No
     Certificate
         ``certificate(...).relative <= tol`` is the stopping rule of every solver here.
     """
+    from ..dask import is_dask_collection
+
+    if is_dask_collection(X):  # the same terms, summed over the chunks on the cluster
+        from ..dask import estimators as dask_route  # (imported as a module: see test_kernels_loader)
+
+        if bounds is not None or offset is not None:
+            raise NotImplementedError("certificate on Dask input takes no bounds= or offset=.")
+        return dask_route.certificate(X, y, coef, intercept, datafit=datafit, penalty=penalty,
+                                sample_weight=sample_weight, fit_intercept=fit_intercept)
     from ..penalties import check_bounds
     from .problem import LinearProblem
 

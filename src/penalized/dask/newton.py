@@ -1,0 +1,507 @@
+"""The distributed algorithms: Gram mode for the squared error, proximal Newton for the rest.
+
+Both minimise ``L_data(w, b) + pen(w)`` with ``L_data = Σ a_i ℓ(y_i, x_iᵀw + b)``,
+``a_i = s_i / Σ s`` (the scale of :mod:`penalized.datafits`), and stop on the solver's
+certificate (:mod:`penalized.solvers.coordinate_descent`): the Fenchel duality gap over
+the penalized coefficients plus ``Σ g_j²/(2L_j)`` over the unpenalized ones and the
+intercept, ``≤ tol · L(0)``. The certificate is computed from the cluster's sums exactly
+as the in-memory solver computes it from the data (same dual point, same coordinate
+directions), so ``dual_gap_`` means the same thing.
+
+**Pass 0** (every fit): the co-moments of ``[X, y]`` — total weight, weighted means,
+centred sums of squares and the centred ``[X, y]ᵀA[X, y]`` when ``p ≤``
+:data:`GRAM_MAX_FEATURES` — plus the checks that need the values (NaN, negative weights).
+
+**Squared error, p ≤ GRAM_MAX_FEATURES**: ``G = X̃ᵀAX̃``, ``c = X̃ᵀAỹ``, ``yy = ỹᵀAỹ``
+(centred with an intercept) are the sufficient statistics: the client solves
+``yy − 2cᵀw + wᵀGw + pen(w)`` in Gram mode and the intercept is ``ȳ − x̄ᵀw``. One pass.
+
+**Proximal Newton** (the log-loss, and the squared error beyond GRAM_MAX_FEATURES): at
+``(w, b)`` the model ``gᵀΔ + g_bΔ_b + ½ Σ a_i ℓ''_i (x_iᵀΔ + Δ_b)² + pen(w + Δ)`` over the
+coordinates of a working set ``S`` (every feature while ``p ≤`` GRAM_MAX_FEATURES). With an
+intercept, ``Δ_b`` is eliminated exactly by centring the columns with their
+``ℓ''``-weighted means ``m``: the model becomes the penalized quadratic
+``½ΔᵀĤΔ + ĝᵀΔ + pen(w + Δ)``, ``Ĥ = X̃ᵀHX̃``, ``ĝ = g − m·g_b``, written for the Gram solver as
+``yy − 2cᵀu + uᵀGu + pen(u)`` in ``u = w + Δ`` with ``G = Ĥ/2`` and ``c = (Ĥw − ĝ)/2``.
+The Gram solver's duality gap reads that form as a residual sum of squares ``‖r − Mu‖²``;
+the smallest constant for which one exists is ``yy = cᵀG⁺c`` (``c`` lies in the range of
+``G``: ``ĝ = X̃ᵀd`` and ``G = X̃ᵀHX̃/2`` with ``H > 0``), so that is the constant passed (a
+larger one would only make the model's gap conservative; a smaller one would let it
+stop early). Then ``Δ_b = −(g_b + W_h mᵀΔ)/W_h``.
+
+Each Newton **pass** evaluates, in one sweep over the chunks: at the current point, the
+data term of the duality gap (whose dual scaling ``α`` is known from the current
+gradient) and the loss changes at the trial steps ``t ∈ {1, ½, …, 2⁻⁹}`` of the new
+direction; at ``t = 1``, the loss, the full gradient and the Hessian on the next working
+set. The client then takes the largest step with Armijo's sufficient decrease (with the
+model's predicted decrease, as the in-memory proximal Newton); when it is ``t = 1`` — the
+rule near the optimum — the next model is already there, otherwise one more pass
+evaluates the accepted point. The fit stops as soon as the certificate of the current
+point is below the threshold (its data term arrives with the next pass, unless ``α = 1``,
+where it is zero and no pass is needed).
+
+The Newton models live on a working set ``S`` (as the in-memory proximal Newton's): the
+current support, the unpenalized features and the features violating their optimality
+conditions most, at least twice the support and :data:`MIN_WORKING_SET` features (all of
+them below that), at most GRAM_MAX_FEATURES (beyond, a block proximal Newton with a
+Gauss–Southwell choice of the block, Tseng & Yun 2009). A pass costs ``n·p`` for the
+gradient plus ``n·|S|²`` for the Hessian, and the client holds ``|S|²`` numbers; the
+certificate is always over every feature.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg
+
+from ..solvers.coordinate_descent import _ROUNDING_FLOOR
+from . import bridge
+from . import chunks as C
+
+GRAM_MAX_FEATURES = 5000  # largest p of the Gram route, and largest Newton working set
+TRIAL_STEPS = 0.5 ** np.arange(10)
+ARMIJO = 1e-4
+INNER_MIN_EPOCHS = 1000  # epochs allowed to each Newton model's Gram solve (at least)
+INNER_TOL = 0.01  # each model is solved to this fraction of the threshold
+MIN_WORKING_SET = 100
+
+
+# ------------------------------------------------------------------------------ pass 0
+@dataclass
+class DataSummary:
+    """What pass 0 learns: sizes, weights, means, centred second moments (a-weighted)."""
+
+    n_samples: int
+    W: float  # total sample weight
+    mu: np.ndarray  # a-weighted column means
+    var: np.ndarray  # a-weighted centred Σ a (x − mu)² per column
+    ybar: float
+    yvar: float  # Σ a (y − ȳ)²
+    cross: np.ndarray  # Σ a (x − mu)(y − ȳ)
+    G: np.ndarray | None  # Σ a (x − mu)(x − mu)ᵀ, when computed
+    positive_fraction: float  # Σ a [y > 0]
+    sparse: bool
+    rows: dict  # chunk index -> rows
+
+    def gram(self, fit_intercept):
+        """``(G, c, yy)`` of the squared error: centred with an intercept, raw moments without."""
+        if fit_intercept:
+            return self.G, self.cross, self.yvar
+        mu = self.mu
+        return (self.G + np.outer(mu, mu), self.cross + mu * self.ybar, self.yvar + self.ybar ** 2)
+
+
+def check_partial(part):
+    """Raise the ValueError a pass found (NaN/inf, negative weights), naming the chunks."""
+    if not part.bad:
+        return
+    messages = []
+    for what in ("X", "y", "sample_weight"):
+        if what in part.bad:
+            messages.append(f"{what} contains NaN or infinity (chunk(s) {_chunks(part.bad[what])})")
+    if "negative sample_weight" in part.bad:
+        messages.append(f"sample_weight has negative values (chunk(s) {_chunks(part.bad['negative sample_weight'])})")
+    raise ValueError("; ".join(messages) + ".")
+
+
+def _chunks(indices, limit=8):
+    shown = ", ".join(str(i) for i in indices[:limit])
+    return shown + (f" and {len(indices) - limit} more" if len(indices) > limit else "")
+
+
+def summarize(part, n_features):
+    check_partial(part)
+    return summary_of(part.moments["all"], n_features, n_samples=int(sum(part.rows.values())),
+                      positive_weight=part.sums["positive_weight"], sparse=part.sums["sparse_chunks"] > 0,
+                      rows=dict(part.rows))
+
+
+def summary_of(m, n_features, *, n_samples, positive_weight=0.0, sparse=False, rows=None):
+    """A :class:`DataSummary` from the co-moments ``m`` of ``[X, y]``."""
+    if m.W <= 0:
+        raise ValueError("sample_weight sums to zero: at least one sample needs a positive weight.")
+    p = n_features
+    W = m.W
+    G = None if m.block is None else m.block[:p, :p] / W
+    return DataSummary(
+        n_samples=n_samples, W=W, mu=m.mean[:p].copy(), var=m.diag[:p] / W, ybar=float(m.mean[p]),
+        yvar=float(m.diag[p] / W), cross=m.cross[:p] / W, G=G, positive_fraction=positive_weight / W,
+        sparse=sparse, rows=rows or {})
+
+
+def class_summary(part, positive, n_features):
+    """The :class:`DataSummary` of the binary problem ``y = +1 if label == positive else −1``, from a
+    classifier's pass 0 (:func:`penalized.dask.chunks.label_moments_chunk`)."""
+    check_partial(part)
+    m = part.moments["X"]
+    W = m.W
+    if W <= 0:
+        raise ValueError("sample_weight sums to zero: at least one sample needs a positive weight.")
+    w_pos, s_pos = part.sums["labels"].get(positive, (0.0, np.zeros(n_features)))
+    mu = m.mean.copy()
+    ybar = (2.0 * w_pos - W) / W
+    cross = (2.0 * s_pos - W * mu) / W - mu * ybar  # Σ a (x − x̄)(y − ȳ) with y = ±1
+    return DataSummary(
+        n_samples=int(sum(part.rows.values())), W=W, mu=mu, var=m.diag / W, ybar=float(ybar),
+        yvar=max(1.0 - ybar * ybar, 0.0), cross=cross, G=None if m.block is None else m.block / W,
+        positive_fraction=w_pos / W, sparse=part.sums["sparse_chunks"] > 0, rows=dict(part.rows))
+
+
+def first_pass(data, target, gram):
+    return summarize(data.run(C.moments_chunk, target, gram=gram), data.n_features)
+
+
+class EmptyClassError(ValueError):
+    """A class of a binary problem has no sample with positive weight (``positive``: the +1 class)."""
+
+    def __init__(self, positive):
+        self.positive = positive
+        super().__init__(f"the class coded {'+1' if positive else '-1'} has no sample with positive weight.")
+
+
+# ------------------------------------------------------------------------------ results
+@dataclass
+class DaskResult:
+    """What a distributed fit returns (the fields the estimators read, as ``SolverResult``)."""
+
+    coef: np.ndarray
+    intercept: float
+    certificate: float
+    threshold: float
+    n_iter: int  # passes over the data
+    converged: bool
+    objective: float
+    data_loss: float
+    separated: bool = False  # every sample with positive weight on the right side (log-loss)
+
+
+# --------------------------------------------------------------------------- the data fits
+class _Datafit:
+    """Client-side facts about a data fit: the null model, and its first Newton model from pass 0."""
+
+    def __init__(self, datafit):
+        self.datafit = datafit
+        self.name = type(datafit).__name__
+        if self.name not in C.DATAFITS:
+            raise TypeError(f"Dask fits support the data fits {sorted(C.DATAFITS)}, got {datafit!r}.")
+        self.chunk = C.DATAFITS[self.name]
+        self.curvature = float(datafit.curvature_bound)
+        self.quadratic = self.name == "SquaredError"
+
+    def null(self, summary, fit_intercept):
+        """``(b0, L(0), Σ a y²)``: the null model's intercept and loss, and the rounding scale."""
+        if self.quadratic:
+            b0 = summary.ybar if fit_intercept else 0.0
+            loss = summary.yvar + (summary.ybar - b0) ** 2
+            return b0, loss, summary.yvar + summary.ybar ** 2
+        q = summary.positive_fraction
+        if q <= 0.0 or q >= 1.0:
+            raise EmptyClassError(positive=q <= 0.0)
+        b0 = float(np.log(q / (1.0 - q))) if fit_intercept else 0.0
+        return b0, self.loss_at_constant(summary, b0), 1.0
+
+    def loss_at_constant(self, summary, b):
+        if self.quadratic:
+            return summary.yvar + (summary.ybar - b) ** 2
+        q = summary.positive_fraction
+        ones = np.ones(1)
+        return float(q * self.chunk.loss(ones, b * ones)[0] + (1 - q) * self.chunk.loss(-ones, b * ones)[0])
+
+    def stats_at_constant(self, summary, b):
+        """:class:`Stats` at ``w = 0`` and intercept ``b``, from pass 0 alone (the Hessian only
+        when pass 0 computed the Gram matrix).
+
+        ``ℓ'(y, b)`` is affine in ``y`` over the values ``y`` takes (any ``y`` for the squared
+        error, ±1 for the log-loss) and ``ℓ''(y, b)`` does not depend on ``y``, so the
+        gradient is a combination of the means and the cross moments, and the Hessian is a
+        multiple of the weighted Gram matrix.
+        """
+        f = self.chunk
+        y0, y1 = (0.0, 1.0) if self.quadratic else (-1.0, 1.0)
+        d0 = f.d1(np.array([y0]), np.array([b]))[0]
+        d1 = f.d1(np.array([y1]), np.array([b]))[0]
+        slope = (d1 - d0) / (y1 - y0)
+        base = d0 - slope * y0  # ℓ'(y, b) = base + slope·y
+        exy = summary.cross + summary.mu * summary.ybar  # Σ a x y
+        grad = base * summary.mu + slope * exy
+        grad_b = base + slope * summary.ybar
+        hessian = cols = None
+        if summary.G is not None:
+            h = f.d2(np.array([y1]), np.array([b]))[0]
+            cols = np.arange(len(summary.mu))
+            hessian = C.CoMoments(h, summary.mu.copy(), None, None, h * summary.G, cols)
+        return Stats(loss=self.loss_at_constant(summary, b), grad=grad, grad_b=float(grad_b),
+                     hessian=hessian, cols=cols, misfit=None)
+
+
+# ----------------------------------------------------------------------- squared error, Gram
+def fit_gram(summary, penalty, *, fit_intercept, tol, max_iter, coef_init=None):
+    """The squared error from its sufficient statistics (p ≤ GRAM_MAX_FEATURES): no further pass."""
+    p = summary.mu.shape[0]
+    G, c, yy = summary.gram(fit_intercept)
+    null_loss = yy
+    scale = summary.yvar + summary.ybar ** 2
+    threshold = max(tol * null_loss, _ROUNDING_FLOOR * scale)
+    w0 = np.zeros(p) if coef_init is None else np.asarray(coef_init, dtype=np.float64)
+    sol = bridge.solve_penalized_quadratic(G, c, yy, penalty, w0, 0.3 * threshold, max_iter)
+    w = sol.coef
+    rss = max(float(yy - 2.0 * c @ w + w @ (G @ w)), 0.0)
+    b = float(summary.ybar - summary.mu @ w) if fit_intercept else 0.0
+    return DaskResult(coef=w, intercept=b, certificate=sol.certificate, threshold=threshold, n_iter=1,
+                      converged=sol.certificate <= threshold, objective=rss + bridge.penalty_value(penalty, w),
+                      data_loss=rss)
+
+
+# ------------------------------------------------------------------------- proximal Newton
+@dataclass
+class Stats:
+    """Loss, gradient (a-normalised) and Hessian on ``cols`` at one point."""
+
+    loss: float
+    grad: np.ndarray
+    grad_b: float
+    hessian: C.CoMoments | None
+    cols: np.ndarray | None
+    misfit: float | None
+
+
+@dataclass
+class _Direction:
+    dw: np.ndarray
+    db: float
+    decrease: float
+
+
+def _least_squares_constant(G, c):
+    """``cᵀG⁺c``: the constant that makes ``yy − 2cᵀu + uᵀGu`` a residual sum of squares."""
+    try:
+        factor = scipy.linalg.cho_factor(G, check_finite=False)
+        x = scipy.linalg.cho_solve(factor, c, check_finite=False)
+        value = float(c @ x)
+        if np.isfinite(value) and value >= 0.0:
+            return value
+    except (np.linalg.LinAlgError, scipy.linalg.LinAlgError, ValueError):
+        pass
+    vals, vecs = scipy.linalg.eigh(G, check_finite=False)
+    keep = vals > vals.max(initial=0.0) * G.shape[0] * np.finfo(np.float64).eps
+    proj = vecs[:, keep].T @ c
+    return float(np.sum(proj * proj / vals[keep]))
+
+
+class NewtonFit:
+    """Proximal Newton over the cluster for one problem (see the module docstring)."""
+
+    def __init__(self, data, summary, datafit, penalty, target, *, fit_intercept, tol, max_iter, max_block):
+        self.data, self.summary, self.fit, self.penalty = data, summary, _Datafit(datafit), penalty
+        self.target, self.fit_intercept, self.tol, self.max_iter = target, fit_intercept, tol, max_iter
+        self.p = p = data.n_features
+        self.max_block = max_block
+        # the solver's coordinates (LinearProblem.build): centred with an intercept, except
+        # sparse X under the log-loss; the certificate uses the same directions
+        centre = fit_intercept and (not summary.sparse or self.fit.quadratic)
+        self.mu_cert = summary.mu if centre else np.zeros(p)
+        sq = summary.var if centre else summary.var + summary.mu ** 2
+        self.L = self.fit.curvature * sq
+        self.b0, self.null_loss, scale = self.fit.null(summary, fit_intercept)
+        self.threshold = max(tol * self.null_loss, _ROUNDING_FLOOR * scale)
+        self.free = bridge.unpenalized(penalty, p)
+        self.passes = 1  # pass 0
+        self.inner_epochs = max(INNER_MIN_EPOCHS, max_iter)
+
+    # -- one pass --------------------------------------------------------------------
+    def _pass(self, w, b, direction=None, cols=None, alpha=None):
+        step = C.Step(datafit=self.fit.name, w=w, b=b, target=self.target,
+                      dw=None if direction is None else direction.dw,
+                      db=0.0 if direction is None else direction.db,
+                      steps=TRIAL_STEPS if direction is not None else None,
+                      alpha=alpha, hessian_cols=cols)
+        part = self.data.run(C.newton_chunk, step)
+        self.passes += 1
+        W = self.summary.W
+        s = part.sums
+        hessian = None
+        if cols is not None:
+            h = part.moments["hessian"]
+            hessian = C.CoMoments(h.W / W, h.mean, None, None, h.block / W, h.cols)
+        stats = Stats(loss=s["loss"] / W, grad=s["grad"] / W, grad_b=s["grad_b"] / W, hessian=hessian,
+                      cols=cols, misfit=s.get("misfit"))
+        gap = s["gap"] / W if "gap" in s else None
+        changes = s["changes"] / W if "changes" in s else None
+        return stats, gap, changes
+
+    # -- working sets ------------------------------------------------------------------
+    def _working_set(self, w, w_next, grad):
+        """The features whose Hessian the next pass computes (the model's coordinates): the support
+        (of ``w`` and of the trial point ``w_next``), the unpenalized features and the largest
+        violations, at least twice the support and :data:`MIN_WORKING_SET` (all features when that
+        is all of them); at most ``max_block``. When the support alone fills the block: the
+        ``max_block`` largest violations (Gauss–Southwell; coordinates left out keep their values)."""
+        p = self.p
+        if p <= MIN_WORKING_SET:
+            return np.arange(p)
+        scores = bridge.violations(self.penalty, w, grad)
+        forced = (w != 0) | (w_next != 0) | self.free
+        n_forced = int(forced.sum())
+        if n_forced + min(MIN_WORKING_SET, self.max_block) // 2 <= self.max_block:
+            size = min(self.max_block, max(MIN_WORKING_SET, 2 * n_forced))
+            order = np.lexsort((-scores, ~forced)) if size < p else None  # forced first, then violations
+        else:
+            size = self.max_block
+            order = np.argsort(-scores, kind="stable") if size < p else None
+        return np.arange(p) if order is None else np.sort(order[:size])
+
+    # -- the model ----------------------------------------------------------------------
+    def _direction(self, stats, w):
+        S = stats.cols
+        H = stats.hessian
+        wS = w[S]
+        if self.fit_intercept and H.W > 0:
+            Hc = H.block
+            g = stats.grad[S] - H.mean * stats.grad_b
+        else:
+            Hc = H.block + H.W * np.outer(H.mean, H.mean)
+            g = stats.grad[S]
+        G = 0.5 * Hc
+        c = 0.5 * (Hc @ wS - g)
+        if self.fit.quadratic:
+            # the model is the problem itself on S: its exact value at u = w_S is the loss with the
+            # intercept re-optimised, which fixes the constant of a true residual sum of squares
+            base = stats.loss - (stats.grad_b ** 2 / (2.0 * H.W) if self.fit_intercept and H.W > 0 else 0.0)
+            yy = max(base + float(2.0 * c @ wS - wS @ (G @ wS)), 0.0)
+        else:
+            yy = _least_squares_constant(G, c)
+        sol = bridge.solve_penalized_quadratic(G, c, yy, self.penalty, wS, INNER_TOL * self.threshold,
+                                               self.inner_epochs, features=S, n_features=self.p)
+        dw = np.zeros(self.p)
+        dw[S] = sol.coef - wS
+        db = 0.0
+        if self.fit_intercept and H.W > 0:
+            db = -(stats.grad_b + H.W * float(H.mean @ dw[S])) / H.W
+        # the model's predicted change, gᵀΔ + g_bΔ_b + pen(w + Δ) − pen(w), summed term by term
+        decrease = float(stats.grad @ dw + stats.grad_b * db + bridge.penalty_change(self.penalty, w, dw))
+        return _Direction(dw, db, decrease)
+
+    def _line_search(self, w, direction, changes):
+        for t, change in zip(TRIAL_STEPS, changes, strict=True):
+            total = change + bridge.penalty_change(self.penalty, w, t * direction.dw)
+            if total <= ARMIJO * t * direction.decrease:
+                return float(t)
+        return None
+
+    def _certificate_terms(self, w, stats):
+        grad = stats.grad - self.mu_cert * stats.grad_b
+        return bridge.certificate_terms(self.penalty, w, grad, stats.grad_b, self.L, self.fit.curvature,
+                                        self.fit_intercept)
+
+    # -- the loop -------------------------------------------------------------------------
+    def run(self, coef_init=None, intercept_init=None):
+        p = self.p
+        w = np.zeros(p) if coef_init is None else np.array(coef_init, dtype=np.float64).ravel()
+        if not self.fit_intercept:
+            b = 0.0
+        else:
+            b = self.b0 if intercept_init is None else float(intercept_init)
+        at_null = not w.any() and b == self.b0
+        null_stats = self.fit.stats_at_constant(self.summary, self.b0)
+        if at_null and null_stats.hessian is not None:
+            stats = null_stats  # the first model comes from pass 0
+        else:
+            stats, _, _ = self._pass(w, b, cols=self._working_set(w, w, null_stats.grad))
+        while True:
+            alpha, gaps, stationarity = self._certificate_terms(w, stats)
+            known = gaps + stationarity
+            if alpha == 1.0 and known <= self.threshold:
+                return self._result(w, b, stats, known)
+            if self.passes >= self.max_iter:
+                return self._finish(w, b, stats, alpha, known)
+            direction = self._direction(stats, w)
+            if not direction.decrease < 0.0:  # no descent left on this working set
+                fresh = self._working_set(w, w, stats.grad)
+                if not np.array_equal(fresh, stats.cols):  # it was chosen from an older gradient
+                    stats, _, _ = self._pass(w, b, cols=fresh)
+                    continue
+                return self._finish(w, b, stats, alpha, known)
+            cols = self._working_set(w, w + direction.dw, stats.grad)
+            trial, gap, changes = self._pass(w, b, direction, cols=cols, alpha=alpha)
+            certificate = known + gap
+            if certificate <= self.threshold:
+                return self._result(w, b, stats, certificate)
+            t = self._line_search(w, direction, changes)
+            if t is None:  # no sufficient decrease on the trial steps: rounding level
+                return self._result(w, b, stats, certificate)
+            w = w + t * direction.dw
+            b = b + t * direction.db
+            if t == 1.0:
+                stats = trial
+            else:
+                stats, _, _ = self._pass(w, b, cols=self._working_set(w, w, stats.grad))
+
+    def _finish(self, w, b, stats, alpha, known):
+        """The certificate at ``(w, b)`` (one more pass for its data term when ``alpha < 1``)."""
+        if alpha < 1.0:
+            stats_now, gap, _ = self._pass(w, b, alpha=alpha)
+            stats = Stats(stats.loss, stats.grad, stats.grad_b, None, None, stats_now.misfit)
+            return self._result(w, b, stats, known + gap)
+        return self._result(w, b, stats, known)
+
+    def _result(self, w, b, stats, certificate):
+        pen = bridge.penalty_value(self.penalty, w)
+        return DaskResult(coef=w, intercept=float(b), certificate=float(certificate), threshold=self.threshold,
+                          n_iter=self.passes, converged=bool(certificate <= self.threshold),
+                          objective=stats.loss + pen, data_loss=stats.loss,
+                          separated=stats.misfit is not None and stats.misfit == 0)
+
+
+def first_pass_gram(datafit, p, max_block=None):
+    """Whether pass 0 computes the Gram matrix: the squared error's whole problem (p ≤ max_block),
+    and the log-loss's first Newton model when the working set is every feature."""
+    max_block = GRAM_MAX_FEATURES if max_block is None else max_block
+    return p <= max_block and (type(datafit).__name__ == "SquaredError" or p <= MIN_WORKING_SET)
+
+
+def fit(data, datafit, penalty, target, *, fit_intercept, tol, max_iter, coef_init=None, intercept_init=None,
+        max_block=None, summary=None):
+    """Fit one problem on chunked data; returns a :class:`DaskResult`.
+
+    ``summary``: pass 0's :class:`DataSummary` if already computed (else pass 0 runs here).
+    ``max_block``: the Gram route's and the Newton working set's size limit (default
+    :data:`GRAM_MAX_FEATURES`)."""
+    max_block = GRAM_MAX_FEATURES if max_block is None else max_block
+    p = data.n_features
+    squared = type(datafit).__name__ == "SquaredError"
+    if summary is None:
+        summary = first_pass(data, target, gram=first_pass_gram(datafit, p, max_block))
+    if squared and p <= max_block:
+        return fit_gram(summary, penalty, fit_intercept=fit_intercept, tol=tol, max_iter=max_iter,
+                        coef_init=coef_init)
+    solver = NewtonFit(data, summary, datafit, penalty, target, fit_intercept=fit_intercept, tol=tol,
+                       max_iter=max_iter, max_block=max_block)
+    return solver.run(coef_init, intercept_init)
+
+
+def certify(data, datafit, penalty, target, coef, intercept=0.0, *, fit_intercept=True):
+    """The certificate of ``(coef, intercept)`` on chunked data (``penalized.solvers.certify``'s terms).
+
+    Three passes at most: pass 0, the gradient and loss at the point, and the data term of
+    the duality gap when the dual point needs rescaling. Returns a
+    :class:`penalized.solvers.Certificate`.
+    """
+    from ..solvers.certificate import Certificate
+
+    p = data.n_features
+    w = np.asarray(coef, dtype=np.float64).ravel()
+    if w.shape != (p,):
+        raise ValueError(f"coef has shape {w.shape}, expected ({p},).")
+    b = float(np.ravel(intercept)[0]) if np.ndim(intercept) else float(intercept)
+    if not fit_intercept and b != 0.0:
+        raise ValueError("the problem has no intercept but a non-zero intercept was given.")
+    summary = first_pass(data, target, gram=False)
+    solver = NewtonFit(data, summary, datafit, penalty, target, fit_intercept=fit_intercept, tol=1.0,
+                       max_iter=1, max_block=p)
+    stats, _, _ = solver._pass(w, b)
+    alpha, gaps, stationarity = solver._certificate_terms(w, stats)
+    gap = 0.0 if alpha == 1.0 else solver._pass(w, b, alpha=alpha)[1]
+    return Certificate(value=float(gaps + stationarity + gap), null_loss=float(solver.null_loss),
+                       objective=float(stats.loss + bridge.penalty_value(penalty, w)))
