@@ -1188,11 +1188,11 @@ def dense_squared_epoch(X, y, a, zx, b, w, ws, L, pen, P, mu, fit_intercept, r, 
 
 
 @njit(**_JIT)
-def _anderson_step(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, pen, P, mu, hist, zx_try):
-    """Anderson extrapolation of the last iterates in ``hist``; keeps it if it lowers L.
-
-    Returns ``(b, accepted)``; ``w`` and ``zx`` are updated in place on acceptance.
-    """
+def anderson_combination(hist, out):
+    """Anderson extrapolation (regularized nonlinear acceleration) of the iterates in the rows
+    of ``hist`` (oldest first): ``out`` is the affine combination of ``hist[1:]`` whose
+    successive differences have the least norm (Tikhonov term 1e-10·trace). Returns False,
+    leaving ``out`` as it was, when the iterates no longer move or the weights are singular."""
     K = hist.shape[0] - 1
     m = hist.shape[1]
     U = np.empty((K, m))
@@ -1202,20 +1202,31 @@ def _anderson_step(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, pen, P, mu, hi
     C = U @ U.T
     trace = np.trace(C)
     if not trace > 1e-280:  # iterates no longer move (or are not finite)
-        return b, False
-    reg = 1e-10 * trace
+        return False
     for k in range(K):
-        C[k, k] += reg
+        C[k, k] += 1e-10 * trace
     coefs = np.linalg.solve(C, np.ones(K))
     total = coefs.sum()
     if not np.isfinite(total) or total == 0.0:
-        return b, False
+        return False
     coefs /= total
-    n_ws = ws.shape[0]
-    extrap = np.zeros(m)
+    out[:] = 0.0
     for k in range(K):
         for t in range(m):
-            extrap[t] += coefs[k] * hist[k + 1, t]
+            out[t] += coefs[k] * hist[k + 1, t]
+    return True
+
+
+@njit(**_JIT)
+def _anderson_step(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, pen, P, mu, hist, zx_try):
+    """Anderson extrapolation of the last iterates in ``hist``; keeps it if it lowers L.
+
+    Returns ``(b, accepted)``; ``w`` and ``zx`` are updated in place on acceptance.
+    """
+    n_ws = ws.shape[0]
+    extrap = np.empty(hist.shape[1])
+    if not anderson_combination(hist, extrap):
+        return b, False
     zx_try[:] = zx
     pen_try = 0.0
     delta = np.empty(n_ws)
@@ -1460,27 +1471,8 @@ def _model_anderson(X, Xd, Xi, Xp, sparse, w, ws, pen, P, mu, gt, h, sum_h, fit_
                     u_try, d_try):
     """Anderson extrapolation of the model iterates in ``hist`` (rows of ``δ``); kept if it
     lowers :func:`model_value`. Returns whether it was (``delta`` and ``u`` then updated)."""
-    K = hist.shape[0] - 1
-    m = hist.shape[1]
-    D = np.empty((K, m))
-    for k in range(K):
-        for t in range(m):
-            D[k, t] = hist[k + 1, t] - hist[k, t]
-    C = D @ D.T
-    trace = np.trace(C)
-    if not trace > 1e-280:
+    if not anderson_combination(hist, d_try):
         return False
-    for k in range(K):
-        C[k, k] += 1e-10 * trace
-    coefs = np.linalg.solve(C, np.ones(K))
-    total = coefs.sum()
-    if not np.isfinite(total) or total == 0.0:
-        return False
-    coefs /= total
-    d_try[:] = 0.0
-    for k in range(K):
-        for t in range(m):
-            d_try[t] += coefs[k] * hist[k + 1, t]
     u_try[:] = u
     steps = d_try - delta
     cols_axpy(X, Xd, Xi, Xp, sparse, ws, steps, u_try, mu)
@@ -2567,28 +2559,10 @@ def _block_anderson(df, X, Xd, Xi, Xp, sparse, Y, a, Z, B, W, feats, groups, gpt
                     Wtry, Ztry):
     """Anderson extrapolation of the last iterates in ``hist`` (rows: ``W[feats]`` then ``B``,
     flattened); kept if it lowers the objective. Returns whether it was."""
-    depth = hist.shape[0] - 1
-    size = hist.shape[1]
     n, K = Z.shape
-    U = np.empty((depth, size))
-    for r in range(depth):
-        for c in range(size):
-            U[r, c] = hist[r + 1, c] - hist[r, c]
-    C = U @ U.T
-    trace = np.trace(C)
-    if not trace > 1e-280:
+    extrap = np.empty(hist.shape[1])
+    if not anderson_combination(hist, extrap):
         return False
-    for r in range(depth):
-        C[r, r] += 1e-10 * trace
-    coefs = np.linalg.solve(C, np.ones(depth))
-    total = coefs.sum()
-    if not np.isfinite(total) or total == 0.0:
-        return False
-    coefs /= total
-    extrap = np.zeros(size)
-    for r in range(depth):
-        for c in range(size):
-            extrap[c] += coefs[r] * hist[r + 1, c]
     m = feats.shape[0]
     Ztry[:, :] = Z
     Wtry[:, :] = W
