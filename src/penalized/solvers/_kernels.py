@@ -2071,15 +2071,6 @@ def block_gradient(df, X, Xd, Xi, Xp, sparse, Y, a, Z, B, mu, features, G, D, gB
         return
     block_derivatives(df, Y, a, Z, B, D, gB)
     n = D.shape[0]
-    if not sparse and features.shape[0] == X.shape[1]:  # every column: one BLAS product X̃ᵀD
-        XtD = X.T @ D
-        for k in range(K):
-            total = 0.0
-            for i in range(n):
-                total += D[i, k]
-            for j in range(X.shape[1]):
-                G[j, k] = XtD[j, k] - mu[j] * total
-        return
     # one output at a time through the vectorised column dots: K passes over the columns
     # beat one pass whose inner loop runs over the K outputs
     col = np.empty(n)

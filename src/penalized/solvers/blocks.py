@@ -46,6 +46,20 @@ def _refresh(problem, W, Z):
 GRAM_GROUP_MAX = 64  # groups up to this size keep their Gram matrix (exact group steps, least squares)
 
 
+def full_gradient(problem, Y, Z, B, G, D, gB):
+    """``G = X̃ᵀD`` over every feature (fills ``D``, the weighted derivatives, and ``gB``); on
+    dense ``X`` one BLAS product instead of the kernels' column loops."""
+    k = problem.kernels
+    X = problem.kernel_X[0]
+    if problem.kernel_X[4] or X.shape[1] != G.shape[0]:  # sparse
+        k.block_gradient(problem.datafit.code, *problem.kernel_X, Y, problem.a, Z, B, problem.mu,
+                         np.arange(G.shape[0]), G, D, gB)
+        return
+    k.block_gradient(problem.datafit.code, *problem.kernel_X, Y, problem.a, Z, B, problem.mu,
+                     np.empty(0, dtype=np.int64), G, D, gB)
+    G[:] = X.T @ D - np.outer(problem.mu, D.sum(axis=0))
+
+
 def group_lipschitz(problem, groups):
     """``(LG, hptr, HG)``: the groups' Lipschitz constants and, for small groups, their Gram
     matrices ``X̃_gᵀAX̃_g`` (flattened; cached on the problem for reuse along a path)."""
@@ -125,7 +139,6 @@ def solve_blocks(problem, kp, *, coef_init=None, intercept_init=None, tol=1e-4, 
     D = np.empty((n, K))
     gB = np.empty(K)
     scores = np.empty(s.n_groups)
-    all_features = np.arange(p)
     all_groups = np.arange(s.n_groups)
     usable = LG > 0
     penalized = ((P[0] > 0) | (P[1] > 0)).astype(np.float64)
@@ -138,8 +151,7 @@ def solve_blocks(problem, kp, *, coef_init=None, intercept_init=None, tol=1e-4, 
         if epochs - refreshed_at >= REFRESH_EPOCHS:
             _refresh(problem, W, Z)
             refreshed_at = epochs
-        k.block_gradient(problem.datafit.code, *problem.kernel_X, Y, problem.a, Z, B, problem.mu, all_features,
-                         G, D, gB)
+        full_gradient(problem, Y, Z, B, G, D, gB)
         gap, stationarity = k.block_certificate(problem.datafit.code, Y, problem.a, Z, B, W, G, gB, P, s.ptr,
                                                 s.idx, s.lam, LG, all_groups, problem.fit_intercept)
         certificate = gap + stationarity
@@ -205,8 +217,7 @@ def certify_blocks(problem, kp, coef, intercept=0.0):
     LG = group_lipschitz(problem, s)[0]
     G = np.zeros((p, K))
     gB = np.empty(K)
-    k.block_gradient(problem.datafit.code, *problem.kernel_X, Y, problem.a, Z, B, problem.mu, np.arange(p), G,
-                     np.empty((n, K)), gB)
+    full_gradient(problem, Y, Z, B, G, np.empty((n, K)), gB)
     gap, stationarity = k.block_certificate(problem.datafit.code, Y, problem.a, Z, B, W, G, gB, kp.params, s.ptr,
                                             s.idx, s.lam, LG, np.arange(s.n_groups), problem.fit_intercept)
     objective = k.block_loss(problem.datafit.code, Y, problem.a, Z, B) + k.block_penalty_value(
