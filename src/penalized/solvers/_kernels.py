@@ -2339,18 +2339,8 @@ def block_violations(W, G, P, gptr, gidx, glam, LG, out):
 
 @njit(**_JIT)
 def block_penalty_value(W, P, gptr, gidx, glam):
-    K = W.shape[1]
-    total = 0.0
-    for g in range(gptr.shape[0] - 1):
-        sq = 0.0
-        for q in range(gptr[g], gptr[g + 1]):
-            j = gidx[q]
-            for k in range(K):
-                w = W[j, k]
-                total += P[0, j] * abs(w) + P[1, j] * w * w
-                sq += w * w
-        total += glam[g] * np.sqrt(sq)
-    return total
+    """The penalty of every block (see :func:`block_penalty_groups`)."""
+    return block_penalty_groups(W, P, gptr, gidx, glam, np.arange(gptr.shape[0] - 1))
 
 
 @njit(**_JIT_FAST)
