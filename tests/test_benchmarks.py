@@ -164,3 +164,16 @@ def test_text_like_design_is_csc_int32_and_deterministic():
         assert (X != X2).nnz == 0 and np.array_equal(y, y2)
     with pytest.raises(ValueError, match="values"):
         text_like(10, 10, 20, informative=1, values="counts")
+
+
+@pytest.mark.slow
+def test_quick_glmnet_path_cv_runs_and_is_as_accurate():
+    pytest.importorskip("glmnet")
+    from benchmarks import glmnet_path_cv
+
+    rows = glmnet_path_cv.main(["--quick", "--repeats", "1", "--tols", "1e-4", "--no-write"])
+    assert {(r["family"]) for r in rows} == {"gaussian", "binomial"}
+    # penalized's certificate bounds its suboptimality by tol·L(0) on every path point
+    assert all(0 <= r["pz_subopt"] <= 1e-4 + 1e-12 for r in rows)
+    assert all(r["pz_path_s"] > 0 and r["glmnet_path_s"] > 0 and r["glmnet_cv_s"] > 0 for r in rows)
+    assert "| design |" in glmnet_path_cv.markdown(rows, 1)
