@@ -196,3 +196,61 @@ def test_against_glmnet(alpha, case):
     atol = 1e-5 if case == "no-intercept" else 1e-7  # collinear with a constant: ill-conditioned
     np.testing.assert_allclose(model.coef_, g.coef_path_[:, 1], atol=atol)
     np.testing.assert_allclose(model.intercept_, g.intercept_path_[1], atol=10 * atol)
+
+
+def test_cv_folds_against_glmnet_per_fold_fits():
+    """cv.glmnet standardizes inside each fold: our fold scores equal glmnet's fold fits'."""
+    X, y = _data(n=70, seed=9)
+    folds = list(KFold(5, shuffle=True, random_state=1).split(X))
+    cv = pz.LassoCV(standardize=True, cv=folds, n_lambdas=12, tol=1e-14).fit(X, y)
+    glmnet_lambdas = cv.lambdas_ / 2.0  # glmnet gaussian lambda = λ/2
+    for f, (train, test) in enumerate(folds):
+        g = glmnet.ElasticNet(alpha=1.0, n_splits=0, lambda_path=glmnet_lambdas, standardize=True,
+                              tol=1e-14).fit(X[train], y[train])
+        pred = X[test] @ g.coef_path_ + g.intercept_path_
+        np.testing.assert_allclose(cv.cv_scores_[f], ((y[test][:, None] - pred) ** 2).mean(0), rtol=1e-6)
+    g = glmnet.ElasticNet(alpha=1.0, n_splits=0, lambda_path=glmnet_lambdas, standardize=True, tol=1e-14).fit(X, y)
+    np.testing.assert_allclose(cv.coef_, g.coef_path_[:, cv.index_min_], atol=1e-7)
+
+
+@pytest.mark.parametrize("alpha", [1.0, 0.5])
+def test_lambda_max_and_grid_against_glmnet(alpha):
+    X, y = _data(seed=10)
+    w = np.random.default_rng(11).uniform(0.5, 2.0, X.shape[0])
+    g = glmnet.ElasticNet(alpha=alpha, n_lambda=30, min_lambda_ratio=1e-3, n_splits=0, standardize=True).fit(
+        X, y, sample_weight=w)
+    # our elastic-net λ (of ElasticNet(lam, l1_ratio=alpha)) is 2·glmnet's lambda for the L1 part
+    path = pz.regularization_path(X, y, "elasticnet", l1_ratio=alpha, standardize=True, n_lambdas=30, eps=1e-3,
+                                  sample_weight=w)
+    k = len(g.lambda_path_)  # glmnet may stop early (its deviance-ratio exit)
+    assert k >= 10
+    np.testing.assert_allclose(path.lambdas[:k] / 2.0, g.lambda_path_, rtol=1e-6)
+    lam_max = pz.lambda_max(X, y, "elasticnet", l1_ratio=alpha, standardize=True, sample_weight=w)
+    np.testing.assert_allclose(lam_max / 2.0, g.lambda_path_[0], rtol=1e-6)
+
+
+def test_poisson_multinomial_and_sparse_cv():
+    X, y = _data(n=90, seed=12)
+    m, s = _weighted_moments(X)
+    rng = np.random.default_rng(13)
+    counts = rng.poisson(np.exp(0.1 * (X - m) / s @ np.ones(X.shape[1])))
+    offset = rng.normal(scale=0.1, size=X.shape[0])
+    fit = pz.PoissonRegressor(pz.L1(0.01), standardize=True, tol=TOL).fit(X, counts, offset=offset)
+    ref = pz.PoissonRegressor(pz.L1(0.01), tol=TOL).fit((X - m) / s, counts, offset=offset)
+    np.testing.assert_allclose(fit.coef_, ref.coef_ / s, atol=1e-7)
+    classes = np.digitize(y, np.quantile(y, [1 / 3, 2 / 3]))
+    grouped = pz.GroupL1(0.05)  # each feature across the classes: a per-feature factor
+    fit = pz.LogisticRegression(grouped, standardize=True, tol=TOL).fit(X, classes)
+    ref = pz.LogisticRegression(grouped, tol=TOL).fit((X - m) / s, classes)
+    np.testing.assert_allclose(fit.coef_, ref.coef_ / s, atol=1e-7)
+    # sparse = dense (two classes: the multinomial's sparse solver does not centre, and converges
+    # slowly on columns with large means, with or without standardize)
+    labels = (classes > 0).astype(int)
+    folds = list(KFold(3, shuffle=True, random_state=0).split(X))
+    dense = pz.LogisticRegressionCV(standardize=True, cv=folds, n_lambdas=8, eps=1e-2, tol=1e-12).fit(X, labels)
+    sparse = pz.LogisticRegressionCV(standardize=True, cv=folds, n_lambdas=8, eps=1e-2, tol=1e-12).fit(
+        sp.csr_matrix(X), labels)
+    np.testing.assert_allclose(sparse.cv_mean_, dense.cv_mean_, rtol=1e-7)
+    np.testing.assert_allclose(sparse.coef_, dense.coef_, atol=1e-8)
+    ref = pz.LogisticRegression(pz.L1(dense.lam_), standardize=True, tol=1e-12).fit(X, labels)
+    np.testing.assert_allclose(dense.coef_, ref.coef_, atol=1e-8)
