@@ -115,6 +115,14 @@ def test_constant_column_is_held_at_zero():
         np.testing.assert_allclose(model.coef_[keep], ref.coef_, atol=1e-8)
     path = pz.regularization_path(X, y, standardize=True, n_lambdas=10)
     assert np.all(path.coefs[2] == 0.0)
+    for penalty in (pz.GroupL1(0.05, groups=[0, 0, 1, 1, 2, 2]), pz.SCAD(0.05)):  # the scaled copy
+        model = pz.LinearRegression(penalty, standardize=True, tol=TOL).fit(X, y)
+        assert model.coef_[2] == 0.0
+        m, s = _weighted_moments(X)
+        s[2] = 1.0
+        Z = (X - m) / s  # the constant column becomes 0
+        ref = pz.LinearRegression(penalty, tol=TOL).fit(Z, y)
+        np.testing.assert_allclose(model.coef_, ref.coef_ / s, atol=1e-7)
 
 
 def test_path_equals_hand_standardized_path_and_lambda_max():

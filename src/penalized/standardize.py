@@ -27,8 +27,14 @@ The objective solved is the same function of ``β`` in both cases, so the certif
 Bounds are on the original-scale coefficients ``β``, as glmnet's ``lower.limits`` /
 ``upper.limits`` (glmnet multiplies them by ``s_j`` internally). A constant column
 (``s_j = 0`` among the samples of positive weight, to rounding) is held at 0, as glmnet
-excludes it; without an intercept the column is still scaled by its centred standard
-deviation but not centred, as glmnet does.
+excludes it (a box ``[0, 0]`` on ``X``, a zero column in the scaled copy). Without an intercept
+a column is still scaled by its centred standard deviation but not centred, as glmnet does
+(checked against glmnet's Fortran).
+
+The certificate. On ``X`` with per-feature factors the solver's duality gap is the gap of the
+problem in ``β``; since ``β ↦ s·β`` is a bijection that maps one objective onto the other, the
+primal values, the optimum and hence ``P(β) − P* ≤ gap`` are the same for the standardized
+problem. On the copy the gap is the standardized problem's own.
 """
 
 from __future__ import annotations
@@ -131,7 +137,7 @@ class OnStandardized(Penalty):
 class Standardization:
     """glmnet's standardization of one training set, as the solvers see it.
 
-    ``scale`` holds ``s_j`` (1 for the constant columns, which ``bounds`` pins at 0); ``copy``
+    ``scale`` holds ``s_j`` (1 for the constant columns, held at 0); ``copy``
     says whether the solver works on the column-scaled copy ``X·diag(1/s)`` (coefficients
     ``β̃ = s·β``) or on ``X`` with per-feature factors (coefficients ``β``).
     """
@@ -152,7 +158,7 @@ class Standardization:
         """``X``, or its column-scaled copy (sparse stays sparse, in CSC)."""
         if not self.copy:
             return X
-        inv = 1.0 / self.scale
+        inv = np.where(self.constant, 0.0, 1.0 / self.scale)  # a constant column becomes 0: its β̃ stays 0
         if sp.issparse(X):
             return (X @ sp.diags(inv.astype(X.dtype))).tocsc()
         return np.asfortranarray(X * inv.astype(X.dtype, copy=False))
@@ -168,8 +174,9 @@ class Standardization:
         return OnStandardized(penalty, self.scale) if self.copy else self.penalty(penalty)
 
     def bounds(self, bounds):
-        """The box in the solver's coordinates, constant columns pinned at 0."""
-        if bounds is None and not self.constant.any():
+        """The box in the solver's coordinates; on ``X`` itself the constant columns are pinned at 0 (the
+        scaled copy zeroes them instead: group penalties take no box)."""
+        if bounds is None and (self.copy or not self.constant.any()):
             return None
         p = self.scale.shape[0]
         lower, upper = (np.full(p, -np.inf), np.full(p, np.inf)) if bounds is None else (
