@@ -1,6 +1,8 @@
 """``standardize=True`` (glmnet's): against glmnet's Fortran (python-glmnet) where installed, and
 always against the reference computed by standardizing X by hand and mapping the coefficients back."""
 
+import warnings
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -262,3 +264,27 @@ def test_poisson_multinomial_and_sparse_cv():
     np.testing.assert_allclose(sparse.coef_, dense.coef_, atol=1e-8)
     ref = pz.LogisticRegression(pz.L1(dense.lam_), standardize=True, tol=1e-12).fit(X, labels)
     np.testing.assert_allclose(dense.coef_, ref.coef_, atol=1e-8)
+
+
+@pytest.mark.parametrize("penalty", [pz.L1L2(0.02, 0.05), pz.GroupL1(0.05, groups=[0, 0, 1, 1, 2, 2])])
+def test_certificate_bounds_the_standardized_suboptimality(penalty):
+    """dual_gap_ of an early-stopped fit bounds P(β) − P* of the standardized objective."""
+    X, y = _data(seed=14)
+    X = X * np.array([1, 100, 0.01, 1, 10, 1.0])  # badly scaled columns: many epochs needed
+    m, s = _weighted_moments(X)
+
+    def objective(model):
+        r = y - X @ model.coef_ - model.intercept_
+        return np.mean(r ** 2) + penalty.value(model.coef_ * s)
+
+    best = objective(pz.LinearRegression(penalty, standardize=True, tol=1e-15, max_iter=100_000).fit(X, y))
+    checked = 0
+    for max_iter in (1, 2, 3, 5):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # not converged on purpose
+            early = pz.LinearRegression(penalty, standardize=True, tol=1e-15, max_iter=max_iter).fit(X, y)
+        gap = objective(early) - best
+        assert -1e-12 <= gap <= early.dual_gap_ * (1 + 1e-9) + 1e-14
+        checked += gap > 1e-10
+    assert checked > 0
+
