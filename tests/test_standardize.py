@@ -10,12 +10,12 @@ from sklearn.base import clone
 from sklearn.model_selection import KFold
 
 import penalized as pz
+from penalized.standardize import Standardization, column_scales
 
 try:  # python-glmnet: glmnet's Fortran (built from source; see docs/paths_and_cv.md)
     import glmnet
 except ImportError:  # pragma: no cover - the reference is optional
     glmnet = None
-from penalized.standardize import Standardization, column_scales
 
 needs_glmnet = pytest.mark.skipif(glmnet is None, reason="python-glmnet (glmnet's Fortran) not installed")
 
