@@ -298,12 +298,15 @@ class Ridge(_Regressor):
 
 
 class ElasticNet(_Regressor):
-    """Least squares with the elastic-net penalty (scikit-learn's and glmnet's scale).
+    """Least squares with the elastic-net penalty (scikit-learn's scale).
 
     ``Σ a_i (y_i − x_iᵀw − b)² + lam · (l1_ratio · Σ c_j|w_j| + (1 − l1_ratio)/2 · Σ c_j w_j²)``,
     i.e. ``L1L2(l1=lam·l1_ratio, l2=lam·(1 − l1_ratio)/2)``. ``l1_ratio=1`` is
     :class:`Lasso`; scikit-learn's ``ElasticNet(alpha, l1_ratio)`` is
-    ``ElasticNet(lam=2·alpha, l1_ratio)``. Other parameters as in :class:`Lasso`.
+    ``ElasticNet(lam=2·alpha, l1_ratio)``. glmnet's gaussian ``(lambda, alpha)`` is not
+    ``(lam/2, l1_ratio)`` unless ``alpha = 1``: glmnet divides its ridge part by sd(y); use
+    ``LinearRegression(penalty=pz.glmnet_penalty(lambda, alpha, y=y), standardize=True)``. Other
+    parameters as in :class:`Lasso`.
     """
 
     def __init__(self, lam=1.0, l1_ratio=0.5, *, weights=None, positive=False, bounds=None, standardize=False,
