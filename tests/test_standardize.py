@@ -297,3 +297,32 @@ def test_certificate_bounds_the_standardized_suboptimality(penalty):
         checked += gap > 1e-10
     assert checked > 0
 
+
+
+def test_relaxed_lasso_and_relaxed_cv():
+    X, y = _data(seed=15)
+    m, s = _weighted_moments(X)
+    fit = pz.RelaxedLasso(0.05, gamma=0.5, standardize=True, tol=TOL).fit(X, y)
+    ref = pz.RelaxedLasso(0.05, gamma=0.5, tol=TOL).fit((X - m) / s, y)
+    np.testing.assert_allclose(fit.coef_, ref.coef_ / s, atol=1e-7)
+    np.testing.assert_allclose(fit.lasso_coef_, ref.lasso_coef_ / s, atol=1e-8)
+    folds = list(KFold(4, shuffle=True, random_state=2).split(X))
+    cv = pz.LassoCV(relax=True, standardize=True, cv=folds, n_lambdas=10, tol=1e-12).fit(X, y)
+    ref = pz.RelaxedLasso(cv.lam_, gamma=cv.gamma_, standardize=True, tol=1e-12).fit(X, y)
+    np.testing.assert_allclose(cv.coef_, ref.coef_, atol=1e-7)
+
+
+@pytest.mark.parametrize("estimator", [
+    pz.Lasso(0.1, standardize=True, tol=1e-10, max_iter=100_000),
+    pz.ElasticNet(0.1, standardize=True, tol=1e-10, max_iter=100_000),
+    pz.LogisticRegression(pz.L1(0.05), standardize=True, tol=1e-10, max_iter=100_000),
+    pz.LinearRegression(pz.MCP(0.1), standardize=True, tol=1e-10, max_iter=100_000),
+    pz.LassoCV(standardize=True, cv=3, n_lambdas=4, max_iter=10_000, tol=1e-8),
+], ids=lambda e: type(e).__name__)
+def test_scikit_learn_checks_with_standardize(estimator):
+    from sklearn.utils.estimator_checks import check_estimator
+
+    why = "cross-validation: repeating a sample changes the folds"
+    expected = {"check_sample_weight_equivalence_on_dense_data": why,
+                "check_sample_weight_equivalence_on_sparse_data": why}
+    check_estimator(estimator, expected_failed_checks=expected if isinstance(estimator, pz.LassoCV) else {})
