@@ -326,3 +326,31 @@ def test_scikit_learn_checks_with_standardize(estimator):
     expected = {"check_sample_weight_equivalence_on_dense_data": why,
                 "check_sample_weight_equivalence_on_sparse_data": why}
     check_estimator(estimator, expected_failed_checks=expected if isinstance(estimator, pz.LassoCV) else {})
+
+
+def test_multitask_elastic_net_cv_equals_hand_standardized_folds():
+    X, y = _data(n=60, seed=16)
+    Y = np.column_stack([y, 0.5 * y + np.random.default_rng(17).normal(size=len(y))])
+    folds = list(KFold(3, shuffle=True, random_state=3).split(X))
+    cv = pz.MultiTaskElasticNetCV(l1_ratio=0.7, standardize=True, cv=folds, n_lambdas=8, tol=1e-12).fit(X, Y)
+    for f, (train, test) in enumerate(folds):
+        mt, st = _weighted_moments(X[train])
+        unit = pz.GroupL1(0.7) + pz.L2(0.15)
+        path = pz.regularization_path((X[train] - mt) / st, Y[train], unit, lambdas=cv.lambdas_, tol=1e-12)
+        pred = np.einsum("np,tpk->ntk", (X[test] - mt) / st, path.coefs) + path.intercepts[None]
+        np.testing.assert_allclose(cv.cv_scores_[f], ((Y[test][:, :, None] - pred) ** 2).mean(axis=(0, 1)),
+                                   rtol=1e-7)
+    ref = pz.MultiTaskElasticNet(cv.lam_, l1_ratio=0.7, standardize=True, tol=1e-14).fit(X, Y)
+    np.testing.assert_allclose(cv.coef_, ref.coef_, atol=1e-6)  # a gap of 1e-12·L(0) on a flat objective
+
+
+def test_dask_input_is_refused_with_standardize():
+    da = pytest.importorskip("dask.array")
+    X, y = _data()
+    Xd, yd = da.from_array(X, chunks=40), da.from_array(y, chunks=40)
+    with pytest.raises(NotImplementedError, match="standardize"):
+        pz.Lasso(0.1, standardize=True).fit(Xd, yd)
+    with pytest.raises(NotImplementedError, match="standardize"):
+        pz.LassoCV(standardize=True).fit(Xd, yd)
+    with pytest.raises(NotImplementedError, match="standardize"):
+        pz.regularization_path(Xd, yd, standardize=True)
