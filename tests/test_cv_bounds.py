@@ -77,3 +77,13 @@ def test_bad_bounds_in_cv():
         pz.LassoCV(positive=True, bounds=(0, 1), cv=3).fit(X, y)
     with pytest.raises(ValueError, match="must contain 0"):
         pz.ElasticNetCV(bounds=(0.1, 1), cv=3).fit(X, y)
+
+
+def test_poisson_cv_bounds_equals_the_estimator():
+    X, _ = _data(n=120, seed=3)
+    rng = np.random.default_rng(4)
+    counts = rng.poisson(np.exp(0.3 * X[:, 0] - 0.4 * X[:, 1] + 0.2 * X[:, 3]))
+    cv = pz.PoissonRegressorCV(bounds=(-0.1, None), cv=4, n_lambdas=12, tol=1e-12).fit(X, counts)
+    assert np.all(cv.coef_ >= -0.1 - 1e-12) and np.isclose(cv.coef_, -0.1).any()
+    ref = pz.PoissonRegressor(pz.L1(cv.lam_), bounds=(-0.1, None), tol=1e-12).fit(X, counts)
+    np.testing.assert_allclose(cv.coef_, ref.coef_, atol=1e-8)
