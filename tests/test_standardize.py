@@ -188,6 +188,10 @@ def test_standardize_must_be_a_bool():
         pz.Lasso(0.1, standardize="yes").fit(X, y)
     with pytest.raises(TypeError, match="standardize must be True or False"):
         pz.regularization_path(X, y, standardize=1)
+    with pytest.raises(ValueError, match="weights has 2 entries but X has 6 features"):
+        pz.Lasso(0.1, weights=[1, 2], standardize=True).fit(X, y)
+    with pytest.raises(ValueError, match="weights has 2 entries but X has 6 features"):
+        pz.MultiTaskLasso(0.1, weights=[1, 2], standardize=True).fit(X, np.column_stack([y, y]))
 
 
 # ------------------------------------------------------------------------------ glmnet itself
@@ -354,3 +358,13 @@ def test_dask_input_is_refused_with_standardize():
         pz.LassoCV(standardize=True).fit(Xd, yd)
     with pytest.raises(NotImplementedError, match="standardize"):
         pz.regularization_path(Xd, yd, standardize=True)
+
+
+@pytest.mark.parametrize("penalty", [pz.L1(0.05), pz.GroupL1(0.05, groups=[0, 0, 1, 1, 2, 2])])
+def test_float32_dense_and_sparse(penalty):
+    X, y = _data(seed=18)
+    ref = pz.LinearRegression(penalty, standardize=True, tol=1e-10).fit(X, y)
+    for X32 in (X.astype(np.float32), sp.csr_matrix(X.astype(np.float32))):
+        fit = pz.LinearRegression(penalty, standardize=True, tol=1e-10).fit(X32, y)
+        assert fit.coef_.dtype == np.float32
+        np.testing.assert_allclose(fit.coef_, ref.coef_, atol=1e-5)

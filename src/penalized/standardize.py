@@ -45,7 +45,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from .penalties import GroupL1, Penalty
+from .penalties import GroupL1, Penalty, check_penalty_weights
 from .penalties.elastic_net import L1, L2, ElasticNetFamily
 from .penalties.sums import PenaltySum, add_penalties
 
@@ -80,7 +80,8 @@ def _per_feature(penalty, s):
     """``penalty`` on ``β̃ = s·β`` written as a penalty on ``β`` (per-feature factors), or None
     when that is impossible (see the module docstring)."""
     if isinstance(penalty, ElasticNetFamily):
-        c = np.ones(s.shape[0]) if penalty.weights is None else np.asarray(penalty.weights, dtype=np.float64)
+        c = check_penalty_weights(penalty.weights, s.shape[0])
+        c = np.ones(s.shape[0]) if c is None else c
         terms = []
         if penalty._l1:
             terms.append(L1(penalty._l1, c * s))
@@ -90,7 +91,8 @@ def _per_feature(penalty, s):
             return penalty
         return terms[0] if len(terms) == 1 else add_penalties(*terms)
     if isinstance(penalty, GroupL1) and penalty.groups is None:
-        c = np.ones(s.shape[0]) if penalty.weights is None else np.asarray(penalty.weights, dtype=np.float64)
+        c = check_penalty_weights(penalty.weights, s.shape[0])
+        c = np.ones(s.shape[0]) if c is None else c
         return GroupL1(penalty.lam, weights=c * s)
     if isinstance(penalty, PenaltySum):
         terms = [_per_feature(t, s) for t in penalty.terms]
