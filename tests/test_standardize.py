@@ -368,3 +368,21 @@ def test_float32_dense_and_sparse(penalty):
         fit = pz.LinearRegression(penalty, standardize=True, tol=1e-10).fit(X32, y)
         assert fit.coef_.dtype == np.float32
         np.testing.assert_allclose(fit.coef_, ref.coef_, atol=1e-5)
+
+
+def test_reported_penalty_of_a_scaled_copy_reads_original_coefficients():
+    X, y = _data(seed=19)
+    m, s = _weighted_moments(X)
+    unit = pz.MCP(1.0, gamma=3.0)
+    path = pz.regularization_path(X, y, unit, standardize=True, n_lambdas=8, tol=1e-12)
+    ref = pz.regularization_path((X - m) / s, y, unit, n_lambdas=8, tol=1e-12)
+    np.testing.assert_allclose(path.objective, ref.objective, rtol=1e-9)
+    k = 5
+    w = path.coef_at(k)
+    r = y - X @ w - path.intercepts[k]
+    grad = -2.0 * X.T @ r / len(y)
+    # stationarity of the standardized problem, read through the reported penalty
+    assert np.all(path.penalty_at(k).subdiff_distance(w, grad) <= 1e-5)  # tol=1e-12 on Σ v²/(2L)
+    w_off = 1.1 * w
+    grad_off = -2.0 * X.T @ (y - X @ w_off - path.intercepts[k]) / len(y)
+    assert np.max(path.penalty_at(k).subdiff_distance(w_off, grad_off)) > 1e-2

@@ -121,7 +121,7 @@ class OnStandardized(Penalty):
         return self.penalty.value(w * self._s(w))
 
     def subdiff_distance(self, w, grad):
-        # ∂_β pen(sβ) = s·∂pen(sβ): the distance in β̃ of −grad/s, scaled back by s
+        """The distance of the standardized problem: at ``β̃ = s·β`` with ``∇_β̃ = ∇_β / s``."""
         return self.penalty.subdiff_distance(w * self._s(w), grad / self._s(w))
 
     def scaled(self, factor):
