@@ -38,6 +38,7 @@ from . import _validation as v
 from .dask import is_dask_collection
 from .datafits import Logistic, Multinomial, Poisson, SquaredError
 from .penalties import L1, L1L2, L2, GroupL1, check_bounds
+from .standardize import check_standardize
 
 __all__ = [
     "fit_linear",
@@ -74,6 +75,12 @@ def _convergence_message(name, results, tol, max_iter):
     )
 
 
+def _no_dask_standardize(model):
+    if check_standardize(model.standardize):
+        raise NotImplementedError(f"{type(model).__name__}(standardize=True) does not take Dask input; "
+                                  "standardize the columns on the cluster (dask_ml's StandardScaler) instead.")
+
+
 class _PenalizedLinearModel(BaseEstimator):
     """Shared fit/predict machinery; subclasses define ``_penalty(n_features)``."""
 
@@ -81,6 +88,7 @@ class _PenalizedLinearModel(BaseEstimator):
     # estimators whose __init__ does not take them (RelaxedLasso) fit without a box
     positive = False
     bounds = None
+    standardize = False
 
     def _penalty(self, n_features):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -93,7 +101,10 @@ class _PenalizedLinearModel(BaseEstimator):
     def _solve(self, X, y, sample_weight, coef_init, intercept_init, offset=None, datafit=None):
         penalty = self._penalty(X.shape[1])
         bounds = check_bounds(self.bounds, self.positive, X.shape[1])
-        return fit_linear(datafit or self._datafit, penalty, X, y, sample_weight=sample_weight,
+        fit = fit_linear
+        if check_standardize(self.standardize):  # glmnet's (penalized.standardize)
+            from .standardize import fit_standardized as fit
+        return fit(datafit or self._datafit, penalty, X, y, sample_weight=sample_weight,
                           fit_intercept=self.fit_intercept, coef_init=coef_init,
                           intercept_init=intercept_init, tol=self.tol, max_iter=self.max_iter,
                           bounds=bounds, offset=offset)
@@ -156,6 +167,7 @@ class _Regressor(RegressorMixin, _PenalizedLinearModel):
         added to the linear predictor."""
         self._check_params()
         if is_dask_collection(X):  # fit on the cluster, X never gathered (penalized.dask)
+            _no_dask_standardize(self)
             from .dask.estimators import fit_regressor
 
             return fit_regressor(self, X, y, sample_weight, offset)
@@ -217,6 +229,12 @@ class Lasso(_Regressor):
         A box ``lower_j ≤ w_j ≤ upper_j`` (scalars or per-feature arrays, ``None`` for no
         bound on a side: glmnet's ``lower.limits``/``upper.limits``); it must contain 0. The
         certificate includes the box's optimality conditions.
+    standardize : bool, default=False
+        glmnet's ``standardize=TRUE``: the penalty acts on the coefficients of the columns scaled
+        by their (sample-weighted, 1/n) standard deviations ``s_j`` (and centred, with an
+        intercept), i.e. ``c_j`` becomes ``c_j·s_j`` for |w_j| and ``c_j·s_j²`` for w_j²;
+        ``coef_`` and ``bounds`` stay on the original scale and X is not copied (see
+        :mod:`penalized.standardize`; constant columns are held at 0).
     fit_intercept : bool, default=True
         Fit an unpenalized intercept ``b``.
     tol : float, default=1e-4
@@ -240,12 +258,13 @@ class Lasso(_Regressor):
     selected_features_ : ndarray of str
     """
 
-    def __init__(self, lam=1.0, *, weights=None, positive=False, bounds=None, fit_intercept=True, tol=1e-4,
-                 max_iter=1000, warm_start=False):
+    def __init__(self, lam=1.0, *, weights=None, positive=False, bounds=None, standardize=False, fit_intercept=True,
+                 tol=1e-4, max_iter=1000, warm_start=False):
         self.lam = lam
         self.weights = weights
         self.positive = positive
         self.bounds = bounds
+        self.standardize = standardize
         self.fit_intercept = fit_intercept
         self.tol = tol
         self.max_iter = max_iter
@@ -262,12 +281,13 @@ class Ridge(_Regressor):
     Parameters and attributes as in :class:`Lasso`.
     """
 
-    def __init__(self, lam=1.0, *, weights=None, positive=False, bounds=None, fit_intercept=True, tol=1e-4,
-                 max_iter=1000, warm_start=False):
+    def __init__(self, lam=1.0, *, weights=None, positive=False, bounds=None, standardize=False, fit_intercept=True,
+                 tol=1e-4, max_iter=1000, warm_start=False):
         self.lam = lam
         self.weights = weights
         self.positive = positive
         self.bounds = bounds
+        self.standardize = standardize
         self.fit_intercept = fit_intercept
         self.tol = tol
         self.max_iter = max_iter
@@ -278,21 +298,25 @@ class Ridge(_Regressor):
 
 
 class ElasticNet(_Regressor):
-    """Least squares with the elastic-net penalty (scikit-learn's and glmnet's scale).
+    """Least squares with the elastic-net penalty (scikit-learn's scale).
 
     ``Σ a_i (y_i − x_iᵀw − b)² + lam · (l1_ratio · Σ c_j|w_j| + (1 − l1_ratio)/2 · Σ c_j w_j²)``,
     i.e. ``L1L2(l1=lam·l1_ratio, l2=lam·(1 − l1_ratio)/2)``. ``l1_ratio=1`` is
     :class:`Lasso`; scikit-learn's ``ElasticNet(alpha, l1_ratio)`` is
-    ``ElasticNet(lam=2·alpha, l1_ratio)``. Other parameters as in :class:`Lasso`.
+    ``ElasticNet(lam=2·alpha, l1_ratio)``. glmnet's gaussian ``(lambda, alpha)`` is not
+    ``(lam/2, l1_ratio)`` unless ``alpha = 1``: glmnet divides its ridge part by sd(y); use
+    ``LinearRegression(penalty=pz.glmnet_penalty(lambda, alpha, y=y), standardize=True)``. Other
+    parameters as in :class:`Lasso`.
     """
 
-    def __init__(self, lam=1.0, l1_ratio=0.5, *, weights=None, positive=False, bounds=None, fit_intercept=True,
-                 tol=1e-4, max_iter=1000, warm_start=False):
+    def __init__(self, lam=1.0, l1_ratio=0.5, *, weights=None, positive=False, bounds=None, standardize=False,
+                 fit_intercept=True, tol=1e-4, max_iter=1000, warm_start=False):
         self.lam = lam
         self.l1_ratio = l1_ratio
         self.weights = weights
         self.positive = positive
         self.bounds = bounds
+        self.standardize = standardize
         self.fit_intercept = fit_intercept
         self.tol = tol
         self.max_iter = max_iter
@@ -319,11 +343,12 @@ class LinearRegression(_Regressor):
     Other parameters and attributes as in :class:`Lasso`.
     """
 
-    def __init__(self, penalty=None, *, positive=False, bounds=None, fit_intercept=True, tol=1e-4, max_iter=1000,
-                 warm_start=False):
+    def __init__(self, penalty=None, *, positive=False, bounds=None, standardize=False, fit_intercept=True, tol=1e-4,
+                 max_iter=1000, warm_start=False):
         self.penalty = penalty
         self.positive = positive
         self.bounds = bounds
+        self.standardize = standardize
         self.fit_intercept = fit_intercept
         self.tol = tol
         self.max_iter = max_iter
@@ -365,11 +390,12 @@ class LogisticRegression(ClassifierMixin, _PenalizedLinearModel):
 
     _datafit = Logistic()
 
-    def __init__(self, penalty=None, *, positive=False, bounds=None, fit_intercept=True, tol=1e-4, max_iter=1000,
-                 warm_start=False):
+    def __init__(self, penalty=None, *, positive=False, bounds=None, standardize=False, fit_intercept=True, tol=1e-4,
+                 max_iter=1000, warm_start=False):
         self.penalty = penalty
         self.positive = positive
         self.bounds = bounds
+        self.standardize = standardize
         self.fit_intercept = fit_intercept
         self.tol = tol
         self.max_iter = max_iter
@@ -385,6 +411,7 @@ class LogisticRegression(ClassifierMixin, _PenalizedLinearModel):
         v.check_solver_params(self)
         check_bounds(self.bounds, self.positive)
         if is_dask_collection(X):  # fit on the cluster, X never gathered (penalized.dask)
+            _no_dask_standardize(self)
             from .dask.estimators import fit_classifier
 
             return fit_classifier(self, X, y, sample_weight, offset)
@@ -486,11 +513,12 @@ class PoissonRegressor(_Regressor):
 
     _datafit = Poisson()
 
-    def __init__(self, penalty=None, *, positive=False, bounds=None, fit_intercept=True, tol=1e-4, max_iter=1000,
-                 warm_start=False):
+    def __init__(self, penalty=None, *, positive=False, bounds=None, standardize=False, fit_intercept=True, tol=1e-4,
+                 max_iter=1000, warm_start=False):
         self.penalty = penalty
         self.positive = positive
         self.bounds = bounds
+        self.standardize = standardize
         self.fit_intercept = fit_intercept
         self.tol = tol
         self.max_iter = max_iter
@@ -545,9 +573,11 @@ class MultiTaskLasso(_Regressor):
         tags.target_tags.single_output = False  # y must be 2-D (scikit-learn's MultiTaskLasso too)
         return tags
 
-    def __init__(self, lam=1.0, *, weights=None, fit_intercept=True, tol=1e-4, max_iter=1000, warm_start=False):
+    def __init__(self, lam=1.0, *, weights=None, standardize=False, fit_intercept=True, tol=1e-4, max_iter=1000,
+                 warm_start=False):
         self.lam = lam
         self.weights = weights
+        self.standardize = standardize
         self.fit_intercept = fit_intercept
         self.tol = tol
         self.max_iter = max_iter
@@ -570,11 +600,12 @@ class MultiTaskElasticNet(MultiTaskLasso):
     ``lam = 2·alpha`` (same ``l1_ratio``). Parameters and attributes as in :class:`MultiTaskLasso`.
     """
 
-    def __init__(self, lam=1.0, l1_ratio=0.5, *, weights=None, fit_intercept=True, tol=1e-4, max_iter=1000,
-                 warm_start=False):
+    def __init__(self, lam=1.0, l1_ratio=0.5, *, weights=None, standardize=False, fit_intercept=True, tol=1e-4,
+                 max_iter=1000, warm_start=False):
         self.lam = lam
         self.l1_ratio = l1_ratio
         self.weights = weights
+        self.standardize = standardize
         self.fit_intercept = fit_intercept
         self.tol = tol
         self.max_iter = max_iter

@@ -64,7 +64,8 @@ class RelaxedLasso(Lasso):
         Penalty strength of the selecting lasso.
     gamma : float in [0, 1], default=0.5
         Weight of the lasso solution: 1 = lasso, 0 = least squares on its support.
-    weights, fit_intercept, tol, max_iter, warm_start : as in :class:`Lasso`.
+    weights, standardize, fit_intercept, tol, max_iter, warm_start : as in :class:`Lasso` (the
+        least-squares refit does not depend on the columns' scales).
 
     Attributes
     ----------
@@ -74,11 +75,12 @@ class RelaxedLasso(Lasso):
     selected_features_ : the lasso's support (relaxing does not change it).
     """
 
-    def __init__(self, lam=1.0, *, gamma=0.5, weights=None, fit_intercept=True, tol=1e-4, max_iter=1000,
-                 warm_start=False):
+    def __init__(self, lam=1.0, *, gamma=0.5, weights=None, standardize=False, fit_intercept=True, tol=1e-4,
+                 max_iter=1000, warm_start=False):
         self.lam = lam
         self.gamma = gamma
         self.weights = weights
+        self.standardize = standardize
         self.fit_intercept = fit_intercept
         self.tol = tol
         self.max_iter = max_iter
