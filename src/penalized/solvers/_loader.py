@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as _np
 
-from . import _kernels
+from . import _cache, _kernels
 
 INTERPRET_MAX = 5_000  # n·p of the largest problem run as Python while nothing is compiled
 
@@ -239,7 +239,12 @@ _AOT_CHECKED = 0.0
 
 
 def aot(recheck_after=2.0):
-    """The AOT kernels (JIT for other argument types), or None if no module is built."""
+    """The AOT kernels (JIT for other argument types), or None if no valid module is built.
+
+    The module is loaded only if its bytes match the checksum recorded when it was built
+    (:mod:`._cache`); one that does not is removed (unless a build is under way), so that
+    the next background build or ``penalized warmup`` replaces it.
+    """
     global _AOT, _AOT_CHECKED
     if _AOT is not None:
         return _AOT
@@ -250,15 +255,25 @@ def aot(recheck_after=2.0):
     path = aot_path()
     if not path.is_file():
         return None
+    problem = _cache.verify(path)
+    if problem is not None:  # never dlopen it: a truncated or overwritten module crashes the process
+        if not _cache.held(_lock_path()):
+            _cache.discard(path)
+        return None
     try:
-        spec = importlib.util.spec_from_file_location(module_name(), path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    except Exception:  # a broken build: ignore it, the JIT works
+        module = _load_module(path)
+    except Exception:  # it matched its checksum but does not load (a broken build): the JIT works
         return None
     _AOT = Kernels(mode="aot", **_constants(),
                    **{name: _aot_function(name, getattr(module, name)) for name in ENTRY_POINTS})
     return _AOT
+
+
+def _load_module(path):
+    spec = importlib.util.spec_from_file_location(module_name(), path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 # ----------------------------------------------------------------------- the choice
@@ -308,12 +323,24 @@ def kernels_for(size=0):
 
 
 def describe():
-    """One line on how a new process would run the kernels (for reports)."""
-    if aot_path().is_file():
-        return f"ahead-of-time module ({aot_path().name}), numba not imported"
-    if _jit_cache_warm():
-        return "numba JIT, loaded from its on-disk cache"
-    return "not compiled yet (numba JIT compiles on first use)"
+    """One line on how a new process would run the kernels (for reports, ``penalized warmup``),
+    naming a failed or corrupt build and the command that retries it."""
+    path = aot_path()
+    if path.is_file():
+        problem = _cache.verify(path)
+        if problem is None:
+            return f"ahead-of-time module ({path.name}), numba not imported"
+        state = f"the cached module {path.name} failed its check ({problem}) and will be rebuilt"
+    elif _cache.held(_lock_path()):
+        state = "the ahead-of-time module is being built in the background"
+    else:
+        state = _cache.failure_note(path)
+    way = ("numba JIT, loaded from its on-disk cache" if _jit_cache_warm()
+           else "not compiled yet (numba JIT compiles on first use)")
+    if not state:
+        return way
+    retry = "" if state.endswith(_cache.RETRY_COMMAND) else f"; to build it now: {_cache.RETRY_COMMAND}"
+    return f"{way}; {state}{retry}"
 
 
 # ------------------------------------------------------------------- background build
@@ -321,12 +348,8 @@ def _lock_path():
     return cache_dir() / (module_name() + ".lock")
 
 
-def _failed_path():
-    return cache_dir() / (module_name() + ".failed")
-
-
 def start_background_build():
-    """Build the AOT module in a detached process, once per machine (lock file)."""
+    """Build the AOT module in a detached process, once per machine (lock file; see :mod:`._cache`)."""
     if os.environ.get("PENALIZED_BACKGROUND_BUILD", "1").lower() in ("0", "false", "no", "off"):
         return False
     global _SPAWNED
@@ -334,11 +357,11 @@ def start_background_build():
         return False
     _SPAWNED = True
     try:
-        if aot_path().exists() or _failed_path().exists():
+        path = aot_path()
+        if path.exists() and _cache.verify(path) is None:
             return False
-        lock = _lock_path()
-        if lock.exists() and time.time() - lock.stat().st_mtime < 3600:
-            return False  # someone is building
+        if _cache.failure_blocks_background(path) or _cache.held(_lock_path()):
+            return False  # failed recently (describe() says so), or someone is building
         cache_dir().mkdir(parents=True, exist_ok=True)
         log = open(cache_dir() / (module_name() + ".log"), "ab")
         subprocess.Popen([sys.executable, "-m", "penalized.solvers._build", "--background"],

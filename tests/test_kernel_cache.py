@@ -1,0 +1,214 @@
+"""The compiled-module cache heals: corrupt modules are never loaded, stale locks and failed
+builds do not stop builds for good, and describe()/warmup say what happened."""
+
+import os
+import subprocess
+import sys
+import time
+import types
+
+import numpy as np
+import pytest
+
+import penalized as pz
+from penalized.solvers import _build, _cache, _loader
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    """An empty cache directory, and a loader that has loaded nothing from it yet."""
+    monkeypatch.setenv("PENALIZED_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("PENALIZED_BACKGROUND_BUILD", raising=False)
+    monkeypatch.setattr(_loader, "_AOT", None)
+    monkeypatch.setattr(_loader, "_AOT_CHECKED", 0.0)
+    monkeypatch.setattr(_loader, "_SPAWNED", False)
+    spawned = []
+    fake = types.SimpleNamespace(Popen=lambda *a, **k: spawned.append(a), DEVNULL=subprocess.DEVNULL)
+    monkeypatch.setattr(_loader, "subprocess", fake)  # the build that would start
+    return tmp_path, spawned
+
+
+def never_load(path):
+    raise AssertionError(f"{path} was loaded although it failed its checksum")
+
+
+def write_module(content, checksum_of=None):
+    """The module file with ``content``; its checksum recorded for ``checksum_of`` (as built)."""
+    path = _loader.aot_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if checksum_of is not None:
+        built = path.with_name("built.tmp")
+        built.write_bytes(checksum_of)
+        _cache.record_checksum(built, path)
+        built.unlink()
+    path.write_bytes(content)
+    return path
+
+
+GOOD = b"\x7fELF" + bytes(range(256)) * 64
+
+
+@pytest.mark.parametrize("corruption", ["truncated", "garbage", "empty", "no checksum"])
+def test_a_corrupt_module_is_never_loaded_and_is_rebuilt(cache, monkeypatch, corruption):
+    tmp, spawned = cache
+    content = {"truncated": GOOD[:1000], "garbage": bytes(len(GOOD)), "empty": b"",
+               "no checksum": GOOD}[corruption]
+    path = write_module(content, None if corruption == "no checksum" else GOOD)
+    monkeypatch.setattr(_loader, "_load_module", never_load)
+    assert _loader.aot(recheck_after=0) is None
+    assert not path.exists()  # removed, so that the next build replaces it
+    assert "failed its check" not in _loader.describe()
+    _loader.start_background_build()
+    assert len(spawned) == 1  # the old code never rebuilt an existing file (an empty one: never again)
+
+
+def test_a_module_matching_its_checksum_is_loaded(cache, monkeypatch):
+    path = write_module(GOOD, GOOD)
+    loaded = []
+
+    class Module:
+        def __getattr__(self, name):
+            return lambda *args: 0.0
+
+    monkeypatch.setattr(_loader, "_load_module", lambda p: loaded.append(p) or Module())
+    assert _cache.verify(path) is None
+    assert _loader.aot(recheck_after=0).mode == "aot"
+    assert loaded == [path]
+    assert _loader.describe().startswith("ahead-of-time module")
+
+
+def test_a_corrupt_module_is_left_alone_while_a_build_holds_the_lock(cache, monkeypatch):
+    path = write_module(GOOD[:10], GOOD)
+    assert _cache.acquire(_loader._lock_path())  # this (live) process builds
+    try:
+        monkeypatch.setattr(_loader, "_load_module", never_load)
+        assert _loader.aot(recheck_after=0) is None
+        assert path.exists()  # the builder is about to replace it
+        assert "failed its check" in _loader.describe()
+    finally:
+        _cache.release(_loader._lock_path())
+    assert not _loader._lock_path().exists()
+
+
+def dead_pid():
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+@pytest.mark.skipif(os.name != "posix", reason="process liveness is checked on POSIX")
+def test_a_lock_whose_process_is_gone_is_taken_over_at_once(cache):
+    tmp, spawned = cache
+    lock = _loader._lock_path()
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    lock.write_text(f"{_cache.socket.gethostname()} {dead_pid()} -")  # a killed build, seconds ago
+    assert _cache.stale(lock)
+    _loader.start_background_build()
+    assert len(spawned) == 1  # the old code waited an hour
+    assert _cache.acquire(lock)
+    assert _cache.holder(lock)[1] == os.getpid()
+    _cache.release(lock)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="process liveness is checked on POSIX")
+def test_a_lock_held_by_a_live_process_blocks_other_builds(cache):
+    tmp, spawned = cache
+    lock = _loader._lock_path()
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        lock.write_text(f"{_cache.socket.gethostname()} {sleeper.pid} {_cache._start_time(sleeper.pid)}")
+        old = time.time() - 2 * 3600
+        os.utime(lock, (old, old))  # however old: its owner is alive
+        assert not _cache.stale(lock)
+        _loader.start_background_build()
+        assert spawned == []
+        assert not _cache.acquire(lock)
+        assert _build.main(["--background"]) == 0  # "another build holds it": nothing done
+        assert "being built" in _loader.describe()
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert _cache.stale(lock)  # killed and reaped: gone
+
+
+def test_a_reused_pid_or_another_hosts_lock(cache):
+    lock = _loader._lock_path()
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    lock.write_text(f"{_cache.socket.gethostname()} {os.getpid()} not-my-start-time")
+    assert _cache.stale(lock) == (_cache._start_time(os.getpid()) != "-")
+    lock.write_text(f"some-other-host {os.getpid()} -")
+    assert not _cache.stale(lock)  # cannot be checked from here: expires by age
+    old = time.time() - 2 * _cache.FOREIGN_LOCK_S
+    os.utime(lock, (old, old))
+    assert _cache.stale(lock)
+
+
+def test_a_failed_build_is_reported_and_retried(cache, monkeypatch):
+    tmp, spawned = cache
+    path = _loader.aot_path()
+    tmp.mkdir(exist_ok=True)
+    _cache.record_failure(path, "CompilerError: no C compiler found")
+    note = _loader.describe()
+    assert "ahead-of-time build failed (CompilerError: no C compiler found" in note
+    assert note.endswith("Retry with: penalized warmup")
+    _loader.start_background_build()
+    assert spawned == []  # not one failed attempt per process
+    old = time.time() - 2 * _cache.FAILED_RETRY_S
+    os.utime(_cache.sidecar(path, ".failed"), (old, old))
+    monkeypatch.setattr(_loader, "_SPAWNED", False)  # a later process
+    _loader.start_background_build()
+    assert len(spawned) == 1  # but not never again
+
+    # warmup always retries; success clears the marker
+    built = []
+
+    def fake_build(verbose=False):
+        path.write_bytes(GOOD)
+        built.append(verbose)
+        return path
+
+    monkeypatch.setattr(_build, "build_aot", fake_build)
+    _cache.record_failure(path, "CompilerError: no C compiler found")
+    assert _build.main([]) == 0
+    assert built == [True] and _cache.failure(path) is None
+
+
+def test_warmup_reports_a_failed_build_with_the_retry_command(cache, monkeypatch):
+    from click.testing import CliRunner
+
+    from penalized.cli import app
+
+    def failing_build(verbose=False):
+        raise RuntimeError("numba.pycc produced no module")
+
+    monkeypatch.setattr(_build, "build_aot", failing_build)
+    monkeypatch.setattr(_build, "warm_jit", lambda *a: None)
+    result = CliRunner().invoke(app, ["warmup"])
+    assert result.exit_code == 1
+    text = " ".join(result.output.split())
+    assert "build failed (RuntimeError: numba.pycc produced no module" in text
+    assert "Retry with: penalized warmup" in text
+    assert _cache.failure(_loader.aot_path()) is not None
+
+
+def test_a_fit_with_a_corrupt_module_in_a_fresh_process_is_right(tmp_path):
+    """A fresh process that finds garbage where the module should be fits with the JIT or
+    Python kernels (the same answer), never crashes, and removes the file."""
+    env = {**os.environ, "PENALIZED_CACHE_DIR": str(tmp_path), "PENALIZED_BACKGROUND_BUILD": "0"}
+    script = ("import numpy as np, penalized as pz\nfrom penalized.solvers import _loader\n"
+              "p = _loader.aot_path(); p.parent.mkdir(parents=True, exist_ok=True)\n"
+              "p.write_bytes(b'\\x7fELF' + bytes(4000))\n"
+              "open(str(p).split('.')[0] + '.sha256', 'w').write('0' * 64 + ' 4004')\n"
+              "rng = np.random.default_rng(0); X = rng.standard_normal((40, 10)); y = X[:, 0] - X[:, 1]\n"
+              "est = pz.Lasso(lam=0.05, tol=1e-10).fit(X, y)\n"
+              "print(p.exists(), *est.coef_)\n")
+    run = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    exists, *coef = run.stdout.split()
+    assert exists == "False"
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 10))
+    y = X[:, 0] - X[:, 1]
+    np.testing.assert_allclose([float(c) for c in coef], pz.Lasso(lam=0.05, tol=1e-10).fit(X, y).coef_,
+                               rtol=1e-7, atol=1e-9)
