@@ -6,12 +6,14 @@ import subprocess
 import sys
 import time
 import types
+import warnings
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 import penalized as pz
-from penalized.solvers import _build, _cache, _loader
+from penalized.solvers import LinearProblem, _build, _cache, _loader
 
 
 @pytest.fixture
@@ -212,3 +214,61 @@ def test_a_fit_with_a_corrupt_module_in_a_fresh_process_is_right(tmp_path):
     y = X[:, 0] - X[:, 1]
     np.testing.assert_allclose([float(c) for c in coef], pz.Lasso(lam=0.05, tol=1e-10).fit(X, y).coef_,
                                rtol=1e-7, atol=1e-9)
+
+
+# ----------------------------------------------------------------------- the first run talks
+def test_the_first_compile_in_a_process_says_so_once(monkeypatch):
+    monkeypatch.setattr(_loader, "_JIT", None)
+    monkeypatch.setattr(_loader, "_ANNOUNCED", False)
+    monkeypatch.setattr(_loader, "_jit_cache_warm", lambda *a: False)
+    with pytest.warns(_loader.CompileWarning, match="compiling its solver kernels.*penalized warmup") as record:
+        assert _loader.jit().mode == "jit"
+    assert len(record) == 1
+    monkeypatch.setattr(_loader, "_JIT", None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _loader.jit()  # once per process
+
+
+def test_nothing_is_said_when_the_kernels_are_on_disk(monkeypatch):
+    monkeypatch.setattr(_loader, "_JIT", None)
+    monkeypatch.setattr(_loader, "_ANNOUNCED", False)
+    monkeypatch.setattr(_loader, "_jit_cache_warm", lambda *a: True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _loader.jit()
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_float32_and_int64_indices_run_on_the_built_dtypes(sparse):
+    """float32 values and int64 sparse indices reach the kernels as float64/int32 (exact), so the
+    AOT module runs them instead of a 30-70 s compile; the caller's matrix is not changed."""
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((60, 9))
+    X[np.abs(X) < 0.6] = 0.0
+    y = X[:, 0] - 2 * X[:, 3] + 0.1 * rng.standard_normal(60)
+    X32 = X.astype(np.float32)
+    if sparse:
+        X32 = sp.csc_matrix(X32)
+        X32.indices, X32.indptr = X32.indices.astype(np.int64), X32.indptr.astype(np.int64)
+        before = (X32.data.copy(), X32.indices.copy(), X32.indptr.copy())
+    problem = LinearProblem.build(X32, y, pz.SquaredError(), kernels="jit")
+    kX = problem.kernel_X
+    codes = _loader.ENTRY_POINTS["matvec"][1].split()[:4]
+    assert all(_loader._fits(c, a) for c, a in zip(codes, kX[:4], strict=True))
+    if sparse:
+        assert X32.data.dtype == np.float32 and X32.indices.dtype == np.int64
+        for a, b in zip(before, (X32.data, X32.indices, X32.indptr), strict=True):
+            np.testing.assert_array_equal(a, b)
+    ref = pz.Lasso(lam=0.02, tol=1e-12).fit(X32.astype(np.float64), y)
+    est = pz.Lasso(lam=0.02, tol=1e-12).fit(X32, y)
+    np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-6, atol=1e-7)
+    assert est.coef_.dtype == np.float32  # the user's dtype, as before
+
+
+def test_a_large_float32_matrix_is_not_copied(monkeypatch):
+    monkeypatch.setattr(_loader, "CAST_MAX_BYTES", 100)
+    X = np.ones((10, 10), dtype=np.float32)
+    assert _loader.aot_dtypes(X) is X
+    S = sp.csc_matrix(X)
+    assert _loader.aot_dtypes(S).dtype == np.float32

@@ -30,6 +30,7 @@ def build_aot(verbose=False):
         warnings.simplefilter("ignore", NumbaPendingDeprecationWarning)
         from numba.pycc import CC
 
+    _loader._ANNOUNCED = True  # this process is the build: it says so itself
     kernels = _loader.jit()  # the dispatchers: exported functions call them
     target = _loader.aot_path()
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -94,6 +95,7 @@ def main(argv=None):
     parser.add_argument("--background", action="store_true", help="quiet; give up silently")
     parser.add_argument("--jit", action="store_true", help="also warm numba's cache (float32 too)")
     args = parser.parse_args(argv)
+    _loader._ANNOUNCED = True  # no CompileWarning: compiling is what was asked for
     lock = _loader.cache_dir() / (_loader.module_name() + ".lock")
     if not _cache.acquire(lock):
         print(f"another build holds {lock}; nothing to do", file=sys.stderr)

@@ -12,8 +12,12 @@ very first run ~1 min of compilation. penalized avoids both:
    float64 data, dense or CSC with int32 indices (what NumPy and SciPy give by default).
    Built by ``penalized warmup`` or, automatically, by a background process the first
    time penalized runs without one (``PENALIZED_BACKGROUND_BUILD=0`` disables it).
-2. **numba JIT** with its on-disk cache — for everything else (float32 data, int64 sparse
-   indices) and whenever no AOT module exists. The cache lives next to the source or, if
+2. **numba JIT** with its on-disk cache — for every other argument type and whenever no
+   AOT module exists. (float32 data and int64 sparse indices are converted to float64 and
+   int32 by :func:`aot_dtypes` first, so that they run on the AOT module, or on the same JIT
+   specialisation, instead of compiling another: 30-70 s on first use.) A process that
+   starts compiling says so once, with a :class:`CompileWarning` naming
+   ``penalized warmup``. The cache lives next to the source or, if
    that is read-only, in numba's user cache (``NUMBA_CACHE_DIR``).
 3. **Interpreted** — the same source run as plain Python, used only before anything is
    compiled (a fresh install) and only for tiny problems (``n·p ≤`` :data:`INTERPRET_MAX`),
@@ -149,10 +153,34 @@ def _constants():
 _JIT = None
 
 
+class CompileWarning(UserWarning):
+    """penalized is about to compile its kernels with numba: this process waits (once per machine)."""
+
+
+_ANNOUNCED = False
+COMPILE_MESSAGE = (
+    "penalized is compiling its solver kernels with numba before this first fit: about 20-90 s "
+    "(once per machine and version; later processes load them from disk). Run `penalized warmup` "
+    "once (e.g. after installing) to build them ahead of time.")
+
+
+def announce_compile():
+    """Say once per process, through :mod:`warnings`, that a compilation is starting
+    (unless numba's on-disk cache already holds the kernels, or this process is the build)."""
+    global _ANNOUNCED
+    if _ANNOUNCED or _jit_cache_warm():
+        return
+    _ANNOUNCED = True
+    import warnings
+
+    warnings.warn(COMPILE_MESSAGE, CompileWarning, stacklevel=3)
+
+
 def jit():
     """The kernels as numba dispatchers (compiling on first call, cached on disk)."""
     global _JIT
     if _JIT is None:
+        announce_compile()
         import numba
 
         for name, f in _MARKED.items():  # all bound before any compiles: kernels call kernels
@@ -274,6 +302,42 @@ def _load_module(path):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+CAST_MAX_BYTES = 1 << 30  # the largest float64 copy of a float32 X made to avoid compiling for float32
+_INT32_MAX = _np.iinfo(_np.int32).max
+
+
+def aot_dtypes(X):
+    """``X`` in the dtypes the AOT module was built for, where that is exact and cheap.
+
+    - float32 values become float64 (exact; the kernels accumulate in float64 anyway) if the
+      copy takes at most :data:`CAST_MAX_BYTES`: beyond, compiling the float32 kernels once
+      costs less than the copy on every fit;
+    - int64 sparse indices become int32 when the entries and rows fit (a copy of the index
+      arrays only, never of the caller's matrix).
+
+    Anything else is returned as is (and runs under numba's JIT).
+    """
+    import scipy.sparse as sp
+
+    if sp.issparse(X):
+        X = X.tocsc()
+        data = X.data
+        if data.dtype == _np.float32 and 2 * data.nbytes <= CAST_MAX_BYTES:
+            data = data.astype(_np.float64)
+        indices, indptr = X.indices, X.indptr
+        if (indices.dtype != _np.int32 or indptr.dtype != _np.int32) and \
+                max(X.shape[0], indptr[-1] if indptr.size else 0) <= _INT32_MAX:
+            indices, indptr = indices.astype(_np.int32), indptr.astype(_np.int32)
+        if data is X.data and indices is X.indices and indptr is X.indptr:
+            return X
+        out = sp.csc_matrix(X.shape, dtype=data.dtype)
+        out.data, out.indices, out.indptr = data, indices, indptr  # as set: no index upcast
+        return out
+    if getattr(X, "dtype", None) == _np.float32 and 2 * X.nbytes <= CAST_MAX_BYTES:
+        return _np.asfortranarray(X, dtype=_np.float64)
+    return X
 
 
 # ----------------------------------------------------------------------- the choice
