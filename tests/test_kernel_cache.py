@@ -272,3 +272,59 @@ def test_a_large_float32_matrix_is_not_copied(monkeypatch):
     assert _loader.aot_dtypes(X) is X
     S = sp.csc_matrix(X)
     assert _loader.aot_dtypes(S).dtype == np.float32
+
+
+# ------------------------------------------------------------- with a real compiled module
+FIT_SCRIPT = (
+    "import numpy as np, scipy.sparse as sp, penalized as pz\n"
+    "from penalized.solvers import LinearProblem, solve\n"
+    "rng = np.random.default_rng(0); X = rng.standard_normal((300, 40)); y = X[:, 0] - X[:, 1]\n"
+    "pb = LinearProblem.build(X, y, pz.SquaredError())\n"
+    "print(pb.kernels.mode, solve(pb, pz.L1(0.05), tol=1e-12).objective)\n"
+)
+
+
+def fresh_fit(env):
+    run = subprocess.run([sys.executable, "-c", FIT_SCRIPT], env=env, capture_output=True, text=True,
+                         timeout=600)
+    assert run.returncode == 0, f"exit {run.returncode}: {run.stderr[-2000:]}"  # not SIGBUS (-7)
+    mode, objective = run.stdout.split()
+    return mode, float(objective)
+
+
+@pytest.mark.slow
+def test_a_corrupted_real_module_is_survived_and_healed(tmp_path):
+    """Truncated, overwritten with garbage, emptied: a fresh process fits right (the old code
+    died of SIGBUS on a truncated module), removes the file, and its background build heals it."""
+    env = {**os.environ, "PENALIZED_CACHE_DIR": str(tmp_path), "PENALIZED_BACKGROUND_BUILD": "0"}
+    build = subprocess.run([sys.executable, "-m", "penalized.solvers._build"], env=env, capture_output=True,
+                           text=True, timeout=900)
+    if build.returncode != 0:
+        pytest.skip(f"no ahead-of-time build on this machine: {build.stderr[-500:]}")
+    path = next(tmp_path.glob("penalized_kernels_*.so")) if os.name == "posix" else None
+    if path is None:
+        pytest.skip("extension suffix")
+    good = path.read_bytes()
+    mode, expected = fresh_fit(env)
+    assert mode == "aot"
+    X = np.random.default_rng(0).standard_normal((300, 40))
+    problem = LinearProblem.build(X, X[:, 0] - X[:, 1], pz.SquaredError(), kernels="jit")
+    from penalized.solvers import solve
+
+    assert expected == pytest.approx(solve(problem, pz.L1(0.05), tol=1e-12).objective, rel=1e-10)
+    for corrupt in (good[: len(good) // 2], good[:4096] + bytes(len(good) - 4096), b""):
+        path.write_bytes(corrupt)
+        mode, objective = fresh_fit(env)
+        assert mode == "jit" and objective == pytest.approx(expected, rel=1e-10)
+        assert not path.exists()
+        path.write_bytes(good)  # the right bytes, but its checksum record went with the bad ones: untrusted
+        assert fresh_fit(env)[0] == "jit" and not path.exists()
+    # healing: a process that finds no valid module starts the background build
+    path.write_bytes(good[:1000])
+    mode, _ = fresh_fit({**env, "PENALIZED_BACKGROUND_BUILD": "1"})
+    assert mode == "jit"
+    deadline = time.time() + 900
+    while time.time() < deadline and not (path.exists() and _cache.verify(path) is None):
+        time.sleep(2)
+    assert _cache.verify(path) is None, (tmp_path / path.name.split(".")[0]).with_suffix(".log").read_text()
+    assert fresh_fit(env)[0] == "aot"
