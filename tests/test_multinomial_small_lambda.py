@@ -60,3 +60,28 @@ def test_block_steps_alone_still_available_and_agree_at_moderate_lambda():
     assert hybrid.converged and block.converged
     assert hybrid.objective == pytest.approx(block.objective, abs=1e-9)
     assert kkt_violation(X, y, hybrid.coef, hybrid.intercept, 1e-3) < 1e-6
+
+
+def test_small_lambda_on_sparse_input_with_weights_meets_kkt():
+    import scipy.sparse as sp
+
+    X, y = data()
+    X[np.abs(X) < 0.3] = 0.0
+    w = np.random.default_rng(1).uniform(0.2, 2.0, len(y))
+    lam = 5e-5
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # converged: no ConvergenceWarning
+        models = [pz.LogisticRegression(penalty=pz.L1(lam), tol=1e-10, max_iter=20_000).fit(design, y, sample_weight=w)
+                  for design in (X, sp.csc_matrix(X))]
+    Y = (y[:, None] == np.unique(y)[None, :]).astype(float)
+    a = w / w.sum()
+    for model in models:
+        assert model.dual_gap_ <= 2e-10
+        Z = X @ model.coef_.T + model.intercept_
+        P = np.exp(Z - Z.max(1, keepdims=True))
+        P /= P.sum(1, keepdims=True)
+        G = X.T @ (a[:, None] * (P - Y))
+        W = model.coef_.T
+        viol = np.where(W == 0, np.maximum(np.abs(G) - lam, 0), np.abs(G + lam * np.sign(W)))
+        assert viol.max() < 1e-6 and np.abs((a[:, None] * (P - Y)).sum(0)).max() < 1e-6
+    np.testing.assert_allclose(models[0].predict_proba(X), models[1].predict_proba(X), atol=1e-5)
