@@ -22,6 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _validation as v
+from .dask import is_dask_collection
 from .linear_model import Lasso
 
 __all__ = ["refit_on_support", "RelaxedLasso"]
@@ -89,6 +90,12 @@ class RelaxedLasso(Lasso):
     def fit(self, X, y, sample_weight=None):
         """Fit the lasso at ``lam``, refit its support by least squares, mix with ``gamma``."""
         self._check_params()
+        if is_dask_collection(X) or is_dask_collection(y) or is_dask_collection(sample_weight):
+            # the refit needs the support's columns in memory: refuse before any pass over the data
+            raise NotImplementedError(
+                "RelaxedLasso does not take Dask input: its least-squares refit needs X in memory "
+                "(penalized.dask fits Lasso, Ridge, ElasticNet, LinearRegression and LogisticRegression). "
+                "Fit Lasso on the Dask data, or compute X to NumPy for RelaxedLasso.")
         gamma = v.check_gamma(self.gamma)
         if gamma.size != 1:
             raise ValueError(f"gamma must be one number in [0, 1], got {self.gamma!r}.")

@@ -76,9 +76,11 @@ class LinearProblem:
         ``kernels``: ``"aot"``, ``"jit"``, ``"python"`` or None (the default choice of
         :mod:`._loader`) — how the compiled kernels run for this problem.
         """
-        kX = kernel_matrix(X)
         n, p = X.shape
         k = _kernel_namespace(kernels, n * p)
+        if k.mode != "python":  # float32, int64 indices: on the built kernels, not a new compile
+            X = _loader.aot_dtypes(X)
+        kX = kernel_matrix(X)
         y = np.ascontiguousarray(y, dtype=np.float64)
         if offset is not None:
             offset = np.ascontiguousarray(offset, dtype=np.float64)
