@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import torch
 
 from ..penalties import GroupL1, Penalty, PenaltySum, check_penalty_weights
+from .penalty_state import penalty_from_state, penalty_to_state
 from .structures import Slice, Structure, head_slices
 
 __all__ = ["CoupledGroups", "CoupledGroupL1", "coupled_groups"]
@@ -107,6 +108,9 @@ class CoupledGroups:
         for m in members:
             m.prepare()
         self._by_id = {id(m.param): i for i, m in enumerate(members)}
+        #: per group, the index of its width (one layer's channels, one attention's heads):
+        #: removing every group of one family would cut the network
+        self.families = torch.arange(self.n_groups)
 
     @property
     def params(self):
@@ -149,6 +153,8 @@ def coupled_groups(graph, selected_ids=None):
     """
     names = graph.names
     units = []  # (kind, name, unit index, producer+member slices, consumer slices, attention module)
+    families = []  # per unit: the index of its width (channel group or attention layer)
+    graph_families = []
     for cg in graph.channel_groups:
         if not cg.removable:
             continue
@@ -157,12 +163,16 @@ def coupled_groups(graph, selected_ids=None):
         for r in range(cg.width):
             units.append((cg.kind, f"{cg.root_name}[{r}]", r, cg.producers + cg.members,
                           [s for _, s in cg.consumers], None))
+            families.append(len(graph_families))
+        graph_families.append(cg)
     for hg in graph.head_groups:
         if selected_ids is not None and id(hg.module.in_proj_weight) not in selected_ids:
             continue
         sl = head_slices(hg, names)
         for h in range(hg.num_heads):
             units.append(("head", f"{hg.name}.head[{h}]", h, sl["in"], sl["out"], hg.module))
+            families.append(len(graph_families))
+        graph_families.append(hg)
     members = {}
 
     def member(s):
@@ -204,7 +214,9 @@ def coupled_groups(graph, selected_ids=None):
                     continue
                 structures[gid].own.append(Slice(name=m.name, param=m.param, dim=dim, index=idx,
                                                              root=torch.full_like(idx, gid)))
-    return CoupledGroups([m for m in ms if m.prod_lab is not None or m.cons_lab is not None], structures)
+    out = CoupledGroups([m for m in ms if m.prod_lab is not None or m.cons_lab is not None], structures)
+    out.families = torch.as_tensor(families, dtype=torch.long)
+    return out
 
 
 def _split_penalty(penalty):
@@ -273,9 +285,7 @@ class CoupledGroupL1(Penalty):
         """``{"penalty": "CoupledGroupL1", "params": {"penalty": inner, "structures": names}}``
         with the inner penalty as plain data; the parameters are not stored (the optimizer's
         state holds them by index)."""
-        from .penalty_state import penalty_to_state
-
-        return {"penalty": "CoupledGroupL1",
+        return {"penalty": type(self).__name__,
                 "params": {"penalty": penalty_to_state(self.penalty),
                            "structures": [s.name for s in self.groups.structures]}}
 
@@ -284,13 +294,14 @@ class CoupledGroupL1(Penalty):
         """The penalty of :meth:`to_state`, on the coupled groups of ``current`` (the
         optimizer's present penalty for that parameter group), which must have the same
         structures."""
-        from .penalty_state import penalty_from_state
-
         names = list(state["params"]["structures"])
         if not isinstance(current, CoupledGroupL1):
             raise ValueError("this checkpoint's penalty acts on a network's coupled structures "
                              f"({len(names)} of them); load it into an optimizer built from "
                              "Regularizer(model, penalty, example_inputs=x).param_groups() on the same model.")
+        if state["penalty"] != "CoupledGroupL1" and type(current) is CoupledGroupL1:
+            raise ValueError(f"this checkpoint's penalty is a {state['penalty']} (a size budget, target=); load it "
+                             "into an optimizer built from a Regularizer with the same target and total_steps.")
         mine = [s.name for s in current.groups.structures]
         if mine != names:
             raise ValueError(f"the checkpoint's coupled structures ({len(names)}) differ from this optimizer's "

@@ -244,13 +244,24 @@ class Regularizer:
     """
 
     def __init__(self, model, penalty, include=None, exclude=None, *, weights_only=True, schedule=None,
-                 example_inputs=None):
+                 example_inputs=None, target=None, total_steps=None, target_metric="params",
+                 target_window=(0.2, 0.7)):
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
         if not isinstance(weights_only, bool):
             raise TypeError(f"weights_only must be True or False, got {weights_only!r}.")
         if schedule is not None and not callable(schedule):
             raise TypeError(f"schedule must be a callable step -> factor, got {schedule!r}.")
+        budget = None
+        if target is not None:
+            from .budget import check_budget
+
+            if example_inputs is None:
+                raise ValueError("target (a size budget) removes coupled structures: pass example_inputs=x (a batch "
+                                 "the model takes) and a pz.GroupL1 penalty.")
+            budget = check_budget(target, total_steps, target_metric, target_window) + (target_metric,)
+        elif total_steps is not None:
+            raise ValueError("total_steps is the length of a budgeted run: pass target= too (or drop total_steps).")
         self.model = model
         self.schedule = schedule
         self.steps = 0
@@ -280,7 +291,7 @@ class Regularizer:
             candidates.append((name, param, module))
         self._coupled = None
         if example_inputs is not None:
-            self._entries = self._assign_coupled(penalty, candidates, inner, example_inputs)
+            self._entries = self._assign_coupled(penalty, candidates, inner, example_inputs, budget)
             return
         self._entries = self._assign(penalty, candidates, names)
         self._warn_scale_invariant(inner)
@@ -291,7 +302,7 @@ class Regularizer:
         check_selection_nonempty(self._entries, description)
         check_floating_parameters([(n, p) for n, p, _ in self._entries])
 
-    def _assign_coupled(self, penalty, candidates, inner, example_inputs):
+    def _assign_coupled(self, penalty, candidates, inner, example_inputs, budget=None):
         from .coupled import CoupledGroupL1, coupled_groups
         from .structures import check_example_inputs, trace
 
@@ -309,8 +320,29 @@ class Regularizer:
             reasons = sorted({f"'{cg.root_name}': {cg.reason}" for cg in graph.channel_groups if not cg.removable})
             raise ValueError("the selected layers compute no removable coupled structure (" + "; ".join(reasons)
                              + "). Select other layers, or drop example_inputs for per-row groups.")
-        self._coupled = CoupledGroupL1(penalty, groups)
+        if budget is None:
+            self._coupled = CoupledGroupL1(penalty, groups)
+        else:
+            self._coupled = self._budgeted(penalty, groups, inner, example_inputs, budget)
         return [(name, param, self._coupled) for name, param in zip(groups.names, groups.params, strict=True)]
+
+    @staticmethod
+    def _budgeted(penalty, groups, inner, example_inputs, budget):
+        from .budget import Budget, BudgetGroupL1
+        from .costs import costs_of
+
+        target, total_steps, start, reach, metric = budget
+        if metric == "macs":
+            costs = torch.as_tensor(costs_of(groups.structures, inner, example_inputs), dtype=torch.float64)
+        else:
+            costs = groups.sizes().double()
+        return BudgetGroupL1(penalty, groups, Budget(costs, groups.families, target, total_steps, start, reach,
+                                                     metric))
+
+    @property
+    def budget(self):
+        """The size budget's controller (:class:`penalized.nn.budget.Budget`) with ``target``; else None."""
+        return getattr(self._coupled, "budget", None)
 
     def _warn_scale_invariant(self, inner):
         invariant = _scale_invariant(inner)
@@ -329,6 +361,23 @@ class Regularizer:
         """The coupled structures (:class:`penalized.nn.structures.Structure`), one per group,
         with ``example_inputs``; ``None`` otherwise."""
         return None if self._coupled is None else self._coupled.groups.structures
+
+    def _need_coupled(self, what):
+        if self._coupled is None:
+            raise ValueError(f"{what} is defined for the coupled structures: build the Regularizer with a "
+                             "pz.GroupL1 penalty and example_inputs=x.")
+        return self._coupled.groups
+
+    def group_sizes(self):
+        """Number of entries (parameters) of each coupled structure's group, a long tensor in
+        the order of :attr:`structures` (rows, biases, normalization entries, owned consumer
+        columns: what the penalty covers)."""
+        return self._need_coupled("group_sizes()").sizes()
+
+    def group_norms(self):
+        """``‖w_g‖₂`` of each coupled structure's group at the current weights (0 exactly for a
+        removed structure), in the order of :attr:`structures`."""
+        return self._need_coupled("group_norms()").norms()
 
     @staticmethod
     def _assign(penalty, candidates, names):

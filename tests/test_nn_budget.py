@@ -1,0 +1,139 @@
+"""Size budgets: Regularizer(..., target=, total_steps=) reaches the share in exact zeros and holds it."""
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("torch_pruning")
+
+import penalized as pz  # noqa: E402
+from _nn_models import make  # noqa: E402
+from penalized.nn import ProxAdamW, ProxSGD, Regularizer, prune  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny nets: one intra-op thread is faster than several on a shared machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _data(model, x, n=64, seed=1):
+    """Inputs like ``x`` and labels from the untrained model's own argmax (a learnable task)."""
+    g = torch.Generator().manual_seed(seed)
+    xs = torch.randn((n, *x.shape[1:]), generator=g)
+    with torch.no_grad():
+        y = model(xs).argmax(1)
+    return xs, y
+
+
+def _zero_share(reg):
+    """Share of the cost in exactly-zero coupled groups, counted from the tensors."""
+    norms = reg.group_norms()
+    costs = reg.budget.costs
+    return float(costs[(norms == 0).cpu()].sum() / costs.sum())
+
+
+def _train(name, opt_cls, lr, target, total=60, metric="params", seed=0, **opt_kw):
+    model, x = make(name, seed)
+    xs, y = _data(model, x)
+    reg = Regularizer(model, pz.GroupL1(1e-3), example_inputs=x, target=target, total_steps=total,
+                      target_metric=metric)
+    opt = opt_cls(reg.param_groups(), lr=lr, **opt_kw)
+    shares = []
+    model.train()
+    for t in range(total):
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(xs), y)
+        loss.backward()
+        opt.step()
+        shares.append((t, _zero_share(reg)))
+    model.eval()
+    return model, reg, xs, shares
+
+
+@pytest.mark.parametrize("name", ["mlp", "cnn_bn", "resnet1d", "transformer"])
+@pytest.mark.parametrize("opt_cls,lr,kw", [(ProxSGD, 0.05, {"momentum": 0.9}), (ProxAdamW, 1e-2, {})])
+def test_budget_reached_held_and_pruned(name, opt_cls, lr, kw):
+    target = 0.4
+    model, reg, xs, shares = _train(name, opt_cls, lr, target, **kw)
+    b = reg.budget
+    assert b.reach == 42 and b.start == 12  # 0.7·T and 0.2·T
+    biggest = float(b.costs.max() / b.costs.sum())
+    for t, share in shares:
+        if t < b.start:
+            assert share == 0.0  # dense phase: nothing removed
+        if t >= b.reach - 1:  # the last ramp step zeroes the selection; held to the end
+            assert target <= share < target + biggest + 1e-12, (t, share)
+    # the same groups stay zero in the hold phase
+    zero = reg.group_norms() == 0
+    assert torch.equal(zero.cpu(), b.selected.cpu())
+    # one unit of every width survives
+    fam = b.families
+    for f in fam.unique():
+        assert (~zero.cpu()[fam == f]).any()
+    small = prune(model, example_inputs=xs)
+    with torch.no_grad():
+        torch.testing.assert_close(small(xs), model(xs), rtol=1e-4, atol=1e-5)
+    assert sum(p.numel() for p in small.parameters()) < sum(p.numel() for p in model.parameters())
+
+
+def test_budget_on_macs():
+    target = 0.5
+    model, reg, xs, shares = _train("cnn_bn", ProxSGD, 0.05, target, metric="macs", momentum=0.9)
+    costs = pz.nn.structure_costs(model, xs[:7])
+    torch.testing.assert_close(reg.budget.costs / reg.budget.costs.sum(),
+                               torch.as_tensor(costs / costs.sum(), dtype=torch.float64))
+    assert shares[-1][1] >= target
+    before = pz.nn.count_macs(model, xs)
+    after = pz.nn.count_macs(prune(model, example_inputs=xs), xs)
+    assert after <= (1 - target) * before * 1.05  # the coupled structures' MACs are most of the net's
+
+
+def test_budget_window_and_state_round_trip():
+    model, x = make("mlp")
+    reg = Regularizer(model, pz.GroupL1(0.0), example_inputs=x, target=0.3, total_steps=100,
+                      target_window=(0.0, 0.5))
+    assert (reg.budget.start, reg.budget.reach) == (0, 50)
+    opt = ProxSGD(reg.param_groups(), lr=0.1)
+    xs, y = _data(model, x)
+    for _ in range(10):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(xs), y).backward()
+        opt.step()
+    state = opt.state_dict()
+    model2, _ = make("mlp")
+    model2.load_state_dict(model.state_dict())
+    reg2 = Regularizer(model2, pz.GroupL1(0.0), example_inputs=x, target=0.3, total_steps=100,
+                       target_window=(0.0, 0.5))
+    opt2 = ProxSGD(reg2.param_groups(), lr=0.1)
+    opt2.load_state_dict(state)
+    assert reg2.budget.steps == 10
+    assert torch.equal(reg2.budget.selected, reg.budget.selected)
+
+
+def test_without_target_unchanged():
+    model, x = make("mlp")
+    reg = Regularizer(model, pz.GroupL1(1e-2), example_inputs=x)
+    assert reg.budget is None
+    assert type(reg._coupled).__name__ == "CoupledGroupL1"
+
+
+@pytest.mark.parametrize("kw,match", [
+    ({"target": 1.0, "total_steps": 10}, "fraction in"),
+    ({"target": 0.5}, "needs total_steps"),
+    ({"target": 0.5, "total_steps": 10, "target_metric": "flops"}, "target_metric"),
+    ({"target": 0.5, "total_steps": 10, "target_window": (0.7, 0.2)}, "start < reach"),
+    ({"total_steps": 10}, "pass target"),
+])
+def test_bad_budget_arguments(kw, match):
+    model, x = make("mlp")
+    with pytest.raises(ValueError, match=match):
+        Regularizer(model, pz.GroupL1(1e-2), example_inputs=x, **kw)
+
+
+def test_budget_needs_example_inputs():
+    model, _ = make("mlp")
+    with pytest.raises(ValueError, match="example_inputs"):
+        Regularizer(model, pz.GroupL1(1e-2), target=0.5, total_steps=10)
