@@ -137,3 +137,43 @@ def test_budget_needs_example_inputs():
     model, _ = make("mlp")
     with pytest.raises(ValueError, match="example_inputs"):
         Regularizer(model, pz.GroupL1(1e-2), target=0.5, total_steps=10)
+
+
+def _one_prox(model, x, lam, group_weights, step=1.0):
+    reg = Regularizer(model, pz.GroupL1(lam), example_inputs=x, group_weights=group_weights)
+    opt = ProxSGD(reg.param_groups(), lr=step)
+    for p in model.parameters():
+        p.grad = torch.zeros_like(p)
+    opt.step()
+    return reg
+
+
+@pytest.mark.parametrize("group_weights,lam,expected", [
+    ("sqrt_size", 0.099, "none"), ("sqrt_size", 0.101, "all"),   # one threshold on the RMS, any size
+    ("uniform", 0.5, "small"),                                    # c_g = 1: only the small groups go
+    ("size", 0.02, "big"), ("size", 0.005, "none"),            # c_g = n_g: the large ones first
+])
+def test_group_weight_normalization_across_sizes(group_weights, lam, expected):
+    """Groups of 301 and 8 entries, every entry ±0.1 (the same RMS): with c_g = √n_g one λ
+    removes both or neither; with c_g = 1 the small one goes first, with c_g = n_g the big one."""
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(300, 5), torch.nn.ReLU(), torch.nn.Linear(5, 5), torch.nn.ReLU(),
+                                torch.nn.Linear(5, 2))
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(0.1 * torch.sign(torch.randn_like(p)))
+    x = torch.randn(4, 300)
+    reg = _one_prox(model, x, lam, group_weights)
+    sizes, zero = reg.group_sizes(), reg.group_norms() == 0
+    assert sorted(set(sizes.tolist())) == [8, 301]
+    big, small = zero[sizes == 301], zero[sizes == 8]
+    want_big, want_small = {"none": (False, False), "all": (True, True), "small": (False, True),
+                            "big": (True, False)}[expected]
+    assert bool(big.all()) == want_big and bool(big.any()) == want_big
+    assert bool(small.all()) == want_small and bool(small.any()) == want_small
+
+
+def test_bad_group_weights():
+    model, x = make("mlp")
+    with pytest.raises(ValueError, match="group_weights"):
+        Regularizer(model, pz.GroupL1(1e-2), example_inputs=x, group_weights="sqrt")

@@ -161,8 +161,8 @@ class BudgetGroupL1(CoupledGroupL1):
     :class:`~penalized.nn.ProxAdamW`, which call :meth:`prox_foreach_` once per step.
     """
 
-    def __init__(self, penalty, groups, budget):
-        super().__init__(penalty, groups)
+    def __init__(self, penalty, groups, budget, normalize="sqrt_size"):
+        super().__init__(penalty, groups, normalize)
         self.budget = budget
 
     def __repr__(self):
@@ -171,7 +171,7 @@ class BudgetGroupL1(CoupledGroupL1):
                 f"{b.metric}, ramp steps {b.start}..{b.reach})")
 
     def scaled(self, factor):
-        return BudgetGroupL1(self.penalty.scaled(factor), self.groups, self.budget)
+        return BudgetGroupL1(self.penalty.scaled(factor), self.groups, self.budget, self.normalize)
 
     def _active(self, like):
         sel = self.budget.selected
@@ -193,7 +193,7 @@ class BudgetGroupL1(CoupledGroupL1):
         out = CoupledGroupL1.from_state(state, current)
         if "budget" in state["params"]:  # a checkpoint without a budget starts this one afresh
             current.budget.load_state_dict(state["params"]["budget"])
-        return cls(out.penalty, current.groups, current.budget)
+        return cls(out.penalty, current.groups, current.budget, out.normalize)
 
     @torch.no_grad()
     def prox_foreach_(self, ws, step, denoms=None):

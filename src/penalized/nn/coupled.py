@@ -219,6 +219,16 @@ def coupled_groups(graph, selected_ids=None):
     return out
 
 
+#: default group factors ``c_g`` on coupled structures (``GroupL1(weights=None)``)
+NORMALIZATIONS = ("sqrt_size", "size", "uniform")
+
+
+def check_normalize(normalize):
+    if normalize not in NORMALIZATIONS:
+        raise ValueError(f"group_weights must be one of {', '.join(map(repr, NORMALIZATIONS))}; got {normalize!r}.")
+    return normalize
+
+
 def _split_penalty(penalty):
     """``(group, l1, l2)`` of a ``GroupL1`` or of a sum ``L1/L2/L1L2 + GroupL1`` (sparse group lasso)."""
     if isinstance(penalty, GroupL1):
@@ -255,8 +265,9 @@ class CoupledGroupL1(Penalty):
     #: the prox of a group needs all its tensors at once (the optimizers check this flag)
     couples_tensors = True
 
-    def __init__(self, penalty, groups):
+    def __init__(self, penalty, groups, normalize="sqrt_size"):
         group, l1, l2 = _split_penalty(penalty)
+        self.normalize = check_normalize(normalize)
         if group.groups is not None:
             raise ValueError("GroupL1(groups=...) labels rows of one tensor; with example_inputs the groups are "
                              "the network's coupled structures: leave groups=None.")
@@ -269,6 +280,15 @@ class CoupledGroupL1(Penalty):
         self.group = group
         self.l1, self.l2 = l1, l2
         self.groups = groups
+        self._norm = None
+
+    def default_weights(self):
+        """``c_g`` when ``GroupL1(weights=None)``: ``√n_g`` (``"sqrt_size"``), ``n_g`` (``"size"``)
+        or 1 (``"uniform"``), with ``n_g`` the group's number of entries (a float64 tensor)."""
+        if self._norm is None:
+            sizes = self.groups.sizes().double()
+            self._norm = {"sqrt_size": sizes.sqrt(), "size": sizes, "uniform": torch.ones_like(sizes)}[self.normalize]
+        return self._norm
 
     @property
     def lam(self):
@@ -278,7 +298,7 @@ class CoupledGroupL1(Penalty):
         return f"CoupledGroupL1({self.penalty!r}, {self.groups.n_groups} structures)"
 
     def scaled(self, factor):
-        return CoupledGroupL1(self.penalty.scaled(factor), self.groups)
+        return CoupledGroupL1(self.penalty.scaled(factor), self.groups, self.normalize)
 
     # -- checkpoints (plain data: torch.load(weights_only=True) reads them) -------------
     def to_state(self):
@@ -286,7 +306,7 @@ class CoupledGroupL1(Penalty):
         with the inner penalty as plain data; the parameters are not stored (the optimizer's
         state holds them by index)."""
         return {"penalty": type(self).__name__,
-                "params": {"penalty": penalty_to_state(self.penalty),
+                "params": {"penalty": penalty_to_state(self.penalty), "normalize": self.normalize,
                            "structures": [s.name for s in self.groups.structures]}}
 
     @classmethod
@@ -306,11 +326,14 @@ class CoupledGroupL1(Penalty):
         if mine != names:
             raise ValueError(f"the checkpoint's coupled structures ({len(names)}) differ from this optimizer's "
                              f"({len(mine)}): build the Regularizer on the same architecture and selection.")
-        return cls(penalty_from_state(state["params"]["penalty"]), current.groups)
+        return cls(penalty_from_state(state["params"]["penalty"]), current.groups,
+                   state["params"].get("normalize", "uniform"))
 
     def _factors(self, like):
         if self.group.weights is None:
-            return self.lam
+            if self.normalize == "uniform":
+                return self.lam
+            return (self.lam * self.default_weights()).to(dtype=like.dtype, device=like.device)
         return torch.as_tensor(self.lam * self.group.weights, dtype=like.dtype, device=like.device)
 
     def _masks(self, like):

@@ -224,6 +224,34 @@ class Regularizer:
         ``λ·Σ_g c_g·‖w_g‖₂`` and :class:`ProxSGD`/:class:`ProxAdamW` apply its exact prox to
         whole groups. A sum ``pz.L1(a) + pz.GroupL1(lam)`` (the sparse group lasso) adds
         ``a·‖w_g‖₁`` on the same entries (its prox: the group shrinkage of the soft-threshold).
+    group_weights : {"sqrt_size", "size", "uniform"}, default="sqrt_size"
+        With ``example_inputs`` and ``GroupL1(weights=None)``: the factors ``c_g`` of the
+        coupled groups. ``"sqrt_size"``: ``c_g = √n_g`` with ``n_g`` the group's number of
+        entries (:meth:`group_sizes`), the group lasso's classical normalization (Yuan & Lin
+        2006): one λ puts the same pressure on a 3-entry and a 3,000-entry structure — with
+        ProxSGD's step ``s`` a group vanishes when the root mean square of its entries (after
+        the data step) is at most ``s·λ``, whatever its size, and a group of i.i.d. entries of
+        scale σ has ``E‖w_g‖ ≈ σ·√n_g``. ``"size"``: ``c_g = n_g`` (pressure proportional to
+        the parameters a structure holds: at equal RMS the large structures go first).
+        ``"uniform"``: ``c_g = 1`` (the behaviour before this option: large structures, such
+        as residual channels, then almost never vanish).
+        Explicit ``GroupL1(weights=c)`` are used as given.
+    target : float in (0, 1), optional
+        A size budget (needs ``example_inputs``, a ``GroupL1`` and ``total_steps``): the share
+        of the selected structures' parameters (or MACs) to remove. λ is then steered per
+        group by a rank-based controller (:mod:`penalized.nn.budget`) so that structures
+        holding at least ``target`` of the cost are exactly zero from step
+        ``target_window[1]·total_steps`` to the end (:attr:`budget`). It acts in the prox:
+        train with :meth:`param_groups` in :class:`ProxSGD` or :class:`ProxAdamW` (one
+        ``step()`` per optimizer step). ``None`` (default): a fixed λ, as always.
+    total_steps : int, optional
+        The optimizer steps of the whole run (with ``target``).
+    target_metric : {"params", "macs"}, default="params"
+        What ``target`` counts: the groups' entries (:meth:`group_sizes`) or their
+        multiply-accumulates (:func:`penalized.nn.structure_costs`).
+    target_window : (float, float), default=(0.2, 0.7)
+        Fractions of ``total_steps``: dense before the first, the budget reached at the
+        second and held after it.
 
     Notes
     -----
@@ -245,13 +273,16 @@ class Regularizer:
 
     def __init__(self, model, penalty, include=None, exclude=None, *, weights_only=True, schedule=None,
                  example_inputs=None, target=None, total_steps=None, target_metric="params",
-                 target_window=(0.2, 0.7)):
+                 target_window=(0.2, 0.7), group_weights="sqrt_size"):
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
         if not isinstance(weights_only, bool):
             raise TypeError(f"weights_only must be True or False, got {weights_only!r}.")
         if schedule is not None and not callable(schedule):
             raise TypeError(f"schedule must be a callable step -> factor, got {schedule!r}.")
+        from .coupled import check_normalize
+
+        self._group_weights = check_normalize(group_weights)
         budget = None
         if target is not None:
             from .budget import check_budget
@@ -321,13 +352,13 @@ class Regularizer:
             raise ValueError("the selected layers compute no removable coupled structure (" + "; ".join(reasons)
                              + "). Select other layers, or drop example_inputs for per-row groups.")
         if budget is None:
-            self._coupled = CoupledGroupL1(penalty, groups)
+            self._coupled = CoupledGroupL1(penalty, groups, self._group_weights)
         else:
-            self._coupled = self._budgeted(penalty, groups, inner, example_inputs, budget)
+            self._coupled = self._budgeted(penalty, groups, inner, example_inputs, budget, self._group_weights)
         return [(name, param, self._coupled) for name, param in zip(groups.names, groups.params, strict=True)]
 
     @staticmethod
-    def _budgeted(penalty, groups, inner, example_inputs, budget):
+    def _budgeted(penalty, groups, inner, example_inputs, budget, normalize):
         from .budget import Budget, BudgetGroupL1
         from .costs import costs_of
 
@@ -337,7 +368,7 @@ class Regularizer:
         else:
             costs = groups.sizes().double()
         return BudgetGroupL1(penalty, groups, Budget(costs, groups.families, target, total_steps, start, reach,
-                                                     metric))
+                                                     metric), normalize)
 
     @property
     def budget(self):
