@@ -351,11 +351,37 @@ class Regularizer:
             reasons = sorted({f"'{cg.root_name}': {cg.reason}" for cg in graph.channel_groups if not cg.removable})
             raise ValueError("the selected layers compute no removable coupled structure (" + "; ".join(reasons)
                              + "). Select other layers, or drop example_inputs for per-row groups.")
+        self._warn_unpenalized(candidates, groups, graph)
         if budget is None:
             self._coupled = CoupledGroupL1(penalty, groups, self._group_weights)
         else:
             self._coupled = self._budgeted(penalty, groups, inner, example_inputs, budget, self._group_weights)
         return [(name, param, self._coupled) for name, param in zip(groups.names, groups.params, strict=True)]
+
+    @staticmethod
+    def _warn_unpenalized(candidates, groups, graph):
+        """Warn about selected weights that no coupled structure covers (they get no penalty)."""
+        covered = {id(p) for p in groups.params}
+        left = [(name, module) for name, param, module in candidates if id(param) not in covered]
+        if not left:
+            return
+        reasons = {}
+        for cg in graph.channel_groups:
+            if cg.removable:
+                continue
+            reasons.setdefault(id(cg.root_module), cg.reason)
+            for item in cg.dg_group:
+                reasons.setdefault(id(item.dep.target.module), cg.reason)
+        for _, module in left:  # recurrent layers: every weight of theirs mixes the hidden width
+            if isinstance(module, nn.RNNBase):
+                reasons.setdefault(id(module), f"a recurrent layer ({type(module).__name__}): its gates mix its "
+                                               "hidden units, which are not removable structures here")
+        parts = [f"'{name}' ({reasons.get(id(module), 'no removable coupled structure computes or reads it')})"
+                 for name, module in left]
+        shown = "; ".join(parts[:12]) + (f"; and {len(parts) - 12} more" if len(parts) > 12 else "")
+        warnings.warn(f"GroupL1 on coupled structures leaves {len(left)} selected weight(s) unpenalized: {shown}. "
+                      "Penalize them separately (e.g. a second Regularizer with pz.L1 on them) or exclude them to "
+                      "silence this warning.", UserWarning, stacklevel=4)
 
     @staticmethod
     def _budgeted(penalty, groups, inner, example_inputs, budget, normalize):

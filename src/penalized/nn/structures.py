@@ -233,6 +233,57 @@ def _classify(tp, dg, group, names, output_nodes):
                         members=members, consumers=consumers)
 
 
+def _all_groups(tp, dg, names):
+    """Torch-Pruning's groups, one per width of a Linear/Conv root (as ``get_all_groups``), each
+    built on its own: a width whose index mapping Torch-Pruning cannot follow (e.g. through a GRU's
+    packed gates, an ``IndexError`` inside it) becomes a non-removable :class:`ChannelGroup`
+    whose reason names the layer, instead of stopping the trace."""
+    visited = set()
+    roots = (nn.modules.conv._ConvNd, nn.Linear)
+    for module in list(dg.module2node):
+        if module in dg.IGNORED_LAYERS_IN_TRACING or not isinstance(module, roots) or module in visited:
+            continue
+        pruner = dg.get_pruner_of_module(module)
+        width = None if pruner is None else pruner.get_out_channels(module)
+        if width is None:
+            continue
+        try:
+            group = dg.get_pruning_group(module, pruner.prune_out_channels, list(range(width)))
+        except Exception as exc:  # Torch-Pruning's own failure on this width
+            visited.add(module)
+            name = names.get(id(getattr(module, "weight", module)), "?").rsplit(".", 1)[0]
+            yield ChannelGroup(dg_group=[], root_module=module, root_name=name, width=width, kind="channel",
+                               removable=False, reason=f"Torch-Pruning cannot follow the output width of "
+                               f"'{name}' ({type(module).__name__}) through the graph ({type(exc).__name__}: "
+                               f"{exc}); it is left as it is")
+            continue
+        for dep, _ in group:
+            if dg.is_out_channel_pruning_fn(dep.handler):
+                visited.add(dep.target.module)
+        yield group
+
+
+def _trace_culprit(tp, dg):
+    """Where a failed trace stopped, in the model's terms (``""`` when it cannot tell)."""
+    try:
+        from torch_pruning.dependency import shape_infer
+
+        for node in getattr(dg, "module2node", {}).values():
+            if node.type != tp.ops.OPTYPE.CONCAT:
+                continue
+            if all(shape_infer.infer_channels_between(dg, n, node) is not None for n in node.inputs):
+                continue
+            readers = sorted({dg._module2name.get(o.module, type(o.module).__name__) for o in node.outputs
+                              if isinstance(o.module, nn.Module)})
+            return (f": at a torch.cat feeding {', '.join(map(repr, readers)) or 'the output'}, one input's channel "
+                    "count cannot be traced (a tensor created inside forward, such as a zero initial state of a "
+                    "recurrent cell, has no producer layer); this architecture has no coupled structures that "
+                    "Torch-Pruning can follow — drop example_inputs (per-row groups) or exclude these layers")
+    except Exception:  # the diagnosis must never hide the original error
+        return ""
+    return ""
+
+
 def trace(model, example_inputs):
     """The coupled structures of ``model`` (a :class:`Graph`), from one traced forward pass.
 
@@ -267,7 +318,7 @@ def trace(model, example_inputs):
                 raise
             except Exception as exc:
                 raise ValueError(f"the dependency graph could not trace the model ({type(exc).__name__}: {exc})"
-                                 ) from exc
+                                 f"{_trace_culprit(tp, dg)}") from exc
     finally:
         for m, mode in modes:
             m.training = mode
@@ -280,8 +331,11 @@ def trace(model, example_inputs):
     grad_fns = {o.grad_fn for o in tensors if o.grad_fn is not None}
     output_nodes = {node for node in dg.module2node.values() if node.grad_fn in grad_fns}
     groups = []
-    for group in dg.get_all_groups():
-        groups.append(_classify(tp, dg, group, names, output_nodes))
+    for group in _all_groups(tp, dg, names):
+        if isinstance(group, ChannelGroup):  # Torch-Pruning could not follow this width
+            groups.append(group)
+        else:
+            groups.append(_classify(tp, dg, group, names, output_nodes))
     heads = []
     for name, module in model.named_modules():
         if isinstance(module, nn.MultiheadAttention) and module._qkv_same_embed_dim and module.num_heads > 1 \
