@@ -155,11 +155,55 @@ class ConvGRU(nn.Module):
         return self.fc(torch.relu(self.head(h)).mean(-1))
 
 
+class NanoAttention(nn.Module):
+    """nanoGPT's attention: one fused q/k/v Linear, split into heads, scaled_dot_product_attention."""
+
+    def __init__(self, dim, heads):
+        super().__init__()
+        self.c_attn, self.c_proj, self.heads = nn.Linear(dim, 3 * dim), nn.Linear(dim, dim), heads
+
+    def forward(self, x):
+        b, t, c = x.shape
+        q, k, v = (z.view(b, t, self.heads, c // self.heads).transpose(1, 2) for z in self.c_attn(x).split(c, dim=2))
+        y = torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
+        return self.c_proj(y.transpose(1, 2).reshape(b, t, c))
+
+
+class NanoBlock(nn.Module):
+    def __init__(self, dim, heads):
+        super().__init__()
+        self.ln_1, self.attn = nn.LayerNorm(dim), NanoAttention(dim, heads)
+        self.ln_2, self.c_fc, self.c_proj = nn.LayerNorm(dim), nn.Linear(dim, 4 * dim), nn.Linear(4 * dim, dim)
+
+    def forward(self, x):
+        x = x + self.attn(self.ln_1(x))
+        return x + self.c_proj(torch.nn.functional.gelu(self.c_fc(self.ln_2(x))))
+
+
+class NanoGPT(nn.Module):
+    """nanoGPT's layout (token and position embeddings, fused attention) with tied wte / lm_head."""
+
+    def __init__(self, vocab=13, context=8, dim=8, heads=2, layers=2):
+        super().__init__()
+        self.wte, self.wpe = nn.Embedding(vocab, dim), nn.Embedding(context, dim)
+        self.h = nn.ModuleList(NanoBlock(dim, heads) for _ in range(layers))
+        self.ln_f = nn.LayerNorm(dim)
+        self.lm_head = nn.Linear(dim, vocab, bias=False)
+        self.wte.weight = self.lm_head.weight  # tied, as nanoGPT
+
+    def forward(self, idx):
+        x = self.wte(idx) + self.wpe(torch.arange(idx.shape[1], device=idx.device))
+        for block in self.h:
+            x = block(x)
+        return self.lm_head(self.ln_f(x))
+
+
 ZOO = {
     "lstm": (lambda: Recurrent("lstm"), lambda: torch.randn(4, 5, 3)),
     "gru": (lambda: Recurrent("gru"), lambda: torch.randn(4, 5, 3)),
     "gpt_tied": (TinyGPT, lambda: torch.randint(0, 11, (3, 6))),
     "convgru": (ConvGRU, lambda: torch.randn(3, 4, 2, 7)),
+    "nanogpt_tied": (NanoGPT, lambda: torch.randint(0, 13, (2, 8))),
 }
 
 

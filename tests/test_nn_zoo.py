@@ -26,7 +26,7 @@ def _n(model):
     return sum(p.numel() for p in model.parameters())
 
 
-@pytest.mark.parametrize("name", ["lstm", "gru", "gpt_tied"])
+@pytest.mark.parametrize("name", ["lstm", "gru", "gpt_tied", "nanogpt_tied"])
 def test_structures_prune_to_the_same_outputs(name):
     model, x = make_zoo(name)
     with warnings.catch_warnings():
@@ -70,6 +70,19 @@ def test_gru_width_that_torch_pruning_cannot_follow_is_a_named_non_structure():
     stuck = [cg for cg in graph.channel_groups if not cg.removable and "cannot follow" in cg.reason]
     assert [cg.root_name for cg in stuck] == ["inp"]
     assert "'inp' (Linear)" in stuck[0].reason
+
+
+def test_fused_qkv_width_is_a_named_non_structure():
+    """nanoGPT's packed q/k/v Linear split into heads: Torch-Pruning maps its width to indices past
+    the out-projection's columns (the IndexError of issue 21); it is left out, with the reason."""
+    from penalized.nn.structures import trace
+
+    model, x = make_zoo("nanogpt_tied")
+    reasons = {cg.root_name: cg.reason for cg in trace(model, x).channel_groups if not cg.removable}
+    assert "cannot follow" in reasons["h.0.attn.c_attn"] and "'h.0.attn.c_proj.weight'" in reasons["h.0.attn.c_attn"]
+    with pytest.warns(UserWarning, match=r"'h\.0\.attn\.c_attn\.weight' \(Torch-Pruning maps it"):
+        reg = Regularizer(model, pz.GroupL1(0.1), example_inputs=x)
+    assert {s.name.rsplit("[", 1)[0] for s in reg.structures} == {"h.0.c_fc", "h.1.c_fc"}
 
 
 def test_convgru_is_a_clear_error_naming_the_layer():

@@ -366,10 +366,10 @@ class Regularizer:
         if not left:
             return
         reasons = {}
-        for cg in graph.channel_groups:
-            if cg.removable:
-                continue
+        stuck = [cg for cg in graph.channel_groups if not cg.removable]
+        for cg in stuck:  # a layer's own width first, then the widths it reads
             reasons.setdefault(id(cg.root_module), cg.reason)
+        for cg in stuck:
             for item in cg.dg_group:
                 reasons.setdefault(id(item.dep.target.module), cg.reason)
         for _, module in left:  # recurrent layers: every weight of theirs mixes the hidden width

@@ -166,6 +166,18 @@ def _slice(names, param, dim, idxs, roots, bias=False):
                  root=torch.as_tensor(roots, dtype=torch.long), bias=bias)
 
 
+def _out_of_range(slices):
+    """A reason when Torch-Pruning mapped a width to indices a tensor does not have (e.g. a packed
+    q/k/v projection split into heads, or a weight shared by two layers), else ``""``."""
+    for sl in slices:
+        size = sl.param.shape[sl.dim]
+        if sl.index.numel() and (int(sl.index.max()) >= size or int(sl.index.min()) < 0):
+            return (f"Torch-Pruning maps it to indices up to {int(sl.index.max())} of '{sl.name}' (dim {sl.dim} "
+                    f"has {size}): a layout it cannot follow, such as a fused projection split into heads or a "
+                    "weight shared by two layers; left as it is")
+    return ""
+
+
 def _classify(tp, dg, group, names, output_nodes):
     """Sort the items of one torch-pruning group into producers / members / consumers."""
     ops = tp.ops.OPTYPE
@@ -215,6 +227,8 @@ def _classify(tp, dg, group, names, output_nodes):
         elif kind == ops.PARAMETER:
             producers.append(_slice(names, module, node.pruning_dim % module.ndim, idxs, roots))
         # element-wise, reshape, concat, split, slice...: no parameter of their own
+    if not reason:
+        reason = _out_of_range(producers + members + [sl for _, sl in consumers])
     if not reason and not producers:
         reason = "nothing computes it (no producer layer)"
     if not reason and not consumers:
