@@ -97,6 +97,7 @@ class Budget:
         self.steps = 0
         self.selected = None
         self.paused = 0  # steps the collapse guard held the ramp back
+        self.hold_ramp = 0  # steps still to hold
         widths = torch.bincount(self.families)
         self._cap = (widths - 1).clamp_min(0)[self.families]  # at most width − 1 units of each width go
         self._warned = False
@@ -142,11 +143,14 @@ class Budget:
 
     def state_dict(self):
         sel = None if self.selected is None else self.selected.cpu().tolist()
-        return {"steps": self.steps, "selected": sel, "paused": self.paused}
+        return {"steps": self.steps, "selected": sel, "paused": self.paused, "hold_ramp": self.hold_ramp,
+                "reach": self.reach}
 
     def load_state_dict(self, state):
         self.steps = int(state["steps"])
         self.paused = int(state.get("paused", 0))
+        self.hold_ramp = int(state.get("hold_ramp", 0))
+        self.reach = int(state.get("reach", self.reach))
         sel = state.get("selected")
         self.selected = None if sel is None else torch.as_tensor(sel, dtype=torch.bool)
 
@@ -204,6 +208,11 @@ class BudgetGroupL1(CoupledGroupL1):
         if t < b.start or not ws:
             return ws
         params = self.groups.params
+        if b.hold_ramp > 0 and t < b.reach:  # the collapse guard paused the ramp: nothing moves, the deadline waits
+            b.hold_ramp -= 1
+            b.reach = min(b.reach + 1, b.total_steps)
+            b.paused += 1
+            return ws
         if t < b.reach:
             b.selected = b.select(self.groups.norms())
             if step:
@@ -218,9 +227,7 @@ class BudgetGroupL1(CoupledGroupL1):
             p.mul_(f.to(p.dtype))
         return ws
 
-    def pause(self, steps=1):
-        """Push the deadline back by ``steps`` (the collapse guard: the ramp slows down)."""
-        b = self.budget
-        if b.start <= b.steps < b.reach:
-            b.reach = min(b.reach + steps, b.total_steps)
-            b.paused += steps
+    def pause(self, steps):
+        """Hold the ramp for the next ``steps`` steps (the collapse guard): no penalty on those
+        steps, and the deadline ``reach`` moves by one per held step (never past ``total_steps``)."""
+        self.budget.hold_ramp = max(self.budget.hold_ramp, int(steps))

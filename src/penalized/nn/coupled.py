@@ -329,12 +329,16 @@ class CoupledGroupL1(Penalty):
         return cls(penalty_from_state(state["params"]["penalty"]), current.groups,
                    state["params"].get("normalize", "uniform"))
 
+    #: multiplier of λ set by the collapse guard (:mod:`penalized.nn.guard`); 1 otherwise
+    backoff = 1.0
+
     def _factors(self, like):
+        lam = self.lam * self.backoff
         if self.group.weights is None:
             if self.normalize == "uniform":
-                return self.lam
-            return (self.lam * self.default_weights()).to(dtype=like.dtype, device=like.device)
-        return torch.as_tensor(self.lam * self.group.weights, dtype=like.dtype, device=like.device)
+                return lam
+            return (lam * self.default_weights()).to(dtype=like.dtype, device=like.device)
+        return torch.as_tensor(lam * self.group.weights, dtype=like.dtype, device=like.device)
 
     def _masks(self, like):
         """1 at every entry of a group, 0 elsewhere, broadcastable to each member tensor."""

@@ -252,6 +252,11 @@ class Regularizer:
     target_window : (float, float), default=(0.2, 0.7)
         Fractions of ``total_steps``: dense before the first, the budget reached at the
         second and held after it.
+    guard : float > 1, optional
+        A collapse guard (needs ``example_inputs``): pass each step's training loss to
+        :meth:`step`; when its moving average exceeds ``guard ×`` its best value so far,
+        λ is halved (a budget's ramp is held instead) and a UserWarning says so
+        (:mod:`penalized.nn.guard`).
 
     Notes
     -----
@@ -273,7 +278,7 @@ class Regularizer:
 
     def __init__(self, model, penalty, include=None, exclude=None, *, weights_only=True, schedule=None,
                  example_inputs=None, target=None, total_steps=None, target_metric="params",
-                 target_window=(0.2, 0.7), group_weights="sqrt_size"):
+                 target_window=(0.2, 0.7), group_weights="sqrt_size", guard=None):
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
         if not isinstance(weights_only, bool):
@@ -293,6 +298,13 @@ class Regularizer:
             budget = check_budget(target, total_steps, target_metric, target_window) + (target_metric,)
         elif total_steps is not None:
             raise ValueError("total_steps is the length of a budgeted run: pass target= too (or drop total_steps).")
+        self.guard = None
+        if guard is not None:
+            from .guard import CollapseGuard
+
+            if example_inputs is None:
+                raise ValueError("guard backs off a GroupL1 on coupled structures: pass example_inputs=x too.")
+            self.guard = CollapseGuard(guard)
         self.model = model
         self.schedule = schedule
         self.steps = 0
@@ -496,9 +508,34 @@ class Regularizer:
 
     loss = __call__
 
-    def step(self):
-        """Advance the schedule by one step (call it once per optimizer step)."""
+    def step(self, loss=None):
+        """Advance the schedule by one step (call it once per optimizer step).
+
+        With ``guard=`` pass the step's training loss: when its moving average rises past
+        ``guard ×`` its best value, the penalty backs off (a UserWarning says so): a fixed λ
+        is halved (:attr:`backoff`), a budget's ramp is held for the guard's patience (its
+        deadline moves by as many steps). See :mod:`penalized.nn.guard`.
+        """
         self.steps += 1
+        if self.guard is None or loss is None:
+            return
+        if not self.guard.observe(loss):
+            return
+        g, budget = self.guard, self.budget
+        if budget is not None:
+            self._coupled.pause(g.patience)
+            action = (f"the budget's ramp is held for {g.patience} steps (deadline now step "
+                      f"{min(budget.reach + g.patience, budget.total_steps)} of {budget.total_steps})")
+        else:
+            self._coupled.backoff *= 0.5
+            action = f"λ is halved (now {self._coupled.backoff:g}× the penalty's λ)"
+        warnings.warn(f"collapse guard at step {self.steps}: the training loss (moving average {g.last_value:.4g}) "
+                      f"rose past {g.bound:g}× its best ({g.best:.4g}); {action}.", UserWarning, stacklevel=2)
+
+    @property
+    def backoff(self):
+        """The collapse guard's multiplier of λ (1 until it backs off)."""
+        return 1.0 if self._coupled is None else self._coupled.backoff
 
     # -- introspection ------------------------------------------------------------------
     def named_parameters(self):
@@ -525,10 +562,17 @@ class Regularizer:
         return f"Regularizer({parts}{extra})"
 
     def state_dict(self):
-        return {"steps": self.steps}
+        state = {"steps": self.steps, "backoff": self.backoff}
+        if self.guard is not None:
+            state["guard"] = self.guard.state_dict()
+        return state
 
     def load_state_dict(self, state):
         self.steps = int(state["steps"])
+        if self._coupled is not None:
+            self._coupled.backoff = float(state.get("backoff", 1.0))
+        if self.guard is not None and "guard" in state:
+            self.guard.load_state_dict(state["guard"])
 
     # -- the prox way ---------------------------------------------------------------------
     def param_groups(self, *, decay_unpenalized=False, **options):
