@@ -27,11 +27,11 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
     raise ImportError("penalized.nn needs PyTorch: pip install 'penalized[nn]'") from exc
 
 from .batchnorm import batchnorm_drift, recalibrate_batchnorm
-from .costs import count_macs, structure_costs
+from .costs import count_macs
 from .optim import ProxAdamW, ProxSGD
 from .prune import prune
 from .prune_graph import PruneError
-from .regularizer import Regularizer, default_selection
+from .regularizer import Regularizer, default_selection, structure_costs
 from .report import LayerSparsity, SparsityReport, sparsity_report
 from .schedule import LambdaSchedule
 

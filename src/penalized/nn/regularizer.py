@@ -21,7 +21,7 @@ from .. import _validation as v
 from ..penalties import GroupL1, Penalty, PenaltySum
 from ._validation import check_factor, check_floating_parameters, check_selection_nonempty, compile_name_pattern
 
-__all__ = ["Regularizer", "default_selection", "no_weight_decay_names", "NORM_TYPES", "unwrap"]
+__all__ = ["Regularizer", "structure_costs", "default_selection", "no_weight_decay_names", "NORM_TYPES", "unwrap"]
 
 
 def _norm_types():
@@ -599,3 +599,30 @@ class Regularizer:
             out.append(group)
         return out
 
+
+def structure_costs(model, example_inputs, include=None, exclude=None, *, weights_only=True):
+    """The multiply-accumulates that removing each coupled structure saves, as an array.
+
+    One entry per structure of ``Regularizer(model, pz.GroupL1(lam), include, exclude,
+    weights_only=weights_only, example_inputs=example_inputs)``, in the order of its
+    :attr:`~penalized.nn.Regularizer.structures`: the MACs (one forward pass on
+    ``example_inputs``) of every weight slice the structure takes with it — its producer
+    rows and the input columns of all its consumers — plus, for a head, its attention
+    products. Each count is marginal (at the full network: an entry shared by two removed
+    structures is counted in both).
+
+    Group factors proportional to compute::
+
+        costs = pz.nn.structure_costs(model, x)
+        reg = pz.nn.Regularizer(model, pz.GroupL1(lam, weights=costs / costs.mean()), example_inputs=x)
+
+    With ``c_g = 1`` a group penalty removes what is cheap in parameters; with ``c_g``
+    proportional to the cost it removes the structures that take time.
+    """
+    from .costs import costs_of
+
+    with warnings.catch_warnings():  # which weights the structures leave out is not the question here
+        warnings.simplefilter("ignore", UserWarning)
+        reg = Regularizer(model, GroupL1(0.0), include, exclude, weights_only=weights_only,
+                          example_inputs=example_inputs)
+    return costs_of(reg.structures, model, example_inputs)
