@@ -11,9 +11,12 @@ fractions of ``total_steps``, default ``(0.2, 0.7)``):
 1. **Dense** (steps ``t < start·T``): no penalty, the network trains.
 2. **Ramp** (``start·T ≤ t < reach·T``): after every data step the groups are ranked by
    ``‖w_g‖² / cost_g`` (the energy each removed unit of cost takes away; ``cost_g`` is the
-   group's number of entries, or its MACs with ``target_metric="macs"``) and the smallest
-   ones that together hold ``target`` of the total cost are *selected* (never every unit of
-   one layer or attention: one per width is kept). Only selected groups are penalized:
+   group's number of entries, or its marginal MACs with ``target_metric="macs"``) and the
+   shortest prefix of that ranking that holds ``target`` of the total is *selected*: of the
+   structures' entries, or of the network's MACs that removing the prefix saves, counted
+   exactly (:mod:`penalized.nn.budget_macs`: an entry shared by a removed producer and a
+   removed consumer counts once). Never every unit of one layer or attention: one per width
+   is kept. Only selected groups are penalized:
    first the prox of ``λ·c_g·‖w_g‖₂`` (the user's λ and group factors, in the optimizer's
    metric), then the block shrinkage ``w_g ← w_g·(1 − 1/(reach·T − t))`` — the prox of a
    group lasso whose strength rises as the deadline nears. Without gradient it takes a
@@ -90,8 +93,9 @@ class Budget:
         The groups the controller pulls to zero (frozen from ``reach`` on).
     """
 
-    def __init__(self, costs, families, target, total_steps, start, reach, metric):
+    def __init__(self, costs, families, target, total_steps, start, reach, metric, account=None):
         self.costs = torch.as_tensor(costs, dtype=torch.float64)
+        self.account = account  # MacAccount: the exact MACs of a set of removed structures (metric "macs")
         self.families = families.clone()
         self.target, self.total_steps, self.start, self.reach, self.metric = target, total_steps, start, reach, metric
         self.steps = 0
@@ -123,22 +127,34 @@ class Budget:
         rank = torch.empty_like(order)
         rank[by_fam] = torch.arange(len(order), device=norms.device) - first[fam[by_fam]]
         allowed = (rank < self._cap.to(norms.device)[order]) & (costs[order] > 0)
-        c = torch.where(allowed, costs[order], torch.zeros_like(costs[order]))
-        before = torch.cumsum(c, 0) - c
-        goal = self.target * float(self.costs.sum())
-        take = allowed & (before < goal * (1 - 1e-12))
-        if not self._warned and float(c.sum()) < goal * (1 - 1e-12):
+        if self.account is None:  # parameters: the groups' entries add up
+            c = torch.where(allowed, costs[order], torch.zeros_like(costs[order]))
+            before = torch.cumsum(c, 0) - c
+            goal, reachable = self.target * float(self.costs.sum()), float(c.sum())
+            take = allowed & (before < goal * (1 - 1e-12))
+            total = float(self.costs.sum())
+        else:  # MACs: the exact saving of each prefix of the ranking (shared entries counted once)
+            saved = self.account.prefix_removed(order, allowed).to(norms.device)
+            total = self.account.total
+            goal, reachable = self.target * total, float(saved[-1])
+            hit = (saved >= goal * (1 - 1e-12)).nonzero()
+            last = int(hit[0]) if hit.numel() else len(order) - 1
+            take = allowed & (torch.arange(len(order), device=norms.device) <= last)
+        if not self._warned and reachable < goal * (1 - 1e-12):
             self._warned = True
             warnings.warn(f"target={self.target:g}: the structures that may go (all but one unit of each width) "
-                          f"hold only {float(c.sum()) / float(self.costs.sum()):.3f} of the {self.metric}; the "
-                          "budget removes them all and falls short.", UserWarning, stacklevel=4)
+                          f"hold only {reachable / total:.3f} of the {self.metric}; the budget removes them all "
+                          "and falls short.", UserWarning, stacklevel=4)
         selected = torch.zeros_like(take)
         selected[order] = take
         return selected
 
     def removed_share(self, norms):
-        """Share of the total cost held by exactly-zero groups at ``norms``."""
+        """Share of the total cost in exactly-zero groups at ``norms``: of the structures' entries
+        (``"params"``), or of the network's MACs that removing them saves (``"macs"``, exact)."""
         zero = (norms == 0).cpu()
+        if self.account is not None:
+            return self.account.removed(zero) / self.account.total
         return float(self.costs[zero].sum() / self.costs.sum())
 
     def state_dict(self):

@@ -238,7 +238,8 @@ class Regularizer:
         Explicit ``GroupL1(weights=c)`` are used as given.
     target : float in (0, 1), optional
         A size budget (needs ``example_inputs``, a ``GroupL1`` and ``total_steps``): the share
-        of the selected structures' parameters (or MACs) to remove. λ is then steered per
+        of the selected structures' parameters (or of the network's MACs, counted exactly for
+        the removed set) to remove. λ is then steered per
         group by a rank-based controller (:mod:`penalized.nn.budget`) so that structures
         holding at least ``target`` of the cost are exactly zero from step
         ``target_window[1]·total_steps`` to the end (:attr:`budget`). It acts in the prox:
@@ -401,12 +402,16 @@ class Regularizer:
         from .costs import costs_of
 
         target, total_steps, start, reach, metric = budget
+        account = None
         if metric == "macs":
+            from .budget_macs import MacAccount
+
             costs = torch.as_tensor(costs_of(groups.structures, inner, example_inputs), dtype=torch.float64)
+            account = MacAccount(groups.structures, inner, example_inputs)
         else:
             costs = groups.sizes().double()
         return BudgetGroupL1(penalty, groups, Budget(costs, groups.families, target, total_steps, start, reach,
-                                                     metric), normalize)
+                                                     metric, account), normalize)
 
     @property
     def budget(self):
