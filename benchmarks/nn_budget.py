@@ -19,7 +19,7 @@ multiply-adds instead of its parameters.
 
 Reported per seed: test accuracy, parameters and multiply-adds per prediction (``count_macs``),
 and the share of the coupled structures' parameters in exact-zero groups at 0.7·T and at the end.
-Run ``python -m benchmarks.nn_budget`` (about a minute on one CPU thread).
+Run ``python -m benchmarks.nn_budget`` (1.5–3 minutes on one CPU thread of a loaded machine).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import copy
 import math
+import sys
 import time
 import warnings
 
@@ -144,7 +145,8 @@ def main(argv=None):
     split = data()
     start = time.perf_counter()
     rows = [run_seed(s, split, args.epochs, args.target, args.lam, args.metric) for s in args.seeds]
-    md = markdown(rows, time.perf_counter() - start, "python -m benchmarks.nn_budget " + " ".join(argv or []))
+    shown = sys.argv[1:] if argv is None else argv
+    md = markdown(rows, time.perf_counter() - start, " ".join(["python -m benchmarks.nn_budget", *shown]))
     print(md)
     return rows
 
