@@ -143,6 +143,7 @@ def test_budget_window_and_state_round_trip():
     opt2.load_state_dict(state)
     assert reg2.budget.steps == 10
     assert torch.equal(reg2.budget.selected, reg.budget.selected)
+    assert opt2.param_groups[0]["penalty"] is reg2._coupled  # the optimizer acts on the Regularizer's penalty
 
 
 def test_without_target_unchanged():

@@ -92,3 +92,18 @@ def test_budget_ramp_is_held_and_the_deadline_moves():
     for _ in range(100 - b.steps):
         step(1.0)
     assert b.removed_share(reg.group_norms()) >= 0.3  # still reached, later
+
+
+def test_backoff_survives_an_optimizer_checkpoint_and_stays_the_regularizers():
+    model, x = make("mlp")
+    reg = Regularizer(model, pz.GroupL1(0.1), example_inputs=x, guard=1.5)
+    opt = ProxSGD(reg.param_groups(), lr=0.1)
+    with pytest.warns(UserWarning, match="λ is halved"):
+        for v in [1.0] * 30 + [5.0] * 20:
+            reg.step(loss=v)
+    state = opt.state_dict()
+    assert state["param_groups"][0]["penalty"]["params"]["backoff"] == 0.5
+    reg2 = Regularizer(model, pz.GroupL1(0.1), example_inputs=x, guard=1.5)
+    opt2 = ProxSGD(reg2.param_groups(), lr=0.1)
+    opt2.load_state_dict(state)
+    assert opt2.param_groups[0]["penalty"] is reg2._coupled and reg2.backoff == 0.5

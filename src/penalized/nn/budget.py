@@ -210,10 +210,10 @@ class BudgetGroupL1(CoupledGroupL1):
 
     @classmethod
     def from_state(cls, state, current):
-        out = CoupledGroupL1.from_state(state, current)
+        out = CoupledGroupL1.from_state(state, current)  # loads into current (the same object)
         if "budget" in state["params"]:  # a checkpoint without a budget starts this one afresh
-            current.budget.load_state_dict(state["params"]["budget"])
-        return cls(out.penalty, current.groups, current.budget, out.normalize)
+            out.budget.load_state_dict(state["params"]["budget"])
+        return out
 
     @torch.no_grad()
     def prox_foreach_(self, ws, step, denoms=None):

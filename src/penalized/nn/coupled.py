@@ -307,6 +307,7 @@ class CoupledGroupL1(Penalty):
         state holds them by index)."""
         return {"penalty": type(self).__name__,
                 "params": {"penalty": penalty_to_state(self.penalty), "normalize": self.normalize,
+                           "backoff": self.backoff,
                            "structures": [s.name for s in self.groups.structures]}}
 
     @classmethod
@@ -326,8 +327,14 @@ class CoupledGroupL1(Penalty):
         if mine != names:
             raise ValueError(f"the checkpoint's coupled structures ({len(names)}) differ from this optimizer's "
                              f"({len(mine)}): build the Regularizer on the same architecture and selection.")
-        return cls(penalty_from_state(state["params"]["penalty"]), current.groups,
-                   state["params"].get("normalize", "uniform"))
+        # the optimizer's penalty object stays the one the Regularizer holds (reg.budget, the
+        # collapse guard's back-off act on it): the checkpoint's values are loaded into it
+        loaded = CoupledGroupL1(penalty_from_state(state["params"]["penalty"]), current.groups,
+                                state["params"].get("normalize", "uniform"))
+        current.penalty, current.group, current.l1, current.l2 = loaded.penalty, loaded.group, loaded.l1, loaded.l2
+        current.normalize, current._norm = loaded.normalize, None
+        current.backoff = float(state["params"].get("backoff", 1.0))
+        return current
 
     #: multiplier of λ set by the collapse guard (:mod:`penalized.nn.guard`); 1 otherwise
     backoff = 1.0
