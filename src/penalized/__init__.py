@@ -24,6 +24,7 @@ _LAZY = {
     "MultiTaskLasso": "linear_model",
     "MultiTaskElasticNet": "linear_model",
     "fit_linear": "linear_model",
+    "BerHu": "penalties",
     "regularization_path": "path",
     "lambda_max": "path",
     "PathResult": "path",
