@@ -158,7 +158,10 @@ def split_reference(X, y, lam, M, logistic=False, weights=None):
     def objective(v):
         wp, wm, b = v[:p], v[p:2 * p], v[-1]
         z = X @ (wp - wm) + b
-        if logistic:
+        if logistic == "poisson":
+            loss = np.mean(np.exp(z) - y * z)
+            d = (np.exp(z) - y) / n
+        elif logistic:
             s = -y * z
             loss = np.mean(np.logaddexp(0, s))
             d = -y / (1 + np.exp(-s)) / n
@@ -181,7 +184,10 @@ def split_reference(X, y, lam, M, logistic=False, weights=None):
 
 def primal(X, y, w, b, lam, M, logistic=False):
     z = X @ w + b
-    loss = np.mean(np.logaddexp(0, -y * z)) if logistic else np.mean((y - z) ** 2)
+    if logistic == "poisson":
+        loss = np.mean(np.exp(z) - y * z)
+    else:
+        loss = np.mean(np.logaddexp(0, -y * z)) if logistic else np.mean((y - z) ** 2)
     return loss + sum(one_d_value(v, lam, M) for v in w)
 
 
@@ -189,7 +195,10 @@ def kkt_violation(X, y, w, b, lam, M, logistic=False):
     """max_j dist(−∇_j L_data, ∂(lam·B_M)(w_j)) and |∂_b L_data|, written here."""
     n = len(y)
     z = X @ w + b
-    d = (-y / (1 + np.exp(y * z)) if logistic else 2 * (z - y)) / n
+    if logistic == "poisson":
+        d = (np.exp(z) - y) / n
+    else:
+        d = (-y / (1 + np.exp(y * z)) if logistic else 2 * (z - y)) / n
     g = X.T @ d
     worst = abs(d.sum())
     for gj, wj in zip(g, w, strict=True):
@@ -228,6 +237,19 @@ def test_logistic_regression_matches_the_split_reference(lam, M):
     assert kkt_violation(X, y, model.coef_.ravel(), float(np.ravel(model.intercept_)[0]), lam, M,
                          logistic=True) < 1e-6
     assert (model.coef_ == 0).any()
+
+
+def test_poisson_matches_the_split_reference():
+    rng = np.random.default_rng(11)
+    X = 0.4 * rng.standard_normal((200, 12))
+    y = rng.poisson(np.exp(X[:, :3] @ np.array([2.0, -1.5, 0.5]) + 0.3)).astype(float)
+    lam, M = 0.01, 0.8
+    model = pz.PoissonRegressor(penalty=pz.BerHu(lam, M), **TIGHT).fit(X, y)
+    w_ref, b_ref, f_ref = split_reference(X, y, lam, M, logistic="poisson")
+    assert primal(X, y, model.coef_, model.intercept_, lam, M, "poisson") <= f_ref + 1e-10
+    assert np.abs(model.coef_ - w_ref).max() < 1e-4
+    assert kkt_violation(X, y, model.coef_, model.intercept_, lam, M, logistic="poisson") < 1e-6
+    assert (model.coef_ == 0).any() and (np.abs(model.coef_) > M).any()
 
 
 @pytest.mark.parametrize("logistic", [False, True])
