@@ -343,6 +343,35 @@ def test_box_and_weights():
             assert abs(gj + slope) < 1e-6
 
 
+@pytest.mark.parametrize("logistic", [False, True])
+def test_sparse_equals_dense(logistic):
+    import scipy.sparse as sp
+
+    X, y = make(10, logistic=logistic)
+    X[np.abs(X) < 0.8] = 0.0
+    est = pz.LogisticRegression if logistic else pz.LinearRegression
+    pen = pz.BerHu(0.02 if logistic else 0.2, 0.5)
+    dense = est(penalty=pen, **TIGHT).fit(X, y)
+    sparse = est(penalty=pen, **TIGHT).fit(sp.csc_matrix(X), y)
+    assert np.abs(dense.coef_ - sparse.coef_).max() < 1e-8
+    assert 0.0 <= sparse.dual_gap_ <= 1e-11
+
+
+@pytest.mark.parametrize("logistic", [False, True])
+def test_interpreted_kernels_agree_with_the_compiled_ones(logistic):
+    """The same kernel source run as Python (a fresh install's first tiny fits) and compiled."""
+    X, y = make(12, n=40, p=8, logistic=logistic)
+    datafit = pz.Logistic() if logistic else pz.SquaredError()
+    problem = LinearProblem.build(X, y, datafit, kernels="jit")
+    pen = pz.BerHu(0.03 if logistic else 0.3, 0.5)
+    compiled = solve(problem, pen, tol=1e-10, max_iter=10_000, gram=False)
+    assert compiled.converged and (compiled.coef == 0).any()
+    problem_py = LinearProblem.build(X, y, datafit, kernels="python")
+    interpreted = solve(problem_py, pen, tol=1e-10, max_iter=10_000, gram=False)
+    assert np.abs(compiled.coef - interpreted.coef).max() < 1e-9
+    assert interpreted.certificate == pytest.approx(compiled.certificate, rel=1e-3, abs=1e-15)
+
+
 # ------------------------------------------------------------------- λ_max and limits
 def test_lambda_max_gives_zeros_and_path():
     X, y = make(5)
