@@ -439,6 +439,19 @@ def test_params_and_bad_input():
     with pytest.raises(TypeError, match="cannot add"):
         pz.BerHu(0.1) + pz.L1(0.1)
     assert "BerHu" in pz.__all__ and pz.BerHu is pz.penalties.BerHu
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 5))
+    with pytest.raises(ValueError, match="BerHu is not supported with several outputs"):
+        pz.LogisticRegression(penalty=pz.BerHu(0.01, 0.5)).fit(X, rng.integers(0, 3, 60))
+
+
+def test_two_dimensional_y_is_one_fit_per_column():
+    X, y = make(13)
+    Y = np.column_stack([y, -2 * y + 1])
+    both = pz.LinearRegression(penalty=pz.BerHu(0.2, 0.5), **TIGHT).fit(X, Y)
+    for t in range(2):
+        one = pz.LinearRegression(penalty=pz.BerHu(0.2, 0.5), **TIGHT).fit(X, Y[:, t])
+        assert np.abs(both.coef_[t] - one.coef_).max() < 1e-8
 
 
 def test_torch_formulas_and_regularizer():
