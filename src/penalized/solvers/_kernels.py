@@ -866,11 +866,15 @@ def convex_dual_scaling(pen, P, w, grad, idx):
 
 
 @njit(**_INLINE)
-def pen_gap_term(pen, P, j, wj, u):
+def pen_gap_term(pen, P, j, wj, u, edge):
     """Fenchel-Young gap ``pen_j(w_j) + pen_j*(u) − w_j·u ≥ 0`` of a convex penalty (with its box),
-    from :func:`pen_conjugate_argmax`: ``pen_j*(u) = u·x* − pen_j(x*)``."""
+    from :func:`pen_conjugate_argmax`: ``pen_j*(u) = u·x* − pen_j(x*)``. Where ``pen_j*(u)`` is
+    infinite: ``inf``, or, with ``edge`` (``u`` was scaled onto :func:`pen_dual_radius`, and only
+    its rounding put it beyond), the term on the edge."""
     x = pen_conjugate_argmax(pen, P, j, u)
-    if not np.isfinite(x):  # u beyond the dual bound (rounding of the scaling): as on its edge
+    if not np.isfinite(x):
+        if not edge:
+            return np.inf
         x = 0.0
     return max(pen_value(pen, P, j, wj) - pen_value(pen, P, j, x) + (x - wj) * u, 0.0)
 
@@ -880,8 +884,11 @@ def convex_gap(df, y, a, zx, b, w, grad, pen, P, L, idx, stationarity):
     """The Fenchel gap of :func:`duality_gap_of` for a convex penalty other than the elastic net
     (its own loops): the dual point ``θ = −α·∇F`` scaled by :func:`convex_dual_scaling`, the
     data fit's conjugate term where ``α < 1`` and :func:`pen_gap_term` per penalized coordinate;
-    unpenalized ones add ``v_j²/(2 L_j)`` to ``stationarity``. Returns ``(gap, stationarity)``."""
+    unpenalized ones add ``v_j²/(2 L_j)`` to ``stationarity``. Where ``α < 1``, the unscaled point
+    (``α = 1``: no data-fit term) is a dual point too when the conjugate is finite there: the gap is
+    the smaller of the two. Returns ``(gap, stationarity)``."""
     gap = 0.0
+    unscaled = 0.0
     alpha = convex_dual_scaling(pen, P, w, grad, idx)
     if alpha < 1.0:
         log_alpha = np.log(alpha) if alpha > 0.0 else 0.0
@@ -895,7 +902,11 @@ def convex_gap(df, y, a, zx, b, w, grad, pen, P, L, idx, stationarity):
             v = pen_violation(pen, P, j, w[j], grad[j])
             stationarity += v * v / (2.0 * L[j])
             continue
-        gap += pen_gap_term(pen, P, j, w[j], -alpha * grad[j])
+        gap += pen_gap_term(pen, P, j, w[j], -alpha * grad[j], True)
+        if alpha < 1.0:
+            unscaled += pen_gap_term(pen, P, j, w[j], -grad[j], False)
+    if alpha < 1.0:
+        gap = min(gap, unscaled)
     return gap, stationarity
 
 
@@ -1964,6 +1975,7 @@ def gram_gap(G, c, yy, w, gw, pen, P, grad, plain):
     if pen_convex(pen) and pen != PEN_ENET:  # another convex penalty: its conjugate (convex_gap)
         alpha = convex_dual_scaling(pen, P, w, grad, np.arange(p))
         gap = max(rss, 0.0) * (1.0 - alpha) * (1.0 - alpha)
+        unscaled = 0.0  # the smaller of the gaps at α and at 1 (see convex_gap)
         for j in range(p):
             if G[j, j] <= 0.0:
                 continue
@@ -1971,8 +1983,10 @@ def gram_gap(G, c, yy, w, gw, pen, P, grad, plain):
                 v = pen_violation(pen, P, j, w[j], grad[j])
                 stationarity += v * v / (4.0 * G[j, j])
             else:
-                gap += pen_gap_term(pen, P, j, w[j], -alpha * grad[j])
-        return gap, stationarity
+                gap += pen_gap_term(pen, P, j, w[j], -alpha * grad[j], True)
+                if alpha < 1.0:
+                    unscaled += pen_gap_term(pen, P, j, w[j], -grad[j], False)
+        return (min(gap, unscaled) if alpha < 1.0 else gap), stationarity
     convex = pen == PEN_ENET
     if plain:
         alpha = plain_dual_scaling(grad, P, np.arange(p))
