@@ -25,6 +25,7 @@ _LAZY = {
     "MultiTaskElasticNet": "linear_model",
     "fit_linear": "linear_model",
     "glmnet_penalty": "conventions",
+    "BerHu": "penalties",
     "regularization_path": "path",
     "lambda_max": "path",
     "PathResult": "path",

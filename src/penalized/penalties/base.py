@@ -347,8 +347,8 @@ class KernelPenalty:
     """A penalty as the compiled solvers take it (see ``solvers/_kernels.py``).
 
     ``code`` selects the penalty's block of compiled primitives (``PEN_ENET``, ``PEN_MCP``,
-    ``PEN_SCAD``); ``params`` holds its per-feature parameters, shape ``(N_PEN_ROWS, p)``:
-    rows 0–1 the block's own (``l1_j, l2_j`` or ``lam_j, gamma``), rows ``ROW_LO``/``ROW_HI``
+    ``PEN_SCAD``, ``PEN_BERHU``); ``params`` holds its per-feature parameters, shape ``(N_PEN_ROWS, p)``:
+    rows 0–1 the block's own (``l1_j, l2_j``, ``lam_j, gamma`` or ``lam_j, M``), rows ``ROW_LO``/``ROW_HI``
     the box ``lo_j ≤ w_j ≤ hi_j``. ``groups`` (block penalties: the group lasso and its sums)
     adds the groups and their strengths ``λ·c_g`` on top of the elastic-net rows.
     """
