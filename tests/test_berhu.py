@@ -473,3 +473,12 @@ def test_torch_formulas_and_regularizer():
     model(torch.randn(4, 5)).sum().backward()
     opt.step()
     assert (model.weight == 0).any()
+
+
+def test_elastic_net_gap_term_does_not_overflow_at_a_tiny_ridge():
+    """r*(u) = u²/(4·l2) for l1 = 0 is finite however small l2 is: written with x² it overflowed to a
+    reported gap of 0 (found by the generic-gap comparison above)."""
+    l2 = 2.5912781159125196e-227
+    expected = 1.0 / (4.0 * l2)
+    assert k.coordinate_gap(0.0, 1.0, 0.0, l2, -np.inf, np.inf) == pytest.approx(expected, rel=1e-12)
+    assert k.plain_coordinate_gap(0.0, 1.0, 0.0, l2) == pytest.approx(expected, rel=1e-12)

@@ -809,7 +809,9 @@ def coordinate_gap(wj, u, l1j, l2j, lo, hi):
         x = lo
     else:  # inside [−l1j, l1j], up to the rounding of the dual scaling where unbounded
         x = 0.0
-    term = l1j * (abs(wj) - abs(x)) + l2j * (wj * wj - x * x) + (x - wj) * u
+    # r(w) − w·u + (x·u − r(x)), the bracket as x·(u − l1·sign(x) − l2·x): no x² (which overflows
+    # for a tiny l2j and reports a gap of 0)
+    term = l1j * abs(wj) + l2j * wj * wj - wj * u + x * (u - l1j * np.sign(x) - l2j * x)
     return max(term, 0.0)
 
 
@@ -820,7 +822,9 @@ def plain_coordinate_gap(wj, u, l1j, l2j):
         x = prox_enet(u, l1j, 0.0) / (2.0 * l2j)
     else:
         x = 0.0
-    term = l1j * (abs(wj) - abs(x)) + l2j * (wj * wj - x * x) + (x - wj) * u
+    # r(w) − w·u + (x·u − r(x)), the bracket as x·(u − l1·sign(x) − l2·x): no x² (which overflows
+    # for a tiny l2j and reports a gap of 0)
+    term = l1j * abs(wj) + l2j * wj * wj - wj * u + x * (u - l1j * np.sign(x) - l2j * x)
     return max(term, 0.0)
 
 
