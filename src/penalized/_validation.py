@@ -244,6 +244,7 @@ def check_path_penalty(penalty, l1_ratio=0.5, weights=None, n_features=None):
     ``"mcp"``/``"scad"`` → ``MCP(1)``/``SCAD(1)`` (default γ), or a penalty object, used as given
     (path point k is ``penalty.scaled(lambdas[k])``)."""
     from .penalties import Penalty, check_penalty_weights
+    from .penalties import from_name as penalty_from_name
 
     if isinstance(penalty, str):
         if penalty in ("group", "sparse_group"):
@@ -252,7 +253,7 @@ def check_path_penalty(penalty, l1_ratio=0.5, weights=None, n_features=None):
         if penalty == "elasticnet":
             check_l1_ratio(l1_ratio)
         c = check_penalty_weights(weights, n_features)
-        return Penalty.from_name(penalty, 1.0, l1_ratio=l1_ratio, weights=c)
+        return penalty_from_name(penalty, 1.0, l1_ratio=l1_ratio, weights=c)
     if not isinstance(penalty, Penalty):
         raise TypeError("penalty must be 'l1', 'l2', 'elasticnet', 'mcp', 'scad' or a penalty object "
                         f"(penalized.L1, L2, L1L2, GroupL1, MCP, SCAD or a sum of them), got {penalty!r}.")

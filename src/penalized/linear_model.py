@@ -25,6 +25,7 @@ Fitted attributes: ``coef_``, ``intercept_``, ``n_iter_`` (coordinate-descent ep
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
@@ -38,7 +39,7 @@ from . import _validation as v
 from .dask import is_dask_collection
 from .datafits import Logistic, Multinomial, Poisson, SquaredError
 from .penalties import L1, L1L2, L2, GroupL1, check_bounds
-from .standardize import check_standardize
+from .standardize import check_standardize, fit_standardized
 
 __all__ = [
     "fit_linear",
@@ -103,11 +104,11 @@ class _PenalizedLinearModel(BaseEstimator):
         bounds = check_bounds(self.bounds, self.positive, X.shape[1])
         fit = fit_linear
         if check_standardize(self.standardize):  # glmnet's (penalized.standardize)
-            from .standardize import fit_standardized as fit
+            fit = functools.partial(fit_standardized, fit_linear)
         return fit(datafit or self._datafit, penalty, X, y, sample_weight=sample_weight,
-                          fit_intercept=self.fit_intercept, coef_init=coef_init,
-                          intercept_init=intercept_init, tol=self.tol, max_iter=self.max_iter,
-                          bounds=bounds, offset=offset)
+                   fit_intercept=self.fit_intercept, coef_init=coef_init,
+                   intercept_init=intercept_init, tol=self.tol, max_iter=self.max_iter,
+                   bounds=bounds, offset=offset)
 
     def _warm_start(self, n_targets, n_features):
         """Previous solution as ``(coef (k, p), intercept (k,))`` if usable, else Nones."""

@@ -207,11 +207,11 @@ class Standardization:
         return self.scale.reshape(shape)
 
 
-def fit_standardized(datafit, penalty, X, y, *, sample_weight=None, bounds=None, coef_init=None, **options):
-    """:func:`penalized.linear_model.fit_linear` with glmnet's standardization; the result's
-    ``coef`` is on the original scale (its layout as ``fit_linear``'s: (p,) or (K, p))."""
-    from .linear_model import fit_linear
-
+def fit_standardized(fit_linear, datafit, penalty, X, y, *, sample_weight=None, bounds=None, coef_init=None,
+                     **options):
+    """``fit_linear`` (:func:`penalized.linear_model.fit_linear`, passed in: this module sits below
+    the estimators) with glmnet's standardization; the result's ``coef`` is on the original scale
+    (its layout as ``fit_linear``'s: (p,) or (K, p))."""
     st = Standardization.fit(X, sample_weight, penalty)
     p = X.shape[1]
     if coef_init is not None:
