@@ -36,7 +36,9 @@ def _reject_non_finite(X):
 def kernel_matrix(X):
     """``(X, Xd, Xi, Xp, sparse)`` as the kernels take it (see :mod:`._kernels`)."""
     if sp.issparse(X):
-        X = X.tocsc()
+        from .._validation import canonical_sparse
+
+        X = canonical_sparse(X.tocsc())  # fit_linear's callers may pass duplicates: summed on a copy
         placeholder = np.zeros((2, 2), dtype=X.dtype, order="F")
         return placeholder, X.data, X.indices, X.indptr, True
     X = np.asfortranarray(X)
