@@ -16,7 +16,8 @@ estimator                                   objective
 MSE is the (sample-weighted) mean squared error ``Σ a_i (y_i − x_iᵀw − b)²``. The
 intercept ``b`` is never penalized. Conversions: scikit-learn ``Lasso(alpha)`` and
 ``ElasticNet(alpha, l1_ratio)`` are ``lam = 2·alpha`` with the same ``l1_ratio``;
-``Ridge(alpha)`` is ``lam = alpha / n``; ``LogisticRegression(C)`` is ``lam = 1/(n·C)``.
+``Ridge(alpha)`` is ``lam = alpha / n``; ``LogisticRegression(C)`` is ``L1(1/(n·C))`` with
+``penalty="l1"`` and ``L2(1/(2n·C))`` with ``penalty="l2"`` (its ``½‖w‖²``).
 
 Fitted attributes: ``coef_``, ``intercept_``, ``n_iter_`` (coordinate-descent epochs),
 ``dual_gap_`` (the optimality certificate at the returned point, see
@@ -344,8 +345,9 @@ class LogisticRegression(ClassifierMixin, _PenalizedLinearModel):
     scikit-learn fits by default: elementwise penalties act on every entry of ``W``, and
     ``GroupL1`` groups each feature across the K classes (glmnet's ``type.multinomial =
     "grouped"``: a feature is in or out for all classes). One-vs-rest stays available through
-    ``sklearn.multiclass.OneVsRestClassifier``. scikit-learn's ``LogisticRegression(C)`` with the
-    same penalty type is ``lam = 1/(n·C)``.
+    ``sklearn.multiclass.OneVsRestClassifier``. scikit-learn's ``LogisticRegression(C)`` minimises
+    ``C·Σ_i loss_i + R(w)``: ``penalty="l1"`` is ``L1(1/(n·C))``; ``penalty="l2"`` (``R = ½‖w‖²``) is
+    ``L2(1/(2n·C))``; ``"elasticnet"`` is ``L1L2(l1=ρ/(n·C), l2=(1−ρ)/(2n·C))``.
 
     Parameters
     ----------

@@ -527,7 +527,8 @@ class LogisticRegressionCV(_PathCV, LogisticRegression):
     ``s_i = ±1``, ``classes_[1]`` is +1). More classes: the multinomial model
     ``Σ a_i (−log softmax(W x_i + b)_{y_i}) + λ·R(W)`` (``W`` of shape (K, p)), as
     :class:`~penalized.LogisticRegression` fits it; ``GroupL1`` groups each feature across the
-    classes. scikit-learn's ``C = 1/(n·λ)``. Default score: the deviance ``−2 Σ a_i log p̂_i(y_i)``
+    classes. scikit-learn's ``C = 1/(n·λ)`` for ``"l1"`` and ``"elasticnet"`` (same ``l1_ratio``),
+    ``C = 1/(2n·λ)`` for ``"l2"`` (its ``½‖w‖²``). Default score: the deviance ``−2 Σ a_i log p̂_i(y_i)``
     (glmnet's ``type.measure="deviance"``, binomial or multinomial: twice the mean log-loss; pass
     ``scoring="log_loss"`` for the log-loss itself — the same λ).
 
