@@ -315,6 +315,22 @@ def check_fold_classes(y_train, classes, fold, sample_weight=None, model="logist
         )
 
 
+def check_fold_weights(sample_weight, train, test, fold):
+    """Some positive weight in both parts of cross-validation fold ``fold``.
+
+    A training part whose samples all have weight 0 has no data to fit; a test part whose
+    samples all have weight 0 has no error to measure. The error names the fold and the fixes.
+    """
+    for part, rows in (("training", train), ("test", test)):
+        if rows.size and not np.any(sample_weight[rows] > 0):
+            raise ValueError(
+                f"the {part} part of cross-validation fold {fold} ({rows.size} samples) has sample_weight 0 "
+                "everywhere: it has no data to " + ("fit" if part == "training" else "score")
+                + ". Shuffle the folds (cv=KFold(n_splits, shuffle=True)), drop the zero-weight samples, "
+                "or use fewer folds."
+            )
+
+
 def check_select(select):
     if select not in ("min", "1se"):
         raise ValueError(f"select must be 'min' or '1se', got {select!r}.")

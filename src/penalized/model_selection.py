@@ -220,6 +220,9 @@ class _PathCV:
             v.check_n_splits(self.cv, X.shape[0])
         splitter = check_cv(self.cv, y, classifier=self._classifier)
         splits = list(splitter.split(X, y))
+        if sample_weight is not None:
+            for f, (train, test) in enumerate(splits):
+                v.check_fold_weights(sample_weight, train, test, f)
         if classes is not None:
             for f, (train, _) in enumerate(splits):
                 v.check_fold_classes(y[train], classes, f,

@@ -41,6 +41,16 @@ SQNORM_MAX = 1e280
 SQNORM_MIN = 1e-280
 
 
+def check_target_scale(y, name="y"):
+    """Refuse targets whose squares overflow (|y| > 1e150): the losses and certificates would be
+    infinite, or the stopping threshold would be, and the fit would stop anywhere."""
+    top = float(np.max(np.abs(y), initial=0.0))
+    if top > 1e150:
+        raise ValueError(f"{name} has values too large for double precision (largest |value| {top:.3g}): their "
+                         f"squares overflow. Rescale {name} (divide it by a power of 10) and scale the "
+                         "predictions back.")
+
+
 def check_column_scales(kX, means, centred_sqnorms, a):
     """Refuse (``ValueError`` naming the columns) columns of ``X`` too large or too small for the
     solvers: rather than return a model that silently drops them, say which and how to fix it."""
@@ -137,8 +147,11 @@ class LinearProblem:
             offset = np.ascontiguousarray(offset, dtype=np.float64)
             if datafit.code == k.SQUARED_ERROR:  # (y − z − o)² = ((y − o) − z)²: exact
                 y, offset = y - offset, None
+        if sample_weight is not None and not np.sum(sample_weight) > 0:
+            raise ValueError("sample_weight sums to 0: no sample carries weight, there is nothing to fit.")
         a = np.full(n, 1.0 / n) if sample_weight is None else (
             np.asarray(sample_weight, dtype=np.float64) / np.sum(sample_weight))
+        check_target_scale(y)
         means, centred_sqnorms = np.empty(p), np.empty(p)
         k.col_weighted_moments(*kX, a, means, centred_sqnorms)
         if not (np.isfinite(means).all() and np.isfinite(centred_sqnorms).all()):
