@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Lasso as SkLasso
 from sklearn.linear_model import LogisticRegression as SkLogistic
+from sklearn.linear_model import MultiTaskLasso as SkMultiTaskLasso
 
 import penalized as pz
 from penalized.solvers import LinearProblem
@@ -96,6 +97,16 @@ def poisson_objective(X, y, w, b, lam_l1, lam_l2, sw):
     return _mean(np.exp(z) - y * z, sw) + lam_l1 * np.abs(w).sum() + lam_l2 * (w @ w)
 
 
+def multitask_objective(X, Y, W, b, lam, _l2, sw):
+    """Mean over samples of ‖y_i − W x_i − b‖² + λ Σ_j ‖W[:, j]‖₂ (W of shape (T, p))."""
+    return float(np.mean(((Y - X @ W.T - b) ** 2).sum(1)) + lam * np.sqrt((W ** 2).sum(0)).sum())
+
+
+def multitask_reference(X, Y, lam, sw):
+    ref = SkMultiTaskLasso(alpha=lam / 2, tol=1e-10, max_iter=100_000).fit(X, Y)
+    return ref.coef_, ref.intercept_
+
+
 def lasso_reference(X, y, lam, sw):
     ref = SkLasso(alpha=lam / 2, tol=1e-10, max_iter=100_000).fit(X, y, sample_weight=sw)
     return ref.coef_, ref.intercept_
@@ -144,10 +155,13 @@ def _run(make_estimator, X, target, sw):
     return est, any(issubclass(w.category, ConvergenceWarning) for w in caught)
 
 
-def check_case(data, datafit, make_estimator, objective, reference, lam_l1, lam_l2, lam_ref):
+def check_case(data, datafit, make_estimator, objective, reference, lam_l1, lam_l2, lam_ref, tasks=1):
     X, signal, rng, fmt, extreme, sw = data
     n = X.shape[0]
-    if isinstance(datafit, pz.SquaredError):
+    if tasks > 1:
+        target = internal = np.outer(signal, np.linspace(1, -1, tasks)) + 0.3 * rng.standard_normal((n, tasks))
+        sw = None  # the reference takes no sample weights
+    elif isinstance(datafit, pz.SquaredError):
         target = internal = signal + 0.3 * rng.standard_normal(n)
     elif isinstance(datafit, pz.Logistic):
         target = (signal + 0.5 * rng.standard_normal(n) > 0).astype(int)
@@ -167,8 +181,10 @@ def check_case(data, datafit, make_estimator, objective, reference, lam_l1, lam_
     assert extreme is None, "a column out of double precision's reach was not refused"
     L0 = LinearProblem.build(X, internal, datafit, sw).null_loss
     gap = float(np.max(est.dual_gap_))
-    w, b = np.ravel(est.coef_), float(np.ravel(est.intercept_)[0])
-    assert np.all(np.isfinite(w)) and np.isfinite(b)
+    w, b = est.coef_, est.intercept_
+    if np.ndim(internal) == 1:
+        w, b = np.ravel(w), float(np.ravel(b)[0])
+    assert np.all(np.isfinite(w)) and np.all(np.isfinite(b))
     if warned:  # an honest warning: the certificate it reports is above the tolerance
         assert gap > TOL * L0
         return
@@ -212,6 +228,16 @@ def test_l1_logistic(data):
 def test_l2_poisson(data):
     check_case(data, pz.Poisson(), lambda: pz.PoissonRegressor(penalty=pz.L2(LAM), tol=TOL),
                poisson_objective, poisson_reference, 0.0, LAM, LAM)
+
+
+@settings(max_examples=12, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(hostile())
+def test_multitask_lasso(data):
+    if data[3] != "dense":  # scikit-learn's MultiTaskLasso takes dense X only; penalized's sparse
+        data = (*data[:3], "dense", *data[4:])  # path is covered by the single-task cases
+    check_case(data, pz.SquaredError(), lambda: pz.MultiTaskLasso(lam=LAM, tol=TOL), multitask_objective,
+               multitask_reference, LAM, 0.0, LAM, tasks=3)
 
 
 @pytest.mark.parametrize("fmt", ["dense", "csc with duplicates"])
