@@ -21,7 +21,9 @@ intercept ``b`` is never penalized. Conversions: scikit-learn ``Lasso(alpha)`` a
 
 Fitted attributes: ``coef_``, ``intercept_``, ``n_iter_`` (coordinate-descent epochs),
 ``dual_gap_`` (the optimality certificate at the returned point, see
-:mod:`penalized.solvers.coordinate_descent`), ``selected_features_``.
+:mod:`penalized.solvers.coordinate_descent`), ``selected_features_``. A fit returns without a
+``ConvergenceWarning`` only with ``dual_gap_ ≤ tol·L(0)``; columns of ``X`` whose squared norms
+over- or underflow in double precision, and targets whose squares do, are refused by name.
 """
 
 from __future__ import annotations
