@@ -60,10 +60,10 @@ def check_column_scales(kX, means, centred_sqnorms, a):
     tiny = raw < SQNORM_MIN
     if tiny.any():  # all-zero columns (or non-zero on zero-weight rows only) are fine: they are not used
         tiny &= _has_nonzero(kX, np.flatnonzero(tiny), a)
-    for mask, what in ((huge, "so large that their squared norms overflow"),
-                       (tiny, "so small that their squared norms underflow")):
-        if mask.any():
-            cols = np.flatnonzero(mask)
+    for out_of_range, what in ((huge, "so large that their squared norms overflow"),
+                               (tiny, "so small that their squared norms underflow")):
+        if out_of_range.any():
+            cols = np.flatnonzero(out_of_range)
             shown = ", ".join(str(int(j)) for j in cols[:10]) + (" ..." if cols.size > 10 else "")
             size = _largest_entry(kX, cols)
             raise ValueError(
