@@ -219,6 +219,11 @@ class _PathCV:
                 raise ValueError(f"cv must be at least 2 folds, got cv={self.cv}.")
             v.check_n_splits(self.cv, X.shape[0])
         splitter = check_cv(self.cv, y, classifier=self._classifier)
+        if isinstance(self.cv, numbers.Integral) and self._classifier:
+            from sklearn.model_selection import KFold
+
+            if np.unique(y, return_counts=True)[1].max() < self.cv:  # StratifiedKFold would refuse
+                splitter = KFold(self.cv)
         splits = list(splitter.split(X, y))
         if sample_weight is not None:
             for f, (train, test) in enumerate(splits):
@@ -365,7 +370,9 @@ _COMMON_PARAMS = """
     weights : array (n_features,), optional
         Per-feature penalty factors ``c_j`` ≥ 0 (glmnet's ``penalty.factor``; 0 = unpenalized).
     cv : int, cross-validation generator or iterable, default=10
-        An int is ``KFold`` (``StratifiedKFold`` for classifiers) without shuffling; pass
+        An int is ``KFold`` (``StratifiedKFold`` for classifiers) without shuffling (for a
+        classifier whose every class has fewer samples than folds, stratification is impossible:
+        plain ``KFold``, as glmnet's folds, and every training part must still hold every class); pass
         e.g. ``KFold(10, shuffle=True, random_state=0)`` for glmnet's random folds, or any
         scikit-learn splitter.
     scoring : str or callable, optional
