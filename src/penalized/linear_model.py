@@ -16,11 +16,14 @@ estimator                                   objective
 MSE is the (sample-weighted) mean squared error ``Σ a_i (y_i − x_iᵀw − b)²``. The
 intercept ``b`` is never penalized. Conversions: scikit-learn ``Lasso(alpha)`` and
 ``ElasticNet(alpha, l1_ratio)`` are ``lam = 2·alpha`` with the same ``l1_ratio``;
-``Ridge(alpha)`` is ``lam = alpha / n``; ``LogisticRegression(C)`` is ``lam = 1/(n·C)``.
+``Ridge(alpha)`` is ``lam = alpha / n``; ``LogisticRegression(C)`` is ``L1(1/(n·C))`` with
+``penalty="l1"`` and ``L2(1/(2n·C))`` with ``penalty="l2"`` (its ``½‖w‖²``).
 
 Fitted attributes: ``coef_``, ``intercept_``, ``n_iter_`` (coordinate-descent epochs),
 ``dual_gap_`` (the optimality certificate at the returned point, see
-:mod:`penalized.solvers.coordinate_descent`), ``selected_features_``.
+:mod:`penalized.solvers.coordinate_descent`), ``selected_features_``. A fit returns without a
+``ConvergenceWarning`` only with ``dual_gap_ ≤ tol·L(0)``; columns of ``X`` whose squared norms
+over- or underflow in double precision, and targets whose squares do, are refused by name.
 """
 
 from __future__ import annotations
@@ -370,8 +373,9 @@ class LogisticRegression(ClassifierMixin, _PenalizedLinearModel):
     scikit-learn fits by default: elementwise penalties act on every entry of ``W``, and
     ``GroupL1`` groups each feature across the K classes (glmnet's ``type.multinomial =
     "grouped"``: a feature is in or out for all classes). One-vs-rest stays available through
-    ``sklearn.multiclass.OneVsRestClassifier``. scikit-learn's ``LogisticRegression(C)`` with the
-    same penalty type is ``lam = 1/(n·C)``.
+    ``sklearn.multiclass.OneVsRestClassifier``. scikit-learn's ``LogisticRegression(C)`` minimises
+    ``C·Σ_i loss_i + R(w)``: ``penalty="l1"`` is ``L1(1/(n·C))``; ``penalty="l2"`` (``R = ½‖w‖²``) is
+    ``L2(1/(2n·C))``; ``"elasticnet"`` is ``L1L2(l1=ρ/(n·C), l2=(1−ρ)/(2n·C))``.
 
     Parameters
     ----------
@@ -510,6 +514,11 @@ class PoissonRegressor(_Regressor):
 
     Attributes as in :class:`Lasso`. ``predict`` returns the mean ``exp(Xw + b [+ offset])``;
     ``score`` is the fraction of Poisson deviance explained (D², scikit-learn's).
+
+    The stopping rule ``dual_gap_ ≤ tol·L(0)`` is relative to the null model's loss on the whole
+    sample (half its deviance). One huge count (say 1e15 among counts near 1) dominates ``L(0)``,
+    so the objective is then certified to ``tol`` times that large number: lower ``tol`` (down to
+    about 1e-14) to fit the other samples as tightly (docs/performance.md, "What the rule promises").
     """
 
     _datafit = Poisson()

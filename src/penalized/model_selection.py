@@ -234,7 +234,15 @@ class _PathCV:
                 raise ValueError(f"cv must be at least 2 folds, got cv={self.cv}.")
             v.check_n_splits(self.cv, X.shape[0])
         splitter = check_cv(self.cv, y, classifier=self._classifier)
+        if isinstance(self.cv, numbers.Integral) and self._classifier:
+            from sklearn.model_selection import KFold
+
+            if np.unique(y, return_counts=True)[1].max() < self.cv:  # StratifiedKFold would refuse
+                splitter = KFold(self.cv)
         splits = list(splitter.split(X, y))
+        if sample_weight is not None:
+            for f, (train, test) in enumerate(splits):
+                v.check_fold_weights(sample_weight, train, test, f)
         if classes is not None:
             for f, (train, _) in enumerate(splits):
                 v.check_fold_classes(y[train], classes, f,
@@ -392,7 +400,9 @@ _COMMON_PARAMS = """
     weights : array (n_features,), optional
         Per-feature penalty factors ``c_j`` ≥ 0 (glmnet's ``penalty.factor``; 0 = unpenalized).
     cv : int, cross-validation generator or iterable, default=10
-        An int is ``KFold`` (``StratifiedKFold`` for classifiers) without shuffling; pass
+        An int is ``KFold`` (``StratifiedKFold`` for classifiers) without shuffling (for a
+        classifier whose every class has fewer samples than folds, stratification is impossible:
+        plain ``KFold``, as glmnet's folds, and every training part must still hold every class); pass
         e.g. ``KFold(10, shuffle=True, random_state=0)`` for glmnet's random folds, or any
         scikit-learn splitter.
     scoring : str or callable, optional
@@ -572,7 +582,8 @@ class LogisticRegressionCV(_PathCV, LogisticRegression):
     ``s_i = ±1``, ``classes_[1]`` is +1). More classes: the multinomial model
     ``Σ a_i (−log softmax(W x_i + b)_{y_i}) + λ·R(W)`` (``W`` of shape (K, p)), as
     :class:`~penalized.LogisticRegression` fits it; ``GroupL1`` groups each feature across the
-    classes. scikit-learn's ``C = 1/(n·λ)``. Default score: the deviance ``−2 Σ a_i log p̂_i(y_i)``
+    classes. scikit-learn's ``C = 1/(n·λ)`` for ``"l1"`` and ``"elasticnet"`` (same ``l1_ratio``),
+    ``C = 1/(2n·λ)`` for ``"l2"`` (its ``½‖w‖²``). Default score: the deviance ``−2 Σ a_i log p̂_i(y_i)``
     (glmnet's ``type.measure="deviance"``, binomial or multinomial: twice the mean log-loss; pass
     ``scoring="log_loss"`` for the log-loss itself — the same λ).
 
