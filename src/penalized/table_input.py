@@ -141,7 +141,7 @@ def _feature_columns(frame, max_levels):
                                 f"{examples} at data {_rows(pos, 3)}; fix or remove them")
                 continue
             if len(values) and bad.sum() == 0:  # numbers stored as text
-                frame[col] = pd.to_numeric(s, errors="coerce")
+                frame[col] = _parse_numbers(s)
                 numeric.append(col)
             else:
                 n_levels = int(values.astype(str).nunique())
@@ -238,6 +238,17 @@ def _check_column_name(name, columns, source, what):
                          f"{_names(columns)}.{_missing_target_hint(name, columns)}")
 
 
+def _parse_numbers(column):
+    """Numbers stored as text, parsed exactly (Python's float: pandas 2's ``to_numeric`` may round
+    the last digit differently); what that refuses (``to_numeric``-only forms) through ``to_numeric``."""
+    import pandas as pd
+
+    try:
+        return column.astype(np.float64)
+    except (TypeError, ValueError):
+        return pd.to_numeric(column, errors="coerce")
+
+
 def _offset_column(column, name):
     """The offset column as finite floats (one line naming the column and rows otherwise)."""
     import pandas as pd
@@ -249,7 +260,7 @@ def _offset_column(column, name):
         if bad.size:
             raise ValueError(f"offset column {name!r} must be numeric; it has values such as "
                              f"{str(column.iloc[bad[0]])!r} at data {_rows(bad, 3)}.")
-        column = as_num
+        column = _parse_numbers(column)
     values = column.to_numpy(dtype=np.float64)
     bad = np.flatnonzero(~np.isfinite(values))
     if bad.size:
