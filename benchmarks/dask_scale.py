@@ -112,7 +112,7 @@ def fit_dask_ml(kind, X, y, lam, n, solver, max_iter):
 
 def judge(kind, X, y, coef, lam):
     import penalized as pz
-    from penalized.solvers import certificate
+    from penalized import certificate
 
     datafit = pz.SquaredError() if kind == "lasso" else pz.Logistic()
     return certificate(X, y, coef, 0.0, datafit=datafit, penalty=pz.L1(lam), fit_intercept=False)

@@ -23,9 +23,9 @@ import dask  # noqa: E402
 import pandas as pd  # noqa: E402
 
 import penalized as pz  # noqa: E402
+from penalized import certificate  # noqa: E402
 from penalized.dask import chunks as C  # noqa: E402
 from penalized.dask import newton  # noqa: E402
-from penalized.solvers import certificate  # noqa: E402
 
 TIGHT = dict(tol=1e-13, max_iter=100_000)  # both solvers near the rounding level: 1e-6 is meaningful
 

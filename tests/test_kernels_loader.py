@@ -1,8 +1,8 @@
 """The three ways of running the kernels (AOT module, numba JIT, Python) agree."""
 
 import inspect
-import re
 import os
+import re
 import subprocess
 import sys
 

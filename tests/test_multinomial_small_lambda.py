@@ -48,15 +48,13 @@ def test_multinomial_l1_at_small_lambda_converges_and_matches_saga(lam):
 
 def test_block_steps_alone_still_available_and_agree_at_moderate_lambda():
     from penalized.datafits import Multinomial
-    from penalized.solvers import LinearProblem
-    from penalized.solvers.blocks import solve_blocks
-    from penalized.solvers.coordinate_descent import kernel_penalty
+    from penalized.solvers import LinearProblem, solve
 
     X, y = data()
     problem = LinearProblem.build(X, np.eye(3)[y], Multinomial())
-    kp = kernel_penalty(pz.L1(1e-3), X.shape[1])
-    hybrid = solve_blocks(problem, kp, tol=1e-10, max_iter=20_000)
-    block = solve_blocks(problem, kp, tol=1e-10, max_iter=20_000, newton=False)
+    hybrid = solve(problem, pz.L1(1e-3), tol=1e-10, max_iter=20_000)
+    block = solve(problem, pz.L1(1e-3), tol=1e-10, max_iter=20_000, newton=False)
+    assert "Newton" not in block.plan.method
     assert hybrid.converged and block.converged
     assert hybrid.objective == pytest.approx(block.objective, abs=1e-9)
     assert kkt_violation(X, y, hybrid.coef, hybrid.intercept, 1e-3) < 1e-6

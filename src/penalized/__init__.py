@@ -26,6 +26,7 @@ _LAZY = {
     "fit_linear": "linear_model",
     "glmnet_penalty": "conventions",
     "BerHu": "penalties",
+    "certificate": "certify",
     "regularization_path": "path",
     "lambda_max": "path",
     "PathResult": "path",

@@ -488,7 +488,7 @@ def certify(data, datafit, penalty, target, coef, intercept=0.0, *, fit_intercep
     the duality gap when the dual point needs rescaling. Returns a
     :class:`penalized.solvers.Certificate`.
     """
-    from ..solvers.certificate import Certificate
+    from ..solvers.results import Certificate
 
     p = data.n_features
     w = np.asarray(coef, dtype=np.float64).ravel()

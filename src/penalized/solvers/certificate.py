@@ -10,29 +10,12 @@ check every library's answer to the same relative tolerance.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
+
+from .results import Certificate
 
 __all__ = ["Certificate", "certificate", "certify"]
 
-
-@dataclass(frozen=True)
-class Certificate:
-    """``value`` (the certificate), ``null_loss`` (L(0), the null model's loss) and the
-    ``objective`` ``L_data + L_reg`` at the candidate; ``relative = value / null_loss``."""
-
-    value: float
-    null_loss: float
-    objective: float
-
-    @property
-    def relative(self):
-        return self.value / self.null_loss if self.null_loss > 0 else self.value
-
-    def meets(self, tol):
-        """Would the solver have stopped here with this ``tol``?"""
-        return self.relative <= tol
 
 
 def certify(problem, penalty, coef, intercept=0.0, bounds=None):
@@ -77,8 +60,8 @@ def certificate(X, y, coef, intercept=0.0, *, datafit, penalty, sample_weight=No
 
     Parameters
     ----------
-    X : array or sparse matrix (n_samples, n_features), or a Dask array or DataFrame (the terms
-        are then summed over its chunks on the cluster: :mod:`penalized.dask`)
+    X : array or sparse matrix (n_samples, n_features); :func:`penalized.certificate` also takes a
+        Dask array or DataFrame
     y : array (n_samples,)
         Targets; for :class:`~penalized.Logistic`, two class labels (the larger one,
         in sorted order, is +1) or ±1.
@@ -103,15 +86,9 @@ def certificate(X, y, coef, intercept=0.0, *, datafit, penalty, sample_weight=No
     Certificate
         ``certificate(...).relative <= tol`` is the stopping rule of every solver here.
     """
-    from ..dask import is_dask_collection
-
-    if is_dask_collection(X):  # the same terms, summed over the chunks on the cluster
-        from ..dask import estimators as dask_route  # (imported as a module: see test_kernels_loader)
-
-        if bounds is not None or offset is not None:
-            raise NotImplementedError("certificate on Dask input takes no bounds= or offset=.")
-        return dask_route.certificate(X, y, coef, intercept, datafit=datafit, penalty=penalty,
-                                sample_weight=sample_weight, fit_intercept=fit_intercept)
+    if hasattr(X, "__dask_graph__"):
+        raise TypeError("penalized.solvers.certificate takes in-memory X; for a Dask collection use "
+                        "penalized.certificate (the same terms, summed over the chunks on the cluster).")
     from ..penalties import check_bounds
     from .problem import LinearProblem
 

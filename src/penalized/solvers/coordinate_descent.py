@@ -40,22 +40,17 @@ and why. Group penalties go to the block solver (:mod:`.blocks`).
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 
 import numpy as np
 
 from .problem import LinearProblem
+from .results import _ROUNDING_FLOOR, REFRESH_EPOCHS, SolverPlan, SolverResult
 
-# Below this, a certificate is rounding noise of the data (e.g. a constant y fitted by
-# its mean); in units of mean(a·y²).
-_ROUNDING_FLOOR = 1e4 * np.finfo(np.float64).eps ** 2
 # Working sets pay off only when there are many features to leave out.
 WS_MIN_FEATURES = 100
 # Largest support solved exactly (a dense |S|×|S| or n×n system).
 SUPPORT_MAX = 2000
 SUPPORT_MEMORY = 2 * 10**7  # entries of the n×|S| matrix it gathers
-# Recompute X̃w from w at least this often (epochs), and before declaring convergence.
-REFRESH_EPOCHS = 100
 # Epochs per sub-problem call at most (the outer loop then refreshes X̃w and re-checks).
 INNER_EPOCHS = 500
 # Anderson acceleration by default only where exact support steps cannot run.
@@ -64,59 +59,6 @@ ANDERSON_BELOW = 100
 GRAM_MAX_FEATURES = 50
 GRAM_MIN_RATIO = 20
 
-
-@dataclass(frozen=True)
-class SolverResult:
-    """What :func:`solve` returns.
-
-    ``certificate`` (reported by estimators as ``dual_gap_``) bounds the distance to the
-    optimum as described in the module docstring; ``converged`` says whether it fell
-    below ``threshold = tol · L(0)`` within ``max_iter`` epochs: ``converged`` is exactly
-    ``certificate <= threshold``. Where every coordinate's optimality violation fell below the
-    rounding error of its gradient (at tiny λ the rescaled dual point cannot certify an exact
-    solution), ``certificate`` is the stationarity measure ``Σ_j v_j²/(2L_j)`` instead of the
-    duality gap (see :func:`_certificate_at_rounding`; ``plan`` says so).
-    """
-
-    coef: np.ndarray
-    intercept: float
-    certificate: float
-    threshold: float
-    n_iter: int
-    converged: bool
-    objective: float
-    n_screened: int = 0
-    support_steps: int = 0
-    gradient: np.ndarray | None = None
-    plan: SolverPlan | None = None
-
-
-@dataclass(frozen=True)
-class SolverPlan:
-    """What :func:`solve` decided to run on one problem, and why (see ``str(plan)``)."""
-
-    datafit: str
-    penalty: str
-    method: str
-    working_sets: str
-    gram: bool
-    anderson_k: int
-    support_steps: bool
-    screening: bool
-    certificate: str
-    reasons: tuple = ()
-    anderson_beyond_support_steps: bool = False
-
-    def __str__(self):
-        lines = [f"{self.penalty} on the {self.datafit}: {self.method}",
-                 f"  working sets: {self.working_sets}; Gram mode: {self.gram}; Anderson: "
-                 f"{self.anderson_k or 'off'}"
-                 f"{' (on supports beyond the exact steps)' if self.anderson_beyond_support_steps else ''}; "
-                 f"exact support steps: {self.support_steps}; "
-                 f"Gap Safe screening: {self.screening}",
-                 f"  certificate: {self.certificate}"]
-        lines += [f"  - {r}" for r in self.reasons]
-        return "\n".join(lines)
 
 
 def kernel_penalty(penalty, n_features, bounds=None):
@@ -272,11 +214,15 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
                               newton=newton, gram=gram, newton_forcing=newton_forcing, inner_ratio=inner_ratio,
                               check_balance=check_balance)
     if kp.groups is not None or problem.n_outputs > 1:
+        from . import multinomial
         from .blocks import solve_blocks
 
-        return solve_blocks(problem, kp, coef_init=coef_init, intercept_init=intercept_init, tol=tol,
-                            max_iter=max_iter, working_set=working_set, anderson_k=anderson_k,
-                            check_every=check_every, min_ws_size=min_ws_size, inner_ratio=inner_ratio)
+        options = dict(coef_init=coef_init, intercept_init=intercept_init, tol=tol, max_iter=max_iter,
+                       working_set=working_set, anderson_k=anderson_k, check_every=check_every,
+                       min_ws_size=min_ws_size, inner_ratio=inner_ratio)
+        if newton is not False and multinomial.applies(problem, kp):  # block steps, then Newton if they stall
+            return multinomial.solve_hybrid(problem, kp, solve_blocks, solve, **options)
+        return solve_blocks(problem, kp, **options)
     plan, choice = make_plan(problem, kp, working_set=working_set, anderson_k=anderson_k, screening=screening,
                              support_solve=support_solve, newton=newton, gram=gram)
     continuation_epochs = 0

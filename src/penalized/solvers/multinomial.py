@@ -1,6 +1,6 @@
 """Proximal Newton for the multinomial log-loss with an elementwise penalty (L1, L2, L1L2).
 
-:func:`solve_hybrid` (what :func:`.blocks.solve_blocks` runs for this problem) first takes the
+:func:`solve_hybrid` (what :func:`.coordinate_descent.solve` runs for this problem) first takes the
 block solver's steps, which are fast at moderate λ; if they have not converged after
 :data:`BLOCK_FIRST` epochs it switches to the class-wise Newton steps below, and back to block
 steps for the last digits if Newton stalls at rounding.
@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .coordinate_descent import _ROUNDING_FLOOR, SolverPlan, SolverResult
+from .results import _ROUNDING_FLOOR, SolverPlan, SolverResult
 
 BLOCK_FIRST = 300  # block epochs before Newton steps take over
 STALL_CYCLES = 20  # cycles without halving the certificate: Newton stops
@@ -122,12 +122,13 @@ def _scaled(kp, factor):
     return replace(kp, params=P)
 
 
-def solve_multinomial(problem, kp, *, coef_init=None, intercept_init=None, tol=1e-4, max_iter=1000,
+def solve_multinomial(problem, kp, solve, *, coef_init=None, intercept_init=None, tol=1e-4, max_iter=1000,
                       working_set="auto", **_ignored):
     """Minimise ``Σ a_i CE(y_i, W x_i + b) + penalty(W)``; returns a :class:`SolverResult`
-    (``max_iter`` counts the inner coordinate-descent epochs, as the other solvers do)."""
+    (``max_iter`` counts the inner coordinate-descent epochs, as the other solvers do). ``solve`` is
+    :func:`.coordinate_descent.solve` (passed in: that module dispatches here), run on each class's
+    weighted least-squares model."""
     from .blocks import block_penalty, certify_blocks
-    from .coordinate_descent import solve
 
     n, p = problem.n_samples, problem.n_features
     Y = np.ascontiguousarray(problem.y.reshape(n, -1))
@@ -225,22 +226,22 @@ def _merge(first, second, epochs):
                    support_steps=second.support_steps + (first.support_steps if first is not None else 0))
 
 
-def solve_hybrid(problem, kp, solve_blocks, *, coef_init=None, intercept_init=None, tol=1e-4, max_iter=1000,
-                 **options):
+def solve_hybrid(problem, kp, solve_blocks, solve, *, coef_init=None, intercept_init=None, tol=1e-4,
+                 max_iter=1000, **options):
     """Block steps for :data:`BLOCK_FIRST` epochs; if not converged, class-wise Newton steps
     (:func:`solve_multinomial`) from there; if those stall above the tolerance, block steps again
     with what is left of ``max_iter``."""
     start = solve_blocks(problem, kp, coef_init=coef_init, intercept_init=intercept_init, tol=tol,
-                         max_iter=min(max_iter, BLOCK_FIRST), newton=False, **options)
+                         max_iter=min(max_iter, BLOCK_FIRST), **options)
     if start.converged or start.n_iter >= max_iter:
         return start
     epochs = start.n_iter
-    newton = solve_multinomial(problem, kp, coef_init=start.coef, intercept_init=start.intercept, tol=tol,
+    newton = solve_multinomial(problem, kp, solve, coef_init=start.coef, intercept_init=start.intercept, tol=tol,
                                max_iter=max_iter - epochs, working_set=options.get("working_set", "auto"))
     epochs += newton.n_iter
     if newton.converged or epochs >= max_iter:
         return _merge(start, newton, epochs)
     finish = solve_blocks(problem, kp, coef_init=newton.coef, intercept_init=newton.intercept, tol=tol,
-                          max_iter=max_iter - epochs, newton=False, **options)
+                          max_iter=max_iter - epochs, **options)
     best = finish if finish.certificate <= newton.certificate else newton
     return _merge(start, best, epochs + finish.n_iter)
