@@ -40,6 +40,8 @@ class BoundDatafit:
 
     #: whether an intercept is identifiable (Cox: it cancels in the partial likelihood)
     has_intercept = True
+    #: ``L_data(η + c) = L_data(η)`` for every constant ``c`` (Cox)
+    shift_invariant = False
     saturated = 0.0
 
     def __init__(self, sample_weight):

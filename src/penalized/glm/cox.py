@@ -59,6 +59,7 @@ class Cox(VectorDatafit):
 
 class _CoxFit(BoundDatafit):
     has_intercept = False
+    shift_invariant = True
 
     def __init__(self, time, event, s, ties):
         super().__init__(s)
