@@ -58,6 +58,10 @@ class BoundDatafit:
     def curvature(self, eta):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def derivatives(self, eta):
+        """``(gradient(η), curvature(η))``; data fits that share work between them override it."""
+        return self.gradient(eta), self.curvature(eta)
+
     def null_intercept(self, offset):
         """The best intercept of the model ``η = b + offset`` (0 without an intercept)."""
         return 0.0

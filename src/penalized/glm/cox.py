@@ -118,15 +118,17 @@ class _CoxFit(BoundDatafit):
         return u, first, second
 
     def gradient(self, eta):
-        u, first, _ = self._risk_sums(np.asarray(eta, dtype=np.float64))
-        out = np.empty(self.n)
-        out[self.order] = (u * first - self.s_s * self.ev_s) / self.total
-        return out
+        return self.derivatives(eta)[0]
+
+    def derivatives(self, eta):
+        """The gradient and the Hessian's diagonal from one pass over the risk sets."""
+        u, first, second = self._risk_sums(np.asarray(eta, dtype=np.float64))
+        grad, hess = np.empty(self.n), np.empty(self.n)
+        grad[self.order] = (u * first - self.s_s * self.ev_s) / self.total
+        hess[self.order] = np.maximum(u * first - u * u * second, 0.0) / self.total
+        return grad, hess
 
     def curvature(self, eta):
         """The diagonal of the Hessian of ``L_data`` in ``η`` (≥ 0; 0 for a sample in no risk set
         with another member)."""
-        u, first, second = self._risk_sums(np.asarray(eta, dtype=np.float64))
-        out = np.empty(self.n)
-        out[self.order] = np.maximum(u * first - u * u * second, 0.0) / self.total
-        return out
+        return self.derivatives(eta)[1]

@@ -65,7 +65,7 @@ class _Model:
         from ..datafits import SquaredError
         from ..solvers import LinearProblem
 
-        g, h = bound.gradient(eta), bound.curvature(eta)
+        g, h = bound.derivatives(eta)
         self.g = g
         hmax = float(h.max())
         if not hmax > 0:
@@ -89,7 +89,8 @@ class _Model:
         scale = 0.5 * self.H * max(self.problem.null_loss, 1e-300)
         tol = float(np.clip(abs_tol / scale, 1e-14, 0.1))
         res = solve(self.problem, self.pen, coef_init=None if first else w / self.t,
-                    intercept_init=None if first else b, tol=tol, max_iter=max_iter, bounds=self.bounds)
+                    intercept_init=None if first else b, tol=tol, max_iter=max_iter, bounds=self.bounds,
+                    support_solve=False)
         return np.asarray(res.coef, dtype=np.float64) * self.t, float(res.intercept), res.n_iter
 
 
