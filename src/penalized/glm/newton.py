@@ -121,6 +121,7 @@ def fit_vector(datafit, penalty, X, y, *, sample_weight=None, fit_intercept=True
 
     bound = datafit.bind(y, sample_weight) if bound is None else bound
     fit_intercept = bool(fit_intercept and bound.has_intercept)
+    X = X.tocsc() if sp.issparse(X) else np.asfortranarray(X)  # the solver's layout, once (not per step)
     # A loss invariant to shifts of η (Cox) takes the model's free intercept and drops it after
     # each step: the model is then centred (h-weighted), closer to the risk-set covariances.
     model_intercept = fit_intercept or bound.shift_invariant

@@ -63,7 +63,7 @@ def vector_path(X, y, penalty="l1", *, datafit, l1_ratio=0.5, weights=None, lamb
     from ..path import PathResult, default_eps, lambda_grid
 
     names = np.asarray(X.columns, dtype=object) if hasattr(X, "columns") else None
-    X = check_array(X, accept_sparse="csc", dtype=np.float64)
+    X = check_array(X, accept_sparse="csc", dtype=np.float64, order="F")
     n, p = X.shape
     names = names if names is not None else np.array([f"x{j}" for j in range(p)], dtype=object)
     if len(y) != n:
