@@ -4,6 +4,7 @@
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import penalized as pz
 from penalized.linear_model import fit_linear
@@ -116,3 +117,14 @@ def test_bad_delta():
     X, y = _data()
     with pytest.raises(ValueError, match="delta"):
         pz.HuberRegressor(pz.L1(0.1), delta=-2.0).fit(X, y)
+
+
+@parametrize_with_checks([pz.HuberRegressor(pz.L1(0.01), tol=1e-12), pz.HuberRegressor(pz.MCP(0.01), tol=1e-12)])
+def test_sklearn_compatible(estimator, check):
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        check(estimator)

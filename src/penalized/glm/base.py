@@ -31,7 +31,7 @@ def check_sample_weight(sample_weight, n):
     if s.shape != (n,):
         raise ValueError(f"sample_weight must have shape ({n},), got {s.shape}.")
     if not np.all(np.isfinite(s)) or np.any(s < 0) or not s.sum() > 0:
-        raise ValueError("sample_weight must be finite, >= 0 and not all 0.")
+        raise ValueError("sample_weight must be finite and >= 0, with some weight non-zero (got all zero or invalid).")
     return s
 
 

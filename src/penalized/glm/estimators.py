@@ -222,8 +222,13 @@ class HuberRegressor(RegressorMixin, _VectorModel):
         self.warm_start = warm_start
 
     def fit(self, X, y, sample_weight=None, offset=None):
+        """Fit on ``X`` (n, p), dense or sparse, and ``y`` (n,); ``offset`` adds to the linear predictor."""
+        from sklearn.utils.validation import column_or_1d
+
         self._check_params()
-        y = np.asarray(y, dtype=np.float64)
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
+        y = column_or_1d(y, dtype=np.float64, warn=True)
         result = self._fit(X, y, sample_weight, offset, Huber(self.delta))
         self.intercept_ = float(result.intercept)
         return self
