@@ -255,3 +255,22 @@ def test_bad_ties_and_penalty():
     y = np.column_stack([np.arange(1.0, 11.0), np.ones(10)])
     with pytest.raises(TypeError, match="penalty"):
         pz.CoxPH(penalty=0.1).fit(X, y)
+
+
+def test_standardize_is_the_fit_on_scaled_columns(whas):
+    X, y = whas
+    X = X * np.linspace(0.5, 5.0, X.shape[1]) + 3.0  # columns of other scales, not centred
+    sd = X.std(0)
+    ours = pz.CoxPH(pz.L1(0.03), standardize=True, tol=1e-12).fit(X, y)
+    by_hand = pz.CoxPH(pz.L1(0.03), tol=1e-12).fit(X / sd, y)
+    np.testing.assert_allclose(ours.coef_, by_hand.coef_ / sd, atol=1e-7)
+    ref = CoxnetSurvivalAnalysis(alphas=[0.03], l1_ratio=1.0, tol=1e-12).fit(X / sd, y).coef_[:, 0]
+    np.testing.assert_allclose(ours.coef_ * sd, ref, atol=1e-5)
+
+
+def test_path_dense_equals_sparse(whas):
+    X, y = whas
+    dense = pz.regularization_path(X, y, datafit="cox", n_lambdas=10, tol=1e-10)
+    sparse = pz.regularization_path(sp.csc_matrix(X), y, datafit="cox", n_lambdas=10, tol=1e-10)
+    np.testing.assert_allclose(sparse.lambdas, dense.lambdas, rtol=1e-12)
+    np.testing.assert_allclose(sparse.coefs, dense.coefs, atol=1e-7)

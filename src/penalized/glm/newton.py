@@ -36,6 +36,7 @@ import scipy.sparse as sp
 __all__ = ["fit_vector", "model_penalty"]
 
 _ARMIJO = 1e-4
+_FORCING = 0.1  # each weighted least-squares model is solved to this fraction of the certificate
 
 
 def model_penalty(penalty, factor):
@@ -144,7 +145,7 @@ def fit_vector(datafit, penalty, X, y, *, sample_weight=None, fit_intercept=True
         if certificate <= threshold:
             it -= 1
             break
-        w_new, b_new, epochs = model.solve(w, b, max(0.25 * threshold, 0.1 * certificate), inner_max_iter,
+        w_new, b_new, epochs = model.solve(w, b, max(0.25 * threshold, _FORCING * certificate), inner_max_iter,
                                            first=coef_init is None and it == 1 and not np.any(w))
         inner_epochs += epochs
         if not fit_intercept:
