@@ -2,7 +2,7 @@
 
 The penalties (:class:`L1`, :class:`L2`, :class:`L1L2`, :class:`GroupL1`, :class:`MCP`,
 :class:`SCAD`, and their sums) and data fits (:class:`SquaredError`, :class:`Logistic`,
-:class:`Poisson`) are imported eagerly and are light; the
+:class:`Poisson`, :class:`Huber`, :class:`Cox`) are imported eagerly and are light; the
 estimators, the compiled solvers, :mod:`penalized.nn` (PyTorch) and the plotting code
 load on first use, so ``import penalized`` stays fast.
 """
@@ -10,6 +10,7 @@ load on first use, so ``import penalized`` stays fast.
 from importlib import import_module
 
 from .datafits import Logistic, Multinomial, Poisson, SquaredError
+from .glm import Cox, Huber
 from .penalties import L1, L1L2, L2, MCP, SCAD, GroupL1
 
 __version__ = "0.1.0"
@@ -27,6 +28,9 @@ _LAZY = {
     "glmnet_penalty": "conventions",
     "BerHu": "penalties",
     "certificate": "certify",
+    "CoxPH": "glm.estimators",
+    "HuberRegressor": "glm.estimators",
+    "CoxPHCV": "glm.path",
     "regularization_path": "path",
     "lambda_max": "path",
     "PathResult": "path",
@@ -47,6 +51,7 @@ _LAZY = {
 # ``from penalized import *`` leaves out ``nn``: it needs PyTorch (optional), and the name would
 # shadow ``torch.nn``. Reach it as ``penalized.nn``.
 __all__ = ["L1", "L2", "L1L2", "GroupL1", "MCP", "SCAD", "SquaredError", "Logistic", "Poisson", "Multinomial",
+           "Cox", "Huber",
            *(n for n in _LAZY if n != "nn")]
 
 

@@ -60,7 +60,16 @@ __all__ = [
 def fit_linear(datafit, penalty, X, y, *, sample_weight=None, fit_intercept=True, coef_init=None,
                intercept_init=None, tol=1e-4, max_iter=1000, bounds=None, offset=None):
     """Solve one problem ``datafit + penalty`` (within ``bounds``) on validated data; returns a
-    ``SolverResult`` (with its ``plan``)."""
+    ``SolverResult`` (with its ``plan``). A data fit on whole vectors (``Huber``, ``Cox``) runs
+    the proximal Newton loop of :mod:`penalized.glm.newton` (``max_iter`` counts its steps)."""
+    from .glm import as_vector_datafit
+
+    if as_vector_datafit(datafit) is not None:
+        from .glm.newton import fit_vector
+
+        return fit_vector(as_vector_datafit(datafit), penalty, X, y, sample_weight=sample_weight,
+                          fit_intercept=fit_intercept, coef_init=coef_init, intercept_init=intercept_init,
+                          tol=tol, max_iter=max_iter, bounds=bounds, offset=offset)
     from .solvers import LinearProblem, solve  # compiled code: loaded on first fit only
 
     problem = LinearProblem.build(X, y, datafit, sample_weight, fit_intercept, offset=offset)

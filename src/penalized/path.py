@@ -659,9 +659,11 @@ def regularization_path(X, y, penalty="l1", *, l1_ratio=0.5, weights=None, dataf
     weights : array (n_features,), optional
         Per-feature penalty factors ``c_j`` ≥ 0 for string penalties (glmnet's
         ``penalty.factor``; 0 = unpenalized). A penalty object carries its own.
-    datafit : "squared_error", "logistic", "multinomial", "poisson" or a Datafit, default "squared_error"
+    datafit : "squared_error", "logistic", "multinomial", "poisson", "cox", "huber" or a data fit object
         Mean squared error, mean log-loss, mean multinomial cross-entropy or mean Poisson loss
-        (sample-weighted means).
+        (sample-weighted means); ``"cox"`` / ``pz.Cox(ties=...)`` (``y`` survival data, no
+        intercept) and ``pz.Huber(delta)`` run :mod:`penalized.glm.path` (``max_iter``, capped at
+        100, counts proximal Newton steps per λ).
     lambdas : array, optional
         Your own grid: positive and strictly decreasing. Default: ``n_lambdas`` values
         from ``λ_max`` down to ``eps·λ_max`` (log-spaced).
@@ -711,6 +713,15 @@ def regularization_path(X, y, penalty="l1", *, l1_ratio=0.5, weights=None, dataf
         return dask_path(X, y, penalty, l1_ratio=l1_ratio, weights=weights, datafit=datafit, lambdas=lambdas,
                          n_lambdas=n_lambdas, eps=eps, sample_weight=sample_weight, fit_intercept=fit_intercept,
                          tol=tol, max_iter=max_iter, screening=screening)
+    from .glm import as_vector_datafit
+
+    if as_vector_datafit(datafit) is not None:  # Huber, Cox: the proximal Newton loop (penalized.glm.path)
+        from .glm.path import vector_path
+
+        return vector_path(X, y, penalty, datafit=as_vector_datafit(datafit), l1_ratio=l1_ratio, weights=weights,
+                           lambdas=lambdas, n_lambdas=n_lambdas, eps=eps, sample_weight=sample_weight,
+                           fit_intercept=fit_intercept, tol=tol, max_iter=min(max_iter, 100), positive=positive,
+                           bounds=bounds, offset=offset)
     datafit = resolve_datafit(datafit)
     v.check_path_solver_params(tol, max_iter, fit_intercept)
     v.check_screening(screening)
