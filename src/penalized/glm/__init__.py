@@ -5,8 +5,18 @@ Light at import (NumPy only): the estimators (:mod:`.estimators`), paths and CV 
 load the compiled solvers on first use.
 """
 
-from .base import BoundDatafit, VectorDatafit, as_vector_datafit
+from .base import BoundDatafit, VectorDatafit
 from .cox import Cox
 from .huber import Huber
 
 __all__ = ["BoundDatafit", "VectorDatafit", "as_vector_datafit", "Cox", "Huber"]
+
+
+def as_vector_datafit(datafit):
+    """The :class:`VectorDatafit` that ``datafit`` names (``"cox"``, ``"huber"`` or an object),
+    or None for the data fits of the compiled kernels."""
+    if isinstance(datafit, VectorDatafit):
+        return datafit
+    if isinstance(datafit, str) and datafit.lower() in ("cox", "huber"):
+        return Cox() if datafit.lower() == "cox" else Huber()
+    return None

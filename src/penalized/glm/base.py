@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["VectorDatafit", "BoundDatafit", "as_vector_datafit", "check_sample_weight"]
+__all__ = ["VectorDatafit", "BoundDatafit", "check_sample_weight"]
 
 
 def check_sample_weight(sample_weight, n):
@@ -118,16 +118,3 @@ class VectorDatafit:
 
     def __hash__(self):
         return hash((type(self).__name__, tuple(self.get_params().values())))
-
-
-def as_vector_datafit(datafit):
-    """The :class:`VectorDatafit` that ``datafit`` names (``"cox"``, ``"huber"`` or an object),
-    or None for the data fits of the compiled kernels."""
-    if isinstance(datafit, VectorDatafit):
-        return datafit
-    if isinstance(datafit, str) and datafit.lower() in ("cox", "huber"):
-        from .cox import Cox
-        from .huber import Huber
-
-        return Cox() if datafit.lower() == "cox" else Huber()
-    return None
