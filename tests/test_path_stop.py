@@ -130,3 +130,14 @@ def test_large_sparse_path_never_allocates_the_dense_coefficients():
     tracemalloc.stop()
     assert sp.issparse(path.coefs)  # beyond 10⁷ entries the property is the sparse store itself
     assert peak < 8 * p * k / 3  # a third of the 160 MB of a dense p × k array (the names take 12 MB)
+
+
+def test_default_tol_stops_where_the_tight_path_does():
+    """At the default tol a warm start may not move, so its measured change is 0; such a point is
+    solved again before the fdev rule is applied: the cut matches the tightly solved path's."""
+    X, y = data(noise=0.01)
+    loose = pz.regularization_path(X, y)
+    tight = pz.regularization_path(X, y, tol=1e-12)
+    assert abs(len(loose) - len(tight)) <= 1
+    assert loose.dev_ratio[-1] > 0.999 or loose.dev_ratio[-1] == pytest.approx(tight.dev_ratio[-1], abs=1e-4)
+    assert np.all(loose.converged)

@@ -12,11 +12,12 @@ the log-losses). Along a path, after at least ``min_lambdas = 5`` points (glmnet
 - ``early_stop``: the path stops after the point where the fractional change of the deviance
   ratio ``(dev_k − dev_{k−1}) < fdev · dev_k`` (``fdev = 1e-5``) or where ``dev_k > devmax``
   (``devmax = 0.999``): glmnet's ``fdev`` and ``devmax`` (``glmnet.control``). glmnet solves every
-  point to ``thr = 1e-7``; penalized solves each to its certificate ``≤ tol·L(0)``, which at the
-  default ``tol = 1e-4`` may be coarser than a 1e-5 change of the ratio (a warm start that already
-  meets the tolerance does not move, and its ratio does not change). The ``fdev`` rule therefore
-  fires only when the point's certificate resolves it: ``certificate ≤ fdev·dev_k·(L_null − L_sat)``;
-  otherwise the path goes on (it never stops on a change it cannot measure);
+  point to ``thr = 1e-7``; penalized solves each to its certificate ``≤ tol·L(0)``, which bounds
+  the *objective*, not the data fit, and at the default ``tol = 1e-4`` a warm start that already
+  meets it does not move (its measured change is 0 while the exact one is not). A point whose
+  measured change is below ``fdev·dev_k`` is therefore solved again, from where it is, to
+  ``TIGHT_TOL = 1e-10``, and the rule is applied to that solution: the path stops where the tightly
+  solved path stops (tested), at the cost of a few tight re-solves near the end;
 - ``dfmax``: the path stops after the first point with more than ``dfmax`` non-zero features.
 
 At any point, ``pmax``: a point at which more than ``pmax`` features have ever been non-zero is
@@ -29,11 +30,13 @@ import numpy as np
 
 from .datafits import normalized_weights
 
-__all__ = ["FDEV", "DEVMAX", "MIN_LAMBDAS", "PathStop", "null_loss"]
+__all__ = ["FDEV", "DEVMAX", "MIN_LAMBDAS", "TIGHT_TOL", "PathStop", "null_loss"]
 
 FDEV = 1e-5
 DEVMAX = 0.999
 MIN_LAMBDAS = 5
+#: the tolerance a candidate point for the ``fdev`` rule is solved to again (module docstring)
+TIGHT_TOL = 1e-10
 
 
 def null_loss(datafit, y, sample_weight, offset, fit_intercept):
@@ -69,12 +72,21 @@ class PathStop:
             return 0.0
         return float(1.0 - (loss - self.sat) / denom)
 
-    def check(self, i, nonzero, dev, certificate=0.0):
+    def tighter_tol(self, i, loss, tol):
+        """``TIGHT_TOL`` when point ``i`` is a candidate for the ``fdev`` rule (its measured change is
+        below ``fdev·dev``) but was solved to a looser ``tol``; None otherwise (module docstring)."""
+        if not self.early_stop or i + 1 < self.min_lambdas or tol <= TIGHT_TOL:
+            return None
+        dev = self.dev_ratio(loss)
+        if dev <= 0 or dev - self.previous >= self.fdev * dev:
+            return None
+        return TIGHT_TOL
+
+    def check(self, i, nonzero, dev):
         """``"go"``, ``"stop"`` (keep point ``i``, then stop) or ``"drop"`` (stop without it).
 
-        ``nonzero``: the features non-zero at point ``i``; ``dev``: its deviance ratio;
-        ``certificate``: its optimality certificate (a bound on its excess loss). The ``fdev`` rule
-        only fires when the certificate resolves the change it tests (module docstring).
+        ``nonzero``: the features non-zero at point ``i``; ``dev``: its deviance ratio (of the
+        tight re-solve, for a candidate of the ``fdev`` rule: :meth:`tighter_tol`).
         """
         self.ever = nonzero.copy() if self.ever is None else (self.ever | nonzero)
         if self.pmax is not None and int(self.ever.sum()) > self.pmax and i > 0:
@@ -86,7 +98,6 @@ class PathStop:
             return "stop"
         if not self.early_stop:
             return "go"
-        resolved = certificate <= self.fdev * dev * (self.null - self.sat)
-        if (resolved and dev - previous < self.fdev * dev) or dev > self.devmax:
+        if dev - previous < self.fdev * dev or dev > self.devmax:
             return "stop"
         return "go"
