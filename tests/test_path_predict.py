@@ -216,3 +216,23 @@ def test_plot_xvar_as_glmnet(xvar):
     assert not path.plot(xvar=xvar, label=False).texts
     with pytest.raises(ValueError, match="xvar"):
         path.plot(xvar="log")
+
+
+def test_several_outputs_predict_at_lambda_and_keep():
+    X, y = data(90)
+    Y = np.column_stack([y, -y + 0.1 * X[:, 5]])
+    mt = pz.MultiTaskLassoCV(n_lambdas=10, cv=3, keep=True).fit(X, Y)
+    k = mt.index_1se_
+    expected = X @ mt.path_.coefs[:, :, k].T + mt.path_.intercepts[:, k]
+    np.testing.assert_allclose(mt.predict(X, lam="1se"), expected, rtol=1e-10, atol=1e-12)
+    assert mt.fit_preval_.shape == (90, 2, len(mt.lambdas_))
+    three = np.digitize(y, [-1.0, 1.0])
+    mn = pz.LogisticRegressionCV(n_lambdas=6, eps=1e-2, cv=3, keep=True).fit(X, three)
+    assert mn.fit_preval_.shape == (90, 3, len(mn.lambdas_))
+    np.testing.assert_allclose(mn.fit_preval_.sum(axis=1), 1.0)  # class probabilities
+    np.testing.assert_allclose(mn.predict_proba(X, lam="min"),
+                               mn.path_.predict(X, mn.lam_min_, type="response"), rtol=1e-10)
+    relaxed = pz.LassoCV(relax=True, n_lambdas=8, cv=3, keep=True).fit(X, y)
+    assert relaxed.fit_preval_.shape == (90, 5, len(relaxed.lambdas_))  # a γ axis
+    with pytest.raises(ValueError, match="relax=True"):
+        relaxed.predict(X, lam="min")

@@ -19,8 +19,17 @@ samples:
                         and multinomial deviance)
 ``"log_loss"``          ``−Σ a_i log p̂_i(y_i)`` (half the deviance: the scale of ``Logistic`` and
                         ``Multinomial``)
-``"misclassification"`` ``Σ a_i [ŷ_i ≠ y_i]`` (glmnet's ``type.measure="class"``)
+``"misclassification"`` ``Σ a_i [ŷ_i ≠ y_i]`` (glmnet's ``type.measure="class"``; also ``"class"``)
+``"auc"``               two classes: the area under the ROC curve of the held-out part (a score,
+                        higher is better; ``sklearn.metrics.roc_auc_score`` with the weights)
+``"mse"``, ``"mae"``    for classes, cv.lognet's: ``Σ a_i Σ_k (y_ik − p̂_ik)²`` and ``Σ a_i Σ_k |y_ik − p̂_ik|``
+                        over the one-hot classes (twice the Brier score for two classes)
 ======================  ===============================================================
+
+glmnet's ``type.measure`` names all work: ``"deviance"`` is the mean squared error for least
+squares and the Poisson deviance for counts. The classification ``"deviance"`` is glmnet's: every
+probability is bounded to ``[1e-5, 1 − 1e-5]`` first (cv.glmnet's ``prob_min``), so one confident
+mistake costs at most ``−2 log 1e-5 ≈ 23``; ``"log_loss"`` is not bounded.
 
 Predictions: ``ŷ = z`` for least squares, ``μ = exp(z)`` for Poisson; ``p̂`` is the sigmoid of
 ``z`` for two classes, the softmax of the K scores for more.
