@@ -130,7 +130,8 @@ def test_fit_cv_folds_are_shuffled_with_a_fixed_seed(prostate_csv):
     expected = pz.LassoCV(cv=KFold(5, shuffle=True, random_state=0), select="min").fit(Xs, table.y)
     assert result.lam == expected.lam_
     assert tables.fit_table(table, cv=5, select="min").lam == result.lam
-    unshuffled = pz.LassoCV(cv=5, select="min").fit(Xs, table.y)
+    assert pz.LassoCV(cv=5, select="min").fit(Xs, table.y).lam_ == result.lam  # the estimators' default folds
+    unshuffled = pz.LassoCV(cv=KFold(5), select="min").fit(Xs, table.y)
     assert unshuffled.lam_ != result.lam
 
 

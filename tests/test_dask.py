@@ -286,7 +286,7 @@ def test_warm_start_and_n_iter(synchronous):
 def test_lasso_cv_equals_in_memory(synchronous, kwargs):
     rng = np.random.default_rng(9)
     X, y = regression_data(rng, n=500, p=15)
-    ref = pz.LassoCV(tol=1e-10, n_lambdas=30, **kwargs).fit(X, y)
+    ref = pz.LassoCV(tol=1e-10, n_lambdas=30, early_stop=False, **kwargs).fit(X, y)  # Dask runs the whole grid
     est = pz.LassoCV(tol=1e-10, n_lambdas=30, **kwargs).fit(da.from_array(X, chunks=(90, 15)),
                                                             da.from_array(y, chunks=90))
     np.testing.assert_allclose(est.lambdas_, ref.lambdas_, rtol=1e-9)
@@ -301,7 +301,7 @@ def test_elastic_net_cv_with_weights_and_ratios(synchronous):
     rng = np.random.default_rng(10)
     X, y = regression_data(rng, n=400, p=10)
     sw = rng.uniform(0.5, 2.0, 400)
-    kw = dict(l1_ratio=[0.5, 1.0], n_lambdas=20, tol=1e-12, max_iter=100_000)
+    kw = dict(l1_ratio=[0.5, 1.0], n_lambdas=20, tol=1e-12, max_iter=100_000, early_stop=False)
     ref = pz.ElasticNetCV(**kw).fit(X, y, sample_weight=sw)
     est = pz.ElasticNetCV(**kw).fit(da.from_array(X, chunks=(90, 10)), da.from_array(y, chunks=90),
                                     sample_weight=da.from_array(sw, chunks=90))
@@ -312,7 +312,7 @@ def test_elastic_net_cv_with_weights_and_ratios(synchronous):
 def test_regularization_path_on_dask(synchronous):
     rng = np.random.default_rng(11)
     X, y = regression_data(rng, n=300, p=8)
-    ref = pz.regularization_path(X, y, tol=1e-10, n_lambdas=15)
+    ref = pz.regularization_path(X, y, tol=1e-10, n_lambdas=15, early_stop=False)  # Dask: the whole grid
     got = pz.regularization_path(da.from_array(X, chunks=(50, 8)), da.from_array(y, chunks=50), tol=1e-10,
                                  n_lambdas=15)
     np.testing.assert_allclose(got.lambdas, ref.lambdas, rtol=1e-9)
@@ -538,8 +538,8 @@ def test_cluster_sparse_dataframe_and_joblib_folds(client):
     # in-memory folds shipped to the cluster's workers by joblib's Dask backend
     Xd = X.toarray()
     with joblib.parallel_backend("dask"):
-        cv = pz.LassoCV(n_lambdas=15, cv=3, n_jobs=-1, tol=1e-12).fit(Xd, y)
-    plain = pz.LassoCV(n_lambdas=15, cv=3, tol=1e-12).fit(Xd, y)
+        cv = pz.LassoCV(n_lambdas=15, cv=3, n_jobs=-1, tol=1e-12, early_stop=False).fit(Xd, y)
+    plain = pz.LassoCV(n_lambdas=15, cv=3, tol=1e-12, early_stop=False).fit(Xd, y)
     np.testing.assert_allclose(cv.cv_mean_, plain.cv_mean_, rtol=1e-10)
     # Dask folds too: the fold paths are joblib tasks
     with joblib.parallel_backend("dask"):

@@ -270,7 +270,9 @@ def test_cv_offsets_and_scorers():
     mse = pz.PoissonRegressorCV(cv=3, n_lambdas=4, scoring="mse").fit(X, y)
     assert mse.scoring_ == "mse" and np.all(mse.cv_mean_ > 0)
     with pytest.raises(ValueError, match="does not apply to a Poisson regressor"):
-        pz.PoissonRegressorCV(scoring="deviance").fit(X, y)
+        pz.PoissonRegressorCV(scoring="log_loss").fit(X, y)
+    dev = pz.PoissonRegressorCV(cv=3, n_lambdas=4, scoring="deviance").fit(X, y)  # glmnet's name
+    np.testing.assert_array_equal(dev.cv_scores_, own.cv_scores_)
     # least squares: an offset is the same as subtracting it from y
     Xm, Ym = multitask(5, n=60, p=10)
     folds = list(KFold(3, shuffle=True, random_state=0).split(Xm))

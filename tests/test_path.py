@@ -61,7 +61,7 @@ def test_logistic_path_equals_independent_fits(screening):
 def test_glmnet_grid_and_first_point_is_all_zeros():
     for shape, eps in [((30, 60), 1e-2), ((80, 20), 1e-4)]:
         X, y = data(*shape)
-        path = pz.regularization_path(X, y)
+        path = pz.regularization_path(X, y, early_stop=False)  # the whole grid (glmnet stops early)
         assert len(path) == 100 and path.lambdas[0] == path.lambda_max
         assert path.lambdas[-1] == pytest.approx(eps * path.lambda_max)
         np.testing.assert_allclose(np.diff(np.log(path.lambdas)), np.log(eps) / 99)
@@ -140,7 +140,7 @@ def test_ridge_grid_uses_elastic_net_lambda_max_at_l1_ratio_1e3():
 def test_result_fields_and_frame():
     X, y = data(40, 10)
     frame = pd.DataFrame(X, columns=[f"f{j}" for j in range(10)])
-    path = pz.regularization_path(frame, y, n_lambdas=12, tol=1e-8)
+    path = pz.regularization_path(frame, y, n_lambdas=12, tol=1e-8, early_stop=False)
     assert path.coefs.shape == (10, 12) and path.intercepts.shape == (12,)
     np.testing.assert_array_equal(path.n_nonzero, (path.coefs != 0).sum(axis=0))
     preds = X @ path.coefs + path.intercepts

@@ -19,8 +19,17 @@ samples:
                         and multinomial deviance)
 ``"log_loss"``          ``−Σ a_i log p̂_i(y_i)`` (half the deviance: the scale of ``Logistic`` and
                         ``Multinomial``)
-``"misclassification"`` ``Σ a_i [ŷ_i ≠ y_i]`` (glmnet's ``type.measure="class"``)
+``"misclassification"`` ``Σ a_i [ŷ_i ≠ y_i]`` (glmnet's ``type.measure="class"``; also ``"class"``)
+``"auc"``               two classes: the area under the ROC curve of the held-out part (a score,
+                        higher is better; ``sklearn.metrics.roc_auc_score`` with the weights)
+``"mse"``, ``"mae"``    for classes, cv.lognet's: ``Σ a_i Σ_k (y_ik − p̂_ik)²`` and ``Σ a_i Σ_k |y_ik − p̂_ik|``
+                        over the one-hot classes (twice the Brier score for two classes)
 ======================  ===============================================================
+
+glmnet's ``type.measure`` names all work: ``"deviance"`` is the mean squared error for least
+squares and the Poisson deviance for counts. The classification ``"deviance"`` is glmnet's: every
+probability is bounded to ``[1e-5, 1 − 1e-5]`` first (cv.glmnet's ``prob_min``), so one confident
+mistake costs at most ``−2 log 1e-5 ≈ 23``; ``"log_loss"`` is not bounded.
 
 Predictions: ``ŷ = z`` for least squares, ``μ = exp(z)`` for Poisson; ``p̂`` is the sigmoid of
 ``z`` for two classes, the softmax of the K scores for more.
@@ -35,16 +44,24 @@ cannot pass to ``predict``).
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import log_expit, log_softmax
+from scipy.special import expit, log_expit, log_softmax, softmax
 
 __all__ = ["Metric", "resolve_metric"]
 
 #: built-in metrics per kind of model
 BUILT_INS = {
-    "regression": ("mse", "mae"),
-    "poisson": ("poisson_deviance", "mse", "mae"),
-    "classification": ("deviance", "log_loss", "misclassification"),
+    "regression": ("mse", "mae", "deviance"),
+    "poisson": ("poisson_deviance", "mse", "mae", "deviance"),
+    "classification": ("deviance", "log_loss", "misclassification", "class", "auc", "mse", "mae"),
 }
+#: glmnet's ``type.measure`` names that are another built-in's
+ALIASES = {"regression": {"deviance": "mse"}, "poisson": {"deviance": "poisson_deviance"},
+           "classification": {"class": "misclassification"}}
+#: glmnet bounds predicted probabilities to [PROB_MIN, 1 − PROB_MIN] in its binomial and
+#: multinomial CV deviance (cv.glmnet's ``prob_min``)
+PROB_MIN = 1e-5
+#: built-ins that are scores (higher is better)
+SCORES = ("auc",)
 DEFAULTS = {"regression": "mse", "poisson": "poisson_deviance", "classification": "deviance"}
 
 
@@ -75,19 +92,24 @@ class Metric:
         if self.scorer is not None:
             return self._sklearn_scores(y, sample_weight, classes, X, coefs, intercepts)
         a = np.full(len(y), 1.0 / len(y)) if sample_weight is None else sample_weight / sample_weight.sum()
+        name = ALIASES.get(self.kind, {}).get(self.name, self.name)
         if self.kind != "classification":
             y = np.asarray(y, dtype=np.float64)
             pred = np.exp(Z[:, 0, :]) if self.kind == "poisson" else (Z[:, 0, :] if y.ndim == 1 else Z)
-            if self.name == "poisson_deviance":
+            if name == "poisson_deviance":
                 return a @ poisson_deviances(y, pred)
             r = (y[:, None] if y.ndim == 1 else y[:, :, None]) - pred
-            per_sample = r * r if self.name == "mse" else np.abs(r)
+            per_sample = r * r if name == "mse" else np.abs(r)
             return a @ (per_sample if per_sample.ndim == 2 else per_sample.mean(axis=1))
-        log_p = _log_proba_of_truth(y, Z, classes)
-        if self.name == "deviance":
-            return -2.0 * (a @ log_p)
-        if self.name == "log_loss":
-            return -(a @ log_p)
+        if name == "deviance":  # glmnet's: probabilities bounded to [1e-5, 1 − 1e-5]
+            return -2.0 * (a @ np.log(np.clip(np.exp(_log_proba_of_truth(y, Z, classes)), PROB_MIN, 1 - PROB_MIN)))
+        if name == "log_loss":
+            return -(a @ _log_proba_of_truth(y, Z, classes))
+        if name in ("mse", "mae"):  # glmnet's: over the classes, Σ_k (y_ik − p̂_ik)² or |y_ik − p̂_ik|
+            r = _one_hot(y, classes)[:, :, None] - _probabilities(Z)
+            return a @ ((r * r) if name == "mse" else np.abs(r)).sum(axis=1)
+        if name == "auc":
+            return _auc(y, Z, classes, sample_weight)
         return a @ (predicted_labels(Z, classes) != np.asarray(y)[:, None])
 
     def _sklearn_scores(self, y, sample_weight, classes, X, coefs, intercepts):
@@ -127,6 +149,33 @@ def _log_proba_of_truth(y, Z, classes):
     return log_softmax(Z, axis=1)[np.arange(len(y)), idx, :]
 
 
+def _one_hot(y, classes):
+    return (np.asarray(y)[:, None] == np.asarray(classes)[None, :]).astype(np.float64)
+
+
+def _probabilities(Z):
+    """Class probabilities (n, K, k): both classes for a binary model, the softmax for more."""
+    if Z.shape[1] == 1:
+        p1 = expit(Z[:, 0, :])
+        return np.stack([1.0 - p1, p1], axis=1)
+    return softmax(Z, axis=1)
+
+
+def _auc(y, Z, classes, sample_weight):
+    """The area under the ROC curve per λ (two classes; glmnet's ``type.measure="auc"``): the
+    weighted probability that a sample of ``classes[1]`` scores above one of ``classes[0]``
+    (ties count one half)."""
+    from sklearn.metrics import roc_auc_score
+
+    if Z.shape[1] != 1:
+        raise ValueError("scoring='auc' is for two classes (glmnet's binomial type.measure); got "
+                         f"{Z.shape[1]} classes.")
+    truth = (np.asarray(y) == classes[1]).astype(int)
+    if truth.min() == truth.max():
+        return np.full(Z.shape[2], np.nan)  # a held-out part with one class has no AUC
+    return np.array([roc_auc_score(truth, Z[:, 0, j], sample_weight=sample_weight) for j in range(Z.shape[2])])
+
+
 def predicted_labels(Z, classes):
     """Labels per λ from decision values (n, n_outputs, k) → (n, k)."""
     if Z.shape[1] == 1:
@@ -154,7 +203,7 @@ def resolve_metric(scoring, kind, prototype=None):
     if isinstance(scoring, str):
         own = BUILT_INS[kind]
         if scoring in own:
-            return Metric(scoring, kind=kind)
+            return Metric(scoring, greater_is_better=scoring in SCORES, kind=kind)
         if any(scoring in names for names in BUILT_INS.values()):
             what = {"regression": "a regressor", "poisson": "a Poisson regressor",
                     "classification": "a classifier"}[kind]

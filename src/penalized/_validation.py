@@ -356,3 +356,12 @@ def check_screening(screening):
     if not (isinstance(screening, (bool, np.bool_)) or screening == "auto"):
         raise ValueError(f"screening must be True, False or 'auto', got {screening!r}.")
     return screening
+
+
+def check_max_features(value, name):
+    """``dfmax`` / ``pmax``: None or an integer ≥ 0 (glmnet's limits on the number of features)."""
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Integral, np.integer)) or value < 0:
+        raise ValueError(f"{name} must be None or an integer ≥ 0, got {value!r}.")
+    return int(value)

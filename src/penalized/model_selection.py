@@ -21,9 +21,9 @@ The procedure is glmnet's ``cv.glmnet``:
    ``lambda.1se``): the sparsest model that cannot be told apart from the best one.
    ``lam_`` is the one chosen by ``select="min"`` (the default, as scikit-learn) or
    ``"1se"`` (glmnet's default for prediction).
-5. **Refit** on all the data along the same grid (warm starts) and keep the point at
-   ``lam_``: ``coef_``, ``intercept_``, ``dual_gap_``, ``n_iter_``; the full-data path is
-   ``path_``.
+5. **No refit**: the path on all the data runs *first* (as cv.glmnet: its early exit, ``dfmax``
+   and ``pmax`` cut the grid the folds then use); the estimator keeps its point at ``lam_``:
+   ``coef_``, ``intercept_``, ``dual_gap_``, ``n_iter_``; the full-data path is ``path_``.
 
 Folds run through joblib (``n_jobs``; threads by default: the compiled solver releases
 the GIL). Any joblib backend works, e.g. on a Dask cluster::
@@ -41,6 +41,7 @@ gaussian ``lambda = lam/2``). Scores are described in :mod:`penalized._scoring`.
 
 from __future__ import annotations
 
+import copy
 import numbers
 import warnings
 from dataclasses import dataclass
@@ -50,6 +51,7 @@ from joblib import Parallel, delayed
 from sklearn.exceptions import ConvergenceWarning
 
 from . import _validation as v
+from ._path_store import dense_rows, used_features
 from ._scoring import resolve_metric
 from .dask import is_dask_collection
 from .datafits import Poisson, SquaredError
@@ -64,6 +66,7 @@ from .path import (
     single_threaded_blas,
     solve_path,
 )
+from .path_predict import response_of
 from .penalties import check_bounds
 from .relaxed import mix, refit_on_support
 from .standardize import check_standardize, path_arrays_to_original, standardized_path_inputs
@@ -110,6 +113,32 @@ def select_lambda(cv_mean, cv_std_err, greater_is_better=False):
     return (r_min, k_min), (r_1se, k_1se)
 
 
+def _cut_columns(coefs, k):
+    """The first ``k`` points of stored coefficients (dense or sparse)."""
+    import scipy.sparse as sp
+
+    return sp.csc_array(coefs)[:, :k] if sp.issparse(coefs) else coefs[..., :k]
+
+
+def _stopping_rules(est, n_features):
+    """``early_stop`` ("auto", True, False), ``dfmax`` and ``pmax`` of a CV estimator, checked."""
+    early = getattr(est, "early_stop", "auto")
+    if not (isinstance(early, (bool, np.bool_)) or (isinstance(early, str) and early == "auto")):
+        raise ValueError(f"early_stop must be True, False or 'auto', got {early!r}.")
+    return {"early_stop": early if isinstance(early, str) else bool(early),
+            "dfmax": v.check_max_features(getattr(est, "dfmax", None), "dfmax"),
+            "pmax": v.check_max_features(getattr(est, "pmax", None), "pmax")}
+
+
+def default_folds(n_splits, classifier, random_state=0):
+    """The splitter of ``cv=<int>``: shuffled ``KFold`` (``StratifiedKFold`` for classes) seeded by
+    ``random_state``, as cv.glmnet draws random folds (docs/paths_and_cv.md says why)."""
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    splitter = StratifiedKFold if classifier else KFold
+    return splitter(n_splits, shuffle=True, random_state=random_state)
+
+
 # ------------------------------------------------------------------------------------ folds
 @dataclass
 class _FoldOutcome:
@@ -119,17 +148,13 @@ class _FoldOutcome:
     thresholds: np.ndarray
     converged: np.ndarray
     lambdas: np.ndarray
+    test: np.ndarray | None = None  # the held-out rows (with keep=True)
+    preds: np.ndarray | None = None  # their predictions on the response scale, (n_test, n_gammas, n_outputs, k)
 
 
 def _decision(X, coefs, intercepts, offset=None):
     """Linear predictors (n, n_outputs, k) of models ``coefs`` (n_outputs, p, k), ``intercepts``
-    (n_outputs, k), plus ``offset`` ((n,) or (n, n_outputs)).
-
-    Only the features that are non-zero in some model enter the products: along a sparse
-    path they are a few of the p columns.
-    """
-    used = np.flatnonzero((coefs != 0).any(axis=(0, 2)))
-    X, coefs = X[:, used], coefs[:, used]
+    (n_outputs, k), plus ``offset`` ((n,) or (n, n_outputs))."""
     Z = np.stack([np.asarray(X @ coefs[j]) + intercepts[j] for j in range(coefs.shape[0])], axis=1)
     if offset is not None:
         Z += offset[:, None, None] if offset.ndim == 1 else offset[:, :, None]
@@ -149,15 +174,24 @@ def _relaxed_refits(X, y, coefs, sample_weight, fit_intercept):
     return R, Rb
 
 
-def _with_outputs_axis(arrays):
-    """``(coefs (n_outputs, p, k), intercepts (n_outputs, k))`` of a path's arrays."""
-    if arrays.coefs.ndim == 2:
-        return arrays.coefs[None], arrays.intercepts[None]
-    return arrays.coefs, arrays.intercepts
+def _fold_models(arrays, n_lambdas):
+    """``(coefs (n_outputs, m, k), intercepts (n_outputs, k), used)`` of a fold's path, on the ``m``
+    features non-zero somewhere along it (``used``); a path that stopped before the end of the grid
+    (``pmax``) is extended with its last point, as cv.glmnet predicts beyond a fold's last λ."""
+    used = used_features(arrays.coefs)
+    coefs = dense_rows(arrays.coefs, used)
+    intercepts = arrays.intercepts
+    if coefs.ndim == 2:
+        coefs, intercepts = coefs[None], intercepts[None]
+    missing = n_lambdas - coefs.shape[-1]
+    if missing > 0:
+        coefs = np.concatenate([coefs, np.repeat(coefs[..., -1:], missing, axis=-1)], axis=-1)
+        intercepts = np.concatenate([intercepts, np.repeat(intercepts[..., -1:], missing, axis=-1)], axis=-1)
+    return coefs, intercepts, used
 
 
 def _fold_task(X, y, target, sample_weight, offset, train, test, datafit, unit, lambdas, metric, classes,
-               gammas, solver):
+               gammas, solver, keep=False, pmax=None):
     """Path on the training part, scores of every λ (and γ) on the held-out part.
 
     ``y``: the targets as given (class labels, numbers; what the metric scores), ``target``: as
@@ -172,21 +206,25 @@ def _fold_task(X, y, target, sample_weight, offset, train, test, datafit, unit, 
     # glmnet standardizes every fold on its own training part
     X_fit, unit_fit, box, st = _solver_inputs(X_train, unit, solver.pop("bounds"), sw_train, solver.pop("standardize"))
     arrays = solve_path(X_fit, target[train], datafit, unit_fit, lambdas, sample_weight=sw_train, offset=off_train,
-                        bounds=box, **solver)
+                        bounds=box, pmax=pmax, **solver)
     if st is not None:
         arrays = path_arrays_to_original(arrays, st)
-    coefs, intercepts = _with_outputs_axis(arrays)
+    coefs, intercepts, used = _fold_models(arrays, len(lambdas))
+    X_train, X_test = X_train[:, used], X_test[:, used]
     models = [(coefs, intercepts)]
     if gammas is not None:  # least squares, one target: the offset moves into the target
         t_train = target[train] if off_train is None else target[train] - off_train
         R, Rb = _relaxed_refits(X_train, t_train, coefs[0], sw_train, solver["fit_intercept"])
         models = [tuple(x[None] for x in mix(g, coefs[0], intercepts[0], R, Rb)) for g in gammas]
-    scores = np.array([metric(y[test], _decision(X_test, c, b, off_test), sw_test, classes, X_test, c, b)
-                       for c, b in models])
+    Zs = [_decision(X_test, c, b, off_test) for c, b in models]
+    scores = np.array([metric(y[test], Z, sw_test, classes, X_test, c, b)
+                       for Z, (c, b) in zip(Zs, models, strict=True)])
     return _FoldOutcome(
         scores=scores, weight=float(len(test) if sw_test is None else sw_test.sum()),
         certificates=arrays.certificates, thresholds=arrays.thresholds, converged=arrays.converged,
-        lambdas=np.asarray(lambdas),
+        lambdas=np.asarray(lambdas)[: len(arrays.certificates)],
+        test=np.asarray(test) if keep else None,
+        preds=np.stack([response_of(datafit, Z) for Z in Zs], axis=1) if keep else None,
     )
 
 
@@ -229,16 +267,17 @@ class _PathCV:
     def _splits(self, X, y, classes, sample_weight, model):
         from sklearn.model_selection import check_cv
 
+        cv = self.cv
         if isinstance(self.cv, numbers.Integral) and not isinstance(self.cv, bool):
             if self.cv < 2:
                 raise ValueError(f"cv must be at least 2 folds, got cv={self.cv}.")
             v.check_n_splits(self.cv, X.shape[0])
-        splitter = check_cv(self.cv, y, classifier=self._classifier)
-        if isinstance(self.cv, numbers.Integral) and self._classifier:
-            from sklearn.model_selection import KFold
+            cv = default_folds(self.cv, self._classifier, getattr(self, "random_state", 0))
+            if self._classifier and np.unique(y, return_counts=True)[1].max() < self.cv:
+                from sklearn.model_selection import KFold  # StratifiedKFold would refuse: glmnet's plain folds
 
-            if np.unique(y, return_counts=True)[1].max() < self.cv:  # StratifiedKFold would refuse
-                splitter = KFold(self.cv)
+                cv = KFold(self.cv, shuffle=True, random_state=getattr(self, "random_state", 0))
+        splitter = check_cv(cv, y, classifier=self._classifier)
         splits = list(splitter.split(X, y))
         if sample_weight is not None:
             for f, (train, test) in enumerate(splits):
@@ -288,14 +327,14 @@ class _PathCV:
                              "positive= or bounds=.")
         solver = dict(fit_intercept=self.fit_intercept, tol=self.tol, max_iter=self.max_iter,
                       screening=self.screening)
+        stops = _stopping_rules(self, X.shape[1])
         fold_solver = dict(solver, bounds=box, standardize=standardize)
         with single_threaded_blas():
-            full_inputs = [_solver_inputs(X, unit, box, sample_weight, standardize) for _, unit in outers]
-            grids = [self._grid(Xf, data.y, datafit, unit_f, sample_weight, data.offset, box_f)
-                     for Xf, unit_f, box_f, _ in full_inputs]
+            grids, fulls, reported = self._full_paths(X, data, outers, solver, stops, box, standardize)
             outcomes = Parallel(n_jobs=self.n_jobs, prefer="threads")(
                 delayed(_fold_task)(X, data.labels, data.y, sample_weight, data.offset, train, test, datafit, unit,
-                                    grid, metric, data.classes, gammas, fold_solver)
+                                    grid, metric, data.classes, gammas, fold_solver, keep=self._keep(),
+                                    pmax=stops["pmax"])
                 for (_, unit), (grid, _, _) in zip(outers, grids, strict=True) for train, test in splits)
             n_folds = len(splits)
             # scores: (n_outer, n_folds, n_gammas, k)
@@ -306,16 +345,15 @@ class _PathCV:
             o_best = self._select_outer(mean, metric.greater_is_better)
             (r_min, k_min), (r_1se, k_1se) = select_lambda(mean[o_best], se[o_best], metric.greater_is_better)
             grid, lam_max, start = grids[o_best]
-            X_fit, unit_fit, box_fit, st = full_inputs[o_best]
-            unit = outers[o_best][1] if st is None else st.reported_penalty(outers[o_best][1])
-            full = solve_path(X_fit, data.y, datafit, unit_fit, grid, sample_weight=sample_weight, start=start,
-                              offset=data.offset, bounds=box_fit, **solver)
-            if st is not None:
-                full = path_arrays_to_original(full, st)
+            unit = reported[o_best]
+            full = fulls[o_best]
         self._store(outers, grids, scores, mean, se, metric, o_best, (r_min, k_min), (r_1se, k_1se), gammas)
+        if self._keep():
+            self._store_preval(outcomes[o_best * n_folds:(o_best + 1) * n_folds], X.shape[0], gammas)
         k_sel, r_sel = (k_min, r_min) if self.select == "min" else (k_1se, r_1se)
         self.path_ = make_result(full, grid, unit, datafit, lam_max, data.feature_names, data.classes, self.tol,
                                  outputs=data.outputs)
+        self.path_.stopped_early = len(grid) < self._grid_length()
         coef, intercept = self.path_.coef_at(k_sel), self.path_.intercepts[..., k_sel]
         if gammas is not None:
             target = data.y if data.offset is None else data.y - data.offset
@@ -328,6 +366,74 @@ class _PathCV:
             self.dual_gap_, self.n_iter_ = np.array([self.dual_gap_]), np.array([self.n_iter_])
         self._warn(outcomes, full, grid)
         return self
+
+    def _grid_length(self):
+        return len(self.lambdas) if self.lambdas is not None else self.n_lambdas
+
+    def _keep(self):
+        keep = getattr(self, "keep", False)
+        if not isinstance(keep, (bool, np.bool_)):
+            raise TypeError(f"keep must be True or False, got {keep!r}.")
+        return bool(keep)
+
+    def _full_paths(self, X, data, outers, solver, stops, box, standardize):
+        """The path on all the data for every outer value, first (as cv.glmnet): the grid the folds
+        use is the part of it that the full path reached (glmnet's early exit, ``dfmax``, ``pmax``);
+        with several outer values every grid is cut to the shortest. Returns the grids, the paths
+        (coefficients on the original scale) and each path's penalty as a function of them."""
+        grids, fulls, reported = [], [], []
+        for _, unit in outers:
+            X_fit, unit_fit, box_fit, st = _solver_inputs(X, unit, box, data.sample_weight, standardize)
+            grid, lam_max, start = self._grid(X_fit, data.y, data.datafit, unit_fit, data.sample_weight, data.offset,
+                                              box_fit)
+            early = stops["early_stop"] if stops["early_stop"] != "auto" else self.lambdas is None
+            full = solve_path(X_fit, data.y, data.datafit, unit_fit, grid, sample_weight=data.sample_weight,
+                              start=start, offset=data.offset, bounds=box_fit, early_stop=early, dfmax=stops["dfmax"],
+                              pmax=stops["pmax"], **solver)
+            grids.append((grid, lam_max, start))
+            fulls.append(full if st is None else path_arrays_to_original(full, st))
+            reported.append(unit if st is None else st.reported_penalty(unit))
+        k = min(len(f.certificates) for f in fulls)
+        fulls = [f if len(f.certificates) == k else f.truncated(k, _cut_columns(f.coefs, k)) for f in fulls]
+        return [(g[:k], m, s) for g, m, s in grids], fulls, reported
+
+    def _store_preval(self, outcomes, n_samples, gammas):
+        """``fit_preval_`` (glmnet's ``fit.preval``: every sample's prediction, response scale, by the
+        fold that held it out) and ``foldid_`` (−1 for a sample no fold held out)."""
+        shape = outcomes[0].preds.shape[1:]
+        preval = np.full((n_samples,) + shape, np.nan)
+        foldid = np.full(n_samples, -1, dtype=int)
+        for f, o in enumerate(outcomes):
+            preval[o.test] = o.preds
+            foldid[o.test] = f
+        if gammas is None:
+            preval = preval[:, 0]
+        if preval.shape[-2] == 1:  # one output
+            preval = preval[..., 0, :]
+        self.fit_preval_, self.foldid_ = preval, foldid
+
+    def _at(self, lam):
+        """The fitted estimator with its coefficients at ``lam``: ``"min"``, ``"1se"`` (grid points of
+        ``path_``) or a number (interpolated along ``path_`` as glmnet's ``predict(cvfit, s=)``)."""
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self)
+        if lam is None:
+            return self
+        if getattr(self, "gammas_", None) is not None:
+            raise ValueError("predict(X, lam=...) is not available with relax=True (the relaxed fit at another λ "
+                             "needs the training data); use predict(X), the refit at lam_ and gamma_.")
+        if isinstance(lam, str):
+            if lam not in ("min", "1se"):
+                raise ValueError(f"lam must be None, 'min', '1se' or a number, got {lam!r}.")
+            k = self.index_min_ if lam == "min" else self.index_1se_
+            coef, intercept = self.path_.coef_at(k), self.path_.intercepts[..., k]
+        else:
+            coef, intercept = self.path_.interpolate(lam)
+        est = copy.copy(self)
+        est._set_coef(np.asarray(coef, dtype=np.asarray(self.coef_).dtype), intercept,
+                      getattr(self, "classes_", None))
+        return est
 
     @staticmethod
     def _select_outer(mean, greater_is_better):
@@ -370,6 +476,12 @@ class _PathCV:
             warnings.warn(convergence_message(type(self).__name__, certs, thrs, conv, lams, self.tol,
                                               self.max_iter), ConvergenceWarning, stacklevel=4)
 
+    def predict(self, X, *args, lam=None, **kwargs):
+        """Predictions as the estimator's ``predict`` (same arguments, e.g. ``offset=``), from the refit
+        (``lam=None``) or from ``path_`` at ``lam="min"``, ``"1se"`` or a number (interpolated on the λ
+        scale, as glmnet's ``predict(cvfit, s=)``), without refitting."""
+        return super(_PathCV, self._at(lam)).predict(X, *args, **kwargs)
+
     def plot(self, ax=None, **kwargs):
         """The CV curve (mean ± one standard error) with ``lam_min_`` and ``lam_1se_`` marked."""
         from .plots import plot_cv
@@ -400,11 +512,11 @@ _COMMON_PARAMS = """
     weights : array (n_features,), optional
         Per-feature penalty factors ``c_j`` ≥ 0 (glmnet's ``penalty.factor``; 0 = unpenalized).
     cv : int, cross-validation generator or iterable, default=10
-        An int is ``KFold`` (``StratifiedKFold`` for classifiers) without shuffling (for a
+        An int is shuffled ``KFold`` (``StratifiedKFold`` for classifiers) seeded by
+        ``random_state``, as cv.glmnet's random folds (contiguous folds break on sorted rows; for a
         classifier whose every class has fewer samples than folds, stratification is impossible:
-        plain ``KFold``, as glmnet's folds, and every training part must still hold every class); pass
-        e.g. ``KFold(10, shuffle=True, random_state=0)`` for glmnet's random folds, or any
-        scikit-learn splitter.
+        shuffled plain ``KFold``, and every training part must still hold every class); pass
+        ``KFold(10)`` for scikit-learn's unshuffled folds, or any scikit-learn splitter.
     scoring : str or callable, optional
         Default ``"mse"`` for regression (averaged over the tasks of a 2-D ``y``), ``"deviance"`` for
         classes (binomial or multinomial; glmnet's defaults);
@@ -430,6 +542,18 @@ _COMMON_PARAMS = """
         speed); "auto" turns them on when n_features ≥ 1000 and n_features > n_samples.
     n_jobs : int, optional
         Folds in parallel through joblib (threads unless a joblib backend is active).
+    early_stop : bool or "auto", default="auto"
+        glmnet's early exit of the full-data path (deviance ratio saturated; see
+        :func:`penalized.regularization_path`); "auto": on for the default grid. The folds use the
+        part of the grid that the full-data path reached.
+    dfmax, pmax : int, optional
+        glmnet's limits on the features of the full-data path (``pmax`` also on the folds; a fold
+        that ends early is predicted by its last point at the remaining λ, as cv.glmnet does).
+    keep : bool, default=False
+        Store the prevalidated predictions ``fit_preval_`` and the folds ``foldid_`` (glmnet's
+        ``keep=TRUE``).
+    random_state : int, RandomState or None, default=0
+        Seeds the shuffled folds of an int ``cv``.
 """
 
 _COMMON_ATTRIBUTES = """
@@ -453,6 +577,15 @@ _COMMON_ATTRIBUTES = """
     scoring_ : str
         The metric's name; ``greater_is_better_`` tells a score (accuracy, …) from an error.
     n_splits_ : int
+    fit_preval_ : ndarray (n_samples, n_lambdas), with ``keep=True``
+        Out-of-fold predictions on the response scale (glmnet's ``fit.preval``); (n_samples,
+        n_classes, n_lambdas) for the multinomial, a γ axis after the samples with ``relax=True``.
+    foldid_ : ndarray (n_samples,), with ``keep=True``
+        The fold that held out each sample (−1: none).
+
+    ``predict(X, lam=...)`` (and ``predict_proba`` / ``decision_function`` for classes) predicts at
+    ``lam="min"``, ``"1se"`` or any number from ``path_`` without refitting (interpolated on the λ
+    scale between grid points, as glmnet's ``predict(cvfit, s=)``).
 """
 
 
@@ -485,7 +618,8 @@ class LassoCV(_RegressionPathCV):
 
     def __init__(self, *, n_lambdas=100, eps=None, lambdas=None, weights=None, cv=10, scoring=None,
                  select="min", relax=False, gamma=None, positive=False, bounds=None, standardize=False,
-                 fit_intercept=True, tol=1e-4, max_iter=1000, screening="auto", n_jobs=None):
+                 fit_intercept=True, tol=1e-4, max_iter=1000, screening="auto", n_jobs=None,
+                 early_stop="auto", dfmax=None, pmax=None, keep=False, random_state=0):
         self.n_lambdas = n_lambdas
         self.eps = eps
         self.lambdas = lambdas
@@ -503,6 +637,8 @@ class LassoCV(_RegressionPathCV):
         self.max_iter = max_iter
         self.screening = screening
         self.n_jobs = n_jobs
+        self.early_stop, self.dfmax, self.pmax = early_stop, dfmax, pmax
+        self.keep, self.random_state = keep, random_state
 
     def _units(self, n_features):
         return [(1.0, v.check_path_penalty("l1", weights=self.weights, n_features=n_features))]
@@ -544,7 +680,8 @@ class ElasticNetCV(_RegressionPathCV):
 
     def __init__(self, *, l1_ratio=0.5, n_lambdas=100, eps=None, lambdas=None, weights=None, cv=10,
                  scoring=None, select="min", positive=False, bounds=None, standardize=False, fit_intercept=True,
-                 tol=1e-4, max_iter=1000, screening="auto", n_jobs=None):
+                 tol=1e-4, max_iter=1000, screening="auto", n_jobs=None,
+                 early_stop="auto", dfmax=None, pmax=None, keep=False, random_state=0):
         self.l1_ratio = l1_ratio
         self.n_lambdas = n_lambdas
         self.eps = eps
@@ -561,6 +698,8 @@ class ElasticNetCV(_RegressionPathCV):
         self.max_iter = max_iter
         self.screening = screening
         self.n_jobs = n_jobs
+        self.early_stop, self.dfmax, self.pmax = early_stop, dfmax, pmax
+        self.keep, self.random_state = keep, random_state
 
     def _units(self, n_features):
         return _l1_ratio_units("elasticnet", self.l1_ratio, self.weights, n_features)
@@ -613,7 +752,8 @@ class LogisticRegressionCV(_PathCV, LogisticRegression):
 
     def __init__(self, penalty="l1", *, l1_ratio=0.5, n_lambdas=100, eps=None, lambdas=None, weights=None,
                  cv=10, scoring=None, select="min", positive=False, bounds=None, standardize=False,
-                 fit_intercept=True, tol=1e-4, max_iter=1000, screening="auto", n_jobs=None):
+                 fit_intercept=True, tol=1e-4, max_iter=1000, screening="auto", n_jobs=None,
+                 early_stop="auto", dfmax=None, pmax=None, keep=False, random_state=0):
         self.penalty = penalty
         self.l1_ratio = l1_ratio
         self.n_lambdas = n_lambdas
@@ -631,6 +771,8 @@ class LogisticRegressionCV(_PathCV, LogisticRegression):
         self.max_iter = max_iter
         self.screening = screening
         self.n_jobs = n_jobs
+        self.early_stop, self.dfmax, self.pmax = early_stop, dfmax, pmax
+        self.keep, self.random_state = keep, random_state
 
     _classifier = True
     _metric_kind = "classification"
@@ -642,6 +784,18 @@ class LogisticRegressionCV(_PathCV, LogisticRegression):
 
     def _units(self, n_features):
         return _penalty_units(self.penalty, self.l1_ratio, self.weights, n_features)
+
+    def decision_function(self, X, *, lam=None):
+        """Decision values at the refit or at ``lam`` (``"min"``, ``"1se"``, a number), as :meth:`predict`."""
+        return super(_PathCV, self._at(lam)).decision_function(X)
+
+    def predict_proba(self, X, *, lam=None):
+        """Class probabilities at the refit or at ``lam`` (``"min"``, ``"1se"``, a number), as :meth:`predict`."""
+        return super(_PathCV, self._at(lam)).predict_proba(X)
+
+    def predict_log_proba(self, X, *, lam=None):
+        """Log class probabilities at the refit or at ``lam``, as :meth:`predict`."""
+        return super(_PathCV, self._at(lam)).predict_log_proba(X)
 
     def _set_coef(self, coef, intercept, classes):
         self.classes_ = classes
@@ -694,7 +848,8 @@ class PoissonRegressorCV(_PathCV, PoissonRegressor):
 
     def __init__(self, penalty="l1", *, l1_ratio=0.5, n_lambdas=100, eps=None, lambdas=None, weights=None,
                  cv=10, scoring=None, select="min", positive=False, bounds=None, standardize=False,
-                 fit_intercept=True, tol=1e-4, max_iter=1000, screening="auto", n_jobs=None):
+                 fit_intercept=True, tol=1e-4, max_iter=1000, screening="auto", n_jobs=None,
+                 early_stop="auto", dfmax=None, pmax=None, keep=False, random_state=0):
         self.penalty = penalty
         self.l1_ratio = l1_ratio
         self.n_lambdas = n_lambdas
@@ -712,6 +867,8 @@ class PoissonRegressorCV(_PathCV, PoissonRegressor):
         self.max_iter = max_iter
         self.screening = screening
         self.n_jobs = n_jobs
+        self.early_stop, self.dfmax, self.pmax = early_stop, dfmax, pmax
+        self.keep, self.random_state = keep, random_state
 
     _metric_kind = "poisson"
     _cv_datafit = Poisson()
@@ -758,7 +915,8 @@ class MultiTaskLassoCV(_RegressionPathCV, MultiTaskLasso):
     )
 
     def __init__(self, *, n_lambdas=100, eps=None, lambdas=None, weights=None, cv=10, scoring=None, select="min",
-                 standardize=False, fit_intercept=True, tol=1e-4, max_iter=1000, screening="auto", n_jobs=None):
+                 standardize=False, fit_intercept=True, tol=1e-4, max_iter=1000, screening="auto", n_jobs=None,
+                 early_stop="auto", dfmax=None, pmax=None, keep=False, random_state=0):
         self.n_lambdas = n_lambdas
         self.eps = eps
         self.lambdas = lambdas
@@ -772,6 +930,8 @@ class MultiTaskLassoCV(_RegressionPathCV, MultiTaskLasso):
         self.max_iter = max_iter
         self.screening = screening
         self.n_jobs = n_jobs
+        self.early_stop, self.dfmax, self.pmax = early_stop, dfmax, pmax
+        self.keep, self.random_state = keep, random_state
 
     def _units(self, n_features):
         return [(1.0, _multi_task_unit(1.0, self.weights, n_features))]
@@ -823,12 +983,12 @@ class MultiTaskElasticNetCV(MultiTaskLassoCV):
 
     def __init__(self, *, l1_ratio=0.5, n_lambdas=100, eps=None, lambdas=None, weights=None, cv=10, scoring=None,
                  select="min", standardize=False, fit_intercept=True, tol=1e-4, max_iter=1000, screening="auto",
-                 n_jobs=None):
+                 n_jobs=None, early_stop="auto", dfmax=None, pmax=None, keep=False, random_state=0):
         self.l1_ratio = l1_ratio
         super().__init__(n_lambdas=n_lambdas, eps=eps, lambdas=lambdas, weights=weights, cv=cv, scoring=scoring,
                          select=select, standardize=standardize, fit_intercept=fit_intercept, tol=tol,
-                         max_iter=max_iter, screening=screening,
-                         n_jobs=n_jobs)
+                         max_iter=max_iter, screening=screening, n_jobs=n_jobs, early_stop=early_stop, dfmax=dfmax,
+                         pmax=pmax, keep=keep, random_state=random_state)
 
     def _units(self, n_features):
         ratios = np.atleast_1d(self.l1_ratio)

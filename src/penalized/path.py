@@ -273,13 +273,22 @@ def prepare_data(X, y, datafit, sample_weight=None, offset=None, *, holder=None,
 class PathArrays:
     """Raw per-λ arrays of one path (what the CV folds ship back)."""
 
-    coefs: np.ndarray  # (p, k)
+    coefs: object  # (p, k) ndarray or scipy.sparse CSC (penalized._path_store); (K, p, k) ndarray
     intercepts: np.ndarray  # (k,)
     certificates: np.ndarray  # (k,)
     thresholds: np.ndarray  # (k,)
     n_iter: np.ndarray  # (k,)
     converged: np.ndarray  # (k,)
     train_loss: np.ndarray  # (k,)
+    dev_ratio: np.ndarray | None = None  # (k,): glmnet's dev.ratio (penalized._path_stop)
+
+    def truncated(self, n_points, coefs):
+        """The first ``n_points`` points, with ``coefs`` (already cut) as the coefficients."""
+        def cut(a):
+            return a if a is None else a[..., :n_points]
+
+        return PathArrays(coefs, cut(self.intercepts), cut(self.certificates), cut(self.thresholds),
+                          cut(self.n_iter), cut(self.converged), cut(self.train_loss), cut(self.dev_ratio))
 
 
 def _columns(X, mask):
@@ -290,25 +299,33 @@ def _columns(X, mask):
 
 
 def solve_path(X, y, datafit, unit, lambdas, *, sample_weight=None, fit_intercept=True, tol=1e-4,
-               max_iter=1000, screening="auto", start=None, bounds=None, offset=None):
+               max_iter=1000, screening="auto", start=None, bounds=None, offset=None, early_stop=False,
+               dfmax=None, pmax=None):
     """The path on validated data (``y`` already ±1 for the log-loss); no warnings.
 
     Point k minimises ``L_data + unit.scaled(lambdas[k])`` (within ``bounds``), started from
     point k−1; the first point starts from ``start = (w, b)`` (e.g. the unpenalized fit of
     :func:`_lambda_max`) or zeros, and is solved on the never-screened features first (then
     KKT-checked), so that at λ_max every penalized coefficient is exactly zero.
+
+    ``early_stop``, ``dfmax``, ``pmax``: glmnet's stopping rules (:mod:`penalized._path_stop`);
+    the arrays then cover a prefix of ``lambdas``. The coefficients are stored sparse when that
+    is smaller (:mod:`penalized._path_store`).
     """
+    from ._path_stop import PathStop
+    from ._path_store import CoefRecorder
     from .solvers import LinearProblem, solve
 
     n, p = X.shape
     k = len(lambdas)
     K = n_outputs(y)
-    # one row per point while solving (contiguous writes); ``coefs`` is its (p, k) transpose, or
-    # for K outputs (solver layout (K, p) per point) its (K, p, k) view
-    rows = np.zeros((k, p)) if K == 1 else np.zeros((k, K, p))
+    recorder = CoefRecorder(p, k, K)
     b_rows = np.zeros(k) if K == 1 else np.zeros((k, K))
-    out = PathArrays(rows.T if K == 1 else rows.transpose(1, 2, 0), b_rows.T, np.zeros(k), np.zeros(k),
-                     np.zeros(k, dtype=int), np.zeros(k, dtype=bool), np.zeros(k))
+    out = PathArrays(None, b_rows.T, np.zeros(k), np.zeros(k),
+                     np.zeros(k, dtype=int), np.zeros(k, dtype=bool), np.zeros(k), np.zeros(k))
+    stop = PathStop(datafit, y, sample_weight, offset, fit_intercept, early_stop=early_stop, dfmax=dfmax,
+                    pmax=pmax)
+    n_done = k
     # the penalty's value at a point: coefficients (p,) or, for K outputs, (p, K) (features first)
     pen_value = (lambda penalty, coef: penalty.value(coef)) if K == 1 else (
         lambda penalty, coef: penalty.value(coef.T))
@@ -344,12 +361,44 @@ def solve_path(X, y, datafit, unit, lambdas, *, sample_weight=None, fit_intercep
                 keep = reduced.whole_blocks(levels == np.max(levels))
             w, b, cert, thr, its, ok, loss, grad = reduced.solve(lam, keep, w, b, grad)
             prev_lam = lam
-        rows[i] = w
+        tighter = stop.tighter_tol(i, loss, tol)
+        if tighter is not None:  # the fdev rule may hold, but the certificate cannot tell: solve tighter
+            w, b, cert, its_more, loss, grad = _resolve(problem, reduced, unit, lam, w, b, grad, tighter,
+                                                        max_iter, bounds, pen_value)
+            its += its_more
+            ok = ok or cert <= thr
+        out.dev_ratio[i] = stop.dev_ratio(loss)
+        action = stop.check(i, nonzero_features(w), out.dev_ratio[i])
+        if action == "drop":
+            n_done = i
+            break
+        recorder.add(i, w)
         b_rows[i] = b
         out.certificates[i], out.thresholds[i] = cert, thr
         out.n_iter[i], out.converged[i] = its, ok
         out.train_loss[i] = loss
-    return out
+        if action == "stop":
+            n_done = i + 1
+            break
+    return out.truncated(n_done, recorder.result(n_done))
+
+
+def _resolve(problem, reduced, unit, lam, w, b, grad, tol, max_iter, bounds, pen_value):
+    """A point solved again from ``(w, b)`` to a tighter ``tol`` (on the full problem, or on the
+    current reduced one when screening): ``(w, b, certificate, epochs, training loss, gradient)``."""
+    if problem is not None:
+        from .solvers import solve
+
+        penalty = unit.scaled(lam)
+        res = solve(problem, penalty, coef_init=w, intercept_init=b, tol=tol, max_iter=max_iter, bounds=bounds)
+        return res.coef, res.intercept, res.certificate, res.n_iter, res.objective - pen_value(penalty, res.coef), grad
+    saved = reduced.tol
+    reduced.tol = tol
+    try:
+        w, b, cert, _, its, _, loss, grad = reduced.solve(lam, reduced.keep.copy(), w, b, grad)
+    finally:
+        reduced.tol = saved
+    return w, b, cert, its, loss, grad
 
 
 def use_screening(screening, n_samples, n_features):
@@ -509,7 +558,10 @@ class PathResult:
         Coefficients, one column per λ (glmnet's ``beta``, scikit-learn's ``coefs``). For
         several outputs — the K classes of the multinomial, the T tasks of a 2-D ``y`` — the
         outputs come first, as in scikit-learn's ``lasso_path`` for multi-task data
-        (``coefs[:, :, k]`` is the ``coef_`` of the estimator at ``lambdas[k]``).
+        (``coefs[:, :, k]`` is the ``coef_`` of the estimator at ``lambdas[k]``). A one-output
+        path is *stored* sparse when that is smaller (``coef_store``, a ``scipy.sparse.csc_array``;
+        see :mod:`penalized._path_store`); ``coefs`` is then a dense copy up to 10⁷ entries and the
+        sparse matrix itself beyond (``coefs_sparse`` is always sparse).
     intercepts : ndarray (k,), or (n_outputs, k)
     dual_gaps : ndarray (k,)
         Optimality certificate of each point (see :mod:`penalized.solvers`); each point
@@ -518,6 +570,9 @@ class PathResult:
         Number of features with a non-zero coefficient (for some output; glmnet's ``df``).
     train_loss : ndarray (k,)
         ``L_data`` on the training data (mean squared error, mean log-loss, mean Poisson loss).
+    dev_ratio : ndarray (k,)
+        The fraction of the null deviance explained, ``1 − (L_data − L_sat)/(L_null − L_sat)``
+        (glmnet's ``dev.ratio``; :mod:`penalized._path_stop`).
     n_iter, converged : ndarray (k,)
     penalty : the unit penalty (``L1(1)``, ``L2(1)``, ``L1L2(ρ, (1−ρ)/2)`` or yours).
     datafit : SquaredError, Logistic, Multinomial or Poisson
@@ -529,10 +584,16 @@ class PathResult:
     outputs : ndarray or None
         One label per output (the classes, or the tasks: a DataFrame's column names or
         ``0 … T−1``); None for a single output.
+    stopped_early : bool
+        The path ended before the end of its grid (``early_stop``, ``dfmax`` or ``pmax``).
+
+    Methods: :meth:`predict` (at any λ, interpolated as glmnet's ``predict(fit, s=)``),
+    :meth:`interpolate` (the coefficients at any λ), :meth:`summary` (glmnet's Df / %Dev / Lambda
+    table; also ``print(path)``), :meth:`plot`, :meth:`to_frame`.
     """
 
     lambdas: np.ndarray
-    coefs: np.ndarray
+    coef_store: object
     intercepts: np.ndarray
     dual_gaps: np.ndarray
     n_nonzero: np.ndarray
@@ -547,18 +608,39 @@ class PathResult:
     tol: float = 1e-4
     thresholds: np.ndarray = field(default=None, repr=False)
     outputs: np.ndarray | None = None
+    dev_ratio: np.ndarray | None = None
+    stopped_early: bool = False
 
     def __len__(self):
         return len(self.lambdas)
 
     @property
+    def coefs(self):
+        """The coefficients (class docstring): dense, or the sparse store beyond 10⁷ entries."""
+        from ._path_store import DENSE_VIEW_LIMIT
+
+        store = self.coef_store
+        if sp.issparse(store) and store.shape[0] * store.shape[1] <= DENSE_VIEW_LIMIT:
+            return store.toarray()
+        return store
+
+    @property
+    def coefs_sparse(self):
+        """The coefficients as a ``scipy.sparse.csc_array`` (n_features, k) (one output only)."""
+        if self.n_outputs > 1:
+            raise ValueError("coefs_sparse is for one-output paths; use coefs for (n_outputs, p, k).")
+        return sp.csc_array(self.coef_store)
+
+    @property
     def n_outputs(self):
         """1, or the number of classes (multinomial) or tasks."""
-        return 1 if self.coefs.ndim == 2 else self.coefs.shape[0]
+        return 1 if self.coef_store.ndim == 2 else self.coef_store.shape[0]
 
     def coef_at(self, k):
         """The coefficients of point ``k`` as the estimators hold them: (p,) or (n_outputs, p)."""
-        return self.coefs[..., k]
+        if sp.issparse(self.coef_store):
+            return sp.csc_array(self.coef_store)[:, [k]].toarray().ravel()
+        return self.coef_store[..., k]
 
     def penalty_at(self, k):
         """The penalty object of point ``k``: ``penalty.scaled(lambdas[k])``."""
@@ -573,31 +655,68 @@ class PathResult:
 
     def selected_features(self, k):
         """Names of the features non-zero at point ``k`` (for some output)."""
-        nz = self.coefs[..., k] != 0
+        nz = self.coef_at(k) != 0
         return self.feature_names[nz if nz.ndim == 1 else nz.any(axis=0)]
+
+    def interpolate(self, lam):
+        """``(coef, intercept)`` at λ = ``lam`` (a number): glmnet's ``coef(fit, s=lam)``.
+
+        Linear interpolation *on the λ scale* between the two grid points around ``lam``
+        (glmnet's ``lambda.interp``); ``lam`` outside the grid is clamped to its ends.
+        """
+        from .path_predict import interpolate
+
+        return interpolate(self, lam)
+
+    def predict(self, X, lam=None, *, type="link", offset=None):
+        """Predictions of the path's models; see :func:`penalized.path_predict.predict_path`.
+
+        ``lam=None``: at every λ of the grid, shape (n_samples, k) ((n_samples, n_outputs, k) for
+        several outputs); a number: at that λ (interpolated as glmnet), (n_samples,); an array:
+        at each, (n_samples, m). ``type``: ``"link"`` (the linear predictor), ``"response"``
+        (probabilities of ``classes[1]`` / of each class, Poisson means) or ``"class"``.
+        """
+        from .path_predict import predict_path
+
+        return predict_path(self, X, lam, kind=type, offset=offset)
+
+    def summary(self):
+        """glmnet's ``print(fit)`` table as a DataFrame: ``Df``, ``%Dev``, ``Lambda`` per point."""
+        from .path_predict import summary_frame
+
+        return summary_frame(self)
+
+    def __str__(self):
+        from .path_predict import summary_text
+
+        return summary_text(self)
 
     def to_frame(self):
         """The coefficients as a DataFrame: one row per λ, one column per feature; for several
         outputs one row per (λ, output), with an ``output`` column (the class or the task)."""
         import pandas as pd
 
-        if self.coefs.ndim == 2:
-            frame = pd.DataFrame(self.coefs.T, columns=list(self.feature_names))
+        coefs = self.coefs
+        if coefs.ndim == 2:
+            dense = coefs.toarray() if sp.issparse(coefs) else coefs
+            frame = pd.DataFrame(dense.T, columns=list(self.feature_names))
             frame.insert(0, "intercept", self.intercepts)
             frame.insert(0, "lambda", self.lambdas)
             return frame
-        K, p, k = self.coefs.shape
+        K, p, k = coefs.shape
         outputs = self.outputs if self.outputs is not None else np.arange(K)
-        frame = pd.DataFrame(self.coefs.transpose(2, 0, 1).reshape(k * K, p), columns=list(self.feature_names))
+        frame = pd.DataFrame(coefs.transpose(2, 0, 1).reshape(k * K, p), columns=list(self.feature_names))
         frame.insert(0, "intercept", self.intercepts.T.reshape(-1))
         frame.insert(0, "output", np.tile(np.asarray(outputs, dtype=object), k))
         frame.insert(0, "lambda", np.repeat(self.lambdas, K))
         return frame
 
     def plot(self, ax=None, **kwargs):
-        """Coefficient paths against λ (log scale), labelled by feature name; returns the Axes.
-        For several outputs: each feature's norm over the outputs, or one output's coefficients
-        with ``output=label``."""
+        """Coefficient paths against ``xvar``: ``"lambda"`` (log λ, the default), ``"norm"`` (the
+        L1 norm of the coefficients) or ``"dev"`` (the deviance ratio), as glmnet's
+        ``plot(fit, xvar=, label=)``; labelled by feature name; returns the Axes. For several
+        outputs: each feature's norm over the outputs, or one output's coefficients with
+        ``output=label``."""
         from .plots import plot_path
 
         return plot_path(self, ax=ax, **kwargs)
@@ -640,7 +759,7 @@ def _encode_target(datafit, y, sample_weight):
 def regularization_path(X, y, penalty="l1", *, l1_ratio=0.5, weights=None, datafit="squared_error",
                         lambdas=None, n_lambdas=100, eps=None, sample_weight=None, fit_intercept=True,
                         tol=1e-4, max_iter=1000, screening="auto", positive=False, bounds=None, offset=None,
-                        standardize=False):
+                        standardize=False, early_stop="auto", dfmax=None, pmax=None):
     """Solutions of ``L_data(w, b) + λ·R(w)`` for a decreasing grid of λ, with warm starts.
 
     Parameters
@@ -693,6 +812,17 @@ def regularization_path(X, y, penalty="l1", *, l1_ratio=0.5, weights=None, dataf
     offset : array (n_samples,) or (n_samples, n_outputs), optional
         Added to the linear predictor (glmnet's offset: log-exposures, a base model's scores);
         a 1-D offset is the same for every output.
+    early_stop : bool or "auto", default "auto"
+        glmnet's early exit: after at least 5 points, stop once the deviance ratio changes by less
+        than a fraction 1e-5 between successive λ or exceeds 0.999 (:mod:`penalized._path_stop`);
+        the result then covers a prefix of the grid. "auto": on for the default grid, off for
+        your ``lambdas`` (as glmnet, which never cuts a user grid short).
+    dfmax : int, optional
+        Stop after the first point with more than ``dfmax`` non-zero features (glmnet's ``dfmax``;
+        applied to any grid, where glmnet applies it to its own grid only).
+    pmax : int, optional
+        End the path before the first point at which more than ``pmax`` features have ever been
+        non-zero (glmnet's ``pmax``).
 
     Returns
     -------
@@ -707,9 +837,11 @@ def regularization_path(X, y, penalty="l1", *, l1_ratio=0.5, weights=None, dataf
     if is_dask_collection(X):  # one pass, then the whole path in Gram mode (penalized.dask.cv)
         from .dask.cv import regularization_path as dask_path
 
-        if positive or bounds is not None or offset is not None or standardize:
-            raise NotImplementedError("regularization_path on Dask input takes no positive=, bounds=, offset= or "
-                                      "standardize= (compute X to NumPy for them).")
+        if positive or bounds is not None or offset is not None or standardize or dfmax is not None or \
+                pmax is not None or early_stop is True:
+            raise NotImplementedError("regularization_path on Dask input runs the whole grid and takes no positive=, "
+                                      "bounds=, offset=, standardize=, dfmax=, pmax= or early_stop=True (compute X "
+                                      "to NumPy for them).")
         return dask_path(X, y, penalty, l1_ratio=l1_ratio, weights=weights, datafit=datafit, lambdas=lambdas,
                          n_lambdas=n_lambdas, eps=eps, sample_weight=sample_weight, fit_intercept=fit_intercept,
                          tol=tol, max_iter=max_iter, screening=screening)
@@ -740,18 +872,29 @@ def regularization_path(X, y, penalty="l1", *, l1_ratio=0.5, weights=None, dataf
         grid = lambda_grid(lam_max, n_lambdas, default_eps(*X.shape) if eps is None else eps)
     else:
         grid, lam_max, start = v.check_lambda_grid(lambdas), float("nan"), None
+    early = _check_early_stop(early_stop, lambdas is None)
+    dfmax, pmax = v.check_max_features(dfmax, "dfmax"), v.check_max_features(pmax, "pmax")
     with single_threaded_blas():
         arrays = solve_path(X, y, datafit, unit, grid, sample_weight=sample_weight, start=start,
                             fit_intercept=fit_intercept, tol=tol, max_iter=max_iter, screening=screening,
-                            bounds=box, offset=offset)
+                            bounds=box, offset=offset, early_stop=early, dfmax=dfmax, pmax=pmax)
     if st is not None:
         arrays = path_arrays_to_original(arrays, st)
     if not arrays.converged.all():
         warnings.warn(convergence_message("regularization_path", arrays.certificates, arrays.thresholds,
-                                          arrays.converged, grid, tol, max_iter),
+                                          arrays.converged, grid[:len(arrays.converged)], tol, max_iter),
                       ConvergenceWarning, stacklevel=2)
     return make_result(arrays, grid, reported, datafit, lam_max, data.feature_names, data.classes, tol,
                        outputs=data.outputs)
+
+
+def _check_early_stop(early_stop, default_grid):
+    """``early_stop`` resolved: "auto" is on for the default grid only."""
+    if isinstance(early_stop, str) and early_stop == "auto":
+        return default_grid
+    if not isinstance(early_stop, (bool, np.bool_)):
+        raise ValueError(f"early_stop must be True, False or 'auto', got {early_stop!r}.")
+    return bool(early_stop)
 
 
 def make_result(arrays, lambdas, unit, datafit, lam_max, names, classes=None, tol=1e-4, outputs=None):
@@ -759,12 +902,19 @@ def make_result(arrays, lambdas, unit, datafit, lam_max, names, classes=None, to
     coefficients an outputs axis, (K, p, k), also for a single column."""
     coefs, intercepts = arrays.coefs, arrays.intercepts
     if outputs is not None and coefs.ndim == 2:  # one task given as a 2-D y
+        coefs = coefs.toarray() if sp.issparse(coefs) else coefs
         coefs, intercepts = coefs[None], intercepts[None]
-    features_in = coefs != 0 if coefs.ndim == 2 else (coefs != 0).any(axis=0)
+    if sp.issparse(coefs):
+        n_nonzero = np.diff(sp.csc_array(coefs).indptr)
+    else:
+        features_in = coefs != 0 if coefs.ndim == 2 else (coefs != 0).any(axis=0)
+        n_nonzero = np.count_nonzero(features_in, axis=0)
+    k = coefs.shape[-1]
     return PathResult(
-        lambdas=np.asarray(lambdas, dtype=np.float64), coefs=coefs, intercepts=intercepts,
-        dual_gaps=arrays.certificates, n_nonzero=np.count_nonzero(features_in, axis=0),
+        lambdas=np.asarray(lambdas, dtype=np.float64)[:k], coef_store=coefs, intercepts=intercepts,
+        dual_gaps=arrays.certificates, n_nonzero=n_nonzero,
         train_loss=arrays.train_loss, n_iter=arrays.n_iter, converged=arrays.converged, penalty=unit,
         datafit=datafit, lambda_max=lam_max, feature_names=names, classes=classes, tol=tol,
-        thresholds=arrays.thresholds, outputs=outputs,
+        thresholds=arrays.thresholds, outputs=outputs, dev_ratio=arrays.dev_ratio,
+        stopped_early=k < len(lambdas),
     )

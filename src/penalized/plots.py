@@ -22,6 +22,7 @@ from __future__ import annotations
 import io
 
 import numpy as np
+import scipy.sparse as sp
 
 __all__ = ["COLORS", "LABELS", "figure", "style", "png_bytes", "path_axes", "cv_axes", "plot_path", "plot_cv",
            "plot_stability"]
@@ -201,35 +202,95 @@ def cv_axes(ax, lambdas, mean, se, marks, label):
 
 # -- for users: the .plot() methods -----------------------------------------------------------------
 def path_curves(path, output=None):
-    """``(curves (p, k), y label)``: the coefficients of a one-output path; for several outputs
-    one output's (``output``: its label) or, by default, each feature's norm over the outputs."""
-    if path.coefs.ndim == 2:
+    """``(curves (m, k), y label, names)``: the coefficients of a one-output path; for several outputs
+    one output's (``output``: its label) or, by default, each feature's norm over the outputs. Only
+    the features non-zero somewhere on the path are returned (the others are the horizontal axis)."""
+    used, coefs = _used_rows(path.coef_store)
+    names = np.asarray(path.feature_names)[used]
+    if coefs.ndim == 2:
         if output is not None:
             raise ValueError("output= selects one output of a path with several; this path has one.")
-        return path.coefs, "coefficient"
+        return coefs, "coefficient", names
     if output is None:
-        return np.sqrt((path.coefs ** 2).sum(axis=0)), "‖coefficients over the outputs‖₂"
-    labels = list(path.outputs) if path.outputs is not None else list(range(path.coefs.shape[0]))
+        return np.sqrt((coefs ** 2).sum(axis=0)), "‖coefficients over the outputs‖₂", names
+    labels = list(path.outputs) if path.outputs is not None else list(range(coefs.shape[0]))
     if output not in labels:
         raise ValueError(f"output must be one of the path's outputs {labels!r}, got {output!r}.")
-    return path.coefs[labels.index(output)], f"coefficient (output {output!r})"
+    return coefs[labels.index(output)], f"coefficient (output {output!r})", names
 
 
-def plot_path(path, ax=None, *, max_labels=10, title=None, output=None):
-    """Coefficient paths of a :class:`~penalized.path.PathResult` against λ (log scale).
+def _used_rows(store):
+    """``(used, dense rows)``: the features non-zero somewhere in a path's (dense or sparse) store."""
+    if sp.issparse(store):
+        csr = sp.csr_array(store)
+        used = np.flatnonzero(np.diff(csr.indptr))
+        return used, csr[used].toarray()
+    nz = store != 0
+    used = np.flatnonzero(nz.any(axis=-1) if nz.ndim == 2 else nz.any(axis=(0, 2)))
+    return used, store[..., used, :]
 
-    λ decreases to the right (the model grows from the empty one); each feature's curve
-    is labelled by name at the smallest λ (the ``max_labels`` largest ones); the top axis
-    counts the non-zero coefficients. With several outputs (classes, tasks) each feature's
-    curve is the norm of its coefficients over the outputs, or one output's coefficients
-    with ``output=`` (a class label or task). Draws on ``ax`` (else on a new
-    :func:`figure`) and returns it.
+
+#: glmnet's ``plot(fit, xvar=)``: what the x axis shows
+PATH_XVARS = ("lambda", "norm", "dev")
+
+
+def plot_path(path, ax=None, *, xvar="lambda", label=True, max_labels=10, title=None, output=None):
+    """Coefficient paths of a :class:`~penalized.path.PathResult`, as glmnet's ``plot(fit, xvar=, label=)``.
+
+    ``xvar="lambda"``: against λ (log scale, decreasing to the right: the model grows from the
+    empty one); ``"norm"``: against the L1 norm of the coefficients ``Σ_j |w_j|`` (over the
+    outputs too); ``"dev"``: against the deviance ratio (``path.dev_ratio``). With ``label=True``
+    the ``max_labels`` largest curves are labelled by feature name at their end; the top axis
+    counts the non-zero coefficients. With several outputs (classes, tasks) each feature's curve
+    is the norm of its coefficients over the outputs, or one output's coefficients with
+    ``output=`` (a class label or task). Draws on ``ax`` (else on a new :func:`figure`) and
+    returns it.
     """
-    curves, ylabel = path_curves(path, output)
+    if xvar not in PATH_XVARS:
+        raise ValueError(f"xvar must be one of {PATH_XVARS}, got {xvar!r}.")
+    if not isinstance(label, (bool, np.bool_)):
+        raise TypeError(f"label must be True or False, got {label!r}.")
+    curves, ylabel, names = path_curves(path, output)
     ax = _user_axes(ax)
-    return path_axes(ax, path.lambdas, curves, names=path.feature_names, end_labels=max_labels,
-                     counts=path.n_nonzero, ylabel=ylabel,
-                     title=title or f"{type(path.datafit).__name__} + λ·{path.penalty!r}")
+    title = title or f"{type(path.datafit).__name__} + λ·{path.penalty!r}"
+    end_labels = max_labels if label else 0
+    if xvar == "lambda":
+        return path_axes(ax, path.lambdas, curves, names=names, end_labels=end_labels,
+                         counts=path.n_nonzero, ylabel=ylabel, title=title)
+    if xvar == "norm":
+        store = path.coef_store
+        if sp.issparse(store):
+            x = np.asarray(abs(store).sum(axis=0)).ravel()
+        else:
+            x = np.abs(store).sum(axis=tuple(range(store.ndim - 1)))
+        xlabel = "L1 norm of the coefficients"
+    else:
+        if path.dev_ratio is None:
+            raise ValueError("xvar='dev' needs the path's deviance ratios (not computed for this path).")
+        x, xlabel = np.asarray(path.dev_ratio), "fraction of deviance explained"
+    return _path_against(ax, x, curves, names, end_labels, path.n_nonzero, xlabel, ylabel, title)
+
+
+def _path_against(ax, x, curves, names, end_labels, counts, xlabel, ylabel, title):
+    """Coefficient curves against an increasing x (the L1 norm, the deviance ratio), linear scale."""
+    cmap = _cmap()
+    colors = {}
+    in_legend = not end_labels and len(curves) <= 12
+    for j in range(len(curves)):
+        colors[j] = cmap(j % 10)
+        ax.plot(x, curves[j], color=colors[j], lw=1.6, label=names[j] if in_legend else None, zorder=3)
+    ax.axhline(0.0, color="black", lw=0.6)
+    style(ax, title=title, xlabel=xlabel, ylabel=ylabel)
+    if end_labels and len(curves):
+        _label_ends(ax, x[-1], curves[:, -1], names, end_labels, colors)
+    if len(x) > 1:
+        top = ax.twiny()
+        top.set_xlim(ax.get_xlim())
+        idx = np.unique(np.linspace(0, len(x) - 1, min(6, len(x))).astype(int))
+        top.set_xticks(x[idx])
+        top.set_xticklabels([str(int(c)) for c in np.asarray(counts)[idx]])
+        top.set_xlabel("non-zero coefficients", fontsize=9)
+    return ax
 
 
 def plot_cv(est, ax=None, *, title=None):

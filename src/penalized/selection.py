@@ -148,7 +148,8 @@ def _subsample_task(X, y, sample_weight, rows, datafit, unit, lambdas, factors, 
         unit = unit.with_feature_factors(factors)
     sw = None if sample_weight is None else sample_weight[rows]
     arrays = solve_path(X[rows], y[rows], datafit, unit, lambdas, sample_weight=sw, **solver)
-    chosen = arrays.coefs != 0
+    coefs = arrays.coefs
+    chosen = (coefs.toarray() if hasattr(coefs, "toarray") else coefs) != 0  # a sparse store (path)
     union_sizes = np.logical_or.accumulate(chosen, axis=1).sum(axis=0)
     return chosen, union_sizes, arrays
 

@@ -235,4 +235,6 @@ def path_arrays_to_original(arrays, st):
     axis -2 of (p, k) or (K, p, k))."""
     if not st.copy:
         return arrays
+    if sp.issparse(arrays.coefs):  # (p, k) CSC (penalized._path_store): scale its rows
+        return dataclasses.replace(arrays, coefs=(sp.diags(1.0 / st.scale) @ arrays.coefs).tocsc())
     return dataclasses.replace(arrays, coefs=st.to_original(arrays.coefs, axis=-2))

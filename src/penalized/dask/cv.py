@@ -106,7 +106,12 @@ def _fold_labels(est, data):
         if est.cv < 2:
             raise ValueError(f"cv must be at least 2 folds, got cv={est.cv}.")
         v.check_n_splits(est.cv, n)
-    splitter = check_cv(est.cv, None, classifier=False)
+    from ..model_selection import default_folds
+
+    cv = est.cv
+    if isinstance(cv, int) and not isinstance(cv, bool):  # the in-memory default: shuffled, seeded
+        cv = default_folds(cv, False, getattr(est, "random_state", 0))
+    splitter = check_cv(cv, None, classifier=False)
     try:
         splits = list(splitter.split(np.zeros((n, 1))))
     except (TypeError, ValueError) as exc:
@@ -144,6 +149,10 @@ def fit_cv(est, X, y, sample_weight=None, offset=None):
                                   "and ElasticNetCV's (the squared error, one target).")
     if offset is not None:
         raise NotImplementedError(f"{name}.fit(offset=...) does not take Dask input.")
+    if getattr(est, "dfmax", None) is not None or getattr(est, "pmax", None) is not None or \
+            getattr(est, "keep", False) or getattr(est, "early_stop", "auto") is True:
+        raise NotImplementedError(f"{name} on Dask input runs the whole λ grid: it takes no dfmax=, pmax=, keep=True "
+                                  "or early_stop=True (compute X to NumPy for them).")
     if est._classifier:
         raise TypeError(
             f"{name} does not take Dask collections yet (the log-loss has no sufficient statistics: every λ "
