@@ -86,7 +86,7 @@ def vector_path(X, y, penalty="l1", *, datafit, l1_ratio=0.5, weights=None, lamb
     if not converged.all():
         warnings.warn(f"regularization_path: {np.count_nonzero(~converged)} of {len(grid)} points did not reach "
                       f"tol={tol:g} in max_iter={max_iter} Newton steps.", ConvergenceWarning, stacklevel=3)
-    return PathResult(lambdas=np.asarray(grid, dtype=np.float64), coefs=coefs, intercepts=intercepts,
+    return PathResult(lambdas=np.asarray(grid, dtype=np.float64), coef_store=coefs, intercepts=intercepts,
                       dual_gaps=gaps, n_nonzero=np.count_nonzero(coefs, axis=0), train_loss=loss, n_iter=n_iter,
                       converged=converged, penalty=unit, datafit=datafit, lambda_max=lam_max, feature_names=names,
                       tol=tol, thresholds=thresholds)
@@ -183,7 +183,7 @@ class CoxPHCV(BaseEstimator):
                                  lambdas=lambdas, n_lambdas=self.n_lambdas, eps=self.eps, sample_weight=swr,
                                  tol=self.tol, max_iter=self.max_iter,
                                  offset=None if offset is None else offset[rows])
-            result.coefs = result.coefs / sd[:, None]
+            result.coef_store = np.asarray(result.coefs) / sd[:, None]
             return result
 
         self.path_ = path(np.arange(X.shape[0]), self.lambdas)
