@@ -1,0 +1,134 @@
+"""Guards for real model zoos: a memory and time budget on the dependency-graph trace, and
+widths that a reshape splits into heads.
+
+- :func:`graph_budget` wraps :func:`penalized.nn.structures.trace`. Torch-Pruning's group
+  search can run away on some graphs (on torchvision's ``swin_t`` it grew past 7 GB before
+  finishing). A watchdog thread measures the process's resident memory and the elapsed
+  time; past :data:`MAX_GRAPH_MEMORY` bytes of growth or :data:`MAX_GRAPH_SECONDS` seconds it
+  stops the trace (an exception raised asynchronously in the tracing thread, caught at the
+  next Python instruction) and a ValueError names the model and the budget. Both budgets
+  can be changed through the module attributes; ``None`` turns one off.
+- :func:`mark_packed_heads` makes a width non-removable when all its producers and one of
+  its consumers sit in one attention module with ``num_heads`` (timm's ``Attention``, ``WindowAttention``,
+  LeViT's): there one Linear packs the queries, keys and values of every head and a reshape
+  splits its output into ``(3, num_heads, head_dim)``, so removing single rows breaks the
+  reshape. The heads of ``nn.MultiheadAttention`` are structures of their own.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import os
+import threading
+import time
+
+__all__ = ["MAX_GRAPH_MEMORY", "MAX_GRAPH_SECONDS", "GraphBudgetExceeded", "graph_budget", "mark_packed_heads"]
+
+#: growth of the resident memory (bytes) allowed while tracing one model
+MAX_GRAPH_MEMORY = 3 * 2**30
+#: seconds allowed for tracing one model
+MAX_GRAPH_SECONDS = 600.0
+
+
+class GraphBudgetExceeded(Exception):
+    """Raised asynchronously in the tracing thread by the watchdog (turned into a ValueError)."""
+
+
+def _rss():
+    """Resident memory of this process in bytes, or None where /proc is not available."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+class _Watchdog(threading.Thread):
+    def __init__(self, target_ident, max_memory, max_seconds, interval=0.05):
+        super().__init__(daemon=True)
+        self.target_ident = target_ident
+        self.max_memory, self.max_seconds, self.interval = max_memory, max_seconds, interval
+        self.start_rss = _rss()
+        self.start_time = time.perf_counter()
+        self.stop_event = threading.Event()
+        self.fired = None  # what was exceeded: "memory" or "time"
+
+    def run(self):
+        while not self.stop_event.wait(self.interval):
+            rss = _rss()
+            if self.max_memory is not None and rss is not None and self.start_rss is not None \
+                    and rss - self.start_rss > self.max_memory:
+                self.fired = f"its memory grew by {(rss - self.start_rss) / 2**30:.1f} GiB"
+            elif self.max_seconds is not None and time.perf_counter() - self.start_time > self.max_seconds:
+                self.fired = f"it ran for more than {self.max_seconds:g} s"
+            if self.fired:
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self.target_ident),
+                                                           ctypes.py_object(GraphBudgetExceeded))
+                return
+
+
+def graph_budget(trace):
+    """``trace(model, example_inputs)`` under the memory and time budget (see the module doc)."""
+
+    @functools.wraps(trace)
+    def guarded(model, example_inputs):
+        if MAX_GRAPH_MEMORY is None and MAX_GRAPH_SECONDS is None:
+            return trace(model, example_inputs)
+        dog = _Watchdog(threading.get_ident(), MAX_GRAPH_MEMORY, MAX_GRAPH_SECONDS)
+        dog.start()
+        try:
+            return trace(model, example_inputs)
+        except GraphBudgetExceeded:
+            raise ValueError(
+                f"tracing the coupled structures of {type(model).__name__} was stopped: {dog.fired} "
+                f"(budget: {_budget()}). Torch-Pruning's dependency graph runs away on this architecture "
+                "(its group search keeps growing, as on torchvision's swin_t); drop example_inputs for "
+                "per-row groups, or raise penalized.nn.zoo_guard.MAX_GRAPH_MEMORY / MAX_GRAPH_SECONDS."
+            ) from None
+        finally:
+            dog.stop_event.set()
+            dog.join()
+            if dog.fired:  # the exception may still be pending if trace returned in between
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(threading.get_ident()), None)
+
+    return guarded
+
+
+def _budget():
+    parts = []
+    if MAX_GRAPH_MEMORY is not None:
+        parts.append(f"{MAX_GRAPH_MEMORY / 2**30:g} GiB of memory growth")
+    if MAX_GRAPH_SECONDS is not None:
+        parts.append(f"{MAX_GRAPH_SECONDS:g} s")
+    return ", ".join(parts)
+
+
+def _prefix(name):
+    return name.rsplit(".", 1)[0] if "." in name else ""
+
+
+def mark_packed_heads(model, groups):
+    """Mark the channel groups inside a packed multi-head attention as non-removable (see the module doc)."""
+    from torch import nn
+
+    attention = {name: m for name, m in model.named_modules()
+                 if isinstance(getattr(m, "num_heads", None), int) and m.num_heads > 1
+                 and not isinstance(m, nn.MultiheadAttention)}
+    if not attention:
+        return groups
+    for cg in groups:
+        if not cg.removable:
+            continue
+        makers = {_prefix(s.name) for s in cg.producers if not s.bias}
+        readers = {_prefix(s.name) for _, s in cg.consumers}
+        for name, module in attention.items():
+            inside = name + "." if name else ""
+            if makers and all(m.startswith(inside) for m in makers) and any(r.startswith(inside) for r in readers):
+                maker = sorted(makers)[0]
+                cg.removable = False
+                cg.reason = (f"'{name}' ({type(module).__name__}, num_heads={module.num_heads}) packs its heads in "
+                             f"'{maker}' and splits them with a reshape, so single units cannot go (the heads of "
+                             "such packed projections are not structures; nn.MultiheadAttention's are)")
+                break
+    return groups
