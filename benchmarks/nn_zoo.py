@@ -23,6 +23,7 @@ watchdog measures resident memory).
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 import warnings
 
@@ -170,8 +171,14 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default=",".join(ZOO), help="comma-separated names of ZOO")
     parser.add_argument("--tp-budget", type=float, default=120.0, help="seconds allowed to Torch-Pruning's side")
+    parser.add_argument("--memory-gib", type=float, default=None,
+                        help="memory growth allowed to each trace, ours and Torch-Pruning's (default: zoo_guard's)")
     parser.add_argument("--write", action="store_true", help="write the table into docs/nn.md")
     args = parser.parse_args(argv)
+    if args.memory_gib is not None:
+        from penalized.nn import zoo_guard
+
+        zoo_guard.MAX_GRAPH_MEMORY = int(args.memory_gib * 2**30)
     torch.set_num_threads(1)
     _warm_up()
     rows = []
@@ -179,7 +186,7 @@ def main(argv=None):
         row = run_model(name, args.tp_budget)
         print(row, flush=True)
         rows.append(row)
-    command = "python -m benchmarks.nn_zoo" + (f" --models {args.models}" if argv and "--models" in argv else "")
+    command = "python -m benchmarks.nn_zoo " + " ".join(argv if argv is not None else sys.argv[1:])
     table = markdown(rows, command)
     print(table)
     if args.write:

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from .zoo_guard import graph_budget, mark_packed_heads
+from .zoo_guard import graph_budget, mark_unsupported
 
 __all__ = ["Structure", "ChannelGroup", "HeadGroup", "Graph", "trace", "check_example_inputs"]
 
@@ -290,7 +290,7 @@ def trace(model, example_inputs):
                 and module.bias_k is None and not module.add_zero_attn and module in dg.module2node:
             heads.append(HeadGroup(module=module, name=name, num_heads=module.num_heads,
                                    head_dim=module.head_dim))
-    mark_packed_heads(model, groups)  # q/k/v of all heads packed in one Linear: no single-unit structures
+    mark_unsupported(model, groups)  # widths packed into heads or mapped out of a tensor: named, not removable
     return Graph(channel_groups=groups, head_groups=heads, names=names, dg=dg)
 
 

@@ -8,11 +8,16 @@ widths that a reshape splits into heads.
   stops the trace (an exception raised asynchronously in the tracing thread, caught at the
   next Python instruction) and a ValueError names the model and the budget. Both budgets
   can be changed through the module attributes; ``None`` turns one off.
-- :func:`mark_packed_heads` makes a width non-removable when all its producers and one of
-  its consumers sit in one attention module with ``num_heads`` (timm's ``Attention``, ``WindowAttention``,
-  LeViT's): there one Linear packs the queries, keys and values of every head and a reshape
-  splits its output into ``(3, num_heads, head_dim)``, so removing single rows breaks the
-  reshape. The heads of ``nn.MultiheadAttention`` are structures of their own.
+- :func:`mark_packed_heads` makes a width non-removable when the closest module that holds
+  its producers and one of its consumers is an attention module with ``num_heads`` (timm's
+  ``Attention``, ``WindowAttention``, LeViT's): there one Linear packs the queries, keys and
+  values of every head and a reshape splits its output into ``(3, num_heads, head_dim)``, so
+  removing single rows breaks the reshape. The heads of ``nn.MultiheadAttention`` are structures of their own.
+- :func:`mark_out_of_range` makes a width non-removable when Torch-Pruning maps it to indices
+  a tensor does not have (LeViT's attention splits its packed projection into keys, queries
+  and values of different sizes): the ``IndexError`` that followed becomes a named reason.
+
+:func:`mark_unsupported` applies both to the widths of one trace.
 """
 
 from __future__ import annotations
@@ -23,9 +28,11 @@ import os
 import threading
 import time
 
-__all__ = ["MAX_GRAPH_MEMORY", "MAX_GRAPH_SECONDS", "GraphBudgetExceeded", "graph_budget", "mark_packed_heads"]
+__all__ = ["MAX_GRAPH_MEMORY", "MAX_GRAPH_SECONDS", "GraphBudgetExceeded", "graph_budget", "mark_unsupported",
+           "mark_packed_heads", "mark_out_of_range"]
 
-#: growth of the resident memory (bytes) allowed while tracing one model
+#: growth of the resident memory (bytes) allowed while tracing one model, or 4 times the
+#: model's parameter bytes if that is more (tracing vit_b_16, 86 M parameters, grew by 0.34 GiB)
 MAX_GRAPH_MEMORY = 3 * 2**30
 #: seconds allowed for tracing one model
 MAX_GRAPH_SECONDS = 600.0
@@ -75,14 +82,17 @@ def graph_budget(trace):
     def guarded(model, example_inputs):
         if MAX_GRAPH_MEMORY is None and MAX_GRAPH_SECONDS is None:
             return trace(model, example_inputs)
-        dog = _Watchdog(threading.get_ident(), MAX_GRAPH_MEMORY, MAX_GRAPH_SECONDS)
+        memory = MAX_GRAPH_MEMORY
+        if memory is not None:
+            memory = max(memory, 4 * sum(p.numel() * p.element_size() for p in model.parameters()))
+        dog = _Watchdog(threading.get_ident(), memory, MAX_GRAPH_SECONDS)
         dog.start()
         try:
             return trace(model, example_inputs)
         except GraphBudgetExceeded:
             raise ValueError(
                 f"tracing the coupled structures of {type(model).__name__} was stopped: {dog.fired} "
-                f"(budget: {_budget()}). Torch-Pruning's dependency graph runs away on this architecture "
+                f"(budget: {_budget(memory)}). Torch-Pruning's dependency graph runs away on this architecture "
                 "(its group search keeps growing, as on torchvision's swin_t); drop example_inputs for "
                 "per-row groups, or raise penalized.nn.zoo_guard.MAX_GRAPH_MEMORY / MAX_GRAPH_SECONDS."
             ) from None
@@ -95,10 +105,10 @@ def graph_budget(trace):
     return guarded
 
 
-def _budget():
+def _budget(memory):
     parts = []
-    if MAX_GRAPH_MEMORY is not None:
-        parts.append(f"{MAX_GRAPH_MEMORY / 2**30:g} GiB of memory growth")
+    if memory is not None:
+        parts.append(f"{memory / 2**30:.3g} GiB of memory growth")
     if MAX_GRAPH_SECONDS is not None:
         parts.append(f"{MAX_GRAPH_SECONDS:g} s")
     return ", ".join(parts)
@@ -106,6 +116,15 @@ def _budget():
 
 def _prefix(name):
     return name.rsplit(".", 1)[0] if "." in name else ""
+
+
+def _common_module(names):
+    """The dotted name of the closest module that contains every module of ``names``."""
+    parts = [n.split(".") if n else [] for n in names]
+    k = 0
+    while all(len(p) > k for p in parts) and len({p[k] for p in parts}) == 1:
+        k += 1
+    return ".".join(parts[0][:k])
 
 
 def mark_packed_heads(model, groups):
@@ -122,13 +141,36 @@ def mark_packed_heads(model, groups):
             continue
         makers = {_prefix(s.name) for s in cg.producers if not s.bias}
         readers = {_prefix(s.name) for _, s in cg.consumers}
-        for name, module in attention.items():
-            inside = name + "." if name else ""
-            if makers and all(m.startswith(inside) for m in makers) and any(r.startswith(inside) for r in readers):
-                maker = sorted(makers)[0]
+        if not makers:
+            continue
+        for reader in sorted(readers):
+            home = _common_module(sorted(makers) + [reader])  # the closest module holding them all
+            if home in attention:
+                module = attention[home]
                 cg.removable = False
-                cg.reason = (f"'{name}' ({type(module).__name__}, num_heads={module.num_heads}) packs its heads in "
-                             f"'{maker}' and splits them with a reshape, so single units cannot go (the heads of "
-                             "such packed projections are not structures; nn.MultiheadAttention's are)")
+                cg.reason = (f"'{home}' ({type(module).__name__}, num_heads={module.num_heads}) packs its heads in "
+                             f"'{sorted(makers)[0]}' and splits them with a reshape, so single units cannot go (the "
+                             "heads of such packed projections are not structures; nn.MultiheadAttention's are)")
                 break
     return groups
+
+
+def mark_out_of_range(groups):
+    """Mark the channel groups whose index mapping leaves a tensor's shape as non-removable."""
+    for cg in groups:
+        if not cg.removable:
+            continue
+        for _, s in [(None, s) for s in cg.producers + cg.members] + list(cg.consumers):
+            size = s.param.shape[s.dim] if s.param.ndim > s.dim else 0
+            if s.index.numel() and (int(s.index.min()) < 0 or int(s.index.max()) >= size):
+                cg.removable = False
+                cg.reason = (f"Torch-Pruning maps its {cg.width} units to indices up to {int(s.index.max())} of "
+                             f"'{s.name}' (size {size} along dim {s.dim}): a split, reshape or shared weight it "
+                             "does not follow")
+                break
+    return groups
+
+
+def mark_unsupported(model, groups):
+    """:func:`mark_out_of_range` then :func:`mark_packed_heads` on the widths of one trace."""
+    return mark_packed_heads(model, mark_out_of_range(groups))
