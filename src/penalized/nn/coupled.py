@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import torch
 
 from ..penalties import GroupL1, Penalty, PenaltySum, check_penalty_weights
-from .coupled_build import owned_chunks, unit_structures
+from .coupled_build import gc_paused, owned_chunks, unit_structures
 from .structures import Slice, head_slices
 
 __all__ = ["CoupledGroups", "CoupledGroupL1", "coupled_groups"]
@@ -142,6 +142,7 @@ class CoupledGroups:
             return self.sums([m.param * m.param for m in self.members], like).sqrt()
 
 
+@gc_paused
 def coupled_groups(graph, selected_ids=None):
     """:class:`CoupledGroups` of the removable channel groups and the heads of ``graph``.
 

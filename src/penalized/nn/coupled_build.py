@@ -9,13 +9,36 @@ for the whole width at once.
 
 from __future__ import annotations
 
+import functools
 import gc
 
 import torch
 
 from .structures import Slice, Structure
 
-__all__ = ["unit_structures", "owned_chunks"]
+__all__ = ["unit_structures", "owned_chunks", "gc_paused"]
+
+
+def gc_paused(fn):
+    """``fn`` with Python's cyclic garbage collector paused during the call.
+
+    Building the groups makes hundreds of thousands of small objects (one slice per unit and
+    tensor) that hold no reference cycles; each automatic collection would also walk the whole
+    traced graph, and those passes took most of the build time (efficientnet_b0: 12 s → see
+    docs/nn.md). The collector's state is restored afterwards.
+    """
+
+    @functools.wraps(fn)
+    def paused(*args, **kwargs):
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            if enabled:
+                gc.enable()
+
+    return paused
 
 
 def split_by_root(index, root):
@@ -47,23 +70,12 @@ def _label(m, which, dim, index, gids):
         getattr(m, lab_attr).scatter_reduce_(0, index, gids, reduce="amax")
 
 
+@gc_paused
 def unit_structures(units, member):
     """One :class:`Structure` per unit (with its ``parts``), and the producer/consumer labels of
     every member tensor (``member(slice)`` gives it). ``units`` are
     ``(kind, name, unit index, own slices, read slices, attention)``; consecutive units that
-    share their slices form one width. The cyclic garbage collector is paused meanwhile: the tens
-    of thousands of small tensors made here hold no cycles, and its passes over the traced graph
-    took most of the time."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return _unit_structures(units, member)
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _unit_structures(units, member):
+    share their slices form one width."""
     structures = [Structure(kind=kind, name=name, attention=attention) for kind, name, _, _, _, attention in units]
     start = 0
     while start < len(units):
@@ -73,6 +85,7 @@ def _unit_structures(units, member):
         while end < len(units) and [id(s) for s in units[end][3] + units[end][4]] == key:
             end += 1
         gid_of = {units[g][2]: g for g in range(start, end)}
+        roots = {}
         lookup = torch.full((max(gid_of) + 1,), -1, dtype=torch.long)
         lookup[torch.as_tensor(list(gid_of))] = torch.as_tensor(list(gid_of.values()))
         for which, slices in (("prod", own), ("cons", reads)):
@@ -80,8 +93,11 @@ def _unit_structures(units, member):
                 chunks = split_by_root(s.index, s.root)
                 for r, g in gid_of.items():
                     idx = chunks.get(r, s.index[:0])
+                    key = (g, idx.numel())
+                    if key not in roots:  # one read-only root tensor per unit and length, shared by its slices
+                        roots[key] = torch.full_like(idx, g)
                     structures[g].parts.append(Slice(name=s.name, param=s.param, dim=s.dim, index=idx,
-                                                     root=torch.full_like(idx, g), bias=s.bias))
+                                                     root=roots[key], bias=s.bias))
                 inside = (s.root >= 0) & (s.root < lookup.numel())
                 gids = torch.where(inside, lookup[s.root.clamp(0, lookup.numel() - 1)], -1)
                 keep = gids >= 0
