@@ -124,6 +124,13 @@ def _fmt(v, spec):
     return "—" if v is None else format(v, spec)
 
 
+def _short(message, limit=200):
+    """A table cell: the exception type and the start of its message."""
+    if "was stopped:" in message:  # the graph budget: say what fired
+        return message.split(". ", 1)[0].replace("tracing the coupled structures of ", "")
+    return message if len(message) <= limit else message[: limit - 3] + "..."
+
+
 def markdown(rows, command):
     from benchmarks._report import machine_line
 
@@ -132,11 +139,9 @@ def markdown(rows, command):
              "| MACs before → after prune | params before → after |",
              "|---|---|---|---|---|---|---|"]
     for r in rows:
-        status = r["status"]
-        if status != "works" and len(status) > 240:
-            status = status[:237] + "..."
+        status = _short(r["status"])
         tp_time = (f"{_fmt(r.get('tp_build_s'), '.2f')} + {_fmt(r.get('tp_groups_s'), '.2f')}"
-                   if r.get("tp_build_s") is not None else f"fails: {r.get('tp_error', '')[:120]}")
+                   if r.get("tp_build_s") is not None else "fails: " + _short(r.get("tp_error", "")))
         macs = (f"{r['macs_before'] / 1e6:.1f} M → {r['macs_after'] / 1e6:.1f} M" if "macs_after" in r else "—")
         params = (f"{r['params'] / 1e6:.2f} M → {r['params_after'] / 1e6:.2f} M" if "params_after" in r else
                   f"{r.get('params', 0) / 1e6:.2f} M")

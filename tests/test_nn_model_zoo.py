@@ -153,6 +153,16 @@ def test_graph_budget_stops_a_runaway_on_memory_and_on_time(monkeypatch):
     with pytest.raises(ValueError, match=r"it ran for more than 0.3 s.*MAX_GRAPH_SECONDS"):
         zoo_guard.graph_budget(spin)(torch.nn.Linear(2, 2), None)
     assert time.perf_counter() - t < 30
+
+    def swallow(model, example_inputs):  # a trace with its own `except Exception` does not hide the stop
+        try:
+            while True:
+                pass
+        except Exception:
+            return "swallowed"
+
+    with pytest.raises(ValueError, match=r"it ran for more than 0.3 s"):
+        zoo_guard.graph_budget(swallow)(torch.nn.Linear(2, 2), None)
     # within budget: the result comes back and nothing fires later
     assert zoo_guard.graph_budget(lambda m, x: 7)(torch.nn.Linear(2, 2), None) == 7
     time.sleep(0.4)

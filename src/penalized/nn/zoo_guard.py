@@ -38,8 +38,9 @@ MAX_GRAPH_MEMORY = 3 * 2**30
 MAX_GRAPH_SECONDS = 600.0
 
 
-class GraphBudgetExceeded(Exception):
-    """Raised asynchronously in the tracing thread by the watchdog (turned into a ValueError)."""
+class GraphBudgetExceeded(BaseException):
+    """Raised asynchronously in the tracing thread by the watchdog (turned into a ValueError); a
+    BaseException, so that the trace's own ``except Exception`` clauses let it through."""
 
 
 def _rss():
@@ -59,7 +60,9 @@ class _Watchdog(threading.Thread):
         self.start_rss = _rss()
         self.start_time = time.perf_counter()
         self.stop_event = threading.Event()
-        self.fired = None  # what was exceeded: "memory" or "time"
+        self.fired = None  # what was exceeded, in words
+        self.lock = threading.Lock()
+        self.target_pending = False
 
     def run(self):
         while not self.stop_event.wait(self.interval):
@@ -69,10 +72,24 @@ class _Watchdog(threading.Thread):
                 self.fired = f"its memory grew by {(rss - self.start_rss) / 2**30:.1f} GiB"
             elif self.max_seconds is not None and time.perf_counter() - self.start_time > self.max_seconds:
                 self.fired = f"it ran for more than {self.max_seconds:g} s"
-            if self.fired:
-                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self.target_ident),
-                                                           ctypes.py_object(GraphBudgetExceeded))
-                return
+            with self.lock:
+                if self.fired and not self.stop_event.is_set():
+                    self.target_pending = True
+                    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self.target_ident),
+                                                               ctypes.py_object(GraphBudgetExceeded))
+                    return
+                self.fired = None
+
+    def stop(self):
+        """Stop watching (idempotent); what fired, if anything. Called from the traced thread."""
+        with self.lock:
+            self.stop_event.set()
+            if self.target_pending:  # not delivered yet: withdraw it
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self.target_ident), None)
+                self.target_pending = False
+        if self.is_alive() and threading.get_ident() != self.ident:
+            self.join()
+        return self.fired
 
 
 def graph_budget(trace):
@@ -88,19 +105,19 @@ def graph_budget(trace):
         dog = _Watchdog(threading.get_ident(), memory, MAX_GRAPH_SECONDS)
         dog.start()
         try:
-            return trace(model, example_inputs)
+            try:
+                result = trace(model, example_inputs)
+            finally:
+                fired = dog.stop()
         except GraphBudgetExceeded:
+            fired = dog.stop()
+        if fired:
             raise ValueError(
-                f"tracing the coupled structures of {type(model).__name__} was stopped: {dog.fired} "
+                f"tracing the coupled structures of {type(model).__name__} was stopped: {fired} "
                 f"(budget: {_budget(memory)}). Torch-Pruning's dependency graph runs away on this architecture "
                 "(its group search keeps growing, as on torchvision's swin_t); drop example_inputs for "
-                "per-row groups, or raise penalized.nn.zoo_guard.MAX_GRAPH_MEMORY / MAX_GRAPH_SECONDS."
-            ) from None
-        finally:
-            dog.stop_event.set()
-            dog.join()
-            if dog.fired:  # the exception may still be pending if trace returned in between
-                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(threading.get_ident()), None)
+                "per-row groups, or raise penalized.nn.zoo_guard.MAX_GRAPH_MEMORY / MAX_GRAPH_SECONDS.")
+        return result
 
     return guarded
 
