@@ -70,13 +70,56 @@ def _label(m, which, dim, index, gids):
         getattr(m, lab_attr).scatter_reduce_(0, index, gids, reduce="amax")
 
 
+class _WidthParts:
+    """The slices of one width, cut into per-unit parts on first use (then kept)."""
+
+    def __init__(self, slices, gid_of):
+        self.slices, self.gid_of = slices, gid_of
+        self.parts = None
+
+    def of(self, gid):
+        if self.parts is None:
+            self.parts = {g: [] for g in self.gid_of.values()}
+            roots = {}
+            for s in self.slices:
+                chunks = split_by_root(s.index, s.root)
+                for r, g in self.gid_of.items():
+                    idx = chunks.get(r, s.index[:0])
+                    key = (g, idx.numel())
+                    if key not in roots:  # one read-only root tensor per unit and length, shared by its slices
+                        roots[key] = torch.full_like(idx, g)
+                    self.parts[g].append(Slice(name=s.name, param=s.param, dim=s.dim, index=idx, root=roots[key],
+                                               bias=s.bias))
+        return self.parts[gid]
+
+
+class LazyStructure(Structure):
+    """A :class:`Structure` whose ``parts`` (every slice that goes with the unit) are cut from its
+    width's slices when first read (only the MAC counts read them); ``own`` is built at once."""
+
+    def __init__(self, kind, name, attention, width, gid):
+        self._width, self._gid, self._parts = width, gid, None
+        super().__init__(kind=kind, name=name, attention=attention)
+
+    @property
+    def parts(self):
+        if self._parts is None:
+            self._parts = list(self._width.of(self._gid)) if self._width is not None else []
+        return self._parts
+
+    @parts.setter
+    def parts(self, value):
+        if value:  # the dataclass's default (an empty list) keeps the lazy parts
+            self._parts, self._width = list(value), None
+
+
 @gc_paused
 def unit_structures(units, member):
-    """One :class:`Structure` per unit (with its ``parts``), and the producer/consumer labels of
-    every member tensor (``member(slice)`` gives it). ``units`` are
+    """One :class:`Structure` per unit (its ``parts`` cut on first use), and the producer/consumer
+    labels of every member tensor (``member(slice)`` gives it). ``units`` are
     ``(kind, name, unit index, own slices, read slices, attention)``; consecutive units that
     share their slices form one width."""
-    structures = [Structure(kind=kind, name=name, attention=attention) for kind, name, _, _, _, attention in units]
+    structures = []
     start = 0
     while start < len(units):
         own, reads = units[start][3], units[start][4]
@@ -85,19 +128,13 @@ def unit_structures(units, member):
         while end < len(units) and [id(s) for s in units[end][3] + units[end][4]] == key:
             end += 1
         gid_of = {units[g][2]: g for g in range(start, end)}
-        roots = {}
+        width = _WidthParts(own + reads, gid_of)
+        structures.extend(LazyStructure(kind=units[g][0], name=units[g][1], attention=units[g][5], width=width,
+                                        gid=g) for g in range(start, end))
         lookup = torch.full((max(gid_of) + 1,), -1, dtype=torch.long)
         lookup[torch.as_tensor(list(gid_of))] = torch.as_tensor(list(gid_of.values()))
         for which, slices in (("prod", own), ("cons", reads)):
             for s in slices:
-                chunks = split_by_root(s.index, s.root)
-                for r, g in gid_of.items():
-                    idx = chunks.get(r, s.index[:0])
-                    key = (g, idx.numel())
-                    if key not in roots:  # one read-only root tensor per unit and length, shared by its slices
-                        roots[key] = torch.full_like(idx, g)
-                    structures[g].parts.append(Slice(name=s.name, param=s.param, dim=s.dim, index=idx,
-                                                     root=roots[key], bias=s.bias))
                 inside = (s.root >= 0) & (s.root < lookup.numel())
                 gids = torch.where(inside, lookup[s.root.clamp(0, lookup.numel() - 1)], -1)
                 keep = gids >= 0
