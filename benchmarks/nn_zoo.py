@@ -134,7 +134,7 @@ def _short(message, limit=200):
 def markdown(rows, command):
     from benchmarks._report import machine_line
 
-    lines = [f"{machine_line()}. Command: `{command}`.", "",
+    lines = [f"{machine_line().rstrip('.')}. Command: `{command}`.", "",
              "| model | result | structures | ours: Regularizer (s) | Torch-Pruning: build + get_all_groups (s) "
              "| MACs before → after prune | params before → after |",
              "|---|---|---|---|---|---|---|"]
