@@ -236,3 +236,13 @@ def test_a_pruned_forward_that_fails_is_a_prune_error_naming_the_cut():
     broken.fc1 = torch.nn.Linear(4, 4)  # 6 → 4 units: the hard-coded view(…, 2, 3) fails
     with pytest.raises(PruneError, match=r"forward pass fails after cutting 'fc1' \(2 of 6\) \(RuntimeError"):
         check_same_outputs(model, broken, x, cut=["'fc1' (2 of 6)"])
+
+
+@needs_timm
+def test_zoo_benchmark_row_and_table():
+    row = nn_zoo.run_model("timm_convnext_atto")
+    assert row["status"] == "works" and row["same_outputs"]
+    assert row["macs_after"] < row["macs_before"] and row["params_after"] < row["params"]
+    assert row["structures"] > row["zeroed"] > 0 and row["tp_groups"] > 0 and row["ours_s"] > 0
+    table = nn_zoo.markdown([row, {"model": "m", "status": "ValueError: x | y", "params": 10}], "cmd")
+    assert "| timm_convnext_atto | works |" in table and "x \\| y" in table and "Command: `cmd`" in table
