@@ -205,3 +205,81 @@ def markdown(rows, machine, command):
                   + "; ".join(f"{r['library'].removeprefix('penalized, ')} {r['process_s']:.1f} s"
                               for r in fresh) + ".")
     return table
+
+
+# ------------------------------------------------------------- first fit by dtype and layout
+FIRST_FIT = """\
+import json, sys, time, warnings
+import numpy as np, scipy.sparse as sp
+dtype, layout, index = sys.argv[1:4]
+rng = np.random.default_rng(0)
+X = rng.standard_normal((400, 50))
+y = X[:, :5] @ np.arange(1, 6.0) + rng.standard_normal(400)
+X = X.astype(dtype)
+if layout == "sparse":
+    X[np.abs(X) < 0.5] = 0  # ~62 % of the entries kept
+    X = sp.csc_matrix(X)
+    X.indices, X.indptr = X.indices.astype(index), X.indptr.astype(index)
+t0 = time.perf_counter()
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    import penalized as pz
+    est = pz.Lasso(lam=0.05).fit(X, y)
+t1 = time.perf_counter()
+said = [str(w.message) for w in caught if "compil" in str(w.message)]
+print(json.dumps({"import_fit": t1 - t0, "said": said[0][:60] if said else ""}))
+"""
+
+CELLS = [("float64", "dense", "-"), ("float32", "dense", "-"),
+         ("float64", "sparse", "int32"), ("float64", "sparse", "int64"),
+         ("float32", "sparse", "int32"), ("float32", "sparse", "int64")]
+
+
+def first_fit(states=("fresh install", "after warmup"), cells=CELLS, src=None, log=print, built=None):
+    """Import + first ``Lasso`` fit (400 × 50) in a new process with empty caches, per dtype,
+    layout and index dtype: on a fresh install (nothing compiled; the background build off, so
+    that it does not compete for the CPU) and after ``penalized warmup`` (the AOT module, copied
+    from one build, and an empty numba cache). ``src``: the penalized source tree to measure;
+    ``built``: a cache directory that already holds its AOT module (else one is built)."""
+    import shutil
+
+    src = Path(src) if src else Path(__file__).resolve().parent.parent / "src"
+    env = {**os.environ, "PYTHONPATH": str(src), "PENALIZED_BACKGROUND_BUILD": "0"}
+    env.pop("PENALIZED_KERNELS", None)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        if built is None and "after warmup" in states:
+            built = tmp
+            subprocess.run([sys.executable, "-m", "penalized.solvers._build", "--background"],
+                           env={**env, "PENALIZED_CACHE_DIR": built}, check=True, capture_output=True,
+                           timeout=1800)
+        for state in states:
+            for dtype, layout, index in cells:
+                with tempfile.TemporaryDirectory() as nb, tempfile.TemporaryDirectory() as cache:
+                    if state == "after warmup":
+                        shutil.copytree(built, cache, dirs_exist_ok=True)
+                    run_env = {**env, "NUMBA_CACHE_DIR": nb, "PENALIZED_CACHE_DIR": cache}
+                    proc = subprocess.run([sys.executable, "-c", FIRST_FIT, dtype, layout, index],
+                                          env=run_env, capture_output=True, text=True, timeout=900)
+                if proc.returncode != 0:
+                    raise RuntimeError(f"first fit failed:\n{proc.stderr[-2000:]}")
+                result = json.loads(proc.stdout.strip().splitlines()[-1])
+                rows.append(dict(state=state, dtype=dtype, layout=layout, indices=index,
+                                 import_fit_s=result["import_fit"], warned=bool(result["said"])))
+                log(f"  {state:14s} {dtype} {layout:6s} {index:5s} import+first fit "
+                    f"{result['import_fit']:6.1f} s{'  (CompileWarning)' if result['said'] else ''}")
+    return rows
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.cold_start")
+    parser.add_argument("--first-fit", action="store_true", help="the dtype × layout × index table")
+    parser.add_argument("--src", default=None, help="penalized source tree to measure (default: this one)")
+    parser.add_argument("--states", nargs="+", default=["fresh install", "after warmup"])
+    parser.add_argument("--built", default=None, help="a cache directory holding the AOT module")
+    parser.add_argument("--cells", nargs="+", default=None, help="dtype/layout/index, e.g. float32/sparse/int64")
+    args = parser.parse_args()
+    cells = [tuple(c.split("/")) for c in args.cells] if args.cells else CELLS
+    first_fit(args.states, cells, args.src, built=args.built)

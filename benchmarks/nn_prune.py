@@ -240,7 +240,7 @@ def train_ours(init, split, seed, setting, lam, weights):
     example = x[:8]
     model = copy.deepcopy(init)
     reg = Regularizer(model, pz.GroupL1(lam, weights=group_weights(model, example, weights)),
-                      example_inputs=example)
+                      example_inputs=example, group_weights="uniform")  # λ tuned (and documented) for c_g = 1
     train(model, x, y, seed, setting, setting.epochs, setting.lr, reg=reg)
     small = prune(model, example_inputs=example)  # raises if the outputs differ
     exact = copy.deepcopy(small)

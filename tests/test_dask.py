@@ -169,6 +169,27 @@ def test_what_dask_does_not_fit_raises_clearly(synchronous):
         pz.MultiTaskLassoCV(cv=3).fit(dX, da.from_array(Y, chunks=(110, 2)))
 
 
+def test_relaxed_lasso_refuses_dask_input_without_gathering(synchronous):
+    """RelaxedLasso's refit needs X in memory: a NotImplementedError before any chunk is computed
+    (it used to gather X on the client, several times its size)."""
+    rng = np.random.default_rng(4)
+    X, y = regression_data(rng)
+    computed = []
+
+    def tracked(block):
+        if block.size:  # (dask calls it once on an empty array to learn the type)
+            computed.append(block.shape)
+        return block
+
+    dX = to_dask(X).map_blocks(tracked, dtype=X.dtype)
+    for target in (da.from_array(y, chunks=110), y):
+        with pytest.raises(NotImplementedError, match="RelaxedLasso does not take Dask input"):
+            pz.RelaxedLasso(lam=0.1).fit(dX, target)
+    with pytest.raises(NotImplementedError, match="RelaxedLasso does not take Dask input"):
+        pz.RelaxedLasso(lam=0.1).fit(X, da.from_array(y, chunks=110))
+    assert computed == []  # no pass over the data
+
+
 def test_working_set_newton_beyond_the_gram_limit(synchronous, monkeypatch):
     """With more features than a Gram matrix may hold, working-set Newton passes give the same fit."""
     monkeypatch.setattr(newton, "GRAM_MAX_FEATURES", 15)

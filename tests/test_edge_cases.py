@@ -100,7 +100,7 @@ def test_huge_values_refuse_or_warn_never_nan():
         warnings.simplefilter("ignore", ConvergenceWarning)
         try:
             est = pz.Lasso(0.01).fit(X * 1e150, Y)
-        except FloatingPointError as exc:
-            assert "rescale" in str(exc)
+        except (FloatingPointError, ValueError) as exc:  # the columns are named (test_scale_and_certificate)
+            assert "rescale" in str(exc).lower()
         else:
             assert np.all(np.isfinite(est.coef_))

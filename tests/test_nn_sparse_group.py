@@ -92,7 +92,7 @@ def test_training_gives_zero_groups_and_zeros_inside_live_ones_and_prune_is_exac
     model, x = make("cnn_bn", seed=1)
     torch.manual_seed(1)
     xs, y = torch.randn(64, *x.shape[1:]), torch.randint(0, 3, (64,))
-    reg = Regularizer(model, pz.L1(0.01) + pz.GroupL1(0.05), example_inputs=x)
+    reg = Regularizer(model, pz.L1(0.01) + pz.GroupL1(0.05), example_inputs=x, group_weights="uniform")
     opt = ProxAdamW(reg.param_groups(), lr=0.02)
     model.train()
     for _ in range(40):

@@ -128,18 +128,23 @@ def test_selection_chooses_structures():
 # -- the prox ----------------------------------------------------------------------------------
 def test_scalar_prox_is_block_soft_thresholding_of_the_whole_group():
     model, x = make("resnet1d")
-    reg = Regularizer(model, pz.GroupL1(1.0), example_inputs=x)
+    reg = Regularizer(model, pz.GroupL1(1.0), example_inputs=x)  # default factors c_g = √(entries of g)
     before = owned(reg, model)
     norms = torch.stack([v.norm() for v in before])
-    step = float(norms.median())  # about half of the groups vanish
+    sizes = torch.tensor([v.numel() for v in before], dtype=norms.dtype)
+    assert len(set(sizes.tolist())) > 1  # residual and inner channels: groups of different sizes
+    torch.testing.assert_close(reg.group_sizes().to(sizes.dtype), sizes)
+    torch.testing.assert_close(reg.group_norms(), norms)
+    rms = norms / sizes.sqrt()
+    step = float(rms.median())  # about half of the groups vanish: those with RMS ≤ step·λ
     opt = ProxSGD(reg.param_groups(), lr=step)
     for p in model.parameters():
         p.grad = torch.zeros_like(p)
     opt.step()
     after = owned(reg, model)
     zero = 0
-    for v0, v1, n in zip(before, after, norms, strict=True):
-        expected = v0 * max(0.0, 1.0 - step / float(n))
+    for v0, v1, n, size in zip(before, after, norms, sizes, strict=True):
+        expected = v0 * max(0.0, 1.0 - step * float(size.sqrt()) / float(n))
         torch.testing.assert_close(v1, expected, rtol=1e-5, atol=1e-7)
         zero += int(bool((v1 == 0).all()))
     assert 0 < zero < len(before)
@@ -149,7 +154,7 @@ def test_diagonal_prox_matches_group_l1_on_one_tensor_and_meets_the_optimality_c
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 2))
     x = torch.randn(3, 4)
-    reg = Regularizer(model, pz.GroupL1(1.0), example_inputs=x)
+    reg = Regularizer(model, pz.GroupL1(1.0), example_inputs=x, group_weights="uniform")
     params = list(reg.parameters())
     assert [n for n, _ in reg.named_parameters()] == ["0.weight", "0.bias", "2.weight"]
     w0 = [p.detach().clone() for p in params]
@@ -160,7 +165,7 @@ def test_diagonal_prox_matches_group_l1_on_one_tensor_and_meets_the_optimality_c
         return torch.cat([ts[0], ts[1][:, None], ts[2].T], 1).double()
 
     lam = float((rows(w0) * rows(denoms) / step).norm(dim=1).median())  # about half of the units vanish
-    pen = Regularizer(model, pz.GroupL1(lam), example_inputs=x).param_groups()[0]["penalty"]
+    pen = Regularizer(model, pz.GroupL1(lam), example_inputs=x, group_weights="uniform").param_groups()[0]["penalty"]
     pen.prox_foreach_(params, step, denoms)
 
     def rows(ts):  # unit j: [W0[j, :], b0[j], W2[:, j]] as one row
@@ -190,7 +195,7 @@ def test_proximal_training_zeroes_whole_groups_and_prune_removes_exactly_them(ar
     xs = torch.randn(64, *x.shape[1:])
     out = model(xs[:2])
     y = torch.randint(0, out.shape[-1], (64,))
-    reg = Regularizer(model, pz.GroupL1(lam), example_inputs=x)
+    reg = Regularizer(model, pz.GroupL1(lam), example_inputs=x, group_weights="uniform")  # λ set for c_g = 1
     opt = ProxAdamW(reg.param_groups(), lr=0.02)
     model.train()
     for _ in range(40):

@@ -24,6 +24,8 @@ _LAZY = {
     "MultiTaskLasso": "linear_model",
     "MultiTaskElasticNet": "linear_model",
     "fit_linear": "linear_model",
+    "glmnet_penalty": "conventions",
+    "BerHu": "penalties",
     "regularization_path": "path",
     "lambda_max": "path",
     "PathResult": "path",

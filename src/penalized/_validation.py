@@ -13,6 +13,7 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_scalar
 from sklearn.utils.multiclass import check_classification_targets
@@ -28,7 +29,26 @@ __all__ = [
     "validate_fit_data",
     "validate_predict_data",
     "encode_binary_targets",
+    "canonical_sparse",
 ]
+
+
+def canonical_sparse(X):
+    """``X`` with sorted indices and no duplicate entries (duplicates summed), as the kernels read it.
+
+    A sparse matrix built from ``(data, indices, indptr)`` or ``(data, (row, col))`` may hold
+    the same position twice: its value is the sum, but a kernel that reads ``X.data`` column by
+    column sees two entries. Already-canonical matrices (and dense arrays) are returned as they
+    are, without a copy; otherwise the canonical form is computed on a copy, so that the
+    caller's matrix never changes.
+    """
+    if not sp.issparse(X) or X.format not in ("csc", "csr"):
+        return X
+    if X.has_canonical_format:
+        return X
+    X = X.copy()
+    X.sum_duplicates()  # also sorts the indices
+    return X
 
 
 def check_l1_ratio(l1_ratio):
@@ -100,6 +120,7 @@ def validate_fit_data(estimator, X, y, sample_weight=None, *, classifier=False, 
         ensure_all_finite=True if check_finite_X else False, multi_output=multi_output,
     )
 
+    X = canonical_sparse(X)
     if classifier:
         check_classification_targets(y)
     else:
@@ -113,8 +134,8 @@ def validate_fit_data(estimator, X, y, sample_weight=None, *, classifier=False, 
 
 def validate_predict_data(estimator, X):
     """Checked ``X`` for ``predict``: same features as in ``fit``."""
-    return _validate(estimator, X, "no_validation", reset=False, accept_sparse=["csr", "csc"],
-                     dtype=[np.float64, np.float32])
+    return canonical_sparse(_validate(estimator, X, "no_validation", reset=False,
+                                      accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32]))
 
 
 def encode_one_hot(y, classes, sample_weight=None, name="y"):
@@ -244,6 +265,7 @@ def check_path_penalty(penalty, l1_ratio=0.5, weights=None, n_features=None):
     ``"mcp"``/``"scad"`` → ``MCP(1)``/``SCAD(1)`` (default γ), or a penalty object, used as given
     (path point k is ``penalty.scaled(lambdas[k])``)."""
     from .penalties import Penalty, check_penalty_weights
+    from .penalties import from_name as penalty_from_name
 
     if isinstance(penalty, str):
         if penalty in ("group", "sparse_group"):
@@ -252,7 +274,7 @@ def check_path_penalty(penalty, l1_ratio=0.5, weights=None, n_features=None):
         if penalty == "elasticnet":
             check_l1_ratio(l1_ratio)
         c = check_penalty_weights(weights, n_features)
-        return Penalty.from_name(penalty, 1.0, l1_ratio=l1_ratio, weights=c)
+        return penalty_from_name(penalty, 1.0, l1_ratio=l1_ratio, weights=c)
     if not isinstance(penalty, Penalty):
         raise TypeError("penalty must be 'l1', 'l2', 'elasticnet', 'mcp', 'scad' or a penalty object "
                         f"(penalized.L1, L2, L1L2, GroupL1, MCP, SCAD or a sum of them), got {penalty!r}.")
@@ -292,6 +314,22 @@ def check_fold_classes(y_train, classes, fold, sample_weight=None, model="logist
             "folds, a stratified splitter (sklearn.model_selection.StratifiedKFold) or more samples of "
             "the rare class."
         )
+
+
+def check_fold_weights(sample_weight, train, test, fold):
+    """Some positive weight in both parts of cross-validation fold ``fold``.
+
+    A training part whose samples all have weight 0 has no data to fit; a test part whose
+    samples all have weight 0 has no error to measure. The error names the fold and the fixes.
+    """
+    for part, rows in (("training", train), ("test", test)):
+        if rows.size and not np.any(sample_weight[rows] > 0):
+            raise ValueError(
+                f"the {part} part of cross-validation fold {fold} ({rows.size} samples) has sample_weight 0 "
+                "everywhere: it has no data to " + ("fit" if part == "training" else "score")
+                + ". Shuffle the folds (cv=KFold(n_splits, shuffle=True)), drop the zero-weight samples, "
+                "or use fewer folds."
+            )
 
 
 def check_select(select):

@@ -14,6 +14,7 @@ Errors are one line on stderr, never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from pathlib import Path
@@ -161,6 +162,37 @@ def _common_table_options(f):
     return f
 
 
+def _l1_ratio_needs_elasticnet(penalty):
+    """``--l1-ratio`` given with ``--penalty l1`` or ``l2`` would be ignored: refuse it."""
+    ctx = click.get_current_context()
+    if penalty != "elasticnet" and ctx.get_parameter_source("l1_ratio") != click.core.ParameterSource.DEFAULT:
+        raise click.UsageError(f"--l1-ratio sets the L1 share of --penalty elasticnet; with --penalty {penalty} "
+                               "it would be ignored. Drop it, or use --penalty elasticnet.")
+
+
+def _check_out_location(out):
+    """``--out``'s nearest existing folder must be a folder we may write in (checked before the fit)."""
+    import os
+
+    place = out.absolute().parent
+    while not place.exists() and place != place.parent:
+        place = place.parent
+    if not place.is_dir():
+        raise ValueError(f"--out {str(out)!r}: {str(place)!r} is a file, not a directory; choose another path.")
+    if not os.access(place, os.W_OK | os.X_OK):
+        raise ValueError(f"--out {str(out)!r}: no permission to write in {str(place)!r}; choose another path.")
+
+
+@contextlib.contextmanager
+def _writing_to(out):
+    """An ``OSError`` while writing ``--out`` as one line naming ``--out`` (not a temporary file)."""
+    try:
+        yield
+    except OSError as exc:
+        reason = (exc.strerror or str(exc)).rstrip(".").lower()
+        raise ValueError(f"--out {str(out)!r}: cannot write there ({reason}); choose another path.") from None
+
+
 def _default_out(data, suffix):
     name = data.name
     for ext in (".gz", ".csv", ".txt"):
@@ -213,15 +245,18 @@ def fit(data, target, penalty, l1_ratio, task, offset, max_levels, lam, cv, sele
 
     if lam is not None and cv is not None:
         raise click.UsageError("give either --lam or --cv, not both.")
+    _l1_ratio_needs_elasticnet(penalty)
     out = out if out is not None else _default_out(data, "penalized")
     from .report import check_target_dir
 
     check_target_dir(out)
     _refuse_input_inside(data, out)
+    _check_out_location(out)
     table = load_table(data, target, task=task, max_levels=max_levels, offset=offset)
     result = fit_table(table, penalty=penalty, lam=lam, cv=cv or 5, l1_ratio=l1_ratio, select=select)
     _print_fit(table, result, penalty)
-    _save_fit(data, table, result, penalty, out)
+    with _writing_to(out):
+        _save_fit(data, table, result, penalty, out)
     Console().print(f"Saved: {out / 'model.joblib'} (the fitted pipeline) and {out / 'report.html'}",
                     highlight=False)
 
@@ -322,11 +357,14 @@ def path_cmd(data, target, penalty, l1_ratio, task, offset, max_levels, n_lambda
         raise ValueError("--out would overwrite the input file.")
     if out.is_dir():
         raise ValueError(f"--out {str(out)!r} is a directory.")
+    _l1_ratio_needs_elasticnet(penalty)
+    _check_out_location(out)
     table = load_table(data, target, task=task, max_levels=max_levels, offset=offset)
     res = path_table(table, penalty=penalty, l1_ratio=l1_ratio, n_lambdas=n_lambdas)
     png = png_bytes(res.figure)
-    out.absolute().parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.absolute().parent)
+    with _writing_to(out):
+        out.absolute().parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.absolute().parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(png)

@@ -183,8 +183,9 @@ class Logistic(Datafit):
     """Mean log-loss ``L_data = Σ_i a_i log(1 + exp(−y_i (x_iᵀw + b)))``, ``y_i ∈ {−1, +1}``.
 
     scikit-learn's ``LogisticRegression(C)`` sums the losses and puts ``C`` on them:
-    dividing its objective by ``C·Σ s`` gives this one with ``lam = 1 / (C·Σ s)``
-    (``1 / (n·C)`` without sample weights).
+    dividing its objective by ``C·Σ s`` gives this one with ``L1(1 / (C·Σ s))`` for its L1 penalty
+    (``1 / (n·C)`` without sample weights) and ``L2(1 / (2·C·Σ s))`` for its L2 penalty ``½‖w‖²``
+    (``1 / (2n·C)``).
     """
 
     code = 1
@@ -261,8 +262,8 @@ class Multinomial(Datafit):
 
     Targets are one-hot rows (``y`` of shape (n, K); the estimators encode class labels). The
     Hessian of each term is ``diag(p_i) − p_i p_iᵀ ⪯ ½ I`` (Böhning 1992): the solvers' curvature
-    bound. scikit-learn's ``LogisticRegression(C)`` (multinomial) is ``lam = 1/(n·C)`` on this
-    scale, as for two classes.
+    bound. scikit-learn's ``LogisticRegression(C)`` (multinomial) is ``L1(1/(n·C))`` (L1) or
+    ``L2(1/(2n·C))`` (L2, its ``½‖W‖²``) on this scale, as for two classes.
     """
 
     code = 3

@@ -16,15 +16,19 @@ estimator                                   objective
 MSE is the (sample-weighted) mean squared error ``Σ a_i (y_i − x_iᵀw − b)²``. The
 intercept ``b`` is never penalized. Conversions: scikit-learn ``Lasso(alpha)`` and
 ``ElasticNet(alpha, l1_ratio)`` are ``lam = 2·alpha`` with the same ``l1_ratio``;
-``Ridge(alpha)`` is ``lam = alpha / n``; ``LogisticRegression(C)`` is ``lam = 1/(n·C)``.
+``Ridge(alpha)`` is ``lam = alpha / n``; ``LogisticRegression(C)`` is ``L1(1/(n·C))`` with
+``penalty="l1"`` and ``L2(1/(2n·C))`` with ``penalty="l2"`` (its ``½‖w‖²``).
 
 Fitted attributes: ``coef_``, ``intercept_``, ``n_iter_`` (coordinate-descent epochs),
 ``dual_gap_`` (the optimality certificate at the returned point, see
-:mod:`penalized.solvers.coordinate_descent`), ``selected_features_``.
+:mod:`penalized.solvers.coordinate_descent`), ``selected_features_``. A fit returns without a
+``ConvergenceWarning`` only with ``dual_gap_ ≤ tol·L(0)``; columns of ``X`` whose squared norms
+over- or underflow in double precision, and targets whose squares do, are refused by name.
 """
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
@@ -38,6 +42,7 @@ from . import _validation as v
 from .dask import is_dask_collection
 from .datafits import Logistic, Multinomial, Poisson, SquaredError
 from .penalties import L1, L1L2, L2, GroupL1, check_bounds
+from .standardize import check_standardize, fit_standardized
 
 __all__ = [
     "fit_linear",
@@ -74,6 +79,12 @@ def _convergence_message(name, results, tol, max_iter):
     )
 
 
+def _no_dask_standardize(model):
+    if check_standardize(model.standardize):
+        raise NotImplementedError(f"{type(model).__name__}(standardize=True) does not take Dask input; "
+                                  "standardize the columns on the cluster (dask_ml's StandardScaler) instead.")
+
+
 class _PenalizedLinearModel(BaseEstimator):
     """Shared fit/predict machinery; subclasses define ``_penalty(n_features)``."""
 
@@ -81,6 +92,7 @@ class _PenalizedLinearModel(BaseEstimator):
     # estimators whose __init__ does not take them (RelaxedLasso) fit without a box
     positive = False
     bounds = None
+    standardize = False
 
     def _penalty(self, n_features):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -93,10 +105,13 @@ class _PenalizedLinearModel(BaseEstimator):
     def _solve(self, X, y, sample_weight, coef_init, intercept_init, offset=None, datafit=None):
         penalty = self._penalty(X.shape[1])
         bounds = check_bounds(self.bounds, self.positive, X.shape[1])
-        return fit_linear(datafit or self._datafit, penalty, X, y, sample_weight=sample_weight,
-                          fit_intercept=self.fit_intercept, coef_init=coef_init,
-                          intercept_init=intercept_init, tol=self.tol, max_iter=self.max_iter,
-                          bounds=bounds, offset=offset)
+        fit = fit_linear
+        if check_standardize(self.standardize):  # glmnet's (penalized.standardize)
+            fit = functools.partial(fit_standardized, fit_linear)
+        return fit(datafit or self._datafit, penalty, X, y, sample_weight=sample_weight,
+                   fit_intercept=self.fit_intercept, coef_init=coef_init,
+                   intercept_init=intercept_init, tol=self.tol, max_iter=self.max_iter,
+                   bounds=bounds, offset=offset)
 
     def _warm_start(self, n_targets, n_features):
         """Previous solution as ``(coef (k, p), intercept (k,))`` if usable, else Nones."""
@@ -156,6 +171,7 @@ class _Regressor(RegressorMixin, _PenalizedLinearModel):
         added to the linear predictor."""
         self._check_params()
         if is_dask_collection(X):  # fit on the cluster, X never gathered (penalized.dask)
+            _no_dask_standardize(self)
             from .dask.estimators import fit_regressor
 
             return fit_regressor(self, X, y, sample_weight, offset)
@@ -217,6 +233,12 @@ class Lasso(_Regressor):
         A box ``lower_j ≤ w_j ≤ upper_j`` (scalars or per-feature arrays, ``None`` for no
         bound on a side: glmnet's ``lower.limits``/``upper.limits``); it must contain 0. The
         certificate includes the box's optimality conditions.
+    standardize : bool, default=False
+        glmnet's ``standardize=TRUE``: the penalty acts on the coefficients of the columns scaled
+        by their (sample-weighted, 1/n) standard deviations ``s_j`` (and centred, with an
+        intercept), i.e. ``c_j`` becomes ``c_j·s_j`` for |w_j| and ``c_j·s_j²`` for w_j²;
+        ``coef_`` and ``bounds`` stay on the original scale and X is not copied (see
+        :mod:`penalized.standardize`; constant columns are held at 0).
     fit_intercept : bool, default=True
         Fit an unpenalized intercept ``b``.
     tol : float, default=1e-4
@@ -240,12 +262,13 @@ class Lasso(_Regressor):
     selected_features_ : ndarray of str
     """
 
-    def __init__(self, lam=1.0, *, weights=None, positive=False, bounds=None, fit_intercept=True, tol=1e-4,
-                 max_iter=1000, warm_start=False):
+    def __init__(self, lam=1.0, *, weights=None, positive=False, bounds=None, standardize=False, fit_intercept=True,
+                 tol=1e-4, max_iter=1000, warm_start=False):
         self.lam = lam
         self.weights = weights
         self.positive = positive
         self.bounds = bounds
+        self.standardize = standardize
         self.fit_intercept = fit_intercept
         self.tol = tol
         self.max_iter = max_iter
@@ -262,12 +285,13 @@ class Ridge(_Regressor):
     Parameters and attributes as in :class:`Lasso`.
     """
 
-    def __init__(self, lam=1.0, *, weights=None, positive=False, bounds=None, fit_intercept=True, tol=1e-4,
-                 max_iter=1000, warm_start=False):
+    def __init__(self, lam=1.0, *, weights=None, positive=False, bounds=None, standardize=False, fit_intercept=True,
+                 tol=1e-4, max_iter=1000, warm_start=False):
         self.lam = lam
         self.weights = weights
         self.positive = positive
         self.bounds = bounds
+        self.standardize = standardize
         self.fit_intercept = fit_intercept
         self.tol = tol
         self.max_iter = max_iter
@@ -278,21 +302,25 @@ class Ridge(_Regressor):
 
 
 class ElasticNet(_Regressor):
-    """Least squares with the elastic-net penalty (scikit-learn's and glmnet's scale).
+    """Least squares with the elastic-net penalty (scikit-learn's scale).
 
     ``Σ a_i (y_i − x_iᵀw − b)² + lam · (l1_ratio · Σ c_j|w_j| + (1 − l1_ratio)/2 · Σ c_j w_j²)``,
     i.e. ``L1L2(l1=lam·l1_ratio, l2=lam·(1 − l1_ratio)/2)``. ``l1_ratio=1`` is
     :class:`Lasso`; scikit-learn's ``ElasticNet(alpha, l1_ratio)`` is
-    ``ElasticNet(lam=2·alpha, l1_ratio)``. Other parameters as in :class:`Lasso`.
+    ``ElasticNet(lam=2·alpha, l1_ratio)``. glmnet's gaussian ``(lambda, alpha)`` is not
+    ``(lam/2, l1_ratio)`` unless ``alpha = 1``: glmnet divides its ridge part by sd(y); use
+    ``LinearRegression(penalty=pz.glmnet_penalty(lambda, alpha, y=y), standardize=True)``. Other
+    parameters as in :class:`Lasso`.
     """
 
-    def __init__(self, lam=1.0, l1_ratio=0.5, *, weights=None, positive=False, bounds=None, fit_intercept=True,
-                 tol=1e-4, max_iter=1000, warm_start=False):
+    def __init__(self, lam=1.0, l1_ratio=0.5, *, weights=None, positive=False, bounds=None, standardize=False,
+                 fit_intercept=True, tol=1e-4, max_iter=1000, warm_start=False):
         self.lam = lam
         self.l1_ratio = l1_ratio
         self.weights = weights
         self.positive = positive
         self.bounds = bounds
+        self.standardize = standardize
         self.fit_intercept = fit_intercept
         self.tol = tol
         self.max_iter = max_iter
@@ -319,11 +347,12 @@ class LinearRegression(_Regressor):
     Other parameters and attributes as in :class:`Lasso`.
     """
 
-    def __init__(self, penalty=None, *, positive=False, bounds=None, fit_intercept=True, tol=1e-4, max_iter=1000,
-                 warm_start=False):
+    def __init__(self, penalty=None, *, positive=False, bounds=None, standardize=False, fit_intercept=True, tol=1e-4,
+                 max_iter=1000, warm_start=False):
         self.penalty = penalty
         self.positive = positive
         self.bounds = bounds
+        self.standardize = standardize
         self.fit_intercept = fit_intercept
         self.tol = tol
         self.max_iter = max_iter
@@ -344,8 +373,9 @@ class LogisticRegression(ClassifierMixin, _PenalizedLinearModel):
     scikit-learn fits by default: elementwise penalties act on every entry of ``W``, and
     ``GroupL1`` groups each feature across the K classes (glmnet's ``type.multinomial =
     "grouped"``: a feature is in or out for all classes). One-vs-rest stays available through
-    ``sklearn.multiclass.OneVsRestClassifier``. scikit-learn's ``LogisticRegression(C)`` with the
-    same penalty type is ``lam = 1/(n·C)``.
+    ``sklearn.multiclass.OneVsRestClassifier``. scikit-learn's ``LogisticRegression(C)`` minimises
+    ``C·Σ_i loss_i + R(w)``: ``penalty="l1"`` is ``L1(1/(n·C))``; ``penalty="l2"`` (``R = ½‖w‖²``) is
+    ``L2(1/(2n·C))``; ``"elasticnet"`` is ``L1L2(l1=ρ/(n·C), l2=(1−ρ)/(2n·C))``.
 
     Parameters
     ----------
@@ -365,11 +395,12 @@ class LogisticRegression(ClassifierMixin, _PenalizedLinearModel):
 
     _datafit = Logistic()
 
-    def __init__(self, penalty=None, *, positive=False, bounds=None, fit_intercept=True, tol=1e-4, max_iter=1000,
-                 warm_start=False):
+    def __init__(self, penalty=None, *, positive=False, bounds=None, standardize=False, fit_intercept=True, tol=1e-4,
+                 max_iter=1000, warm_start=False):
         self.penalty = penalty
         self.positive = positive
         self.bounds = bounds
+        self.standardize = standardize
         self.fit_intercept = fit_intercept
         self.tol = tol
         self.max_iter = max_iter
@@ -385,6 +416,7 @@ class LogisticRegression(ClassifierMixin, _PenalizedLinearModel):
         v.check_solver_params(self)
         check_bounds(self.bounds, self.positive)
         if is_dask_collection(X):  # fit on the cluster, X never gathered (penalized.dask)
+            _no_dask_standardize(self)
             from .dask.estimators import fit_classifier
 
             return fit_classifier(self, X, y, sample_weight, offset)
@@ -482,15 +514,21 @@ class PoissonRegressor(_Regressor):
 
     Attributes as in :class:`Lasso`. ``predict`` returns the mean ``exp(Xw + b [+ offset])``;
     ``score`` is the fraction of Poisson deviance explained (D², scikit-learn's).
+
+    The stopping rule ``dual_gap_ ≤ tol·L(0)`` is relative to the null model's loss on the whole
+    sample (half its deviance). One huge count (say 1e15 among counts near 1) dominates ``L(0)``,
+    so the objective is then certified to ``tol`` times that large number: lower ``tol`` (down to
+    about 1e-14) to fit the other samples as tightly (docs/performance.md, "What the rule promises").
     """
 
     _datafit = Poisson()
 
-    def __init__(self, penalty=None, *, positive=False, bounds=None, fit_intercept=True, tol=1e-4, max_iter=1000,
-                 warm_start=False):
+    def __init__(self, penalty=None, *, positive=False, bounds=None, standardize=False, fit_intercept=True, tol=1e-4,
+                 max_iter=1000, warm_start=False):
         self.penalty = penalty
         self.positive = positive
         self.bounds = bounds
+        self.standardize = standardize
         self.fit_intercept = fit_intercept
         self.tol = tol
         self.max_iter = max_iter
@@ -545,9 +583,11 @@ class MultiTaskLasso(_Regressor):
         tags.target_tags.single_output = False  # y must be 2-D (scikit-learn's MultiTaskLasso too)
         return tags
 
-    def __init__(self, lam=1.0, *, weights=None, fit_intercept=True, tol=1e-4, max_iter=1000, warm_start=False):
+    def __init__(self, lam=1.0, *, weights=None, standardize=False, fit_intercept=True, tol=1e-4, max_iter=1000,
+                 warm_start=False):
         self.lam = lam
         self.weights = weights
+        self.standardize = standardize
         self.fit_intercept = fit_intercept
         self.tol = tol
         self.max_iter = max_iter
@@ -570,11 +610,12 @@ class MultiTaskElasticNet(MultiTaskLasso):
     ``lam = 2·alpha`` (same ``l1_ratio``). Parameters and attributes as in :class:`MultiTaskLasso`.
     """
 
-    def __init__(self, lam=1.0, l1_ratio=0.5, *, weights=None, fit_intercept=True, tol=1e-4, max_iter=1000,
-                 warm_start=False):
+    def __init__(self, lam=1.0, l1_ratio=0.5, *, weights=None, standardize=False, fit_intercept=True, tol=1e-4,
+                 max_iter=1000, warm_start=False):
         self.lam = lam
         self.l1_ratio = l1_ratio
         self.weights = weights
+        self.standardize = standardize
         self.fit_intercept = fit_intercept
         self.tol = tol
         self.max_iter = max_iter

@@ -64,7 +64,9 @@ from .path import (
     single_threaded_blas,
     solve_path,
 )
+from .penalties import check_bounds
 from .relaxed import mix, refit_on_support
+from .standardize import check_standardize, path_arrays_to_original, standardized_path_inputs
 
 __all__ = ["LassoCV", "ElasticNetCV", "LogisticRegressionCV", "PoissonRegressorCV", "MultiTaskLassoCV",
            "MultiTaskElasticNetCV", "select_lambda", "cv_statistics", "DEFAULT_GAMMAS"]
@@ -166,8 +168,13 @@ def _fold_task(X, y, target, sample_weight, offset, train, test, datafit, unit, 
     off_train = None if offset is None else offset[train]
     off_test = None if offset is None else offset[test]
     X_train, X_test = X[train], X[test]
-    arrays = solve_path(X_train, target[train], datafit, unit, lambdas, sample_weight=sw_train, offset=off_train,
-                        **solver)
+    solver = dict(solver)
+    # glmnet standardizes every fold on its own training part
+    X_fit, unit_fit, box, st = _solver_inputs(X_train, unit, solver.pop("bounds"), sw_train, solver.pop("standardize"))
+    arrays = solve_path(X_fit, target[train], datafit, unit_fit, lambdas, sample_weight=sw_train, offset=off_train,
+                        bounds=box, **solver)
+    if st is not None:
+        arrays = path_arrays_to_original(arrays, st)
     coefs, intercepts = _with_outputs_axis(arrays)
     models = [(coefs, intercepts)]
     if gammas is not None:  # least squares, one target: the offset moves into the target
@@ -181,6 +188,14 @@ def _fold_task(X, y, target, sample_weight, offset, train, test, datafit, unit, 
         certificates=arrays.certificates, thresholds=arrays.thresholds, converged=arrays.converged,
         lambdas=np.asarray(lambdas),
     )
+
+
+def _solver_inputs(X, unit, box, sample_weight, standardize):
+    """``(X, unit, box, st)`` as the solver takes them: with ``standardize``, glmnet's standardization
+    of this training set (:mod:`penalized.standardize`; ``st`` maps the coefficients back)."""
+    if not standardize:
+        return X, unit, box, None
+    return standardized_path_inputs(X, unit, box, sample_weight)
 
 
 # ------------------------------------------------------------------------------ the estimator
@@ -219,19 +234,28 @@ class _PathCV:
                 raise ValueError(f"cv must be at least 2 folds, got cv={self.cv}.")
             v.check_n_splits(self.cv, X.shape[0])
         splitter = check_cv(self.cv, y, classifier=self._classifier)
+        if isinstance(self.cv, numbers.Integral) and self._classifier:
+            from sklearn.model_selection import KFold
+
+            if np.unique(y, return_counts=True)[1].max() < self.cv:  # StratifiedKFold would refuse
+                splitter = KFold(self.cv)
         splits = list(splitter.split(X, y))
+        if sample_weight is not None:
+            for f, (train, test) in enumerate(splits):
+                v.check_fold_weights(sample_weight, train, test, f)
         if classes is not None:
             for f, (train, _) in enumerate(splits):
                 v.check_fold_classes(y[train], classes, f,
                                      None if sample_weight is None else sample_weight[train], model=model)
         return splits
 
-    def _grid(self, X, target, datafit, unit, sample_weight, offset):
-        """``(grid, λ_max, start)``: the full-data grid and the unpenalized fit it starts from."""
+    def _grid(self, X, target, datafit, unit, sample_weight, offset, box=None):
+        """``(grid, λ_max, start)``: the full-data grid and the unpenalized fit it starts from
+        (``X``, ``unit``, ``box`` as the solver takes them)."""
         if self.lambdas is not None:
             return v.check_lambda_grid(self.lambdas), float("nan"), None
         lam_max, _, start = _lambda_max(X, target, datafit, unit, sample_weight, self.fit_intercept, self.tol,
-                                        offset=offset)
+                                        bounds=box, offset=offset)
         eps = default_eps(*X.shape) if self.eps is None else self.eps
         return lambda_grid(lam_max, self.n_lambdas, eps), lam_max, start
 
@@ -239,6 +263,9 @@ class _PathCV:
         if is_dask_collection(X):  # one pass for every fold's statistics (penalized.dask.cv)
             from .dask.cv import fit_cv
 
+            if self.standardize or self.positive or self.bounds is not None:
+                raise NotImplementedError(f"{type(self).__name__} on Dask input takes no standardize=, positive= or "
+                                          "bounds= (compute X to NumPy for them).")
             return fit_cv(self, X, y, sample_weight, offset)
         self._check_cv_params()
         metric = resolve_metric(self.scoring, self._metric_kind, self._scoring_prototype())
@@ -254,13 +281,21 @@ class _PathCV:
         splits = self._splits(X, data.labels, data.classes, sample_weight, datafit.name)
         outers = self._units(X.shape[1])
         gammas = self._gammas()
+        box = check_bounds(self.bounds, self.positive, X.shape[1])
+        standardize = check_standardize(self.standardize)
+        if box is not None and gammas is not None:
+            raise ValueError(f"{type(self).__name__}: relax=True refits by unconstrained least squares; it takes no "
+                             "positive= or bounds=.")
         solver = dict(fit_intercept=self.fit_intercept, tol=self.tol, max_iter=self.max_iter,
                       screening=self.screening)
+        fold_solver = dict(solver, bounds=box, standardize=standardize)
         with single_threaded_blas():
-            grids = [self._grid(X, data.y, datafit, unit, sample_weight, data.offset) for _, unit in outers]
+            full_inputs = [_solver_inputs(X, unit, box, sample_weight, standardize) for _, unit in outers]
+            grids = [self._grid(Xf, data.y, datafit, unit_f, sample_weight, data.offset, box_f)
+                     for Xf, unit_f, box_f, _ in full_inputs]
             outcomes = Parallel(n_jobs=self.n_jobs, prefer="threads")(
                 delayed(_fold_task)(X, data.labels, data.y, sample_weight, data.offset, train, test, datafit, unit,
-                                    grid, metric, data.classes, gammas, solver)
+                                    grid, metric, data.classes, gammas, fold_solver)
                 for (_, unit), (grid, _, _) in zip(outers, grids, strict=True) for train, test in splits)
             n_folds = len(splits)
             # scores: (n_outer, n_folds, n_gammas, k)
@@ -271,9 +306,12 @@ class _PathCV:
             o_best = self._select_outer(mean, metric.greater_is_better)
             (r_min, k_min), (r_1se, k_1se) = select_lambda(mean[o_best], se[o_best], metric.greater_is_better)
             grid, lam_max, start = grids[o_best]
-            unit = outers[o_best][1]
-            full = solve_path(X, data.y, datafit, unit, grid, sample_weight=sample_weight, start=start,
-                              offset=data.offset, **solver)
+            X_fit, unit_fit, box_fit, st = full_inputs[o_best]
+            unit = outers[o_best][1] if st is None else st.reported_penalty(outers[o_best][1])
+            full = solve_path(X_fit, data.y, datafit, unit_fit, grid, sample_weight=sample_weight, start=start,
+                              offset=data.offset, bounds=box_fit, **solver)
+            if st is not None:
+                full = path_arrays_to_original(full, st)
         self._store(outers, grids, scores, mean, se, metric, o_best, (r_min, k_min), (r_1se, k_1se), gammas)
         k_sel, r_sel = (k_min, r_min) if self.select == "min" else (k_1se, r_1se)
         self.path_ = make_result(full, grid, unit, datafit, lam_max, data.feature_names, data.classes, self.tol,
@@ -362,7 +400,9 @@ _COMMON_PARAMS = """
     weights : array (n_features,), optional
         Per-feature penalty factors ``c_j`` ≥ 0 (glmnet's ``penalty.factor``; 0 = unpenalized).
     cv : int, cross-validation generator or iterable, default=10
-        An int is ``KFold`` (``StratifiedKFold`` for classifiers) without shuffling; pass
+        An int is ``KFold`` (``StratifiedKFold`` for classifiers) without shuffling (for a
+        classifier whose every class has fewer samples than folds, stratification is impossible:
+        plain ``KFold``, as glmnet's folds, and every training part must still hold every class); pass
         e.g. ``KFold(10, shuffle=True, random_state=0)`` for glmnet's random folds, or any
         scikit-learn splitter.
     scoring : str or callable, optional
@@ -371,6 +411,15 @@ _COMMON_PARAMS = """
         see :mod:`penalized._scoring` for the others, including any scikit-learn scorer.
     select : {"min", "1se"}, default="min"
         Which λ the refit uses: the best mean CV score or the one-standard-error rule.
+    positive, bounds : (not the multi-task estimators) as in :class:`~penalized.Lasso`: a box on the
+        original-scale coefficients, also with ``standardize=True`` (glmnet's ``lower.limits`` /
+        ``upper.limits``); every fold and the refit are constrained, and ``λ_max`` is the box's
+        (one-sided conditions at zero). Not with ``relax=True``.
+    standardize : bool, default=False
+        glmnet's ``standardize=TRUE``: the penalty acts on the coefficients of the columns scaled by
+        their (weighted, 1/n) standard deviations, computed on the full data for the λ grid and on
+        each fold's own training part for its path; ``coef_`` is on the original scale
+        (:mod:`penalized.standardize`).
     fit_intercept : bool, default=True
     tol : float, default=1e-4
         Every fit stops when its certificate is ≤ ``tol · L(0)``.
@@ -435,8 +484,8 @@ class LassoCV(_RegressionPathCV):
     )
 
     def __init__(self, *, n_lambdas=100, eps=None, lambdas=None, weights=None, cv=10, scoring=None,
-                 select="min", relax=False, gamma=None, fit_intercept=True, tol=1e-4, max_iter=1000,
-                 screening="auto", n_jobs=None):
+                 select="min", relax=False, gamma=None, positive=False, bounds=None, standardize=False,
+                 fit_intercept=True, tol=1e-4, max_iter=1000, screening="auto", n_jobs=None):
         self.n_lambdas = n_lambdas
         self.eps = eps
         self.lambdas = lambdas
@@ -446,6 +495,9 @@ class LassoCV(_RegressionPathCV):
         self.select = select
         self.relax = relax
         self.gamma = gamma
+        self.positive = positive
+        self.bounds = bounds
+        self.standardize = standardize
         self.fit_intercept = fit_intercept
         self.tol = tol
         self.max_iter = max_iter
@@ -491,8 +543,8 @@ class ElasticNetCV(_RegressionPathCV):
     _outer_name = "l1_ratio"
 
     def __init__(self, *, l1_ratio=0.5, n_lambdas=100, eps=None, lambdas=None, weights=None, cv=10,
-                 scoring=None, select="min", fit_intercept=True, tol=1e-4, max_iter=1000, screening="auto",
-                 n_jobs=None):
+                 scoring=None, select="min", positive=False, bounds=None, standardize=False, fit_intercept=True,
+                 tol=1e-4, max_iter=1000, screening="auto", n_jobs=None):
         self.l1_ratio = l1_ratio
         self.n_lambdas = n_lambdas
         self.eps = eps
@@ -501,6 +553,9 @@ class ElasticNetCV(_RegressionPathCV):
         self.cv = cv
         self.scoring = scoring
         self.select = select
+        self.positive = positive
+        self.bounds = bounds
+        self.standardize = standardize
         self.fit_intercept = fit_intercept
         self.tol = tol
         self.max_iter = max_iter
@@ -527,7 +582,8 @@ class LogisticRegressionCV(_PathCV, LogisticRegression):
     ``s_i = ±1``, ``classes_[1]`` is +1). More classes: the multinomial model
     ``Σ a_i (−log softmax(W x_i + b)_{y_i}) + λ·R(W)`` (``W`` of shape (K, p)), as
     :class:`~penalized.LogisticRegression` fits it; ``GroupL1`` groups each feature across the
-    classes. scikit-learn's ``C = 1/(n·λ)``. Default score: the deviance ``−2 Σ a_i log p̂_i(y_i)``
+    classes. scikit-learn's ``C = 1/(n·λ)`` for ``"l1"`` and ``"elasticnet"`` (same ``l1_ratio``),
+    ``C = 1/(2n·λ)`` for ``"l2"`` (its ``½‖w‖²``). Default score: the deviance ``−2 Σ a_i log p̂_i(y_i)``
     (glmnet's ``type.measure="deviance"``, binomial or multinomial: twice the mean log-loss; pass
     ``scoring="log_loss"`` for the log-loss itself — the same λ).
 
@@ -556,8 +612,8 @@ class LogisticRegressionCV(_PathCV, LogisticRegression):
     )
 
     def __init__(self, penalty="l1", *, l1_ratio=0.5, n_lambdas=100, eps=None, lambdas=None, weights=None,
-                 cv=10, scoring=None, select="min", fit_intercept=True, tol=1e-4, max_iter=1000,
-                 screening="auto", n_jobs=None):
+                 cv=10, scoring=None, select="min", positive=False, bounds=None, standardize=False,
+                 fit_intercept=True, tol=1e-4, max_iter=1000, screening="auto", n_jobs=None):
         self.penalty = penalty
         self.l1_ratio = l1_ratio
         self.n_lambdas = n_lambdas
@@ -567,6 +623,9 @@ class LogisticRegressionCV(_PathCV, LogisticRegression):
         self.cv = cv
         self.scoring = scoring
         self.select = select
+        self.positive = positive
+        self.bounds = bounds
+        self.standardize = standardize
         self.fit_intercept = fit_intercept
         self.tol = tol
         self.max_iter = max_iter
@@ -634,8 +693,8 @@ class PoissonRegressorCV(_PathCV, PoissonRegressor):
     )
 
     def __init__(self, penalty="l1", *, l1_ratio=0.5, n_lambdas=100, eps=None, lambdas=None, weights=None,
-                 cv=10, scoring=None, select="min", fit_intercept=True, tol=1e-4, max_iter=1000,
-                 screening="auto", n_jobs=None):
+                 cv=10, scoring=None, select="min", positive=False, bounds=None, standardize=False,
+                 fit_intercept=True, tol=1e-4, max_iter=1000, screening="auto", n_jobs=None):
         self.penalty = penalty
         self.l1_ratio = l1_ratio
         self.n_lambdas = n_lambdas
@@ -645,6 +704,9 @@ class PoissonRegressorCV(_PathCV, PoissonRegressor):
         self.cv = cv
         self.scoring = scoring
         self.select = select
+        self.positive = positive
+        self.bounds = bounds
+        self.standardize = standardize
         self.fit_intercept = fit_intercept
         self.tol = tol
         self.max_iter = max_iter
@@ -696,7 +758,7 @@ class MultiTaskLassoCV(_RegressionPathCV, MultiTaskLasso):
     )
 
     def __init__(self, *, n_lambdas=100, eps=None, lambdas=None, weights=None, cv=10, scoring=None, select="min",
-                 fit_intercept=True, tol=1e-4, max_iter=1000, screening="auto", n_jobs=None):
+                 standardize=False, fit_intercept=True, tol=1e-4, max_iter=1000, screening="auto", n_jobs=None):
         self.n_lambdas = n_lambdas
         self.eps = eps
         self.lambdas = lambdas
@@ -704,6 +766,7 @@ class MultiTaskLassoCV(_RegressionPathCV, MultiTaskLasso):
         self.cv = cv
         self.scoring = scoring
         self.select = select
+        self.standardize = standardize
         self.fit_intercept = fit_intercept
         self.tol = tol
         self.max_iter = max_iter
@@ -759,10 +822,12 @@ class MultiTaskElasticNetCV(MultiTaskLassoCV):
     _outer_name = "l1_ratio"
 
     def __init__(self, *, l1_ratio=0.5, n_lambdas=100, eps=None, lambdas=None, weights=None, cv=10, scoring=None,
-                 select="min", fit_intercept=True, tol=1e-4, max_iter=1000, screening="auto", n_jobs=None):
+                 select="min", standardize=False, fit_intercept=True, tol=1e-4, max_iter=1000, screening="auto",
+                 n_jobs=None):
         self.l1_ratio = l1_ratio
         super().__init__(n_lambdas=n_lambdas, eps=eps, lambdas=lambdas, weights=weights, cv=cv, scoring=scoring,
-                         select=select, fit_intercept=fit_intercept, tol=tol, max_iter=max_iter, screening=screening,
+                         select=select, standardize=standardize, fit_intercept=fit_intercept, tol=tol,
+                         max_iter=max_iter, screening=screening,
                          n_jobs=n_jobs)
 
     def _units(self, n_features):

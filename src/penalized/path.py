@@ -54,6 +54,7 @@ from . import _validation as v
 from .dask import is_dask_collection
 from .datafits import Datafit
 from .penalties import check_bounds
+from .standardize import check_standardize, path_arrays_to_original, standardized_path_inputs
 
 __all__ = [
     "RIDGE_L1_RATIO",
@@ -178,7 +179,7 @@ def _lambda_max(X, y, datafit, unit, sample_weight, fit_intercept, tol=1e-4, bou
 
 
 def lambda_max(X, y, penalty="l1", *, l1_ratio=0.5, weights=None, datafit="squared_error",
-               sample_weight=None, fit_intercept=True, positive=False, bounds=None, offset=None):
+               sample_weight=None, fit_intercept=True, positive=False, bounds=None, offset=None, standardize=False):
     """The smallest λ at which the path's penalty zeroes every penalized coefficient.
 
     Parameters as in :func:`regularization_path`; see the module docstring for the
@@ -188,7 +189,10 @@ def lambda_max(X, y, penalty="l1", *, l1_ratio=0.5, weights=None, datafit="squar
     data = prepare_data(X, y, datafit, sample_weight, offset)
     unit = v.check_path_penalty(penalty, l1_ratio, weights, data.X.shape[1])
     box = check_bounds(bounds, positive, data.X.shape[1])
-    return _lambda_max(data.X, data.y, datafit, unit, data.sample_weight, fit_intercept, 1e-4, box, data.offset)[0]
+    X = data.X
+    if check_standardize(standardize):
+        X, unit, box, _ = standardized_path_inputs(X, unit, box, data.sample_weight)
+    return _lambda_max(X, data.y, datafit, unit, data.sample_weight, fit_intercept, 1e-4, box, data.offset)[0]
 
 
 @dataclass
@@ -635,7 +639,8 @@ def _encode_target(datafit, y, sample_weight):
 
 def regularization_path(X, y, penalty="l1", *, l1_ratio=0.5, weights=None, datafit="squared_error",
                         lambdas=None, n_lambdas=100, eps=None, sample_weight=None, fit_intercept=True,
-                        tol=1e-4, max_iter=1000, screening="auto", positive=False, bounds=None, offset=None):
+                        tol=1e-4, max_iter=1000, screening="auto", positive=False, bounds=None, offset=None,
+                        standardize=False):
     """Solutions of ``L_data(w, b) + λ·R(w)`` for a decreasing grid of λ, with warm starts.
 
     Parameters
@@ -678,6 +683,11 @@ def regularization_path(X, y, penalty="l1", *, l1_ratio=0.5, weights=None, dataf
     bounds : (lower, upper), optional
         A box on the coefficients (scalars or per-feature arrays, ``None`` for no bound on a
         side; glmnet's ``lower.limits`` / ``upper.limits``); it must contain 0.
+    standardize : bool, default False
+        glmnet's ``standardize=TRUE``: the penalty acts on the coefficients of the columns
+        scaled by their (weighted, 1/n) standard deviations; ``coefs``, ``bounds`` and the
+        reported ``penalty`` are on the original scale; λ_max and the grid follow
+        (:mod:`penalized.standardize`).
     offset : array (n_samples,) or (n_samples, n_outputs), optional
         Added to the linear predictor (glmnet's offset: log-exposures, a base model's scores);
         a 1-D offset is the same for every output.
@@ -695,9 +705,9 @@ def regularization_path(X, y, penalty="l1", *, l1_ratio=0.5, weights=None, dataf
     if is_dask_collection(X):  # one pass, then the whole path in Gram mode (penalized.dask.cv)
         from .dask.cv import regularization_path as dask_path
 
-        if positive or bounds is not None or offset is not None:
-            raise NotImplementedError("regularization_path on Dask input takes no positive=, bounds= or offset= "
-                                      "(compute X to NumPy for them).")
+        if positive or bounds is not None or offset is not None or standardize:
+            raise NotImplementedError("regularization_path on Dask input takes no positive=, bounds=, offset= or "
+                                      "standardize= (compute X to NumPy for them).")
         return dask_path(X, y, penalty, l1_ratio=l1_ratio, weights=weights, datafit=datafit, lambdas=lambdas,
                          n_lambdas=n_lambdas, eps=eps, sample_weight=sample_weight, fit_intercept=fit_intercept,
                          tol=tol, max_iter=max_iter, screening=screening)
@@ -708,6 +718,10 @@ def regularization_path(X, y, penalty="l1", *, l1_ratio=0.5, weights=None, dataf
     X, y, sample_weight, offset = data.X, data.y, data.sample_weight, data.offset
     unit = v.check_path_penalty(penalty, l1_ratio, weights, X.shape[1])
     box = check_bounds(bounds, positive, X.shape[1])
+    st, reported = None, unit
+    if check_standardize(standardize):  # glmnet's: the same objective on X or a scaled copy
+        X, unit, box, st = standardized_path_inputs(X, unit, box, sample_weight)
+        reported = st.reported_penalty(reported)
     if lambdas is None:
         v.check_grid_params(n_lambdas, eps)
         with single_threaded_blas():
@@ -719,11 +733,13 @@ def regularization_path(X, y, penalty="l1", *, l1_ratio=0.5, weights=None, dataf
         arrays = solve_path(X, y, datafit, unit, grid, sample_weight=sample_weight, start=start,
                             fit_intercept=fit_intercept, tol=tol, max_iter=max_iter, screening=screening,
                             bounds=box, offset=offset)
+    if st is not None:
+        arrays = path_arrays_to_original(arrays, st)
     if not arrays.converged.all():
         warnings.warn(convergence_message("regularization_path", arrays.certificates, arrays.thresholds,
                                           arrays.converged, grid, tol, max_iter),
                       ConvergenceWarning, stacklevel=2)
-    return make_result(arrays, grid, unit, datafit, lam_max, data.feature_names, data.classes, tol,
+    return make_result(arrays, grid, reported, datafit, lam_max, data.feature_names, data.classes, tol,
                        outputs=data.outputs)
 
 

@@ -22,6 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _validation as v
+from .dask import is_dask_collection
 from .linear_model import Lasso
 
 __all__ = ["refit_on_support", "RelaxedLasso"]
@@ -64,7 +65,8 @@ class RelaxedLasso(Lasso):
         Penalty strength of the selecting lasso.
     gamma : float in [0, 1], default=0.5
         Weight of the lasso solution: 1 = lasso, 0 = least squares on its support.
-    weights, fit_intercept, tol, max_iter, warm_start : as in :class:`Lasso`.
+    weights, standardize, fit_intercept, tol, max_iter, warm_start : as in :class:`Lasso` (the
+        least-squares refit does not depend on the columns' scales).
 
     Attributes
     ----------
@@ -74,11 +76,12 @@ class RelaxedLasso(Lasso):
     selected_features_ : the lasso's support (relaxing does not change it).
     """
 
-    def __init__(self, lam=1.0, *, gamma=0.5, weights=None, fit_intercept=True, tol=1e-4, max_iter=1000,
-                 warm_start=False):
+    def __init__(self, lam=1.0, *, gamma=0.5, weights=None, standardize=False, fit_intercept=True, tol=1e-4,
+                 max_iter=1000, warm_start=False):
         self.lam = lam
         self.gamma = gamma
         self.weights = weights
+        self.standardize = standardize
         self.fit_intercept = fit_intercept
         self.tol = tol
         self.max_iter = max_iter
@@ -87,6 +90,12 @@ class RelaxedLasso(Lasso):
     def fit(self, X, y, sample_weight=None):
         """Fit the lasso at ``lam``, refit its support by least squares, mix with ``gamma``."""
         self._check_params()
+        if is_dask_collection(X) or is_dask_collection(y) or is_dask_collection(sample_weight):
+            # the refit needs the support's columns in memory: refuse before any pass over the data
+            raise NotImplementedError(
+                "RelaxedLasso does not take Dask input: its least-squares refit needs X in memory "
+                "(penalized.dask fits Lasso, Ridge, ElasticNet, LinearRegression and LogisticRegression). "
+                "Fit Lasso on the Dask data, or compute X to NumPy for RelaxedLasso.")
         gamma = v.check_gamma(self.gamma)
         if gamma.size != 1:
             raise ValueError(f"gamma must be one number in [0, 1], got {self.gamma!r}.")

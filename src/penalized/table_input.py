@@ -77,7 +77,27 @@ def read_csv_table(path):
         raise ValueError(f"{str(path)!r} could not be decompressed: {exc}") from None
     if frame.shape[0] == 0:
         raise ValueError(f"{str(path)!r} has a header but no data rows.")
+    _refuse_duplicate_headers(path, compression)
     return frame
+
+
+def _refuse_duplicate_headers(path, compression):
+    """pandas renames a repeated column name ``a`` to ``a.1``: refuse it, naming the columns."""
+    import pandas as pd
+
+    header = pd.read_csv(path, compression=compression, header=None, nrows=1, dtype=str).iloc[0]
+    names = [str(h).strip() for h in header.tolist()]
+    seen, repeated = {}, {}
+    for i, name in enumerate(names):
+        if name in seen:
+            repeated.setdefault(name, [seen[name]]).append(i + 1)
+        else:
+            seen[name] = i + 1
+    if repeated:
+        detail = "; ".join(f"{name!r} (columns {', '.join(map(str, cols))})"
+                           for name, cols in list(repeated.items())[:5])
+        raise ValueError(f"{str(path)!r} has duplicate column names: {detail}. Rename them so that every "
+                         "column has its own name.")
 
 
 def _missing_target_hint(target, columns):
@@ -135,6 +155,10 @@ def _feature_columns(frame, max_levels):
         nan_rows = np.flatnonzero(frame[col].isna().to_numpy())
         if nan_rows.size:
             nan_report.append((col, nan_rows))
+        if col in numeric:
+            problem = _out_of_range(frame[col].to_numpy(dtype=np.float64), f"column {col!r}")
+            if problem:
+                problems.append(problem)
     if nan_report:
         total = sum(len(r) for _, r in nan_report)
         detail = "; ".join(f"{c!r}: {len(r)} at data {_rows(r, 3)}" for c, r in nan_report[:5])
@@ -144,12 +168,37 @@ def _feature_columns(frame, max_levels):
     return numeric, categorical, levels, problems
 
 
+# Numbers beyond this overflow when squared (standardization, losses): refused, named.
+_LARGEST = 1e150
+
+
+def _out_of_range(values, what):
+    """A sentence about infinite or too-large values in ``values`` (NaN aside), or None."""
+    inf = np.flatnonzero(np.isinf(values))
+    if inf.size:
+        return (f"{what} has {inf.size} infinite value(s) (such as {values[inf[0]]:g}) at data {_rows(inf, 3)}; "
+                "fix or remove them")
+    with np.errstate(invalid="ignore"):
+        big = np.flatnonzero(np.abs(values) > _LARGEST)
+    if big.size:
+        return (f"{what} has {big.size} value(s) too large for double precision (such as {values[big[0]]:g} "
+                f"at data {_rows(big, 3)}): their squares overflow; rescale the column or fix the values")
+    return None
+
+
 def _target(y_col, target, task):
     """``(task, y, classes)`` for the target column under ``task`` (``"auto"`` resolved)."""
     from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
     y_numeric = is_numeric_dtype(y_col.dtype) and not is_bool_dtype(y_col.dtype)
     n_unique = int(y_col.nunique())
+    if y_numeric:
+        problem = _out_of_range(y_col.to_numpy(dtype=np.float64), f"target {target!r}")
+        if problem:
+            raise ValueError(problem + ".")
+    if y_numeric and n_unique == 1 and task in ("auto", "regression", "poisson"):
+        raise ValueError(f"target {target!r} has the same value ({y_col.iloc[0]:g}) in every row: there is "
+                         "nothing to predict. Check the column, or choose another target.")
     if task == "auto":
         task = "regression" if (y_numeric and n_unique > 2) else "classification"
     if task in ("regression", "poisson"):
@@ -176,7 +225,8 @@ def _target(y_col, target, task):
         y = y.astype(str)
     classes = np.unique(y)
     if classes.shape[0] < 2:
-        raise ValueError(f"target {target!r} has only one class ({classes[0]!r}); classification "
+        only = classes[0].item() if isinstance(classes[0], np.generic) else classes[0]  # 'yes', not np.str_
+        raise ValueError(f"target {target!r} has only one class ({only!r}); classification "
                          "needs at least two.")
     return task, y, classes
 
@@ -277,6 +327,7 @@ def check_cv_folds(table, cv):
         k = int(np.argmin(counts))
         if counts[k] < cv:
             fix = f"use {counts[k]} folds or fewer, or a fixed λ" if counts[k] >= 2 else "use a fixed λ"
-            raise TableError("cv", cv, f"class {labels[k]!r} has {counts[k]} row(s), fewer than {cv} "
+            label = labels[k].item() if isinstance(labels[k], np.generic) else labels[k]  # 'yes', not np.str_('yes')
+            raise TableError("cv", cv, f"class {label!r} has {counts[k]} row(s), fewer than {cv} "
                                        f"cross-validation folds (every fold needs each class); {fix}.")
     return cv

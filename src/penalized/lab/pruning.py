@@ -141,7 +141,7 @@ def _run(t, quick, rng):
     seed = int(rng.integers(2**31))
     dense = _train(t, _mlp(t, seed), X, y, EPOCHS, seed)
     sparse = _mlp(t, seed)
-    reg = Regularizer(sparse, pz.GroupL1(LAM), example_inputs=X[:8])
+    reg = Regularizer(sparse, pz.GroupL1(LAM), example_inputs=X[:8], group_weights="uniform")  # λ tuned for c_g = 1
     _train(t, sparse, X, y, EPOCHS, seed, reg=reg)
     small = prune(sparse, example_inputs=X)  # raises if the outputs would differ
     with t.no_grad():

@@ -11,6 +11,10 @@
 - :func:`structure_costs`, :func:`count_macs` — multiply-accumulates of each coupled
   structure (group factors proportional to compute) and of a whole network.
 - :class:`LambdaSchedule` — dense steps first, then λ ramped in (``schedule=``).
+- ``Regularizer(..., target=0.5, total_steps=T)`` — a size budget instead of a λ
+  (:mod:`penalized.nn.budget`).
+- :func:`recalibrate_batchnorm`, :func:`batchnorm_drift` — BatchNorm statistics after sparse
+  training or pruning (``prune(..., calibrate=loader)``).
 
 The penalties are the ones of :mod:`penalized.penalties` (``pz.L1``, ``pz.L2``,
 ``pz.L1L2``, ``pz.GroupL1``), on the same scale as everywhere in penalized. PyTorch is an
@@ -22,13 +26,15 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
     raise ImportError("penalized.nn needs PyTorch: pip install 'penalized[nn]'") from exc
 
-from .costs import count_macs, structure_costs
+from .batchnorm import batchnorm_drift, recalibrate_batchnorm
+from .costs import count_macs
 from .optim import ProxAdamW, ProxSGD
 from .prune import prune
 from .prune_graph import PruneError
-from .regularizer import Regularizer, default_selection
+from .regularizer import Regularizer, default_selection, structure_costs
 from .report import LayerSparsity, SparsityReport, sparsity_report
 from .schedule import LambdaSchedule
 
 __all__ = ["Regularizer", "default_selection", "ProxSGD", "ProxAdamW", "prune", "sparsity_report",
-           "SparsityReport", "LayerSparsity", "PruneError", "structure_costs", "count_macs", "LambdaSchedule"]
+           "SparsityReport", "LayerSparsity", "PruneError", "structure_costs", "count_macs", "LambdaSchedule",
+           "recalibrate_batchnorm", "batchnorm_drift"]

@@ -29,7 +29,7 @@ from torch import nn
 
 from .structures import check_example_inputs, forward
 
-__all__ = ["count_macs", "structure_costs"]
+__all__ = ["count_macs", "costs_of"]
 
 
 def _attention_types():
@@ -151,35 +151,8 @@ def count_macs(model, example_inputs):
     return int(round(total))
 
 
-def structure_costs(model, example_inputs, include=None, exclude=None, *, weights_only=True):
-    """The multiply-accumulates that removing each coupled structure saves, as an array.
-
-    One entry per structure of ``Regularizer(model, pz.GroupL1(lam), include, exclude,
-    weights_only=weights_only, example_inputs=example_inputs)``, in the order of its
-    :attr:`~penalized.nn.Regularizer.structures`: the MACs (one forward pass on
-    ``example_inputs``) of every weight slice the structure takes with it — its producer
-    rows and the input columns of all its consumers — plus, for a head, its attention
-    products. Each count is marginal (at the full network: an entry shared by two removed
-    structures is counted in both).
-
-    Group factors proportional to compute::
-
-        costs = pz.nn.structure_costs(model, x)
-        reg = pz.nn.Regularizer(model, pz.GroupL1(lam, weights=costs / costs.mean()), example_inputs=x)
-
-    With ``c_g = 1`` a group penalty removes what is cheap in parameters; with ``c_g``
-    proportional to the cost it removes the structures that take time.
-    """
-    from ..penalties import GroupL1
-    from .regularizer import Regularizer
-
-    reg = Regularizer(model, GroupL1(0.0), include, exclude, weights_only=weights_only,
-                      example_inputs=example_inputs)
-    return costs_of(reg.structures, model, example_inputs)
-
-
 def costs_of(structures, model, example_inputs):
-    """:func:`structure_costs` for given structures (:attr:`penalized.nn.Regularizer.structures`)."""
+    """:func:`penalized.nn.structure_costs` for given structures (:attr:`penalized.nn.Regularizer.structures`)."""
     uses, attention = _usage(model, example_inputs)
     out = np.zeros(len(structures))
     for g, st in enumerate(structures):

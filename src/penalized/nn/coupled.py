@@ -27,6 +27,7 @@ import torch
 
 from ..penalties import GroupL1, Penalty, PenaltySum, check_penalty_weights
 from .coupled_build import gc_paused, owned_chunks, unit_structures
+from .penalty_state import penalty_from_state, penalty_to_state
 from .structures import Slice, head_slices
 
 __all__ = ["CoupledGroups", "CoupledGroupL1", "coupled_groups"]
@@ -108,6 +109,9 @@ class CoupledGroups:
         for m in members:
             m.prepare()
         self._by_id = {id(m.param): i for i, m in enumerate(members)}
+        #: per group, the index of its width (one layer's channels, one attention's heads):
+        #: removing every group of one family would cut the network
+        self.families = torch.arange(self.n_groups)
 
     @property
     def params(self):
@@ -151,6 +155,8 @@ def coupled_groups(graph, selected_ids=None):
     """
     names = graph.names
     units = []  # (kind, name, unit index, producer+member slices, consumer slices, attention module)
+    families = []  # per unit: the index of its width (channel group or attention layer)
+    graph_families = []
     for cg in graph.channel_groups:
         if not cg.removable:
             continue
@@ -159,12 +165,16 @@ def coupled_groups(graph, selected_ids=None):
         for r in range(cg.width):
             units.append((cg.kind, f"{cg.root_name}[{r}]", r, cg.producers + cg.members,
                           [s for _, s in cg.consumers], None))
+            families.append(len(graph_families))
+        graph_families.append(cg)
     for hg in graph.head_groups:
         if selected_ids is not None and id(hg.module.in_proj_weight) not in selected_ids:
             continue
         sl = head_slices(hg, names)
         for h in range(hg.num_heads):
             units.append(("head", f"{hg.name}.head[{h}]", h, sl["in"], sl["out"], hg.module))
+            families.append(len(graph_families))
+        graph_families.append(hg)
     members = {}
 
     def member(s):
@@ -187,7 +197,19 @@ def coupled_groups(graph, selected_ids=None):
                     continue
                 structures[gid].own.append(Slice(name=m.name, param=m.param, dim=dim, index=idx,
                                                              root=torch.full_like(idx, gid)))
-    return CoupledGroups([m for m in ms if m.prod_lab is not None or m.cons_lab is not None], structures)
+    out = CoupledGroups([m for m in ms if m.prod_lab is not None or m.cons_lab is not None], structures)
+    out.families = torch.as_tensor(families, dtype=torch.long)
+    return out
+
+
+#: default group factors ``c_g`` on coupled structures (``GroupL1(weights=None)``)
+NORMALIZATIONS = ("sqrt_size", "size", "uniform")
+
+
+def check_normalize(normalize):
+    if normalize not in NORMALIZATIONS:
+        raise ValueError(f"group_weights must be one of {', '.join(map(repr, NORMALIZATIONS))}; got {normalize!r}.")
+    return normalize
 
 
 def _split_penalty(penalty):
@@ -226,8 +248,9 @@ class CoupledGroupL1(Penalty):
     #: the prox of a group needs all its tensors at once (the optimizers check this flag)
     couples_tensors = True
 
-    def __init__(self, penalty, groups):
+    def __init__(self, penalty, groups, normalize="sqrt_size"):
         group, l1, l2 = _split_penalty(penalty)
+        self.normalize = check_normalize(normalize)
         if group.groups is not None:
             raise ValueError("GroupL1(groups=...) labels rows of one tensor; with example_inputs the groups are "
                              "the network's coupled structures: leave groups=None.")
@@ -240,6 +263,15 @@ class CoupledGroupL1(Penalty):
         self.group = group
         self.l1, self.l2 = l1, l2
         self.groups = groups
+        self._norm = None
+
+    def default_weights(self):
+        """``c_g`` when ``GroupL1(weights=None)``: ``√n_g`` (``"sqrt_size"``), ``n_g`` (``"size"``)
+        or 1 (``"uniform"``), with ``n_g`` the group's number of entries (a float64 tensor)."""
+        if self._norm is None:
+            sizes = self.groups.sizes().double()
+            self._norm = {"sqrt_size": sizes.sqrt(), "size": sizes, "uniform": torch.ones_like(sizes)}[self.normalize]
+        return self._norm
 
     @property
     def lam(self):
@@ -249,17 +281,16 @@ class CoupledGroupL1(Penalty):
         return f"CoupledGroupL1({self.penalty!r}, {self.groups.n_groups} structures)"
 
     def scaled(self, factor):
-        return CoupledGroupL1(self.penalty.scaled(factor), self.groups)
+        return CoupledGroupL1(self.penalty.scaled(factor), self.groups, self.normalize)
 
     # -- checkpoints (plain data: torch.load(weights_only=True) reads them) -------------
     def to_state(self):
         """``{"penalty": "CoupledGroupL1", "params": {"penalty": inner, "structures": names}}``
         with the inner penalty as plain data; the parameters are not stored (the optimizer's
         state holds them by index)."""
-        from .penalty_state import penalty_to_state
-
-        return {"penalty": "CoupledGroupL1",
-                "params": {"penalty": penalty_to_state(self.penalty),
+        return {"penalty": type(self).__name__,
+                "params": {"penalty": penalty_to_state(self.penalty), "normalize": self.normalize,
+                           "backoff": self.backoff,
                            "structures": [s.name for s in self.groups.structures]}}
 
     @classmethod
@@ -267,23 +298,37 @@ class CoupledGroupL1(Penalty):
         """The penalty of :meth:`to_state`, on the coupled groups of ``current`` (the
         optimizer's present penalty for that parameter group), which must have the same
         structures."""
-        from .penalty_state import penalty_from_state
-
         names = list(state["params"]["structures"])
         if not isinstance(current, CoupledGroupL1):
             raise ValueError("this checkpoint's penalty acts on a network's coupled structures "
                              f"({len(names)} of them); load it into an optimizer built from "
                              "Regularizer(model, penalty, example_inputs=x).param_groups() on the same model.")
+        if state["penalty"] != "CoupledGroupL1" and type(current) is CoupledGroupL1:
+            raise ValueError(f"this checkpoint's penalty is a {state['penalty']} (a size budget, target=); load it "
+                             "into an optimizer built from a Regularizer with the same target and total_steps.")
         mine = [s.name for s in current.groups.structures]
         if mine != names:
             raise ValueError(f"the checkpoint's coupled structures ({len(names)}) differ from this optimizer's "
                              f"({len(mine)}): build the Regularizer on the same architecture and selection.")
-        return cls(penalty_from_state(state["params"]["penalty"]), current.groups)
+        # the optimizer's penalty object stays the one the Regularizer holds (reg.budget, the
+        # collapse guard's back-off act on it): the checkpoint's values are loaded into it
+        loaded = CoupledGroupL1(penalty_from_state(state["params"]["penalty"]), current.groups,
+                                state["params"].get("normalize", "uniform"))
+        current.penalty, current.group, current.l1, current.l2 = loaded.penalty, loaded.group, loaded.l1, loaded.l2
+        current.normalize, current._norm = loaded.normalize, None
+        current.backoff = float(state["params"].get("backoff", 1.0))
+        return current
+
+    #: multiplier of λ set by the collapse guard (:mod:`penalized.nn.guard`); 1 otherwise
+    backoff = 1.0
 
     def _factors(self, like):
+        lam = self.lam * self.backoff
         if self.group.weights is None:
-            return self.lam
-        return torch.as_tensor(self.lam * self.group.weights, dtype=like.dtype, device=like.device)
+            if self.normalize == "uniform":
+                return lam
+            return (lam * self.default_weights()).to(dtype=like.dtype, device=like.device)
+        return torch.as_tensor(lam * self.group.weights, dtype=like.dtype, device=like.device)
 
     def _masks(self, like):
         """1 at every entry of a group, 0 elsewhere, broadcastable to each member tensor."""

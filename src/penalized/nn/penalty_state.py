@@ -17,7 +17,10 @@ import numpy as np
 from .. import penalties as _penalties
 from ..penalties import Penalty
 
-__all__ = ["penalty_to_state", "penalty_from_state"]
+__all__ = ["penalty_to_state", "penalty_from_state", "COUPLED"]
+
+#: state names of the penalties on coupled structures (their classes rebuild themselves)
+COUPLED = ("CoupledGroupL1", "BudgetGroupL1")
 
 
 def _is_state(obj):
@@ -60,10 +63,15 @@ def penalty_from_state(obj, current=None):
     if not _is_state(obj):
         return obj
     name = obj["penalty"]
-    if name == "CoupledGroupL1":
-        from .coupled import CoupledGroupL1
-
-        return CoupledGroupL1.from_state(obj, current)
+    if name in COUPLED:
+        # rebuilt on the structures of the penalty the optimizer holds now (it knows its own
+        # class: no import of the coupled module from here)
+        if not getattr(current, "couples_tensors", False) or not callable(getattr(current, "from_state", None)):
+            count = len(obj["params"].get("structures", ()))
+            raise ValueError("this checkpoint's penalty acts on a network's coupled structures "
+                             f"({count} of them); load it into an optimizer built from "
+                             "Regularizer(model, penalty, example_inputs=x).param_groups() on the same model.")
+        return type(current).from_state(obj, current)
     cls = getattr(_penalties, name, None)
     if not (isinstance(cls, type) and issubclass(cls, Penalty)):
         raise ValueError(f"the state dict names an unknown penalty {name!r}.")

@@ -242,7 +242,7 @@ def _check_flat(model):
                             "architecture through its dependency graph.")
 
 
-def prune(model, example_inputs=None, *, round_to=1):
+def prune(model, example_inputs=None, *, round_to=1, calibrate=None):
     """A copy of ``model`` without its removable units; the same function in eval mode.
 
     **With** ``example_inputs`` (a tensor, a tuple of tensors or a dict: what
@@ -284,6 +284,11 @@ def prune(model, example_inputs=None, *, round_to=1):
     round_to : int, default=1
         Keep a multiple of ``round_to`` units per width (hardware-friendly sizes; some
         removable units are kept, still exact). Heads are not rounded.
+    calibrate : iterable of batches, optional
+        A loader (items ``x`` or ``(x, y, ...)``): after pruning (and after the check that
+        the outputs are unchanged) the pruned copy's BatchNorm statistics are recomputed on
+        it with :func:`penalized.nn.recalibrate_batchnorm` — the eval outputs then follow
+        the recalibrated statistics, not the original's stale ones.
 
     The original model is not modified; outputs agree up to floating-point rounding in
     **eval mode** (in training mode dropout and batch statistics make any two calls differ
@@ -301,7 +306,8 @@ def prune(model, example_inputs=None, *, round_to=1):
     if example_inputs is not None:
         from .prune_graph import prune_structures
 
-        return prune_structures(model, example_inputs, round_to=round_to)
+        net = prune_structures(model, example_inputs, round_to=round_to)
+        return net if calibrate is None else _calibrated(net, calibrate)
     if not isinstance(model, nn.Sequential):
         raise TypeError("prune works on nn.Sequential models (Linear/Conv layers separated by activations, "
                         f"BatchNorm, pooling, Flatten) without example_inputs; got {type(model).__name__}. "
@@ -327,4 +333,10 @@ def prune(model, example_inputs=None, *, round_to=1):
             n = layer.weight.shape[0]
             _fold_into_bias(nxt, remove & (layer.weight.reshape(n, -1) == 0).all(1), const, flatten_at, n)
             _shrink(layer, between, nxt, ~remove, flatten_at)
-    return net
+    return net if calibrate is None else _calibrated(net, calibrate)
+
+
+def _calibrated(net, loader):
+    from .batchnorm import recalibrate_batchnorm
+
+    return recalibrate_batchnorm(net, loader)

@@ -21,7 +21,7 @@ from .. import _validation as v
 from ..penalties import GroupL1, Penalty, PenaltySum
 from ._validation import check_factor, check_floating_parameters, check_selection_nonempty, compile_name_pattern
 
-__all__ = ["Regularizer", "default_selection", "no_weight_decay_names", "NORM_TYPES", "unwrap"]
+__all__ = ["Regularizer", "structure_costs", "default_selection", "no_weight_decay_names", "NORM_TYPES", "unwrap"]
 
 
 def _norm_types():
@@ -224,6 +224,40 @@ class Regularizer:
         ``λ·Σ_g c_g·‖w_g‖₂`` and :class:`ProxSGD`/:class:`ProxAdamW` apply its exact prox to
         whole groups. A sum ``pz.L1(a) + pz.GroupL1(lam)`` (the sparse group lasso) adds
         ``a·‖w_g‖₁`` on the same entries (its prox: the group shrinkage of the soft-threshold).
+    group_weights : {"sqrt_size", "size", "uniform"}, default="sqrt_size"
+        With ``example_inputs`` and ``GroupL1(weights=None)``: the factors ``c_g`` of the
+        coupled groups. ``"sqrt_size"``: ``c_g = √n_g`` with ``n_g`` the group's number of
+        entries (:meth:`group_sizes`), the group lasso's classical normalization (Yuan & Lin
+        2006): one λ puts the same pressure on a 3-entry and a 3,000-entry structure — with
+        ProxSGD's step ``s`` a group vanishes when the root mean square of its entries (after
+        the data step) is at most ``s·λ``, whatever its size, and a group of i.i.d. entries of
+        scale σ has ``E‖w_g‖ ≈ σ·√n_g``. ``"size"``: ``c_g = n_g`` (pressure proportional to
+        the parameters a structure holds: at equal RMS the large structures go first).
+        ``"uniform"``: ``c_g = 1`` (the behaviour before this option: large structures, such
+        as residual channels, then almost never vanish).
+        Explicit ``GroupL1(weights=c)`` are used as given.
+    target : float in (0, 1), optional
+        A size budget (needs ``example_inputs``, a ``GroupL1`` and ``total_steps``): the share
+        of the selected structures' parameters (or of the network's MACs, counted exactly for
+        the removed set) to remove. λ is then steered per
+        group by a rank-based controller (:mod:`penalized.nn.budget`) so that structures
+        holding at least ``target`` of the cost are exactly zero from step
+        ``target_window[1]·total_steps`` to the end (:attr:`budget`). It acts in the prox:
+        train with :meth:`param_groups` in :class:`ProxSGD` or :class:`ProxAdamW` (one
+        ``step()`` per optimizer step). ``None`` (default): a fixed λ, as always.
+    total_steps : int, optional
+        The optimizer steps of the whole run (with ``target``).
+    target_metric : {"params", "macs"}, default="params"
+        What ``target`` counts: the groups' entries (:meth:`group_sizes`) or their
+        multiply-accumulates (:func:`penalized.nn.structure_costs`).
+    target_window : (float, float), default=(0.2, 0.7)
+        Fractions of ``total_steps``: dense before the first, the budget reached at the
+        second and held after it.
+    guard : float > 1, optional
+        A collapse guard (needs ``example_inputs``): pass each step's training loss to
+        :meth:`step`; when its moving average exceeds ``guard ×`` its best value so far,
+        λ is halved (a budget's ramp is held instead) and a UserWarning says so
+        (:mod:`penalized.nn.guard`).
 
     Notes
     -----
@@ -244,13 +278,34 @@ class Regularizer:
     """
 
     def __init__(self, model, penalty, include=None, exclude=None, *, weights_only=True, schedule=None,
-                 example_inputs=None):
+                 example_inputs=None, target=None, total_steps=None, target_metric="params",
+                 target_window=(0.2, 0.7), group_weights="sqrt_size", guard=None):
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
         if not isinstance(weights_only, bool):
             raise TypeError(f"weights_only must be True or False, got {weights_only!r}.")
         if schedule is not None and not callable(schedule):
             raise TypeError(f"schedule must be a callable step -> factor, got {schedule!r}.")
+        from .coupled import check_normalize
+
+        self._group_weights = check_normalize(group_weights)
+        budget = None
+        if target is not None:
+            from .budget import check_budget
+
+            if example_inputs is None:
+                raise ValueError("target (a size budget) removes coupled structures: pass example_inputs=x (a batch "
+                                 "the model takes) and a pz.GroupL1 penalty.")
+            budget = check_budget(target, total_steps, target_metric, target_window) + (target_metric,)
+        elif total_steps is not None:
+            raise ValueError("total_steps is the length of a budgeted run: pass target= too (or drop total_steps).")
+        self.guard = None
+        if guard is not None:
+            from .guard import CollapseGuard
+
+            if example_inputs is None:
+                raise ValueError("guard backs off a GroupL1 on coupled structures: pass example_inputs=x too.")
+            self.guard = CollapseGuard(guard)
         self.model = model
         self.schedule = schedule
         self.steps = 0
@@ -280,7 +335,7 @@ class Regularizer:
             candidates.append((name, param, module))
         self._coupled = None
         if example_inputs is not None:
-            self._entries = self._assign_coupled(penalty, candidates, inner, example_inputs)
+            self._entries = self._assign_coupled(penalty, candidates, inner, example_inputs, budget)
             return
         self._entries = self._assign(penalty, candidates, names)
         self._warn_scale_invariant(inner)
@@ -291,7 +346,7 @@ class Regularizer:
         check_selection_nonempty(self._entries, description)
         check_floating_parameters([(n, p) for n, p, _ in self._entries])
 
-    def _assign_coupled(self, penalty, candidates, inner, example_inputs):
+    def _assign_coupled(self, penalty, candidates, inner, example_inputs, budget=None):
         from .coupled import CoupledGroupL1, coupled_groups
         from .structures import check_example_inputs, trace
 
@@ -309,8 +364,59 @@ class Regularizer:
             reasons = sorted({f"'{cg.root_name}': {cg.reason}" for cg in graph.channel_groups if not cg.removable})
             raise ValueError("the selected layers compute no removable coupled structure (" + "; ".join(reasons)
                              + "). Select other layers, or drop example_inputs for per-row groups.")
-        self._coupled = CoupledGroupL1(penalty, groups)
+        self._warn_unpenalized(candidates, groups, graph)
+        if budget is None:
+            self._coupled = CoupledGroupL1(penalty, groups, self._group_weights)
+        else:
+            self._coupled = self._budgeted(penalty, groups, inner, example_inputs, budget, self._group_weights)
         return [(name, param, self._coupled) for name, param in zip(groups.names, groups.params, strict=True)]
+
+    @staticmethod
+    def _warn_unpenalized(candidates, groups, graph):
+        """Warn about selected weights that no coupled structure covers (they get no penalty)."""
+        covered = {id(p) for p in groups.params}
+        left = [(name, module) for name, param, module in candidates if id(param) not in covered]
+        if not left:
+            return
+        reasons = {}
+        stuck = [cg for cg in graph.channel_groups if not cg.removable]
+        for cg in stuck:  # a layer's own width first, then the widths it reads
+            reasons.setdefault(id(cg.root_module), cg.reason)
+        for cg in stuck:
+            for item in cg.dg_group:
+                reasons.setdefault(id(item.dep.target.module), cg.reason)
+        for _, module in left:  # recurrent layers: every weight of theirs mixes the hidden width
+            if isinstance(module, nn.RNNBase):
+                reasons.setdefault(id(module), f"a recurrent layer ({type(module).__name__}): its gates mix its "
+                                               "hidden units, which are not removable structures here")
+        parts = [f"'{name}' ({reasons.get(id(module), 'no removable coupled structure computes or reads it')})"
+                 for name, module in left]
+        shown = "; ".join(parts[:12]) + (f"; and {len(parts) - 12} more" if len(parts) > 12 else "")
+        warnings.warn(f"GroupL1 on coupled structures leaves {len(left)} selected weight(s) unpenalized: {shown}. "
+                      "Penalize them separately (e.g. a second Regularizer with pz.L1 on them) or exclude them to "
+                      "silence this warning.", UserWarning, stacklevel=4)
+
+    @staticmethod
+    def _budgeted(penalty, groups, inner, example_inputs, budget, normalize):
+        from .budget import Budget, BudgetGroupL1
+        from .costs import costs_of
+
+        target, total_steps, start, reach, metric = budget
+        account = None
+        if metric == "macs":
+            from .budget_macs import MacAccount
+
+            costs = torch.as_tensor(costs_of(groups.structures, inner, example_inputs), dtype=torch.float64)
+            account = MacAccount(groups.structures, inner, example_inputs)
+        else:
+            costs = groups.sizes().double()
+        return BudgetGroupL1(penalty, groups, Budget(costs, groups.families, target, total_steps, start, reach,
+                                                     metric, account), normalize)
+
+    @property
+    def budget(self):
+        """The size budget's controller (:class:`penalized.nn.budget.Budget`) with ``target``; else None."""
+        return getattr(self._coupled, "budget", None)
 
     def _warn_scale_invariant(self, inner):
         invariant = _scale_invariant(inner)
@@ -329,6 +435,23 @@ class Regularizer:
         """The coupled structures (:class:`penalized.nn.structures.Structure`), one per group,
         with ``example_inputs``; ``None`` otherwise."""
         return None if self._coupled is None else self._coupled.groups.structures
+
+    def _need_coupled(self, what):
+        if self._coupled is None:
+            raise ValueError(f"{what} is defined for the coupled structures: build the Regularizer with a "
+                             "pz.GroupL1 penalty and example_inputs=x.")
+        return self._coupled.groups
+
+    def group_sizes(self):
+        """Number of entries (parameters) of each coupled structure's group, a long tensor in
+        the order of :attr:`structures` (rows, biases, normalization entries, owned consumer
+        columns: what the penalty covers)."""
+        return self._need_coupled("group_sizes()").sizes()
+
+    def group_norms(self):
+        """``‖w_g‖₂`` of each coupled structure's group at the current weights (0 exactly for a
+        removed structure), in the order of :attr:`structures`."""
+        return self._need_coupled("group_norms()").norms()
 
     @staticmethod
     def _assign(penalty, candidates, names):
@@ -390,9 +513,34 @@ class Regularizer:
 
     loss = __call__
 
-    def step(self):
-        """Advance the schedule by one step (call it once per optimizer step)."""
+    def step(self, loss=None):
+        """Advance the schedule by one step (call it once per optimizer step).
+
+        With ``guard=`` pass the step's training loss: when its moving average rises past
+        ``guard ×`` its best value, the penalty backs off (a UserWarning says so): a fixed λ
+        is halved (:attr:`backoff`), a budget's ramp is held for the guard's patience (its
+        deadline moves by as many steps). See :mod:`penalized.nn.guard`.
+        """
         self.steps += 1
+        if self.guard is None or loss is None:
+            return
+        if not self.guard.observe(loss):
+            return
+        g, budget = self.guard, self.budget
+        if budget is not None:
+            self._coupled.pause(g.patience)
+            action = (f"the budget's ramp is held for {g.patience} steps (deadline now step "
+                      f"{min(budget.reach + g.patience, budget.total_steps)} of {budget.total_steps})")
+        else:
+            self._coupled.backoff *= 0.5
+            action = f"λ is halved (now {self._coupled.backoff:g}× the penalty's λ)"
+        warnings.warn(f"collapse guard at step {self.steps}: the training loss (moving average {g.last_value:.4g}) "
+                      f"rose past {g.bound:g}× its best ({g.best:.4g}); {action}.", UserWarning, stacklevel=2)
+
+    @property
+    def backoff(self):
+        """The collapse guard's multiplier of λ (1 until it backs off)."""
+        return 1.0 if self._coupled is None else self._coupled.backoff
 
     # -- introspection ------------------------------------------------------------------
     def named_parameters(self):
@@ -419,10 +567,17 @@ class Regularizer:
         return f"Regularizer({parts}{extra})"
 
     def state_dict(self):
-        return {"steps": self.steps}
+        state = {"steps": self.steps, "backoff": self.backoff}
+        if self.guard is not None:
+            state["guard"] = self.guard.state_dict()
+        return state
 
     def load_state_dict(self, state):
         self.steps = int(state["steps"])
+        if self._coupled is not None:
+            self._coupled.backoff = float(state.get("backoff", 1.0))
+        if self.guard is not None and "guard" in state:
+            self.guard.load_state_dict(state["guard"])
 
     # -- the prox way ---------------------------------------------------------------------
     def param_groups(self, *, decay_unpenalized=False, **options):
@@ -449,3 +604,30 @@ class Regularizer:
             out.append(group)
         return out
 
+
+def structure_costs(model, example_inputs, include=None, exclude=None, *, weights_only=True):
+    """The multiply-accumulates that removing each coupled structure saves, as an array.
+
+    One entry per structure of ``Regularizer(model, pz.GroupL1(lam), include, exclude,
+    weights_only=weights_only, example_inputs=example_inputs)``, in the order of its
+    :attr:`~penalized.nn.Regularizer.structures`: the MACs (one forward pass on
+    ``example_inputs``) of every weight slice the structure takes with it — its producer
+    rows and the input columns of all its consumers — plus, for a head, its attention
+    products. Each count is marginal (at the full network: an entry shared by two removed
+    structures is counted in both).
+
+    Group factors proportional to compute::
+
+        costs = pz.nn.structure_costs(model, x)
+        reg = pz.nn.Regularizer(model, pz.GroupL1(lam, weights=costs / costs.mean()), example_inputs=x)
+
+    With ``c_g = 1`` a group penalty removes what is cheap in parameters; with ``c_g``
+    proportional to the cost it removes the structures that take time.
+    """
+    from .costs import costs_of
+
+    with warnings.catch_warnings():  # which weights the structures leave out is not the question here
+        warnings.simplefilter("ignore", UserWarning)
+        reg = Regularizer(model, GroupL1(0.0), include, exclude, weights_only=weights_only,
+                          example_inputs=example_inputs)
+    return costs_of(reg.structures, model, example_inputs)

@@ -168,6 +168,18 @@ def _slice(names, param, dim, idxs, roots, bias=False):
                  root=torch.as_tensor(roots, dtype=torch.long), bias=bias)
 
 
+def _out_of_range(slices):
+    """A reason when Torch-Pruning mapped a width to indices a tensor does not have (e.g. a packed
+    q/k/v projection split into heads, or a weight shared by two layers), else ``""``."""
+    for sl in slices:
+        size = sl.param.shape[sl.dim]
+        if sl.index.numel() and (int(sl.index.max()) >= size or int(sl.index.min()) < 0):
+            return (f"Torch-Pruning maps it to indices up to {int(sl.index.max())} of '{sl.name}' (dim {sl.dim} "
+                    f"has {size}): a layout it cannot follow, such as a fused projection split into heads or a "
+                    "weight shared by two layers; left as it is")
+    return ""
+
+
 def _classify(tp, dg, group, names, output_nodes):
     """Sort the items of one torch-pruning group into producers / members / consumers."""
     ops = tp.ops.OPTYPE
@@ -217,6 +229,8 @@ def _classify(tp, dg, group, names, output_nodes):
         elif kind == ops.PARAMETER:
             producers.append(_slice(names, module, node.pruning_dim % module.ndim, idxs, roots))
         # element-wise, reshape, concat, split, slice...: no parameter of their own
+    if not reason:
+        reason = _out_of_range(producers + members + [sl for _, sl in consumers])
     if not reason and not producers:
         reason = "nothing computes it (no producer layer)"
     if not reason and not consumers:
@@ -233,6 +247,57 @@ def _classify(tp, dg, group, names, output_nodes):
                                                                                "?").rsplit(".", 1)[0],
                         width=width, kind=kind, removable=not reason, reason=reason, producers=producers,
                         members=members, consumers=consumers)
+
+
+def _all_groups(tp, dg, names):
+    """Torch-Pruning's groups, one per width of a Linear/Conv root (as ``get_all_groups``), each
+    built on its own: a width whose index mapping Torch-Pruning cannot follow (e.g. through a GRU's
+    packed gates, an ``IndexError`` inside it) becomes a non-removable :class:`ChannelGroup`
+    whose reason names the layer, instead of stopping the trace."""
+    visited = set()
+    roots = (nn.modules.conv._ConvNd, nn.Linear)
+    for module in list(dg.module2node):
+        if module in dg.IGNORED_LAYERS_IN_TRACING or not isinstance(module, roots) or module in visited:
+            continue
+        pruner = dg.get_pruner_of_module(module)
+        width = None if pruner is None else pruner.get_out_channels(module)
+        if width is None:
+            continue
+        try:
+            group = dg.get_pruning_group(module, pruner.prune_out_channels, list(range(width)))
+        except Exception as exc:  # Torch-Pruning's own failure on this width
+            visited.add(module)
+            name = names.get(id(getattr(module, "weight", module)), "?").rsplit(".", 1)[0]
+            yield ChannelGroup(dg_group=[], root_module=module, root_name=name, width=width, kind="channel",
+                               removable=False, reason=f"Torch-Pruning cannot follow the output width of "
+                               f"'{name}' ({type(module).__name__}) through the graph ({type(exc).__name__}: "
+                               f"{exc}); it is left as it is")
+            continue
+        for dep, _ in group:
+            if dg.is_out_channel_pruning_fn(dep.handler):
+                visited.add(dep.target.module)
+        yield group
+
+
+def _trace_culprit(tp, dg):
+    """Where a failed trace stopped, in the model's terms (``""`` when it cannot tell)."""
+    try:
+        from torch_pruning.dependency import shape_infer
+
+        for node in getattr(dg, "module2node", {}).values():
+            if node.type != tp.ops.OPTYPE.CONCAT:
+                continue
+            if all(shape_infer.infer_channels_between(dg, n, node) is not None for n in node.inputs):
+                continue
+            readers = sorted({dg._module2name.get(o.module, type(o.module).__name__) for o in node.outputs
+                              if isinstance(o.module, nn.Module)})
+            return (f": at a torch.cat feeding {', '.join(map(repr, readers)) or 'the output'}, one input's channel "
+                    "count cannot be traced (a tensor created inside forward, such as a zero initial state of a "
+                    "recurrent cell, has no producer layer); this architecture has no coupled structures that "
+                    "Torch-Pruning can follow — drop example_inputs (per-row groups) or exclude these layers")
+    except Exception:  # the diagnosis must never hide the original error
+        return ""
+    return ""
 
 
 def trace(model, example_inputs):
@@ -269,7 +334,7 @@ def trace(model, example_inputs):
                 raise
             except Exception as exc:
                 raise ValueError(f"the dependency graph could not trace the model ({type(exc).__name__}: {exc})"
-                                 ) from exc
+                                 f"{_trace_culprit(tp, dg)}") from exc
     finally:
         for m, mode in modes:
             m.training = mode
@@ -282,8 +347,11 @@ def trace(model, example_inputs):
     grad_fns = {o.grad_fn for o in tensors if o.grad_fn is not None}
     output_nodes = {node for node in dg.module2node.values() if node.grad_fn in grad_fns}
     groups = []
-    for group in dg.get_all_groups():
-        groups.append(_classify(tp, dg, group, names, output_nodes))
+    for group in _all_groups(tp, dg, names):
+        if isinstance(group, ChannelGroup):  # Torch-Pruning could not follow this width
+            groups.append(group)
+        else:
+            groups.append(_classify(tp, dg, group, names, output_nodes))
     heads = []
     for name, module in model.named_modules():
         if isinstance(module, nn.MultiheadAttention) and module._qkv_same_embed_dim and module.num_heads > 1 \

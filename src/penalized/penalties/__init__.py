@@ -9,6 +9,7 @@ Scale conventions (the same everywhere in penalized, identical to Keras' regular
 ``GroupL1(lam)``   ``lam · Σ_g c_g ‖w_g‖₂``
 ``MCP(lam, γ)``    ``Σ_j lam_j|w_j| − w_j²/(2γ)`` if ``|w_j| ≤ γ·lam_j``, else ``γ·lam_j²/2``
 ``SCAD(lam, γ)``   Fan & Li (2001), as written (see :mod:`.nonconvex`)
+``BerHu(lam, M)``  ``Σ_j lam_j|w_j|`` if ``|w_j| ≤ M``, else ``lam_j(w_j² + M²)/(2M)`` (convex; :mod:`.berhu`)
 ``P + Q``          the sum (L1 + L2 = L1L2; L1 + GroupL1 = the sparse group lasso)
 =================  ==========================================================
 
@@ -36,20 +37,22 @@ Every penalty offers
 - for the solvers, paths and CV (traits, so that no caller tests types): ``convex``,
   ``kernel(n_features, bounds)`` (the penalty's compiled block and its parameter arrays),
   ``zero_levels(grad)`` (λ_max, strong rules and KKT checks), ``screening_blocks``,
-  ``scaled(factor)``, and :meth:`Penalty.from_name` for the string names.
+  ``scaled(factor)``, and :func:`from_name` for the string names.
 
 The methods work on NumPy arrays and, unchanged, on PyTorch tensors (they only use
 ``abs``, ``.clip`` and arithmetic), which is how the same object drives both the linear
 solvers and :mod:`penalized.nn`.
 """
 
-from .base import PENALTY_NAMES, GroupStructure, KernelPenalty, Penalty, check_penalty_weights, check_strength
+from .base import GroupStructure, KernelPenalty, Penalty, check_penalty_weights, check_strength
+from .berhu import BerHu
 from .bounds import check_bounds
 from .elastic_net import L1, L1L2, L2, ElasticNetFamily
 from .group import GroupL1, check_group_labels
+from .names import PENALTY_NAMES, from_name
 from .nonconvex import MCP, SCAD
 from .sums import PenaltySum, add_penalties
 
-__all__ = ["Penalty", "ElasticNetFamily", "L1", "L2", "L1L2", "GroupL1", "MCP", "SCAD", "PenaltySum",
+__all__ = ["Penalty", "ElasticNetFamily", "L1", "L2", "L1L2", "GroupL1", "MCP", "SCAD", "BerHu", "PenaltySum",
            "KernelPenalty", "GroupStructure", "PENALTY_NAMES", "add_penalties", "check_bounds",
-           "check_group_labels", "check_penalty_weights", "check_strength"]
+           "check_group_labels", "check_penalty_weights", "check_strength", "from_name"]

@@ -8,9 +8,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: The names :meth:`Penalty.from_name` knows.
-PENALTY_NAMES = ("l1", "l2", "elasticnet", "group", "sparse_group", "mcp", "scad")
-
 
 def check_strength(value, name):
     """Validate a penalty strength: a finite real number ≥ 0; returns it as float."""
@@ -208,57 +205,17 @@ class Penalty:
         """The total strength (``lam``, ``l1 + l2``, ...): zero means the penalty is absent."""
         return sum(float(v) for k, v in self.get_params().items() if k in ("lam", "l1", "l2"))
 
-    def __add__(self, other):
-        from .sums import add_penalties
+    #: ``add_penalties(a, b)``, set by :mod:`.sums` (which the package imports): the base class
+    #: sits below its subclasses and does not import them.
+    _add = None
 
-        return add_penalties(self, other)
+    def __add__(self, other):
+        return Penalty._add(self, other)
 
     def __radd__(self, other):
         if other == 0:  # sum([...]) starts from 0
             return self
-        from .sums import add_penalties
-
-        return add_penalties(other, self)
-
-    @staticmethod
-    def from_name(name, lam=1.0, *, l1_ratio=0.5, weights=None, groups=None, gamma=None):
-        """A penalty from its name (the CLI's, the CV estimators' and the paths' strings).
-
-        ``"l1"`` → ``L1(lam)``, ``"l2"`` → ``L2(lam)``, ``"elasticnet"`` →
-        ``L1L2(l1=lam·ρ, l2=lam·(1−ρ)/2)`` (``ElasticNet(lam, l1_ratio=ρ)``), ``"group"`` →
-        ``GroupL1(lam, groups)``, ``"sparse_group"`` → ``L1(lam·ρ) + GroupL1(lam·(1−ρ), groups)``,
-        ``"mcp"`` → ``MCP(lam, gamma)``, ``"scad"`` → ``SCAD(lam, gamma)``; ``weights`` are the
-        per-feature (per-group for the group penalties) factors.
-        """
-        from .elastic_net import L1, L1L2, L2
-        from .group import GroupL1
-        from .nonconvex import MCP, SCAD
-
-        def rho():
-            from sklearn.utils import check_scalar
-
-            return check_scalar(l1_ratio, "l1_ratio", numbers.Real, min_val=0.0, max_val=1.0)
-
-        if name == "l1":
-            return L1(lam, weights)
-        if name == "l2":
-            return L2(lam, weights)
-        if name == "elasticnet":
-            r = rho()
-            return L1L2(l1=lam * r, l2=lam * (1.0 - r) / 2.0, weights=weights)
-        if name in ("group", "sparse_group"):
-            if groups is None:
-                raise ValueError(f"penalty {name!r} needs groups= (one integer label per feature).")
-            if name == "group":
-                return GroupL1(lam, groups=groups, weights=weights)
-            r = rho()
-            return L1(lam * r) + GroupL1(lam * (1.0 - r), groups=groups, weights=weights)
-        if name == "mcp":
-            return MCP(lam, **({} if gamma is None else {"gamma": gamma}), weights=weights)
-        if name == "scad":
-            return SCAD(lam, **({} if gamma is None else {"gamma": gamma}), weights=weights)
-        raise ValueError(f"penalty must be {', '.join(repr(n) for n in PENALTY_NAMES)} "
-                         f"or a penalty object, got {name!r}.")
+        return Penalty._add(other, self)
 
 
 def ridge_lambda_max(l2, grad, l1_ratio, penalty):
@@ -347,8 +304,8 @@ class KernelPenalty:
     """A penalty as the compiled solvers take it (see ``solvers/_kernels.py``).
 
     ``code`` selects the penalty's block of compiled primitives (``PEN_ENET``, ``PEN_MCP``,
-    ``PEN_SCAD``); ``params`` holds its per-feature parameters, shape ``(N_PEN_ROWS, p)``:
-    rows 0–1 the block's own (``l1_j, l2_j`` or ``lam_j, gamma``), rows ``ROW_LO``/``ROW_HI``
+    ``PEN_SCAD``, ``PEN_BERHU``); ``params`` holds its per-feature parameters, shape ``(N_PEN_ROWS, p)``:
+    rows 0–1 the block's own (``l1_j, l2_j``, ``lam_j, gamma`` or ``lam_j, M``), rows ``ROW_LO``/``ROW_HI``
     the box ``lo_j ≤ w_j ≤ hi_j``. ``groups`` (block penalties: the group lasso and its sums)
     adds the groups and their strengths ``λ·c_g`` on top of the elastic-net rows.
     """

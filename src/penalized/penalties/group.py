@@ -16,7 +16,7 @@ from .base import (
     check_strength,
 )
 
-__all__ = ["GroupL1", "check_group_labels"]
+__all__ = ["GroupL1", "check_group_labels", "group_codes", "group_weights"]
 
 
 def _flat_rows(w):
@@ -28,7 +28,10 @@ def _flat_rows(w):
 
 def check_group_labels(groups, n_rows=None, name="groups"):
     """Validate group labels: ``None`` (one group per slice ``w[i]``) or non-negative
-    integer labels ``0 … G−1`` of length ``w.shape[0]``; returns an int64 array or None."""
+    integer labels of length ``w.shape[0]``; returns an int64 array or None.
+
+    Labels are names, not indices: any non-negative integers (``[3, 3, 10**9]`` is two
+    groups); :func:`group_codes` maps them to ``0 … G−1`` in increasing label order."""
     if groups is None:
         return None
     labels = np.asarray(groups)
@@ -36,14 +39,47 @@ def check_group_labels(groups, n_rows=None, name="groups"):
         raise ValueError(f"{name} must be a non-empty one-dimensional array of integer labels, "
                          f"got shape {labels.shape}.")
     if not np.issubdtype(labels.dtype, np.integer):
+        if np.issubdtype(labels.dtype, np.floating) and not np.all(np.isfinite(labels)):
+            bad = np.flatnonzero(~np.isfinite(labels))
+            raise ValueError(f"{name} contains NaN or infinity (at position(s) {bad[:5].tolist()}): "
+                             "group labels must be finite integers >= 0.")
         if not (np.issubdtype(labels.dtype, np.floating) and np.all(labels == np.round(labels))):
             raise TypeError(f"{name} must hold integer group labels, got dtype {labels.dtype}.")
+        if np.abs(labels).max() >= 2.0 ** 53:
+            raise ValueError(f"{name} has a label of {np.abs(labels).max():g}: integer labels stored as "
+                             "floats must be below 2**53 to be exact; pass integers.")
     labels = labels.astype(np.int64, copy=False)
     if labels.min() < 0:
         raise ValueError(f"{name} must be labels >= 0, got {labels.min()}.")
     if n_rows is not None and labels.shape[0] != n_rows:
         raise ValueError(f"{name} has {labels.shape[0]} labels but w has {n_rows} slices along axis 0.")
     return labels
+
+
+def group_codes(labels):
+    """``(codes, distinct)``: the group index ``0 … G−1`` of every label and the ``G`` distinct
+    labels in increasing order (memory O(len(labels)), whatever the labels' values)."""
+    distinct, codes = np.unique(labels, return_inverse=True)
+    return codes.astype(np.int64, copy=False).reshape(-1), distinct
+
+
+def group_weights(weights, distinct):
+    """The factor ``c_g`` of each distinct label: ``weights`` holds one per distinct label (in
+    increasing label order) or, for labels ``0 … max``, one per label value (``weights[label]``,
+    labels without features included)."""
+    if weights is None:
+        return None
+    n_groups = distinct.shape[0]
+    if weights.shape[0] == n_groups:
+        return weights
+    if weights.shape[0] == int(distinct[-1]) + 1:
+        return weights[distinct]
+    values = "" if weights.shape[0] == n_groups or distinct[-1] + 1 == n_groups else (
+        f" (or {int(distinct[-1]) + 1}, one per label value 0 … {int(distinct[-1])})")
+    raise ValueError(
+        f"GroupL1 weights has {weights.shape[0]} entries but groups has {n_groups} distinct "
+        f"label(s): pass one weight per distinct label, in increasing label order{values}."
+    )
 
 
 class GroupL1(Penalty):
@@ -56,20 +92,23 @@ class GroupL1(Penalty):
       incoming weights of each output unit (neuron); for a convolution kernel
       (``out × in × k…``) they are the output channels; for a linear model's 2-D
       coefficients (``n_features × n_tasks``) a feature across all tasks.
-    - ``groups=labels`` (integers ``0 … G−1``, one per slice): slices with the same label
-      form one group, e.g. grouped features of a 1-D coefficient vector.
+    - ``groups=labels`` (integers ≥ 0, one per slice): slices with the same label form one
+      group, e.g. grouped features of a 1-D coefficient vector. Labels are names: only their
+      distinct values count (``[0, 0, 7, 10**9]`` is three groups, and costs three, not 10⁹).
 
     Parameters
     ----------
     lam : float, default=0.01
         Strength λ ≥ 0.
     groups : array of int of shape (w.shape[0],), optional
-        Group label of every slice; ``None`` makes every slice a group.
+        Group label (an integer ≥ 0, finite) of every slice; ``None`` makes every slice a group.
     weights : array of shape (n_groups,), optional
-        Per-group factors ``c_g`` ≥ 0 (0 leaves a group unpenalized). The default is 1
-        for every group. Yuan & Lin (2006), grpreg and adelie weight groups by
-        ``sqrt(group size)`` so that large groups are not favoured: pass
-        ``weights=np.sqrt(np.bincount(groups))`` for that convention.
+        Per-group factors ``c_g`` ≥ 0 (0 leaves a group unpenalized), one per distinct label in
+        increasing label order (for labels ``0 … G−1``: ``weights[g]`` is group ``g``'s). Labels
+        ``0 … max`` with gaps may also pass ``max + 1`` weights indexed by label value. Without
+        ``groups``, one per slice. The default is 1 for every group. Yuan & Lin (2006), grpreg
+        and adelie weight groups by ``sqrt(group size)`` so that large groups are not favoured:
+        pass ``weights=np.sqrt(np.unique(groups, return_counts=True)[1])`` for that convention.
 
     Notes
     -----
@@ -95,11 +134,21 @@ class GroupL1(Penalty):
     # -- the solvers' view -----------------------------------------------------------------
     def group_structure(self, n_features):
         """:class:`GroupStructure` of the features (one group per feature without labels)."""
-        labels = np.arange(n_features) if self.groups is None else check_group_labels(self.groups, n_features)
-        n_groups = int(labels.max()) + 1 if labels.size else 0
-        c = np.ones(n_groups) if self.weights is None else check_penalty_weights(
-            self.weights, n_groups, name="weights (one per group)")
+        if self.groups is None:
+            labels = np.arange(n_features)
+            c = self._weights_per_slice(n_features)
+        else:
+            check_group_labels(self.groups, n_features)
+            labels, distinct = group_codes(self.groups)
+            c = group_weights(self.weights, distinct)
+        c = np.ones(int(labels.max()) + 1 if labels.size else 0) if c is None else c
         return GroupStructure.from_labels(labels, self.lam * c)
+
+    def _weights_per_slice(self, n_rows):
+        if self.weights is not None and self.weights.shape[0] != n_rows:
+            raise ValueError(f"weights has {self.weights.shape[0]} entries but there are {n_rows} groups "
+                             "(without groups=, every slice w[i] is a group: one weight each).")
+        return self.weights
 
     def kernel(self, n_features, bounds=None):
         from ..solvers import _kernels as k
@@ -112,10 +161,10 @@ class GroupL1(Penalty):
         """The group lasso on the features ``features`` (groups relabelled, their weights kept)."""
         if self.groups is None:
             return GroupL1(self.lam, None, None if self.weights is None else self.weights[features])
-        labels = self.groups[features]
-        present, relabelled = np.unique(labels, return_inverse=True)
-        weights = None if self.weights is None else self.weights[present]
-        return GroupL1(self.lam, relabelled, weights)
+        codes, distinct = group_codes(self.groups)
+        c = group_weights(self.weights, distinct)
+        present, relabelled = np.unique(codes[features], return_inverse=True)
+        return GroupL1(self.lam, relabelled, None if c is None else c[present])
 
     def with_feature_factors(self, factors):
         raise TypeError("GroupL1 has per-group weights, not per-feature ones.")
@@ -137,19 +186,16 @@ class GroupL1(Penalty):
         """``(labels or None, n_groups)``; labels as an index array like ``w``."""
         n_rows = _flat_rows(w).shape[0]
         if self.groups is None:
-            n_groups = n_rows
-            labels = None
-        else:
-            check_group_labels(self.groups, n_rows)
-            n_groups = int(self.groups.max()) + 1
-            labels = self.groups
-            if not _is_numpy(w):
-                import torch
+            self._weights_per_slice(n_rows)
+            return None, n_rows
+        check_group_labels(self.groups, n_rows)
+        labels, distinct = group_codes(self.groups)
+        group_weights(self.weights, distinct)  # checks their number
+        if not _is_numpy(w):
+            import torch
 
-                labels = torch.as_tensor(labels, device=w.device)
-        if self.weights is not None and self.weights.shape[0] != n_groups:
-            raise ValueError(f"weights has {self.weights.shape[0]} entries but there are {n_groups} groups.")
-        return labels, n_groups
+            labels = torch.as_tensor(labels, device=w.device)
+        return labels, distinct.shape[0]
 
     def _group_sums(self, rows_values, labels, n_groups):
         """Sum a per-row quantity over the groups."""
@@ -165,7 +211,8 @@ class GroupL1(Penalty):
         (no host-to-device copy on a GPU)."""
         if self.weights is None:
             return self.lam
-        c = self.lam * self.weights
+        c = self.lam * (self.weights if self.groups is None else group_weights(
+            self.weights, group_codes(self.groups)[1]))
         if _is_numpy(like):
             return c
         import torch

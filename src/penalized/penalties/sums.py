@@ -188,3 +188,5 @@ class PenaltySum(Penalty):
             hi = np.where(finite & ~above, mid, hi)
         return hi
 
+
+Penalty._add = staticmethod(add_penalties)

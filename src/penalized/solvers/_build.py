@@ -1,9 +1,12 @@
 """Compile the kernels ahead of time: ``python -m penalized.solvers._build`` (or ``penalized warmup``).
 
 Builds the extension module described in :mod:`._loader` with ``numba.pycc`` (which
-needs a C compiler) into the cache directory, atomically, under a lock so that
-concurrent builds do not collide. If that is impossible, warms numba's JIT cache
-instead, so that later processes at least skip compilation.
+needs a C compiler) into a temporary directory beside its place in the cache, records its
+checksum, then renames it into place (atomic: no process ever sees half a module), under
+a lock so that concurrent builds do not collide (:mod:`._cache`: a lock whose process is
+gone is taken over). If that is impossible, records why (``describe()`` and ``penalized
+warmup`` report it) and warms numba's JIT cache instead, so that later processes at least
+skip compilation.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import time
 import warnings
 from pathlib import Path
 
-from . import _loader
+from . import _cache, _loader
 
 
 def build_aot(verbose=False):
@@ -27,6 +30,7 @@ def build_aot(verbose=False):
         warnings.simplefilter("ignore", NumbaPendingDeprecationWarning)
         from numba.pycc import CC
 
+    _loader._ANNOUNCED = True  # this process is the build: it says so itself
     kernels = _loader.jit()  # the dispatchers: exported functions call them
     target = _loader.aot_path()
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -41,6 +45,7 @@ def build_aot(verbose=False):
         built = [p for p in Path(tmp).iterdir() if p.name.startswith(_loader.module_name())]
         if not built:
             raise RuntimeError("numba.pycc produced no module")
+        _cache.record_checksum(built[0], target)  # first: a module in place always has its record
         os.replace(built[0], target)
     return target
 
@@ -90,36 +95,32 @@ def main(argv=None):
     parser.add_argument("--background", action="store_true", help="quiet; give up silently")
     parser.add_argument("--jit", action="store_true", help="also warm numba's cache (float32 too)")
     args = parser.parse_args(argv)
+    _loader._ANNOUNCED = True  # no CompileWarning: compiling is what was asked for
     lock = _loader.cache_dir() / (_loader.module_name() + ".lock")
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-        os.write(fd, str(os.getpid()).encode())
-        os.close(fd)
-    except FileExistsError:
-        if time.time() - lock.stat().st_mtime < 3600:
-            print(f"another build holds {lock}; nothing to do", file=sys.stderr)
-            return 0
-        lock.unlink(missing_ok=True)  # stale
-        return main(argv)
+    if not _cache.acquire(lock):
+        print(f"another build holds {lock}; nothing to do", file=sys.stderr)
+        return 0
     status = 0
     try:
         start = time.perf_counter()
-        if not _loader.aot_path().exists():
+        target = _loader.aot_path()
+        problem = _cache.verify(target) if target.exists() else "missing"
+        if problem is not None:  # missing, or corrupt: (re)build, whatever failed before
             try:
                 path = build_aot(verbose=not args.background)
+                _cache.clear_failure(target)
                 print(f"compiled {path} in {time.perf_counter() - start:.0f} s")
             except Exception as exc:  # no compiler, no pycc: the JIT cache still helps
                 print(f"ahead-of-time build failed ({type(exc).__name__}: {exc}); "
                       "warming numba's JIT cache instead", file=sys.stderr)
-                (_loader.cache_dir() / (_loader.module_name() + ".failed")).write_text(str(exc))
+                _cache.record_failure(target, f"{type(exc).__name__}: {exc}")
                 status = 1
                 warm_jit()
         if args.jit:
             warm_jit(("float64", "float32"))
             print(f"numba JIT cache warm ({time.perf_counter() - start:.0f} s in all)")
     finally:
-        lock.unlink(missing_ok=True)
+        _cache.release(lock)
     return status
 
 

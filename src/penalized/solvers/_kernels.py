@@ -53,6 +53,7 @@ MULTINOMIAL = 3  # block kernels only: K classes, one-hot targets
 PEN_ENET = 0  # P[0] = l1_j, P[1] = l2_j: l1_j|w| + l2_j w²
 PEN_MCP = 1  # P[0] = lam_j, P[1] = gamma: Zhang (2010)
 PEN_SCAD = 2  # P[0] = lam_j, P[1] = gamma (a > 2): Fan & Li (2001)
+PEN_BERHU = 3  # P[0] = lam_j, P[1] = M > 0: reverse Huber (Owen 2007), convex
 ROW_LO = 2
 ROW_HI = 3
 N_PEN_ROWS = 4
@@ -472,6 +473,107 @@ def scad_value(lam, a, ax):
     return 0.5 * lam * lam * (a + 1.0)
 
 
+# BerHu, the reverse Huber penalty (Owen 2007): ``lam·B_M(x)`` with ``B_M(x) = |x|`` for
+# ``|x| ≤ M`` and ``(x² + M²)/(2M)`` beyond. Convex and C¹ away from 0, the lasso's kink at 0;
+# NumPy reference: :mod:`penalized.penalties.berhu` (tests/test_berhu.py checks one against the other).
+@njit(**_INLINE)
+def berhu_value(lam, M, ax):
+    """``lam·B_M(ax)`` at ``ax = |x|``."""
+    if ax <= M:
+        return lam * ax
+    return lam * (ax * ax + M * M) / (2.0 * M)
+
+
+@njit(**_INLINE)
+def berhu_slope(lam, M, x):
+    """The derivative at ``x ≠ 0``: ``lam·sign(x)`` up to ``M``, ``lam·x/M`` beyond."""
+    if abs(x) <= M:
+        return lam if x > 0.0 else -lam
+    return lam * x / M
+
+
+@njit(**_INLINE)
+def berhu_prox(x, t, M):
+    """``argmin_u ½(u − x)² + t·B_M(u)``: 0 for ``|x| ≤ t``, ``x ∓ t`` up to ``|x| = t + M``,
+    ``x·M/(M + t)`` beyond (a soft threshold inside, a ridge-like shrink outside)."""
+    ax = abs(x)
+    if ax <= t:
+        return 0.0
+    if ax <= t + M:
+        return x - t if x > 0.0 else x + t
+    return x * (M / (M + t))
+
+
+@njit(**_INLINE)
+def berhu_change(lam, M, a0, a1):
+    """``lam·(B_M(a1) − B_M(a0))`` for ``a0, a1 ≥ 0`` without cancellation (the line searches of
+    proximal Newton compare changes far below the values), measured from ``M`` across the knee."""
+    if a0 <= M and a1 <= M:
+        return lam * (a1 - a0)
+    if a0 > M and a1 > M:
+        return lam * (a1 - a0) * (a1 + a0) / (2.0 * M)
+    d1 = a1 - M if a1 <= M else (a1 - M) * (a1 + M) / (2.0 * M)
+    d0 = a0 - M if a0 <= M else (a0 - M) * (a0 + M) / (2.0 * M)
+    return lam * (d1 - d0)
+
+
+@njit(**_INLINE)
+def berhu_conjugate_argmax(lam, M, u):
+    """The maximiser of ``u·x − lam·B_M(x)``: 0 for ``|u| ≤ lam``, ``M·u/lam`` beyond (so that
+    the conjugate is 0 for ``|u| ≤ lam`` and ``M(u² − lam²)/(2 lam)`` beyond; ``lam = 0``: ±inf,
+    the conjugate of 0 is infinite off 0)."""
+    if abs(u) <= lam:
+        return 0.0
+    if lam == 0.0:
+        return np.inf if u > 0.0 else -np.inf
+    return M * u / lam
+
+
+# Traits of the blocks: which penalties are convex (a Fenchel gap certifies them) and, for
+# those other than the elastic net (whose own loops are below), the maximiser of their
+# conjugate's sup and how far the dual scaling lets the dual point go. A new convex penalty adds
+# a case to each.
+@njit(**_INLINE)
+def pen_convex(pen):
+    """Has the penalty a conjugate, so a duality gap (else: the stationarity measure)?"""
+    return pen == PEN_ENET or pen == PEN_BERHU
+
+
+@njit(**_INLINE)
+def pen_conjugate_argmax(pen, P, j, u):
+    """``x*`` maximising ``u·x − pen_j(x)`` over the box ``[lo_j, hi_j]`` (the maximand is concave
+    in ``x``: the box clips the free maximiser); the conjugate is ``u·x* − pen_j(x*)``."""
+    x = 0.0
+    if pen == PEN_BERHU:
+        x = berhu_conjugate_argmax(P[0, j], P[1, j], u)
+    elif pen == PEN_ENET:
+        if P[1, j] > 0.0:
+            x = prox_enet(u, P[0, j], 0.0) / (2.0 * P[1, j])
+        elif u > P[0, j]:
+            x = np.inf
+        elif u < -P[0, j]:
+            x = -np.inf
+    else:
+        unknown_code(1, pen)
+    return min(max(x, P[ROW_LO, j]), P[ROW_HI, j])
+
+
+@njit(**_INLINE)
+def pen_dual_radius(pen, P, j, x, up):
+    """How large the dual scaling lets ``|u|`` be on the side ``up`` (u > 0) or not, at ``w_j = x``:
+    where ``pen_j*`` stops being finite (the elastic net without L2 part, no bound on that side), or
+    where it leaves its flat part ``pen_j* = 0`` while ``x`` lies in the penalty's linear part
+    (BerHu with ``|x| ≤ M``: beyond ``lam_j`` its conjugate grows as ``M·(|u| − lam_j)``, so an
+    unscaled dual point would make the gap first order in the distance to the optimum). ``inf``: no
+    limit."""
+    if (P[ROW_HI, j] if up else -P[ROW_LO, j]) == np.inf:
+        if pen == PEN_ENET and P[1, j] == 0.0:
+            return P[0, j]
+        if pen == PEN_BERHU and abs(x) <= P[1, j]:
+            return P[0, j]
+    return np.inf
+
+
 @njit(**_INLINE)
 def pen_value(pen, P, j, x):
     """The penalty of coordinate ``j`` at ``x`` (the box is not part of the value)."""
@@ -481,6 +583,8 @@ def pen_value(pen, P, j, x):
         return mcp_value(P[0, j], P[1, j], abs(x))
     if pen == PEN_SCAD:
         return scad_value(P[0, j], P[1, j], abs(x))
+    if pen == PEN_BERHU:
+        return berhu_value(P[0, j], P[1, j], abs(x))
     unknown_code(1, pen)
     return 0.0
 
@@ -499,6 +603,8 @@ def pen_slope(pen, P, j, x):
         if ax <= lam:
             return s * lam
         return s * max(P[1, j] * lam - ax, 0.0) / (P[1, j] - 1.0)
+    if pen == PEN_BERHU:
+        return berhu_slope(lam, P[1, j], x)
     unknown_code(1, pen)
     return 0.0
 
@@ -574,7 +680,7 @@ def _piece_argmin(pen, P, j, ax, step, left, right, curv, stat, best, best_val):
 def pen_prox(pen, P, j, x, step):
     """``argmin_{lo_j ≤ u ≤ hi_j} ½(u − x)² + step·pen_j(u)``, exactly.
 
-    Elastic net: the clipped soft-threshold. MCP and SCAD are quadratic by pieces in
+    Elastic net: the clipped soft-threshold; BerHu: its closed form, clipped. MCP and SCAD are quadratic by pieces in
     ``|u|``: the minimiser (of the sign of ``x``) is the best of each piece's minimiser,
     which also holds where ``step`` is too large for the 1-D problem to be convex
     (:func:`nonconvex_prox`).
@@ -582,6 +688,8 @@ def pen_prox(pen, P, j, x, step):
     if pen == PEN_ENET:
         u = prox_enet(x, step * P[0, j], step * P[1, j])
         return min(max(u, P[ROW_LO, j]), P[ROW_HI, j])
+    if pen == PEN_BERHU:  # convex: the box clips the unconstrained minimiser
+        return min(max(berhu_prox(x, step * P[0, j], P[1, j]), P[ROW_LO, j]), P[ROW_HI, j])
     return nonconvex_prox(pen, P, j, x, step)
 
 
@@ -619,6 +727,8 @@ def pen_change(pen, P, j, old, new):
     """``pen_j(new) − pen_j(old)`` (for the elastic net without cancellation)."""
     if pen == PEN_ENET:
         return P[0, j] * (abs(new) - abs(old)) + P[1, j] * (new - old) * (new + old)
+    if pen == PEN_BERHU:
+        return berhu_change(P[0, j], P[1, j], abs(old), abs(new))
     return pen_value(pen, P, j, new) - pen_value(pen, P, j, old)
 
 
@@ -699,7 +809,9 @@ def coordinate_gap(wj, u, l1j, l2j, lo, hi):
         x = lo
     else:  # inside [−l1j, l1j], up to the rounding of the dual scaling where unbounded
         x = 0.0
-    term = l1j * (abs(wj) - abs(x)) + l2j * (wj * wj - x * x) + (x - wj) * u
+    # r(w) − w·u + (x·u − r(x)), the bracket as x·(u − l1·sign(x) − l2·x): no x² (which overflows
+    # for a tiny l2j and reports a gap of 0)
+    term = l1j * abs(wj) + l2j * wj * wj - wj * u + x * (u - l1j * np.sign(x) - l2j * x)
     return max(term, 0.0)
 
 
@@ -710,7 +822,9 @@ def plain_coordinate_gap(wj, u, l1j, l2j):
         x = prox_enet(u, l1j, 0.0) / (2.0 * l2j)
     else:
         x = 0.0
-    term = l1j * (abs(wj) - abs(x)) + l2j * (wj * wj - x * x) + (x - wj) * u
+    # r(w) − w·u + (x·u − r(x)), the bracket as x·(u − l1·sign(x) − l2·x): no x² (which overflows
+    # for a tiny l2j and reports a gap of 0)
+    term = l1j * abs(wj) + l2j * wj * wj - wj * u + x * (u - l1j * np.sign(x) - l2j * x)
     return max(term, 0.0)
 
 
@@ -742,6 +856,65 @@ def dual_scaling(grad, P, idx):
 
 
 @njit(**_JIT)
+def convex_dual_scaling(pen, P, w, grad, idx):
+    """:func:`dual_scaling` for any convex penalty: the largest ``α ≤ 1`` with ``α·|grad_j|`` within
+    :func:`pen_dual_radius` for every penalized coordinate."""
+    alpha = 1.0
+    for j in idx:
+        g = grad[j]
+        if g != 0.0 and not pen_free(pen, P, j):
+            bound = pen_dual_radius(pen, P, j, w[j], g < 0.0)
+            if abs(g) * alpha > bound:
+                alpha = bound / abs(g)
+    return alpha
+
+
+@njit(**_INLINE)
+def pen_gap_term(pen, P, j, wj, u, edge):
+    """Fenchel-Young gap ``pen_j(w_j) + pen_j*(u) − w_j·u ≥ 0`` of a convex penalty (with its box),
+    from :func:`pen_conjugate_argmax`: ``pen_j*(u) = u·x* − pen_j(x*)``. Where ``pen_j*(u)`` is
+    infinite: ``inf``, or, with ``edge`` (``u`` was scaled onto :func:`pen_dual_radius`, and only
+    its rounding put it beyond), the term on the edge."""
+    x = pen_conjugate_argmax(pen, P, j, u)
+    if not np.isfinite(x):
+        if not edge:
+            return np.inf
+        x = 0.0
+    return max(pen_value(pen, P, j, wj) - pen_value(pen, P, j, x) + (x - wj) * u, 0.0)
+
+
+@njit(**_JIT)
+def convex_gap(df, y, a, zx, b, w, grad, pen, P, L, idx, stationarity):
+    """The Fenchel gap of :func:`duality_gap_of` for a convex penalty other than the elastic net
+    (its own loops): the dual point ``θ = −α·∇F`` scaled by :func:`convex_dual_scaling`, the
+    data fit's conjugate term where ``α < 1`` and :func:`pen_gap_term` per penalized coordinate;
+    unpenalized ones add ``v_j²/(2 L_j)`` to ``stationarity``. Where ``α < 1``, the unscaled point
+    (``α = 1``: no data-fit term) is a dual point too when the conjugate is finite there: the gap is
+    the smaller of the two. Returns ``(gap, stationarity)``."""
+    gap = 0.0
+    unscaled = 0.0
+    alpha = convex_dual_scaling(pen, P, w, grad, idx)
+    if alpha < 1.0:
+        log_alpha = np.log(alpha) if alpha > 0.0 else 0.0
+        log1m_alpha = np.log1p(-alpha)
+        for i in range(y.shape[0]):
+            gap += a[i] * sample_gap(df, y[i], zx[i] + b, alpha, log_alpha, log1m_alpha)
+    for j in idx:
+        if L[j] <= 0.0:
+            continue
+        if pen_free(pen, P, j):
+            v = pen_violation(pen, P, j, w[j], grad[j])
+            stationarity += v * v / (2.0 * L[j])
+            continue
+        gap += pen_gap_term(pen, P, j, w[j], -alpha * grad[j], True)
+        if alpha < 1.0:
+            unscaled += pen_gap_term(pen, P, j, w[j], -grad[j], False)
+    if alpha < 1.0:
+        gap = min(gap, unscaled)
+    return gap, stationarity
+
+
+@njit(**_JIT)
 def duality_gap(df, y, a, zx, b, w, grad, grad_b, pen, P, L, idx, fit_intercept):
     """:func:`duality_gap_of` (whether the penalty is a plain elastic net on ``idx`` tested here)."""
     return duality_gap_of(df, y, a, zx, b, w, grad, grad_b, pen, P, L, idx, fit_intercept, enet_plain(pen, P, idx))
@@ -758,7 +931,8 @@ def duality_gap_of(df, y, a, zx, b, w, grad, grad_b, pen, P, L, idx, fit_interce
     (:func:`dual_scaling`). It is a sum of non-negative terms, zero exactly at the optimum.
     ``stationarity = Σ v_j² / (2 L_j)`` over the unpenalized coordinates (``v_j`` their
     optimality violation, ``|g_j|`` without a box) and the intercept: the decrease one exact
-    coordinate step would bring on a quadratic. Non-convex penalties (MCP, SCAD) have no
+    coordinate step would bring on a quadratic. Other convex penalties (BerHu) get the same
+    gap from their conjugates (:func:`convex_gap`). Non-convex penalties (MCP, SCAD) have no
     dual: ``gap`` is then that same stationarity measure over every coordinate of ``idx``,
     zero exactly at a stationary point. ``plain``: the penalty is the elastic net with no
     finite bound on ``idx`` (:func:`enet_plain`), a loop without them.
@@ -767,7 +941,7 @@ def duality_gap_of(df, y, a, zx, b, w, grad, grad_b, pen, P, L, idx, fit_interce
     if fit_intercept:
         stationarity += grad_b * grad_b / (2.0 * intercept_curvature(df, y, a, zx, b))
     gap = 0.0
-    if pen != PEN_ENET:
+    if not pen_convex(pen):
         for j in idx:
             if L[j] > 0.0:
                 v = pen_violation(pen, P, j, w[j], grad[j])
@@ -776,6 +950,8 @@ def duality_gap_of(df, y, a, zx, b, w, grad, grad_b, pen, P, L, idx, fit_interce
                 else:
                     gap += v * v / (2.0 * L[j])
         return gap, stationarity
+    if pen != PEN_ENET:  # another convex penalty: its conjugate (the elastic net's own loops below)
+        return convex_gap(df, y, a, zx, b, w, grad, pen, P, L, idx, stationarity)
     alpha = plain_dual_scaling(grad, P, idx) if plain else dual_scaling(grad, P, idx)
     if alpha < 1.0:
         log_alpha = np.log(alpha) if alpha > 0.0 else 0.0
@@ -1589,7 +1765,7 @@ def newton_direction(X, Xd, Xi, Xp, sparse, w, ws, pen, P, mu, fit_intercept, gr
         v = w[ws[t]]
         signs[t] = 1 if v > 0.0 else (-1 if v < 0.0 else 0)
     tried = np.zeros(n_ws, dtype=np.int8)
-    use_anderson = anderson_k > 0 and pen == PEN_ENET
+    use_anderson = anderson_k > 0 and pen_convex(pen)
     depth = anderson_k if use_anderson else 0
     hist = np.empty((depth + 1, n_ws if use_anderson else 0))
     u_try = np.empty(u.shape[0] if use_anderson else 0)
@@ -1744,7 +1920,7 @@ def solve_subproblem_newton(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, pe
                 decrease += grad[j] * delta[t] + pen_change(pen, P, j, w[j], v)
         if not decrease < 0.0:
             break  # no descent left at this precision
-        convex = pen == PEN_ENET
+        convex = pen_convex(pen)
         linear = decrease  # gᵀδ + g_b δ_b, and the curvature δᵀHδ of the model along the step
         curv = 0.0
         if not convex:
@@ -1800,6 +1976,21 @@ def gram_gap(G, c, yy, w, gw, pen, P, grad, plain):
         rss += w[j] * (gw[j] - 2.0 * c[j])
     gap = 0.0
     stationarity = 0.0
+    if pen_convex(pen) and pen != PEN_ENET:  # another convex penalty: its conjugate (convex_gap)
+        alpha = convex_dual_scaling(pen, P, w, grad, np.arange(p))
+        gap = max(rss, 0.0) * (1.0 - alpha) * (1.0 - alpha)
+        unscaled = 0.0  # the smaller of the gaps at α and at 1 (see convex_gap)
+        for j in range(p):
+            if G[j, j] <= 0.0:
+                continue
+            if pen_free(pen, P, j):
+                v = pen_violation(pen, P, j, w[j], grad[j])
+                stationarity += v * v / (4.0 * G[j, j])
+            else:
+                gap += pen_gap_term(pen, P, j, w[j], -alpha * grad[j], True)
+                if alpha < 1.0:
+                    unscaled += pen_gap_term(pen, P, j, w[j], -grad[j], False)
+        return (min(gap, unscaled) if alpha < 1.0 else gap), stationarity
     convex = pen == PEN_ENET
     if plain:
         alpha = plain_dual_scaling(grad, P, np.arange(p))

@@ -12,8 +12,12 @@ very first run ~1 min of compilation. penalized avoids both:
    float64 data, dense or CSC with int32 indices (what NumPy and SciPy give by default).
    Built by ``penalized warmup`` or, automatically, by a background process the first
    time penalized runs without one (``PENALIZED_BACKGROUND_BUILD=0`` disables it).
-2. **numba JIT** with its on-disk cache — for everything else (float32 data, int64 sparse
-   indices) and whenever no AOT module exists. The cache lives next to the source or, if
+2. **numba JIT** with its on-disk cache — for every other argument type and whenever no
+   AOT module exists. (float32 data and int64 sparse indices are converted to float64 and
+   int32 by :func:`aot_dtypes` first, so that they run on the AOT module, or on the same JIT
+   specialisation, instead of compiling another: 30-70 s on first use.) A process that
+   starts compiling says so once, with a :class:`CompileWarning` naming
+   ``penalized warmup``. The cache lives next to the source or, if
    that is read-only, in numba's user cache (``NUMBA_CACHE_DIR``).
 3. **Interpreted** — the same source run as plain Python, used only before anything is
    compiled (a fresh install) and only for tiny problems (``n·p ≤`` :data:`INTERPRET_MAX`),
@@ -39,7 +43,7 @@ from pathlib import Path
 
 import numpy as _np
 
-from . import _kernels
+from . import _cache, _kernels
 
 INTERPRET_MAX = 5_000  # n·p of the largest problem run as Python while nothing is compiled
 
@@ -149,10 +153,34 @@ def _constants():
 _JIT = None
 
 
+class CompileWarning(UserWarning):
+    """penalized is about to compile its kernels with numba: this process waits (once per machine)."""
+
+
+_ANNOUNCED = False
+COMPILE_MESSAGE = (
+    "penalized is compiling its solver kernels with numba before this first fit: about 20-90 s "
+    "(once per machine and version; later processes load them from disk). Run `penalized warmup` "
+    "once (e.g. after installing) to build them ahead of time.")
+
+
+def announce_compile():
+    """Say once per process, through :mod:`warnings`, that a compilation is starting
+    (unless numba's on-disk cache already holds the kernels, or this process is the build)."""
+    global _ANNOUNCED
+    if _ANNOUNCED or _jit_cache_warm():
+        return
+    _ANNOUNCED = True
+    import warnings
+
+    warnings.warn(COMPILE_MESSAGE, CompileWarning, stacklevel=3)
+
+
 def jit():
     """The kernels as numba dispatchers (compiling on first call, cached on disk)."""
     global _JIT
     if _JIT is None:
+        announce_compile()
         import numba
 
         for name, f in _MARKED.items():  # all bound before any compiles: kernels call kernels
@@ -239,7 +267,12 @@ _AOT_CHECKED = 0.0
 
 
 def aot(recheck_after=2.0):
-    """The AOT kernels (JIT for other argument types), or None if no module is built."""
+    """The AOT kernels (JIT for other argument types), or None if no valid module is built.
+
+    The module is loaded only if its bytes match the checksum recorded when it was built
+    (:mod:`._cache`); one that does not is removed (unless a build is under way), so that
+    the next background build or ``penalized warmup`` replaces it.
+    """
     global _AOT, _AOT_CHECKED
     if _AOT is not None:
         return _AOT
@@ -250,15 +283,61 @@ def aot(recheck_after=2.0):
     path = aot_path()
     if not path.is_file():
         return None
+    problem = _cache.verify(path)
+    if problem is not None:  # never dlopen it: a truncated or overwritten module crashes the process
+        if not _cache.held(_lock_path()):
+            _cache.discard(path)
+        return None
     try:
-        spec = importlib.util.spec_from_file_location(module_name(), path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    except Exception:  # a broken build: ignore it, the JIT works
+        module = _load_module(path)
+    except Exception:  # it matched its checksum but does not load (a broken build): the JIT works
         return None
     _AOT = Kernels(mode="aot", **_constants(),
                    **{name: _aot_function(name, getattr(module, name)) for name in ENTRY_POINTS})
     return _AOT
+
+
+def _load_module(path):
+    spec = importlib.util.spec_from_file_location(module_name(), path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+CAST_MAX_BYTES = 1 << 30  # the largest float64 copy of a float32 X made to avoid compiling for float32
+_INT32_MAX = _np.iinfo(_np.int32).max
+
+
+def aot_dtypes(X):
+    """``X`` in the dtypes the AOT module was built for, where that is exact and cheap.
+
+    - float32 values become float64 (exact; the kernels accumulate in float64 anyway) if the
+      copy takes at most :data:`CAST_MAX_BYTES`: beyond, compiling the float32 kernels once
+      costs less than the copy on every fit;
+    - int64 sparse indices become int32 when the entries and rows fit (a copy of the index
+      arrays only, never of the caller's matrix).
+
+    Anything else is returned as is (and runs under numba's JIT).
+    """
+    import scipy.sparse as sp
+
+    if sp.issparse(X):
+        X = X.tocsc()
+        data = X.data
+        if data.dtype == _np.float32 and 2 * data.nbytes <= CAST_MAX_BYTES:
+            data = data.astype(_np.float64)
+        indices, indptr = X.indices, X.indptr
+        if (indices.dtype != _np.int32 or indptr.dtype != _np.int32) and \
+                max(X.shape[0], indptr[-1] if indptr.size else 0) <= _INT32_MAX:
+            indices, indptr = indices.astype(_np.int32), indptr.astype(_np.int32)
+        if data is X.data and indices is X.indices and indptr is X.indptr:
+            return X
+        out = sp.csc_matrix(X.shape, dtype=data.dtype)
+        out.data, out.indices, out.indptr = data, indices, indptr  # as set: no index upcast
+        return out
+    if getattr(X, "dtype", None) == _np.float32 and 2 * X.nbytes <= CAST_MAX_BYTES:
+        return _np.asfortranarray(X, dtype=_np.float64)
+    return X
 
 
 # ----------------------------------------------------------------------- the choice
@@ -308,12 +387,24 @@ def kernels_for(size=0):
 
 
 def describe():
-    """One line on how a new process would run the kernels (for reports)."""
-    if aot_path().is_file():
-        return f"ahead-of-time module ({aot_path().name}), numba not imported"
-    if _jit_cache_warm():
-        return "numba JIT, loaded from its on-disk cache"
-    return "not compiled yet (numba JIT compiles on first use)"
+    """One line on how a new process would run the kernels (for reports, ``penalized warmup``),
+    naming a failed or corrupt build and the command that retries it."""
+    path = aot_path()
+    if path.is_file():
+        problem = _cache.verify(path)
+        if problem is None:
+            return f"ahead-of-time module ({path.name}), numba not imported"
+        state = f"the cached module {path.name} failed its check ({problem}) and will be rebuilt"
+    elif _cache.held(_lock_path()):
+        state = "the ahead-of-time module is being built in the background"
+    else:
+        state = _cache.failure_note(path)
+    way = ("numba JIT, loaded from its on-disk cache" if _jit_cache_warm()
+           else "not compiled yet (numba JIT compiles on first use)")
+    if not state:
+        return way
+    retry = "" if state.endswith(_cache.RETRY_COMMAND) else f"; to build it now: {_cache.RETRY_COMMAND}"
+    return f"{way}; {state}{retry}"
 
 
 # ------------------------------------------------------------------- background build
@@ -321,12 +412,8 @@ def _lock_path():
     return cache_dir() / (module_name() + ".lock")
 
 
-def _failed_path():
-    return cache_dir() / (module_name() + ".failed")
-
-
 def start_background_build():
-    """Build the AOT module in a detached process, once per machine (lock file)."""
+    """Build the AOT module in a detached process, once per machine (lock file; see :mod:`._cache`)."""
     if os.environ.get("PENALIZED_BACKGROUND_BUILD", "1").lower() in ("0", "false", "no", "off"):
         return False
     global _SPAWNED
@@ -334,11 +421,11 @@ def start_background_build():
         return False
     _SPAWNED = True
     try:
-        if aot_path().exists() or _failed_path().exists():
+        path = aot_path()
+        if path.exists() and _cache.verify(path) is None:
             return False
-        lock = _lock_path()
-        if lock.exists() and time.time() - lock.stat().st_mtime < 3600:
-            return False  # someone is building
+        if _cache.failure_blocks_background(path) or _cache.held(_lock_path()):
+            return False  # failed recently (describe() says so), or someone is building
         cache_dir().mkdir(parents=True, exist_ok=True)
         log = open(cache_dir() / (module_name() + ".log"), "ab")
         subprocess.Popen([sys.executable, "-m", "penalized.solvers._build", "--background"],

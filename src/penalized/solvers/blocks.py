@@ -110,11 +110,21 @@ def _check_groups(kp):
 
 def solve_blocks(problem, kp, *, coef_init=None, intercept_init=None, tol=1e-4, max_iter=1000,
                  working_set="auto", anderson_k="auto", check_every=5, min_ws_size=10, inner_ratio=0.3,
-                 **_ignored):
-    """Minimise ``L_data + penalty`` with a group penalty (``kp.groups``); returns a :class:`SolverResult`."""
+                 newton="auto", **_ignored):
+    """Minimise ``L_data + penalty`` with a group penalty (``kp.groups``) or several outputs; returns a
+    :class:`SolverResult`. The multinomial loss with an elementwise penalty adds class-wise proximal
+    Newton steps where block steps stall (:func:`.multinomial.solve_hybrid`; ``newton=False``: block
+    steps only)."""
     if not problem.datafit.bounded_curvature:
         raise ValueError(f"group penalties are not supported with the {problem.datafit.name} data fit yet "
                          "(its curvature is unbounded: block steps would need a line search).")
+    from . import multinomial
+
+    if multinomial.applies(problem, kp) and newton is not False:  # block steps, then Newton if they stall
+        return multinomial.solve_hybrid(problem, kp, solve_blocks, coef_init=coef_init,
+                                        intercept_init=intercept_init, tol=tol, max_iter=max_iter,
+                                        working_set=working_set, anderson_k=anderson_k, check_every=check_every,
+                                        min_ws_size=min_ws_size, inner_ratio=inner_ratio)
     kp = block_penalty(kp, problem.n_features)
     _check_groups(kp)
     k = problem.kernels

@@ -16,7 +16,13 @@ the loss of the null model (``w = 0``, best intercept) and the certificate is th
 - the Fenchel duality gap over the penalized coordinates, and
 - ``Σ g_j² / (2 L_j)`` over the unpenalized coordinates and the intercept.
 
-Both terms are ≥ 0 and vanish exactly at the optimum. For the squared error with only
+Both terms are ≥ 0 and vanish exactly at the optimum. ``L(0)`` is one number for the whole
+sample: where one sample dominates it (a Poisson count of 1e15), the objective is certified to
+``tol`` times that number; a smaller ``tol`` certifies the rest. Where every coordinate's
+optimality violation is below its gradient's rounding error (tiny λ), the certificate is the
+stationarity measure (:func:`_certificate_at_rounding`). ``converged`` is exactly
+``certificate ≤ threshold``: ``max_iter`` reached above it is never reported as converged.
+For the squared error with only
 the intercept unpenalized, the certificate is a rigorous upper bound on ``L(w) − L*``
 (centred coordinates decouple the intercept exactly, and its term is then the exact
 excess along it); with unpenalized features or the log-loss, the second term is a
@@ -65,9 +71,11 @@ class SolverResult:
 
     ``certificate`` (reported by estimators as ``dual_gap_``) bounds the distance to the
     optimum as described in the module docstring; ``converged`` says whether it fell
-    below ``threshold = tol · L(0)`` within ``max_iter`` epochs, or whether every
-    coordinate's optimality violation fell below the rounding error of its gradient (at tiny
-    λ the rescaled dual point cannot certify an exact solution: see :func:`_kkt_at_rounding`).
+    below ``threshold = tol · L(0)`` within ``max_iter`` epochs: ``converged`` is exactly
+    ``certificate <= threshold``. Where every coordinate's optimality violation fell below the
+    rounding error of its gradient (at tiny λ the rescaled dual point cannot certify an exact
+    solution), ``certificate`` is the stationarity measure ``Σ_j v_j²/(2L_j)`` instead of the
+    duality gap (see :func:`_certificate_at_rounding`; ``plan`` says so).
     """
 
     coef: np.ndarray
@@ -345,6 +353,7 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
     refreshed_at = 0
     last_certificate = np.inf
     at_rounding = False
+    rounding_certificate = np.inf
     while True:
         if epochs - refreshed_at >= REFRESH_EPOCHS:  # incremental updates of X̃w drift
             problem.refresh(w, zx)
@@ -362,8 +371,11 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
                 "the solver produced non-finite values; rescale X and y (e.g. StandardScaler) "
                 "or increase the penalty."
             )
-        if certificate > threshold and certificate > 0.5 * last_certificate and not excluded:
-            at_rounding = _kkt_at_rounding(k, w, grad, pen, P, L, buf, a, problem, scores)
+        giving_up = epochs >= max_iter or stalled >= 2
+        if certificate > threshold and (certificate > 0.5 * last_certificate or giving_up) and not excluded:
+            rounding_certificate = _certificate_at_rounding(k, w, grad, pen, P, L, buf, a, problem, scores,
+                                                            stationarity, unpenalized)
+            at_rounding = rounding_certificate <= threshold
         last_certificate = certificate
         if (certificate <= threshold or at_rounding) and refreshed_at != epochs:
             problem.refresh(w, zx)  # the verdict is on X̃w recomputed from w
@@ -424,10 +436,15 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
 
     objective = k.datafit_value(code, y, a, zx, b) + k.penalty_value(w, pen, P, all_features)
     complete = full_check or not excluded  # grad holds every feature's derivative
+    if at_rounding and certificate > threshold:  # the duality gap cannot certify here: stationarity does
+        certificate = rounding_certificate
+        plan = SolverPlan(**{**plan.__dict__, "reasons": plan.reasons + (
+            "certified by stationarity at the rounding level: every optimality violation is below its "
+            "gradient's rounding error, where the rescaled dual point of the duality gap cannot certify",)})
     return SolverResult(coef=w, intercept=problem.intercept_from_internal(w, b),
                         certificate=float(certificate),
                         threshold=float(threshold), n_iter=int(epochs),
-                        converged=bool(certificate <= threshold or at_rounding), objective=float(objective),
+                        converged=bool(certificate <= threshold), objective=float(objective),
                         n_screened=int(n_screened), support_steps=int(support_steps),
                         gradient=grad if complete else None, plan=plan)
 
@@ -477,24 +494,37 @@ def _solve_columns(problem, penalty, bounds, *, coef_init=None, intercept_init=N
                         objective=float(sum(r.objective for r in results)), plan=plan)
 
 
-def _kkt_at_rounding(k, w, grad, pen, P, L, buf, a, problem, scores):
-    """Is every coordinate's optimality violation below the rounding error of its gradient?
+def _certificate_at_rounding(k, w, grad, pen, P, L, buf, a, problem, scores, stationarity, unpenalized):
+    """The stationarity certificate ``Σ_j v_j²/(2L_j)`` (+ the unpenalized terms) where every
+    coordinate's optimality violation ``v_j`` is below the rounding error of its gradient; ``inf``
+    where one is not.
 
     At tiny λ the duality gap of the rescaled dual point is about ``rss·(KKT error / λ)²``
-    and cannot certify a solution that is exact to working precision; this test can. The
-    gradient ``g_j = Σ_i x̃_ij·buf_i`` (``buf_i = a_i ℓ'_i``) carries a rounding error of at most
-    about ``√n·eps·‖√a ∘ x̃_j‖·‖buf/√a‖``; violations below 16 times that are noise.
+    and cannot certify a solution that is exact to working precision; the first-order
+    stationarity measure (the one used for unpenalized coordinates and non-convex penalties)
+    can. The gradient ``g_j = Σ_i x̃_ij·buf_i`` (``buf_i = a_i ℓ'_i``) carries a rounding error of
+    at most about ``√n·eps·‖√a ∘ x̃_j‖·(‖buf/√a‖ + c·Σ_k |w_k|·‖√a ∘ x̃_k‖)`` (``c`` the curvature
+    scale: ``buf`` is rounded at the size of the terms of ``X̃w``); violations below 16 times that
+    are noise. The
+    bound is per column (a column 10⁶ times larger does not excuse the others' violations).
     """
     k.violations(w, grad, pen, P, L, scores)
     usable = L > 0
-    if not usable.any():
-        return False
+    if not usable.any() or not np.all(np.isfinite(L[usable])):
+        return np.inf
     scale = problem.datafit.lipschitz_scale(problem.y, a)
-    col = np.sqrt(np.max(L[usable]) / scale)
+    cols = np.sqrt(L[usable] / scale)
     positive = a > 0
     resid = np.sqrt(np.sum(buf[positive] ** 2 / a[positive]))
-    floor = 16.0 * np.finfo(np.float64).eps * np.sqrt(a.shape[0]) * col * resid
-    return bool(np.max(scores[usable]) <= floor)
+    # buf itself is rounded at the size of the terms of z = X̃w: ‖Σ_k |x̃_k w_k|‖ ≤ Σ_k |w_k|·‖x̃_k‖
+    terms = scale * float(np.abs(w[usable]) @ cols)
+    floor = 16.0 * np.finfo(np.float64).eps * np.sqrt(a.shape[0]) * cols * (resid + terms)
+    v = scores[usable]
+    if not np.all(v <= floor):
+        return np.inf
+    # ``stationarity`` already holds the unpenalized coordinates' and the intercept's terms
+    counted = ~unpenalized[usable]
+    return float(np.sum(v[counted] ** 2 / (2.0 * L[usable][counted])) + stationarity)
 
 
 def strong_rule_set(gradient, l1_new, l1_prev):

@@ -33,10 +33,73 @@ def _reject_non_finite(X):
     _assert_all_finite(X.data if sp.issparse(X) else X, input_name="X")
 
 
+# Weighted squared column norms Σ a_i x_ij² outside this range cannot be solved for in double
+# precision: beyond it they overflow (entries of about 1e154 and more) or their steps lose their
+# digits; below it they underflow to subnormals or zero (entries of about 1e-154 and less), and a
+# column whose norm is 0 would be dropped from the model.
+SQNORM_MAX = 1e280
+SQNORM_MIN = 1e-280
+
+
+def check_target_scale(y, name="y"):
+    """Refuse targets whose squares overflow (|y| > 1e150): the losses and certificates would be
+    infinite, or the stopping threshold would be, and the fit would stop anywhere."""
+    top = float(np.max(np.abs(y), initial=0.0))
+    if top > 1e150:
+        raise ValueError(f"{name} has values too large for double precision (largest |value| {top:.3g}): their "
+                         f"squares overflow. Rescale {name} (divide it by a power of 10) and scale the "
+                         "predictions back.")
+
+
+def check_column_scales(kX, means, centred_sqnorms, a):
+    """Refuse (``ValueError`` naming the columns) columns of ``X`` too large or too small for the
+    solvers: rather than return a model that silently drops them, say which and how to fix it."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        raw = centred_sqnorms + means * means
+    huge = ~np.isfinite(raw) | (raw > SQNORM_MAX)
+    tiny = raw < SQNORM_MIN
+    if tiny.any():  # all-zero columns (or non-zero on zero-weight rows only) are fine: they are not used
+        tiny &= _has_nonzero(kX, np.flatnonzero(tiny), a)
+    for out_of_range, what in ((huge, "so large that their squared norms overflow"),
+                               (tiny, "so small that their squared norms underflow")):
+        if out_of_range.any():
+            cols = np.flatnonzero(out_of_range)
+            shown = ", ".join(str(int(j)) for j in cols[:10]) + (" ..." if cols.size > 10 else "")
+            size = _largest_entry(kX, cols)
+            raise ValueError(
+                f"X column(s) {shown} (0-based) hold values {what} in double precision (largest "
+                f"|value| {size:.3g}); a solver would silently drop them. Rescale those columns (e.g. "
+                "sklearn.preprocessing.StandardScaler or divide them by a power of 10) and rescale their "
+                "coefficients back."
+            )
+
+
+def _column(kX, j):
+    if kX[4]:
+        lo, hi = kX[3][j], kX[3][j + 1]
+        return kX[1][lo:hi], kX[2][lo:hi]
+    return kX[0][:, j], None
+
+
+def _has_nonzero(kX, cols, a):
+    out = np.zeros(kX[3].shape[0] - 1 if kX[4] else kX[0].shape[1], dtype=bool)
+    for j in cols:
+        values, rows = _column(kX, j)
+        weights = a if rows is None else a[rows]
+        out[j] = bool(np.any((values != 0) & (weights > 0)))
+    return out
+
+
+def _largest_entry(kX, cols):
+    return max(float(np.max(np.abs(_column(kX, j)[0]), initial=0.0)) for j in cols[:10])
+
+
 def kernel_matrix(X):
     """``(X, Xd, Xi, Xp, sparse)`` as the kernels take it (see :mod:`._kernels`)."""
     if sp.issparse(X):
-        X = X.tocsc()
+        from .._validation import canonical_sparse
+
+        X = canonical_sparse(X.tocsc())  # fit_linear's callers may pass duplicates: summed on a copy
         placeholder = np.zeros((2, 2), dtype=X.dtype, order="F")
         return placeholder, X.data, X.indices, X.indptr, True
     X = np.asfortranarray(X)
@@ -76,20 +139,26 @@ class LinearProblem:
         ``kernels``: ``"aot"``, ``"jit"``, ``"python"`` or None (the default choice of
         :mod:`._loader`) — how the compiled kernels run for this problem.
         """
-        kX = kernel_matrix(X)
         n, p = X.shape
         k = _kernel_namespace(kernels, n * p)
+        if k.mode != "python":  # float32, int64 indices: on the built kernels, not a new compile
+            X = _loader.aot_dtypes(X)
+        kX = kernel_matrix(X)
         y = np.ascontiguousarray(y, dtype=np.float64)
         if offset is not None:
             offset = np.ascontiguousarray(offset, dtype=np.float64)
             if datafit.code == k.SQUARED_ERROR:  # (y − z − o)² = ((y − o) − z)²: exact
                 y, offset = y - offset, None
+        if sample_weight is not None and not np.sum(sample_weight) > 0:
+            raise ValueError("sample_weight sums to 0: no sample carries weight, there is nothing to fit.")
         a = np.full(n, 1.0 / n) if sample_weight is None else (
             np.asarray(sample_weight, dtype=np.float64) / np.sum(sample_weight))
+        check_target_scale(y)
         means, centred_sqnorms = np.empty(p), np.empty(p)
         k.col_weighted_moments(*kX, a, means, centred_sqnorms)
         if not (np.isfinite(means).all() and np.isfinite(centred_sqnorms).all()):
             _reject_non_finite(X)  # NaN or ±inf in X (the estimators leave this check here)
+        check_column_scales(kX, means, centred_sqnorms, a)
         # Sparse centred steps need the intercept's gradient after every step; it is
         # invariant for the squared error only: other data fits keep plain coordinates on
         # sparse data (as skglm and scikit-learn do).

@@ -1,0 +1,155 @@
+"""A size budget in one run against Torch-Pruning at the same size, on the MNIST-1D CNN.
+
+Per seed (same initial weights and batch order for every arm, ProxSGD/SGD with momentum 0.9,
+lr 0.05 with a cosine decay to 0 over the run, batch 128, ``EPOCHS`` epochs in total for every arm):
+
+- ``dense``: no penalty;
+- ``budget``: ``Regularizer(model, pz.GroupL1(LAM), example_inputs=x, target=TARGET,
+  total_steps=T)`` — the rank-based controller of :mod:`penalized.nn.budget` (dense for 0.2·T,
+  ramp, budget reached at 0.7·T and held), then ``prune`` (exact; the outputs are checked) — no λ
+  search, no fine-tuning stage; reported as pruned and after ``prune(..., calibrate=train)``
+  (BatchNorm statistics recomputed on the training set);
+- ``tp``: Torch-Pruning's ``MetaPruner`` with ``GroupMagnitudeImportance`` (the same ratio in every
+  layer) on the dense net trained for 0.7·EPOCHS epochs, pruned to at most the budget arm's
+  parameter count, then fine-tuned for the remaining 0.3·EPOCHS epochs (lr 0.02, cosine) — the
+  same number of epochs in total.
+
+``--metric macs`` sets ``target_metric="macs"`` and prunes the anchor to the budget arm's
+multiply-adds instead of its parameters.
+
+Reported per seed: test accuracy, parameters and multiply-adds per prediction (``count_macs``),
+and the share of the coupled structures' parameters in exact-zero groups at 0.7·T and at the end.
+Run ``python -m benchmarks.nn_budget`` (1.5–3 minutes on one CPU thread of a loaded machine).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import math
+import sys
+import time
+import warnings
+
+import torch
+from torch import nn
+
+import penalized as pz
+from benchmarks.nn_prune import BATCH, accuracy, cnn, data, macs, magnitude_prune, n_params
+from penalized.nn import ProxSGD, Regularizer, prune
+
+SEEDS = (1, 2, 3)
+EPOCHS = 10
+TARGET = 0.5
+LAM = 1e-3
+LR, FT_LR = 0.05, 0.02
+
+
+def _batches(n, gen):
+    perm = torch.randperm(n, generator=gen)
+    return [perm[i:i + BATCH] for i in range(0, n, BATCH)]
+
+
+def train(model, x, y, seed, epochs, lr, reg=None, on_step=None):
+    """Cross-entropy, ProxSGD (momentum 0.9; plain SGD without ``reg``), cosine lr decay to 0."""
+    steps = -(-len(y) // BATCH)
+    total = epochs * steps
+    opt = ProxSGD(reg.param_groups() if reg is not None else model.parameters(), lr=lr, momentum=0.9)
+    decay = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1.0 + math.cos(math.pi * s / total)))
+    gen = torch.Generator().manual_seed(seed)
+    model.train()
+    t = 0
+    for _ in range(epochs):
+        for idx in _batches(len(y), gen):
+            opt.zero_grad(set_to_none=True)
+            nn.functional.cross_entropy(model(x[idx]), y[idx]).backward()
+            opt.step()
+            decay.step()
+            t += 1
+            if on_step is not None:
+                on_step(t)
+    model.eval()
+    return model
+
+
+def run_seed(seed, split, epochs=EPOCHS, target=TARGET, lam=LAM, metric="params"):
+    x, y, xt, yt = split
+    example = x[:8]
+    torch.manual_seed(seed)
+    init = cnn()
+    steps = -(-len(y) // BATCH)
+    total = epochs * steps
+    row = {"seed": seed}
+
+    dense = train(copy.deepcopy(init), x, y, seed, epochs, LR)
+    row["dense_acc"], row["dense_params"], row["dense_macs"] = accuracy(dense, xt, yt), n_params(dense), \
+        macs(dense, example)
+
+    model = copy.deepcopy(init)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        reg = Regularizer(model, pz.GroupL1(lam), example_inputs=example, target=target, total_steps=total,
+                          target_metric=metric)
+    shares = {}
+
+    def record(t):
+        if t in (reg.budget.reach, total):
+            shares[t] = reg.budget.removed_share(reg.group_norms())
+
+    train(model, x, y, seed, epochs, LR, reg=reg, on_step=record)
+    small = prune(model, example_inputs=example)
+    row["budget_share_at_reach"], row["budget_share_end"] = shares[reg.budget.reach], shares[total]
+    row["budget_acc"], row["budget_params"], row["budget_macs"] = accuracy(small, xt, yt), n_params(small), \
+        macs(small, example)
+    loader = [x[i:i + 500] for i in range(0, len(x), 500)]
+    row["budget_acc_recal"] = accuracy(prune(model, example_inputs=example, calibrate=loader), xt, yt)
+
+    pre_epochs = round(0.7 * epochs)
+    pre = train(copy.deepcopy(init), x, y, seed, pre_epochs, LR)
+    if metric == "macs":  # the anchor at (at most) the budget arm's multiply-adds
+        anchor = magnitude_prune(pre, example, row["budget_macs"], lambda m: macs(m, example), "cnn")
+    else:  # ... or at its parameter count
+        anchor = magnitude_prune(pre, example, row["budget_params"], n_params, "cnn")
+    anchor = train(anchor, x, y, seed + 100, epochs - pre_epochs, FT_LR)
+    row["tp_acc"], row["tp_params"], row["tp_macs"] = accuracy(anchor, xt, yt), n_params(anchor), \
+        macs(anchor, example)
+    return row
+
+
+def markdown(rows, seconds, command):
+    head = ("| seed | dense acc | budget: share zero at 0.7·T / end | budget acc (pruned) | budget acc "
+            "(BN recal.) | budget params, MACs | TP acc | TP params, MACs |\n|---|---|---|---|---|---|---|---|\n")
+    lines = []
+    for r in rows:
+        lines.append(f"| {r['seed']} | {r['dense_acc']:.3f} | {r['budget_share_at_reach']:.3f} / "
+                     f"{r['budget_share_end']:.3f} | {r['budget_acc']:.3f} | {r['budget_acc_recal']:.3f} | "
+                     f"{r['budget_params']:,} ({r['budget_params'] / r['dense_params']:.0%}), "
+                     f"{r['budget_macs']:,.0f} ({r['budget_macs'] / r['dense_macs']:.0%}) | {r['tp_acc']:.3f} | "
+                     f"{r['tp_params']:,}, {r['tp_macs']:,.0f} |")
+    mean = {k: sum(r[k] for r in rows) / len(rows) for k in ("dense_acc", "budget_acc", "budget_acc_recal", "tp_acc")}
+    foot = (f"\nMeans over {len(rows)} seeds: dense {mean['dense_acc']:.3f}, budget {mean['budget_acc']:.3f} "
+            f"(BN recalibrated {mean['budget_acc_recal']:.3f}), Torch-Pruning {mean['tp_acc']:.3f}. "
+            f"`{command}`, {seconds:.0f} s on one CPU thread.\n")
+    return head + "\n".join(lines) + "\n" + foot
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=EPOCHS)
+    parser.add_argument("--target", type=float, default=TARGET)
+    parser.add_argument("--lam", type=float, default=LAM)
+    parser.add_argument("--metric", choices=("params", "macs"), default="params")
+    parser.add_argument("--seeds", type=int, nargs="*", default=list(SEEDS))
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    split = data()
+    start = time.perf_counter()
+    rows = [run_seed(s, split, args.epochs, args.target, args.lam, args.metric) for s in args.seeds]
+    shown = sys.argv[1:] if argv is None else argv
+    md = markdown(rows, time.perf_counter() - start, " ".join(["python -m benchmarks.nn_budget", *shown]))
+    print(md)
+    return rows
+
+
+if __name__ == "__main__":
+    main()
