@@ -26,8 +26,9 @@ from dataclasses import dataclass
 import torch
 
 from ..penalties import GroupL1, Penalty, PenaltySum, check_penalty_weights
+from .coupled_build import gc_paused, owned_chunks, unit_structures
 from .penalty_state import penalty_from_state, penalty_to_state
-from .structures import Slice, Structure, head_slices
+from .structures import Slice, head_slices
 
 __all__ = ["CoupledGroups", "CoupledGroupL1", "coupled_groups"]
 
@@ -145,6 +146,7 @@ class CoupledGroups:
             return self.sums([m.param * m.param for m in self.members], like).sqrt()
 
 
+@gc_paused
 def coupled_groups(graph, selected_ids=None):
     """:class:`CoupledGroups` of the removable channel groups and the heads of ``graph``.
 
@@ -181,25 +183,7 @@ def coupled_groups(graph, selected_ids=None):
             members[key] = _Member(name=s.name, param=s.param)
         return members[key]
 
-    def label(m, which, dim, index, gid):
-        lab_attr, dim_attr = f"{which}_lab", f"{which}_dim"
-        if getattr(m, lab_attr) is None:
-            setattr(m, dim_attr, dim)
-            setattr(m, lab_attr, torch.full((m.param.shape[dim],), -1, dtype=torch.long))
-        elif getattr(m, dim_attr) != dim:
-            raise ValueError(f"{m.name}: coupled along two dimensions ({getattr(m, dim_attr)} and {dim}); "
-                             "this layout is not supported.")
-        getattr(m, lab_attr)[index] = gid
-
-    structures = []
-    for gid, (kind, name, r, own, reads, attention) in enumerate(units):
-        parts = [Slice(name=s.name, param=s.param, dim=s.dim, index=s.index[s.root == r],
-                       root=torch.full_like(s.index[s.root == r], gid), bias=s.bias) for s in own + reads]
-        structures.append(Structure(kind=kind, name=name, parts=parts, attention=attention))
-        for s in own:
-            label(member(s), "prod", s.dim, s.index[s.root == r], gid)
-        for s in reads:
-            label(member(s), "cons", s.dim, s.index[s.root == r], gid)
+    structures = unit_structures(units, member)
     ms = list(members.values())
     # the owned slices of every structure, after the partition
     for m in ms:
@@ -208,8 +192,7 @@ def coupled_groups(graph, selected_ids=None):
             if lab is None:
                 continue
             dim = getattr(m, f"{which}_dim")
-            for gid in torch.unique(lab[lab >= 0]).tolist():
-                idx = (lab == gid).nonzero().flatten()
+            for gid, idx in owned_chunks(lab):
                 if which == "cons" and m.prod_lab is not None and bool((m.prod_lab >= 0).all()):
                     continue
                 structures[gid].own.append(Slice(name=m.name, param=m.param, dim=dim, index=idx,

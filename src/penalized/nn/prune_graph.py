@@ -162,9 +162,18 @@ def _outputs(model, example_inputs):
     return [o for o in flatten_as_list(out) if torch.is_tensor(o)]
 
 
-def check_same_outputs(model, pruned, example_inputs, rtol=1e-4, atol=1e-5):
-    """Raise :class:`PruneError` unless ``pruned`` gives ``model``'s outputs (eval mode)."""
-    before, after = _outputs(model, example_inputs), _outputs(pruned, example_inputs)
+def check_same_outputs(model, pruned, example_inputs, rtol=1e-4, atol=1e-5, cut=()):
+    """Raise :class:`PruneError` unless ``pruned`` gives ``model``'s outputs (eval mode);
+    ``cut`` names the widths that were cut (for the message when the pruned model fails)."""
+    before = _outputs(model, example_inputs)
+    try:
+        after = _outputs(pruned, example_inputs)
+    except Exception as exc:  # a reshape or view with a fixed size that the dependency graph does not see
+        where = f" after cutting {', '.join(cut[:6])}{' ...' if len(cut) > 6 else ''}" if cut else ""
+        raise PruneError(f"the pruned model's forward pass fails{where} ({type(exc).__name__}: {exc}): the model "
+                         "uses a width with a fixed size (a reshape into heads, a hard-coded view) that the "
+                         "dependency graph does not see. Refusing to return it; exclude those layers from the "
+                         "penalty (Regularizer(exclude=...)) or please report the architecture.") from exc
     if len(before) != len(after):
         raise PruneError("prune changed the number of outputs of the model; refusing to return it.")
     for a, b in zip(before, after, strict=True):
@@ -179,7 +188,7 @@ def check_same_outputs(model, pruned, example_inputs, rtol=1e-4, atol=1e-5):
 
 def prune_structures(model, example_inputs, round_to=1):
     """The pruned copy of ``model`` (see the module docstring); ``model`` is not modified."""
-    net = copy.deepcopy(model)
+    net = _copy(model)
     graph = trace(net, example_inputs)
     flags = [(m, m.training) for m in net.modules()]
     net.eval()
@@ -218,8 +227,43 @@ def prune_structures(model, example_inputs, round_to=1):
             _set_module(net, hg.name, from_multihead(hg.module, keep))
     for m, flag in flags:
         m.training = flag
-    check_same_outputs(model, net, example_inputs)
+    check_same_outputs(model, net, example_inputs,
+                       cut=[f"'{cg.root_name}' ({len(r)} of {cg.width})" for cg, r, _ in plans]
+                       + [f"'{hg.name}' heads" for hg, _ in head_plans])
     return net
+
+
+def _leaf_tensors(value, out, depth=0):
+    """Tensors in ``value`` (a tensor, or a dict/list/tuple of them, two levels deep)."""
+    if torch.is_tensor(value):
+        out.append(value)
+    elif depth < 2 and isinstance(value, dict):
+        for v in value.values():
+            _leaf_tensors(v, out, depth + 1)
+    elif depth < 2 and isinstance(value, (list, tuple)):
+        for v in value:
+            _leaf_tensors(v, out, depth + 1)
+    return out
+
+
+def _copy(model):
+    """``copy.deepcopy(model)``; tensors a module caches as plain attributes (timm's LeViT keeps
+    its attention biases, computed from parameters, in a dict in eval mode) are copied detached:
+    deepcopy refuses tensors that are not graph leaves."""
+    try:
+        return copy.deepcopy(model)
+    except RuntimeError as exc:
+        if "graph leaves" not in str(exc):
+            raise
+    memo = {}
+    for module in model.modules():
+        for name, value in vars(module).items():
+            if name.startswith("_"):  # parameters, buffers, submodules and hooks live in _-dicts
+                continue
+            for t in _leaf_tensors(value, []):
+                if not t.is_leaf:
+                    memo[id(t)] = t.detach().clone()
+    return copy.deepcopy(model, memo)
 
 
 def _columns(cg, module, removed):

@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from .zoo_guard import graph_budget, mark_unsupported
+
 __all__ = ["Structure", "ChannelGroup", "HeadGroup", "Graph", "trace", "check_example_inputs"]
 
 
@@ -356,6 +358,7 @@ def trace(model, example_inputs):
                 and module.bias_k is None and not module.add_zero_attn and module in dg.module2node:
             heads.append(HeadGroup(module=module, name=name, num_heads=module.num_heads,
                                    head_dim=module.head_dim))
+    mark_unsupported(model, groups)  # widths packed into heads or mapped out of a tensor: named, not removable
     return Graph(channel_groups=groups, head_groups=heads, names=names, dg=dg)
 
 
@@ -377,3 +380,7 @@ def head_slices(group, names):
     if m.in_proj_bias is not None:
         out["v"].append(_slice(names, m.in_proj_bias, 0, v_rows, root_out))
     return out
+
+
+# the trace runs under a memory and time budget (Torch-Pruning's group search can run away)
+trace = graph_budget(trace)
