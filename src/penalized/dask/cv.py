@@ -20,8 +20,8 @@ from joblib import Parallel, delayed
 
 from .. import _validation as v
 from .._scoring import resolve_metric
-from ..model_selection import _FoldOutcome, cv_statistics, select_lambda
-from ..path import RIDGE_L1_RATIO, PathArrays, default_eps, lambda_grid, make_result
+from ..cv_rule import _FoldOutcome, cv_statistics, default_folds, select_lambda
+from ..path_result import RIDGE_L1_RATIO, PathArrays, default_eps, lambda_grid, make_result
 from ..solvers.coordinate_descent import _ROUNDING_FLOOR
 from . import bridge, newton
 from . import chunks as C
@@ -106,8 +106,6 @@ def _fold_labels(est, data):
         if est.cv < 2:
             raise ValueError(f"cv must be at least 2 folds, got cv={est.cv}.")
         v.check_n_splits(est.cv, n)
-    from ..model_selection import default_folds
-
     cv = est.cv
     if isinstance(cv, int) and not isinstance(cv, bool):  # the in-memory default: shuffled, seeded
         cv = default_folds(cv, False, getattr(est, "random_state", 0))
@@ -251,7 +249,7 @@ def regularization_path(X, y, penalty="l1", *, l1_ratio=0.5, weights=None, dataf
 
     from sklearn.exceptions import ConvergenceWarning
 
-    from ..path import convergence_message, resolve_datafit
+    from ..path_result import convergence_message, resolve_datafit
 
     fit = resolve_datafit(datafit)
     if type(fit).__name__ != "SquaredError":

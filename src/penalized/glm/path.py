@@ -60,7 +60,7 @@ def vector_path(X, y, penalty="l1", *, datafit, l1_ratio=0.5, weights=None, lamb
                 offset=None):
     """:func:`penalized.regularization_path` for a whole-vector data fit (same parameters;
     ``max_iter`` counts proximal Newton steps per λ). Cox has no intercept (``intercepts`` are 0)."""
-    from ..path import PathResult, default_eps, lambda_grid
+    from ..path_result import PathResult, default_eps, lambda_grid
 
     names = np.asarray(X.columns, dtype=object) if hasattr(X, "columns") else None
     X = check_array(X, accept_sparse="csc", dtype=np.float64, order="F")
