@@ -45,7 +45,8 @@ CV_ESTIMATORS = [
 
 # The block solver (multinomial, group lasso: solvers/blocks.py) stops at tol·L(0) with first-order
 # steps; the check's weighted and repeated (shuffled) sparse fits then differ by ~1e-5 in predictions
-# where the check asks for 1e-7. Its rework (issue 19, item 9) is another branch's.
+# where the check asks for 1e-7. (LogisticRegression(penalty=L1) passes since the multinomial model's
+# Newton route: issue 19, item 11.)
 BLOCK_SOLVER = {"check_sample_weight_equivalence_on_sparse_data":
                 "block solver (multinomial / group): weighted and repeated fits agree to tol, not to 1e-7"}
 
@@ -55,8 +56,6 @@ def expected_failures(estimator):
     if isinstance(estimator, pz.LogisticRegressionCV):  # the check has 3 classes: the multinomial model
         return {name: BLOCK_SOLVER["check_sample_weight_equivalence_on_sparse_data"] for name in
                 ("check_sample_weight_equivalence_on_dense_data", "check_sample_weight_equivalence_on_sparse_data")}
-    if isinstance(estimator, pz.LogisticRegression) and isinstance(penalty, pz.L1):
-        return BLOCK_SOLVER  # the check has 3 classes: the multinomial model
     if isinstance(estimator, pz.LinearRegression) and isinstance(penalty, pz.GroupL1):
         return BLOCK_SOLVER
     return {}
