@@ -39,6 +39,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
 from . import _validation as v
+from ._support import SupportMixin
 from .dask import is_dask_collection
 from .datafits import Logistic, Multinomial, Poisson, SquaredError
 from .penalties import L1, L1L2, L2, GroupL1, check_bounds
@@ -94,7 +95,7 @@ def _no_dask_standardize(model):
                                   "standardize the columns on the cluster (dask_ml's StandardScaler) instead.")
 
 
-class _PenalizedLinearModel(BaseEstimator):
+class _PenalizedLinearModel(SupportMixin, BaseEstimator):
     """Shared fit/predict machinery; subclasses define ``_penalty(n_features)``."""
 
     _datafit = SquaredError()
@@ -146,22 +147,6 @@ class _PenalizedLinearModel(BaseEstimator):
         scores = X @ coef.T if not sp.issparse(X) else np.asarray(X @ coef.T)
         scores = scores + np.atleast_1d(self.intercept_)
         return scores
-
-    # -- feature selection ----------------------------------------------------------------
-    def get_support(self, indices=False):
-        """Mask (or indices) of the features with a non-zero coefficient."""
-        check_is_fitted(self)
-        mask = np.any(np.atleast_2d(self.coef_) != 0, axis=0)
-        return np.flatnonzero(mask) if indices else mask
-
-    @property
-    def selected_features_(self):
-        """Names of the features with a non-zero coefficient (``x0, x1, …`` without names)."""
-        check_is_fitted(self)
-        names = getattr(self, "feature_names_in_", None)
-        if names is None:
-            names = np.array([f"x{j}" for j in range(self.n_features_in_)], dtype=object)
-        return names[self.get_support()]
 
 
 class _Regressor(RegressorMixin, _PenalizedLinearModel):

@@ -18,6 +18,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .. import _validation as v
+from .._support import SupportMixin
 from ..penalties import check_bounds
 from .cox import Cox
 from .huber import Huber
@@ -42,7 +43,7 @@ def standardize_columns(X, sample_weight=None):
     return Xs, sd
 
 
-class _VectorModel(BaseEstimator):
+class _VectorModel(SupportMixin, BaseEstimator):
     """What :class:`CoxPH` and :class:`HuberRegressor` share: validation, standardization, the fit."""
 
     def __sklearn_tags__(self):
@@ -92,14 +93,6 @@ class _VectorModel(BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, accept_sparse="csr", reset=False)
         return np.asarray(X @ self.coef_).ravel()
-
-    @property
-    def selected_features_(self):
-        check_is_fitted(self)
-        names = getattr(self, "feature_names_in_", None)
-        if names is None:
-            names = np.array([f"x{j}" for j in range(self.n_features_in_)], dtype=object)
-        return names[self.coef_ != 0]
 
 
 class CoxPH(_VectorModel):
