@@ -9,14 +9,7 @@ import penalized as pz  # noqa: E402
 from _nn_models import make  # noqa: E402
 from penalized.nn import ProxAdamW, ProxSGD, Regularizer, prune  # noqa: E402
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny nets: one intra-op thread is faster than several on a shared machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _data(model, x, n=64, seed=1):

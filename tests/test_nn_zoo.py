@@ -13,13 +13,7 @@ import penalized as pz  # noqa: E402
 from _nn_models import make_zoo  # noqa: E402
 from penalized.nn import ProxAdamW, Regularizer, prune  # noqa: E402
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _n(model):
