@@ -241,7 +241,9 @@ class GroupL1(Penalty):
             return self._prox_diagonal(w, step.expand(w.shape), labels, n_groups)
         rows = _flat_rows(w)
         norms = self.group_norms(w)
-        shrink = (1.0 - step * self._factors(w, n_groups) / norms.clip(_tiny(w), None)).clip(0, None)
+        # a zero group: step·lam/tiny overflows to inf, and the clip makes its shrink 0, as it should be
+        with np.errstate(over="ignore"):
+            shrink = (1.0 - step * self._factors(w, n_groups) / norms.clip(_tiny(w), None)).clip(0, None)
         if labels is not None:
             shrink = shrink[labels]
         return (rows * shrink.reshape(-1, 1)).reshape(w.shape)
