@@ -163,3 +163,58 @@ def test_relaxed_estimators_pass_sklearn_checks(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # unpenalized refits of tiny check data separate
         check(estimator)
+
+
+def test_logistic_cv_relax_refits_at_the_chosen_gamma_and_scores_every_gamma():
+    from sklearn.linear_model import LogisticRegression as SK
+    from sklearn.model_selection import KFold
+
+    rng, X, eta = _data(7, n=240, p=12)
+    y = (eta + rng.logistic(size=eta.shape) > 0).astype(int)
+    folds = list(KFold(4, shuffle=True, random_state=0).split(X))
+    cv = pz.LogisticRegressionCV(relax=True, n_lambdas=15, cv=folds, tol=1e-8).fit(X, y)
+    k = len(cv.lambdas_)  # (the path may stop early, as glmnet's)
+    assert k > 8 and cv.cv_mean_.shape == (5, k) and cv.gamma_ in cv.gammas_
+    # γ = 1 row: the plain CV's curve on the same folds
+    plain = pz.LogisticRegressionCV(n_lambdas=15, cv=folds, tol=1e-8).fit(X, y)
+    np.testing.assert_allclose(cv.cv_mean_[-1], plain.cv_mean_, rtol=1e-6)
+    # the final model: γ_·w_λ + (1 − γ_)·(sklearn's unpenalized fit on the support of w_λ)
+    k = cv.index_min_
+    w = cv.path_.coef_at(k)
+    support = np.ravel(w) != 0
+    ref = SK(C=np.inf, solver="newton-cholesky", tol=1e-12, max_iter=1000).fit(X[:, support], y)
+    refit = np.zeros(X.shape[1])
+    refit[support] = ref.coef_[0]
+    g = cv.gamma_
+    np.testing.assert_allclose(cv.coef_[0], g * np.ravel(w) + (1 - g) * refit, atol=1e-6)
+    # the held-out deviance at γ = 0 for one fold and λ, recomputed here from sklearn's refit
+    train, test = folds[0]
+    fold_path = pz.regularization_path(X[train], y[train], penalty="l1",
+                                       datafit="logistic", lambdas=cv.lambdas_, tol=1e-8)
+    j = 8
+    s = fold_path.coefs[:, j] != 0
+    r = SK(C=np.inf, solver="newton-cholesky", tol=1e-12, max_iter=1000).fit(X[train][:, s], y[train])
+    p1 = r.predict_proba(X[test][:, s])[:, 1]
+    dev = -2 * np.mean(np.where(y[test] == 1, np.log(p1), np.log(1 - p1)))
+    np.testing.assert_allclose(cv.cv_scores_[0, 0, j], dev, rtol=1e-5)
+
+
+def test_poisson_cv_relax_with_offset_matches_statsmodels_refit():
+    import statsmodels.api as sm
+
+    rng, X, eta = _data(8, n=200, p=10)
+    off = rng.uniform(-0.5, 0.5, size=200)
+    y = rng.poisson(np.exp(0.5 * eta + off))
+    cv = pz.PoissonRegressorCV(relax=True, gamma=[0.0, 0.5, 1.0], n_lambdas=12, cv=4, tol=1e-8).fit(X, y, offset=off)
+    assert cv.cv_mean_.shape == (3, len(cv.lambdas_))
+    w = cv.path_.coef_at(cv.index_min_ if cv.select == "min" else cv.index_1se_)
+    b = cv.path_.intercepts[cv.index_min_]
+    support = w != 0
+    glm = sm.GLM(y, sm.add_constant(X[:, support]), family=sm.families.Poisson(), offset=off).fit(tol=1e-12)
+    g = cv.gamma_
+    np.testing.assert_allclose(cv.coef_[support], g * w[support] + (1 - g) * glm.params[1:], atol=1e-6)
+    np.testing.assert_allclose(cv.intercept_, g * b + (1 - g) * glm.params[0], atol=1e-6)
+    with pytest.raises(ValueError, match="relax=True"):
+        cv.predict(X, lam=0.1)
+    with pytest.raises(ValueError, match="positive= or bounds="):
+        pz.PoissonRegressorCV(relax=True, positive=True, n_lambdas=5, cv=3).fit(X, y)
