@@ -57,10 +57,13 @@ def _solve_grid(X, y, datafit, unit, grid, *, bound, sample_weight, fit_intercep
 
 def vector_path(X, y, penalty="l1", *, datafit, l1_ratio=0.5, weights=None, lambdas=None, n_lambdas=100, eps=None,
                 sample_weight=None, fit_intercept=True, tol=1e-4, max_iter=100, positive=False, bounds=None,
-                offset=None):
+                offset=None, standardize=False):
     """:func:`penalized.regularization_path` for a whole-vector data fit (same parameters;
-    ``max_iter`` counts proximal Newton steps per λ). Cox has no intercept (``intercepts`` are 0)."""
+    ``max_iter`` counts proximal Newton steps per λ). Cox has no intercept (``intercepts`` are 0).
+    ``standardize``: glmnet's (:mod:`penalized.standardize`: the elastic-net family on ``X`` with
+    per-feature factors, no copy; λ_max and the grid those of the standardized problem)."""
     from ..path_result import PathResult, default_eps, lambda_grid
+    from ..standardize import check_standardize, standardized_path_inputs
 
     names = np.asarray(X.columns, dtype=object) if hasattr(X, "columns") else None
     X = check_array(X, accept_sparse="csc", dtype=np.float64, order="F")
@@ -74,6 +77,10 @@ def vector_path(X, y, penalty="l1", *, datafit, l1_ratio=0.5, weights=None, lamb
     unit = v.check_path_penalty(penalty, l1_ratio, weights, p)
     box = check_bounds(bounds, positive, p)
     fit_intercept = bool(fit_intercept and bound.has_intercept)
+    st, reported = None, unit
+    if check_standardize(standardize):
+        X, unit, box, st = standardized_path_inputs(X, unit, box, sample_weight)
+        reported = st.reported_penalty(reported)
     if lambdas is None:
         v.check_grid_params(n_lambdas, eps)
         lam_max = _grid_start(X, bound, unit, np.zeros(n) if offset is None else offset, fit_intercept)
@@ -83,12 +90,14 @@ def vector_path(X, y, penalty="l1", *, datafit, l1_ratio=0.5, weights=None, lamb
     coefs, intercepts, gaps, thresholds, n_iter, converged, loss = _solve_grid(
         X, y, datafit, unit, grid, bound=bound, sample_weight=sample_weight, fit_intercept=fit_intercept, tol=tol,
         max_iter=max_iter, box=box, offset=offset)
+    if st is not None:
+        coefs = st.to_original(coefs, axis=0)
     if not converged.all():
         warnings.warn(f"regularization_path: {np.count_nonzero(~converged)} of {len(grid)} points did not reach "
                       f"tol={tol:g} in max_iter={max_iter} Newton steps.", ConvergenceWarning, stacklevel=3)
     return PathResult(lambdas=np.asarray(grid, dtype=np.float64), coef_store=coefs, intercepts=intercepts,
                       dual_gaps=gaps, n_nonzero=np.count_nonzero(coefs, axis=0), train_loss=loss, n_iter=n_iter,
-                      converged=converged, penalty=unit, datafit=datafit, lambda_max=lam_max, feature_names=names,
+                      converged=converged, penalty=reported, datafit=datafit, lambda_max=lam_max, feature_names=names,
                       tol=tol, thresholds=thresholds)
 
 
@@ -161,8 +170,6 @@ class CoxPHCV(BaseEstimator):
     def fit(self, X, y, sample_weight=None, offset=None):
         from sklearn.model_selection import KFold, check_cv
 
-        from .estimators import standardize_columns
-
         if self.scoring not in ("deviance", "C"):
             raise ValueError(f"scoring must be 'deviance' or 'C', got {self.scoring!r}.")
         v.check_select(self.select)
@@ -176,15 +183,10 @@ class CoxPHCV(BaseEstimator):
         def path(rows, lambdas):
             """The path on ``rows`` (standardized on them alone if asked), coefficients on X's scale."""
             Xr, swr = X[rows], None if sw is None else sw[rows]
-            sd = np.ones(X.shape[1])
-            if self.standardize:
-                Xr, sd = standardize_columns(Xr, swr)
-            result = vector_path(Xr, _subset(y, rows), self.penalty, datafit=datafit, l1_ratio=self.l1_ratio,
-                                 lambdas=lambdas, n_lambdas=self.n_lambdas, eps=self.eps, sample_weight=swr,
-                                 tol=self.tol, max_iter=self.max_iter,
-                                 offset=None if offset is None else offset[rows])
-            result.coef_store = np.asarray(result.coefs) / sd[:, None]
-            return result
+            return vector_path(Xr, _subset(y, rows), self.penalty, datafit=datafit, l1_ratio=self.l1_ratio,
+                               lambdas=lambdas, n_lambdas=self.n_lambdas, eps=self.eps, sample_weight=swr,
+                               tol=self.tol, max_iter=self.max_iter, offset=None if offset is None else offset[rows],
+                               standardize=self.standardize)
 
         self.path_ = path(np.arange(X.shape[0]), self.lambdas)
         grid = self.path_.lambdas
