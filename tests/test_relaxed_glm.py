@@ -218,3 +218,32 @@ def test_poisson_cv_relax_with_offset_matches_statsmodels_refit():
         cv.predict(X, lam=0.1)
     with pytest.raises(ValueError, match="positive= or bounds="):
         pz.PoissonRegressorCV(relax=True, positive=True, n_lambdas=5, cv=3).fit(X, y)
+
+
+def test_multinomial_cv_relax_final_model_is_the_mix():
+    from sklearn.linear_model import LogisticRegression as SK
+
+    rng, X, _ = _data(9, n=300, p=8)
+    W = np.array([[1.5, 0, 0, -1, 0, 0, 0, 0], [0, 1.2, 0, 0.8, 0, 0, 0, 0], [-1, 0, 0.9, 0, 0, 0, 0, 0]])
+    logits = X @ W.T
+    P = np.exp(logits - logits.max(axis=1, keepdims=True))
+    P /= P.sum(axis=1, keepdims=True)
+    y = np.array([rng.choice(3, p=row) for row in P])
+    # (a γ grid without 1: the final model carries the refit)
+    cv = pz.LogisticRegressionCV(relax=True, gamma=[0.0, 0.25], n_lambdas=10, cv=3, tol=1e-8).fit(X, y)
+    assert cv.cv_mean_.shape == (2, len(cv.lambdas_)) and np.isfinite(cv.cv_mean_).all() and cv.gamma_ < 1
+    k = cv.index_min_
+    w = cv.path_.coef_at(k)  # (3, p)
+    support = np.any(w != 0, axis=0)
+    ref = SK(C=np.inf, solver="newton-cholesky", tol=1e-12, max_iter=1000).fit(X[:, support], y)
+    refit = np.zeros_like(w)
+    refit[:, support] = ref.coef_ - ref.coef_.mean(axis=0)
+    np.testing.assert_allclose(cv.coef_, cv.gamma_ * w + (1 - cv.gamma_) * refit, atol=1e-5)
+
+
+def test_relaxed_estimators_refuse_dask_input():
+    da = pytest.importorskip("dask.array")
+    X = da.from_array(np.random.default_rng(0).standard_normal((40, 3)), chunks=20)
+    y = da.from_array(np.arange(40) % 2, chunks=20)
+    with pytest.raises(NotImplementedError, match="Dask"):
+        pz.RelaxedLogisticRegression(penalty=pz.L1(0.01)).fit(X, y)

@@ -113,6 +113,13 @@ class _Relaxing:
         return self._parent(**params)
 
     def _relax(self, X, y, sample_weight, offset):
+        from .dask import is_dask_collection
+
+        if any(is_dask_collection(a) for a in (X, y, sample_weight, offset)):
+            # the refit needs the support's columns in memory: refuse before any pass over the data
+            raise NotImplementedError(
+                f"{type(self).__name__} does not take Dask input: its unpenalized refit needs X in memory. Fit "
+                f"{self._parent.__name__} on the Dask data, or compute X to NumPy.")
         gamma = v.check_gamma(self.gamma)
         if gamma.size != 1:
             raise ValueError(f"gamma must be one number in [0, 1], got {self.gamma!r}.")
