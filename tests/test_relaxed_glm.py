@@ -247,3 +247,31 @@ def test_relaxed_estimators_refuse_dask_input():
     y = da.from_array(np.arange(40) % 2, chunks=20)
     with pytest.raises(NotImplementedError, match="Dask"):
         pz.RelaxedLogisticRegression(penalty=pz.L1(0.01)).fit(X, y)
+
+
+def test_cox_cv_relax_matches_plain_cv_at_gamma_one_and_refits_with_lifelines():
+    pd = pytest.importorskip("pandas")
+    lifelines = pytest.importorskip("lifelines")
+    from sklearn.model_selection import KFold
+
+    rng, X, eta = _data(10, n=200, p=8)
+    time = np.round(rng.exponential(np.exp(-eta)), 1) + 0.1
+    event = rng.uniform(size=len(time)) < 0.8
+    y = np.column_stack([time, event])
+    folds = list(KFold(4, shuffle=True, random_state=1).split(X))
+    plain = pz.CoxPHCV(ties="efron", n_lambdas=10, cv=folds, tol=1e-10).fit(X, y)
+    cv = pz.CoxPHCV(ties="efron", lambdas=plain.lambdas_, cv=folds, tol=1e-10, relax=True, gamma=[0.0, 0.5, 1.0]).fit(
+        X, y)
+    assert cv.cv_mean_.shape == (3, len(plain.lambdas_)) and cv.cv_scores_.shape == (4, 3, len(plain.lambdas_))
+    np.testing.assert_allclose(cv.cv_mean_[-1], plain.cv_mean_, rtol=1e-6)
+    # the relaxed models fit the held-out folds differently (the refit row is not the γ = 1 row)
+    assert not np.allclose(cv.cv_mean_[0], cv.cv_mean_[-1])
+    k = int(np.flatnonzero(cv.lambdas_ == cv.lam_)[0])
+    w = cv.path_.coefs[:, k]
+    support = w != 0
+    df = pd.DataFrame(X[:, support], columns=[f"x{j}" for j in range(support.sum())])
+    df["T"], df["E"] = time, event.astype(int)
+    ref = lifelines.CoxPHFitter(penalizer=0.0).fit(df, "T", "E", fit_options={"precision": 1e-12})
+    refit = np.zeros(X.shape[1])
+    refit[support] = ref.params_.to_numpy()
+    np.testing.assert_allclose(cv.coef_, cv.gamma_ * w + (1 - cv.gamma_) * refit, atol=1e-6)
