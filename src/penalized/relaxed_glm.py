@@ -124,11 +124,11 @@ class _Relaxing:
         if gamma.size != 1:
             raise ValueError(f"gamma must be one number in [0, 1], got {self.gamma!r}.")
         gamma = float(gamma[0])
-        penalized = self._parent.fit(self, X, y, sample_weight=sample_weight, offset=offset)
-        assert penalized is self
+        self._parent.fit(self, X, y, sample_weight=sample_weight, offset=offset)
         coef = np.asarray(self.coef_, dtype=np.float64)
         self.penalized_coef_ = self.coef_.copy()
-        self.penalized_intercept_ = np.copy(getattr(self, "intercept_", 0.0))
+        intercept = getattr(self, "intercept_", 0.0)
+        self.penalized_intercept_ = np.copy(intercept) if np.ndim(intercept) else float(intercept)
         support = np.any(np.atleast_2d(coef) != 0, axis=0)
         if not support.any():  # the penalized fit is already the intercept-only (null) model
             self.refit_coef_ = np.zeros(np.shape(self.coef_))
