@@ -68,7 +68,8 @@ from .path import (
 )
 from .path_predict import response_of
 from .penalties import check_bounds
-from .relaxed import mix, refit_on_support
+from .relaxed import mix
+from .relaxed_glm import refit_support, relaxed_refits
 from .standardize import check_standardize, path_arrays_to_original, standardized_path_inputs
 
 __all__ = ["LassoCV", "ElasticNetCV", "LogisticRegressionCV", "PoissonRegressorCV", "MultiTaskLassoCV",
@@ -109,19 +110,6 @@ def _decision(X, coefs, intercepts, offset=None):
     return Z
 
 
-def _relaxed_refits(X, y, coefs, sample_weight, fit_intercept):
-    """Least-squares refits on the support of every column of ``coefs`` (p, k), cached by support."""
-    cache = {}
-    R, Rb = np.zeros_like(coefs), np.zeros(coefs.shape[1])
-    for i in range(coefs.shape[1]):
-        support = coefs[:, i] != 0
-        key = np.packbits(support).tobytes()
-        if key not in cache:
-            cache[key] = refit_on_support(X, y, support, sample_weight, fit_intercept)
-        R[:, i], Rb[i] = cache[key]
-    return R, Rb
-
-
 def _fold_models(arrays, n_lambdas):
     """``(coefs (n_outputs, m, k), intercepts (n_outputs, k), used)`` of a fold's path, on the ``m``
     features non-zero somewhere along it (``used``); a path that stopped before the end of the grid
@@ -160,10 +148,10 @@ def _fold_task(X, y, target, sample_weight, offset, train, test, datafit, unit, 
     coefs, intercepts, used = _fold_models(arrays, len(lambdas))
     X_train, X_test = X_train[:, used], X_test[:, used]
     models = [(coefs, intercepts)]
-    if gammas is not None:  # least squares, one target: the offset moves into the target
-        t_train = target[train] if off_train is None else target[train] - off_train
-        R, Rb = _relaxed_refits(X_train, t_train, coefs[0], sw_train, solver["fit_intercept"])
-        models = [tuple(x[None] for x in mix(g, coefs[0], intercepts[0], R, Rb)) for g in gammas]
+    if gammas is not None:  # the unpenalized refit of every support (penalized.relaxed_glm)
+        R, Rb, _ = relaxed_refits(datafit, X_train, target[train], coefs, sw_train, off_train,
+                                  solver["fit_intercept"])
+        models = [mix(g, coefs, intercepts, R, Rb) for g in gammas]
     Zs = [_decision(X_test, c, b, off_test) for c, b in models]
     scores = np.array([metric(y[test], Z, sw_test, classes, X_test, c, b)
                        for Z, (c, b) in zip(Zs, models, strict=True)])
@@ -198,7 +186,13 @@ class _PathCV:
     _outer_name = None  # e.g. "l1_ratio"
 
     def _gammas(self):
-        return None
+        """The relaxed fit's γ grid with ``relax=True`` (None without)."""
+        relax = getattr(self, "relax", False)
+        if not isinstance(relax, (bool, np.bool_)):
+            raise TypeError(f"relax must be True or False, got {relax!r}.")
+        if not relax:
+            return None
+        return np.unique(v.check_gamma(DEFAULT_GAMMAS if self.gamma is None else self.gamma))
 
     def _scoring_prototype(self):
         """The estimator scikit-learn scorers evaluate at each λ (the model fitted at one λ)."""
@@ -271,8 +265,8 @@ class _PathCV:
         box = check_bounds(self.bounds, self.positive, X.shape[1])
         standardize = check_standardize(self.standardize)
         if box is not None and gammas is not None:
-            raise ValueError(f"{type(self).__name__}: relax=True refits by unconstrained least squares; it takes no "
-                             "positive= or bounds=.")
+            raise ValueError(f"{type(self).__name__}: relax=True refits without a penalty or constraints; it "
+                             "takes no positive= or bounds=.")
         solver = dict(fit_intercept=self.fit_intercept, tol=self.tol, max_iter=self.max_iter,
                       screening=self.screening)
         stops = _stopping_rules(self, X.shape[1])
@@ -304,9 +298,7 @@ class _PathCV:
         self.path_.stopped_early = len(grid) < self._grid_length()
         coef, intercept = self.path_.coef_at(k_sel), self.path_.intercepts[..., k_sel]
         if gammas is not None:
-            target = data.y if data.offset is None else data.y - data.offset
-            refit = refit_on_support(X, target, coef != 0, sample_weight, self.fit_intercept)
-            coef, intercept = mix(self.gamma_, coef, float(intercept), *refit)
+            coef, intercept = self._relaxed_refit(X, data, coef, intercept)
         self._set_coef(np.asarray(coef).astype(X.dtype, copy=False), intercept, data.classes)
         self.dual_gap_ = float(full.certificates[k_sel])
         self.n_iter_ = int(full.n_iter[k_sel])
@@ -314,6 +306,23 @@ class _PathCV:
             self.dual_gap_, self.n_iter_ = np.array([self.dual_gap_]), np.array([self.n_iter_])
         self._warn(outcomes, full, grid)
         return self
+
+    def _relaxed_refit(self, X, data, coef, intercept):
+        """The relaxed fit at ``(lam_, gamma_)``: the unpenalized refit of the data fit on the
+        support of ``coef`` mixed with it (:mod:`penalized.relaxed_glm`)."""
+        coef = np.asarray(coef, dtype=np.float64)
+        support = np.any(np.atleast_2d(coef) != 0, axis=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            refit, b, converged = refit_support(data.datafit, X, data.y, support, data.sample_weight, data.offset,
+                                                self.fit_intercept)
+        if not converged:
+            warnings.warn(f"{type(self).__name__}: the unpenalized refit on the {int(support.sum())} selected "
+                          "features did not converge (separated classes?); the relaxed fit carries its large "
+                          "coefficients.", ConvergenceWarning, stacklevel=3)
+        coef, intercept = mix(self.gamma_, coef, np.asarray(intercept, dtype=np.float64), refit.reshape(coef.shape),
+                              np.reshape(b, np.shape(intercept)))
+        return coef, (float(intercept) if np.ndim(intercept) == 0 else intercept)
 
     def _grid_length(self):
         return len(self.lambdas) if self.lambdas is not None else self.n_lambdas
@@ -591,13 +600,6 @@ class LassoCV(_RegressionPathCV):
     def _units(self, n_features):
         return [(1.0, v.check_path_penalty("l1", weights=self.weights, n_features=n_features))]
 
-    def _gammas(self):
-        if not isinstance(self.relax, (bool, np.bool_)):
-            raise TypeError(f"relax must be True or False, got {self.relax!r}.")
-        if not self.relax:
-            return None
-        return np.unique(v.check_gamma(DEFAULT_GAMMAS if self.gamma is None else self.gamma))
-
 
 class ElasticNetCV(_RegressionPathCV):
     __doc__ = (
@@ -661,6 +663,16 @@ def _l1_ratio_units(penalty, l1_ratio, weights, n_features):
     return [(float(r), v.check_path_penalty(penalty, r, weights, n_features)) for r in ratios]
 
 
+_RELAX_PARAMS = """    relax : bool, default=False
+        Cross-validate the relaxed fit ``γ·w_λ + (1 − γ)·w̃_λ`` over ``(γ, λ)``: ``w̃_λ`` is the
+        unpenalized refit of the same data fit on the support of ``w_λ`` (glmnet's ``relax=TRUE``;
+        :mod:`penalized.relaxed_glm`); the refit uses ``gamma_`` and ``lam_``.
+    gamma : float or list of floats in [0, 1], optional
+        The γ grid for ``relax=True``; default glmnet's ``(0, 0.25, 0.5, 0.75, 1)``. Attributes
+        ``gamma_``, ``gamma_min_``, ``gamma_1se_``, ``gammas_`` as in :class:`LassoCV`.
+"""
+
+
 class LogisticRegressionCV(_PathCV, LogisticRegression):
     __doc__ = (
         """Penalized logistic regression with λ chosen by K-fold cross-validation.
@@ -681,6 +693,7 @@ class LogisticRegressionCV(_PathCV, LogisticRegression):
     l1_ratio : float or list of floats, default=0.5
         ρ of ``"elasticnet"`` (a list is searched, as in :class:`ElasticNetCV`)."""
         + _COMMON_PARAMS
+        + _RELAX_PARAMS
         + """
     Attributes
     ----------"""
@@ -701,7 +714,7 @@ class LogisticRegressionCV(_PathCV, LogisticRegression):
     def __init__(self, penalty="l1", *, l1_ratio=0.5, n_lambdas=100, eps=None, lambdas=None, weights=None,
                  cv=10, scoring=None, select="min", positive=False, bounds=None, standardize=False,
                  fit_intercept=True, tol=1e-4, max_iter=1000, screening="auto", n_jobs=None,
-                 early_stop="auto", dfmax=None, pmax=None, keep=False, random_state=0):
+                 early_stop="auto", dfmax=None, pmax=None, keep=False, random_state=0, relax=False, gamma=None):
         self.penalty = penalty
         self.l1_ratio = l1_ratio
         self.n_lambdas = n_lambdas
@@ -711,6 +724,7 @@ class LogisticRegressionCV(_PathCV, LogisticRegression):
         self.cv = cv
         self.scoring = scoring
         self.select = select
+        self.relax, self.gamma = relax, gamma
         self.positive = positive
         self.bounds = bounds
         self.standardize = standardize
@@ -783,6 +797,7 @@ class PoissonRegressorCV(_PathCV, PoissonRegressor):
         + _COMMON_PARAMS.replace('Default ``"mse"`` for regression (averaged over the tasks of a 2-D ``y``), '
                                  '``"deviance"`` for\n        classes (binomial or multinomial; glmnet\'s defaults)',
                                  'Default ``"poisson_deviance"``; also ``"mse"``, ``"mae"`` (on ``μ = exp(η)``)')
+        + _RELAX_PARAMS
         + """
     Attributes
     ----------"""
@@ -797,7 +812,7 @@ class PoissonRegressorCV(_PathCV, PoissonRegressor):
     def __init__(self, penalty="l1", *, l1_ratio=0.5, n_lambdas=100, eps=None, lambdas=None, weights=None,
                  cv=10, scoring=None, select="min", positive=False, bounds=None, standardize=False,
                  fit_intercept=True, tol=1e-4, max_iter=1000, screening="auto", n_jobs=None,
-                 early_stop="auto", dfmax=None, pmax=None, keep=False, random_state=0):
+                 early_stop="auto", dfmax=None, pmax=None, keep=False, random_state=0, relax=False, gamma=None):
         self.penalty = penalty
         self.l1_ratio = l1_ratio
         self.n_lambdas = n_lambdas
@@ -807,6 +822,7 @@ class PoissonRegressorCV(_PathCV, PoissonRegressor):
         self.cv = cv
         self.scoring = scoring
         self.select = select
+        self.relax, self.gamma = relax, gamma
         self.positive = positive
         self.bounds = bounds
         self.standardize = standardize

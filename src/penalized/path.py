@@ -630,7 +630,7 @@ def regularization_path(X, y, penalty="l1", *, l1_ratio=0.5, weights=None, dataf
         return vector_path(X, y, penalty, datafit=as_vector_datafit(datafit), l1_ratio=l1_ratio, weights=weights,
                            lambdas=lambdas, n_lambdas=n_lambdas, eps=eps, sample_weight=sample_weight,
                            fit_intercept=fit_intercept, tol=tol, max_iter=min(max_iter, 100), positive=positive,
-                           bounds=bounds, offset=offset)
+                           bounds=bounds, offset=offset, standardize=standardize)
     datafit = resolve_datafit(datafit)
     v.check_path_solver_params(tol, max_iter, fit_intercept)
     v.check_screening(screening)

@@ -4,15 +4,17 @@ Both fit through :func:`penalized.glm.newton.fit_vector` (proximal Newton / IRLS
 penalized weighted least-squares solver); ``dual_gap_`` is the certificate described there: the
 duality gap (convex penalties) or stationarity measure (MCP, SCAD) of the weighted least-squares
 model rebuilt around the returned point, in objective units — zero exactly at a KKT point of
-the true problem, a KKT residual rather than a bound on the suboptimality.
+the true problem, a KKT residual rather than a bound on the suboptimality. ``kkt_violation_`` is
+the KKT violation itself, from the true gradient (:mod:`penalized.glm.kkt`: what certifies these
+fits).
 """
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -20,27 +22,14 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .. import _validation as v
 from .._support import SupportMixin
 from ..penalties import check_bounds
+from ..standardize import fit_standardized
 from .cox import Cox
 from .huber import Huber
+from .kkt import kkt_violation
 from .newton import fit_vector
 from .survival import breslow_cumulative_hazard, check_survival_target, concordance_index
 
-__all__ = ["CoxPH", "HuberRegressor", "standardize_columns"]
-
-
-def standardize_columns(X, sample_weight=None):
-    """Column scales ``sd_j`` (weighted, 1/n; 1 for constant columns) and ``X`` divided by them
-    (a scaled copy; sparse stays sparse)."""
-    a = np.full(X.shape[0], 1.0 / X.shape[0]) if sample_weight is None else sample_weight / np.sum(sample_weight)
-    if sp.issparse(X):
-        mean = np.asarray(X.T @ a).ravel()
-        sq = np.asarray(X.multiply(X).T @ a).ravel()
-    else:
-        mean, sq = a @ X, a @ (X * X)
-    sd = np.sqrt(np.maximum(sq - mean * mean, 0.0))
-    sd = np.where(sd > 1e-12 * np.maximum(1.0, np.abs(mean)), sd, 1.0)
-    Xs = (X @ sp.diags(1.0 / sd)).tocsc() if sp.issparse(X) else X / sd
-    return Xs, sd
+__all__ = ["CoxPH", "HuberRegressor"]
 
 
 class _VectorModel(SupportMixin, BaseEstimator):
@@ -69,20 +58,21 @@ class _VectorModel(SupportMixin, BaseEstimator):
             sample_weight = check_sample_weight(sample_weight, n)
         offset = v.check_offset(offset, n)
         box = check_bounds(self.bounds, self.positive, p)
-        sd = np.ones(p)
-        if self.standardize:
-            X, sd = standardize_columns(X, sample_weight)
-            if box is not None:
-                box = tuple(None if b is None else b * sd for b in box)
         coef0 = None
         if self.warm_start and getattr(self, "coef_", None) is not None and np.shape(self.coef_) == (p,):
-            coef0 = self.coef_ * sd
-        result = fit_vector(datafit, self.penalty, X, y, sample_weight=sample_weight,
-                            fit_intercept=self.fit_intercept, coef_init=coef0, tol=self.tol,
-                            max_iter=self.max_iter, bounds=box, offset=offset)
-        self.coef_ = result.coef / sd
+            coef0 = self.coef_
+        # glmnet's standardization (penalized.standardize): the elastic-net family on X itself with
+        # per-feature factors (no copy); group and non-convex penalties on a column-scaled copy
+        fit = functools.partial(fit_standardized, fit_vector) if self.standardize else fit_vector
+        result = fit(datafit, self.penalty, X, y, sample_weight=sample_weight, fit_intercept=self.fit_intercept,
+                     coef_init=coef0, tol=self.tol, max_iter=self.max_iter, bounds=box, offset=offset)
+        self.coef_ = np.asarray(result.coef, dtype=np.float64)
         self.n_iter_ = result.n_iter
         self.dual_gap_ = result.certificate
+        self.kkt_violation_ = float("nan") if box is not None else kkt_violation(
+            datafit.bind(y, sample_weight), self.penalty, X, self.coef_, getattr(result, "intercept", 0.0),
+            offset=offset, fit_intercept=self.fit_intercept and datafit.has_intercept,
+            standardize=bool(self.standardize), sample_weight=sample_weight)
         if not result.converged:
             warnings.warn(f"{type(self).__name__} did not converge in max_iter={self.max_iter} Newton steps: "
                           f"certificate {result.certificate:.3g} > tol·L(0) = {result.threshold:.3g}.",
@@ -110,10 +100,13 @@ class CoxPH(_VectorModel):
         maximum partial likelihood, lifelines' ``CoxPHFitter(penalizer=0)``).
     ties : "breslow" or "efron", default="breslow"
     standardize : bool, default=False
-        Fit on columns divided by their (weighted, 1/n) standard deviation, so that the penalty
-        acts on standardized coefficients (glmnet's default); ``coef_`` is on the original scale
-        and ``bounds`` are too. Constant columns are left as they are (their coefficient is 0:
-        they do not change the partial likelihood).
+        glmnet's default: the penalty acts on the coefficients of the columns divided by their
+        (weighted, 1/n, centred) standard deviation; ``coef_`` is on the original scale and
+        ``bounds`` are too (:mod:`penalized.standardize`). ``X`` is not copied for the elastic-net
+        family (L1, L2, L1L2 and their sums: per-feature penalty factors on ``X`` itself; sparse
+        ``X`` stays as given); ``GroupL1`` with groups of several features, MCP and SCAD are solved
+        on a column-scaled copy (sparse stays sparse). Constant columns are held at 0 (they do not
+        change the partial likelihood).
     positive, bounds : a box on the coefficients, as in :class:`penalized.Lasso`.
     tol : float, default=1e-4
         Stop when the certificate is ≤ ``tol·(L(0) − L_sat)`` (half the null deviance / n).
@@ -130,7 +123,12 @@ class CoxPH(_VectorModel):
         The certificate at ``coef_`` (see :mod:`penalized.glm.newton`): the duality gap of the
         penalized weighted least-squares model built around ``coef_`` (stationarity measure for
         MCP/SCAD; the box conditions included), times ``H/2``. It is zero exactly when the KKT
-        conditions of the Cox problem hold there: a KKT residual in objective units.
+        conditions of the Cox problem hold there: a KKT residual in objective units, not a bound on
+        ``P(w) − P*`` (the partial likelihood's conjugate has no closed form: the risk sets nest).
+    kkt_violation_ : float
+        What certifies the fit: ``max_j dist(−∂L_data/∂w_j, ∂R_j(w))`` (per group for ``GroupL1``)
+        from the true gradient at ``coef_``, in gradient units (standardized coordinates with
+        ``standardize=True``); NaN with ``bounds``/``positive`` (:mod:`penalized.glm.kkt`).
     event_times_, cum_baseline_hazard_ : ndarray
         Breslow's baseline cumulative hazard ``H₀`` at the distinct training event times (with
         the fitted ``η``, offsets included).
@@ -198,8 +196,8 @@ class HuberRegressor(RegressorMixin, _VectorModel):
     standardize, positive, bounds, tol, max_iter, warm_start : as in :class:`CoxPH`.
     fit_intercept : bool, default=True
 
-    Attributes: ``coef_``, ``intercept_``, ``n_iter_`` (outer IRLS steps), ``dual_gap_`` (as in
-    :class:`CoxPH`).
+    Attributes: ``coef_``, ``intercept_``, ``n_iter_`` (outer IRLS steps), ``dual_gap_`` and
+    ``kkt_violation_`` (as in :class:`CoxPH`; the intercept's ``|∂L/∂b|`` included).
     """
 
     def __init__(self, penalty=None, *, delta=1.0, standardize=False, positive=False, bounds=None,

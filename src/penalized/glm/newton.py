@@ -22,10 +22,12 @@ true one, so the model's own certificate (the duality gap of the weighted least-
 problem for convex penalties, its stationarity measure for MCP/SCAD, box conditions included),
 times ``H/2``, is zero exactly when the KKT conditions of the true problem hold. It is a KKT
 residual in the objective's units, not a bound on the true suboptimality; the loop stops when it
-is ≤ ``tol·(L(0) − L_sat)`` (half the null deviance over ``Σs``), or when a step's predicted
-decrease falls below the rounding error of the objective (then ``converged`` is True with a
-certificate above the threshold: the duality gap of the model is first-order in the KKT
-violation, the objective's decrease second-order).
+is ≤ ``tol·(L(0) − L_sat)`` (half the null deviance over ``Σs``). The duality gap of the model is
+first-order in the KKT violation, the objective's decrease second-order: near the optimum the
+steps change the objective by less than its rounding error and still settle the KKT conditions,
+so they are taken (the line search allows the objective's rounding) as long as they halve the
+certificate; after three that do not, the loop stops with ``converged`` True and a certificate
+above the threshold (rounding-limited).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ __all__ = ["fit_vector", "model_penalty"]
 
 _ARMIJO = 1e-4
 _FORCING = 0.1  # each weighted least-squares model is solved to this fraction of the certificate
+_FLAT_STEPS = 3  # steps at the objective's rounding that do not halve the certificate: stop
 
 
 def model_penalty(penalty, factor):
@@ -95,6 +98,11 @@ class _Model:
         return np.asarray(res.coef, dtype=np.float64) * self.t, float(res.intercept), res.n_iter
 
 
+def _rounding(objective):
+    """The rounding error of the objective's value."""
+    return 64 * np.finfo(np.float64).eps * max(abs(objective), 1.0)
+
+
 def _line_search(bound, penalty, X, w, b, eta, objective, g, w_new, b_new):
     d, db = w_new - w, b_new - b
     deta = np.asarray(X @ d).ravel() + db
@@ -103,7 +111,9 @@ def _line_search(bound, penalty, X, w, b, eta, objective, g, w_new, b_new):
     while True:
         w_t, eta_t = w + step * d, eta + step * deta
         f_t = bound.value(eta_t) + _penalty_value(penalty, w_t)
-        if f_t <= objective + _ARMIJO * step * min(decrease, 0.0) or step < 1e-10:
+        # (with a slack at the objective's rounding: near the optimum the steps that settle the last
+        # digits of the KKT conditions change the objective by less than that)
+        if f_t <= objective + _ARMIJO * step * min(decrease, 0.0) + _rounding(objective) or step < 1e-10:
             return w_t, b + step * db, eta_t, f_t, step, decrease
         step *= 0.5
 
@@ -139,12 +149,20 @@ def fit_vector(datafit, penalty, X, y, *, sample_weight=None, fit_intercept=True
     eta = np.asarray(X @ w).ravel() + b + offset
     objective = bound.value(eta) + _penalty_value(penalty, w)
     certificate, inner_epochs, it, stalled, at_rounding = np.inf, 0, 0, False, False
+    previous, flat = np.inf, 0
     for it in range(1, max_iter + 1):
         model = _Model(bound, X, eta, offset, penalty, bounds, model_intercept)
         certificate = model.certificate(w, b)
         if certificate <= threshold:
             it -= 1
             break
+        # Steps below the objective's rounding still settle the KKT conditions (the certificate is
+        # first-order in their violation, the objective second-order): go on while they halve it.
+        flat = flat + 1 if (at_rounding and certificate > 0.5 * previous) else 0
+        if flat >= _FLAT_STEPS:
+            stalled = True
+            break
+        previous = certificate
         w_new, b_new, epochs = model.solve(w, b, max(0.25 * threshold, _FORCING * certificate), inner_max_iter,
                                            first=coef_init is None and it == 1 and not np.any(w))
         inner_epochs += epochs
@@ -153,9 +171,9 @@ def fit_vector(datafit, penalty, X, y, *, sample_weight=None, fit_intercept=True
         w, b, eta, new_objective, step, decrease = _line_search(bound, penalty, X, w, b, eta, objective,
                                                                 model.g, w_new, b_new)
         # the model promises less than the rounding error of the objective: nothing left to gain
-        at_rounding = -decrease <= 64 * np.finfo(np.float64).eps * max(abs(objective), 1.0)
-        stalled = at_rounding or (new_objective >= objective and step < 1e-9)
-        objective = min(objective, new_objective)
+        at_rounding = -decrease <= _rounding(objective)
+        stalled = not at_rounding and new_objective >= objective and step < 1e-9
+        objective = new_objective if at_rounding else min(objective, new_objective)
         if stalled:
             certificate = _Model(bound, X, eta, offset, penalty, bounds, model_intercept).certificate(w, b)
             break

@@ -57,10 +57,13 @@ def _solve_grid(X, y, datafit, unit, grid, *, bound, sample_weight, fit_intercep
 
 def vector_path(X, y, penalty="l1", *, datafit, l1_ratio=0.5, weights=None, lambdas=None, n_lambdas=100, eps=None,
                 sample_weight=None, fit_intercept=True, tol=1e-4, max_iter=100, positive=False, bounds=None,
-                offset=None):
+                offset=None, standardize=False):
     """:func:`penalized.regularization_path` for a whole-vector data fit (same parameters;
-    ``max_iter`` counts proximal Newton steps per λ). Cox has no intercept (``intercepts`` are 0)."""
+    ``max_iter`` counts proximal Newton steps per λ). Cox has no intercept (``intercepts`` are 0).
+    ``standardize``: glmnet's (:mod:`penalized.standardize`: the elastic-net family on ``X`` with
+    per-feature factors, no copy; λ_max and the grid those of the standardized problem)."""
     from ..path_result import PathResult, default_eps, lambda_grid
+    from ..standardize import check_standardize, standardized_path_inputs
 
     names = np.asarray(X.columns, dtype=object) if hasattr(X, "columns") else None
     X = check_array(X, accept_sparse="csc", dtype=np.float64, order="F")
@@ -74,6 +77,10 @@ def vector_path(X, y, penalty="l1", *, datafit, l1_ratio=0.5, weights=None, lamb
     unit = v.check_path_penalty(penalty, l1_ratio, weights, p)
     box = check_bounds(bounds, positive, p)
     fit_intercept = bool(fit_intercept and bound.has_intercept)
+    st, reported = None, unit
+    if check_standardize(standardize):
+        X, unit, box, st = standardized_path_inputs(X, unit, box, sample_weight)
+        reported = st.reported_penalty(reported)
     if lambdas is None:
         v.check_grid_params(n_lambdas, eps)
         lam_max = _grid_start(X, bound, unit, np.zeros(n) if offset is None else offset, fit_intercept)
@@ -83,12 +90,14 @@ def vector_path(X, y, penalty="l1", *, datafit, l1_ratio=0.5, weights=None, lamb
     coefs, intercepts, gaps, thresholds, n_iter, converged, loss = _solve_grid(
         X, y, datafit, unit, grid, bound=bound, sample_weight=sample_weight, fit_intercept=fit_intercept, tol=tol,
         max_iter=max_iter, box=box, offset=offset)
+    if st is not None:
+        coefs = st.to_original(coefs, axis=0)
     if not converged.all():
         warnings.warn(f"regularization_path: {np.count_nonzero(~converged)} of {len(grid)} points did not reach "
                       f"tol={tol:g} in max_iter={max_iter} Newton steps.", ConvergenceWarning, stacklevel=3)
     return PathResult(lambdas=np.asarray(grid, dtype=np.float64), coef_store=coefs, intercepts=intercepts,
                       dual_gaps=gaps, n_nonzero=np.count_nonzero(coefs, axis=0), train_loss=loss, n_iter=n_iter,
-                      converged=converged, penalty=unit, datafit=datafit, lambda_max=lam_max, feature_names=names,
+                      converged=converged, penalty=reported, datafit=datafit, lambda_max=lam_max, feature_names=names,
                       tol=tol, thresholds=thresholds)
 
 
@@ -115,6 +124,26 @@ def _fold_scores(X, y, coefs, train, test, datafit, scoring, sample_weight, offs
     return dev / events, events
 
 
+def _gamma_grid(relax, gamma):
+    """The relaxed fit's γ grid (None without ``relax``)."""
+    if not isinstance(relax, (bool, np.bool_)):
+        raise TypeError(f"relax must be True or False, got {relax!r}.")
+    if not relax:
+        return None
+    return np.unique(v.check_gamma((0.0, 0.25, 0.5, 0.75, 1.0) if gamma is None else gamma))
+
+
+def _relaxed_models(datafit, X, y, coefs, train, sample_weight, offset, gammas):
+    """``γ·coefs + (1 − γ)·refits`` for every γ: the training part's unpenalized refits on the
+    supports of its path (:func:`penalized.relaxed_glm.relaxed_refits`)."""
+    from ..relaxed_glm import relaxed_refits
+
+    R, _, _ = relaxed_refits(datafit, X[train], _subset(y, train), np.asarray(coefs)[None],
+                             None if sample_weight is None else sample_weight[train],
+                             None if offset is None else offset[train], fit_intercept=False)
+    return [g * coefs + (1.0 - g) * R[0] for g in gammas]
+
+
 class CoxPHCV(BaseEstimator):
     """Cross-validated penalized Cox model: a path of ``penalty`` on every training fold, λ chosen by
     glmnet's partial-likelihood deviance (``scoring="deviance"``, lower is better) or Harrell's C
@@ -137,13 +166,23 @@ class CoxPHCV(BaseEstimator):
     scoring : "deviance" or "C"
     select : "min" or "1se", default "min"
     standardize, tol, max_iter : as in :class:`penalized.CoxPH`.
+    relax : bool, default False
+        Cross-validate the relaxed fit ``γ·w_λ + (1 − γ)·w̃_λ`` over ``(γ, λ)``, ``w̃_λ`` the
+        unpenalized partial-likelihood refit on the support of ``w_λ`` (glmnet's ``relax=TRUE``;
+        :mod:`penalized.relaxed_glm`); ``coef_`` is the relaxed fit at ``(lam_, gamma_)``.
+    gamma : float or list of floats in [0, 1], optional
+        The γ grid for ``relax=True``; default glmnet's ``(0, 0.25, 0.5, 0.75, 1)``.
 
     Attributes: ``lambdas_``, ``cv_mean_``, ``cv_std_err_``, ``lam_min_``, ``lam_1se_``, ``lam_``,
-    ``coef_``, ``path_`` (the full-data path), ``dual_gap_``, ``n_iter_``.
+    ``coef_``, ``path_`` (the full-data path), ``dual_gap_``, ``n_iter_``; with ``relax=True``
+    also ``gammas_``, ``gamma_min_``, ``gamma_1se_``, ``gamma_`` (the choice of the λ rule, as
+    :class:`penalized.LassoCV`'s), and ``cv_mean_``, ``cv_std_err_`` of shape (n_gammas, n_lambdas),
+    ``cv_scores_`` (n_folds, n_gammas, n_lambdas).
     """
 
     def __init__(self, penalty="l1", *, l1_ratio=0.5, ties="breslow", lambdas=None, n_lambdas=50, eps=None, cv=5,
-                 scoring="deviance", select="min", standardize=False, tol=1e-4, max_iter=100, random_state=0):
+                 scoring="deviance", select="min", standardize=False, tol=1e-4, max_iter=100, random_state=0,
+                 relax=False, gamma=None):
         self.penalty = penalty
         self.l1_ratio = l1_ratio
         self.ties = ties
@@ -157,11 +196,10 @@ class CoxPHCV(BaseEstimator):
         self.tol = tol
         self.max_iter = max_iter
         self.random_state = random_state
+        self.relax, self.gamma = relax, gamma
 
     def fit(self, X, y, sample_weight=None, offset=None):
         from sklearn.model_selection import KFold, check_cv
-
-        from .estimators import standardize_columns
 
         if self.scoring not in ("deviance", "C"):
             raise ValueError(f"scoring must be 'deviance' or 'C', got {self.scoring!r}.")
@@ -176,31 +214,52 @@ class CoxPHCV(BaseEstimator):
         def path(rows, lambdas):
             """The path on ``rows`` (standardized on them alone if asked), coefficients on X's scale."""
             Xr, swr = X[rows], None if sw is None else sw[rows]
-            sd = np.ones(X.shape[1])
-            if self.standardize:
-                Xr, sd = standardize_columns(Xr, swr)
-            result = vector_path(Xr, _subset(y, rows), self.penalty, datafit=datafit, l1_ratio=self.l1_ratio,
-                                 lambdas=lambdas, n_lambdas=self.n_lambdas, eps=self.eps, sample_weight=swr,
-                                 tol=self.tol, max_iter=self.max_iter,
-                                 offset=None if offset is None else offset[rows])
-            result.coef_store = np.asarray(result.coefs) / sd[:, None]
-            return result
+            return vector_path(Xr, _subset(y, rows), self.penalty, datafit=datafit, l1_ratio=self.l1_ratio,
+                               lambdas=lambdas, n_lambdas=self.n_lambdas, eps=self.eps, sample_weight=swr,
+                               tol=self.tol, max_iter=self.max_iter, offset=None if offset is None else offset[rows],
+                               standardize=self.standardize)
 
         self.path_ = path(np.arange(X.shape[0]), self.lambdas)
         grid = self.path_.lambdas
         splitter = KFold(self.cv, shuffle=True, random_state=self.random_state) if isinstance(self.cv, int) \
             else check_cv(self.cv)
+        gammas = _gamma_grid(self.relax, self.gamma)
         scores, fold_w = [], []
         for train, test in splitter.split(X):
-            out = _fold_scores(X, y, path(train, grid).coefs, train, test, datafit, self.scoring, sw, offset)
-            scores.append(out if self.scoring == "C" else out[0])
-            fold_w.append(1.0 if self.scoring == "C" else out[1])
-        self._select(np.array(scores), np.array(fold_w), grid)
+            coefs = path(train, grid).coefs
+            models = [coefs] if gammas is None else _relaxed_models(datafit, X, y, coefs, train, sw, offset, gammas)
+            outs = [_fold_scores(X, y, c, train, test, datafit, self.scoring, sw, offset) for c in models]
+            scores.append([o if self.scoring == "C" else o[0] for o in outs])
+            fold_w.append(1.0 if self.scoring == "C" else outs[0][1])
+        scores = np.array(scores)  # (n_folds, n_gammas, n_lambdas)
+        if gammas is None:
+            self._select(scores[:, 0], np.array(fold_w), grid)
+        else:
+            self._select_relaxed(scores, np.array(fold_w), grid, gammas)
         k = int(np.flatnonzero(grid == self.lam_)[0])
         self.coef_ = self.path_.coefs[:, k].copy()
+        if gammas is not None:
+            from ..relaxed_glm import refit_support
+
+            refit, _, _ = refit_support(datafit, X, y, self.coef_ != 0, sw, offset, fit_intercept=False)
+            self.coef_ = self.gamma_ * self.coef_ + (1.0 - self.gamma_) * refit
         self.dual_gap_ = float(self.path_.dual_gaps[k])
         self.n_iter_ = int(self.path_.n_iter[k])
         return self
+
+    def _select_relaxed(self, scores, fold_w, grid, gammas):
+        """``(γ, λ)`` by :func:`penalized.cv_rule.select_lambda` on the event-weighted fold means."""
+        from ..cv_rule import select_lambda
+
+        wts = fold_w / fold_w.sum()
+        mean = np.tensordot(wts, scores, axes=1)
+        se = np.sqrt(np.tensordot(wts, (scores - mean) ** 2, axes=1) / max(len(fold_w) - 1, 1))
+        (r_min, k_min), (r_1se, k_1se) = select_lambda(mean, se, greater_is_better=self.scoring == "C")
+        self.lambdas_, self.cv_mean_, self.cv_std_err_, self.cv_scores_ = grid, mean, se, scores
+        self.lam_min_, self.lam_1se_ = float(grid[k_min]), float(grid[k_1se])
+        self.gammas_, self.gamma_min_, self.gamma_1se_ = gammas, float(gammas[r_min]), float(gammas[r_1se])
+        self.lam_ = self.lam_min_ if self.select == "min" else self.lam_1se_
+        self.gamma_ = self.gamma_min_ if self.select == "min" else self.gamma_1se_
 
     def _select(self, scores, fold_w, grid):
         wts = fold_w / fold_w.sum()

@@ -32,6 +32,10 @@ def certify(problem, penalty, coef, intercept=0.0, bounds=None):
     kp = kernel_penalty(penalty, p, bounds)
     if kp.bounded and (np.any(coef < kp.lower) or np.any(coef > kp.upper)):
         return Certificate(value=float("inf"), null_loss=float(problem.null_loss), objective=float("inf"))
+    if kp.groups is not None and not problem.datafit.bounded_curvature:  # Poisson with groups
+        from .newton_blocks import certify_newton_blocks
+
+        return certify_newton_blocks(problem, kp, coef, intercept, given=True)[0]
     if kp.groups is not None or K > 1:
         from .blocks import certify_blocks
 
