@@ -2613,20 +2613,8 @@ def block_epoch(df, X, Xd, Xi, Xp, sparse, Y, a, Z, B, W, groups, gptr, gidx, gl
     tmp = np.empty(K)
     gB = np.zeros(K)
     no_gram = np.empty(0)
-    uniform = True
-    for i in range(n):
-        if a[i] != a[0]:
-            uniform = False
-            break
+    uniform = _block_epoch_start(Y, a, Z, B, R, gB, resid, sparse and squared and fit_intercept)
     moved = 0.0
-    if resid:
-        for i in range(n):
-            for k in range(K):
-                R[i, k] = Y[i, k] - Z[i, k] - B[k]
-    elif sparse and squared and fit_intercept:
-        for i in range(n):
-            for k in range(K):
-                gB[k] -= 2.0 * a[i] * (Y[i, k] - Z[i, k] - B[k])
     r1 = R.reshape(n * K)  # K = 1: the residual as a contiguous vector
     # The multinomial on dense X: the derivatives once per epoch (D0 at Z0), then each group's
     # gradient is that of Böhning's quadratic bound ½·a_i(I − 11ᵀ/K) on the softmax's Hessian
@@ -2646,13 +2634,7 @@ def block_epoch(df, X, Xd, Xi, Xp, sparse, Y, a, Z, B, W, groups, gptr, gidx, gl
         if size == 0 or LG[g] <= 0.0:
             continue
         if bohning:
-            for i in range(n):
-                shift = 0.0
-                for k in range(K):
-                    shift += Z[i, k] - Z0[i, k]
-                shift /= K
-                for k in range(K):
-                    D[i, k] = D0[i, k] + 0.5 * a[i] * (Z[i, k] - Z0[i, k] - shift)
+            _bohning_derivatives(a, Z, Z0, D0, D)
         elif not resid:
             if sparse:  # the rows each column touches
                 for t in range(size):
@@ -2714,6 +2696,51 @@ def block_epoch(df, X, Xd, Xi, Xp, sparse, Y, a, Z, B, W, groups, gptr, gidx, gl
                 if sparse and squared and fit_intercept:
                     for k in range(K):
                         B[k] -= mu[j] * delta[k]
+    _block_epoch_end(df, Y, a, Z, B, R, D, gB, resid, fit_intercept)
+    return moved
+
+
+@njit(**_JIT)
+def _block_epoch_start(Y, a, Z, B, R, gB, resid, sparse_centred):
+    """:func:`block_epoch`'s state before its first group: the residual ``R = Y − Z − B`` (dense
+    squared error) or the intercepts' gradient ``gB`` (sparse centred squared error: invariant
+    under the steps). Returns whether the sample weights are uniform."""
+    n, K = Z.shape
+    uniform = True
+    for i in range(n):
+        if a[i] != a[0]:
+            uniform = False
+            break
+    if resid:
+        for i in range(n):
+            for k in range(K):
+                R[i, k] = Y[i, k] - Z[i, k] - B[k]
+    elif sparse_centred:
+        for i in range(n):
+            for k in range(K):
+                gB[k] -= 2.0 * a[i] * (Y[i, k] - Z[i, k] - B[k])
+    return uniform
+
+
+@njit(**_JIT)
+def _bohning_derivatives(a, Z, Z0, D0, D):
+    """The multinomial's derivatives ``D`` from Böhning's bound around ``Z0`` (``D0`` there)."""
+    n, K = Z.shape
+    for i in range(n):
+        shift = 0.0
+        for k in range(K):
+            shift += Z[i, k] - Z0[i, k]
+        shift /= K
+        for k in range(K):
+            D[i, k] = D0[i, k] + 0.5 * a[i] * (Z[i, k] - Z0[i, k] - shift)
+
+
+@njit(**_JIT)
+def _block_epoch_end(df, Y, a, Z, B, R, D, gB, resid, fit_intercept):
+    """:func:`block_epoch`'s last steps: ``Z`` from the residual (dense squared error) and the
+    intercepts' steps (exact for the squared error, a curvature-bounded step otherwise)."""
+    n, K = Z.shape
+    squared = df == SQUARED_ERROR
     if resid:
         for k in range(K):
             shift = 0.0
@@ -2735,7 +2762,6 @@ def block_epoch(df, X, Xd, Xi, Xp, sparse, Y, a, Z, B, W, groups, gptr, gidx, gl
             c = block_curvature(df)
             for k in range(K):
                 B[k] -= gB[k] / c
-    return moved
 
 
 @njit(**_JIT)
