@@ -20,7 +20,7 @@ pytest.importorskip("torch_pruning")
 import penalized as pz  # noqa: E402
 from penalized.nn import ProxAdamW, Regularizer  # noqa: E402
 from penalized.nn.coupled import CoupledGroupL1, CoupledGroups, _Member  # noqa: E402
-from penalized.nn.coupled_prox import RowBlocks, diagonal_prox_  # noqa: E402
+from penalized.nn.coupled_prox import RowBlocks, block_shrink_, diagonal_prox_  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _nn_models import make, make_zoo  # noqa: E402
@@ -227,3 +227,34 @@ def test_proxadamw_training_steps_follow_the_reference_prox():
     assert torch.equal(norms == 0, ref_norms == 0)
     for a, b in zip(got, ref, strict=True):
         torch.testing.assert_close(a, b, rtol=1e-7, atol=1e-9)
+
+
+def reference_block_shrink(grp, params, step, lam):
+    """Block soft-thresholding tensor by tensor (the previous implementation, kept as the reference)."""
+    like = params[0]
+    norms = grp.sums([p * p for p in params], like).sqrt()
+    shrink = (1.0 - step * lam / norms.clamp_min(torch.finfo(like.dtype).tiny)).clamp_min(0.0)
+    return [p * f for p, f in zip(params, grp.expand(shrink, 1.0), strict=True)], shrink > 0
+
+
+@pytest.mark.parametrize("source", ["synthetic", "resnet1d", "transformer"])
+def test_block_soft_thresholding_equals_the_per_tensor_reference(source):
+    """ProxSGD's prox (one scalar step) on the row parts, masks and subsets included."""
+    if source == "synthetic":
+        grp = synthetic_groups(torch.float64)
+        blocks = RowBlocks(grp)
+        apply = lambda step, lam: block_shrink_(blocks, grp.params, step, lam)  # noqa: E731
+    else:
+        pen = coupled_penalty(source, torch.float64)
+        grp = pen.groups
+        apply = lambda step, lam: (setattr(pen.group, "lam", lam), pen.prox_foreach_(grp.params, step))  # noqa: E731
+    params = grp.params
+    before = [p.detach().clone() for p in params]
+    step = 0.4
+    lam = half_dead_lam(grp, before, [torch.full_like(p, step) for p in params])
+    expected, alive = reference_block_shrink(grp, before, step, lam)
+    assert 0 < int(alive.sum()) < grp.n_groups
+    apply(step, lam)
+    for got, ref in zip(params, expected, strict=True):
+        torch.testing.assert_close(got.detach(), ref, rtol=1e-12, atol=1e-14)
+    dead_entries_are_exact_zeros(grp, [p.detach() for p in params], alive)

@@ -26,7 +26,7 @@ import torch
 
 from ..penalties import GroupL1, Penalty, PenaltySum, check_penalty_weights
 from .coupled_build import gc_paused, owned_chunks, unit_structures
-from .coupled_prox import RowBlocks, diagonal_prox_
+from .coupled_prox import RowBlocks, block_shrink_, diagonal_prox_
 from .penalty_state import penalty_from_state, penalty_to_state
 from .structures import Slice, head_slices
 
@@ -430,13 +430,7 @@ class CoupledGroupL1(Penalty):
 
     def _block_shrink(self, params, step, lam, ws):
         """``w_g ← w_g·max(0, 1 − step·lam·c_g/‖w_g‖)`` (one scalar step for every entry)."""
-        grp = self.groups
-        like = params[0]
-        norms = grp.sums([p * p for p in params], like).sqrt()
-        tiny = torch.finfo(like.dtype).tiny
-        shrink = (1.0 - step * lam / norms.clamp_min(tiny)).clamp_min(0.0)
-        for p, f in zip(params, grp.expand(shrink, 1.0), strict=True):
-            p.mul_(f)
+        block_shrink_(self._row_blocks(), params, step, lam)
         return ws
 
     def _prox_elementwise(self, params, steps):

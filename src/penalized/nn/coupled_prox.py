@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import torch
 
-__all__ = ["RowBlocks", "diagonal_prox_"]
+__all__ = ["RowBlocks", "diagonal_prox_", "block_shrink_"]
 
 
 @dataclass
@@ -46,6 +46,10 @@ class _Part:
     shape: tuple = ()  # the tensor's shape
 
     @property
+    def length(self):
+        return math.prod(self.shape) // max(1, self.n_all)
+
+    @property
     def n(self):
         return self.n_all if self.rows is None else int(self.rows.numel())
 
@@ -55,11 +59,14 @@ class _Part:
         return out if self.rows is None else out.index_select(0, self.rows)
 
     def multiply_(self, param, factor):
-        """``param``'s rows of this part times ``factor`` (``(n, L)``) in place."""
+        """``param``'s rows of this part times ``factor`` (``(n, L)``, or ``(n, 1)``: one per row) in place."""
         if self.mask is not None:
             factor = torch.where(self.mask, factor, 1.0)
         view = param.movedim(self.dim, 0)
-        factor = factor.reshape(self.n, *view.shape[1:])
+        if factor.shape[1] == 1 and self.length != 1:
+            factor = factor.reshape(self.n, *([1] * (view.ndim - 1)))
+        else:
+            factor = factor.reshape(self.n, *view.shape[1:])
         if self.rows is None:
             view.mul_(factor)
         else:
@@ -156,6 +163,32 @@ def _parts(k, m):
         yield part, lab if rows is None else lab[rows]
         return
     yield _Part(k, m.cons_dim, rows, p.shape[m.cons_dim], None, p.shape), lab if rows is None else lab[rows]
+
+
+@torch.no_grad()
+def block_shrink_(blocks, params, step, lam):
+    """``w_g ← w_g·max(0, 1 − step·lam_g/‖w_g‖)`` in place (one scalar step: ProxSGD's prox).
+
+    Two passes per tensor, no temporary arrays: the row norms read each part of a tensor where it
+    lies (a view along its group dimension), and the factor multiplies it there; a dead group's
+    entries are multiplied by exactly 0.
+    """
+    like = params[0]
+    tiny = torch.finfo(like.dtype).tiny
+    out = torch.zeros(blocks.n_groups, dtype=like.dtype, device=like.device)
+    for block in blocks.blocks:
+        for part, (a, b) in zip(block.parts, zip(block.offsets[:-1], block.offsets[1:], strict=True), strict=True):
+            rows = part.matrix(params[part.member].detach())
+            if part.mask is not None:
+                rows = torch.where(part.mask, rows, 0.0)
+            out.index_add_(0, block.row_group[a:b], _sum_sq(rows))
+    lam_vec = lam.to(dtype=like.dtype, device=like.device) if torch.is_tensor(lam) else lam
+    shrink = (1.0 - step * lam_vec / out.sqrt().clamp_min(tiny)).clamp_min(0.0)
+    for block in blocks.blocks:
+        factor = shrink[block.row_group].unsqueeze(1)
+        for part, (a, b) in zip(block.parts, zip(block.offsets[:-1], block.offsets[1:], strict=True), strict=True):
+            part.multiply_(params[part.member], factor[a:b])
+    return params
 
 
 def _sum_sq(a):
