@@ -20,7 +20,7 @@ pytest.importorskip("torch_pruning")
 import penalized as pz  # noqa: E402
 from penalized.nn import ProxAdamW, Regularizer  # noqa: E402
 from penalized.nn.coupled import CoupledGroupL1, CoupledGroups, _Member  # noqa: E402
-from penalized.nn.coupled_prox import RowBlocks, block_shrink_, diagonal_prox_  # noqa: E402
+from penalized.nn.coupled_prox import RowBlocks, block_shrink_, diagonal_prox_, scale_groups_  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _nn_models import make, make_zoo  # noqa: E402
@@ -258,3 +258,16 @@ def test_block_soft_thresholding_equals_the_per_tensor_reference(source):
     for got, ref in zip(params, expected, strict=True):
         torch.testing.assert_close(got.detach(), ref, rtol=1e-12, atol=1e-14)
     dead_entries_are_exact_zeros(grp, [p.detach() for p in params], alive)
+
+
+@pytest.mark.parametrize("source", ["synthetic", "resnet1d"])
+def test_group_norms_and_group_scaling_on_the_row_parts_match_the_partition(source):
+    """``CoupledGroups.norms`` and the budget's per-group scaling act on exactly each group's entries."""
+    grp = synthetic_groups(torch.float64) if source == "synthetic" else coupled_penalty(source, torch.float64).groups
+    params = grp.params
+    before = [p.detach().clone() for p in params]
+    torch.testing.assert_close(grp.norms(), grp.sums([p * p for p in before], before[0]).sqrt(), rtol=1e-13, atol=0)
+    factor = torch.linspace(0.0, 2.0, grp.n_groups, dtype=torch.float64)
+    scale_groups_(grp.row_blocks(), params, factor)
+    for p, old, f in zip(params, before, grp.expand(factor, 1.0), strict=True):
+        assert torch.equal(p.detach(), old * f)

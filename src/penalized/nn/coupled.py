@@ -26,7 +26,7 @@ import torch
 
 from ..penalties import GroupL1, Penalty, PenaltySum, check_penalty_weights
 from .coupled_build import gc_paused, owned_chunks, unit_structures
-from .coupled_prox import RowBlocks, block_shrink_, diagonal_prox_
+from .coupled_prox import RowBlocks, block_shrink_, diagonal_prox_, group_sq_norms
 from .penalty_state import penalty_from_state, penalty_to_state
 from .structures import Slice, head_slices
 
@@ -141,9 +141,13 @@ class CoupledGroups:
 
     def norms(self):
         """``‖w_g‖₂`` of every group (the current values of the tensors)."""
-        with torch.no_grad():
-            like = self.members[0].param
-            return self.sums([m.param * m.param for m in self.members], like).sqrt()
+        return group_sq_norms(self.row_blocks(), self.params).sqrt()
+
+    def row_blocks(self):
+        """The entries as row blocks (:mod:`penalized.nn.coupled_prox`), built on first use."""
+        if getattr(self, "_row_blocks", None) is None:
+            self._row_blocks = RowBlocks(self)
+        return self._row_blocks
 
 
 @gc_paused
@@ -422,11 +426,7 @@ class CoupledGroupL1(Penalty):
         return ws
 
     def _row_blocks(self):
-        """The groups' entries as row blocks (:mod:`penalized.nn.coupled_prox`), built once."""
-        blocks = getattr(self.groups, "_row_blocks", None)
-        if blocks is None:
-            blocks = self.groups._row_blocks = RowBlocks(self.groups)
-        return blocks
+        return self.groups.row_blocks()
 
     def _block_shrink(self, params, step, lam, ws):
         """``w_g ← w_g·max(0, 1 − step·lam·c_g/‖w_g‖)`` (one scalar step for every entry)."""

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import torch
 
-__all__ = ["RowBlocks", "diagonal_prox_", "block_shrink_"]
+__all__ = ["RowBlocks", "diagonal_prox_", "block_shrink_", "group_sq_norms", "scale_groups_"]
 
 
 @dataclass
@@ -105,7 +105,7 @@ class _Block:
         return pieces[0] if len(pieces) == 1 else torch.cat(pieces)
 
     def multiply_(self, params, factor):
-        for part, a, b in zip(self.parts, self.offsets[:-1], self.offsets[1:], strict=True):
+        for part, a, b in _spans(self):
             part.multiply_(params[part.member], factor[a:b])
 
 
@@ -165,30 +165,46 @@ def _parts(k, m):
     yield _Part(k, m.cons_dim, rows, p.shape[m.cons_dim], None, p.shape), lab if rows is None else lab[rows]
 
 
-@torch.no_grad()
-def block_shrink_(blocks, params, step, lam):
-    """``w_g ← w_g·max(0, 1 − step·lam_g/‖w_g‖)`` in place (one scalar step: ProxSGD's prox).
+def _spans(block):
+    return zip(block.parts, block.offsets[:-1], block.offsets[1:], strict=True)
 
-    Two passes per tensor, no temporary arrays: the row norms read each part of a tensor where it
-    lies (a view along its group dimension), and the factor multiplies it there; a dead group's
-    entries are multiplied by exactly 0.
-    """
+
+@torch.no_grad()
+def group_sq_norms(blocks, params):
+    """``Σ w²`` over every group's entries: one read of each tensor where it lies (no copies)."""
     like = params[0]
-    tiny = torch.finfo(like.dtype).tiny
     out = torch.zeros(blocks.n_groups, dtype=like.dtype, device=like.device)
     for block in blocks.blocks:
-        for part, (a, b) in zip(block.parts, zip(block.offsets[:-1], block.offsets[1:], strict=True), strict=True):
+        for part, a, b in _spans(block):
             rows = part.matrix(params[part.member].detach())
             if part.mask is not None:
                 rows = torch.where(part.mask, rows, 0.0)
             out.index_add_(0, block.row_group[a:b], _sum_sq(rows))
-    lam_vec = lam.to(dtype=like.dtype, device=like.device) if torch.is_tensor(lam) else lam
-    shrink = (1.0 - step * lam_vec / out.sqrt().clamp_min(tiny)).clamp_min(0.0)
+    return out
+
+
+@torch.no_grad()
+def scale_groups_(blocks, params, factor):
+    """Every entry of group ``g`` times ``factor[g]``, in place (entries outside the groups unchanged)."""
     for block in blocks.blocks:
-        factor = shrink[block.row_group].unsqueeze(1)
-        for part, (a, b) in zip(block.parts, zip(block.offsets[:-1], block.offsets[1:], strict=True), strict=True):
-            part.multiply_(params[part.member], factor[a:b])
+        rows = factor[block.row_group].unsqueeze(1)
+        for part, a, b in _spans(block):
+            part.multiply_(params[part.member], rows[a:b])
     return params
+
+
+@torch.no_grad()
+def block_shrink_(blocks, params, step, lam):
+    """``w_g ← w_g·max(0, 1 − step·lam_g/‖w_g‖)`` in place (one scalar step: ProxSGD's prox).
+
+    Two passes per tensor, no temporary arrays (:func:`group_sq_norms`, :func:`scale_groups_`);
+    a dead group's entries are multiplied by exactly 0.
+    """
+    like = params[0]
+    tiny = torch.finfo(like.dtype).tiny
+    lam_vec = lam.to(dtype=like.dtype, device=like.device) if torch.is_tensor(lam) else lam
+    norms = group_sq_norms(blocks, params).sqrt()
+    return scale_groups_(blocks, params, (1.0 - step * lam_vec / norms.clamp_min(tiny)).clamp_min(0.0))
 
 
 def _sum_sq(a):
