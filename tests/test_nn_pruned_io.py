@@ -25,6 +25,9 @@ from penalized.nn.attention import PrunedAttention  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _nn_models import make  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks.nn_zoo_models import build, import_timm, import_torchvision  # noqa: E402
+
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
@@ -139,3 +142,21 @@ def test_a_coupled_optimizer_checkpoint_does_not_load_into_the_pruned_models_opt
             dict(saved, params=mine["params"]) for saved, mine in zip(state["param_groups"],
                                                                       coupled.state_dict()["param_groups"],
                                                                       strict=True)]})
+
+
+@pytest.mark.parametrize("name", ["tv_mobilenet_v3_small", "tv_resnet18", "timm_vit_tiny"])
+def test_pruned_zoo_models_load_onto_fresh_ones(name, tmp_path):
+    """Depthwise convolutions (groups change with the width), residual stages, a fused-qkv ViT."""
+    needs = import_timm if name.startswith("timm") else import_torchvision
+    if needs() is None:
+        pytest.skip("torchvision / timm is not installed")
+    model, x = build(name)
+    assert zero_structures(model, x, every=4) > 0
+    small = prune(model, example_inputs=x)
+    assert n_params(small) < n_params(model)
+    path = tmp_path / "small.pt"
+    save_pruned(small, path)
+    loaded = load_pruned(lambda: build(name, seed=5)[0], path).eval()
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x), small(x), rtol=0, atol=0)
+    assert n_params(loaded) == n_params(small)
