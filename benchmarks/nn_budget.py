@@ -16,7 +16,7 @@ lr 0.05 with a cosine decay to 0 over the run, batch 128, ``EPOCHS`` epochs in t
 - ``hesso`` (when ``only-train-once`` is installed; ``--no-hesso`` skips it): HESSO's optimizer
   (:mod:`benchmarks.nn_hesso`: OTO's Conv → BatchNorm channel groups; its graph finds none in
   this CNN) with the budget arm's schedule and epochs, its target the budget arm's number of
-  zero channels (raised once if its net is larger), then ``prune``.
+  zero channels (raised once if its net is larger), then ``prune``; not with ``--metric macs``.
 
 ``--metric macs`` sets ``target_metric="macs"`` and prunes the anchor to the budget arm's
 multiply-adds instead of its parameters.
@@ -118,7 +118,7 @@ def run_seed(seed, split, epochs=EPOCHS, target=TARGET, lam=LAM, metric="params"
     anchor = train(anchor, x, y, seed + 100, epochs - pre_epochs, FT_LR)
     row["tp_acc"], row["tp_params"], row["tp_macs"] = accuracy(anchor, xt, yt), n_params(anchor), \
         macs(anchor, example)
-    if hesso:
+    if hesso and metric == "params":  # HESSO's target is a channel count, matched on parameters only
         row.update(run_hesso(init, split, seed, epochs, row, reg))
     return row
 
