@@ -1,4 +1,4 @@
-"""A size budget in one run against Torch-Pruning at the same size, on the MNIST-1D CNN.
+"""A size budget in one run against Torch-Pruning and HESSO at the same size, on the MNIST-1D CNN.
 
 Per seed (same initial weights and batch order for every arm, ProxSGD/SGD with momentum 0.9,
 lr 0.05 with a cosine decay to 0 over the run, batch 128, ``EPOCHS`` epochs in total for every arm):
@@ -12,7 +12,11 @@ lr 0.05 with a cosine decay to 0 over the run, batch 128, ``EPOCHS`` epochs in t
 - ``tp``: Torch-Pruning's ``MetaPruner`` with ``GroupMagnitudeImportance`` (the same ratio in every
   layer) on the dense net trained for 0.7·EPOCHS epochs, pruned to at most the budget arm's
   parameter count, then fine-tuned for the remaining 0.3·EPOCHS epochs (lr 0.02, cosine) — the
-  same number of epochs in total.
+  same number of epochs in total;
+- ``hesso`` (when ``only-train-once`` is installed; ``--no-hesso`` skips it): HESSO's optimizer
+  (:mod:`benchmarks.nn_hesso`: OTO's Conv → BatchNorm channel groups; its graph finds none in
+  this CNN) with the budget arm's schedule and epochs, its target the budget arm's number of
+  zero channels (raised once if its net is larger), then ``prune``; not with ``--metric macs``.
 
 ``--metric macs`` sets ``target_metric="macs"`` and prunes the anchor to the budget arm's
 multiply-adds instead of its parameters.
@@ -50,11 +54,12 @@ def _batches(n, gen):
     return [perm[i:i + BATCH] for i in range(0, n, BATCH)]
 
 
-def train(model, x, y, seed, epochs, lr, reg=None, on_step=None):
-    """Cross-entropy, ProxSGD (momentum 0.9; plain SGD without ``reg``), cosine lr decay to 0."""
+def train(model, x, y, seed, epochs, lr, reg=None, on_step=None, opt=None):
+    """Cross-entropy, ProxSGD (momentum 0.9; plain SGD without ``reg``; or ``opt``), cosine lr decay to 0."""
     steps = -(-len(y) // BATCH)
     total = epochs * steps
-    opt = ProxSGD(reg.param_groups() if reg is not None else model.parameters(), lr=lr, momentum=0.9)
+    if opt is None:
+        opt = ProxSGD(reg.param_groups() if reg is not None else model.parameters(), lr=lr, momentum=0.9)
     decay = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1.0 + math.cos(math.pi * s / total)))
     gen = torch.Generator().manual_seed(seed)
     model.train()
@@ -72,7 +77,7 @@ def train(model, x, y, seed, epochs, lr, reg=None, on_step=None):
     return model
 
 
-def run_seed(seed, split, epochs=EPOCHS, target=TARGET, lam=LAM, metric="params"):
+def run_seed(seed, split, epochs=EPOCHS, target=TARGET, lam=LAM, metric="params", hesso=False):
     x, y, xt, yt = split
     example = x[:8]
     torch.manual_seed(seed)
@@ -113,23 +118,66 @@ def run_seed(seed, split, epochs=EPOCHS, target=TARGET, lam=LAM, metric="params"
     anchor = train(anchor, x, y, seed + 100, epochs - pre_epochs, FT_LR)
     row["tp_acc"], row["tp_params"], row["tp_macs"] = accuracy(anchor, xt, yt), n_params(anchor), \
         macs(anchor, example)
+    if hesso and metric == "params":  # HESSO's target is a channel count, matched on parameters only
+        row.update(run_hesso(init, split, seed, epochs, row, reg))
     return row
 
 
+def run_hesso(init, split, seed, epochs, row, reg):
+    """HESSO in one run (:mod:`benchmarks.nn_hesso`): the budget arm's schedule (pruning from 0.2·T,
+    its target group sparsity reached at 0.7·T in 10 periods), lr, momentum and epochs. Its target
+    is a number of channels: first the budget arm's count of zero channels; if the result has more
+    than 1.01× the budget arm's parameters, once more with the count raised in proportion to the
+    parameters still missing (at least one channel more). Reported: the first attempt within 1.01×,
+    else the one with fewer parameters."""
+    from benchmarks.nn_hesso import conv_bn_groups, hesso_optimizer
+
+    x, y, xt, yt = split
+    example = x[:8]
+    total = epochs * -(-len(y) // BATCH)
+    count = int((reg.group_norms() == 0).sum())  # zero channels of the budget arm
+    n_groups = sum(g["num_groups"] for g in conv_bn_groups(init) if g["is_prunable"])  # HESSO's channels
+    wanted = row["dense_params"] - row["budget_params"]
+    attempts = []
+    for _ in range(2):
+        model = copy.deepcopy(init)
+        opt = hesso_optimizer(model, lr=LR, momentum=0.9, target_group_sparsity=(count + 0.5) / n_groups,
+                              start_pruning_step=round(0.2 * total), pruning_steps=round(0.5 * total),
+                              pruning_periods=10)
+        train(model, x, y, seed, epochs, LR, opt=opt)
+        small = prune(model, example_inputs=example)
+        attempts.append({"hesso_channels": count, "hesso_acc": accuracy(small, xt, yt), "hesso_params": n_params(small),
+                         "hesso_macs": macs(small, example)})
+        removed = row["dense_params"] - attempts[-1]["hesso_params"]
+        if attempts[-1]["hesso_params"] <= 1.01 * row["budget_params"] or removed <= 0:
+            return attempts[-1]
+        count = min(n_groups - 3, count + max(1, math.ceil(count * (wanted / removed - 1.0))))
+    return min(attempts, key=lambda a: a["hesso_params"])
+
+
 def markdown(rows, seconds, command):
+    hesso = all("hesso_acc" in r for r in rows)
     head = ("| seed | dense acc | budget: share zero at 0.7·T / end | budget acc (pruned) | budget acc "
-            "(BN recal.) | budget params, MACs | TP acc | TP params, MACs |\n|---|---|---|---|---|---|---|---|\n")
+            "(BN recal.) | budget params, MACs | TP acc | TP params, MACs |"
+            + (" HESSO channels | HESSO acc | HESSO params, MACs |" if hesso else "") + "\n"
+            + "|---" * (11 if hesso else 8) + "|\n")
     lines = []
     for r in rows:
-        lines.append(f"| {r['seed']} | {r['dense_acc']:.3f} | {r['budget_share_at_reach']:.3f} / "
-                     f"{r['budget_share_end']:.3f} | {r['budget_acc']:.3f} | {r['budget_acc_recal']:.3f} | "
-                     f"{r['budget_params']:,} ({r['budget_params'] / r['dense_params']:.0%}), "
-                     f"{r['budget_macs']:,.0f} ({r['budget_macs'] / r['dense_macs']:.0%}) | {r['tp_acc']:.3f} | "
-                     f"{r['tp_params']:,}, {r['tp_macs']:,.0f} |")
-    mean = {k: sum(r[k] for r in rows) / len(rows) for k in ("dense_acc", "budget_acc", "budget_acc_recal", "tp_acc")}
+        line = (f"| {r['seed']} | {r['dense_acc']:.3f} | {r['budget_share_at_reach']:.3f} / "
+                f"{r['budget_share_end']:.3f} | {r['budget_acc']:.3f} | {r['budget_acc_recal']:.3f} | "
+                f"{r['budget_params']:,} ({r['budget_params'] / r['dense_params']:.0%}), "
+                f"{r['budget_macs']:,.0f} ({r['budget_macs'] / r['dense_macs']:.0%}) | {r['tp_acc']:.3f} | "
+                f"{r['tp_params']:,}, {r['tp_macs']:,.0f} |")
+        if hesso:
+            line += (f" {r['hesso_channels']} | {r['hesso_acc']:.3f} | {r['hesso_params']:,}, "
+                     f"{r['hesso_macs']:,.0f} |")
+        lines.append(line)
+    keys = ("dense_acc", "budget_acc", "budget_acc_recal", "tp_acc") + (("hesso_acc",) if hesso else ())
+    mean = {k: sum(r[k] for r in rows) / len(rows) for k in keys}
     foot = (f"\nMeans over {len(rows)} seeds: dense {mean['dense_acc']:.3f}, budget {mean['budget_acc']:.3f} "
-            f"(BN recalibrated {mean['budget_acc_recal']:.3f}), Torch-Pruning {mean['tp_acc']:.3f}. "
-            f"`{command}`, {seconds:.0f} s on one CPU thread.\n")
+            f"(BN recalibrated {mean['budget_acc_recal']:.3f}), Torch-Pruning {mean['tp_acc']:.3f}"
+            + (f", HESSO {mean['hesso_acc']:.3f}" if hesso else "")
+            + f". `{command}`, {seconds:.0f} s on one CPU thread.\n")
     return head + "\n".join(lines) + "\n" + foot
 
 
@@ -140,11 +188,16 @@ def main(argv=None):
     parser.add_argument("--lam", type=float, default=LAM)
     parser.add_argument("--metric", choices=("params", "macs"), default="params")
     parser.add_argument("--seeds", type=int, nargs="*", default=list(SEEDS))
+    parser.add_argument("--no-hesso", action="store_true", help="skip the HESSO arm (also skipped when "
+                        "only-train-once is not installed)")
     args = parser.parse_args(argv)
+    from benchmarks.nn_hesso import import_oto
+
+    hesso = not args.no_hesso and import_oto() is not None
     torch.set_num_threads(1)
     split = data()
     start = time.perf_counter()
-    rows = [run_seed(s, split, args.epochs, args.target, args.lam, args.metric) for s in args.seeds]
+    rows = [run_seed(s, split, args.epochs, args.target, args.lam, args.metric, hesso) for s in args.seeds]
     shown = sys.argv[1:] if argv is None else argv
     md = markdown(rows, time.perf_counter() - start, " ".join(["python -m benchmarks.nn_budget", *shown]))
     print(md)

@@ -7,6 +7,8 @@
   with the step size: L1 gives exact zeros, :class:`penalized.GroupL1` whole neurons.
 - :func:`prune` — a smaller network without the zeroed units, same outputs (any
   architecture Torch-Pruning's dependency graph traces, with ``example_inputs``).
+- :func:`save_pruned`, :func:`load_pruned` — a pruned network to a file and back onto a
+  freshly built model of the original architecture (the smaller shapes travel with the weights).
 - :func:`sparsity_report` — exact zeros, zeroed units, parameters before and after.
 - :func:`structure_costs`, :func:`count_macs` — multiply-accumulates of each coupled
   structure (group factors proportional to compute) and of a whole network.
@@ -31,10 +33,12 @@ from .costs import count_macs
 from .optim import ProxAdamW, ProxSGD
 from .prune import prune
 from .prune_graph import PruneError
+from .pruned_io import load_pruned, load_pruned_state_dict, pruned_state_dict, save_pruned
 from .regularizer import Regularizer, default_selection, structure_costs
 from .report import LayerSparsity, SparsityReport, sparsity_report
 from .schedule import LambdaSchedule
 
 __all__ = ["Regularizer", "default_selection", "ProxSGD", "ProxAdamW", "prune", "sparsity_report",
            "SparsityReport", "LayerSparsity", "PruneError", "structure_costs", "count_macs", "LambdaSchedule",
-           "recalibrate_batchnorm", "batchnorm_drift"]
+           "recalibrate_batchnorm", "batchnorm_drift", "save_pruned", "load_pruned", "pruned_state_dict",
+           "load_pruned_state_dict"]

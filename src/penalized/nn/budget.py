@@ -44,6 +44,7 @@ import warnings
 import torch
 
 from .coupled import CoupledGroupL1
+from .coupled_prox import scale_groups_
 
 __all__ = ["Budget", "BudgetGroupL1", "check_budget"]
 
@@ -239,8 +240,7 @@ class BudgetGroupL1(CoupledGroupL1):
             if b.selected is None:  # resumed past the ramp without a selection: take it now
                 b.selected = b.select(self.groups.norms())
             keep = 1.0 - b.selected.to(params[0].dtype)
-        for p, f in zip(params, self.groups.expand(keep.to(params[0].device), 1.0), strict=True):
-            p.mul_(f.to(p.dtype))
+        scale_groups_(self.groups.row_blocks(), params, keep.to(device=params[0].device, dtype=params[0].dtype))
         return ws
 
     def pause(self, steps):

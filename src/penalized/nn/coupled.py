@@ -20,13 +20,13 @@ into the next bias and removes.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
 
 from ..penalties import GroupL1, Penalty, PenaltySum, check_penalty_weights
 from .coupled_build import gc_paused, owned_chunks, unit_structures
+from .coupled_prox import RowBlocks, block_shrink_, diagonal_prox_, group_sq_norms
 from .penalty_state import penalty_from_state, penalty_to_state
 from .structures import Slice, head_slices
 
@@ -141,9 +141,13 @@ class CoupledGroups:
 
     def norms(self):
         """``‖w_g‖₂`` of every group (the current values of the tensors)."""
-        with torch.no_grad():
-            like = self.members[0].param
-            return self.sums([m.param * m.param for m in self.members], like).sqrt()
+        return group_sq_norms(self.row_blocks(), self.params).sqrt()
+
+    def row_blocks(self):
+        """The entries as row blocks (:mod:`penalized.nn.coupled_prox`), built on first use."""
+        if getattr(self, "_row_blocks", None) is None:
+            self._row_blocks = RowBlocks(self)
+        return self._row_blocks
 
 
 @gc_paused
@@ -397,33 +401,36 @@ class CoupledGroupL1(Penalty):
         uniform = denoms is None and len(given) == len(params)
         if uniform and not (self.l1 or self.l2):
             return self._block_shrink(params, step, lam, ws)
-        steps = []
-        for i, p in enumerate(params):
-            k = given.get(i)
-            if k is None:
-                steps.append(torch.zeros((), dtype=p.dtype, device=p.device))
-            elif denoms is None:
-                steps.append(torch.full((), step, dtype=p.dtype, device=p.device))
-            else:
-                steps.append(step / denoms[k])
         if self.l1 or self.l2:
+            steps = []
+            for i, p in enumerate(params):
+                k = given.get(i)
+                if k is None:
+                    steps.append(torch.zeros((), dtype=p.dtype, device=p.device))
+                elif denoms is None:
+                    steps.append(torch.full((), step, dtype=p.dtype, device=p.device))
+                else:
+                    steps.append(step / denoms[k])
             steps = self._prox_elementwise(params, steps)
-            if uniform and self.l2:
-                step = step / (1.0 + 2.0 * step * self.l2)
-        if uniform:
-            return self._block_shrink(params, step, lam, ws)
-        self._prox_diagonal(params, steps, lam)
+            if uniform:
+                if self.l2:
+                    step = step / (1.0 + 2.0 * step * self.l2)
+                return self._block_shrink(params, step, lam, ws)
+            diagonal_prox_(self._row_blocks(), params, lam, steps=steps)
+        elif denoms is None:  # one scalar step, some tensors held (step 0)
+            diagonal_prox_(self._row_blocks(), params, lam, steps=[step if i in given else None
+                                                                   for i in range(len(params))])
+        else:
+            diagonal_prox_(self._row_blocks(), params, lam, step=step,
+                           denoms=[denoms[given[i]] if i in given else None for i in range(len(params))])
         return ws
+
+    def _row_blocks(self):
+        return self.groups.row_blocks()
 
     def _block_shrink(self, params, step, lam, ws):
         """``w_g ← w_g·max(0, 1 − step·lam·c_g/‖w_g‖)`` (one scalar step for every entry)."""
-        grp = self.groups
-        like = params[0]
-        norms = grp.sums([p * p for p in params], like).sqrt()
-        tiny = torch.finfo(like.dtype).tiny
-        shrink = (1.0 - step * lam / norms.clamp_min(tiny)).clamp_min(0.0)
-        for p, f in zip(params, grp.expand(shrink, 1.0), strict=True):
-            p.mul_(f)
+        block_shrink_(self._row_blocks(), params, step, lam)
         return ws
 
     def _prox_elementwise(self, params, steps):
@@ -440,43 +447,3 @@ class CoupledGroupL1(Penalty):
                 s = s / shrink
             out.append(s)
         return out
-
-    def _prox_diagonal(self, params, steps, lam, max_iter=50):
-        grp = self.groups
-        like = params[0]
-        info = torch.finfo(like.dtype)
-        tiny, eps = info.tiny, info.eps
-        lam_vec = lam if torch.is_tensor(lam) else torch.full((grp.n_groups,), lam, dtype=like.dtype,
-                                                                device=like.device)
-        lam_e = grp.expand(lam_vec, 0.0)
-        t = [s * le for s, le in zip(steps, lam_e, strict=True)]  # t_i = s_i·lam·c_g (0 outside groups)
-        w2 = [p * p for p in params]
-        sq = grp.sums(w2, like)
-        norm = sq.sqrt()
-        ratio = grp.sums([a / (b * b).clamp_min(tiny) for a, b in zip(w2, t, strict=True)], like)
-        alive = (ratio > 1.0) & (norm > 0)
-        t_mean = grp.sums([a * b for a, b in zip(w2, t, strict=True)], like) / sq.clamp_min(tiny)
-        lo, hi = torch.zeros_like(norm), norm
-        start = norm - t_mean
-        r = torch.where((start > 0) & (start < norm), start, 0.5 * norm).clamp_min(tiny)
-        for _ in range(max_iter):
-            r_e = grp.expand(r, 1.0)
-            inv = [1.0 / (re + ti) for re, ti in zip(r_e, t, strict=True)]
-            q = [a * v * v for a, v in zip(w2, inv, strict=True)]
-            h = grp.sums(q, like).clamp_min(tiny)
-            h3 = grp.sums([a * v for a, v in zip(q, inv, strict=True)], like)
-            phi = h.rsqrt()
-            lo = torch.where(phi < 1.0, r, lo)
-            hi = torch.where(phi >= 1.0, r, hi)
-            r_new = r - (phi - 1.0) / (h.pow(-1.5) * h3).clamp_min(tiny)
-            inside = (r_new >= lo) & (r_new <= hi)
-            r_new = torch.where(inside, r_new, 0.5 * (lo + hi)).clamp_min(tiny)
-            done = ((phi - 1.0).abs() <= 16 * eps) | ((r_new - r).abs() <= 16 * eps * r) | ~alive
-            r = r_new
-            if bool(done.all()):
-                break
-        r = torch.where(alive, r, torch.zeros_like(r))
-        for p, re, ti in zip(params, grp.expand(r, math.inf), t, strict=True):
-            # z_i = w_i·r/(r + t_i); outside the groups r = ∞ (factor 1); dead groups r = 0 (factor 0)
-            factor = torch.where(torch.isinf(re), torch.ones_like(re), re / (re + ti).clamp_min(tiny))
-            p.mul_(factor)

@@ -24,6 +24,7 @@ from .. import _validation as v
 from ..penalties import ElasticNetFamily
 from ..penalties.base import _like
 from ._validation import check_factor, check_floating_parameters
+from .penalty_state import COUPLED as _COUPLED
 from .penalty_state import penalty_from_state as _penalty_from_state
 from .penalty_state import penalty_to_state as _penalty_to_state
 
@@ -64,6 +65,13 @@ def _capped_denominator(p, m, big_d, c, bc1, lam, weights):
     return torch.where(floor > 0, torch.minimum(torch.maximum(capped, floor), big_d), big_d)
 
 
+def _coupled_count(state):
+    """The number of structures of a coupled penalty's state (None: not a coupled penalty)."""
+    if isinstance(state, dict) and state.get("penalty") in _COUPLED and isinstance(state.get("params"), dict):
+        return len(state["params"].get("structures", ()))
+    return None
+
+
 class _ProxMixin:
     """Per-group ``penalty`` and ``penalty_step``, the λ schedule, state_dict round trip."""
 
@@ -92,10 +100,31 @@ class _ProxMixin:
             group["penalty"] = _penalty_to_state(group["penalty"])
         return state
 
+    def _check_coupled(self, saved, current):
+        """A checkpoint whose penalty acts on coupled structures needs an optimizer on the same
+        structures: say so before torch compares the groups' sizes (its message names neither)."""
+        for i, g in enumerate(saved):
+            count = _coupled_count(g.get("penalty"))
+            if count is None:
+                continue
+            if not getattr(current[i], "couples_tensors", False):
+                raise ValueError(f"this checkpoint's penalty acts on a network's coupled structures ({count} of "
+                                 f"them, parameter group {i}), but this optimizer's group {i} has "
+                                 f"{'no penalty' if current[i] is None else repr(current[i])}: load it into an "
+                                 "optimizer built from Regularizer(model, penalty, example_inputs=x).param_groups() "
+                                 "on the same model (not on a pruned one).")
+            mine = len(current[i].groups.structures)
+            if mine != count or len(g["params"]) != len(self.param_groups[i]["params"]):
+                raise ValueError(f"the checkpoint's coupled structures ({count}, on {len(g['params'])} tensors) "
+                                 f"differ from this optimizer's ({mine}, on {len(self.param_groups[i]['params'])} "
+                                 "tensors): build the Regularizer on the same architecture and selection (a pruned "
+                                 "model has other structures: start a new optimizer for it).")
+
     def load_state_dict(self, state_dict):
         """As torch's; a checkpoint without penalties (e.g. torch's AdamW/SGD) keeps the current ones."""
         saved = state_dict["param_groups"]
         current = [g.get("penalty") for g in self.param_groups] + [None] * max(0, len(saved) - len(self.param_groups))
+        self._check_coupled(saved, current)
         # torch deep-copies the saved groups: penalty objects (a coupled one holds the model's
         # parameters) are set afterwards, rebuilt from plain data on the current ones
         plain = [{k: val for k, val in g.items() if k != "penalty"} for g in saved]
