@@ -69,7 +69,7 @@ def test_path_equals_naive_route_with_kkt(case):
     assert np.all(gram.certificates <= gram.thresholds) and np.all(gram.certificates >= 0)
     np.testing.assert_allclose(gram.coefs, naive.coefs, rtol=1e-6, atol=1e-7 * np.abs(naive.coefs).max())
     np.testing.assert_allclose(gram.intercepts, naive.intercepts, rtol=1e-6, atol=1e-7)
-    np.testing.assert_allclose(gram.train_loss, naive.train_loss, rtol=1e-9)
+    np.testing.assert_allclose(gram.train_loss, naive.train_loss, rtol=1e-6)
     for k, lam in enumerate(lambdas):
         w, b = gram.coefs[:, k], gram.intercepts[k]
         if case == "positive":
@@ -125,9 +125,9 @@ def test_cv_equals_naive_route(monkeypatch, standardize):
     naive = pz.LassoCV(**opts).fit(X, y, sample_weight=sw)
     assert naive.path_.method is None
     np.testing.assert_allclose(gram.lambdas_, naive.lambdas_)
-    np.testing.assert_allclose(gram.cv_mean_, naive.cv_mean_, rtol=1e-8)
+    np.testing.assert_allclose(gram.cv_mean_, naive.cv_mean_, rtol=1e-6)
     assert gram.lam_min_ == naive.lam_min_
-    np.testing.assert_allclose(gram.coef_, naive.coef_, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(gram.coef_, naive.coef_, rtol=1e-6, atol=1e-6 * np.abs(naive.coef_).max())
     assert np.all(gram.path_.dual_gaps <= gram.path_.thresholds)
 
 
@@ -154,8 +154,9 @@ def test_cv_elastic_net_no_intercept_and_offset(monkeypatch):
     assert gram.path_.method == gp.METHOD
     _naive(monkeypatch)
     naive = pz.ElasticNetCV(**opts).fit(X, y, offset=offset)
-    np.testing.assert_allclose(gram.cv_mean_, naive.cv_mean_, rtol=1e-8)
-    np.testing.assert_allclose(gram.path_.coefs, naive.path_.coefs, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(gram.cv_mean_, naive.cv_mean_, rtol=1e-6)
+    scale = np.abs(naive.path_.coefs).max()
+    np.testing.assert_allclose(gram.path_.coefs, naive.path_.coefs, rtol=1e-6, atol=1e-6 * scale)
 
 
 def test_standardized_copy_route_mcp(monkeypatch):
@@ -172,7 +173,7 @@ def test_standardized_copy_route_mcp(monkeypatch):
     np.testing.assert_allclose(gram.coefs, naive.coefs, rtol=1e-4, atol=1e-5 * np.abs(naive.coefs).max())
     assert np.all(gram.dual_gaps <= gram.thresholds)
     cv_naive = pz.LassoCV(n_lambdas=10, cv=3, tol=1e-12, standardize=True).fit(X, y)
-    np.testing.assert_allclose(cv.cv_mean_, cv_naive.cv_mean_, rtol=1e-8)
+    np.testing.assert_allclose(cv.cv_mean_, cv_naive.cv_mean_, rtol=1e-6)
 
 
 def test_rounding_guard_verifies_on_x():

@@ -47,6 +47,8 @@ MAX_FEATURES = 4000  # a 4000×4000 Gram matrix is 128 MB
 MIN_RATIO = 2  # n ≥ 2p
 BLAS_SPEEDUP = 8.0  # a BLAS-3 flop against a coordinate-descent flop
 NAIVE_PASSES = 2.0  # passes over X per λ of the naive path, at least (a gradient and a refresh)
+SUPPORT_RATIO = 8.0  # exact support steps on supports up to √(SUPPORT_RATIO·p) (GramPath._support_max)
+SUPPORT_MIN = 64  # ... or up to this size
 ROUNDING_GUARD = 1e3  # thresholds within this factor of the Gram quantities' rounding: verified on X
 METHOD = "covariance method: coordinate descent on the Gram matrix computed once for the path"
 _EPS = np.finfo(np.float64).eps
@@ -86,12 +88,19 @@ class GramStats:
         return float(self.ybar - self.mu @ w) if self.fit_intercept else 0.0
 
 
-def _weighted_block(Xs, ys, s):
-    """``(S, u, v, Y1, Y2, W)``: ``XsᵀSXs``, ``Xsᵀs``, ``XsᵀSys``, ``sᵀys``, ``sᵀys²``, ``Σs``."""
+def _weighted_block(X, shift_x, y, shift_y, s):
+    """``(S, u, v, Y1, Y2, W)`` of ``Xs = X − shift_x``, ``ys = y − shift_y``: ``XsᵀSXs``, ``Xsᵀs``,
+    ``XsᵀSys``, ``sᵀys``, ``sᵀys²``, ``Σs`` (``S = diag(s)``; ``s`` None: ones). One copy of ``X``."""
+    Xr = np.subtract(X, shift_x, dtype=np.float64)
+    yr = np.asarray(y, dtype=np.float64) - shift_y
+    if s is None:
+        return Xr.T @ Xr, Xr.sum(axis=0), Xr.T @ yr, float(yr.sum()), float(yr @ yr), float(yr.shape[0])
+    s = np.asarray(s, dtype=np.float64)
     root = np.sqrt(s)
-    Xr = Xs * root[:, None]
-    yr = ys * root
-    return Xr.T @ Xr, Xs.T @ s, Xr.T @ yr, float(s @ ys), float(yr @ yr), float(s.sum())
+    Xr *= root[:, None]
+    Y1 = float(s @ yr)
+    yr *= root
+    return Xr.T @ Xr, Xr.T @ root, Xr.T @ yr, Y1, float(yr @ yr), float(s.sum())
 
 
 @dataclass
@@ -113,20 +122,19 @@ class GramMoments:
     @classmethod
     def of(cls, X, y, sample_weight=None, fit_intercept=True):
         """The moments of dense ``X`` (n, p) and ``y`` (n,) (already net of any offset)."""
-        X = np.asarray(X, dtype=np.float64)
         y = np.asarray(y, dtype=np.float64)
-        s = np.ones(X.shape[0]) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        s = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
         if fit_intercept:
-            shift_x, shift_y = (s @ X) / s.sum(), float(s @ y) / s.sum()
+            W = float(X.shape[0]) if s is None else float(s.sum())
+            shift_x = (np.asarray(X.sum(axis=0), dtype=np.float64) if s is None else s @ X) / W
+            shift_y = float(y.sum() if s is None else s @ y) / W
         else:
             shift_x, shift_y = np.zeros(X.shape[1]), 0.0
-        S, u, v, Y1, Y2, W = _weighted_block(X - shift_x, y - shift_y, s)
+        S, u, v, Y1, Y2, W = _weighted_block(X, shift_x, y, shift_y, s)
         return cls(shift_x, shift_y, S, u, v, Y1, Y2, W, fit_intercept)
 
     def _held_out(self, X_test, y_test, sw_test):
-        s = np.ones(X_test.shape[0]) if sw_test is None else np.asarray(sw_test, dtype=np.float64)
-        return _weighted_block(np.asarray(X_test, dtype=np.float64) - self.shift_x,
-                               np.asarray(y_test, dtype=np.float64) - self.shift_y, s)
+        return _weighted_block(X_test, self.shift_x, y_test, self.shift_y, sw_test)
 
     def stats(self, held_out=None):
         """:class:`GramStats` of the full data, or of the rows outside ``held_out`` (a
@@ -173,6 +181,8 @@ class GramPath:
         self._problem = None
         self.kernels = _loader.kernels_for(X.shape[0] * X.shape[1])
         self.verified_on_x = 0  # points whose verdict came from X (rounding guard)
+        self._traits = {}
+        self.usable = np.diag(stats.G) > 0  # coordinates the solver moves (not constant columns)
 
     @classmethod
     def build(cls, X, y, datafit, sample_weight=None, fit_intercept=True, offset=None, stats=None):
@@ -198,7 +208,7 @@ class GramPath:
     def solve_point(self, penalty, *, coef_init=None, intercept_init=None, tol=1e-4, max_iter=1000, bounds=None):
         """``L_data + penalty`` from ``coef_init`` on the Gram matrix (``intercept_init`` is not
         needed: the intercept is optimal in closed form); a :class:`SolverResult`."""
-        from .coordinate_descent import SUPPORT_MAX, kernel_penalty
+        from .coordinate_descent import kernel_penalty
 
         st, k = self.stats, self.kernels
         p = st.c.shape[0]
@@ -207,14 +217,14 @@ class GramPath:
         if kp.bounded:
             np.clip(w, kp.lower, kp.upper, out=w)
         threshold = max(tol * st.yy, _ROUNDING_FLOOR * st.scale)
-        free = kp.free & (np.diag(st.G) > 0)
+        free = kp.free & self.usable
         inner = 0.5 * threshold if free.any() else threshold  # gap and stationarity are each ≤ inner
         params = np.zeros(k.N_PARAMS)
         params[k.P_SUPPORT_COST] = 1.0
         params[k.P_FACE_SOLVES] = 4
-        support = min(SUPPORT_MAX, p) if (kp.is_elastic_net and kp.sign_bounds_only) else 0
+        support = self._support_max(kp, penalty, bounds)
         gw = st.G @ w
-        if _at_rest_at_zero(st, kp, w, gw):
+        if _at_rest_at_zero(st, kp, w, gw, self.usable):
             # zero (nearly) optimal for every penalized coefficient, as at a default grid's λ_max: the
             # naive method's check (on X, before any step) keeps them exactly at zero, where one Gram
             # epoch would move a coefficient off zero by the rounding of its Gram gradient
@@ -237,6 +247,20 @@ class GramPath:
                             n_iter=int(max(epochs, 1)), converged=certificate <= threshold, objective=float(objective),
                             support_steps=int(steps), plan=plan)
 
+    def _support_max(self, kp, penalty, bounds):
+        """Largest support solved exactly (:func:`._kernels.face_minimize`): a face solve costs |S|³/3
+        against an epoch's p·|S|, so only supports up to ``√(SUPPORT_RATIO·p)`` (measured on the tall
+        benchmark: larger ones cost more than the epochs they save) or ``SUPPORT_MIN`` (a face solve
+        there costs microseconds, and small problems are then solved exactly); none where they are not exact
+        (the elastic net with bounds at 0 only). Cached per penalty type and box."""
+        key = (type(penalty), id(bounds))
+        if self._traits.get("key") != key:
+            ok = kp.is_elastic_net and kp.sign_bounds_only
+            p = kp.n_features
+            cap = max(SUPPORT_MIN, np.sqrt(SUPPORT_RATIO * p))
+            self._traits = {"key": key, "support": int(min(p, cap)) if ok else 0}
+        return self._traits["support"]
+
     def _on_x(self, penalty, w, tol, max_iter, bounds, epochs, reason):
         """The point solved again from ``w`` on ``X`` (the rounding guard, a Gram solve that ran
         out of epochs, or a start at rest at zero)."""
@@ -252,10 +276,10 @@ class GramPath:
 AT_REST = 1e-9  # relative slack of the zero levels in _at_rest_at_zero
 
 
-def _at_rest_at_zero(st, kp, w, gw):
+def _at_rest_at_zero(st, kp, w, gw, usable):
     """Every penalized coefficient is 0 and, to ``AT_REST``, optimal there (``|g_j| ≤ lam_j``,
     one-sided where a box ends at 0), with some coefficient at its level: a default grid's λ_max."""
-    penalized = ~kp.free & (np.diag(st.G) > 0)
+    penalized = ~kp.free & usable
     if not penalized.any() or np.any(w[penalized] != 0):
         return False
     g = 2.0 * (gw - st.c)
