@@ -49,6 +49,7 @@ BLAS_SPEEDUP = 8.0  # a BLAS-3 flop against a coordinate-descent flop
 NAIVE_PASSES = 2.0  # passes over X per λ of the naive path, at least (a gradient and a refresh)
 SUPPORT_RATIO = 8.0  # exact support steps on supports up to √(SUPPORT_RATIO·p) (GramPath._support_max)
 SUPPORT_MIN = 64  # ... or up to this size
+BLOCK_ENTRIES = 1 << 22  # rows copied (centred, weighted) at a time for the Gram product: 32 MB
 ROUNDING_GUARD = 1e3  # thresholds within this factor of the Gram quantities' rounding: verified on X
 METHOD = "covariance method: coordinate descent on the Gram matrix computed once for the path"
 _EPS = np.finfo(np.float64).eps
@@ -90,17 +91,31 @@ class GramStats:
 
 def _weighted_block(X, shift_x, y, shift_y, s):
     """``(S, u, v, Y1, Y2, W)`` of ``Xs = X − shift_x``, ``ys = y − shift_y``: ``XsᵀSXs``, ``Xsᵀs``,
-    ``XsᵀSys``, ``sᵀys``, ``sᵀys²``, ``Σs`` (``S = diag(s)``; ``s`` None: ones). One copy of ``X``."""
-    Xr = np.subtract(X, shift_x, dtype=np.float64)
-    yr = np.asarray(y, dtype=np.float64) - shift_y
-    if s is None:
-        return Xr.T @ Xr, Xr.sum(axis=0), Xr.T @ yr, float(yr.sum()), float(yr @ yr), float(yr.shape[0])
-    s = np.asarray(s, dtype=np.float64)
-    root = np.sqrt(s)
-    Xr *= root[:, None]
-    Y1 = float(s @ yr)
-    yr *= root
-    return Xr.T @ Xr, Xr.T @ root, Xr.T @ yr, Y1, float(yr @ yr), float(s.sum())
+    ``XsᵀSys``, ``sᵀys``, ``sᵀys²``, ``Σs`` (``S = diag(s)``; ``s`` None: ones), summed over blocks of
+    rows (a copy of at most :data:`BLOCK_ENTRIES` entries at a time, not of ``X``)."""
+    n, p = X.shape
+    y = np.asarray(y, dtype=np.float64)
+    s = None if s is None else np.asarray(s, dtype=np.float64)
+    S, u, v = np.zeros((p, p)), np.zeros(p), np.zeros(p)
+    Y1 = Y2 = 0.0
+    step = max(1, BLOCK_ENTRIES // max(p, 1))
+    for lo in range(0, n, step):
+        rows = slice(lo, min(n, lo + step))
+        Xr = np.subtract(X[rows], shift_x, dtype=np.float64)
+        yr = y[rows] - shift_y
+        if s is None:
+            u += Xr.sum(axis=0)
+            Y1 += float(yr.sum())
+        else:
+            root = np.sqrt(s[rows])
+            Xr *= root[:, None]
+            Y1 += float(s[rows] @ yr)
+            u += Xr.T @ root
+            yr *= root
+        S += Xr.T @ Xr
+        v += Xr.T @ yr
+        Y2 += float(yr @ yr)
+    return S, u, v, Y1, Y2, float(n if s is None else s.sum())
 
 
 @dataclass
