@@ -65,7 +65,6 @@ from .path_result import (
     resolve_datafit,
 )
 from .penalties import check_bounds
-from .solvers.gram_path import METHOD as GRAM_METHOD
 from .solvers.gram_path import path_route
 from .standardize import check_standardize, path_arrays_to_original, standardized_path_inputs
 
@@ -315,7 +314,7 @@ def solve_path(X, y, datafit, unit, lambdas, *, sample_weight=None, fit_intercep
     else:
         problem = None if screen else LinearProblem.build(X, y, datafit, sample_weight, fit_intercept, offset=offset)
         solve_point = functools.partial(solve, problem)
-    out.method = None if covariance is None else GRAM_METHOD
+    out.method = None if covariance is None else covariance.method
     w0 = np.zeros(p) if K == 1 else np.zeros((K, p))
     w, b = (w0, None) if start is None else (np.array(start[0], dtype=np.float64), start[1])
     grad, prev_lam = None, None

@@ -188,6 +188,8 @@ class GramPath:
     """Solves a path's points on :class:`GramStats` (the ``problem`` of :func:`penalized.path.solve_path`'s
     loop: :meth:`solve_point` takes the place of :func:`~penalized.solvers.solve`)."""
 
+    method = METHOD
+
     def __init__(self, stats, X, y, datafit, sample_weight=None, fit_intercept=True, offset=None):
         from . import _loader
 
@@ -312,6 +314,10 @@ def path_route(gram, X, y, datafit, unit, n_lambdas, sample_weight=None, fit_int
     """
     if isinstance(gram, GramStats):
         return GramPath.build(X, y, datafit, sample_weight, fit_intercept, offset, stats=gram)
+    from . import newton_gram
+
+    if (isinstance(gram, str) and gram == "auto" or gram is True) and newton_gram.applies(X, datafit, unit, y):
+        return newton_gram.NewtonGramPath(X, y, datafit, sample_weight, fit_intercept, offset)
     if isinstance(gram, str) and gram == "auto":
         use = pays_off(X, datafit, unit, n_lambdas, y)
     elif isinstance(gram, (bool, np.bool_)):
