@@ -217,3 +217,42 @@ def test_route_choice_and_bad_input():
         solve_path(Xt, yt, d, pz.L1(1.0), np.array([1.0, 0.5]), gram="yes")
     with pytest.raises(ValueError, match="gram=True needs"):  # the log-loss on a wide design
         solve_path(X, np.where(y > np.median(y), 1.0, -1.0), pz.Logistic(), pz.L1(1.0), np.array([0.1]), gram=True)
+
+
+def test_sparse_x_runs_on_its_gram_matrix(monkeypatch):
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(21)
+    n, p = 1500, 20
+    X = sp.random(n, p, density=0.2, random_state=3, format="csc") * 3.0
+    y = X @ np.r_[[2.0, -1.0, 1.5], np.zeros(p - 3)] + 0.5 + rng.standard_normal(n)
+    sw = rng.uniform(0.5, 2.0, n)
+    kw = dict(n_lambdas=20, tol=1e-12, max_iter=100_000, sample_weight=sw, early_stop=False)
+    assert gp.pays_off(X, SquaredError(), pz.L1(1.0), 20, y)
+    path = pz.regularization_path(X, y, **kw)
+    dense = pz.regularization_path(X.toarray(), y, **kw)
+    assert path.method == gp.METHOD and dense.method == gp.METHOD
+    assert np.all(path.dual_gaps <= path.thresholds)
+    cv = pz.LassoCV(n_lambdas=10, cv=3, tol=1e-12).fit(X, y)
+    assert cv.path_.method == gp.METHOD
+    _naive(monkeypatch)
+    naive = pz.regularization_path(X, y, **kw)
+    cv_naive = pz.LassoCV(n_lambdas=10, cv=3, tol=1e-12).fit(X, y)
+    scale = np.abs(naive.coefs).max()
+    np.testing.assert_allclose(path.coefs, naive.coefs, rtol=1e-6, atol=1e-6 * scale)
+    np.testing.assert_allclose(dense.coefs, naive.coefs, rtol=1e-6, atol=1e-6 * scale)
+    np.testing.assert_allclose(cv.cv_mean_, cv_naive.cv_mean_, rtol=1e-6)
+    for k, lam in enumerate(path.lambdas):
+        assert kkt_violation(X.toarray(), y, path.coefs[:, k], path.intercepts[k], lam, 1.0, 0.0, sw) < 1e-5 * lam
+
+
+def test_sparse_columns_with_large_means_run_the_naive_method():
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(2)
+    X = sp.random(800, 10, density=1.0, random_state=1, format="csc")  # stored dense: every entry ≈ 1e5
+    X.data = 1e5 + X.data  # mean²/var ≈ 1e10: centring in the product would lose 10 digits
+    y = rng.standard_normal(800)
+    assert gp.pays_off(X, SquaredError(), pz.L1(1.0), 100, y)
+    assert not gp.GramMoments.of(X, y).reliable
+    assert pz.regularization_path(X, y, n_lambdas=5).method is None

@@ -26,11 +26,14 @@ two Gram products (the full one and the held-out parts, which add up to ``n`` ro
 paths on ``p × p`` matrices. glmnet's standardization on a scaled copy of ``X`` is ``D G D``,
 ``D c`` (:meth:`GramStats.scaled`).
 
-When it runs (:func:`pays_off`): a dense ``X``, the squared error with one target and a
-separable penalty (the elastic net and its sums, MCP, SCAD, BerHu; boxes), at most
-:data:`MAX_FEATURES` features (the Gram matrix's memory), ``n ≥`` :data:`MIN_RATIO`·p, and the
-Gram product (BLAS-3, counted :data:`BLAS_SPEEDUP` times cheaper per flop) costing less than the
-passes over ``X`` the naive path would make (:data:`NAIVE_PASSES` per λ).
+When it runs (:func:`pays_off`): the squared error with one target and a separable penalty (the
+elastic net and its sums, MCP, SCAD, BerHu; boxes), at most :data:`MAX_FEATURES` features (the
+Gram matrix's memory), ``n ≥`` :data:`MIN_RATIO`·p, and the Gram product costing less than the
+passes over ``X`` the naive path would make (:data:`NAIVE_PASSES` per λ): for a dense ``X`` the
+``n·p²`` BLAS-3 flops counted :data:`BLAS_SPEEDUP` times cheaper, for a sparse one ``XᵀX``'s
+``Σ_i nnz_i²`` against ``nnz`` per pass. A sparse ``X`` is not centred (that would densify it): its
+product is shifted by the means algebraically, which costs about ``log10(mean²/var)`` digits; beyond
+:data:`SPARSE_CANCELLATION` the naive method runs.
 """
 
 from __future__ import annotations
@@ -58,12 +61,15 @@ _EPS = np.finfo(np.float64).eps
 def pays_off(X, datafit, unit, n_lambdas, y=None):
     """Whether a path of ``n_lambdas`` points on ``X`` runs on the Gram matrix (module docstring)."""
     n, p = X.shape
-    if sp.issparse(X) or not isinstance(datafit, SquaredError) or np.ndim(y) > 1:
+    if not isinstance(datafit, SquaredError) or np.ndim(y) > 1:
         return False
     if p > MAX_FEATURES or n < MIN_RATIO * p or p == 0:
         return False
     if unit is not None and unit.kernel(p).groups is not None:
         return False
+    if sp.issparse(X):  # XᵀX costs Σ_i nnz_i² (a sparse product), a naive pass nnz
+        row_nnz = np.bincount(X.tocoo().row, minlength=n).astype(np.float64)
+        return float(row_nnz @ row_nnz) <= max(n_lambdas, 1) * NAIVE_PASSES * float(X.nnz)
     return n * p * p / BLAS_SPEEDUP <= max(n_lambdas, 1) * NAIVE_PASSES * n * p
 
 
@@ -93,6 +99,8 @@ def _weighted_block(X, shift_x, y, shift_y, s):
     """``(S, u, v, Y1, Y2, W)`` of ``Xs = X − shift_x``, ``ys = y − shift_y``: ``XsᵀSXs``, ``Xsᵀs``,
     ``XsᵀSys``, ``sᵀys``, ``sᵀys²``, ``Σs`` (``S = diag(s)``; ``s`` None: ones), summed over blocks of
     rows (a copy of at most :data:`BLOCK_ENTRIES` entries at a time, not of ``X``)."""
+    if sp.issparse(X):
+        return _sparse_block(X, shift_x, y, shift_y, s)
     n, p = X.shape
     y = np.asarray(y, dtype=np.float64)
     s = None if s is None else np.asarray(s, dtype=np.float64)
@@ -118,6 +126,25 @@ def _weighted_block(X, shift_x, y, shift_y, s):
     return S, u, v, Y1, Y2, float(n if s is None else s.sum())
 
 
+def _sparse_block(X, m, y, shift_y, s):
+    """:func:`_weighted_block` of a sparse ``X``: the raw products (``XᵀSX`` sparse), shifted by ``m``
+    algebraically (centring would densify ``X``; :meth:`GramMoments.of` checks what that costs in digits)."""
+    n = X.shape[0]
+    X = sp.csc_array(X, dtype=np.float64)
+    s = np.ones(n) if s is None else np.asarray(s, dtype=np.float64)
+    ys = np.asarray(y, dtype=np.float64) - shift_y
+    R = np.asarray((X.T @ sp.diags_array(s) @ X).toarray())
+    ur = np.asarray(X.T @ s).ravel()
+    W, Y1 = float(s.sum()), float(s @ ys)
+    S = R - np.outer(m, ur) - np.outer(ur, m) + W * np.outer(m, m)
+    v = np.asarray(X.T @ (s * ys)).ravel() - m * Y1
+    return S, ur - W * m, v, Y1, float(s @ (ys * ys)), W
+
+
+#: sparse X: centring in the Gram product loses about log10(mean²/var) digits; beyond 1e6, the naive method
+SPARSE_CANCELLATION = 1e6
+
+
 @dataclass
 class GramMoments:
     """Weighted co-moments of ``[X, y]`` around fixed shifts (the full data's weighted means with an
@@ -133,27 +160,42 @@ class GramMoments:
     Y2: float
     W: float
     fit_intercept: bool
+    reliable: bool = True  # False: a sparse X whose centring in the product would cost too many digits
 
     @classmethod
     def of(cls, X, y, sample_weight=None, fit_intercept=True):
-        """The moments of dense ``X`` (n, p) and ``y`` (n,) (already net of any offset)."""
+        """The moments of ``X`` (n, p; dense or sparse) and ``y`` (n,) (already net of any offset)."""
         y = np.asarray(y, dtype=np.float64)
         s = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        reliable = True
         if fit_intercept:
             W = float(X.shape[0]) if s is None else float(s.sum())
-            shift_x = (np.asarray(X.sum(axis=0), dtype=np.float64) if s is None else s @ X) / W
+            ones = np.ones(X.shape[0]) if s is None else s
+            shift_x = np.asarray(X.T @ ones, dtype=np.float64).ravel() / W
             shift_y = float(y.sum() if s is None else s @ y) / W
+            if sp.issparse(X):  # the centring is algebraic there: how many digits does it cost?
+                from ..standardize import column_scales
+
+                sd, constant = column_scales(X, s)
+                ratio = np.where(constant, 0.0, shift_x ** 2 / np.where(constant, 1.0, sd * sd))
+                reliable = bool(np.all(ratio <= SPARSE_CANCELLATION))
         else:
             shift_x, shift_y = np.zeros(X.shape[1]), 0.0
-        S, u, v, Y1, Y2, W = _weighted_block(X, shift_x, y, shift_y, s)
-        return cls(shift_x, shift_y, S, u, v, Y1, Y2, W, fit_intercept)
+        with np.errstate(over="ignore", invalid="ignore"):  # columns beyond double precision: GramPath refuses them
+            S, u, v, Y1, Y2, W = _weighted_block(X, shift_x, y, shift_y, s)
+        return cls(shift_x, shift_y, S, u, v, Y1, Y2, W, fit_intercept, reliable)
 
     def _held_out(self, X_test, y_test, sw_test):
-        return _weighted_block(X_test, self.shift_x, y_test, self.shift_y, sw_test)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return _weighted_block(X_test, self.shift_x, y_test, self.shift_y, sw_test)
 
     def stats(self, held_out=None):
         """:class:`GramStats` of the full data, or of the rows outside ``held_out`` (a
         :meth:`_held_out` block)."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self._stats(held_out)
+
+    def _stats(self, held_out):
         S, u, v, Y1, Y2, W = self.S, self.u, self.v, self.Y1, self.Y2, self.W
         if held_out is not None:
             hS, hu, hv, hY1, hY2, hW = held_out
@@ -200,13 +242,29 @@ class GramPath:
         self.verified_on_x = 0  # points whose verdict came from X (rounding guard)
         self._traits = {}
         self.usable = np.diag(stats.G) > 0  # coordinates the solver moves (not constant columns)
+        self._check_scales()
+
+    def _check_scales(self):
+        """Columns too large or too small for double precision get the naive method's ``ValueError``
+        (:func:`.problem.check_column_scales`, naming them): building the problem on X raises it."""
+        from .problem import SQNORM_MAX, SQNORM_MIN
+
+        st = self.stats
+        with np.errstate(over="ignore", invalid="ignore"):
+            raw = np.diag(st.G) + st.mu * st.mu
+            fine = np.isfinite(raw) & (raw <= SQNORM_MAX) & ((raw >= SQNORM_MIN) | (raw == 0))
+        if not fine.all():
+            self.problem()
 
     @classmethod
     def build(cls, X, y, datafit, sample_weight=None, fit_intercept=True, offset=None, stats=None):
         """The path solver of these data; ``stats`` (e.g. a CV fold's) or computed here."""
         if stats is None:
             target = y if offset is None else y - offset
-            stats = GramMoments.of(X, target, sample_weight, fit_intercept).stats()
+            moments = GramMoments.of(X, target, sample_weight, fit_intercept)
+            if not moments.reliable:
+                return None
+            stats = moments.stats()
         return cls(stats, X, y, datafit, sample_weight, fit_intercept, offset)
 
     @property
@@ -323,8 +381,8 @@ def path_route(gram, X, y, datafit, unit, n_lambdas, sample_weight=None, fit_int
     elif isinstance(gram, (bool, np.bool_)):
         use = bool(gram) and pays_off(X, datafit, unit, np.inf, y)
         if gram and not use and X.shape[1] <= MAX_FEATURES:
-            raise ValueError("gram=True needs a dense X, the squared error with one target and a penalty "
-                             "without groups.")
+            raise ValueError("gram=True needs the squared error with one target, a penalty without groups "
+                             f"and n_samples >= {MIN_RATIO}·n_features.")
     else:
         raise ValueError(f"gram must be 'auto', True, False or the Gram statistics of the data, got {gram!r}.")
     return GramPath.build(X, y, datafit, sample_weight, fit_intercept, offset) if use else None
@@ -335,7 +393,8 @@ def cv_moments(X, y, datafit, unit, n_lambdas, sample_weight=None, fit_intercept
     method does not pay (:func:`pays_off`)."""
     if not pays_off(X, datafit, unit, n_lambdas, y):
         return None
-    return GramMoments.of(X, y if offset is None else y - offset, sample_weight, fit_intercept)
+    moments = GramMoments.of(X, y if offset is None else y - offset, sample_weight, fit_intercept)
+    return moments if moments.reliable else None
 
 
 def for_design(stats, st):
