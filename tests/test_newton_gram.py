@@ -18,10 +18,10 @@ def tall_binary(n=1500, p=15, seed=0):
     return np.asfortranarray(X), y
 
 
-def kkt(X, y, w, b, lam, l1, l2, sw=None, fit_intercept=True):
+def kkt(X, y, w, b, lam, l1, l2, sw=None, fit_intercept=True, offset=0.0):
     s = 2 * y - 1
     a = np.full(len(y), 1 / len(y)) if sw is None else sw / sw.sum()
-    d = a * (-s * expit(-s * (X @ w + b)))
+    d = a * (-s * expit(-s * (X @ w + b + offset)))
     g = X.T @ d + 2 * lam * l2 * w
     v = np.where(w != 0, np.abs(g + lam * l1 * np.sign(w)), np.maximum(np.abs(g) - lam * l1, 0))
     return max(float(v.max()), abs(float(d.sum())) if fit_intercept else 0.0)
@@ -31,7 +31,7 @@ def naive(monkeypatch):
     monkeypatch.setattr(ng, "applies", lambda *a, **k: False)
 
 
-@pytest.mark.parametrize("case", ["plain", "weights", "no_intercept", "enet"])
+@pytest.mark.parametrize("case", ["plain", "weights", "no_intercept", "enet", "offset", "positive"])
 def test_path_equals_naive_route_with_kkt(monkeypatch, case):
     X, y = tall_binary()
     kw = dict(datafit="logistic", n_lambdas=20, eps=1e-3, tol=1e-12, max_iter=100_000, early_stop=False)
@@ -43,12 +43,21 @@ def test_path_equals_naive_route_with_kkt(monkeypatch, case):
     if case == "enet":
         kw.update(penalty="elasticnet", l1_ratio=0.6)
         l1, l2 = 0.6, 0.2
+    offset = np.zeros(len(y))
+    if case == "offset":
+        offset = kw["offset"] = np.random.default_rng(4).normal(0, 0.5, len(y))
+    if case == "positive":
+        kw["positive"] = True
     path = pz.regularization_path(X, y, **kw)
     assert path.method == ng.METHOD
     assert np.all(path.dual_gaps <= path.thresholds) and np.all(path.dual_gaps >= 0)
     for k, lam in enumerate(path.lambdas):
         w, b = path.coefs[:, k], path.intercepts[k]
-        assert kkt(X, y, w, b, lam, l1, l2, kw.get("sample_weight"), kw.get("fit_intercept", True)) < 1e-5 * lam
+        if case == "positive":
+            assert np.all(w >= 0)
+            continue
+        assert kkt(X, y, w, b, lam, l1, l2, kw.get("sample_weight"), kw.get("fit_intercept", True), offset) \
+            < 1e-5 * lam
     naive(monkeypatch)
     ref = pz.regularization_path(X, y, **kw)
     assert ref.method is None
