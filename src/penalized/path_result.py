@@ -107,7 +107,9 @@ class PathResult:
     method : str or None
         How the points were solved when not by the naive method (coordinate descent on ``X``): the
         covariance method (the squared error on a tall design, every λ on the Gram matrix computed
-        once, :mod:`penalized.solvers.gram_path`) says so here.
+        once, :mod:`penalized.solvers.gram_path`) or, for the log-loss on a tall design, proximal
+        Newton with each model on the weighted Gram matrix of its working set
+        (:mod:`penalized.solvers.newton_gram`). Certificates and ``converged`` mean the same either way.
 
     Methods: :meth:`predict` (at any λ, interpolated as glmnet's ``predict(fit, s=)``),
     :meth:`interpolate` (the coefficients at any λ), :meth:`summary` (glmnet's Df / %Dev / Lambda

@@ -364,11 +364,12 @@ def _at_rest_at_zero(st, kp, w, gw, usable):
 
 
 def path_route(gram, X, y, datafit, unit, n_lambdas, sample_weight=None, fit_intercept=True, offset=None):
-    """The :class:`GramPath` a path runs on, or None for the naive method.
+    """The solver a path's points run on (:class:`GramPath`, or for the log-loss on a tall design a
+    :class:`.newton_gram.NewtonGramPath`), or None for the naive method.
 
-    ``gram``: ``"auto"`` (:func:`pays_off`), ``False`` (never), ``True`` (whenever possible: a
-    dense ``X``, the squared error, one target, a separable penalty), or the :class:`GramStats` of
-    exactly these data (a CV fold's, :func:`for_design`).
+    ``gram``: ``"auto"`` (:func:`pays_off`, :func:`.newton_gram.applies`), ``False`` (never), ``True``
+    (whenever possible: the squared error with one target, a separable penalty, ``n ≥ 2p``), or the
+    :class:`GramStats` of exactly these data (a CV fold's, :func:`for_design`).
     """
     if isinstance(gram, GramStats):
         return GramPath.build(X, y, datafit, sample_weight, fit_intercept, offset, stats=gram)
