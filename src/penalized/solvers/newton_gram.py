@@ -33,6 +33,7 @@ INNER_RATIO = 0.1  # each model is solved to this fraction of the current certif
 INNER_EPOCHS = 200  # epochs per model at most (each O(|W|²); the model is then solved well enough to descend)
 MAX_NEWTON = 50  # Newton steps per point at most (then the naive route finishes the point)
 ARMIJO = 1e-4
+REUSE_MAX = 20  # models that reuse one whole weighted Gram matrix at most (NewtonGramPath._hessian)
 
 
 def applies(X, datafit, unit, y=None):
@@ -61,6 +62,7 @@ class NewtonGramPath:
         self.problem = LinearProblem.build(X, y, datafit, sample_weight, fit_intercept, offset=offset)
         self.X = np.asarray(self.problem.kernel_X[0])
         self.offset = offset
+        self._kept = None  # the last whole weighted Gram matrix (_hessian)
 
     def _z(self, w, b):
         z = self.X @ w  # one BLAS pass (no copy of the support's columns)
@@ -130,18 +132,10 @@ class NewtonGramPath:
         sig = expit(z)
         h = np.maximum(a * sig * (1.0 - sig), 1e-300)
         g_b = float(d.sum()) if pb.fit_intercept else 0.0
-        H_b = float(h.sum())
-        mu_h = (h @ self.X)[ws] / H_b if pb.fit_intercept else np.zeros(ws.shape[0])
-        root = np.sqrt(h)
-        Xt = self.X[:, ws]  # the one copy: √h ∘ x_j, centred below in G (the model only steers the step)
-        Xt *= root[:, None]
-        G = Xt.T @ Xt
-        G -= H_b * np.outer(mu_h, mu_h)
-        G *= 0.5
-        G = np.asfortranarray(G)
-        # c = ½ X̃ᵀ r with r = X̃ w_W − d/√h: ½ (2G w_W − (g − g_b μ_h))
+        G, H_b, mu_h, reused = self._hessian(h, ws)
+        # c = ½ X̃ᵀ r with r = X̃ w_W − d/√h: ½ (2G w_W − (g − g_b μ_h)); ½‖r‖² (only the inner gap reads it)
         c = G @ w[ws] - 0.5 * (g - g_b * mu_h)
-        yy = 0.5 * float(d @ (d / h)) + float(w[ws] @ (2.0 * c - G @ w[ws]))  # ½‖r‖²
+        yy = 0.5 * float(d @ (d / h)) + float(w[ws] @ (2.0 * c - G @ w[ws]))
         v = w[ws].copy()
         gv = G @ v
         params = np.zeros(k.N_PARAMS)
@@ -169,9 +163,40 @@ class NewtonGramPath:
             f_new = float(a @ -log_expit(y * (z + t * dz)))
             pen_new = float(k.penalty_value(w_new, kp.code, kp.params, ws))
             if f_new + pen_new <= f_old + pen_old + ARMIJO * t * decrease:
+                if reused and t < 1.0:  # the kept curvatures no longer fit: the next model recomputes them
+                    self._kept = None
                 return (w_new, b + t * delta_b), epochs
             t *= 0.5
+        if reused:
+            self._kept = None
+            return self._newton_step(k, kp, w, b, z, g, ws, inner_tol, max_epochs)
         return None, epochs
+
+    def _hessian(self, h, ws):
+        """``(G, H_b, μ_h, reused)``: half the ``h``-weighted centred Gram matrix of the working set, ``Σh``
+        and the ``h``-weighted means. Where the working set covers half the features or more, the whole
+        ``p × p`` matrix is computed and kept: the next models (neighbouring λ, whose curvatures moved
+        little) reuse it, up to :data:`REUSE_MAX` times or until a step with it needs backtracking (any
+        positive semi-definite model gives a descent direction; the line search and the certificate on
+        X keep every point exact)."""
+        kept = self._kept
+        if kept is not None and kept["uses"] < REUSE_MAX:
+            kept["uses"] += 1
+            return np.asfortranarray(kept["G"][np.ix_(ws, ws)]), kept["H_b"], kept["mu"][ws], True
+        p = self.X.shape[1]
+        whole = 2 * ws.shape[0] >= p
+        cols = np.arange(p) if whole else ws
+        H_b = float(h.sum())
+        mu = (h @ self.X) / H_b if self.problem.fit_intercept else np.zeros(p)
+        Xt = self.X[:, cols]  # the one copy: √h ∘ x_j, centred in G (the model only steers the step)
+        Xt *= np.sqrt(h)[:, None]
+        G = Xt.T @ Xt
+        G -= H_b * np.outer(mu[cols], mu[cols])
+        G *= 0.5
+        if whole:
+            self._kept = {"G": G, "H_b": H_b, "mu": mu, "uses": 0}
+            G = G[np.ix_(ws, ws)]
+        return np.asfortranarray(G), H_b, mu[ws], False
 
 
 def _working_set(k, w, grad, kp, L, usable, unpenalized, scores):
