@@ -99,3 +99,17 @@ def test_route_choice():
     assert ng.applies(X, pz.Logistic(), pz.L1(1.0), y)
     assert not ng.applies(X, pz.Logistic(), pz.MCP(1.0, 3.0), y)  # not convex
     assert not ng.applies(X, pz.SquaredError(), pz.L1(1.0), y)
+
+
+def test_nearly_separable_path_converges_within_default_max_iter(monkeypatch):
+    """Small λ on few samples (nearly separable): Newton steps count as passes over X, not as their
+    Gram epochs, so the default max_iter still certifies every point, as the naive route does."""
+    rng = np.random.default_rng(0)
+    X = np.asfortranarray(rng.standard_normal((80, 12)))
+    y = (X @ rng.standard_normal(12) + 0.3 * rng.standard_normal(80) > 0).astype(float)
+    path = pz.regularization_path(X, y, datafit="logistic", n_lambdas=15, eps=1e-3, tol=1e-10)
+    assert path.method == ng.METHOD
+    assert path.converged.all() and np.all(path.dual_gaps <= path.thresholds)
+    naive(monkeypatch)
+    ref = pz.regularization_path(X, y, datafit="logistic", n_lambdas=15, eps=1e-3, tol=1e-10)
+    np.testing.assert_allclose(path.coefs, ref.coefs, rtol=1e-4, atol=1e-5 * np.abs(ref.coefs).max())

@@ -342,8 +342,10 @@ class GramPath:
         from .coordinate_descent import solve
 
         self.verified_on_x += 1
+        # the whole budget: Gram epochs cost O(p²) each, not a pass over X (and where they ran out, the
+        # naive method's Anderson and support steps may still converge)
         res = solve(self.problem(), penalty, coef_init=w, intercept_init=self.stats.intercept(w), tol=tol,
-                    max_iter=max(int(max_iter) - int(epochs), 1), bounds=bounds)
+                    max_iter=int(max_iter), bounds=bounds)
         plan = replace(res.plan, reasons=res.plan.reasons + (reason,))
         return replace(res, n_iter=res.n_iter + int(epochs), plan=plan)
 

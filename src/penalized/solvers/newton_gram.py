@@ -106,15 +106,15 @@ class NewtonGramPath:
             if ws.shape[0] > MAX_WORKING_SET:
                 break
             g = grad[ws] + pb.mu[ws] * sum_d  # x_jᵀd from the centred directions' gradient
-            moved, inner = self._newton_step(k, kp, w, b, z, g, ws, INNER_RATIO * certificate,
-                                             min(max_iter - epochs, INNER_EPOCHS))
-            epochs += max(inner, 1)
+            moved, _ = self._newton_step(k, kp, w, b, z, g, ws, INNER_RATIO * certificate, INNER_EPOCHS)
+            # max_iter counts passes over X: a Newton step costs a few (its Gram epochs cost O(|W|²) each)
+            epochs += 1
             steps += 1
             if moved is None:  # no decrease along the step: the rounding level, or the model is off
                 break
             w, b = moved
         if certificate > threshold:  # the naive method finishes (and certifies) the point
-            res = solve(pb, penalty, coef_init=w, intercept_init=b, tol=tol, max_iter=max(max_iter - epochs, 1),
+            res = solve(pb, penalty, coef_init=w, intercept_init=b, tol=tol, max_iter=max(max_iter - steps, 1),
                         bounds=bounds)
             return SolverResult(**{**res.__dict__, "n_iter": res.n_iter + epochs})
         objective = pb.datafit.value(pb.y, z, pb.a) + float(k.penalty_value(w, kp.code, kp.params, np.arange(p)))
