@@ -1,6 +1,7 @@
 """Lasso paths and 10-fold CV against glmnet's Fortran (python-glmnet), gaussian and binomial.
 
-Run: ``python -m benchmarks.glmnet_path_cv [--quick] [--repeats 3] [--tols 1e-4 1e-6]``; writes the
+Run: ``python -m benchmarks.glmnet_path_cv [--quick] [--repeats 3] [--tols 1e-4 1e-6]
+[--designs dense tall sparse] [--families gaussian binomial]``; a full run writes the
 ``glmnet-path-cv`` section of ``docs/benchmarks.md`` and ``benchmarks/results/glmnet_path_cv.csv``.
 python-glmnet is built by ``tools/install_glmnet.sh`` (its sdist no longer builds with pip).
 
@@ -36,7 +37,10 @@ RESULTS = Path(__file__).resolve().parent / "results" / "glmnet_path_cv.csv"
 N_FOLDS = 10
 
 
-def designs(quick):
+DESIGNS = ("dense", "tall", "sparse")
+
+
+def designs(quick, only=DESIGNS):
     from penalized.datasets import make_correlated_regression
 
     from .problems import text_like
@@ -47,6 +51,8 @@ def designs(quick):
         shapes = [("dense 1000×5000", "dense", 1000, 5000), ("tall 20000×200", "dense", 20000, 200),
                   ("sparse 10000×20000 text", "sparse", 10000, 20000)]
     for name, kind, n, p in shapes:
+        if name.split()[0] not in only:
+            continue
         if kind == "dense":
             X, y, _ = make_correlated_regression(n, p, n_informative=20, rho=0.5, noise=1.0, random_state=0)
             X = np.asfortranarray(X)
@@ -156,10 +162,10 @@ def bench_cell(name, X, y, family, repeats, tols):
     return rows
 
 
-def bench(quick, repeats, tols):
+def bench(quick, repeats, tols, only=DESIGNS, families=("gaussian", "binomial")):
     rows = []
-    for name, X, y_reg in designs(quick):
-        for family in ("gaussian", "binomial"):
+    for name, X, y_reg in designs(quick, only):
+        for family in families:
             y = y_reg if family == "gaussian" else (y_reg > np.median(y_reg)).astype(np.float64)
             rows += bench_cell(name, X, y, family, repeats, tols)
     return rows
@@ -191,9 +197,15 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--tols", type=float, nargs="+", default=[1e-4, 1e-6])
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--designs", nargs="+", choices=DESIGNS, default=list(DESIGNS),
+                    help="run only these designs (a partial run prints its table and writes nothing)")
+    ap.add_argument("--families", nargs="+", choices=("gaussian", "binomial"), default=["gaussian", "binomial"])
     args = ap.parse_args(argv)
-    rows = bench(args.quick, args.repeats, args.tols)
-    if not args.no_write:
+    rows = bench(args.quick, args.repeats, args.tols, tuple(args.designs), tuple(args.families))
+    partial = set(args.designs) != set(DESIGNS) or len(args.families) < 2
+    if partial:
+        print(markdown(rows, args.repeats))
+    if not args.no_write and not partial:
         RESULTS.parent.mkdir(exist_ok=True)
         with open(RESULTS, "w", newline="") as fh:
             w = csv.DictWriter(fh, fieldnames=list(rows[0]))

@@ -70,6 +70,7 @@ from .path_predict import response_of
 from .penalties import check_bounds
 from .relaxed import mix
 from .relaxed_glm import refit_support, relaxed_refits
+from .solvers import gram_path
 from .standardize import check_standardize, path_arrays_to_original, standardized_path_inputs
 
 __all__ = ["LassoCV", "ElasticNetCV", "LogisticRegressionCV", "PoissonRegressorCV", "MultiTaskLassoCV",
@@ -141,8 +142,11 @@ def _fold_task(X, y, target, sample_weight, offset, train, test, datafit, unit, 
     solver = dict(solver)
     # glmnet standardizes every fold on its own training part
     X_fit, unit_fit, box, st = _solver_inputs(X_train, unit, solver.pop("bounds"), sw_train, solver.pop("standardize"))
+    # the covariance method: this fold's Gram matrix is the shared one minus the held-out rows' part
+    gram = gram_path.for_design(gram_path.fold_stats(solver.pop("gram", None), X_test, target[test], sw_test,
+                                                     off_test), st)
     arrays = solve_path(X_fit, target[train], datafit, unit_fit, lambdas, sample_weight=sw_train, offset=off_train,
-                        bounds=box, pmax=pmax, **solver)
+                        bounds=box, pmax=pmax, gram=gram, **solver)
     if st is not None:
         arrays = path_arrays_to_original(arrays, st)
     coefs, intercepts, used = _fold_models(arrays, len(lambdas))
@@ -270,9 +274,13 @@ class _PathCV:
         solver = dict(fit_intercept=self.fit_intercept, tol=self.tol, max_iter=self.max_iter,
                       screening=self.screening)
         stops = _stopping_rules(self, X.shape[1])
-        fold_solver = dict(solver, bounds=box, standardize=standardize)
         with single_threaded_blas():
-            grids, fulls, reported = self._full_paths(X, data, outers, solver, stops, box, standardize)
+            # one Gram product shared by the full path and every fold (the covariance method, where it pays)
+            moments = gram_path.cv_moments(X, data.y, datafit, outers[0][1], self._grid_length(), sample_weight,
+                                           self.fit_intercept, data.offset)
+            fold_solver = dict(solver, bounds=box, standardize=standardize, gram=moments)
+            grids, fulls, reported = self._full_paths(X, data, outers, dict(solver, gram=moments), stops, box,
+                                                      standardize)
             outcomes = Parallel(n_jobs=self.n_jobs, prefer="threads")(
                 delayed(_fold_task)(X, data.labels, data.y, sample_weight, data.offset, train, test, datafit, unit,
                                     grid, metric, data.classes, gammas, fold_solver, keep=self._keep(),
@@ -339,8 +347,11 @@ class _PathCV:
         with several outer values every grid is cut to the shortest. Returns the grids, the paths
         (coefficients on the original scale) and each path's penalty as a function of them."""
         grids, fulls, reported = [], [], []
+        solver = dict(solver)
+        moments = solver.pop("gram", None)
         for _, unit in outers:
             X_fit, unit_fit, box_fit, st = _solver_inputs(X, unit, box, data.sample_weight, standardize)
+            solver["gram"] = gram_path.for_design(None if moments is None else moments.stats(), st)
             grid, lam_max, start = self._grid(X_fit, data.y, data.datafit, unit_fit, data.sample_weight, data.offset,
                                               box_fit)
             early = stops["early_stop"] if stops["early_stop"] != "auto" else self.lambdas is None

@@ -42,6 +42,7 @@ optimality conditions, add nothing to the duality gap).
 
 from __future__ import annotations
 
+import functools
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -64,6 +65,7 @@ from .path_result import (
     resolve_datafit,
 )
 from .penalties import check_bounds
+from .solvers.gram_path import path_route
 from .standardize import check_standardize, path_arrays_to_original, standardized_path_inputs
 
 __all__ = [
@@ -268,7 +270,7 @@ def _columns(X, mask):
 
 def solve_path(X, y, datafit, unit, lambdas, *, sample_weight=None, fit_intercept=True, tol=1e-4,
                max_iter=1000, screening="auto", start=None, bounds=None, offset=None, early_stop=False,
-               dfmax=None, pmax=None):
+               dfmax=None, pmax=None, gram="auto"):
     """The path on validated data (``y`` already ±1 for the log-loss); no warnings.
 
     Point k minimises ``L_data + unit.scaled(lambdas[k])`` (within ``bounds``), started from
@@ -279,6 +281,10 @@ def solve_path(X, y, datafit, unit, lambdas, *, sample_weight=None, fit_intercep
     ``early_stop``, ``dfmax``, ``pmax``: glmnet's stopping rules (:mod:`penalized._path_stop`);
     the arrays then cover a prefix of ``lambdas``. The coefficients are stored sparse when that
     is smaller (:mod:`penalized._path_store`).
+
+    ``gram``: the covariance method for the squared error on tall designs (every λ solved on the
+    Gram matrix computed once, :mod:`penalized.solvers.gram_path`): ``"auto"`` where it pays,
+    ``True``, ``False``, or a training set's precomputed ``GramStats`` (CV folds).
     """
     from ._path_stop import PathStop
     from ._path_store import CoefRecorder
@@ -302,7 +308,13 @@ def solve_path(X, y, datafit, unit, lambdas, *, sample_weight=None, fit_intercep
     can_zero = not always.all()
     # Strong rules need coefficients the penalty can zero; the full problem is used otherwise.
     screen = use_screening(screening, n, p) and can_zero
-    problem = None if screen else LinearProblem.build(X, y, datafit, sample_weight, fit_intercept, offset=offset)
+    covariance = path_route(gram, X, y, datafit, unit, k, sample_weight, fit_intercept, offset)
+    if covariance is not None:  # every λ on the Gram matrix: no pass over X per point
+        screen, problem, solve_point = False, covariance, covariance.solve_point
+    else:
+        problem = None if screen else LinearProblem.build(X, y, datafit, sample_weight, fit_intercept, offset=offset)
+        solve_point = functools.partial(solve, problem)
+    out.method = None if covariance is None else covariance.method
     w0 = np.zeros(p) if K == 1 else np.zeros((K, p))
     w, b = (w0, None) if start is None else (np.array(start[0], dtype=np.float64), start[1])
     grad, prev_lam = None, None
@@ -312,7 +324,7 @@ def solve_path(X, y, datafit, unit, lambdas, *, sample_weight=None, fit_intercep
             prev_lam = lam
         elif not screen:
             penalty = unit.scaled(lam)
-            res = solve(problem, penalty, coef_init=w, intercept_init=b, tol=tol, max_iter=max_iter, bounds=bounds)
+            res = solve_point(penalty, coef_init=w, intercept_init=b, tol=tol, max_iter=max_iter, bounds=bounds)
             w, b, cert, thr, its, ok = res.coef, res.intercept, res.certificate, res.threshold, res.n_iter, \
                 res.converged
             loss = res.objective - pen_value(penalty, w)
@@ -358,7 +370,8 @@ def _resolve(problem, reduced, unit, lam, w, b, grad, tol, max_iter, bounds, pen
         from .solvers import solve
 
         penalty = unit.scaled(lam)
-        res = solve(problem, penalty, coef_init=w, intercept_init=b, tol=tol, max_iter=max_iter, bounds=bounds)
+        solve_point = getattr(problem, "solve_point", None) or functools.partial(solve, problem)  # Gram or X
+        res = solve_point(penalty, coef_init=w, intercept_init=b, tol=tol, max_iter=max_iter, bounds=bounds)
         return res.coef, res.intercept, res.certificate, res.n_iter, res.objective - pen_value(penalty, res.coef), grad
     saved = reduced.tol
     reduced.tol = tol

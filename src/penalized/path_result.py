@@ -50,6 +50,7 @@ class PathArrays:
     converged: np.ndarray  # (k,)
     train_loss: np.ndarray  # (k,)
     dev_ratio: np.ndarray | None = None  # (k,): glmnet's dev.ratio (penalized._path_stop)
+    method: str | None = None  # how the points were solved, when not the naive method (the covariance method)
 
     def truncated(self, n_points, coefs):
         """The first ``n_points`` points, with ``coefs`` (already cut) as the coefficients."""
@@ -57,7 +58,8 @@ class PathArrays:
             return a if a is None else a[..., :n_points]
 
         return PathArrays(coefs, cut(self.intercepts), cut(self.certificates), cut(self.thresholds),
-                          cut(self.n_iter), cut(self.converged), cut(self.train_loss), cut(self.dev_ratio))
+                          cut(self.n_iter), cut(self.converged), cut(self.train_loss), cut(self.dev_ratio),
+                          self.method)
 
 
 # ------------------------------------------------------------------------------ results
@@ -102,6 +104,12 @@ class PathResult:
         ``0 … T−1``); None for a single output.
     stopped_early : bool
         The path ended before the end of its grid (``early_stop``, ``dfmax`` or ``pmax``).
+    method : str or None
+        How the points were solved when not by the naive method (coordinate descent on ``X``): the
+        covariance method (the squared error on a tall design, every λ on the Gram matrix computed
+        once, :mod:`penalized.solvers.gram_path`) or, for the log-loss on a tall design, proximal
+        Newton with each model on the weighted Gram matrix of its working set
+        (:mod:`penalized.solvers.newton_gram`). Certificates and ``converged`` mean the same either way.
 
     Methods: :meth:`predict` (at any λ, interpolated as glmnet's ``predict(fit, s=)``),
     :meth:`interpolate` (the coefficients at any λ), :meth:`summary` (glmnet's Df / %Dev / Lambda
@@ -126,6 +134,7 @@ class PathResult:
     outputs: np.ndarray | None = None
     dev_ratio: np.ndarray | None = None
     stopped_early: bool = False
+    method: str | None = None
 
     def __len__(self):
         return len(self.lambdas)
@@ -270,5 +279,5 @@ def make_result(arrays, lambdas, unit, datafit, lam_max, names, classes=None, to
         train_loss=arrays.train_loss, n_iter=arrays.n_iter, converged=arrays.converged, penalty=unit,
         datafit=datafit, lambda_max=lam_max, feature_names=names, classes=classes, tol=tol,
         thresholds=arrays.thresholds, outputs=outputs, dev_ratio=arrays.dev_ratio,
-        stopped_early=k < len(lambdas),
+        stopped_early=k < len(lambdas), method=getattr(arrays, "method", None),
     )
