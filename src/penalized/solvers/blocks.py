@@ -115,11 +115,9 @@ def solve_blocks(problem, kp, *, coef_init=None, intercept_init=None, tol=1e-4, 
     :class:`SolverResult`. (For the multinomial loss with an elementwise penalty,
     :func:`.coordinate_descent.solve` adds class-wise proximal Newton steps where these block steps
     stall: :func:`.multinomial.solve_hybrid`.)"""
-    if not problem.datafit.bounded_curvature:  # Poisson: proximal Newton around these block steps
-        from .newton_blocks import solve_newton_blocks
-
-        return solve_newton_blocks(problem, kp, solve_blocks, coef_init=coef_init, intercept_init=intercept_init,
-                                   tol=tol, max_iter=max_iter)
+    if not problem.datafit.bounded_curvature:
+        raise ValueError(f"block coordinate steps need a bounded curvature, not the {problem.datafit.name}'s: "
+                         "solve it through penalized.solvers.solve (proximal Newton around these steps).")
     kp = block_penalty(kp, problem.n_features)
     _check_groups(kp)
     k = problem.kernels

@@ -222,6 +222,11 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
                        min_ws_size=min_ws_size, inner_ratio=inner_ratio)
         if newton is not False and multinomial.applies(problem, kp):  # block steps, then Newton if they stall
             return multinomial.solve_hybrid(problem, kp, solve_blocks, solve, **options)
+        if not problem.datafit.bounded_curvature:  # Poisson: proximal Newton around the block steps
+            from .newton_blocks import solve_newton_blocks
+
+            return solve_newton_blocks(problem, kp, solve_blocks, coef_init=coef_init, intercept_init=intercept_init,
+                                       tol=tol, max_iter=max_iter)
         return solve_blocks(problem, kp, **options)
     plan, choice = make_plan(problem, kp, working_set=working_set, anderson_k=anderson_k, screening=screening,
                              support_solve=support_solve, newton=newton, gram=gram)
