@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .results import _ROUNDING_FLOOR, SolverPlan, SolverResult
+from .results import _ROUNDING_FLOOR, REFRESH_EPOCHS, SolverPlan, SolverResult
 
 INNER_START = 0.3  # a pass's movement (Σ ΔᵀHΔ) below this fraction of the threshold ends the passes
 INNER_MIN = 1e-6
@@ -157,7 +157,7 @@ def solve_group_lasso(problem, kp, *, coef_init=None, intercept_init=None, tol=1
     all_groups = np.arange(s.n_groups)
     X, mu = problem.kernel_X[0], np.ascontiguousarray(problem.mu)
     memory = problem.__dict__.setdefault("_group_lasso_inner", [INNER_START])
-    epochs, passes = 0, 0
+    epochs, passes, refreshed_at = 0, 0, 0
     usable = np.flatnonzero(LG > 0)
     warm = coef_init is not None and max_iter > 0 and bool(np.any(w))  # (zero: the path's λ_max, exact)
     while True:
@@ -180,7 +180,9 @@ def solve_group_lasso(problem, kp, *, coef_init=None, intercept_init=None, tol=1
                                        EV, evals, memory[0] * threshold, max_iter - epochs)
         epochs += max(int(done), 1)
         passes += 1
-        state.refresh()
+        if epochs - refreshed_at >= REFRESH_EPOCHS:  # the passes' rounding drift, cleared now and then
+            state.refresh()
+            refreshed_at = epochs
     objective = float(problem.a @ (state.r * state.r)) + float(k.block_penalty_value(
         w.reshape(p, 1), kp.params, s.ptr, s.idx, s.lam))
     plan = SolverPlan(datafit=problem.datafit.name or type(problem.datafit).__name__, penalty=kp.name,
