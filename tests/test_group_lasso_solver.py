@@ -114,14 +114,11 @@ def test_sparse_design_takes_the_block_solver_and_agrees():
     assert dense.intercept == pytest.approx(sparse.intercept, abs=1e-6)
 
 
-def test_l1_part_and_logistic_keep_the_block_solver():
+def test_l1_part_keeps_the_block_solver():
     X, y, groups = make(6)
     problem = LinearProblem.build(X, y, pz.SquaredError())
     sgl = solve(problem, pz.GroupL1(0.2, groups=groups) + pz.L1(0.05), tol=1e-10)
     assert "exact group steps" not in sgl.plan.method
-    logistic = solve(LinearProblem.build(X, np.sign(y - np.median(y)), pz.Logistic()),
-                     pz.GroupL1(0.02, groups=groups), tol=1e-10)
-    assert "exact group steps" not in logistic.plan.method
 
 
 def test_path_points_are_certified_and_start_at_zero():
@@ -165,3 +162,52 @@ def test_interpreted_and_compiled_kernels_agree(mode):
     ref = solve(LinearProblem.build(X, y, pz.SquaredError(), kernels="jit"), penalty, tol=1e-12)
     assert "exact group steps" in res.plan.method
     np.testing.assert_allclose(res.coef, ref.coef, rtol=1e-9, atol=1e-12)
+
+
+def logistic_kkt_violation(X, s, coef, intercept, groups, lam_g):
+    """The log-loss group lasso's optimality conditions, from scratch: ``∇ = Xᵀ(−s·σ(−s z))/n``."""
+    from scipy.special import expit
+
+    z = X @ coef + intercept
+    d = -s * expit(-s * z) / X.shape[0]
+    grad = X.T @ d
+    worst = abs(d.sum())
+    for g in np.unique(groups):
+        idx = groups == g
+        wg, gg = coef[idx], grad[idx]
+        if np.any(wg):
+            worst = max(worst, np.linalg.norm(gg + lam_g[g] * wg / np.linalg.norm(wg)))
+        else:
+            worst = max(worst, np.linalg.norm(gg) - lam_g[g])
+    return worst
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_logistic_kkt_and_equal_to_the_block_solver(seed, monkeypatch):
+    X, y, groups = make(seed, n=120)
+    s = np.where(y > np.median(y), 1.0, -1.0)
+    weights = np.linspace(0.5, 1.5, groups.max() + 1)
+    penalty = pz.GroupL1(0.02, groups=groups, weights=weights)
+    problem = LinearProblem.build(X, s, pz.Logistic())
+    res = solve(problem, penalty, tol=1e-12, max_iter=100_000)
+    assert "exact group steps" in res.plan.method and res.converged
+    assert 0 < np.count_nonzero(res.coef) < X.shape[1]
+    assert logistic_kkt_violation(X, s, res.coef, res.intercept, groups, 0.02 * weights) < 1e-6
+    monkeypatch.setattr(group_lasso, "applies", lambda *args: False)
+    old = solve(LinearProblem.build(X, s, pz.Logistic()), penalty, tol=1e-12, max_iter=100_000)
+    assert "exact group steps" not in old.plan.method
+    np.testing.assert_allclose(res.coef, old.coef, atol=1e-6)
+    assert res.intercept == pytest.approx(old.intercept, abs=1e-6)
+
+
+def test_logistic_path_points_are_certified():
+    X, y, groups = make(10, n=60, p=1200)
+    s = np.where(y > np.median(y), 1.0, -1.0)
+    unit = pz.GroupL1(1.0, groups=groups)
+    path = pz.regularization_path(X, s, unit, datafit="logistic", n_lambdas=12, tol=1e-6, early_stop=False,
+                                  max_iter=100_000)
+    assert path.converged.all() and path.n_nonzero[0] == 0 and path.n_nonzero[-1] > 0
+    problem = LinearProblem.build(X, s, pz.Logistic())
+    for k, lam in enumerate(path.lambdas):
+        cert = certify(problem, unit.scaled(lam), path.coefs[:, k], path.intercepts[k])
+        assert 0 <= cert.relative <= 1e-6 * (1 + 1e-9)

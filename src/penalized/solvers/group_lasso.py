@@ -1,11 +1,14 @@
-"""The group lasso on the squared error, dense ``X``: exact group steps and active-set passes.
+"""The group lasso on a dense ``X``: exact group steps and active-set passes.
 
-Minimises ``(1/n)‖y − Xw − b‖²`` (weighted: ``Σ_i a_i r_i²``) ``+ Σ_g (λ_g ‖w_g‖₂ + l2_g ‖w_g‖²)``
-— ``GroupL1(lam, groups, weights)`` (``λ_g = lam·c_g``), optionally plus an ``L2`` of equal
-strength within each group — for one target on a dense design. This is what
-:func:`.blocks.solve_blocks` hands over to when it applies (:func:`applies`); the general
-block solver handles every other case (an L1 part, several outputs, other data fits, sparse
-``X``).
+Minimises ``Σ_i a_i ℓ(y_i, x_iᵀw + b) + Σ_g (λ_g ‖w_g‖₂ + l2_g ‖w_g‖²)`` for the squared error
+(``(1/n)‖y − Xw − b‖²`` with uniform weights) or the log-loss — ``GroupL1(lam, groups,
+weights)`` (``λ_g = lam·c_g``), optionally plus an ``L2`` of equal strength within each group —
+for one target. This is what :func:`.blocks.solve_blocks` hands over to when it applies
+(:func:`applies`); the general block solver handles every other case (an L1 part, several
+outputs, other data fits, sparse ``X``). The log-loss is solved by majorize-minimize steps:
+its curvature bound ``ℓ'' ≤ ¼`` turns it into a least-squares surrogate with the same group
+Gram matrices (:meth:`_State.surrogate`), each solved by the passes below to a fraction of the
+current certificate.
 
 What makes it faster than the general block steps (the ideas of glmnet and adelie):
 
@@ -30,17 +33,19 @@ from .results import _ROUNDING_FLOOR, REFRESH_EPOCHS, SolverPlan, SolverResult
 
 INNER_START = 0.3  # a pass's movement (Σ ΔᵀHΔ) below this fraction of the threshold ends the passes
 INNER_MIN = 1e-6
+SURROGATE_FRACTION = 0.1  # the log-loss's surrogates: solved to this fraction of the current certificate
 
 
 def applies(problem, kp):
-    """Does this solver take ``(problem, kp)``? One output, squared error, dense ``X``, a group
-    penalty without L1 part or bounds, every group small enough to keep its Gram matrix."""
+    """Does this solver take ``(problem, kp)``? One output, squared error or log-loss without an
+    offset, dense float64 ``X``, a group penalty without L1 part or bounds, every group small
+    enough to keep its Gram matrix."""
     from .blocks import GRAM_GROUP_MAX
 
     k = problem.kernels
     if kp.groups is None or problem.n_outputs != 1 or problem.kernel_X[4] or kp.bounded or kp.code != 0:
         return False
-    if problem.datafit.code != k.SQUARED_ERROR or problem.offset is not None:
+    if problem.datafit.code not in (k.SQUARED_ERROR, k.LOGISTIC) or problem.offset is not None:
         return False
     if np.any(kp.params[0] != 0.0):
         return False
@@ -66,7 +71,16 @@ def group_data(problem, groups):
         EV = np.zeros_like(HG)
         LG = np.zeros(groups.n_groups)
         curvature = float(problem.datafit.lipschitz_scale(problem.y, problem.a))
-        for size in np.unique(sizes[sizes > 0]):
+        sized = sizes[sizes > 0]
+        equal = 0 < sized.size == groups.n_groups and bool(np.all(sized == sized[0]))
+        if equal:  # groups of one size: plain reshapes
+            size = int(sized[0])
+            vals, vecs = np.linalg.eigh(HG.reshape(-1, size, size))
+            vals = np.maximum(vals, 0.0)
+            evals[:] = vals.reshape(-1)
+            EV[:] = vecs.reshape(-1)
+            LG[:] = curvature * vals[:, -1]
+        for size in () if equal else np.unique(sized):
             gs = np.flatnonzero(sizes == size)
             blocks = HG[hptr[gs][:, None] + np.arange(size * size)].reshape(-1, size, size)
             vals, vecs = np.linalg.eigh(blocks)
@@ -80,37 +94,66 @@ def group_data(problem, groups):
 
 
 class _State:
-    """The residual ``r = y − X̃w − b'`` of ``(w, b')`` and the gradient ``G = −2X̃ᵀAr``."""
+    """The kernels' state ``zx = X̃w``, ``b'`` (see :mod:`._kernels`) and the data fit's derivatives
+    ``d_i = ℓ'(y_i, zx_i + b')`` there."""
 
-    def __init__(self, problem, w):
+    def __init__(self, problem, w, b):
         self.problem = problem
         self.X = problem.kernel_X[0]
         self.w = w
-        self.r = np.empty(problem.n_samples)
+        self.mu = np.ascontiguousarray(problem.mu)
+        self.squared = problem.datafit.code == problem.kernels.SQUARED_ERROR
+        self.c = float(problem.datafit.lipschitz_scale(problem.y, problem.a))  # ℓ'' ≤ c: 2, or ¼ (log-loss)
+        self.zx = np.empty(problem.n_samples)
         self.refresh()
+        if self.squared and problem.fit_intercept:  # its optimum given w
+            b = float(problem.a @ (problem.y - self.zx))
+        self.b = b if problem.fit_intercept else 0.0
 
     def refresh(self):
-        """``r`` recomputed from ``w`` (the passes' updates drift by rounding); the intercept at its
-        optimum."""
+        """``zx`` recomputed from ``w`` (the passes' updates drift by rounding)."""
         pb = self.problem
-        self.r[:] = pb.y
-        self.r -= self.X @ self.w - float(pb.mu @ self.w)
-        self.b = float(pb.a @ self.r) if pb.fit_intercept else 0.0
-        self.r -= self.b
+        pb.kernels.matvec(*pb.kernel_X, self.w, self.mu, self.zx)  # over the non-zero coefficients only
+
+    def derivatives(self):
+        y, z = self.problem.y, self.zx + self.b
+        if self.squared:
+            return -2.0 * (y - z)
+        from scipy.special import expit
+
+        return -y * expit(-y * z)
 
     def gradient(self):
-        ar = self.problem.a * self.r
-        return -2.0 * (self.X.T @ ar - self.problem.mu * ar.sum()), -2.0 * float(ar.sum())
+        """``(G, gB, d)``: ``G = X̃ᵀAd``, ``gB = Σ a_i d_i``."""
+        d = self.derivatives()
+        ad = self.problem.a * d
+        total = float(ad.sum())
+        return self.X.T @ ad - self.mu * total, total, d
+
+    def surrogate(self, d):
+        """``(r, t)``: one majorize-minimize step. ``ℓ(z) ≤ ℓ(z₀) + ℓ'(z₀)(z − z₀) + (c/2)(z − z₀)²`` makes
+        the data fit a least-squares problem with targets ``t = z₀ − d/c``, whose residual at the
+        current point is ``r = t − z₀ = −d/c``. (For the squared error, ``c = 2``: the data fit itself.)"""
+        r = -d / self.c
+        return r, self.zx + self.b + r
+
+    def accept(self, r, t):
+        """The state after the passes moved ``w`` and ``r = t − X̃w − b'``: the intercept to the
+        surrogate's optimum, then ``zx``."""
+        pb = self.problem
+        if pb.fit_intercept:
+            shift = float(pb.a @ r)
+            self.b += shift
+            r -= shift
+        np.subtract(t - self.b, r, out=self.zx)
 
 
 def _certificate(problem, kp, state, G, gB, LG, all_groups):
     k = problem.kernels
     s = kp.groups
     n, p = problem.n_samples, problem.n_features
-    Y = problem.y.reshape(n, 1)
-    Z = (problem.y - state.r - state.b).reshape(n, 1)
-    B = np.array([state.b])
-    gap, stationarity = k.block_certificate(problem.datafit.code, Y, problem.a, Z, B, state.w.reshape(p, 1),
+    gap, stationarity = k.block_certificate(problem.datafit.code, problem.y.reshape(n, 1), problem.a,
+                                            state.zx.reshape(n, 1), np.array([state.b]), state.w.reshape(p, 1),
                                             G.reshape(p, 1), np.array([gB]), kp.params, s.ptr, s.idx, s.lam, LG,
                                             all_groups, problem.fit_intercept)
     return gap + stationarity
@@ -140,8 +183,8 @@ def solve_group_lasso(problem, kp, *, coef_init=None, intercept_init=None, tol=1
                       min_ws_size=10, **_ignored):
     """Minimise the group lasso of the module docstring; a :class:`SolverResult`.
 
-    ``intercept_init`` is not needed: the intercept is always at its optimum given ``w``.
-    At least one pass runs at a warm start whose certificate already holds (it is the answer
+    For the squared error the intercept is always at its optimum given ``w`` (``intercept_init``
+    is not needed). At least one pass runs at a warm start whose certificate already holds (it is the answer
     for another λ along a path: one cheap pass over the non-zero groups makes it this λ's)."""
     k = problem.kernels
     s = kp.groups
@@ -150,8 +193,12 @@ def solve_group_lasso(problem, kp, *, coef_init=None, intercept_init=None, tol=1
     sizes = np.diff(s.ptr)
     gl2 = np.zeros(s.n_groups)
     gl2[sizes > 0] = kp.params[1][s.idx[s.ptr[:-1][sizes > 0]]]  # equal within a group (checked)
+    gl2 = gl2 * (2.0 / float(problem.datafit.lipschitz_scale(problem.y, problem.a)))
     w = np.zeros(p) if coef_init is None else np.array(coef_init, dtype=np.float64).reshape(p)
-    state = _State(problem, w)
+    b0 = problem.null_intercept if intercept_init is None else float(np.ravel(intercept_init)[0])
+    state = _State(problem, w, b0 + float(problem.mu @ w))
+    scaling = 2.0 / state.c  # the surrogate's least squares Σ a r² is the data fit's bound × 2/c
+    glam = s.lam * scaling
     scale = float(problem.a @ (problem.y * problem.y))
     threshold = max(tol * problem.null_loss, _ROUNDING_FLOOR * scale)
     all_groups = np.arange(s.n_groups)
@@ -160,11 +207,12 @@ def solve_group_lasso(problem, kp, *, coef_init=None, intercept_init=None, tol=1
     epochs, passes, refreshed_at = 0, 0, 0
     usable = np.flatnonzero(LG > 0)
     warm = coef_init is not None and max_iter > 0 and bool(np.any(w))  # (zero: the path's λ_max, exact)
+    d = state.derivatives() if warm else None
     while True:
         if passes == 0 and warm:
             ws = usable  # a warm start: first a pass over every group (on a path, the strong set)
         else:
-            G, gB = state.gradient()
+            G, gB, d = state.gradient()
             certificate = _certificate(problem, kp, state, G, gB, LG, all_groups)
             if not np.isfinite(certificate):
                 raise FloatingPointError("the solver produced non-finite values; rescale X and y (e.g. "
@@ -174,21 +222,28 @@ def solve_group_lasso(problem, kp, *, coef_init=None, intercept_init=None, tol=1
             ws = _working_set(problem, kp, w, G, LG, min_ws_size)
             if ws.size == 0:
                 break
-            if passes > 0:  # the passes stopped too early: tighter next time
+            if passes > 0 and state.squared:  # the passes stopped too early: tighter next time
                 memory[0] = max(INNER_MIN, memory[0] * min(0.3, max(0.01, threshold / certificate)))
-        done, _ = k.group_lasso_epochs(X, state.r, problem.a, mu, w, ws, s.ptr, s.idx, s.lam, gl2, hptr, HG,
-                                       EV, evals, memory[0] * threshold, max_iter - epochs)
+        # the surrogate solved to a fraction of the certificate (exactly the data fit for least squares)
+        inner = memory[0] * threshold if state.squared or passes == 0 else \
+            max(memory[0] * threshold, SURROGATE_FRACTION * certificate)
+        r, t = state.surrogate(d)
+        done = k.group_lasso_epochs(X, r, problem.a, mu, w, ws, s.ptr, s.idx, glam, gl2, hptr, HG, EV, evals,
+                                    inner * scaling, max_iter - epochs)[0]
+        state.accept(r, t)
         epochs += max(int(done), 1)
         passes += 1
         if epochs - refreshed_at >= REFRESH_EPOCHS:  # the passes' rounding drift, cleared now and then
             state.refresh()
             refreshed_at = epochs
-    objective = float(problem.a @ (state.r * state.r)) + float(k.block_penalty_value(
-        w.reshape(p, 1), kp.params, s.ptr, s.idx, s.lam))
+    n = problem.n_samples
+    objective = float(k.block_loss(problem.datafit.code, problem.y.reshape(n, 1), problem.a, state.zx.reshape(n, 1),
+                                   np.array([state.b]))) + float(k.block_penalty_value(w.reshape(p, 1), kp.params,
+                                                                                       s.ptr, s.idx, s.lam))
     plan = SolverPlan(datafit=problem.datafit.name or type(problem.datafit).__name__, penalty=kp.name,
                       method="block coordinate descent (exact group steps, active-set passes)", working_sets="on",
                       gram=False, anderson_k=0, support_steps=False, screening=False, certificate="duality gap",
-                      reasons=("one output, squared error, dense X, groups without an L1 part",))
+                      reasons=("one output, squared error or log-loss, dense X, groups without an L1 part",))
     intercept = state.b - float(problem.mu @ w)
     return SolverResult(coef=w, intercept=intercept, certificate=float(certificate), threshold=float(threshold),
                         n_iter=int(epochs), converged=bool(certificate <= threshold), objective=objective,
