@@ -182,8 +182,9 @@ def logistic_kkt_violation(X, s, coef, intercept, groups, lam_g):
     return worst
 
 
-@pytest.mark.parametrize("seed", [0, 1])
-def test_logistic_kkt_and_equal_to_the_block_solver(seed, monkeypatch):
+@pytest.mark.parametrize(("seed", "newton"), [(0, True), (1, True), (0, False)])
+def test_logistic_kkt_and_equal_to_the_block_solver(seed, newton, monkeypatch):
+    monkeypatch.setattr(group_lasso, "NEWTON", newton)  # proximal Newton, or majorize-minimize steps
     X, y, groups = make(seed, n=120)
     s = np.where(y > np.median(y), 1.0, -1.0)
     weights = np.linspace(0.5, 1.5, groups.max() + 1)

@@ -5,10 +5,11 @@ Minimises ``Σ_i a_i ℓ(y_i, x_iᵀw + b) + Σ_g (λ_g ‖w_g‖₂ + l2_g ‖w
 weights)`` (``λ_g = lam·c_g``), optionally plus an ``L2`` of equal strength within each group —
 for one target. This is what :func:`.blocks.solve_blocks` hands over to when it applies
 (:func:`applies`); the general block solver handles every other case (an L1 part, several
-outputs, other data fits, sparse ``X``). The log-loss is solved by majorize-minimize steps:
-its curvature bound ``ℓ'' ≤ ¼`` turns it into a least-squares surrogate with the same group
-Gram matrices (:meth:`_State.surrogate`), each solved by the passes below to a fraction of the
-current certificate.
+outputs, other data fits, sparse ``X``). The log-loss is solved by damped proximal Newton
+steps (:mod:`.group_newton`: weighted least squares on the working set, IRLS as glmnet and
+adelie do), each model solved by the passes below to a fraction of the current certificate;
+``NEWTON = False`` uses majorize-minimize steps instead (its curvature bound ``ℓ'' ≤ ¼`` makes a
+least-squares surrogate with the same group Gram matrices: :meth:`_State.surrogate`), slower.
 
 What makes it faster than the general block steps (the ideas of glmnet and adelie):
 
@@ -29,11 +30,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from .group_newton import newton_step
 from .results import _ROUNDING_FLOOR, REFRESH_EPOCHS, SolverPlan, SolverResult
 
 INNER_START = 0.3  # a pass's movement (Σ ΔᵀHΔ) below this fraction of the threshold ends the passes
 INNER_MIN = 1e-6
-SURROGATE_FRACTION = 0.1  # the log-loss's surrogates: solved to this fraction of the current certificate
+NEWTON = True  # the log-loss by proximal Newton steps (else majorize-minimize on its curvature bound)
+SURROGATE_FRACTION = 0.01  # the log-loss's models (or surrogates): solved to this fraction of the certificate
 
 
 def applies(problem, kp):
@@ -193,12 +196,12 @@ def solve_group_lasso(problem, kp, *, coef_init=None, intercept_init=None, tol=1
     sizes = np.diff(s.ptr)
     gl2 = np.zeros(s.n_groups)
     gl2[sizes > 0] = kp.params[1][s.idx[s.ptr[:-1][sizes > 0]]]  # equal within a group (checked)
-    gl2 = gl2 * (2.0 / float(problem.datafit.lipschitz_scale(problem.y, problem.a)))
+    gl2_raw = gl2
     w = np.zeros(p) if coef_init is None else np.array(coef_init, dtype=np.float64).reshape(p)
     b0 = problem.null_intercept if intercept_init is None else float(np.ravel(intercept_init)[0])
     state = _State(problem, w, b0 + float(problem.mu @ w))
     scaling = 2.0 / state.c  # the surrogate's least squares Σ a r² is the data fit's bound × 2/c
-    glam = s.lam * scaling
+    glam, gl2 = s.lam * scaling, gl2_raw * scaling
     scale = float(problem.a @ (problem.y * problem.y))
     threshold = max(tol * problem.null_loss, _ROUNDING_FLOOR * scale)
     all_groups = np.arange(s.n_groups)
@@ -227,10 +230,13 @@ def solve_group_lasso(problem, kp, *, coef_init=None, intercept_init=None, tol=1
         # the surrogate solved to a fraction of the certificate (exactly the data fit for least squares)
         inner = memory[0] * threshold if state.squared or passes == 0 else \
             max(memory[0] * threshold, SURROGATE_FRACTION * certificate)
-        r, t = state.surrogate(d)
-        done = k.group_lasso_epochs(X, r, problem.a, mu, w, ws, s.ptr, s.idx, glam, gl2, hptr, HG, EV, evals,
-                                    inner * scaling, max_iter - epochs)[0]
-        state.accept(r, t)
+        if state.squared or not NEWTON:
+            r, t = state.surrogate(d)
+            done = k.group_lasso_epochs(X, r, problem.a, mu, w, ws, s.ptr, s.idx, glam, gl2, hptr, HG, EV, evals,
+                                        inner * scaling, max_iter - epochs)[0]
+            state.accept(r, t)
+        else:
+            done = newton_step(problem, state, ws, s, gl2_raw, inner, max_iter - epochs)
         epochs += max(int(done), 1)
         passes += 1
         if epochs - refreshed_at >= REFRESH_EPOCHS:  # the passes' rounding drift, cleared now and then
