@@ -36,7 +36,7 @@ from .results import _ROUNDING_FLOOR, REFRESH_EPOCHS, SolverPlan, SolverResult
 INNER_START = 0.3  # a pass's movement (Σ ΔᵀHΔ) below this fraction of the threshold ends the passes
 INNER_MIN = 1e-6
 NEWTON = True  # the log-loss by proximal Newton steps (else majorize-minimize on its curvature bound)
-SURROGATE_FRACTION = 0.01  # the log-loss's models (or surrogates): solved to this fraction of the certificate
+SURROGATE_FRACTION = 0.1  # the log-loss's models (or surrogates): solved to this fraction of the certificate
 
 
 def applies(problem, kp):
@@ -225,11 +225,12 @@ def solve_group_lasso(problem, kp, *, coef_init=None, intercept_init=None, tol=1
             ws = _working_set(problem, kp, w, G, LG, min_ws_size)
             if ws.size == 0:
                 break
-            if passes > 0 and state.squared:  # the passes stopped too early: tighter next time
+            if passes > 0:  # the passes stopped too early: tighter next time
                 memory[0] = max(INNER_MIN, memory[0] * min(0.3, max(0.01, threshold / certificate)))
-        # the surrogate solved to a fraction of the certificate (exactly the data fit for least squares)
+        # the passes stop once one moves less than this (least squares: the data fit itself; the
+        # log-loss: its model at the current point, solved to a fraction of the certificate)
         inner = memory[0] * threshold if state.squared or passes == 0 else \
-            max(memory[0] * threshold, SURROGATE_FRACTION * certificate)
+            memory[0] * max(threshold, SURROGATE_FRACTION * certificate)
         if state.squared or not NEWTON:
             r, t = state.surrogate(d)
             done = k.group_lasso_epochs(X, r, problem.a, mu, w, ws, s.ptr, s.idx, glam, gl2, hptr, HG, EV, evals,
