@@ -13,7 +13,6 @@ is then halved until the objective does not increase.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import expit
 
 CURVATURE_FLOOR = 1e-5  # ℓ'' is kept above this (glmnet's guard against zero weights)
 
@@ -59,6 +58,8 @@ def newton_step(problem, state, ws, s, gl2, inner_tol, max_epochs):
     :class:`.group_lasso._State` of the log-loss, ``gl2`` its groups' L2 strengths); returns the
     passes spent on the model. ``inner_tol``: the model is solved until a pass moves its value by
     less than this."""
+    from scipy.special import expit
+
     k = problem.kernels
     X, a, y, w = problem.kernel_X[0], problem.a, problem.y, state.w
     mu_a = state.mu
