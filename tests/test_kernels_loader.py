@@ -48,7 +48,7 @@ def test_entry_point_table_matches_the_kernels():
         assert len(codes.split()) == n_args, name
     # every kernel the Python side calls is an entry point (they run ahead of time)
     called = set()
-    for module in ("coordinate_descent", "problem", "certificate", "group_lasso"):
+    for module in ("coordinate_descent", "problem", "certificate", "group_lasso", "group_newton"):
         source = inspect.getsource(__import__(f"penalized.solvers.{module}", fromlist=["x"]))
         called |= set(re.findall(r"\bk\.([a-z_]\w*)\(", source))  # calls, not attributes such as k.mode
     assert called <= set(_loader.ENTRY_POINTS), called - set(_loader.ENTRY_POINTS)
