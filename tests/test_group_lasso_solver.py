@@ -212,3 +212,21 @@ def test_logistic_path_points_are_certified():
     for k, lam in enumerate(path.lambdas):
         cert = certify(problem, unit.scaled(lam), path.coefs[:, k], path.intercepts[k])
         assert 0 <= cert.relative <= 1e-6 * (1 + 1e-9)
+
+
+def test_logistic_with_sample_weights_and_no_intercept_equals_the_block_solver(monkeypatch):
+    X, y, groups = make(11, n=100)
+    s = np.where(y > np.median(y), 1.0, -1.0)
+    sw = np.random.default_rng(12).uniform(0.2, 3.0, X.shape[0])
+    penalty = pz.GroupL1(0.015, groups=groups) + pz.L2(0.01)
+    for fit_intercept in (True, False):
+        res = solve(LinearProblem.build(X, s, pz.Logistic(), sample_weight=sw, fit_intercept=fit_intercept),
+                    penalty, tol=1e-12, max_iter=100_000)
+        assert "exact group steps" in res.plan.method and res.converged
+        with monkeypatch.context() as m:
+            m.setattr(group_lasso, "applies", lambda *args: False)
+            old = solve(LinearProblem.build(X, s, pz.Logistic(), sample_weight=sw, fit_intercept=fit_intercept),
+                        penalty, tol=1e-12, max_iter=100_000)
+        np.testing.assert_allclose(res.coef, old.coef, atol=1e-6)
+        assert res.intercept == pytest.approx(old.intercept, abs=1e-6)
+        assert res.objective == pytest.approx(old.objective, rel=1e-9)
