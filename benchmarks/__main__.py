@@ -99,10 +99,15 @@ def main(argv=None):
         rows, checks = group_path.run(quick=args.quick, repeat=repeat, libraries=args.libraries,
                                       adelie=args.adelie_python, log=lambda s: print(s, flush=True))
         out["group-path"] = (rows, checks)
+        print("group-lasso path, log-loss, against adelie", flush=True)
+        logistic = group_path.run(quick=args.quick, repeat=repeat, libraries=args.libraries,
+                                  adelie=args.adelie_python, log=lambda s: print(s, flush=True), datafit="logistic")
+        out["group-path-logistic"] = logistic
         if rows and write:
-            _write_csv(rows, args.results / "group_path.csv")
+            _write_csv(rows + logistic[0], args.results / "group_path.csv")
             if not args.no_docs:
-                write_section("group-path", group_path.markdown(rows, checks, machine_line(), command))
+                write_section("group-path", group_path.markdown(rows, checks, machine_line(), command,
+                                                                logistic=logistic))
     if args.only in (None, "glm"):
         print("glm: time to a suboptimality of 1e-6 (multinomial, Poisson, multi-task)", flush=True)
         models = [m for m in (args.models or glm.LIBRARIES) if m in glm.LIBRARIES]

@@ -4,7 +4,8 @@ adelie needs NumPy < 2, so it lives in a separate virtual environment and this s
 there (it imports neither penalized nor the benchmarks package). Usage, from the
 benchmark: ``<adelie python> adelie_worker.py DIR``, where ``DIR`` holds ``X.npy``,
 ``y.npy``, ``groups.npy`` (the start index of every group), ``penalty.npy`` (one factor per
-group) and ``lmdas.npy`` (adelie's λ grid). Commands are read one per line on stdin:
+group), ``lmdas.npy`` (adelie's λ grid) and optionally ``glm.npy`` (``"binomial"``: ``y`` holds
+0/1 labels; else gaussian). Commands are read one per line on stdin:
 
 - ``fit TOL SAVE``: one path at ``tol`` (``SAVE`` = 1 writes ``betas.npy`` (L, p) and
   ``intercepts.npy``); replies one JSON line ``{"wall": s, "cpu": s}`` timing ``grpnet`` alone;
@@ -29,6 +30,8 @@ def main(folder):
     penalty = np.load(os.path.join(folder, "penalty.npy"))
     lmdas = np.load(os.path.join(folder, "lmdas.npy"))
     intercept = bool(np.load(os.path.join(folder, "intercept.npy")))
+    family = os.path.join(folder, "glm.npy")
+    binomial = os.path.exists(family) and str(np.load(family)) == "binomial"  # then y holds 0/1 labels
     print(json.dumps({"ready": ad.__version__}), flush=True)
     for line in sys.stdin:
         words = line.split()
@@ -36,7 +39,8 @@ def main(folder):
             break
         tol, save = float(words[1]), words[2] == "1"
         t0, c0 = time.perf_counter(), time.process_time()
-        state = ad.grpnet(X, ad.glm.gaussian(y), groups=groups, penalty=penalty, alpha=1.0, lmda_path=lmdas,
+        glm = ad.glm.binomial(y) if binomial else ad.glm.gaussian(y)
+        state = ad.grpnet(X, glm, groups=groups, penalty=penalty, alpha=1.0, lmda_path=lmdas,
                           tol=tol, max_iters=10**7, early_exit=False, intercept=intercept, n_threads=1,
                           progress_bar=False)
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0

@@ -12,6 +12,10 @@ reports, for the tightest solves, the relative distance between penalized's and 
 coefficients at a few λ and adelie's certificate on penalized's scale: both libraries solve
 the same problems.
 
+The log-loss part: the same design and groups with the ±1 labels, penalized's mean log-loss
+against adelie's ``glm.binomial`` (0/1 labels, the same mean log-loss: ``λ = λ_a``); skglm's
+``GroupLasso`` has no log-loss.
+
 Criterion: every point of the path within ``(F_k(w) − F_k*) / F_k(0) ≤ 1e-6`` of its best
 known objective ``F_k*`` (the lowest of penalized at tol 1e-9, whose duality gaps bound how
 much lower any answer can be, adelie at tol 1e-14 and every answer seen). Each library's
@@ -63,7 +67,7 @@ def adelie_python(explicit=None):
 class Adelie:
     """adelie's ``grpnet`` in a persistent subprocess of its own environment."""
 
-    def __init__(self, python, X, y, group, weights, lambdas, fit_intercept=True):
+    def __init__(self, python, X, y, group, weights, lambdas, fit_intercept=True, binomial=False):
         self.dir = tempfile.TemporaryDirectory(prefix="adelie-")
         d = Path(self.dir.name)
         p = X.shape[1]
@@ -71,7 +75,9 @@ class Adelie:
         np.save(d / "y.npy", np.asarray(y, dtype=np.float64))
         np.save(d / "groups.npy", np.arange(0, p, group))
         np.save(d / "penalty.npy", np.asarray(weights, dtype=np.float64))
-        np.save(d / "lmdas.npy", np.asarray(lambdas, dtype=np.float64) / 2)  # λ = 2·λ_adelie
+        # gaussian: λ = 2·λ_adelie; binomial: adelie's loss is the mean log-loss, λ = λ_adelie
+        np.save(d / "lmdas.npy", np.asarray(lambdas, dtype=np.float64) / (1 if binomial else 2))
+        np.save(d / "glm.npy", np.array("binomial" if binomial else "gaussian"))
         np.save(d / "intercept.npy", np.array(fit_intercept))
         env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
         env.pop("PYTHONPATH", None)
@@ -105,12 +111,13 @@ class Adelie:
         self.dir.cleanup()
 
 
-def _ours(X, y, unit, grid, tol, max_iter=BIG):
+def _ours(X, y, unit, grid, tol, max_iter=BIG, datafit="squared_error"):
     import penalized as pz
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = pz.regularization_path(X, y, unit, lambdas=grid, tol=tol, max_iter=max_iter)
+        res = pz.regularization_path(X, y, unit, lambdas=grid, tol=tol, max_iter=max_iter, datafit=datafit,
+                                     early_stop=False)
     return res.coefs, np.asarray(res.intercepts)
 
 
@@ -134,11 +141,11 @@ def _skglm(X, y, weights, grid, tol, warm):
 class PathJudge:
     """Per-λ objectives of any path (penalized's scale) and the best known ones."""
 
-    def __init__(self, X, y, unit, grid):
+    def __init__(self, X, y, unit, grid, datafit="squared_error"):
         import penalized as pz
         from penalized.solvers import LinearProblem
 
-        self.lp = LinearProblem.build(X, y, pz.SquaredError())
+        self.lp = LinearProblem.build(X, y, pz.Logistic() if datafit == "logistic" else pz.SquaredError())
         self.penalties = [unit.scaled(lam) for lam in grid]
         self.null = float(self.lp.null_loss)
         self.best = np.full(len(grid), np.inf)
@@ -155,18 +162,20 @@ class PathJudge:
         return float(np.max(sub)), float(max(c.relative for c in certs))
 
 
-def run(quick=False, repeat=5, libraries=None, adelie=None, log=print, budget_s=120.0):
-    """Rows (one per library) and a dict of agreement checks."""
+def run(quick=False, repeat=5, libraries=None, adelie=None, log=print, budget_s=120.0, datafit="squared_error"):
+    """Rows (one per library) and a dict of agreement checks; ``datafit="logistic"``: the log-loss
+    on the ±1 labels (adelie's ``glm.binomial``; skglm's GroupLasso has no log-loss)."""
     from threadpoolctl import threadpool_limits
 
     import penalized as pz
 
     n, p, rho = QUICK_SHAPE if quick else SHAPE
     prob = group_sparse("AR(0.5)", n, p, rho)
-    X, y = prob.X, prob.y
+    logistic = datafit == "logistic"
+    X, y = prob.X, (prob.labels if logistic else prob.y)
     weights = np.full(p // GROUP, np.sqrt(GROUP))
     unit = pz.GroupL1(1.0, groups=np.arange(p) // GROUP, weights=weights)
-    lam_max = pz.lambda_max(X, y, unit)
+    lam_max = pz.lambda_max(X, y, unit, datafit=datafit)
     grid = np.geomspace(lam_max, EPS * lam_max, QUICK_N_LAMBDAS if quick else N_LAMBDAS)
     wanted = [lib for lib in LIBRARIES if libraries is None or any(lib.startswith(w) for w in libraries)]
     python = adelie_python(adelie)
@@ -176,10 +185,11 @@ def run(quick=False, repeat=5, libraries=None, adelie=None, log=print, budget_s=
         notes["adelie"] = "no adelie environment (see --adelie-python)"
     import importlib.util
 
-    if importlib.util.find_spec("skglm") is None:
+    if importlib.util.find_spec("skglm") is None or logistic:
         wanted = [lib for lib in wanted if not lib.startswith("skglm")]
-    worker = Adelie(python, X, y, GROUP, weights, grid) if "adelie" in wanted else None
-    judge = PathJudge(X, y, unit, grid)
+    worker = Adelie(python, X, (y > 0).astype(np.float64) if logistic else y, GROUP, weights, grid,
+                    binomial=logistic) if "adelie" in wanted else None
+    judge = PathJudge(X, y, unit, grid, datafit)
 
     def fit(lib, tol, save=True):
         """``(coefs, intercepts)`` (when ``save``) and ``(wall, cpu)`` of one path."""
@@ -188,7 +198,7 @@ def run(quick=False, repeat=5, libraries=None, adelie=None, log=print, budget_s=
             return out, times
         t0, c0 = time.perf_counter(), time.process_time()
         if lib == "penalized":
-            out = _ours(X, y, unit, grid, tol, max_iter=20_000 if tol <= TIGHT_OURS else BIG)
+            out = _ours(X, y, unit, grid, tol, max_iter=20_000 if tol <= TIGHT_OURS else BIG, datafit=datafit)
         else:
             out = _skglm(X, y, weights, grid, tol, warm=lib.startswith("skglm (warm"))
         return out, (time.perf_counter() - t0, time.process_time() - c0)
@@ -248,7 +258,8 @@ def run(quick=False, repeat=5, libraries=None, adelie=None, log=print, budget_s=
         if lib not in wanted:
             continue
         tol, sub, cert = settings[lib]
-        rows.append(dict(problem=prob.name, n=n, p=p, group_size=GROUP, n_lambdas=len(grid), eps=EPS, library=lib,
+        rows.append(dict(problem=prob.name, datafit=datafit, n=n, p=p, group_size=GROUP, n_lambdas=len(grid), eps=EPS,
+                         library=lib,
                          tol=tol if tol is not None else nan, max_suboptimality=sub, max_certificate=cert,
                          reached=tol is not None, time_s=float(np.median(wall[lib])) if lib in wall else nan,
                          time_min_s=float(np.min(wall[lib])) if lib in wall else nan,
@@ -258,29 +269,12 @@ def run(quick=False, repeat=5, libraries=None, adelie=None, log=print, budget_s=
     return rows, checks
 
 
-def markdown(rows, checks, machine, command):
-    """The ``group-path`` section of docs/benchmarks.md."""
+def _tables(rows, checks):
+    """The timing table and the agreement checks of one data fit."""
     ours = next((r for r in rows if r["library"] == "penalized"), None)
-    r0 = rows[0]
-    lines = [
-        f"### Group-lasso path against adelie and skglm ({r0['n_lambdas']} λ)",
-        "",
-        f"{r0['problem']}, groups of {r0['group_size']} weighted √{r0['group_size']} (adelie's default), "
-        f"squared error with intercept; {r0['n_lambdas']} λ log-spaced from λ_max to {r0['eps']:g}·λ_max, the "
-        "same grid for all (adelie `lmda_path = λ/2`, skglm `alpha = λ/2`), each point warm-started from the "
-        "previous one (skglm *cold*: a fresh `GroupLasso` per λ, as a user looping over `fit` gets). "
-        f"Target: every point within `(F_k(w) − F_k*) / F_k(0) ≤ {GAP:g}` of its best known objective `F_k*` (the "
-        "lowest of penalized at tol 1e-9, whose duality gaps bound how much lower any answer can be, adelie at "
-        "tol 1e-14 and every answer seen); each "
-        "library at the loosest of its own `tol` settings that reaches it; median of the timed runs after a "
-        "warm-up, libraries interleaved, BLAS single-threaded (adelie: `n_threads=1`, in its own environment, "
-        "timed inside its process). Absolute times are noisy (the machine's 2 cores were shared with other "
-        "jobs); ratios, and CPU times, are what to read.",
-        "",
-        "| library | tol | max suboptimality | max certificate | median wall ms | median CPU ms | "
-        "penalized ÷ it (wall) | penalized ÷ it (CPU) |",
-        "|---|---|---|---|---:|---:|---:|---:|",
-    ]
+    lines = ["| library | tol | max suboptimality | max certificate | median wall ms | median CPU ms | "
+             "penalized ÷ it (wall) | penalized ÷ it (CPU) |",
+             "|---|---|---|---|---:|---:|---:|---:|"]
     for r in rows:
         ok = r["reached"] and ours is not None and ours["reached"]
         lines.append(
@@ -297,6 +291,36 @@ def markdown(rows, checks, machine, command):
         lines += [f"| {k} | {d:.1e} | {g} | {c:.1e} |" for k, (d, g, c) in agree]
     for lib, why in checks.get("notes", {}).items():
         lines += ["", f"{lib}: not run ({why})."]
+    return lines
+
+
+def markdown(rows, checks, machine, command, logistic=None):
+    """The ``group-path`` section of docs/benchmarks.md; ``logistic``: the ``(rows, checks)`` of
+    the log-loss run, as a second part."""
+    r0 = rows[0]
+    lines = [
+        f"### Group-lasso path against adelie and skglm ({r0['n_lambdas']} λ)",
+        "",
+        f"{r0['problem']}, groups of {r0['group_size']} weighted √{r0['group_size']} (adelie's default), "
+        f"squared error with intercept; {r0['n_lambdas']} λ log-spaced from λ_max to {r0['eps']:g}·λ_max, the "
+        "same grid for all (adelie `lmda_path = λ/2`, skglm `alpha = λ/2`), each point warm-started from the "
+        "previous one (skglm *cold*: a fresh `GroupLasso` per λ, as a user looping over `fit` gets). "
+        f"Target: every point within `(F_k(w) − F_k*) / F_k(0) ≤ {GAP:g}` of its best known objective `F_k*` (the "
+        "lowest of penalized at tol 1e-9, whose duality gaps bound how much lower any answer can be, adelie at "
+        "tol 1e-14 and every answer seen); each "
+        "library at the loosest of its own `tol` settings that reaches it; median of the timed runs after a "
+        "warm-up, libraries interleaved, BLAS single-threaded (adelie: `n_threads=1`, in its own environment, "
+        "timed inside its process). Absolute times are noisy (the machine's 2 cores were shared with other "
+        "jobs); ratios, and CPU times, are what to read.",
+        "",
+        *_tables(rows, checks),
+    ]
+    if logistic is not None and logistic[0]:
+        lines += ["", "#### The log-loss", "",
+                  "The same design and groups with the ±1 labels, `datafit=\"logistic\"` (mean log-loss) against "
+                  "adelie's `glm.binomial` on 0/1 labels (`lmda_path = λ`: its loss is the same mean log-loss); "
+                  "skglm's `GroupLasso` has no log-loss. Same target and protocol.", "",
+                  *_tables(*logistic)]
     lines += ["", machine, "", f"Reproduce: `{command}`."]
     return "\n".join(lines)
 

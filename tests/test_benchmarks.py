@@ -95,16 +95,19 @@ def test_peer_translations_solve_penalized_problems(key):
 def test_quick_group_path_runs(tmp_path):
     from benchmarks import group_path
 
-    rows, checks = bench.main(["--quick", "--no-write", "--libraries", "penalized", "adelie",
-                               "--results", str(tmp_path), "--only", "group-path"])["group-path"]
-    ours = next(r for r in rows if r["library"] == "penalized")
-    assert ours["reached"] and ours["max_suboptimality"] <= group_path.GAP and ours["cpu_s"] > 0
+    out = bench.main(["--quick", "--no-write", "--libraries", "penalized", "adelie",
+                      "--results", str(tmp_path), "--only", "group-path"])
+    rows, checks = out["group-path"]
+    for part in (rows, out["group-path-logistic"][0]):  # squared error, then the log-loss
+        ours = next(r for r in part if r["library"] == "penalized")
+        assert ours["reached"] and ours["max_suboptimality"] <= group_path.GAP and ours["cpu_s"] > 0
     if any(r["library"] == "adelie" for r in rows):  # only where adelie's own environment exists
         agree = [v for k, v in checks.items() if k.startswith("λ_")]
         assert agree and all(d < 1e-3 for d, _, _ in agree)
     else:
         assert "adelie" in checks["notes"]
-    assert "| library |" in group_path.markdown(rows, checks, "Machine: test.", "cmd")
+    text = group_path.markdown(rows, checks, "Machine: test.", "cmd", logistic=out["group-path-logistic"])
+    assert "| library |" in text and "#### The log-loss" in text
 
 
 @pytest.mark.slow

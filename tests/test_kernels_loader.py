@@ -11,7 +11,7 @@ import pytest
 import scipy.sparse as sp
 
 import penalized as pz
-from penalized.solvers import LinearProblem, _kernels, _loader, solve
+from penalized.solvers import LinearProblem, _loader, solve
 
 
 def tiny(classification=False, seed=0):
@@ -43,12 +43,12 @@ def test_interpreted_kernels_match_compiled(datafit, penalty, sparse):
 def test_entry_point_table_matches_the_kernels():
     for name, (_, codes) in _loader.ENTRY_POINTS.items():
         function = _loader._MARKED[name]
-        assert getattr(_kernels, name) in (function, getattr(_loader._JIT, name, None)), name
+        assert getattr(_loader._HOME[name], name) in (function, getattr(_loader._JIT, name, None)), name
         n_args = len(inspect.signature(function).parameters)
         assert len(codes.split()) == n_args, name
     # every kernel the Python side calls is an entry point (they run ahead of time)
     called = set()
-    for module in ("coordinate_descent", "problem", "certificate"):
+    for module in ("coordinate_descent", "problem", "certificate", "group_lasso", "group_newton"):
         source = inspect.getsource(__import__(f"penalized.solvers.{module}", fromlist=["x"]))
         called |= set(re.findall(r"\bk\.([a-z_]\w*)\(", source))  # calls, not attributes such as k.mode
     assert called <= set(_loader.ENTRY_POINTS), called - set(_loader.ENTRY_POINTS)

@@ -43,7 +43,7 @@ from pathlib import Path
 
 import numpy as _np
 
-from . import _cache, _kernels
+from . import _cache, _group_kernels, _kernels
 
 INTERPRET_MAX = 5_000  # n·p of the largest problem run as Python while nothing is compiled
 
@@ -72,6 +72,8 @@ ENTRY_POINTS = {
     "block_penalty_value": ("f8", "P P n n f"),
     "block_loss": ("f8", "i P f P f"),
     "solve_blocks_subproblem": ("Tuple((i8, f8, f8))", f"i {_X} P f P f P n n n f f P f b d i i i P n f"),
+    "group_lasso_epochs": ("Tuple((i8, f8))", "X f f f f n n n f f n f f f d i"),
+    "group_grams": ("none", "X f f n n n f"),
 }
 _NUMBA_TYPES = {"X": "f8[::1,:]", "P": "f8[:,::1]", "f": "f8[::1]", "I": "i4[::1]", "n": "i8[::1]",
                 "B": "b1[::1]", "b": "b1", "i": "i8", "d": "f8"}
@@ -114,7 +116,9 @@ def build_key():
     if _KEY is None:
         from importlib import metadata
 
-        h = hashlib.sha256(Path(_kernels.__file__).read_bytes())
+        h = hashlib.sha256()
+        for module in _MODULES:
+            h.update(Path(module.__file__).read_bytes())
         h.update(Path(__file__).with_name("_build.py").read_bytes())  # how it was compiled
         h.update(repr(ENTRY_POINTS).encode())
         for pkg in ("numba", "numpy"):
@@ -142,8 +146,11 @@ class Kernels(types.SimpleNamespace):
     """The kernel functions and constants of one way of running them; ``mode`` says which."""
 
 
-# the kernels as the module defines them (plain functions marked by its ``njit``)
-_MARKED = {name: f for name, f in vars(_kernels).items() if hasattr(f, "__jit_options__")}
+# the modules of kernels (each self-contained: numba caches per file), and the kernels as they
+# define them (plain functions marked by their ``njit``), with the module each lives in
+_MODULES = (_kernels, _group_kernels)
+_MARKED = {name: f for module in _MODULES for name, f in vars(module).items() if hasattr(f, "__jit_options__")}
+_HOME = {name: module for module in _MODULES for name, f in vars(module).items() if hasattr(f, "__jit_options__")}
 
 
 def _constants():
@@ -184,10 +191,10 @@ def jit():
         import numba
 
         for name, f in _MARKED.items():  # all bound before any compiles: kernels call kernels
-            if getattr(_kernels, name) is f:
-                setattr(_kernels, name, numba.njit(**f.__jit_options__)(f))
+            if getattr(_HOME[name], name) is f:
+                setattr(_HOME[name], name, numba.njit(**f.__jit_options__)(f))
         _JIT = Kernels(mode="jit", **_constants(),
-                       **{name: getattr(_kernels, name) for name in _MARKED})
+                       **{name: getattr(_HOME[name], name) for name in _MARKED})
     return _JIT
 
 
@@ -198,10 +205,12 @@ def interpreted():
     """The kernels as plain Python functions (a fresh copy of the module's source)."""
     global _PYTHON
     if _PYTHON is None:
-        path = Path(_kernels.__file__)
-        namespace = {"__name__": "penalized.solvers._kernels_interpreted", "__file__": str(path)}
-        exec(compile(path.read_text(), str(path), "exec"), namespace)
-        funcs = {k: v for k, v in namespace.items() if hasattr(v, "__jit_options__")}
+        funcs = {}
+        for module in _MODULES:
+            path = Path(module.__file__)
+            namespace = {"__name__": module.__name__ + "_interpreted", "__file__": str(path)}
+            exec(compile(path.read_text(), str(path), "exec"), namespace)
+            funcs.update({k: v for k, v in namespace.items() if hasattr(v, "__jit_options__")})
         _PYTHON = Kernels(mode="python", **_constants(), **funcs)
     return _PYTHON
 

@@ -120,6 +120,11 @@ def solve_blocks(problem, kp, *, coef_init=None, intercept_init=None, tol=1e-4, 
                          "solve it through penalized.solvers.solve (proximal Newton around these steps).")
     kp = block_penalty(kp, problem.n_features)
     _check_groups(kp)
+    from . import group_lasso
+
+    if group_lasso.applies(problem, kp):  # the plain group lasso: exact group steps (adelie's)
+        return group_lasso.solve_group_lasso(problem, kp, coef_init=coef_init, intercept_init=intercept_init,
+                                             tol=tol, max_iter=max_iter, min_ws_size=min_ws_size)
     k = problem.kernels
     n, p = problem.n_samples, problem.n_features
     Y = np.ascontiguousarray(problem.y.reshape(n, -1))
