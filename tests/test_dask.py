@@ -428,38 +428,46 @@ def test_import_penalized_does_not_import_dask():
     assert out.stdout.strip() == "False"
 
 
-def test_chunk_datafits_match_the_kernels():
-    """The workers' NumPy formulas are the compiled kernels' (loss, derivatives, gap terms)."""
+@pytest.mark.parametrize("datafit", [pz.SquaredError(), pz.Logistic(), pz.Poisson()], ids=lambda d: type(d).__name__)
+def test_per_sample_datafit_formulas_match_the_kernels(datafit):
+    """The workers run the data fits' own NumPy methods (penalized.datafits): the same numbers as the
+    compiled kernels (loss, derivatives, curvature, change, gap terms), one definition of each."""
     from penalized.solvers._loader import interpreted
 
     k = interpreted()
+    code = datafit.code
     rng = np.random.default_rng(16)
-    y = np.where(rng.random(50) > 0.5, 1.0, -1.0)
-    z = rng.standard_normal(50) * 3
-    for name, code in (("SquaredError", k.SQUARED_ERROR), ("Logistic", k.LOGISTIC)):
-        f = C.DATAFITS[name]
-        for i in range(50):
-            assert f.loss(y[i:i + 1], z[i:i + 1])[0] == pytest.approx(k.sample_loss(code, y[i], z[i]), rel=1e-12)
-            assert f.d1(y[i:i + 1], z[i:i + 1])[0] == pytest.approx(k.sample_loss_derivative(code, y[i], z[i]))
-            for alpha in (0.0, 0.3, 0.999):
-                la = np.log(alpha) if alpha > 0 else 0.0
-                expected = k.sample_gap(code, y[i], z[i], alpha, la, np.log1p(-alpha))
-                assert f.sample_gap(y[i:i + 1], z[i:i + 1], alpha)[0] == pytest.approx(expected, rel=1e-10, abs=1e-15)
-    lr = C.DATAFITS["Logistic"]
-    d = np.array([1e-5, -2e-4, 0.5])
-    exact = lr.loss(y[:3], z[:3] + d) - lr.loss(y[:3], z[:3])
-    np.testing.assert_allclose(lr.change(y[:3], z[:3], d), exact, rtol=1e-6)
-    # the trial steps of a pass, summed: the same numbers, for both data fits
-    s = rng.uniform(0.5, 2.0, 50)
+    if datafit.needs_labels:
+        y = np.where(rng.random(50) > 0.5, 1.0, -1.0)
+    elif code == k.POISSON:
+        y = rng.poisson(2.0, 50).astype(float)
+    else:
+        y = rng.standard_normal(50) * 2
+    z = rng.standard_normal(50) * (1.0 if code == k.POISSON else 3.0)
+    loss, d1, d2 = datafit._loss_terms(y, z)
+    np.testing.assert_allclose(loss, datafit._losses(y, z), rtol=1e-14)
+    np.testing.assert_allclose(d1, datafit._loss_derivatives(y, z), rtol=1e-14)
+    np.testing.assert_allclose(d2, datafit._loss_curvatures(y, z), rtol=1e-14)
     dz = rng.standard_normal(50) * np.logspace(-6, 0, 50)
+    changes = datafit._loss_changes(y, z, dz)
+    for i in range(50):
+        assert loss[i] == pytest.approx(k.sample_loss(code, y[i], z[i]), rel=1e-12)
+        assert d1[i] == pytest.approx(k.sample_loss_derivative(code, y[i], z[i]), rel=1e-12)
+        assert d2[i] == pytest.approx(k.sample_loss_curvature(code, y[i], z[i]), rel=1e-12)
+        assert changes[i] == pytest.approx(k.sample_loss_change(code, y[i], z[i], dz[i]), rel=1e-10, abs=1e-300)
+        for alpha in (0.0, 0.3, 0.999, 1.0):
+            la = np.log(alpha) if alpha > 0 else 0.0
+            expected = k.sample_gap(code, y[i], z[i], alpha, la, np.log1p(-alpha) if alpha < 1 else 0.0)
+            got = datafit._sample_gaps(y[i:i + 1], z[i:i + 1], alpha)[0]
+            assert got == pytest.approx(expected, rel=1e-10, abs=1e-15)
+    # the changes are accurate (not the difference of two close losses) and the trial steps of a pass,
+    # summed, are the same numbers
+    big = np.abs(dz) > 1e-2
+    np.testing.assert_allclose(changes[big], (datafit._losses(y, z + dz) - loss)[big], rtol=1e-8)
+    s = rng.uniform(0.5, 2.0, 50)
     steps = 0.5 ** np.arange(10)
-    for f in C.DATAFITS.values():
-        loss, d1, d2 = f.derivatives(y, z)
-        np.testing.assert_allclose(loss, f.loss(y, z), rtol=1e-14)
-        np.testing.assert_allclose(d1, f.d1(y, z), rtol=1e-14)
-        np.testing.assert_allclose(d2, f.d2(y, z), rtol=1e-12)
-        expected = [s @ f.change(y, z, t * dz) for t in steps]
-        np.testing.assert_allclose(f.changes(y, z, dz, steps, s), expected, rtol=1e-9)
+    expected = [s @ datafit._loss_changes(y, z, t * dz) for t in steps]
+    np.testing.assert_allclose(datafit._step_changes(y, z, dz, steps, s), expected, rtol=1e-9)
 
 
 @pytest.mark.parametrize("fit_intercept", [True, False])

@@ -84,6 +84,8 @@ class DataSummary:
     positive_fraction: float  # Σ a [y > 0]
     sparse: bool
     rows: dict  # chunk index -> rows
+    saturated: float = 0.0  # Σ a (y − y log y): Poisson's saturated loss
+    min_y: float = 0.0
 
     def gram(self, fit_intercept):
         """``(G, c, yy)`` of the squared error: centred with an intercept, raw moments without."""
@@ -113,9 +115,12 @@ def _chunks(indices, limit=8):
 
 def summarize(part, n_features):
     check_partial(part)
-    return summary_of(part.moments["all"], n_features, n_samples=int(sum(part.rows.values())),
-                      positive_weight=part.sums["positive_weight"], sparse=part.sums["sparse_chunks"] > 0,
-                      rows=dict(part.rows))
+    out = summary_of(part.moments["all"], n_features, n_samples=int(sum(part.rows.values())),
+                     positive_weight=part.sums["positive_weight"], sparse=part.sums["sparse_chunks"] > 0,
+                     rows=dict(part.rows))
+    out.saturated = out.ybar - part.sums["ylogy"] / out.W
+    out.min_y = part.sums["min_y"]
+    return out
 
 
 def summary_of(m, n_features, *, n_samples, positive_weight=0.0, sparse=False, rows=None):
@@ -178,62 +183,88 @@ class DaskResult:
 
 
 # --------------------------------------------------------------------------- the data fits
+DATAFITS = ("SquaredError", "Logistic", "Poisson")  # the data fits with per-sample Newton formulas
+
+
 class _Datafit:
-    """Client-side facts about a data fit: the null model, and its first Newton model from pass 0."""
+    """Client-side facts about a data fit: the null model, and its first Newton model from pass 0.
+
+    Every per-sample formula is the data fit's own NumPy method (:mod:`penalized.datafits`)."""
 
     def __init__(self, datafit):
         self.datafit = datafit
         self.name = type(datafit).__name__
-        if self.name not in C.DATAFITS:
-            raise TypeError(f"Dask fits support the data fits {sorted(C.DATAFITS)}, got {datafit!r}.")
-        self.chunk = C.DATAFITS[self.name]
-        self.curvature = float(datafit.curvature_bound)
+        if self.name not in DATAFITS:
+            raise TypeError(f"Dask fits support the data fits {sorted(DATAFITS)}, got {datafit!r}.")
         self.quadratic = self.name == "SquaredError"
+        self.bounded = bool(datafit.bounded_curvature)
+
+    def lipschitz_scale(self, summary):
+        """The factor of ``Σ a x_j²`` in the coordinate constants ``L_j`` (``Datafit.lipschitz_scale``:
+        the curvature bound, or Poisson's ``Σ a y``)."""
+        if self.bounded:
+            return float(self.datafit.curvature_bound)
+        return float(max(summary.ybar, np.finfo(np.float64).tiny))
+
+    def intercept_curvature(self, stats):
+        """The curvature along the intercept in its stationarity term (the kernels'
+        ``intercept_curvature``): the bound, else the local ``Σ a ℓ''``."""
+        return float(self.datafit.curvature_bound) if self.bounded else stats.curvature
 
     def null(self, summary, fit_intercept):
-        """``(b0, L(0), Σ a y²)``: the null model's intercept and loss, and the rounding scale."""
+        """``(b0, L(0) − L_sat, scale)``: the null model's intercept, its excess loss, and the rounding scale."""
         if self.quadratic:
             b0 = summary.ybar if fit_intercept else 0.0
             loss = summary.yvar + (summary.ybar - b0) ** 2
             return b0, loss, summary.yvar + summary.ybar ** 2
+        if self.name == "Poisson":
+            if summary.min_y < 0:
+                raise ValueError(f"Poisson needs counts y >= 0, got min(y) = {summary.min_y!r}.")
+            if not summary.ybar > 0:
+                raise ValueError("Poisson needs some positive count in y (with positive weight); all are 0.")
+            b0 = float(np.log(summary.ybar)) if fit_intercept else 0.0
+            return b0, self.loss_at_constant(summary, b0) - summary.saturated, summary.yvar + summary.ybar ** 2
         q = summary.positive_fraction
         if q <= 0.0 or q >= 1.0:
             raise EmptyClassError(positive=q <= 0.0)
         b0 = float(np.log(q / (1.0 - q))) if fit_intercept else 0.0
         return b0, self.loss_at_constant(summary, b0), 1.0
 
+    def _at(self, method, y, b):
+        return float(getattr(self.datafit, method)(np.array([y]), np.array([b]))[0])
+
     def loss_at_constant(self, summary, b):
         if self.quadratic:
             return summary.yvar + (summary.ybar - b) ** 2
+        if self.name == "Poisson":  # ℓ = e^b − y·b is affine in y
+            return self._at("_losses", 0.0, b) - summary.ybar * b
         q = summary.positive_fraction
-        ones = np.ones(1)
-        return float(q * self.chunk.loss(ones, b * ones)[0] + (1 - q) * self.chunk.loss(-ones, b * ones)[0])
+        return q * self._at("_losses", 1.0, b) + (1 - q) * self._at("_losses", -1.0, b)
 
     def stats_at_constant(self, summary, b):
         """:class:`Stats` at ``w = 0`` and intercept ``b``, from pass 0 alone (the Hessian only
         when pass 0 computed the Gram matrix).
 
         ``ℓ'(y, b)`` is affine in ``y`` over the values ``y`` takes (any ``y`` for the squared
-        error, ±1 for the log-loss) and ``ℓ''(y, b)`` does not depend on ``y``, so the
+        error and Poisson, ±1 for the log-loss) and ``ℓ''(y, b)`` does not depend on ``y``, so the
         gradient is a combination of the means and the cross moments, and the Hessian is a
         multiple of the weighted Gram matrix.
         """
-        f = self.chunk
-        y0, y1 = (0.0, 1.0) if self.quadratic else (-1.0, 1.0)
-        d0 = f.d1(np.array([y0]), np.array([b]))[0]
-        d1 = f.d1(np.array([y1]), np.array([b]))[0]
+        y0, y1 = (-1.0, 1.0) if self.datafit.needs_labels else (0.0, 1.0)
+        d0 = self._at("_loss_derivatives", y0, b)
+        d1 = self._at("_loss_derivatives", y1, b)
         slope = (d1 - d0) / (y1 - y0)
         base = d0 - slope * y0  # ℓ'(y, b) = base + slope·y
         exy = summary.cross + summary.mu * summary.ybar  # Σ a x y
         grad = base * summary.mu + slope * exy
         grad_b = base + slope * summary.ybar
+        h = self._at("_loss_curvatures", y1, b)
         hessian = cols = None
         if summary.G is not None:
-            h = f.d2(np.array([y1]), np.array([b]))[0]
             cols = np.arange(len(summary.mu))
             hessian = C.CoMoments(h, summary.mu.copy(), None, None, h * summary.G, cols)
         return Stats(loss=self.loss_at_constant(summary, b), grad=grad, grad_b=float(grad_b),
-                     hessian=hessian, cols=cols, misfit=None)
+                     hessian=hessian, cols=cols, misfit=None, curvature=h)
 
 
 # ----------------------------------------------------------------------- squared error, Gram
@@ -245,12 +276,13 @@ def fit_gram(summary, penalty, *, fit_intercept, tol, max_iter, coef_init=None):
     scale = summary.yvar + summary.ybar ** 2
     threshold = max(tol * null_loss, _ROUNDING_FLOOR * scale)
     w0 = np.zeros(p) if coef_init is None else np.asarray(coef_init, dtype=np.float64)
-    sol = bridge.solve_penalized_quadratic(G, c, yy, penalty, w0, 0.3 * threshold, max_iter)
+    pen = bridge.as_view(penalty, p)
+    sol = pen.solve(G, c, yy, w0, 0.3 * threshold, max_iter)
     w = sol.coef
     rss = max(float(yy - 2.0 * c @ w + w @ (G @ w)), 0.0)
     b = float(summary.ybar - summary.mu @ w) if fit_intercept else 0.0
     return DaskResult(coef=w, intercept=b, certificate=sol.certificate, threshold=threshold, n_iter=1,
-                      converged=sol.certificate <= threshold, objective=rss + bridge.penalty_value(penalty, w),
+                      converged=sol.certificate <= threshold, objective=rss + pen.value(w),
                       data_loss=rss)
 
 
@@ -265,6 +297,7 @@ class Stats:
     hessian: C.CoMoments | None
     cols: np.ndarray | None
     misfit: float | None
+    curvature: float = 0.0  # Σ a ℓ'' (the intercept's curvature)
 
 
 @dataclass
@@ -294,7 +327,8 @@ class NewtonFit:
     """Proximal Newton over the cluster for one problem (see the module docstring)."""
 
     def __init__(self, data, summary, datafit, penalty, target, *, fit_intercept, tol, max_iter, max_block):
-        self.data, self.summary, self.fit, self.penalty = data, summary, _Datafit(datafit), penalty
+        self.data, self.summary, self.fit = data, summary, _Datafit(datafit)
+        self.pen = bridge.as_view(penalty, data.n_features)
         self.target, self.fit_intercept, self.tol, self.max_iter = target, fit_intercept, tol, max_iter
         self.p = p = data.n_features
         self.max_block = max_block
@@ -303,16 +337,16 @@ class NewtonFit:
         centre = fit_intercept and (not summary.sparse or self.fit.quadratic)
         self.mu_cert = summary.mu if centre else np.zeros(p)
         sq = summary.var if centre else summary.var + summary.mu ** 2
-        self.L = self.fit.curvature * sq
+        self.L = self.fit.lipschitz_scale(summary) * sq
         self.b0, self.null_loss, scale = self.fit.null(summary, fit_intercept)
         self.threshold = max(tol * self.null_loss, _ROUNDING_FLOOR * scale)
-        self.free = bridge.unpenalized(penalty, p)
+        self.free = self.pen.free
         self.passes = 1  # pass 0
         self.inner_epochs = max(INNER_MIN_EPOCHS, max_iter)
 
     # -- one pass --------------------------------------------------------------------
     def _pass(self, w, b, direction=None, cols=None, alpha=None):
-        step = C.Step(datafit=self.fit.name, w=w, b=b, target=self.target,
+        step = C.Step(datafit=self.fit.datafit, w=w, b=b, target=self.target,
                       dw=None if direction is None else direction.dw,
                       db=0.0 if direction is None else direction.db,
                       steps=TRIAL_STEPS if direction is not None else None,
@@ -326,7 +360,7 @@ class NewtonFit:
             h = part.moments["hessian"]
             hessian = C.CoMoments(h.W / W, h.mean, None, None, h.block / W, h.cols)
         stats = Stats(loss=s["loss"] / W, grad=s["grad"] / W, grad_b=s["grad_b"] / W, hessian=hessian,
-                      cols=cols, misfit=s.get("misfit"))
+                      cols=cols, misfit=s.get("misfit"), curvature=s["curvature"] / W)
         gap = s["gap"] / W if "gap" in s else None
         changes = s["changes"] / W if "changes" in s else None
         return stats, gap, changes
@@ -341,7 +375,7 @@ class NewtonFit:
         p = self.p
         if p <= MIN_WORKING_SET:
             return np.arange(p)
-        scores = bridge.violations(self.penalty, w, grad)
+        scores = self.pen.violations(w, grad)
         forced = (w != 0) | (w_next != 0) | self.free
         n_forced = int(forced.sum())
         if n_forced + min(MIN_WORKING_SET, self.max_block) // 2 <= self.max_block:
@@ -372,28 +406,27 @@ class NewtonFit:
             yy = max(base + float(2.0 * c @ wS - wS @ (G @ wS)), 0.0)
         else:
             yy = _least_squares_constant(G, c)
-        sol = bridge.solve_penalized_quadratic(G, c, yy, self.penalty, wS, INNER_TOL * self.threshold,
-                                               self.inner_epochs, features=S, n_features=self.p)
+        sol = self.pen.solve(G, c, yy, wS, INNER_TOL * self.threshold, self.inner_epochs, features=S)
         dw = np.zeros(self.p)
         dw[S] = sol.coef - wS
         db = 0.0
         if self.fit_intercept and H.W > 0:
             db = -(stats.grad_b + H.W * float(H.mean @ dw[S])) / H.W
         # the model's predicted change, gᵀΔ + g_bΔ_b + pen(w + Δ) − pen(w), summed term by term
-        decrease = float(stats.grad @ dw + stats.grad_b * db + bridge.penalty_change(self.penalty, w, dw))
+        decrease = float(stats.grad @ dw + stats.grad_b * db + self.pen.change(w, dw))
         return _Direction(dw, db, decrease)
 
     def _line_search(self, w, direction, changes):
         for t, change in zip(TRIAL_STEPS, changes, strict=True):
-            total = change + bridge.penalty_change(self.penalty, w, t * direction.dw)
+            total = change + self.pen.change(w, t * direction.dw)
             if total <= ARMIJO * t * direction.decrease:
                 return float(t)
         return None
 
     def _certificate_terms(self, w, stats):
         grad = stats.grad - self.mu_cert * stats.grad_b
-        return bridge.certificate_terms(self.penalty, w, grad, stats.grad_b, self.L, self.fit.curvature,
-                                        self.fit_intercept)
+        return self.pen.certificate_terms(w, grad, stats.grad_b, self.L, self.fit.intercept_curvature(stats),
+                                          self.fit_intercept, self.fit.datafit.code)
 
     # -- the loop -------------------------------------------------------------------------
     def run(self, coef_init=None, intercept_init=None):
@@ -442,12 +475,12 @@ class NewtonFit:
         """The certificate at ``(w, b)`` (one more pass for its data term when ``alpha < 1``)."""
         if alpha < 1.0:
             stats_now, gap, _ = self._pass(w, b, alpha=alpha)
-            stats = Stats(stats.loss, stats.grad, stats.grad_b, None, None, stats_now.misfit)
+            stats = Stats(stats.loss, stats.grad, stats.grad_b, None, None, stats_now.misfit, stats.curvature)
             return self._result(w, b, stats, known + gap)
         return self._result(w, b, stats, known)
 
     def _result(self, w, b, stats, certificate):
-        pen = bridge.penalty_value(self.penalty, w)
+        pen = self.pen.value(w)
         return DaskResult(coef=w, intercept=float(b), certificate=float(certificate), threshold=self.threshold,
                           n_iter=self.passes, converged=bool(certificate <= self.threshold),
                           objective=stats.loss + pen, data_loss=stats.loss,
@@ -504,4 +537,4 @@ def certify(data, datafit, penalty, target, coef, intercept=0.0, *, fit_intercep
     alpha, gaps, stationarity = solver._certificate_terms(w, stats)
     gap = 0.0 if alpha == 1.0 else solver._pass(w, b, alpha=alpha)[1]
     return Certificate(value=float(gaps + stationarity + gap), null_loss=float(solver.null_loss),
-                       objective=float(stats.loss + bridge.penalty_value(penalty, w)))
+                       objective=float(stats.loss + solver.pen.value(w)))
