@@ -139,8 +139,8 @@ def test_pydata_sparse_chunks(synchronous):
 
 
 def test_what_dask_does_not_fit_raises_clearly(synchronous):
-    """More than two classes (the multinomial model), Poisson, several targets, boxes and offsets:
-    a NotImplementedError that names what Dask input supports, never a different model."""
+    """More than two classes (the multinomial model), several targets, non-convex penalties, boxes on
+    paths: a NotImplementedError that names what Dask input supports, never a different model."""
     rng = np.random.default_rng(3)
     X, y = regression_data(rng)
     dX = to_dask(X)
@@ -148,17 +148,11 @@ def test_what_dask_does_not_fit_raises_clearly(synchronous):
     with pytest.raises(NotImplementedError, match="two classes; y has 3"):
         pz.LogisticRegression(pz.L1(0.01)).fit(dX, da.from_array(labels, chunks=110))
     counts = rng.poisson(1.0, size=y.shape[0]).astype(float)
-    with pytest.raises(NotImplementedError, match="Poisson.*Lasso, Ridge, ElasticNet"):
-        pz.PoissonRegressor(pz.L1(0.01)).fit(dX, da.from_array(counts, chunks=110))
     Y = np.column_stack([y, -y])
     with pytest.raises(NotImplementedError, match="several targets"):
         pz.MultiTaskLasso(lam=0.1).fit(dX, da.from_array(Y, chunks=(110, 2)))
     with pytest.raises(NotImplementedError, match="several targets"):
         pz.LinearRegression(pz.L1(0.1)).fit(dX, da.from_array(Y, chunks=(110, 2)))
-    with pytest.raises(NotImplementedError, match="positive=True or bounds="):
-        pz.Lasso(lam=0.1, positive=True).fit(dX, da.from_array(y, chunks=110))
-    with pytest.raises(NotImplementedError, match="offset"):
-        pz.Lasso(lam=0.1).fit(dX, da.from_array(y, chunks=110), offset=np.zeros(y.shape[0]))
     with pytest.raises(NotImplementedError, match="MCP is not supported"):
         pz.LinearRegression(pz.MCP(0.1)).fit(dX, da.from_array(y, chunks=110))
     with pytest.raises(NotImplementedError, match="bounds"):
@@ -167,6 +161,90 @@ def test_what_dask_does_not_fit_raises_clearly(synchronous):
         pz.PoissonRegressorCV(cv=3).fit(dX, da.from_array(counts, chunks=110))
     with pytest.raises(NotImplementedError, match="LassoCV's and ElasticNetCV's"):
         pz.MultiTaskLassoCV(cv=3).fit(dX, da.from_array(Y, chunks=(110, 2)))
+
+
+def _glm_data(rng, n=500, p=12):
+    X = rng.standard_normal((n, p)) * 0.5 + 1.0
+    beta = np.zeros(p)
+    beta[:4] = [0.3, -0.2, 0.4, -0.5]
+    eta = X @ beta
+    offset = rng.uniform(-1.0, 1.0, n)
+    targets = {"squared": eta + offset + 0.3 * rng.standard_normal(n),
+               "poisson": rng.poisson(np.exp(eta - 0.5 + offset)).astype(float),
+               "logistic": np.where(eta + offset + 0.3 * rng.standard_normal(n) > np.median(eta), "b", "a")}
+    return X, targets, offset, rng.uniform(0.3, 2.0, n)
+
+
+_GLM_CELLS = {
+    "squared": (lambda **kw: pz.Lasso(lam=0.01, **kw), pz.SquaredError()),
+    "poisson": (lambda **kw: pz.PoissonRegressor(pz.L1(0.005), **kw), pz.Poisson()),
+    "poisson-enet": (lambda **kw: pz.PoissonRegressor(pz.L1L2(l1=0.003, l2=0.02), **kw), pz.Poisson()),
+    "poisson-ridge": (lambda **kw: pz.PoissonRegressor(pz.L2(0.01), **kw), pz.Poisson()),
+    "logistic": (lambda **kw: pz.LogisticRegression(pz.L1L2(l1=0.002, l2=0.01), **kw), pz.Logistic()),
+}
+_GLM_TIGHT = dict(tol=1e-12, max_iter=10_000)
+
+
+@pytest.mark.parametrize("cell", list(_GLM_CELLS))
+@pytest.mark.parametrize("extra", ["plain", "offset", "positive", "bounds", "offset+bounds+weights"])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_poisson_offsets_and_bounds_equal_in_memory(synchronous, cell, extra, fit_intercept):
+    """Poisson, offsets and boxes on Dask: the in-memory fit's coefficients, and both certificates (the
+    Dask fit's own, and the in-memory one recomputed at its coefficients) within the threshold."""
+    rng = np.random.default_rng(30)
+    X, targets, offset, sw = _glm_data(rng)
+    make, datafit = _GLM_CELLS[cell]
+    y = targets[cell.split("-")[0]]
+    box = {"positive": dict(positive=True), "bounds": dict(bounds=(-0.1, 0.25)),
+           "offset+bounds+weights": dict(bounds=(-0.15, np.inf))}.get(extra, {})
+    use_offset = "offset" in extra
+    weights = sw if "weights" in extra else None
+    ref = make(fit_intercept=fit_intercept, **box, **_GLM_TIGHT).fit(
+        X, y, sample_weight=weights, offset=offset if use_offset else None)
+    est = make(fit_intercept=fit_intercept, **box, **_GLM_TIGHT)
+    est.fit(da.from_array(X, chunks=(110, 12)), da.from_array(y, chunks=110),
+            sample_weight=None if weights is None else da.from_array(weights, chunks=90),
+            offset=da.from_array(offset, chunks=90) if use_offset else None)
+    assert rel(est.coef_, ref.coef_) < 1e-5
+    assert np.allclose(np.ravel(est.intercept_), np.ravel(ref.intercept_), rtol=1e-5, atol=1e-6)
+    bounds = {"positive": (0.0, np.inf)}.get(extra, box.get("bounds"))
+    cert = certificate(X, y, np.ravel(est.coef_), np.ravel(est.intercept_)[0], datafit=datafit,
+                       penalty=est._penalty(12), sample_weight=weights, fit_intercept=fit_intercept, bounds=bounds,
+                       offset=offset if use_offset else None)
+    assert cert.relative <= 1e-12
+    assert np.ravel(est.dual_gap_)[0] <= 1e-12 * cert.null_loss
+    assert np.ravel(est.dual_gap_)[0] == pytest.approx(cert.value, rel=1e-3, abs=1e-14 * cert.null_loss)
+    if box:  # the box binds: the test is not vacuous
+        lower, upper = (0.0, np.inf) if extra == "positive" else box["bounds"]
+        assert np.any(np.ravel(ref.coef_) == lower) or np.any(np.ravel(ref.coef_) == upper)
+
+
+def test_poisson_bad_counts_are_named(synchronous):
+    rng = np.random.default_rng(31)
+    X, targets, _, _ = _glm_data(rng, n=200)
+    y = targets["poisson"].copy()
+    y[150] = -1.0
+    with pytest.raises(ValueError, match="Poisson needs counts y >= 0"):
+        pz.PoissonRegressor(pz.L1(0.01)).fit(da.from_array(X, chunks=(50, 12)), da.from_array(y, chunks=50))
+    with pytest.raises(ValueError, match="some positive count"):
+        pz.PoissonRegressor(pz.L1(0.01)).fit(da.from_array(X, chunks=(50, 12)), da.zeros(200, chunks=50))
+    with pytest.raises(ValueError, match="offset contains NaN"):
+        pz.PoissonRegressor(pz.L1(0.01)).fit(da.from_array(X, chunks=(50, 12)), da.from_array(targets["poisson"],
+                                             chunks=50), offset=da.full(200, np.nan, chunks=50))
+    with pytest.raises(ValueError, match="X has 200 samples but offset has 199"):
+        pz.PoissonRegressor(pz.L1(0.01)).fit(da.from_array(X, chunks=(50, 12)), da.from_array(targets["poisson"],
+                                             chunks=50), offset=np.zeros(199))
+
+
+def test_poisson_predicts_means_on_dask(synchronous):
+    rng = np.random.default_rng(32)
+    X, targets, _, _ = _glm_data(rng, n=300)
+    dX = da.from_array(X, chunks=(70, 12))
+    est = pz.PoissonRegressor(pz.L1(0.005), **_GLM_TIGHT).fit(dX, da.from_array(targets["poisson"], chunks=70))
+    ref = pz.PoissonRegressor(pz.L1(0.005), **_GLM_TIGHT).fit(X, targets["poisson"])
+    pred = est.predict(dX)
+    np.testing.assert_allclose(np.asarray(pred.compute() if hasattr(pred, "compute") else pred), ref.predict(X),
+                               rtol=1e-6)
 
 
 def test_relaxed_lasso_refuses_dask_input_without_gathering(synchronous):
@@ -489,6 +567,25 @@ def test_certificate_on_dask_equals_in_memory(synchronous, fit_intercept):
         assert got.value == pytest.approx(ref.value, rel=1e-10)
         assert got.objective == pytest.approx(ref.objective, rel=1e-12)
         assert got.null_loss == pytest.approx(ref.null_loss, rel=1e-12)
+    # Poisson, offsets and boxes: the same terms (the null model of an offset by Newton passes)
+    counts = rng.poisson(np.exp(0.2 * (X[:, 0] - 1.0))).astype(float)
+    offset = rng.uniform(-0.5, 0.5, 300)
+    box = (-0.4, 0.5)
+    inside = np.clip(coef, *box)
+    beyond = inside.copy()
+    beyond[0] = 0.9
+    for datafit, target in ((pz.Poisson(), counts), (pz.Logistic(), labels), (pz.SquaredError(), y)):
+        for penalty in (pz.L1(0.01), pz.L1L2(l1=0.01, l2=0.05)):
+            kw = dict(datafit=datafit, penalty=penalty, sample_weight=sw, fit_intercept=fit_intercept, offset=offset)
+            ref = certificate(X, target, inside, b, bounds=box, **kw)
+            got = certificate(Xd, da.from_array(target, chunks=64), inside, b, bounds=box,
+                              **{**kw, "sample_weight": swd, "offset": da.from_array(offset, chunks=64)})
+            assert got.value == pytest.approx(ref.value, rel=1e-9)
+            assert got.objective == pytest.approx(ref.objective, rel=1e-12)
+            assert got.null_loss == pytest.approx(ref.null_loss, rel=1e-9)
+            outside = certificate(Xd, da.from_array(target, chunks=64), beyond, b, bounds=box,
+                                  **{**kw, "sample_weight": swd, "offset": da.from_array(offset, chunks=64)})
+            assert outside.value == np.inf
 
 
 def test_chan_merge_keeps_digits():

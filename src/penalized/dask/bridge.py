@@ -76,6 +76,9 @@ class PenaltyView:
         self.free = (self.l1 == 0) & (self.l2 == 0)
         self.bounded = kp.bounded
         self.n_features = n_features
+        # the exact support steps hold coefficients in their orthant, not in a general box (the
+        # in-memory plan's rule, coordinate_descent.make_plan)
+        self.support_steps = kp.sign_bounds_only
 
     def restricted(self, features):
         """``P`` over the coordinates ``features`` (a working set)."""
@@ -138,7 +141,8 @@ class PenaltyView:
         params[k.P_SUPPORT_COST] = _SUPPORT_COST
         params[k.P_FACE_SOLVES] = _FACE_SOLVES
         epochs, gap, stationarity, _ = k.gram_solve(G, c, float(yy), w, gw, int(self.kp.code), P, float(tol),
-                                                    int(max_iter), min(SUPPORT_MAX, q), params)
+                                                    int(max_iter), min(SUPPORT_MAX, q) if self.support_steps else 0,
+                                                    params)
         return QuadraticSolution(w, float(gap), float(stationarity), int(epochs))
 
 

@@ -213,15 +213,18 @@ def _finite(X):
     return bool(np.isfinite(data).all())
 
 
-def moments_chunk(xb, yb, sb, index, target, gram, n_parts=0, labels=None):
+def moments_chunk(xb, yb, sb, index, target, gram, n_parts=0, labels=None, offset=None):
     """Pass 0: validity checks and the co-moments of ``[X, y]`` with weights ``s``.
 
     ``gram``: also the full centred ``(p+1) × (p+1)`` matrix (else its diagonal and the
     column against ``y`` only). With ``n_parts`` > 0 and ``labels`` (this chunk's part of
     a vector of integer labels in ``[0, n_parts)``): one set of co-moments per label (the
-    test parts of a cross-validation, :mod:`penalized.dask.cv`).
+    test parts of a cross-validation, :mod:`penalized.dask.cv`). ``offset``: this chunk's offsets,
+    subtracted from ``y`` (the squared error's ``(y − z − o)² = ((y − o) − z)²``).
     """
     X, y, s = load(xb, yb, sb, index, target)
+    if offset is not None:
+        y = y - as_offset(offset, index, y.shape[0])
     n, p = X.shape
     bad = {}
     if not _finite(X):
@@ -315,10 +318,23 @@ class Step:
     target: Target = Target()
 
 
-def newton_chunk(xb, yb, sb, index, step):
+def as_offset(ob, index, n):
+    """A chunk of the offsets as float64 (n,), checked finite and aligned with the chunk's rows."""
+    o = np.asarray(as_vector(ob, "offset", index), dtype=np.float64)
+    if o.shape[0] != n:
+        raise ValueError(f"X and offset are not aligned: chunk {index} of X has {n} rows but chunk {index} of "
+                         f"offset has {o.shape[0]} values.")
+    if not np.isfinite(o).all():
+        raise ValueError(f"offset contains NaN or infinity (chunk {index}).")
+    return o
+
+
+def newton_chunk(xb, yb, sb, index, step, offset=None):
     X, y, s = load(xb, yb, sb, index, step.target)
     fit = step.datafit
     z = np.asarray(X @ step.w).ravel() + step.b
+    if offset is not None:
+        z += as_offset(offset, index, z.shape[0])
     sums = {}
     if step.alpha is not None:
         sums["gap"] = float(s @ fit._sample_gaps(y, z, step.alpha))

@@ -31,6 +31,11 @@ class ChunkedData:
     feature_names: np.ndarray | None
     y_collection: object  # the Dask collection of y (for its classes)
     row_chunks: tuple | None  # rows per chunk when known
+    offset: list | None = None  # the offsets' chunks, aligned with X's (None: no offset)
+
+    def offset_chunks(self):
+        """``per_chunk`` of :meth:`run` that gives the chunk functions their ``offset=`` (or nothing)."""
+        return {} if self.offset is None else {"offset": self.offset}
 
     @property
     def n_chunks(self):
@@ -171,12 +176,13 @@ def _chunks_of(collection, optimize):
     return list(np.ravel(out)) if isinstance(out, np.ndarray) else list(out)
 
 
-def prepare(X, y, sample_weight=None, *, classifier=False):
+def prepare(X, y, sample_weight=None, *, classifier=False, offset=None):
     """Check ``X`` (Dask array or DataFrame), ``y`` and ``sample_weight``; returns :class:`ChunkedData`.
 
     Raises ``TypeError``/``ValueError`` naming the problem: a Dask collection that is
     neither an array nor a DataFrame, non-numeric columns, unknown chunk sizes, lengths or
-    partitions that do not match, a missing ``y``.
+    partitions that do not match, a missing ``y``. ``offset`` (one value per sample, added to the
+    linear predictor) is checked and aligned as ``sample_weight`` is.
     """
     if y is None:
         raise ValueError("y is required: fit(X, y) with one target per sample.")
@@ -209,6 +215,7 @@ def prepare(X, y, sample_weight=None, *, classifier=False):
         raise TypeError(f"X must be a Dask array or DataFrame here, got {type(X).__name__}.")
     yc = _vector(y, "y", X, classifier)
     sc = _vector(sample_weight, "sample_weight", X, False)
+    oc = _vector(offset, "offset", X, False)
     if _is_frame(X):  # each optimised on its own: reads project the columns each one needs
         xs, ys = _chunks_of(X, False), _chunks_of(yc, False)
         ss = None if sc is None else _chunks_of(sc, True)
@@ -221,7 +228,8 @@ def prepare(X, y, sample_weight=None, *, classifier=False):
     y_coll = y
     if not (_is_series(y) or _is_dask_array(y) or _is_frame(y)):
         y_coll = np.asarray(y)
-    return ChunkedData(xs, ys, ss, p, n, names, y_coll, row_chunks)
+    os_ = None if oc is None else _chunks_of(oc, _is_frame(X))
+    return ChunkedData(xs, ys, ss, p, n, names, y_coll, row_chunks, os_)
 
 
 def classes_of(data):

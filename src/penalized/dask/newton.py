@@ -66,6 +66,8 @@ ARMIJO = 1e-4
 INNER_MIN_EPOCHS = 1000  # epochs allowed to each Newton model's Gram solve (at least)
 INNER_TOL = 0.01  # each model is solved to this fraction of the threshold
 MIN_WORKING_SET = 100
+NULL_MAX_PASSES = 50  # Newton steps on the null model's intercept (with an offset)
+NULL_MAX_STEP = 4.0
 
 
 # ------------------------------------------------------------------------------ pass 0
@@ -154,8 +156,10 @@ def class_summary(part, positive, n_features):
         positive_fraction=w_pos / W, sparse=part.sums["sparse_chunks"] > 0, rows=dict(part.rows))
 
 
-def first_pass(data, target, gram):
-    return summarize(data.run(C.moments_chunk, target, gram=gram), data.n_features)
+def first_pass(data, target, gram, datafit=None):
+    """Pass 0 (:func:`summarize`); with an offset, the squared error's statistics are those of ``y − offset``."""
+    per_chunk = data.offset_chunks() if type(datafit).__name__ == "SquaredError" else {}
+    return summarize(data.run(C.moments_chunk, target, gram=gram, per_chunk=per_chunk), data.n_features)
 
 
 class EmptyClassError(ValueError):
@@ -229,6 +233,9 @@ class _Datafit:
             raise EmptyClassError(positive=q <= 0.0)
         b0 = float(np.log(q / (1.0 - q))) if fit_intercept else 0.0
         return b0, self.loss_at_constant(summary, b0), 1.0
+
+    def saturated(self, summary):
+        return summary.saturated if self.name == "Poisson" else 0.0
 
     def _at(self, method, y, b):
         return float(getattr(self.datafit, method)(np.array([y]), np.array([b]))[0])
@@ -339,9 +346,12 @@ class NewtonFit:
         sq = summary.var if centre else summary.var + summary.mu ** 2
         self.L = self.fit.lipschitz_scale(summary) * sq
         self.b0, self.null_loss, scale = self.fit.null(summary, fit_intercept)
+        self.null_stats = None
+        self.passes = 1  # pass 0
+        if data.offset is not None and not self.fit.quadratic:  # the null model η = b + offset: passes
+            self.b0, self.null_loss, self.null_stats = self._null_by_passes(self.b0)
         self.threshold = max(tol * self.null_loss, _ROUNDING_FLOOR * scale)
         self.free = self.pen.free
-        self.passes = 1  # pass 0
         self.inner_epochs = max(INNER_MIN_EPOCHS, max_iter)
 
     # -- one pass --------------------------------------------------------------------
@@ -351,7 +361,7 @@ class NewtonFit:
                       db=0.0 if direction is None else direction.db,
                       steps=TRIAL_STEPS if direction is not None else None,
                       alpha=alpha, hessian_cols=cols)
-        part = self.data.run(C.newton_chunk, step)
+        part = self.data.run(C.newton_chunk, step, per_chunk=self.data.offset_chunks())
         self.passes += 1
         W = self.summary.W
         s = part.sums
@@ -364,6 +374,21 @@ class NewtonFit:
         gap = s["gap"] / W if "gap" in s else None
         changes = s["changes"] / W if "changes" in s else None
         return stats, gap, changes
+
+    def _null_by_passes(self, b):
+        """``(b0, L(0) − L_sat, stats at the null model)`` with an offset: Newton's method on the
+        intercept alone (one pass a step, steps of at most :data:`NULL_MAX_STEP`), from the null
+        intercept without offset; ``b0 = 0`` without an intercept."""
+        w0 = np.zeros(self.p)
+        for _ in range(NULL_MAX_PASSES):
+            stats, _, _ = self._pass(w0, b)
+            if not self.fit_intercept or not stats.curvature > 0:
+                break
+            step = float(np.clip(stats.grad_b / stats.curvature, -NULL_MAX_STEP, NULL_MAX_STEP))
+            if abs(step) <= 1e-13 * max(1.0, abs(b)):
+                break
+            b -= step
+        return b, stats.loss - self.fit.saturated(self.summary), stats
 
     # -- working sets ------------------------------------------------------------------
     def _working_set(self, w, w_next, grad):
@@ -437,7 +462,7 @@ class NewtonFit:
         else:
             b = self.b0 if intercept_init is None else float(intercept_init)
         at_null = not w.any() and b == self.b0
-        null_stats = self.fit.stats_at_constant(self.summary, self.b0)
+        null_stats = self.null_stats or self.fit.stats_at_constant(self.summary, self.b0)
         if at_null and null_stats.hessian is not None:
             stats = null_stats  # the first model comes from pass 0
         else:
@@ -505,7 +530,7 @@ def fit(data, datafit, penalty, target, *, fit_intercept, tol, max_iter, coef_in
     p = data.n_features
     squared = type(datafit).__name__ == "SquaredError"
     if summary is None:
-        summary = first_pass(data, target, gram=first_pass_gram(datafit, p, max_block))
+        summary = first_pass(data, target, gram=first_pass_gram(datafit, p, max_block), datafit=datafit)
     if squared and p <= max_block:
         return fit_gram(summary, penalty, fit_intercept=fit_intercept, tol=tol, max_iter=max_iter,
                         coef_init=coef_init)
@@ -530,9 +555,12 @@ def certify(data, datafit, penalty, target, coef, intercept=0.0, *, fit_intercep
     b = float(np.ravel(intercept)[0]) if np.ndim(intercept) else float(intercept)
     if not fit_intercept and b != 0.0:
         raise ValueError("the problem has no intercept but a non-zero intercept was given.")
-    summary = first_pass(data, target, gram=False)
+    summary = first_pass(data, target, gram=False, datafit=datafit)
     solver = NewtonFit(data, summary, datafit, penalty, target, fit_intercept=fit_intercept, tol=1.0,
                        max_iter=1, max_block=p)
+    pen = solver.pen
+    if pen.bounded and (np.any(w < pen.kp.lower) or np.any(w > pen.kp.upper)):  # outside the box
+        return Certificate(value=float("inf"), null_loss=float(solver.null_loss), objective=float("inf"))
     stats, _, _ = solver._pass(w, b)
     alpha, gaps, stationarity = solver._certificate_terms(w, stats)
     gap = 0.0 if alpha == 1.0 else solver._pass(w, b, alpha=alpha)[1]
