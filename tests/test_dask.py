@@ -403,9 +403,12 @@ def test_cv_rejects_what_needs_the_data(synchronous):
     Xd, yd = da.from_array(X, chunks=(30, 4)), da.from_array(y, chunks=30)
     with pytest.raises(ValueError, match="'mse' or 'mae'"):
         pz.LassoCV(scoring="r2").fit(Xd, yd)
-    with pytest.raises(ValueError, match="relax"):
+    # what is not distributed (as opposed to bad input): NotImplementedError, before any pass
+    with pytest.raises(NotImplementedError, match="relax=True"):
         pz.LassoCV(relax=True).fit(Xd, yd)
-    with pytest.raises(TypeError, match="LogisticRegressionCV does not take Dask"):
+    with pytest.raises(NotImplementedError, match="datafit='squared_error'"):
+        pz.regularization_path(Xd, yd > 0, datafit="logistic")
+    with pytest.raises(NotImplementedError, match="LogisticRegressionCV does not take Dask"):
         pz.LogisticRegressionCV().fit(Xd, da.from_array(y > 0, chunks=30))
     from sklearn.model_selection import ShuffleSplit
 

@@ -152,14 +152,14 @@ def fit_cv(est, X, y, sample_weight=None, offset=None):
         raise NotImplementedError(f"{name} on Dask input runs the whole λ grid: it takes no dfmax=, pmax=, keep=True "
                                   "or early_stop=True (compute X to NumPy for them).")
     if est._classifier:
-        raise TypeError(
+        raise NotImplementedError(
             f"{name} does not take Dask collections yet (the log-loss has no sufficient statistics: every λ "
             "of every fold would cost several passes over the data). Use LogisticRegression(penalty=...) on "
             "the Dask data at chosen λ values, or cross-validate on a sample that fits in memory.")
     est._check_cv_params()
     if est._gammas() is not None:
-        raise ValueError(f"{name}(relax=True) needs the data for its least-squares refits; it does not take "
-                         "Dask collections. Use relax=False.")
+        raise NotImplementedError(f"{name}(relax=True) needs the data for its least-squares refits; it does not "
+                                  "take Dask collections. Use relax=False (or compute X to NumPy).")
     metric = resolve_metric(est.scoring, False)
     if metric.scorer is not None or metric.name not in ("mse", "mae"):
         raise ValueError(f"with Dask input, {name} scores folds with 'mse' or 'mae'; got scoring={est.scoring!r}.")
@@ -253,8 +253,9 @@ def regularization_path(X, y, penalty="l1", *, l1_ratio=0.5, weights=None, dataf
 
     fit = resolve_datafit(datafit)
     if type(fit).__name__ != "SquaredError":
-        raise TypeError("regularization_path on Dask input takes datafit='squared_error' (the log-loss has no "
-                        "sufficient statistics); fit LogisticRegression at chosen λ values instead.")
+        raise NotImplementedError(
+            f"regularization_path on Dask input takes datafit='squared_error' ({type(fit).__name__} has no "
+            "sufficient statistics); fit LogisticRegression or PoissonRegressor at chosen λ values instead.")
     v.check_path_solver_params(tol, max_iter, fit_intercept)
     v.check_screening(screening)
     data = prepare(X, y, sample_weight, classifier=False)
