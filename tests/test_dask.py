@@ -219,6 +219,55 @@ def test_poisson_offsets_and_bounds_equal_in_memory(synchronous, cell, extra, fi
         assert np.any(np.ravel(ref.coef_) == lower) or np.any(np.ravel(ref.coef_) == upper)
 
 
+_GROUPS = np.repeat(np.arange(4), 3)
+_GROUP_PENALTIES = {
+    "group": pz.GroupL1(0.05, groups=_GROUPS),
+    "sparse-group": pz.GroupL1(0.03, groups=_GROUPS, weights=[1.0, 0.5, 2.0, 1.0]) + pz.L1(0.01),
+    "group-ridge": pz.GroupL1(0.03, groups=_GROUPS) + pz.L2(0.01),
+}
+
+
+@pytest.mark.parametrize("penalty", list(_GROUP_PENALTIES))
+@pytest.mark.parametrize("datafit", ["squared", "logistic"])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_group_penalties_equal_in_memory(synchronous, penalty, datafit, fit_intercept):
+    """Group penalties on Dask: each Newton model (or the Gram statistics) solved by the in-memory block
+    solver; the coefficients of the in-memory fit, the same certificate, within the threshold."""
+    rng = np.random.default_rng(33)
+    n, p = 400, 12
+    X = rng.standard_normal((n, p)) * 0.5 + 1.0
+    beta = np.zeros(p)
+    beta[[0, 1, 2, 6]] = [0.8, -0.5, 0.6, 0.4]
+    eta = X @ beta + 0.3 * rng.standard_normal(n)
+    y = eta if datafit == "squared" else eta > np.median(eta)
+    sw = rng.uniform(0.3, 2.0, n)
+    pen = _GROUP_PENALTIES[penalty]
+    make = pz.LinearRegression if datafit == "squared" else pz.LogisticRegression
+    ref = make(pen, fit_intercept=fit_intercept, **_GLM_TIGHT).fit(X, y, sample_weight=sw)
+    est = make(pen, fit_intercept=fit_intercept, **_GLM_TIGHT).fit(
+        da.from_array(X, chunks=(110, 12)), da.from_array(y, chunks=110), sample_weight=da.from_array(sw, chunks=90))
+    assert 0 < np.count_nonzero(ref.coef_) < p  # some groups are out: the penalty binds
+    assert rel(est.coef_, ref.coef_) < 1e-5
+    assert same_intercept(X, sw, est, ref, fit_intercept)
+    df = pz.SquaredError() if datafit == "squared" else pz.Logistic()
+    coef, b = np.ravel(est.coef_), np.ravel(est.intercept_)[0]
+    cert = certificate(X, y, coef, b, datafit=df, penalty=pen, sample_weight=sw, fit_intercept=fit_intercept)
+    assert cert.relative <= 1e-12
+    assert np.ravel(est.dual_gap_)[0] <= 1e-12 * cert.null_loss
+    on_dask = certificate(da.from_array(X, chunks=(110, 12)), da.from_array(y, chunks=110), coef, b, datafit=df,
+                          penalty=pen, sample_weight=da.from_array(sw, chunks=110), fit_intercept=fit_intercept)
+    assert on_dask.value == pytest.approx(cert.value, rel=1e-6, abs=1e-15 * cert.null_loss)
+    assert on_dask.null_loss == pytest.approx(cert.null_loss, rel=1e-12)
+
+
+def test_group_paths_are_not_distributed_yet(synchronous):
+    rng = np.random.default_rng(34)
+    X = rng.standard_normal((100, 12))
+    with pytest.raises(NotImplementedError, match="group penalty"):
+        pz.regularization_path(da.from_array(X, chunks=(30, 12)), da.from_array(X[:, 0], chunks=30),
+                               penalty=_GROUP_PENALTIES["group"])
+
+
 def test_poisson_bad_counts_are_named(synchronous):
     rng = np.random.default_rng(31)
     X, targets, _, _ = _glm_data(rng, n=200)

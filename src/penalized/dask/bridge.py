@@ -9,7 +9,8 @@ the certificate's coordinate terms come from the compiled ``duality_gap`` (calle
 samples: the data fit's term is summed over the chunks, at the dual scaling ``α`` of the
 kernels' own rule). When the solver's contract changes, this module is the one to adapt.
 Penalties reach the kernels as ``(pen code, P)`` through ``penalty.kernel(p, bounds)``; the
-distributed algorithms here handle the elastic-net family (``PEN_ENET``), a box included.
+distributed algorithms here handle the elastic-net family (``PEN_ENET``), a box included,
+and group penalties (:mod:`.groups`: the in-memory block solver and block certificate).
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..solvers.coordinate_descent import SUPPORT_MAX, kernel_penalty
+from . import groups
 
-#: What the distributed solvers take (the elastic-net family, with a box).
-SUPPORTED_PENALTIES = "L1, L2, L1L2 (elastic net) or no penalty, with per-feature weights and bounds"
+#: What the distributed solvers take (the elastic-net family, with a box; group penalties).
+SUPPORTED_PENALTIES = ("L1, L2, L1L2 (elastic net) or no penalty, with per-feature weights and bounds, or GroupL1 "
+                       "and its sums with L1/L2")
 
 # Tuning of the exact support steps in Gram mode (the solver's defaults).
 _SUPPORT_COST = 1.0
@@ -66,14 +69,18 @@ class PenaltyView:
 
     def __init__(self, penalty, n_features, bounds=None):
         kp = kernel_penalty(penalty, n_features, bounds)
-        if not kp.is_elastic_net:
+        self.grouped = kp.groups is not None
+        if self.grouped:
+            groups.check(kp)
+        elif not kp.is_elastic_net:
             raise NotImplementedError(
                 f"penalized.dask fits {SUPPORTED_PENALTIES}; {kp.name} is not supported on Dask input "
                 "(compute X to NumPy for it).")
         self.penalty, self.kp = penalty, kp
         self.P = np.ascontiguousarray(kp.params, dtype=np.float64)
         self.l1, self.l2 = self.P[0], self.P[1]
-        self.free = (self.l1 == 0) & (self.l2 == 0)
+        self.free = groups.free_features(kp) if self.grouped else (self.l1 == 0) & (self.l2 == 0)
+        self.group_lipschitz = None  # LG (groups): set by the caller from the Gram matrix
         self.bounded = kp.bounded
         self.n_features = n_features
         # the exact support steps hold coefficients in their orthant, not in a general box (the
@@ -90,6 +97,8 @@ class PenaltyView:
     def change(self, w, dw):
         """``pen(w + dw) − pen(w)``, summed coordinate by coordinate (no cancellation of two totals:
         the steps near the optimum change the penalty by far less than its rounding)."""
+        if self.grouped:
+            return groups.change(self.kp, w, dw)
         v = w + dw
         return float(np.sum(self.l1 * (np.abs(v) - np.abs(w)) + self.l2 * dw * (v + w)))
 
@@ -105,11 +114,16 @@ class PenaltyView:
         p = w.shape[0]
         w = np.ascontiguousarray(w, dtype=np.float64)
         grad = np.ascontiguousarray(grad, dtype=np.float64)
+        k = _kernels(p)
+        if self.grouped:
+            alpha, gaps, stationarity = groups.certificate_terms(self.kp, w, grad, self.group_lipschitz, k)
+            if fit_intercept:
+                stationarity += grad_b * grad_b / (2.0 * intercept_curvature)
+            return alpha, gaps, stationarity
         idx = np.arange(p, dtype=np.int64)
         rules = _rules()
         plain = not self.bounded
         alpha = float(rules.plain_dual_scaling(grad, self.P, idx) if plain else rules.dual_scaling(grad, self.P, idx))
-        k = _kernels(p)
         gaps, stationarity = k.duality_gap(int(code), _NO_SAMPLES, _NO_SAMPLES, _NO_SAMPLES, 0.0, w, grad,
                                            float(grad_b), int(self.kp.code), self.P,
                                            np.ascontiguousarray(L, dtype=np.float64), idx, False)
@@ -129,6 +143,11 @@ class PenaltyView:
     def solve(self, G, c, yy, w0, tol, max_iter, features=None):
         """:func:`solve_penalized_quadratic` with this penalty."""
         q = G.shape[0]
+        if self.grouped:
+            if features is not None and len(features) != self.n_features:
+                raise ValueError("group penalties take models over every feature, not a working set.")
+            coef, certificate, epochs = groups.solve(self.kp, G, c, yy, w0, tol, max_iter)
+            return QuadraticSolution(coef, certificate, 0.0, epochs)
         k = _kernels(q * q)
         P = self.P if features is None else self.restricted(features)
         G = np.asfortranarray(G, dtype=np.float64)

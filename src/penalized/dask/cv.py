@@ -37,6 +37,16 @@ def _require_gram(p, what):
             "(they take any number of features).")
 
 
+def _refuse_groups(units, what, p):
+    """Paths on Dask input run the elastic-net family (their λ_max and Gram path); a group penalty's
+    path is not distributed yet (single fits are)."""
+    for unit in units:
+        if bridge.as_view(unit, p).grouped:
+            raise NotImplementedError(
+                f"{what} on Dask input runs L1, L2 and L1L2 paths; {unit!r} is a group penalty, whose path is not "
+                "distributed yet. Fit LinearRegression(penalty=GroupL1(...)) on the Dask data at chosen λ values.")
+
+
 # -------------------------------------------------------------------------------- λ_max
 def gram_lambda_max(summary, unit, fit_intercept, tol=1e-4):
     """``(λ_max, (w, b))`` of :func:`penalized.path.lambda_max` from the Gram statistics: the
@@ -167,6 +177,7 @@ def fit_cv(est, X, y, sample_weight=None, offset=None):
     p = data.n_features
     _require_gram(p, name)
     outers = est._units(p)
+    _refuse_groups([unit for _, unit in outers], name, p)
     if data.row_chunks is None:  # a DataFrame: partition lengths are needed to place the folds
         rows = data.run(C.count_chunk).rows
         data.row_chunks = tuple(rows[i] for i in range(data.n_chunks))
@@ -262,6 +273,7 @@ def regularization_path(X, y, penalty="l1", *, l1_ratio=0.5, weights=None, dataf
     p = data.n_features
     _require_gram(p, "regularization_path")
     unit = v.check_path_penalty(penalty, l1_ratio, weights, p)
+    _refuse_groups([unit], "regularization_path", p)
     part = data.run(C.moments_chunk, C.Target(), gram=True)
     check_partial(part)
     full = summary_of(part.moments["all"], p, n_samples=int(sum(part.rows.values())))

@@ -78,7 +78,7 @@ def fit_classifier(est, X, y, sample_weight=None, offset=None):
     p = data.n_features
     penalty = _check_penalty(est, p)
     # pass 0 finds the classes too: per label, its weight and weighted sum of x
-    part = data.run(label_moments_chunk, gram=newton.first_pass_gram(est._datafit, p))
+    part = data.run(label_moments_chunk, gram=newton.first_pass_gram(est._datafit, p, grouped=penalty.grouped))
     newton.check_partial(part)
     classes = np.unique(np.array(list(part.sums["labels"])))
     check_classification_targets(classes)

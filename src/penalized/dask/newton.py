@@ -57,7 +57,7 @@ import numpy as np
 import scipy.linalg
 
 from ..solvers.coordinate_descent import _ROUNDING_FLOOR
-from . import bridge
+from . import bridge, groups
 from . import chunks as C
 
 GRAM_MAX_FEATURES = 5000  # largest p of the Gram route, and largest Newton working set
@@ -345,6 +345,13 @@ class NewtonFit:
         self.mu_cert = summary.mu if centre else np.zeros(p)
         sq = summary.var if centre else summary.var + summary.mu ** 2
         self.L = self.fit.lipschitz_scale(summary) * sq
+        if self.pen.grouped:  # the groups' constants, from pass 0's Gram matrix in the same coordinates
+            if summary.G is None:
+                raise NotImplementedError(
+                    f"group penalties on Dask input need at most GRAM_MAX_FEATURES = {max_block} features (their "
+                    f"Newton models are over every feature); X has {p}.")
+            gram = summary.G if centre else summary.G + np.outer(summary.mu, summary.mu)
+            self.pen.group_lipschitz = groups.lipschitz(self.pen.kp, gram, self.fit.lipschitz_scale(summary))
         self.b0, self.null_loss, scale = self.fit.null(summary, fit_intercept)
         self.null_stats = None
         self.passes = 1  # pass 0
@@ -398,7 +405,7 @@ class NewtonFit:
         is all of them); at most ``max_block``. When the support alone fills the block: the
         ``max_block`` largest violations (Gauss–Southwell; coordinates left out keep their values)."""
         p = self.p
-        if p <= MIN_WORKING_SET:
+        if p <= MIN_WORKING_SET or self.pen.grouped:  # group penalties: models over every feature
             return np.arange(p)
         scores = self.pen.violations(w, grad)
         forced = (w != 0) | (w_next != 0) | self.free
@@ -512,11 +519,12 @@ class NewtonFit:
                           separated=stats.misfit is not None and stats.misfit == 0)
 
 
-def first_pass_gram(datafit, p, max_block=None):
+def first_pass_gram(datafit, p, max_block=None, grouped=False):
     """Whether pass 0 computes the Gram matrix: the squared error's whole problem (p ≤ max_block),
-    and the log-loss's first Newton model when the working set is every feature."""
+    the other data fits' first Newton model when the working set is every feature, and the groups'
+    Lipschitz constants (``grouped``)."""
     max_block = GRAM_MAX_FEATURES if max_block is None else max_block
-    return p <= max_block and (type(datafit).__name__ == "SquaredError" or p <= MIN_WORKING_SET)
+    return p <= max_block and (type(datafit).__name__ == "SquaredError" or p <= MIN_WORKING_SET or grouped)
 
 
 def fit(data, datafit, penalty, target, *, fit_intercept, tol, max_iter, coef_init=None, intercept_init=None,
@@ -528,9 +536,11 @@ def fit(data, datafit, penalty, target, *, fit_intercept, tol, max_iter, coef_in
     :data:`GRAM_MAX_FEATURES`)."""
     max_block = GRAM_MAX_FEATURES if max_block is None else max_block
     p = data.n_features
+    penalty = bridge.as_view(penalty, p)
     squared = type(datafit).__name__ == "SquaredError"
     if summary is None:
-        summary = first_pass(data, target, gram=first_pass_gram(datafit, p, max_block), datafit=datafit)
+        summary = first_pass(data, target, gram=first_pass_gram(datafit, p, max_block, penalty.grouped),
+                             datafit=datafit)
     if squared and p <= max_block:
         return fit_gram(summary, penalty, fit_intercept=fit_intercept, tol=tol, max_iter=max_iter,
                         coef_init=coef_init)
@@ -555,7 +565,8 @@ def certify(data, datafit, penalty, target, coef, intercept=0.0, *, fit_intercep
     b = float(np.ravel(intercept)[0]) if np.ndim(intercept) else float(intercept)
     if not fit_intercept and b != 0.0:
         raise ValueError("the problem has no intercept but a non-zero intercept was given.")
-    summary = first_pass(data, target, gram=False, datafit=datafit)
+    penalty = bridge.as_view(penalty, p)
+    summary = first_pass(data, target, gram=penalty.grouped and p <= GRAM_MAX_FEATURES, datafit=datafit)
     solver = NewtonFit(data, summary, datafit, penalty, target, fit_intercept=fit_intercept, tol=1.0,
                        max_iter=1, max_block=p)
     pen = solver.pen
