@@ -149,10 +149,10 @@ def test_what_dask_does_not_fit_raises_clearly(synchronous):
         pz.LogisticRegression(pz.L1(0.01)).fit(dX, da.from_array(labels, chunks=110))
     counts = rng.poisson(1.0, size=y.shape[0]).astype(float)
     Y = np.column_stack([y, -y])
-    with pytest.raises(NotImplementedError, match="several targets"):
-        pz.MultiTaskLasso(lam=0.1).fit(dX, da.from_array(Y, chunks=(110, 2)))
-    with pytest.raises(NotImplementedError, match="several targets"):
-        pz.LinearRegression(pz.L1(0.1)).fit(dX, da.from_array(Y, chunks=(110, 2)))
+    with pytest.raises(NotImplementedError, match="several targets.*offset|offset.*several targets"):
+        pz.MultiTaskLasso(lam=0.1).fit(dX, da.from_array(Y, chunks=(110, 2)), offset=np.zeros(y.shape[0]))
+    with pytest.raises(ValueError, match="needs a 2-D y"):
+        pz.MultiTaskLasso(lam=0.1).fit(dX, da.from_array(y, chunks=110))
     with pytest.raises(NotImplementedError, match="MCP is not supported"):
         pz.LinearRegression(pz.MCP(0.1)).fit(dX, da.from_array(y, chunks=110))
     with pytest.raises(NotImplementedError, match="bounds"):
@@ -258,6 +258,39 @@ def test_group_penalties_equal_in_memory(synchronous, penalty, datafit, fit_inte
                           penalty=pen, sample_weight=da.from_array(sw, chunks=110), fit_intercept=fit_intercept)
     assert on_dask.value == pytest.approx(cert.value, rel=1e-6, abs=1e-15 * cert.null_loss)
     assert on_dask.null_loss == pytest.approx(cert.null_loss, rel=1e-12)
+
+
+@pytest.mark.parametrize("make", [lambda: pz.MultiTaskLasso(lam=0.1),
+                                  lambda: pz.MultiTaskElasticNet(lam=0.1, l1_ratio=0.5),
+                                  lambda: pz.LinearRegression(pz.L1(0.05)),
+                                  lambda: pz.LinearRegression(pz.GroupL1(0.6, groups=np.repeat(np.arange(5), 2)))],
+                         ids=["mtlasso", "mtenet", "l1", "group"])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_multi_task_equals_in_memory(synchronous, make, fit_intercept):
+    """Several targets on Dask: one pass, the block solver on the client; the in-memory fit's
+    coefficients and intercepts, and the in-memory certificate at them within the threshold."""
+    rng = np.random.default_rng(35)
+    n, p, T = 400, 10, 3
+    X = rng.standard_normal((n, p)) + 2.0
+    B = np.zeros((p, T))
+    B[:3] = rng.standard_normal((3, T))
+    Y = X @ B + rng.standard_normal((n, T))
+    sw = rng.uniform(0.3, 2.0, n)
+    ref = make().set_params(fit_intercept=fit_intercept, **_GLM_TIGHT).fit(X, Y, sample_weight=sw)
+    est = make().set_params(fit_intercept=fit_intercept, **_GLM_TIGHT)
+    est.fit(da.from_array(X, chunks=(90, 5)), da.from_array(Y, chunks=(70, 2)),
+            sample_weight=da.from_array(sw, chunks=90))
+    assert est.coef_.shape == ref.coef_.shape == (T, p) and est.intercept_.shape == (T,)
+    assert 0 < np.count_nonzero(ref.coef_) < T * p or isinstance(est, pz.MultiTaskElasticNet)
+    assert rel(est.coef_, ref.coef_) < 1e-5
+    assert same_intercept(X, sw, est, ref, fit_intercept)
+    cert = certificate(X, Y, est.coef_, est.intercept_, datafit=pz.SquaredError(), penalty=est._penalty(p),
+                       sample_weight=sw, fit_intercept=fit_intercept)
+    assert cert.relative <= 1e-12
+    assert est.dual_gap_ <= 1e-12 * cert.null_loss
+    assert est.dual_gap_ == pytest.approx(cert.value, rel=1e-3, abs=1e-14 * cert.null_loss)
+    np.testing.assert_allclose(est.predict(da.from_array(X, chunks=(90, 10))).compute(), ref.predict(X), rtol=1e-8,
+                               atol=1e-8)
 
 
 def test_group_paths_are_not_distributed_yet(synchronous):

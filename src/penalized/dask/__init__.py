@@ -2,7 +2,8 @@
 
 The estimators (:class:`~penalized.Lasso`, :class:`~penalized.ElasticNet`,
 :class:`~penalized.Ridge`, :class:`~penalized.LinearRegression`,
-:class:`~penalized.LogisticRegression`, :class:`~penalized.PoissonRegressor`; with
+:class:`~penalized.LogisticRegression`, :class:`~penalized.PoissonRegressor`,
+:class:`~penalized.MultiTaskLasso`, :class:`~penalized.MultiTaskElasticNet`; with
 ``bounds=``/``positive=`` and ``fit(offset=...)``) and the CV estimators
 (:class:`~penalized.LassoCV`, :class:`~penalized.ElasticNetCV`) route a Dask ``X`` here;
 nothing else changes for the user: the same objective, the same certificate
@@ -16,6 +17,8 @@ matrices) are summed on the cluster by a tree reduction.
   mode (:mod:`.bridge`), a whole λ path and every CV fold included, without another
   pass. Beyond :data:`~.newton.GRAM_MAX_FEATURES` features, working-set Newton passes
   (below) take over.
+- several targets (:mod:`.multitask`): the same one pass, then the block solver on the client;
+  group penalties (:mod:`.groups`) are the block solver's and block certificate's too.
 - log-loss and Poisson: distributed proximal Newton (:mod:`.newton`); the per-sample
   formulas are the data fits' own (:mod:`penalized.datafits`), the certificate's terms the
   compiled kernels' (:mod:`.bridge`). With an offset, the squared error's statistics are

@@ -57,10 +57,12 @@ def as_vector(block, name, index):
 class Target:
     """How a chunk's ``y`` becomes numbers: as is, or ±1 with ``positive`` as +1."""
 
-    kind: str = "numeric"  # or "binary", or "labels" (as given)
+    kind: str = "numeric"  # or "binary", "labels" (as given), "multi" (several numeric targets)
     positive: object = None
 
     def encode(self, y):
+        if self.kind == "multi":
+            return np.asarray(y, dtype=np.float64)
         if self.kind == "binary":
             return np.where(y == self.positive, 1.0, -1.0)
         if self.kind == "labels":
@@ -73,7 +75,7 @@ def load(xb, yb, sb, index, target):
     X = as_matrix(xb)
     if X.ndim != 2:
         raise ValueError(f"chunk {index} of X has {X.ndim} dimension(s); expected 2.")
-    y_raw = as_vector(yb, "y", index)
+    y_raw = np.asarray(yb) if target.kind == "multi" else as_vector(yb, "y", index)
     s = as_vector(sb, "sample_weight", index)
     for name, v in (("y", y_raw), ("sample_weight", s)):
         if v is not None and v.shape[0] != X.shape[0]:
@@ -203,9 +205,10 @@ def merge_partials(*parts):
 
 
 def _hstack(X, y):
+    Y = y if y.ndim == 2 else y[:, None]
     if sp.issparse(X):
-        return sp.hstack([X, sp.csr_matrix(y[:, None])], format="csr")
-    return np.column_stack([X, y])
+        return sp.hstack([X, sp.csr_matrix(Y)], format="csr")
+    return np.column_stack([X, Y])
 
 
 def _finite(X):
@@ -238,9 +241,9 @@ def moments_chunk(xb, yb, sb, index, target, gram, n_parts=0, labels=None, offse
     if bad:  # nothing below would be meaningful; the client raises
         return Partial({}, {}, {index: n}, bad)
     Z = _hstack(X, y)
-    cols = np.arange(p + 1) if gram else None
-    positive = y > 0
-    yp = y[positive]
+    cols = np.arange(Z.shape[1]) if gram else None
+    positive = (y > 0) if y.ndim == 1 else np.zeros(n, dtype=bool)  # (one target's facts)
+    yp = y[positive] if y.ndim == 1 else np.zeros(0)
     sums = {"positive_weight": float(s[positive].sum()), "nnz": float(X.nnz if sp.issparse(X) else n * p),
             "sparse_chunks": float(sp.issparse(X)), "ylogy": float(s[positive] @ (yp * np.log(yp))),
             "min_y": MinValue(float(y.min(initial=np.inf)))}

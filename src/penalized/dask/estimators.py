@@ -30,12 +30,12 @@ def check_supported(est, offset=None, y=None):
     over the data): it fits the squared error, Poisson and the binary log-loss with the elastic-net
     family (L1, L2, L1L2, none), with a box and an offset."""
     name = type(est).__name__
-    supported = ("penalized.dask fits Lasso, Ridge, ElasticNet, LinearRegression (one target), PoissonRegressor "
-                 f"and binary LogisticRegression with {bridge.SUPPORTED_PENALTIES}")
+    supported = ("penalized.dask fits Lasso, Ridge, ElasticNet, LinearRegression, MultiTaskLasso, MultiTaskElasticNet, "
+                 f"PoissonRegressor and binary LogisticRegression with {bridge.SUPPORTED_PENALTIES}")
     datafit = type(est._datafit).__name__
     if datafit not in newton.DATAFITS:
         raise NotImplementedError(f"{name} (the {datafit} data fit) does not take Dask input: {supported}.")
-    if getattr(est, "_requires_2d_y", False) or getattr(y, "ndim", 1) > 1:
+    if (getattr(est, "_requires_2d_y", False) or np.ndim(y) > 1) and datafit != "SquaredError":
         raise NotImplementedError(f"{name} with several targets does not take Dask input: {supported}.")
 
 
@@ -50,6 +50,14 @@ def _check_penalty(est, p):
 def fit_regressor(est, X, y, sample_weight=None, offset=None):
     """``_Regressor.fit`` on Dask input."""
     check_supported(est, offset, y)
+    several = np.ndim(y) == 2 and np.shape(y)[1] != 1
+    if getattr(est, "_requires_2d_y", False) or several:
+        if not several:
+            raise ValueError(f"{type(est).__name__} needs a 2-D y of shape (n_samples, n_tasks), got shape "
+                             f"{np.shape(y)}; use Lasso for one target.")
+        from .multitask import fit_multitask
+
+        return fit_multitask(est, X, y, sample_weight, offset)
     data = prepare(X, y, sample_weight, classifier=False, offset=offset)
     p = data.n_features
     penalty = _check_penalty(est, p)

@@ -99,18 +99,19 @@ def certificate_terms(kp, w, grad, LG, kernels):
 
 
 def least_squares_form(G, c, yy):
-    """``(M, r)`` with ``N = q + 1`` rows and ``MᵀM/N = G``, ``Mᵀr/N = c``, ``‖r‖²/N = max(yy, cᵀG⁺c)``."""
+    """``(M, r)`` with ``N = q + 1`` rows and ``MᵀM/N = G``, ``Mᵀr/N = c``, ``‖r‖²/N = max(yy, cᵀG⁺c)``;
+    ``c`` (q, T) and ``yy`` (T,) give ``r`` (N, T): one right-hand side per column."""
     q = G.shape[0]
     N = q + 1
     vals, vecs = np.linalg.eigh(0.5 * (G + G.T))
     keep = vals > max(vals.max(initial=0.0), 0.0) * q * np.finfo(np.float64).eps
-    M = np.zeros((N, q))
-    r = np.zeros(N)
     root = np.sqrt(vals[keep])
+    M = np.zeros((N, q))
     M[:q][keep] = np.sqrt(N) * root[:, None] * vecs[:, keep].T
-    proj = vecs[:, keep].T @ c / root
+    proj = (vecs[:, keep].T @ c) / (root if np.ndim(c) == 1 else root[:, None])
+    r = np.zeros((N,) + np.shape(c)[1:])
     r[:q][keep] = np.sqrt(N) * proj
-    r[q] = np.sqrt(N * max(yy - float(proj @ proj), 0.0))
+    r[q] = np.sqrt(N * np.maximum(yy - np.sum(proj * proj, axis=0), 0.0))
     return M, r
 
 
