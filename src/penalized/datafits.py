@@ -257,8 +257,9 @@ class Logistic(Datafit):
         return sg * (1.0 - sg)
 
     def _loss_terms(self, y, z):
-        sg = expit(-y * z)
-        return np.logaddexp(0.0, -y * z), -y * sg, sg * (1.0 - sg)
+        m = -y * z
+        sg = expit(m)
+        return np.logaddexp(0.0, m), -y * sg, sg * (1.0 - sg)
 
     @staticmethod
     def _change_coefficients(y, z):
