@@ -145,8 +145,11 @@ def test_what_dask_does_not_fit_raises_clearly(synchronous):
     X, y = regression_data(rng)
     dX = to_dask(X)
     labels = np.digitize(y, np.quantile(y, [0.33, 0.66]))
-    with pytest.raises(NotImplementedError, match="two classes; y has 3"):
-        pz.LogisticRegression(pz.L1(0.01)).fit(dX, da.from_array(labels, chunks=110))
+    with pytest.raises(NotImplementedError, match="offset=.*more than two classes"):
+        pz.LogisticRegression(pz.L1(0.01)).fit(dX, da.from_array(labels, chunks=110),
+                                               offset=da.zeros((y.shape[0], 3), chunks=(110, 3)))
+    with pytest.raises(NotImplementedError, match="more than two classes takes no bounds"):
+        pz.LogisticRegression(pz.L1(0.01), positive=True).fit(dX, da.from_array(labels, chunks=110))
     counts = rng.poisson(1.0, size=y.shape[0]).astype(float)
     Y = np.column_stack([y, -y])
     with pytest.raises(NotImplementedError, match="several targets.*offset|offset.*several targets"):
@@ -291,6 +294,42 @@ def test_multi_task_equals_in_memory(synchronous, make, fit_intercept):
     assert est.dual_gap_ == pytest.approx(cert.value, rel=1e-3, abs=1e-14 * cert.null_loss)
     np.testing.assert_allclose(est.predict(da.from_array(X, chunks=(90, 10))).compute(), ref.predict(X), rtol=1e-8,
                                atol=1e-8)
+
+
+@pytest.mark.parametrize("penalty", [pz.L1(0.01), pz.L2(0.01), pz.L1L2(l1=0.005, l2=0.01),
+                                     pz.GroupL1(0.02, groups=np.repeat(np.arange(4), 2))],
+                         ids=["l1", "l2", "enet", "group"])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_multinomial_equals_in_memory(synchronous, penalty, fit_intercept, sparse):
+    """More than two classes on Dask: distributed proximal Newton on (W, b), each model solved by the
+    in-memory block solver; the in-memory fit's coefficients and predictions (intercepts up to the
+    common shift softmax ignores), and its certificate at them within the threshold."""
+    rng = np.random.default_rng(36)
+    n, p, K = 400, 8, 3
+    X = rng.standard_normal((n, p)) + 1.0
+    if sparse:
+        X = sp.csr_matrix(X * (rng.random((n, p)) < 0.5))
+    B = np.zeros((p, K))
+    B[:3] = rng.standard_normal((3, K)) * 1.5
+    labels = np.array(["a", "b", "c"])[np.argmax(np.asarray(X @ B) + rng.gumbel(size=(n, K)), axis=1)]
+    sw = rng.uniform(0.3, 2.0, n)
+    ref = pz.LogisticRegression(penalty, fit_intercept=fit_intercept, **_GLM_TIGHT).fit(
+        X.tocsc() if sparse else X, labels, sample_weight=sw)
+    est = pz.LogisticRegression(penalty, fit_intercept=fit_intercept, **_GLM_TIGHT)
+    est.fit(to_dask(X, chunk=90), da.from_array(labels, chunks=90), sample_weight=da.from_array(sw, chunks=90))
+    assert list(est.classes_) == ["a", "b", "c"] and est.coef_.shape == (K, p)
+    assert rel(est.coef_, ref.coef_) < 1e-5
+    shift = lambda b: b - b.mean()  # noqa: E731
+    np.testing.assert_allclose(shift(est.intercept_), shift(ref.intercept_), rtol=1e-5, atol=1e-6)
+    cert = certificate(X, labels, est.coef_, est.intercept_, datafit=pz.Multinomial(), penalty=penalty,
+                       sample_weight=sw, fit_intercept=fit_intercept)
+    assert cert.relative <= 1e-12
+    assert est.dual_gap_[0] <= 1e-12 * cert.null_loss
+    assert est.dual_gap_[0] == pytest.approx(cert.value, rel=1e-3, abs=1e-14 * cert.null_loss)
+    dX = to_dask(X, chunk=90)
+    np.testing.assert_array_equal(est.predict(dX).compute(), ref.predict(X))
+    np.testing.assert_allclose(est.predict_proba(dX).compute(), ref.predict_proba(X), rtol=1e-5, atol=1e-8)
 
 
 def test_group_paths_are_not_distributed_yet(synchronous):

@@ -422,3 +422,49 @@ class Multinomial(Datafit):
                 if np.max(np.abs(step)) < 1e-13:
                     break
         return b - b.mean()
+
+    # per-sample terms on rows (the kernels' sample_grad_block and block_sample_gap, on whole arrays)
+    @staticmethod
+    def _probabilities(z):
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        return e / e.sum(1, keepdims=True)
+
+    def _loss_terms(self, y, z):
+        """``(ℓ_i, ∂ℓ_i/∂z_i, p_i)``: the losses, their gradients ``p_i − y_i`` and the probabilities
+        ``p_i = softmax(z_i)``, whose ``diag(p_i) − p_i p_iᵀ`` is the Hessian of ``ℓ_i``."""
+        top = z.max(axis=1, keepdims=True)
+        e = np.exp(z - top)
+        total = e.sum(1, keepdims=True)
+        prob = e / total
+        return top[:, 0] + np.log(total[:, 0]) - (y * z).sum(1), prob - y, prob
+
+    def _step_changes(self, y, z, dz, steps, s):
+        """``Σ_i s_i [ℓ_i(z_i + t·dz_i) − ℓ_i(z_i)]`` per ``t``, with
+        ``lse(z + d) − lse(z) = log(1 + Σ_k p_k (e^{d_k} − 1))`` (accurate for tiny steps) where
+        every ``|d_k| < 1``, the difference of the two log-sum-exps elsewhere."""
+        prob = self._probabilities(z)
+        top = z.max(axis=1)
+        lse = top + np.log(np.exp(z - top[:, None]).sum(1))
+        ydz = (y * dz).sum(1)
+        out = np.empty(len(steps))
+        for k, t in enumerate(steps):
+            d = t * dz
+            small = np.abs(d).max(axis=1) < 1.0
+            change = np.log1p(np.sum(prob * np.expm1(np.minimum(d, 1.0)), axis=1))
+            if not small.all():
+                moved = z + d
+                mtop = moved.max(axis=1)
+                exact = mtop + np.log(np.exp(moved - mtop[:, None]).sum(1)) - lse
+                change = np.where(small, change, exact)
+            out[k] = s @ (change - t * ydz)
+        return out
+
+    def _sample_gaps(self, y, z, alpha):
+        """``ℓ_i(z_i) + ℓ*(v_i) − v_iᵀz_i`` at ``v_i = alpha·(p_i − y_i)``: with
+        ``q = alpha·p_i + (1 − alpha)·y_i``, ``ℓ_i + Σ_k q_k log q_k − alpha·(p_i − y_i)ᵀz_i``."""
+        if alpha == 1.0:
+            return np.zeros(z.shape[0])
+        loss, grad, prob = self._loss_terms(y, z)
+        q = alpha * prob + (1.0 - alpha) * y
+        qlogq = np.where(q > 0.0, q * np.log(np.where(q > 0.0, q, 1.0)), 0.0).sum(1)
+        return np.maximum(loss + qlogq - alpha * (grad * z).sum(1), 0.0)

@@ -17,6 +17,8 @@ matrices) are summed on the cluster by a tree reduction.
   mode (:mod:`.bridge`), a whole λ path and every CV fold included, without another
   pass. Beyond :data:`~.newton.GRAM_MAX_FEATURES` features, working-set Newton passes
   (below) take over.
+- more than two classes (:mod:`.multinomial`): distributed proximal Newton on ``(W, b)``, each
+  model solved by the in-memory block solver.
 - several targets (:mod:`.multitask`): the same one pass, then the block solver on the client;
   group penalties (:mod:`.groups`) are the block solver's and block certificate's too.
 - log-loss and Poisson: distributed proximal Newton (:mod:`.newton`); the per-sample

@@ -57,12 +57,16 @@ def as_vector(block, name, index):
 class Target:
     """How a chunk's ``y`` becomes numbers: as is, or ±1 with ``positive`` as +1."""
 
-    kind: str = "numeric"  # or "binary", "labels" (as given), "multi" (several numeric targets)
+    kind: str = "numeric"  # or "binary", "labels" (as given), "multi" (several numeric targets), "onehot"
     positive: object = None
 
     def encode(self, y):
         if self.kind == "multi":
             return np.asarray(y, dtype=np.float64)
+        if self.kind == "onehot":  # positive: the classes, in order
+            classes = np.empty(len(self.positive), dtype=object)
+            classes[:] = list(self.positive)
+            return (np.asarray(y, dtype=object)[:, None] == classes[None, :]).astype(np.float64)
         if self.kind == "binary":
             return np.where(y == self.positive, 1.0, -1.0)
         if self.kind == "labels":

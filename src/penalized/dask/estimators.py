@@ -82,6 +82,9 @@ def fit_classifier(est, X, y, sample_weight=None, offset=None):
     from .chunks import label_moments_chunk
 
     check_supported(est, offset, y)
+    if np.ndim(offset) == 2 and np.shape(offset)[1] > 1:
+        raise NotImplementedError(f"{type(est).__name__}.fit(offset=...) with more than two classes (an offset per "
+                                  "class) does not take Dask input.")
     data = prepare(X, y, sample_weight, classifier=True, offset=offset)
     p = data.n_features
     penalty = _check_penalty(est, p)
@@ -93,10 +96,12 @@ def fit_classifier(est, X, y, sample_weight=None, offset=None):
     name = type(est).__name__
     if classes.shape[0] < 2:
         raise ValueError(f"{name} needs at least 2 classes in y; got only one class: {classes.tolist()[0]!r}.")
-    if classes.shape[0] > 2:  # in memory, K > 2 classes fit the multinomial model
-        raise NotImplementedError(
-            f"{name} on Dask input fits two classes; y has {classes.shape[0]} and the multinomial model "
-            "is not distributed yet (compute X to NumPy for it).")
+    if classes.shape[0] > 2:  # as in memory, K > 2 classes fit the multinomial model
+        from .multinomial import fit_multinomial
+
+        fit_multinomial(est, data, part, classes, penalty, offset)
+        _set_features(est, data)
+        return est
     positives = [classes[1]]
     coef0, b0 = est._warm_start(len(positives), p)
     results = []

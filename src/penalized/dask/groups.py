@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import numpy as np
 
-_NO_ROWS = np.zeros((0, 1))
 _NO_WEIGHTS = np.zeros(0)
 
 
@@ -48,16 +47,22 @@ def lipschitz(kp, gram, curvature):
     return out
 
 
+def _rows(a):
+    """Per feature, the sum over outputs (``a`` of shape (p,) or (p, K))."""
+    return a if a.ndim == 1 else a.sum(axis=1)
+
+
 def change(kp, w, dw):
     """``pen(w + dw) − pen(w)`` summed group by group, each norm's change written as
-    ``dwᵀ(v + w)/(‖v‖ + ‖w‖)`` (no cancellation of two totals near the optimum)."""
+    ``dwᵀ(v + w)/(‖v‖ + ‖w‖)`` (no cancellation of two totals near the optimum); ``w`` of shape
+    (p,) or (p, K) (several outputs: a group holds its features' rows)."""
     s = kp.groups
     l1, l2 = kp.params[0], kp.params[1]
     v = w + dw
-    total = float(np.sum(l1 * (np.abs(v) - np.abs(w)) + l2 * dw * (v + w)))
-    num = np.bincount(s.labels, weights=dw * (v + w), minlength=s.n_groups)
-    den = np.sqrt(np.bincount(s.labels, weights=v * v, minlength=s.n_groups)) + np.sqrt(
-        np.bincount(s.labels, weights=w * w, minlength=s.n_groups))
+    total = float(np.sum(l1 * _rows(np.abs(v) - np.abs(w)) + l2 * _rows(dw * (v + w))))
+    num = np.bincount(s.labels, weights=_rows(dw * (v + w)), minlength=s.n_groups)
+    den = np.sqrt(np.bincount(s.labels, weights=_rows(v * v), minlength=s.n_groups)) + np.sqrt(
+        np.bincount(s.labels, weights=_rows(w * w), minlength=s.n_groups))
     moved = den > 0
     return total + float(np.sum(s.lam[moved] * num[moved] / den[moved]))
 
@@ -79,21 +84,25 @@ def dual_scaling(kp, grad, LG):
         l2 = P[1, members[0]]
         if s.lam[g] == 0.0 and not l1g.any() and l2 == 0.0:
             continue
-        alpha = rule(grad[members][:, None], l1g, l2, s.lam[g], alpha)
+        gg = grad[members]
+        alpha = rule(np.ascontiguousarray(gg[:, None] if gg.ndim == 1 else gg), l1g, l2, s.lam[g], alpha)
     return float(alpha)
 
 
 def certificate_terms(kp, w, grad, LG, kernels):
     """``(alpha, penalty_gaps, stationarity)`` over every group at ``w`` (no intercept term, no data
-    term): the kernels' ``block_certificate`` without samples."""
+    term): the kernels' ``block_certificate`` without samples; ``w`` and ``grad`` of shape (p,) or
+    (p, K)."""
     s = kp.groups
     alpha = dual_scaling(kp, grad, LG)
-    W = np.ascontiguousarray(w, dtype=np.float64)[:, None]
-    Gr = np.ascontiguousarray(grad, dtype=np.float64)[:, None]
+    W = np.ascontiguousarray(w if w.ndim == 2 else w[:, None], dtype=np.float64)
+    Gr = np.ascontiguousarray(grad if grad.ndim == 2 else grad[:, None], dtype=np.float64)
+    K = W.shape[1]
     # the kernel finds the same α itself (its first loop) and rescales −grad by it; without samples
     # it adds no data term (the chunks sum that one, at this α)
-    gap, stationarity = kernels.block_certificate(0, _NO_ROWS, _NO_WEIGHTS, _NO_ROWS, np.zeros(1), W, Gr,
-                                                  np.zeros(1), np.ascontiguousarray(kp.params), s.ptr, s.idx,
+    none = np.zeros((0, K))
+    gap, stationarity = kernels.block_certificate(0, none, _NO_WEIGHTS, none, np.zeros(K), W, Gr,
+                                                  np.zeros(K), np.ascontiguousarray(kp.params), s.ptr, s.idx,
                                                   s.lam, np.ascontiguousarray(LG), np.arange(s.n_groups), False)
     return alpha, float(gap), float(stationarity)
 
