@@ -672,6 +672,38 @@ def test_per_sample_datafit_formulas_match_the_kernels(datafit):
     np.testing.assert_allclose(datafit._step_changes(y, z, dz, steps, s), expected, rtol=1e-9)
 
 
+def test_multinomial_per_sample_formulas_match_the_kernels():
+    """The multinomial rows the workers evaluate: the kernels' sample_grad_block and block_sample_gap,
+    and step changes that keep tiny steps' digits."""
+    from penalized.solvers._loader import interpreted
+
+    k = interpreted()
+    fit = pz.Multinomial()
+    rng = np.random.default_rng(37)
+    n, K = 40, 4
+    Y = np.eye(K)[rng.integers(0, K, n)]
+    Z = rng.standard_normal((n, K)) * 3
+    B = np.zeros(K)
+    loss, D, prob = fit._loss_terms(Y, Z)
+    np.testing.assert_allclose(loss, fit._losses(Y, Z), rtol=1e-13)
+    np.testing.assert_allclose(D, fit._loss_derivatives(Y, Z), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(prob.sum(1), 1.0, rtol=1e-14)
+    out = np.empty(K)
+    for i in range(n):
+        assert loss[i] == pytest.approx(k.sample_grad_block(k.MULTINOMIAL, Y, Z, B, i, out), rel=1e-12)
+        np.testing.assert_allclose(D[i], out, rtol=1e-12, atol=1e-15)
+    for alpha in (0.0, 0.4, 0.999, 1.0):
+        gaps = fit._sample_gaps(Y, Z, alpha)
+        expected = [k.block_sample_gap(k.MULTINOMIAL, Y, Z, B, i, alpha, out) for i in range(n)]
+        np.testing.assert_allclose(gaps, expected, rtol=1e-9, atol=1e-14)
+    s = rng.uniform(0.5, 2.0, n)
+    dZ = rng.standard_normal((n, K)) * np.logspace(-7, 0.5, n)[:, None]
+    steps = 0.5 ** np.arange(10)
+    got = fit._step_changes(Y, Z, dZ, steps, s)
+    exact = [s @ (fit._losses(Y, Z + t * dZ) - loss) for t in steps]
+    np.testing.assert_allclose(got, exact, rtol=1e-7)
+
+
 @pytest.mark.parametrize("fit_intercept", [True, False])
 def test_certificate_on_dask_equals_in_memory(synchronous, fit_intercept):
     """penalized.solvers.certificate judges any candidate on Dask input by the same terms."""
