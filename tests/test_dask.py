@@ -787,6 +787,26 @@ def test_cluster_fit_never_computes_x_on_the_client(client):
     assert cv.coef_.shape == (6,)
 
 
+def test_cluster_new_models_run_on_worker_processes(client):
+    """Poisson with an offset, the multinomial model and several targets on worker processes (their
+    pass descriptions and chunk functions pickle): the in-memory fits."""
+    rng = np.random.default_rng(38)
+    X, targets, offset, _ = _glm_data(rng, n=300, p=6)
+    dX = da.from_array(X, chunks=(100, 6))
+    ref = pz.PoissonRegressor(pz.L1(0.005), **_GLM_TIGHT).fit(X, targets["poisson"], offset=offset)
+    est = pz.PoissonRegressor(pz.L1(0.005), **_GLM_TIGHT).fit(dX, da.from_array(targets["poisson"], chunks=100),
+                                                              offset=da.from_array(offset, chunks=100))
+    assert rel(est.coef_, ref.coef_) < 1e-5
+    labels = np.digitize(X[:, 0] + X[:, 1], [1.5, 2.5])
+    ref = pz.LogisticRegression(pz.L1(0.01), **_GLM_TIGHT).fit(X, labels)
+    est = pz.LogisticRegression(pz.L1(0.01), **_GLM_TIGHT).fit(dX, da.from_array(labels, chunks=100))
+    assert est.coef_.shape == (3, 6) and rel(est.coef_, ref.coef_) < 1e-5
+    Y = np.column_stack([targets["squared"], X[:, 2]])
+    ref = pz.MultiTaskLasso(lam=0.05, **_GLM_TIGHT).fit(X, Y)
+    est = pz.MultiTaskLasso(lam=0.05, **_GLM_TIGHT).fit(dX, da.from_array(Y, chunks=(100, 2)))
+    assert rel(est.coef_, ref.coef_) < 1e-5
+
+
 def test_cluster_sparse_dataframe_and_joblib_folds(client):
     import joblib
 
