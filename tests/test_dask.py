@@ -330,6 +330,11 @@ def test_multinomial_equals_in_memory(synchronous, penalty, fit_intercept, spars
     dX = to_dask(X, chunk=90)
     np.testing.assert_array_equal(est.predict(dX).compute(), ref.predict(X))
     np.testing.assert_allclose(est.predict_proba(dX).compute(), ref.predict_proba(X), rtol=1e-5, atol=1e-8)
+    if not sparse and isinstance(penalty, pz.L1):  # a warm start from the solution: one pass, no step
+        n_iter = est.n_iter_[0]
+        est.set_params(warm_start=True).fit(dX, da.from_array(labels, chunks=90),
+                                            sample_weight=da.from_array(sw, chunks=90))
+        assert est.n_iter_[0] < n_iter and rel(est.coef_, ref.coef_) < 1e-5
 
 
 def test_group_paths_are_not_distributed_yet(synchronous):
@@ -338,6 +343,23 @@ def test_group_paths_are_not_distributed_yet(synchronous):
     with pytest.raises(NotImplementedError, match="group penalty"):
         pz.regularization_path(da.from_array(X, chunks=(30, 12)), da.from_array(X[:, 0], chunks=30),
                                penalty=_GROUP_PENALTIES["group"])
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_poisson_with_an_offset_on_sparse_chunks(synchronous, fit_intercept):
+    rng = np.random.default_rng(39)
+    n, p = 400, 10
+    X = sp.random(n, p, density=0.4, format="csr", random_state=rng)
+    offset = rng.uniform(-0.5, 0.5, n)
+    y = rng.poisson(np.exp(np.asarray(X @ np.linspace(-1, 1, p)).ravel() + offset)).astype(float)
+    ref = pz.PoissonRegressor(pz.L1L2(l1=0.005, l2=0.01), fit_intercept=fit_intercept, **_GLM_TIGHT).fit(
+        X.tocsc(), y, offset=offset)
+    est = pz.PoissonRegressor(pz.L1L2(l1=0.005, l2=0.01), fit_intercept=fit_intercept, **_GLM_TIGHT).fit(
+        to_dask(X, chunk=90), da.from_array(y, chunks=90), offset=da.from_array(offset, chunks=90))
+    assert rel(est.coef_, ref.coef_) < 1e-5
+    cert = certificate(X, y, est.coef_, est.intercept_, datafit=pz.Poisson(), penalty=est._penalty(p),
+                       fit_intercept=fit_intercept, offset=offset)
+    assert cert.relative <= 1e-12 and est.dual_gap_ <= 1e-12 * cert.null_loss
 
 
 def test_poisson_bad_counts_are_named(synchronous):

@@ -182,8 +182,9 @@ class MultinomialFit:
         decrease = float(g @ (coef - u) + self._penalty_change(W, dW))
         return dW, db, decrease
 
-    def run(self):
-        W, b = np.zeros((self.K, self.p)), self.b0.copy()
+    def run(self, coef_init=None, intercept_init=None):
+        W = np.zeros((self.K, self.p)) if coef_init is None else np.array(coef_init, dtype=np.float64)
+        b = self.b0.copy() if intercept_init is None or not self.fit_intercept else np.array(intercept_init, float)
         stats, _, _ = self._pass(W, b)
         while True:
             alpha, gaps, stationarity = self._certificate_terms(W, stats)
@@ -238,8 +239,9 @@ def fit_multinomial(est, data, part, classes, penalty, offset=None):
     if part.moments["X"].block is None:  # pass 0 ran without the Gram matrix: the groups' constants need it
         part = data.run(C.label_moments_chunk, gram=True)
         newton.check_partial(part)
+    coef0, b0 = est._warm_start(K, p)
     result = MultinomialFit(data, part, classes, kp, fit_intercept=est.fit_intercept, tol=est.tol,
-                            max_iter=est.max_iter).run()
+                            max_iter=est.max_iter).run(coef0, b0)
     est.classes_ = classes
     est.coef_ = result.coef
     est.intercept_ = np.asarray(result.intercept, dtype=np.float64)
