@@ -156,6 +156,12 @@ def test_what_dask_does_not_fit_raises_clearly(synchronous):
         pz.MultiTaskLasso(lam=0.1).fit(dX, da.from_array(Y, chunks=(110, 2)), offset=np.zeros(y.shape[0]))
     with pytest.raises(ValueError, match="needs a 2-D y"):
         pz.MultiTaskLasso(lam=0.1).fit(dX, da.from_array(y, chunks=110))
+    with pytest.raises(NotImplementedError, match="certificate on Dask input takes one target"):
+        certificate(dX, da.from_array(Y, chunks=(110, 2)), np.zeros((2, 12)), np.zeros(2), datafit=pz.SquaredError(),
+                    penalty=pz.L1(0.1))
+    with pytest.raises(NotImplementedError, match="certificate on Dask input takes the data fits"):
+        certificate(dX, da.from_array(labels, chunks=110), np.zeros((3, 12)), np.zeros(3), datafit=pz.Multinomial(),
+                    penalty=pz.L1(0.1))
     with pytest.raises(NotImplementedError, match="MCP is not supported"):
         pz.LinearRegression(pz.MCP(0.1)).fit(dX, da.from_array(y, chunks=110))
     with pytest.raises(NotImplementedError, match="bounds"):

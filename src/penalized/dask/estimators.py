@@ -147,6 +147,9 @@ def certificate(X, y, coef, intercept=0.0, *, datafit, penalty, sample_weight=No
     if type(datafit).__name__ not in newton.DATAFITS:
         raise NotImplementedError(f"certificate on Dask input takes the data fits {list(newton.DATAFITS)}, not "
                                   f"{type(datafit).__name__}.")
+    if np.ndim(y) == 2 and np.shape(y)[1] > 1:
+        raise NotImplementedError("certificate on Dask input takes one target (y of shape (n_samples,)); compare "
+                                  "a multi-task fit's dual_gap_ or compute the certificate in memory.")
     classifier = bool(datafit.needs_labels)
     data = prepare(X, y, sample_weight, classifier=classifier, offset=offset)
     target = Target()
