@@ -368,6 +368,24 @@ def test_poisson_with_an_offset_on_sparse_chunks(synchronous, fit_intercept):
     assert cert.relative <= 1e-12 and est.dual_gap_ <= 1e-12 * cert.null_loss
 
 
+def test_poisson_dataframe_with_offset_and_weight_columns(synchronous):
+    rng = np.random.default_rng(40)
+    n, p = 300, 5
+    X = rng.standard_normal((n, p)) * 0.5
+    offset = rng.uniform(-1.0, 1.0, n)
+    y = rng.poisson(np.exp(X[:, 0] + offset)).astype(float)
+    names = [f"f{j}" for j in range(p)]
+    frame = pd.DataFrame(X, columns=names).assign(y=y, o=offset, w=rng.uniform(0.5, 2.0, n))
+    ddf = dd.from_pandas(frame, npartitions=4)
+    est = pz.PoissonRegressor(pz.L1(0.01), **_GLM_TIGHT).fit(ddf[names], ddf["y"], sample_weight=ddf["w"],
+                                                             offset=ddf["o"])
+    ref = pz.PoissonRegressor(pz.L1(0.01), **_GLM_TIGHT).fit(frame[names], y, sample_weight=frame["w"].to_numpy(),
+                                                             offset=offset)
+    assert rel(est.coef_, ref.coef_) < 1e-5 and list(est.feature_names_in_) == names
+    with pytest.raises(ValueError, match="offset is in memory"):
+        pz.PoissonRegressor(pz.L1(0.01)).fit(ddf[names], ddf["y"], offset=offset)
+
+
 def test_poisson_bad_counts_are_named(synchronous):
     rng = np.random.default_rng(31)
     X, targets, _, _ = _glm_data(rng, n=200)
