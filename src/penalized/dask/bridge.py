@@ -166,12 +166,8 @@ class PenaltyView:
 
 
 def as_view(penalty, n_features, bounds=None):
+    """``penalty`` as a :class:`PenaltyView` (one already is returned as is)."""
     return penalty if isinstance(penalty, PenaltyView) else PenaltyView(penalty, n_features, bounds)
-
-
-def kernel_view(penalty, n_features, bounds=None):
-    """The penalty as the kernels take it, checked to be one the distributed solvers handle."""
-    return as_view(penalty, n_features, bounds).kp
 
 
 def strengths(penalty, n_features, features=None):
@@ -181,12 +177,6 @@ def strengths(penalty, n_features, features=None):
     if features is not None:
         l1, l2 = l1[features], l2[features]
     return np.ascontiguousarray(l1), np.ascontiguousarray(l2)
-
-
-def penalty_value(penalty, w):
-    if isinstance(penalty, PenaltyView):
-        return penalty.value(w)
-    return 0.0 if penalty is None else float(penalty.value(np.asarray(w, dtype=np.float64)))
 
 
 def solve_penalized_quadratic(G, c, yy, penalty, w0, tol, max_iter, features=None, n_features=None):
