@@ -139,26 +139,29 @@ def test_pydata_sparse_chunks(synchronous):
 
 
 def test_what_dask_does_not_fit_raises_clearly(synchronous):
-    """More than two classes (the multinomial model), Poisson, several targets, boxes and offsets:
-    a NotImplementedError that names what Dask input supports, never a different model."""
+    """More than two classes (the multinomial model), several targets, non-convex penalties, boxes on
+    paths: a NotImplementedError that names what Dask input supports, never a different model."""
     rng = np.random.default_rng(3)
     X, y = regression_data(rng)
     dX = to_dask(X)
     labels = np.digitize(y, np.quantile(y, [0.33, 0.66]))
-    with pytest.raises(NotImplementedError, match="two classes; y has 3"):
-        pz.LogisticRegression(pz.L1(0.01)).fit(dX, da.from_array(labels, chunks=110))
+    with pytest.raises(NotImplementedError, match="offset=.*more than two classes"):
+        pz.LogisticRegression(pz.L1(0.01)).fit(dX, da.from_array(labels, chunks=110),
+                                               offset=da.zeros((y.shape[0], 3), chunks=(110, 3)))
+    with pytest.raises(NotImplementedError, match="more than two classes takes no bounds"):
+        pz.LogisticRegression(pz.L1(0.01), positive=True).fit(dX, da.from_array(labels, chunks=110))
     counts = rng.poisson(1.0, size=y.shape[0]).astype(float)
-    with pytest.raises(NotImplementedError, match="Poisson.*Lasso, Ridge, ElasticNet"):
-        pz.PoissonRegressor(pz.L1(0.01)).fit(dX, da.from_array(counts, chunks=110))
     Y = np.column_stack([y, -y])
-    with pytest.raises(NotImplementedError, match="several targets"):
-        pz.MultiTaskLasso(lam=0.1).fit(dX, da.from_array(Y, chunks=(110, 2)))
-    with pytest.raises(NotImplementedError, match="several targets"):
-        pz.LinearRegression(pz.L1(0.1)).fit(dX, da.from_array(Y, chunks=(110, 2)))
-    with pytest.raises(NotImplementedError, match="positive=True or bounds="):
-        pz.Lasso(lam=0.1, positive=True).fit(dX, da.from_array(y, chunks=110))
-    with pytest.raises(NotImplementedError, match="offset"):
-        pz.Lasso(lam=0.1).fit(dX, da.from_array(y, chunks=110), offset=np.zeros(y.shape[0]))
+    with pytest.raises(NotImplementedError, match="several targets.*offset|offset.*several targets"):
+        pz.MultiTaskLasso(lam=0.1).fit(dX, da.from_array(Y, chunks=(110, 2)), offset=np.zeros(y.shape[0]))
+    with pytest.raises(ValueError, match="needs a 2-D y"):
+        pz.MultiTaskLasso(lam=0.1).fit(dX, da.from_array(y, chunks=110))
+    with pytest.raises(NotImplementedError, match="certificate on Dask input takes one target"):
+        certificate(dX, da.from_array(Y, chunks=(110, 2)), np.zeros((2, 12)), np.zeros(2), datafit=pz.SquaredError(),
+                    penalty=pz.L1(0.1))
+    with pytest.raises(NotImplementedError, match="certificate on Dask input takes the data fits"):
+        certificate(dX, da.from_array(labels, chunks=110), np.zeros((3, 12)), np.zeros(3), datafit=pz.Multinomial(),
+                    penalty=pz.L1(0.1))
     with pytest.raises(NotImplementedError, match="MCP is not supported"):
         pz.LinearRegression(pz.MCP(0.1)).fit(dX, da.from_array(y, chunks=110))
     with pytest.raises(NotImplementedError, match="bounds"):
@@ -167,6 +170,248 @@ def test_what_dask_does_not_fit_raises_clearly(synchronous):
         pz.PoissonRegressorCV(cv=3).fit(dX, da.from_array(counts, chunks=110))
     with pytest.raises(NotImplementedError, match="LassoCV's and ElasticNetCV's"):
         pz.MultiTaskLassoCV(cv=3).fit(dX, da.from_array(Y, chunks=(110, 2)))
+
+
+def _glm_data(rng, n=500, p=12):
+    X = rng.standard_normal((n, p)) * 0.5 + 1.0
+    beta = np.zeros(p)
+    beta[:4] = [0.3, -0.2, 0.4, -0.5]
+    eta = X @ beta
+    offset = rng.uniform(-1.0, 1.0, n)
+    targets = {"squared": eta + offset + 0.3 * rng.standard_normal(n),
+               "poisson": rng.poisson(np.exp(eta - 0.5 + offset)).astype(float),
+               "logistic": np.where(eta + offset + 0.3 * rng.standard_normal(n) > np.median(eta), "b", "a")}
+    return X, targets, offset, rng.uniform(0.3, 2.0, n)
+
+
+_GLM_CELLS = {
+    "squared": (lambda **kw: pz.Lasso(lam=0.01, **kw), pz.SquaredError()),
+    "poisson": (lambda **kw: pz.PoissonRegressor(pz.L1(0.005), **kw), pz.Poisson()),
+    "poisson-enet": (lambda **kw: pz.PoissonRegressor(pz.L1L2(l1=0.003, l2=0.02), **kw), pz.Poisson()),
+    "poisson-ridge": (lambda **kw: pz.PoissonRegressor(pz.L2(0.01), **kw), pz.Poisson()),
+    "logistic": (lambda **kw: pz.LogisticRegression(pz.L1L2(l1=0.002, l2=0.01), **kw), pz.Logistic()),
+}
+_GLM_TIGHT = dict(tol=1e-12, max_iter=10_000)
+
+
+@pytest.mark.parametrize("cell", list(_GLM_CELLS))
+@pytest.mark.parametrize("extra", ["plain", "offset", "positive", "bounds", "offset+bounds+weights"])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_poisson_offsets_and_bounds_equal_in_memory(synchronous, cell, extra, fit_intercept):
+    """Poisson, offsets and boxes on Dask: the in-memory fit's coefficients, and both certificates (the
+    Dask fit's own, and the in-memory one recomputed at its coefficients) within the threshold."""
+    rng = np.random.default_rng(30)
+    X, targets, offset, sw = _glm_data(rng)
+    make, datafit = _GLM_CELLS[cell]
+    y = targets[cell.split("-")[0]]
+    box = {"positive": dict(positive=True), "bounds": dict(bounds=(-0.1, 0.25)),
+           "offset+bounds+weights": dict(bounds=(-0.15, np.inf))}.get(extra, {})
+    use_offset = "offset" in extra
+    weights = sw if "weights" in extra else None
+    ref = make(fit_intercept=fit_intercept, **box, **_GLM_TIGHT).fit(
+        X, y, sample_weight=weights, offset=offset if use_offset else None)
+    est = make(fit_intercept=fit_intercept, **box, **_GLM_TIGHT)
+    est.fit(da.from_array(X, chunks=(110, 12)), da.from_array(y, chunks=110),
+            sample_weight=None if weights is None else da.from_array(weights, chunks=90),
+            offset=da.from_array(offset, chunks=90) if use_offset else None)
+    assert rel(est.coef_, ref.coef_) < 1e-5
+    assert np.allclose(np.ravel(est.intercept_), np.ravel(ref.intercept_), rtol=1e-5, atol=1e-6)
+    bounds = {"positive": (0.0, np.inf)}.get(extra, box.get("bounds"))
+    cert = certificate(X, y, np.ravel(est.coef_), np.ravel(est.intercept_)[0], datafit=datafit,
+                       penalty=est._penalty(12), sample_weight=weights, fit_intercept=fit_intercept, bounds=bounds,
+                       offset=offset if use_offset else None)
+    assert cert.relative <= 1e-12
+    assert np.ravel(est.dual_gap_)[0] <= 1e-12 * cert.null_loss
+    assert np.ravel(est.dual_gap_)[0] == pytest.approx(cert.value, rel=1e-3, abs=1e-14 * cert.null_loss)
+    if box:  # the box binds: the test is not vacuous
+        lower, upper = (0.0, np.inf) if extra == "positive" else box["bounds"]
+        assert np.any(np.ravel(ref.coef_) == lower) or np.any(np.ravel(ref.coef_) == upper)
+
+
+_GROUPS = np.repeat(np.arange(4), 3)
+_GROUP_PENALTIES = {
+    "group": pz.GroupL1(0.05, groups=_GROUPS),
+    "sparse-group": pz.GroupL1(0.03, groups=_GROUPS, weights=[1.0, 0.5, 2.0, 1.0]) + pz.L1(0.01),
+    "group-ridge": pz.GroupL1(0.03, groups=_GROUPS) + pz.L2(0.01),
+}
+
+
+@pytest.mark.parametrize("penalty", list(_GROUP_PENALTIES))
+@pytest.mark.parametrize("datafit", ["squared", "logistic"])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_group_penalties_equal_in_memory(synchronous, penalty, datafit, fit_intercept):
+    """Group penalties on Dask: each Newton model (or the Gram statistics) solved by the in-memory block
+    solver; the coefficients of the in-memory fit, the same certificate, within the threshold."""
+    rng = np.random.default_rng(33)
+    n, p = 400, 12
+    X = rng.standard_normal((n, p)) * 0.5 + 1.0
+    beta = np.zeros(p)
+    beta[[0, 1, 2, 6]] = [0.8, -0.5, 0.6, 0.4]
+    eta = X @ beta + 0.3 * rng.standard_normal(n)
+    y = eta if datafit == "squared" else eta > np.median(eta)
+    sw = rng.uniform(0.3, 2.0, n)
+    pen = _GROUP_PENALTIES[penalty]
+    make = pz.LinearRegression if datafit == "squared" else pz.LogisticRegression
+    ref = make(pen, fit_intercept=fit_intercept, **_GLM_TIGHT).fit(X, y, sample_weight=sw)
+    est = make(pen, fit_intercept=fit_intercept, **_GLM_TIGHT).fit(
+        da.from_array(X, chunks=(110, 12)), da.from_array(y, chunks=110), sample_weight=da.from_array(sw, chunks=90))
+    assert 0 < np.count_nonzero(ref.coef_) < p  # some groups are out: the penalty binds
+    assert rel(est.coef_, ref.coef_) < 1e-5
+    assert same_intercept(X, sw, est, ref, fit_intercept)
+    df = pz.SquaredError() if datafit == "squared" else pz.Logistic()
+    coef, b = np.ravel(est.coef_), np.ravel(est.intercept_)[0]
+    cert = certificate(X, y, coef, b, datafit=df, penalty=pen, sample_weight=sw, fit_intercept=fit_intercept)
+    assert cert.relative <= 1e-12
+    assert np.ravel(est.dual_gap_)[0] <= 1e-12 * cert.null_loss
+    on_dask = certificate(da.from_array(X, chunks=(110, 12)), da.from_array(y, chunks=110), coef, b, datafit=df,
+                          penalty=pen, sample_weight=da.from_array(sw, chunks=110), fit_intercept=fit_intercept)
+    assert on_dask.value == pytest.approx(cert.value, rel=1e-6, abs=1e-15 * cert.null_loss)
+    assert on_dask.null_loss == pytest.approx(cert.null_loss, rel=1e-12)
+
+
+@pytest.mark.parametrize("make", [lambda: pz.MultiTaskLasso(lam=0.1),
+                                  lambda: pz.MultiTaskElasticNet(lam=0.1, l1_ratio=0.5),
+                                  lambda: pz.LinearRegression(pz.L1(0.05)),
+                                  lambda: pz.LinearRegression(pz.GroupL1(0.6, groups=np.repeat(np.arange(5), 2)))],
+                         ids=["mtlasso", "mtenet", "l1", "group"])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_multi_task_equals_in_memory(synchronous, make, fit_intercept):
+    """Several targets on Dask: one pass, the block solver on the client; the in-memory fit's
+    coefficients and intercepts, and the in-memory certificate at them within the threshold."""
+    rng = np.random.default_rng(35)
+    n, p, T = 400, 10, 3
+    X = rng.standard_normal((n, p)) + 2.0
+    B = np.zeros((p, T))
+    B[:3] = rng.standard_normal((3, T))
+    Y = X @ B + rng.standard_normal((n, T))
+    sw = rng.uniform(0.3, 2.0, n)
+    ref = make().set_params(fit_intercept=fit_intercept, **_GLM_TIGHT).fit(X, Y, sample_weight=sw)
+    est = make().set_params(fit_intercept=fit_intercept, **_GLM_TIGHT)
+    est.fit(da.from_array(X, chunks=(90, 5)), da.from_array(Y, chunks=(70, 2)),
+            sample_weight=da.from_array(sw, chunks=90))
+    assert est.coef_.shape == ref.coef_.shape == (T, p) and est.intercept_.shape == (T,)
+    assert 0 < np.count_nonzero(ref.coef_) < T * p or isinstance(est, pz.MultiTaskElasticNet)
+    assert rel(est.coef_, ref.coef_) < 1e-5
+    assert same_intercept(X, sw, est, ref, fit_intercept)
+    cert = certificate(X, Y, est.coef_, est.intercept_, datafit=pz.SquaredError(), penalty=est._penalty(p),
+                       sample_weight=sw, fit_intercept=fit_intercept)
+    assert cert.relative <= 1e-12
+    assert est.dual_gap_ <= 1e-12 * cert.null_loss
+    assert est.dual_gap_ == pytest.approx(cert.value, rel=1e-3, abs=1e-14 * cert.null_loss)
+    np.testing.assert_allclose(est.predict(da.from_array(X, chunks=(90, 10))).compute(), ref.predict(X), rtol=1e-8,
+                               atol=1e-8)
+
+
+@pytest.mark.parametrize("penalty", [pz.L1(0.01), pz.L2(0.01), pz.L1L2(l1=0.005, l2=0.01),
+                                     pz.GroupL1(0.02, groups=np.repeat(np.arange(4), 2))],
+                         ids=["l1", "l2", "enet", "group"])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_multinomial_equals_in_memory(synchronous, penalty, fit_intercept, sparse):
+    """More than two classes on Dask: distributed proximal Newton on (W, b), each model solved by the
+    in-memory block solver; the in-memory fit's coefficients and predictions (intercepts up to the
+    common shift softmax ignores), and its certificate at them within the threshold."""
+    rng = np.random.default_rng(36)
+    n, p, K = 400, 8, 3
+    X = rng.standard_normal((n, p)) + 1.0
+    if sparse:
+        X = sp.csr_matrix(X * (rng.random((n, p)) < 0.5))
+    B = np.zeros((p, K))
+    B[:3] = rng.standard_normal((3, K)) * 1.5
+    labels = np.array(["a", "b", "c"])[np.argmax(np.asarray(X @ B) + rng.gumbel(size=(n, K)), axis=1)]
+    sw = rng.uniform(0.3, 2.0, n)
+    ref = pz.LogisticRegression(penalty, fit_intercept=fit_intercept, **_GLM_TIGHT).fit(
+        X.tocsc() if sparse else X, labels, sample_weight=sw)
+    est = pz.LogisticRegression(penalty, fit_intercept=fit_intercept, **_GLM_TIGHT)
+    est.fit(to_dask(X, chunk=90), da.from_array(labels, chunks=90), sample_weight=da.from_array(sw, chunks=90))
+    assert list(est.classes_) == ["a", "b", "c"] and est.coef_.shape == (K, p)
+    assert rel(est.coef_, ref.coef_) < 1e-5
+    shift = lambda b: b - b.mean()  # noqa: E731
+    np.testing.assert_allclose(shift(est.intercept_), shift(ref.intercept_), rtol=1e-5, atol=1e-6)
+    cert = certificate(X, labels, est.coef_, est.intercept_, datafit=pz.Multinomial(), penalty=penalty,
+                       sample_weight=sw, fit_intercept=fit_intercept)
+    assert cert.relative <= 1e-12
+    assert est.dual_gap_[0] <= 1e-12 * cert.null_loss
+    assert est.dual_gap_[0] == pytest.approx(cert.value, rel=1e-3, abs=1e-14 * cert.null_loss)
+    dX = to_dask(X, chunk=90)
+    np.testing.assert_array_equal(est.predict(dX).compute(), ref.predict(X))
+    np.testing.assert_allclose(est.predict_proba(dX).compute(), ref.predict_proba(X), rtol=1e-5, atol=1e-8)
+    if not sparse and isinstance(penalty, pz.L1):  # a warm start from the solution: one pass, no step
+        n_iter = est.n_iter_[0]
+        est.set_params(warm_start=True).fit(dX, da.from_array(labels, chunks=90),
+                                            sample_weight=da.from_array(sw, chunks=90))
+        assert est.n_iter_[0] < n_iter and rel(est.coef_, ref.coef_) < 1e-5
+
+
+def test_group_paths_are_not_distributed_yet(synchronous):
+    rng = np.random.default_rng(34)
+    X = rng.standard_normal((100, 12))
+    with pytest.raises(NotImplementedError, match="group penalty"):
+        pz.regularization_path(da.from_array(X, chunks=(30, 12)), da.from_array(X[:, 0], chunks=30),
+                               penalty=_GROUP_PENALTIES["group"])
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_poisson_with_an_offset_on_sparse_chunks(synchronous, fit_intercept):
+    rng = np.random.default_rng(39)
+    n, p = 400, 10
+    X = sp.random(n, p, density=0.4, format="csr", random_state=rng)
+    offset = rng.uniform(-0.5, 0.5, n)
+    y = rng.poisson(np.exp(np.asarray(X @ np.linspace(-1, 1, p)).ravel() + offset)).astype(float)
+    ref = pz.PoissonRegressor(pz.L1L2(l1=0.005, l2=0.01), fit_intercept=fit_intercept, **_GLM_TIGHT).fit(
+        X.tocsc(), y, offset=offset)
+    est = pz.PoissonRegressor(pz.L1L2(l1=0.005, l2=0.01), fit_intercept=fit_intercept, **_GLM_TIGHT).fit(
+        to_dask(X, chunk=90), da.from_array(y, chunks=90), offset=da.from_array(offset, chunks=90))
+    assert rel(est.coef_, ref.coef_) < 1e-5
+    cert = certificate(X, y, est.coef_, est.intercept_, datafit=pz.Poisson(), penalty=est._penalty(p),
+                       fit_intercept=fit_intercept, offset=offset)
+    assert cert.relative <= 1e-12 and est.dual_gap_ <= 1e-12 * cert.null_loss
+
+
+def test_poisson_dataframe_with_offset_and_weight_columns(synchronous):
+    rng = np.random.default_rng(40)
+    n, p = 300, 5
+    X = rng.standard_normal((n, p)) * 0.5
+    offset = rng.uniform(-1.0, 1.0, n)
+    y = rng.poisson(np.exp(X[:, 0] + offset)).astype(float)
+    names = [f"f{j}" for j in range(p)]
+    frame = pd.DataFrame(X, columns=names).assign(y=y, o=offset, w=rng.uniform(0.5, 2.0, n))
+    ddf = dd.from_pandas(frame, npartitions=4)
+    est = pz.PoissonRegressor(pz.L1(0.01), **_GLM_TIGHT).fit(ddf[names], ddf["y"], sample_weight=ddf["w"],
+                                                             offset=ddf["o"])
+    ref = pz.PoissonRegressor(pz.L1(0.01), **_GLM_TIGHT).fit(frame[names], y, sample_weight=frame["w"].to_numpy(),
+                                                             offset=offset)
+    assert rel(est.coef_, ref.coef_) < 1e-5 and list(est.feature_names_in_) == names
+    with pytest.raises(ValueError, match="offset is in memory"):
+        pz.PoissonRegressor(pz.L1(0.01)).fit(ddf[names], ddf["y"], offset=offset)
+
+
+def test_poisson_bad_counts_are_named(synchronous):
+    rng = np.random.default_rng(31)
+    X, targets, _, _ = _glm_data(rng, n=200)
+    y = targets["poisson"].copy()
+    y[150] = -1.0
+    with pytest.raises(ValueError, match="Poisson needs counts y >= 0"):
+        pz.PoissonRegressor(pz.L1(0.01)).fit(da.from_array(X, chunks=(50, 12)), da.from_array(y, chunks=50))
+    with pytest.raises(ValueError, match="some positive count"):
+        pz.PoissonRegressor(pz.L1(0.01)).fit(da.from_array(X, chunks=(50, 12)), da.zeros(200, chunks=50))
+    with pytest.raises(ValueError, match="offset contains NaN"):
+        pz.PoissonRegressor(pz.L1(0.01)).fit(da.from_array(X, chunks=(50, 12)), da.from_array(targets["poisson"],
+                                             chunks=50), offset=da.full(200, np.nan, chunks=50))
+    with pytest.raises(ValueError, match="X has 200 samples but offset has 199"):
+        pz.PoissonRegressor(pz.L1(0.01)).fit(da.from_array(X, chunks=(50, 12)), da.from_array(targets["poisson"],
+                                             chunks=50), offset=np.zeros(199))
+
+
+def test_poisson_predicts_means_on_dask(synchronous):
+    rng = np.random.default_rng(32)
+    X, targets, _, _ = _glm_data(rng, n=300)
+    dX = da.from_array(X, chunks=(70, 12))
+    est = pz.PoissonRegressor(pz.L1(0.005), **_GLM_TIGHT).fit(dX, da.from_array(targets["poisson"], chunks=70))
+    ref = pz.PoissonRegressor(pz.L1(0.005), **_GLM_TIGHT).fit(X, targets["poisson"])
+    pred = est.predict(dX)
+    np.testing.assert_allclose(np.asarray(pred.compute() if hasattr(pred, "compute") else pred), ref.predict(X),
+                               rtol=1e-6)
 
 
 def test_relaxed_lasso_refuses_dask_input_without_gathering(synchronous):
@@ -325,9 +570,12 @@ def test_cv_rejects_what_needs_the_data(synchronous):
     Xd, yd = da.from_array(X, chunks=(30, 4)), da.from_array(y, chunks=30)
     with pytest.raises(ValueError, match="'mse' or 'mae'"):
         pz.LassoCV(scoring="r2").fit(Xd, yd)
-    with pytest.raises(ValueError, match="relax"):
+    # what is not distributed (as opposed to bad input): NotImplementedError, before any pass
+    with pytest.raises(NotImplementedError, match="relax=True"):
         pz.LassoCV(relax=True).fit(Xd, yd)
-    with pytest.raises(TypeError, match="LogisticRegressionCV does not take Dask"):
+    with pytest.raises(NotImplementedError, match="datafit='squared_error'"):
+        pz.regularization_path(Xd, yd > 0, datafit="logistic")
+    with pytest.raises(NotImplementedError, match="LogisticRegressionCV does not take Dask"):
         pz.LogisticRegressionCV().fit(Xd, da.from_array(y > 0, chunks=30))
     from sklearn.model_selection import ShuffleSplit
 
@@ -428,38 +676,78 @@ def test_import_penalized_does_not_import_dask():
     assert out.stdout.strip() == "False"
 
 
-def test_chunk_datafits_match_the_kernels():
-    """The workers' NumPy formulas are the compiled kernels' (loss, derivatives, gap terms)."""
+@pytest.mark.parametrize("datafit", [pz.SquaredError(), pz.Logistic(), pz.Poisson()], ids=lambda d: type(d).__name__)
+def test_per_sample_datafit_formulas_match_the_kernels(datafit):
+    """The workers run the data fits' own NumPy methods (penalized.datafits): the same numbers as the
+    compiled kernels (loss, derivatives, curvature, change, gap terms), one definition of each."""
     from penalized.solvers._loader import interpreted
 
     k = interpreted()
+    code = datafit.code
     rng = np.random.default_rng(16)
-    y = np.where(rng.random(50) > 0.5, 1.0, -1.0)
-    z = rng.standard_normal(50) * 3
-    for name, code in (("SquaredError", k.SQUARED_ERROR), ("Logistic", k.LOGISTIC)):
-        f = C.DATAFITS[name]
-        for i in range(50):
-            assert f.loss(y[i:i + 1], z[i:i + 1])[0] == pytest.approx(k.sample_loss(code, y[i], z[i]), rel=1e-12)
-            assert f.d1(y[i:i + 1], z[i:i + 1])[0] == pytest.approx(k.sample_loss_derivative(code, y[i], z[i]))
-            for alpha in (0.0, 0.3, 0.999):
-                la = np.log(alpha) if alpha > 0 else 0.0
-                expected = k.sample_gap(code, y[i], z[i], alpha, la, np.log1p(-alpha))
-                assert f.sample_gap(y[i:i + 1], z[i:i + 1], alpha)[0] == pytest.approx(expected, rel=1e-10, abs=1e-15)
-    lr = C.DATAFITS["Logistic"]
-    d = np.array([1e-5, -2e-4, 0.5])
-    exact = lr.loss(y[:3], z[:3] + d) - lr.loss(y[:3], z[:3])
-    np.testing.assert_allclose(lr.change(y[:3], z[:3], d), exact, rtol=1e-6)
-    # the trial steps of a pass, summed: the same numbers, for both data fits
-    s = rng.uniform(0.5, 2.0, 50)
+    if datafit.needs_labels:
+        y = np.where(rng.random(50) > 0.5, 1.0, -1.0)
+    elif code == k.POISSON:
+        y = rng.poisson(2.0, 50).astype(float)
+    else:
+        y = rng.standard_normal(50) * 2
+    z = rng.standard_normal(50) * (1.0 if code == k.POISSON else 3.0)
+    loss, d1, d2 = datafit._loss_terms(y, z)
+    np.testing.assert_allclose(loss, datafit._losses(y, z), rtol=1e-14)
+    np.testing.assert_allclose(d1, datafit._loss_derivatives(y, z), rtol=1e-14)
+    np.testing.assert_allclose(d2, datafit._loss_curvatures(y, z), rtol=1e-14)
     dz = rng.standard_normal(50) * np.logspace(-6, 0, 50)
+    changes = datafit._loss_changes(y, z, dz)
+    for i in range(50):
+        assert loss[i] == pytest.approx(k.sample_loss(code, y[i], z[i]), rel=1e-12)
+        assert d1[i] == pytest.approx(k.sample_loss_derivative(code, y[i], z[i]), rel=1e-12)
+        assert d2[i] == pytest.approx(k.sample_loss_curvature(code, y[i], z[i]), rel=1e-12)
+        assert changes[i] == pytest.approx(k.sample_loss_change(code, y[i], z[i], dz[i]), rel=1e-10, abs=1e-300)
+        for alpha in (0.0, 0.3, 0.999, 1.0):
+            la = np.log(alpha) if alpha > 0 else 0.0
+            expected = k.sample_gap(code, y[i], z[i], alpha, la, np.log1p(-alpha) if alpha < 1 else 0.0)
+            got = datafit._sample_gaps(y[i:i + 1], z[i:i + 1], alpha)[0]
+            assert got == pytest.approx(expected, rel=1e-10, abs=1e-15)
+    # the changes are accurate (not the difference of two close losses) and the trial steps of a pass,
+    # summed, are the same numbers
+    big = np.abs(dz) > 1e-2
+    np.testing.assert_allclose(changes[big], (datafit._losses(y, z + dz) - loss)[big], rtol=1e-8)
+    s = rng.uniform(0.5, 2.0, 50)
     steps = 0.5 ** np.arange(10)
-    for f in C.DATAFITS.values():
-        loss, d1, d2 = f.derivatives(y, z)
-        np.testing.assert_allclose(loss, f.loss(y, z), rtol=1e-14)
-        np.testing.assert_allclose(d1, f.d1(y, z), rtol=1e-14)
-        np.testing.assert_allclose(d2, f.d2(y, z), rtol=1e-12)
-        expected = [s @ f.change(y, z, t * dz) for t in steps]
-        np.testing.assert_allclose(f.changes(y, z, dz, steps, s), expected, rtol=1e-9)
+    expected = [s @ datafit._loss_changes(y, z, t * dz) for t in steps]
+    np.testing.assert_allclose(datafit._step_changes(y, z, dz, steps, s), expected, rtol=1e-9)
+
+
+def test_multinomial_per_sample_formulas_match_the_kernels():
+    """The multinomial rows the workers evaluate: the kernels' sample_grad_block and block_sample_gap,
+    and step changes that keep tiny steps' digits."""
+    from penalized.solvers._loader import interpreted
+
+    k = interpreted()
+    fit = pz.Multinomial()
+    rng = np.random.default_rng(37)
+    n, K = 40, 4
+    Y = np.eye(K)[rng.integers(0, K, n)]
+    Z = rng.standard_normal((n, K)) * 3
+    B = np.zeros(K)
+    loss, D, prob = fit._loss_terms(Y, Z)
+    np.testing.assert_allclose(loss, fit._losses(Y, Z), rtol=1e-13)
+    np.testing.assert_allclose(D, fit._loss_derivatives(Y, Z), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(prob.sum(1), 1.0, rtol=1e-14)
+    out = np.empty(K)
+    for i in range(n):
+        assert loss[i] == pytest.approx(k.sample_grad_block(k.MULTINOMIAL, Y, Z, B, i, out), rel=1e-12)
+        np.testing.assert_allclose(D[i], out, rtol=1e-12, atol=1e-15)
+    for alpha in (0.0, 0.4, 0.999, 1.0):
+        gaps = fit._sample_gaps(Y, Z, alpha)
+        expected = [k.block_sample_gap(k.MULTINOMIAL, Y, Z, B, i, alpha, out) for i in range(n)]
+        np.testing.assert_allclose(gaps, expected, rtol=1e-9, atol=1e-14)
+    s = rng.uniform(0.5, 2.0, n)
+    dZ = rng.standard_normal((n, K)) * np.logspace(-7, 0.5, n)[:, None]
+    steps = 0.5 ** np.arange(10)
+    got = fit._step_changes(Y, Z, dZ, steps, s)
+    exact = [s @ (fit._losses(Y, Z + t * dZ) - loss) for t in steps]
+    np.testing.assert_allclose(got, exact, rtol=1e-7)
 
 
 @pytest.mark.parametrize("fit_intercept", [True, False])
@@ -481,6 +769,25 @@ def test_certificate_on_dask_equals_in_memory(synchronous, fit_intercept):
         assert got.value == pytest.approx(ref.value, rel=1e-10)
         assert got.objective == pytest.approx(ref.objective, rel=1e-12)
         assert got.null_loss == pytest.approx(ref.null_loss, rel=1e-12)
+    # Poisson, offsets and boxes: the same terms (the null model of an offset by Newton passes)
+    counts = rng.poisson(np.exp(0.2 * (X[:, 0] - 1.0))).astype(float)
+    offset = rng.uniform(-0.5, 0.5, 300)
+    box = (-0.4, 0.5)
+    inside = np.clip(coef, *box)
+    beyond = inside.copy()
+    beyond[0] = 0.9
+    for datafit, target in ((pz.Poisson(), counts), (pz.Logistic(), labels), (pz.SquaredError(), y)):
+        for penalty in (pz.L1(0.01), pz.L1L2(l1=0.01, l2=0.05)):
+            kw = dict(datafit=datafit, penalty=penalty, sample_weight=sw, fit_intercept=fit_intercept, offset=offset)
+            ref = certificate(X, target, inside, b, bounds=box, **kw)
+            got = certificate(Xd, da.from_array(target, chunks=64), inside, b, bounds=box,
+                              **{**kw, "sample_weight": swd, "offset": da.from_array(offset, chunks=64)})
+            assert got.value == pytest.approx(ref.value, rel=1e-9)
+            assert got.objective == pytest.approx(ref.objective, rel=1e-12)
+            assert got.null_loss == pytest.approx(ref.null_loss, rel=1e-9)
+            outside = certificate(Xd, da.from_array(target, chunks=64), beyond, b, bounds=box,
+                                  **{**kw, "sample_weight": swd, "offset": da.from_array(offset, chunks=64)})
+            assert outside.value == np.inf
 
 
 def test_chan_merge_keeps_digits():
@@ -524,6 +831,26 @@ def test_cluster_fit_never_computes_x_on_the_client(client):
     np.testing.assert_array_equal(pred, ref.predict(X))
     cv = pz.LassoCV(n_lambdas=10, cv=3).fit(Xd, yd)
     assert cv.coef_.shape == (6,)
+
+
+def test_cluster_new_models_run_on_worker_processes(client):
+    """Poisson with an offset, the multinomial model and several targets on worker processes (their
+    pass descriptions and chunk functions pickle): the in-memory fits."""
+    rng = np.random.default_rng(38)
+    X, targets, offset, _ = _glm_data(rng, n=300, p=6)
+    dX = da.from_array(X, chunks=(100, 6))
+    ref = pz.PoissonRegressor(pz.L1(0.005), **_GLM_TIGHT).fit(X, targets["poisson"], offset=offset)
+    est = pz.PoissonRegressor(pz.L1(0.005), **_GLM_TIGHT).fit(dX, da.from_array(targets["poisson"], chunks=100),
+                                                              offset=da.from_array(offset, chunks=100))
+    assert rel(est.coef_, ref.coef_) < 1e-5
+    labels = np.digitize(X[:, 0] + X[:, 1], [1.5, 2.5])
+    ref = pz.LogisticRegression(pz.L1(0.01), **_GLM_TIGHT).fit(X, labels)
+    est = pz.LogisticRegression(pz.L1(0.01), **_GLM_TIGHT).fit(dX, da.from_array(labels, chunks=100))
+    assert est.coef_.shape == (3, 6) and rel(est.coef_, ref.coef_) < 1e-5
+    Y = np.column_stack([targets["squared"], X[:, 2]])
+    ref = pz.MultiTaskLasso(lam=0.05, **_GLM_TIGHT).fit(X, Y)
+    est = pz.MultiTaskLasso(lam=0.05, **_GLM_TIGHT).fit(dX, da.from_array(Y, chunks=(100, 2)))
+    assert rel(est.coef_, ref.coef_) < 1e-5
 
 
 def test_cluster_sparse_dataframe_and_joblib_folds(client):

@@ -13,14 +13,13 @@ def certificate(X, y, coef, intercept=0.0, *, datafit, penalty, sample_weight=No
                 bounds=None, offset=None):
     """The certificate of ``(coef, intercept)`` for ``datafit + penalty`` on ``(X, y)``: see
     :func:`penalized.solvers.certificate` for the parameters and the rule. A Dask ``X`` has the same
-    terms summed over its chunks on the cluster (:mod:`penalized.dask`; no ``bounds``/``offset``)."""
+    terms summed over its chunks on the cluster (:mod:`penalized.dask`)."""
     if is_dask_collection(X):
         from .dask import estimators as dask_route
 
-        if bounds is not None or offset is not None:
-            raise NotImplementedError("certificate on Dask input takes no bounds= or offset=.")
         return dask_route.certificate(X, y, coef, intercept, datafit=datafit, penalty=penalty,
-                                      sample_weight=sample_weight, fit_intercept=fit_intercept)
+                                      sample_weight=sample_weight, fit_intercept=fit_intercept, bounds=bounds,
+                                      offset=offset)
     from .solvers.certificate import certificate as in_memory
 
     return in_memory(X, y, coef, intercept, datafit=datafit, penalty=penalty, sample_weight=sample_weight,

@@ -140,6 +140,32 @@ class Datafit:
         """The best intercept when ``w = 0`` (with the linear predictor ``b + offset``)."""
         raise NotImplementedError  # pragma: no cover - abstract
 
+    # Per-sample formulas beyond the loss and its derivative: what a proximal Newton pass
+    # evaluates on a block of samples (:mod:`penalized.dask.chunks` runs them on the workers).
+    # They are the compiled kernels' ``sample_loss_curvature``, ``sample_loss_change`` and
+    # ``sample_gap`` written on whole vectors; the tests check them against each other.
+    def _loss_curvatures(self, y, z):
+        """``ℓ''(y_i, z_i)`` per sample (the Hessian weights of the Newton model)."""
+        raise NotImplementedError(f"{type(self).__name__} has no per-sample curvature.")
+
+    def _loss_terms(self, y, z):
+        """``(ℓ, ℓ', ℓ'')`` per sample; data fits that share work between them override it."""
+        return self._losses(y, z), self._loss_derivatives(y, z), self._loss_curvatures(y, z)
+
+    def _loss_changes(self, y, z, d):
+        """``ℓ(y_i, z_i + d_i) − ℓ(y_i, z_i)`` per sample, accurate for tiny ``d_i``."""
+        raise NotImplementedError(f"{type(self).__name__} has no per-sample loss change.")
+
+    def _step_changes(self, y, z, dz, steps, s):
+        """``Σ_i s_i [ℓ(y_i, z_i + t·dz_i) − ℓ(y_i, z_i)]`` for every ``t`` of ``steps`` (a line search's
+        trial steps in one sweep)."""
+        return np.array([s @ self._loss_changes(y, z, t * dz) for t in steps])
+
+    def _sample_gaps(self, y, z, alpha):
+        """``ℓ(z_i) + ℓ*(−θ_i) + θ_i z_i ≥ 0`` per sample at the dual point ``θ = −alpha·ℓ'(z)``: the
+        data fit's term of the duality gap (zero when ``alpha = 1``)."""
+        raise NotImplementedError(f"{type(self).__name__} has no per-sample duality gap.")
+
     def _intercept_root(self, y, a, offset, start):
         """The intercept ``b`` solving ``Σ a_i ℓ'(y_i, b + offset_i) = 0`` (increasing in ``b``)."""
         from scipy.optimize import brentq
@@ -178,6 +204,25 @@ class SquaredError(Datafit):
         resid = y if offset is None else y - offset
         return float(a @ resid) if np.ndim(resid) == 1 else a @ resid
 
+    def _loss_curvatures(self, y, z):
+        return np.full(np.shape(z), 2.0)
+
+    def _loss_terms(self, y, z):
+        r = y - z
+        return r * r, -2.0 * r, np.full(np.shape(z), 2.0)
+
+    def _loss_changes(self, y, z, d):
+        return d * (d - 2.0 * (y - z))
+
+    def _step_changes(self, y, z, dz, steps, s):
+        quad = float(s @ (dz * dz))
+        lin = float(s @ (dz * (y - z)))
+        return np.array([t * t * quad - 2.0 * t * lin for t in steps])
+
+    def _sample_gaps(self, y, z, alpha):
+        r = (y - z) * (1.0 - alpha)
+        return r * r
+
 
 class Logistic(Datafit):
     """Mean log-loss ``L_data = Σ_i a_i log(1 + exp(−y_i (x_iᵀw + b)))``, ``y_i ∈ {−1, +1}``.
@@ -206,6 +251,53 @@ class Logistic(Datafit):
             raise ValueError("Logistic needs both classes with positive weight in y.")
         b = float(np.log(p / (1.0 - p)))
         return b if offset is None else self._intercept_root(y, a, offset, b - float(a @ offset))
+
+    def _loss_curvatures(self, y, z):
+        sg = expit(-y * z)
+        return sg * (1.0 - sg)
+
+    def _loss_terms(self, y, z):
+        m = -y * z
+        sg = expit(m)
+        return np.logaddexp(0.0, m), -y * sg, sg * (1.0 - sg)
+
+    @staticmethod
+    def _change_coefficients(y, z):
+        """``ℓ(z)`` and the Taylor coefficients of ``ℓ(z + d) − ℓ(z)`` up to ``d³``."""
+        m = -y * z
+        sg = expit(m)
+        c2 = sg * (1.0 - sg)
+        return m, np.logaddexp(0.0, m), (-y * sg, 0.5 * c2, -y * c2 * (1.0 - 2.0 * sg) / 6.0)
+
+    def _loss_changes(self, y, z, d):
+        """Third-order Taylor for ``|d| < 1e-3`` (the kernels' rule: the tiny steps near the optimum
+        are not lost in the difference of two close numbers), else the difference."""
+        m, base, (g1, g2, g3) = self._change_coefficients(y, z)
+        taylor = d * (g1 + d * (g2 + d * g3))
+        return np.where(np.abs(d) < 1e-3, taylor, np.logaddexp(0.0, m - y * d) - base)
+
+    def _step_changes(self, y, z, dz, steps, s):
+        m, base, (g1, g2, g3) = self._change_coefficients(y, z)
+        ydz = y * dz
+        out = np.empty(len(steps))
+        for k, t in enumerate(steps):
+            d = t * dz
+            small = np.abs(d) < 1e-3
+            taylor = d * (g1 + d * (g2 + d * g3))
+            if small.all():
+                out[k] = s @ taylor
+                continue
+            out[k] = s @ np.where(small, taylor, np.logaddexp(0.0, m - t * ydz) - base)
+        return out
+
+    def _sample_gaps(self, y, z, alpha):
+        """KL(Bernoulli(alpha·σ) ‖ Bernoulli(σ)), ``σ = sigmoid(−yz)``."""
+        if alpha == 1.0:
+            return np.zeros(np.shape(z))
+        m = y * z
+        sg = expit(-m)
+        term = 0.0 if alpha == 0.0 else alpha * sg * np.log(alpha)
+        return term + (1.0 - alpha * sg) * np.logaddexp(0.0, np.log1p(-alpha) - m)
 
 
 class Poisson(Datafit):
@@ -254,6 +346,31 @@ class Poisson(Datafit):
         # Σ a (e^{b+o} − y) = 0: b = log(Σ a y) − log(Σ a e^o), with the largest offset factored out
         top = float(np.max(offset))
         return float(np.log(mean) - top - np.log(a @ np.exp(offset - top)))
+
+    def _loss_curvatures(self, y, z):
+        return np.exp(z)
+
+    def _loss_terms(self, y, z):
+        e = np.exp(z)
+        return e - y * z, e - y, e
+
+    def _loss_changes(self, y, z, d):
+        return np.exp(z) * np.expm1(d) - y * d
+
+    def _step_changes(self, y, z, dz, steps, s):
+        e = np.exp(z)
+        return np.array([s @ (e * np.expm1(t * dz) - y * (t * dz)) for t in steps])
+
+    def _sample_gaps(self, y, z, alpha):
+        """With ``ℓ* (v) = (v + y)(log(v + y) − 1)`` and ``σ = alpha·e^z + (1 − alpha)·y``:
+        ``e^z − yz + σ(log σ − 1) − alpha(e^z − y)z``."""
+        if alpha == 1.0:
+            return np.zeros(np.shape(z))
+        e = np.exp(z)
+        sg = alpha * e + (1.0 - alpha) * y
+        positive = sg > 0.0
+        conj = np.where(positive, sg * (np.log(np.where(positive, sg, 1.0)) - 1.0), 0.0)
+        return np.maximum(e - y * z + conj - alpha * (e - y) * z, 0.0)
 
 
 class Multinomial(Datafit):
@@ -305,3 +422,49 @@ class Multinomial(Datafit):
                 if np.max(np.abs(step)) < 1e-13:
                     break
         return b - b.mean()
+
+    # per-sample terms on rows (the kernels' sample_grad_block and block_sample_gap, on whole arrays)
+    @staticmethod
+    def _probabilities(z):
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        return e / e.sum(1, keepdims=True)
+
+    def _loss_terms(self, y, z):
+        """``(ℓ_i, ∂ℓ_i/∂z_i, p_i)``: the losses, their gradients ``p_i − y_i`` and the probabilities
+        ``p_i = softmax(z_i)``, whose ``diag(p_i) − p_i p_iᵀ`` is the Hessian of ``ℓ_i``."""
+        top = z.max(axis=1, keepdims=True)
+        e = np.exp(z - top)
+        total = e.sum(1, keepdims=True)
+        prob = e / total
+        return top[:, 0] + np.log(total[:, 0]) - (y * z).sum(1), prob - y, prob
+
+    def _step_changes(self, y, z, dz, steps, s):
+        """``Σ_i s_i [ℓ_i(z_i + t·dz_i) − ℓ_i(z_i)]`` per ``t``, with
+        ``lse(z + d) − lse(z) = log(1 + Σ_k p_k (e^{d_k} − 1))`` (accurate for tiny steps) where
+        every ``|d_k| < 1``, the difference of the two log-sum-exps elsewhere."""
+        prob = self._probabilities(z)
+        top = z.max(axis=1)
+        lse = top + np.log(np.exp(z - top[:, None]).sum(1))
+        ydz = (y * dz).sum(1)
+        out = np.empty(len(steps))
+        for k, t in enumerate(steps):
+            d = t * dz
+            small = np.abs(d).max(axis=1) < 1.0
+            change = np.log1p(np.sum(prob * np.expm1(np.minimum(d, 1.0)), axis=1))
+            if not small.all():
+                moved = z + d
+                mtop = moved.max(axis=1)
+                exact = mtop + np.log(np.exp(moved - mtop[:, None]).sum(1)) - lse
+                change = np.where(small, change, exact)
+            out[k] = s @ (change - t * ydz)
+        return out
+
+    def _sample_gaps(self, y, z, alpha):
+        """``ℓ_i(z_i) + ℓ*(v_i) − v_iᵀz_i`` at ``v_i = alpha·(p_i − y_i)``: with
+        ``q = alpha·p_i + (1 − alpha)·y_i``, ``ℓ_i + Σ_k q_k log q_k − alpha·(p_i − y_i)ᵀz_i``."""
+        if alpha == 1.0:
+            return np.zeros(z.shape[0])
+        loss, grad, prob = self._loss_terms(y, z)
+        q = alpha * prob + (1.0 - alpha) * y
+        qlogq = np.where(q > 0.0, q * np.log(np.where(q > 0.0, q, 1.0)), 0.0).sum(1)
+        return np.maximum(loss + qlogq - alpha * (grad * z).sum(1), 0.0)

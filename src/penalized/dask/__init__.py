@@ -2,7 +2,9 @@
 
 The estimators (:class:`~penalized.Lasso`, :class:`~penalized.ElasticNet`,
 :class:`~penalized.Ridge`, :class:`~penalized.LinearRegression`,
-:class:`~penalized.LogisticRegression`) and the CV estimators
+:class:`~penalized.LogisticRegression`, :class:`~penalized.PoissonRegressor`,
+:class:`~penalized.MultiTaskLasso`, :class:`~penalized.MultiTaskElasticNet`; with
+``bounds=``/``positive=`` and ``fit(offset=...)``) and the CV estimators
 (:class:`~penalized.LassoCV`, :class:`~penalized.ElasticNetCV`) route a Dask ``X`` here;
 nothing else changes for the user: the same objective, the same certificate
 (``dual_gap_``), an ordinary fitted estimator. ``X`` is never gathered on the client:
@@ -15,7 +17,15 @@ matrices) are summed on the cluster by a tree reduction.
   mode (:mod:`.bridge`), a whole λ path and every CV fold included, without another
   pass. Beyond :data:`~.newton.GRAM_MAX_FEATURES` features, working-set Newton passes
   (below) take over.
-- log-loss: distributed proximal Newton (:mod:`.newton`). Pass 0 also finds the classes
+- more than two classes (:mod:`.multinomial`): distributed proximal Newton on ``(W, b)``, each
+  model solved by the in-memory block solver.
+- several targets (:mod:`.multitask`): the same one pass, then the block solver on the client;
+  group penalties (:mod:`.groups`) are the block solver's and block certificate's too.
+- log-loss and Poisson: distributed proximal Newton (:mod:`.newton`); the per-sample
+  formulas are the data fits' own (:mod:`penalized.datafits`), the certificate's terms the
+  compiled kernels' (:mod:`.bridge`). With an offset, the squared error's statistics are
+  those of ``y − offset``; the other data fits find their null model by Newton passes on
+  the intercept. Pass 0 also finds the classes
   (per label: its weight and weighted sum of ``x``, which give every binary and
   one-vs-rest problem's statistics). Each further pass returns the gradient, the weighted
   Hessian on the working set, the loss at a set of trial steps (the line search of the

@@ -14,10 +14,10 @@ Golub & LeVeque (1979)::
 so that centred Gram matrices never come from the difference of two large uncentred
 sums (a column with mean 10⁴ and spread 1 keeps its digits).
 
-The data fits are here as vectorised NumPy formulas (:data:`DATAFITS`), the same
-formulas as :mod:`penalized.solvers._kernels` (the tests check them against each other):
-a new data fit (Poisson, …) is one more class with ``loss``, ``d1``, ``d2``, ``change``
-and ``sample_gap``.
+The data fits' formulas are not here: a pass calls the per-sample NumPy methods of the
+:class:`~penalized.datafits.Datafit` it was given (``_loss_terms``, ``_step_changes``,
+``_sample_gaps``), the reference that the compiled kernels are tested against. A data fit
+runs on Dask once it has them.
 """
 
 from __future__ import annotations
@@ -26,120 +26,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import expit
-
-# ------------------------------------------------------------------------------ data fits
-
-
-class SquaredErrorChunk:
-    """``ℓ(y, z) = (y − z)²``."""
-
-    @staticmethod
-    def loss(y, z):
-        r = y - z
-        return r * r
-
-    @staticmethod
-    def d1(y, z):
-        return -2.0 * (y - z)
-
-    @staticmethod
-    def d2(y, z):
-        return np.full_like(z, 2.0)
-
-    @staticmethod
-    def derivatives(y, z):
-        """``(ℓ, ℓ', ℓ'')`` at ``z``."""
-        r = y - z
-        return r * r, -2.0 * r, np.full_like(z, 2.0)
-
-    @staticmethod
-    def change(y, z, d):
-        """``ℓ(z + d) − ℓ(z)`` without cancellation."""
-        return d * (d - 2.0 * (y - z))
-
-    @staticmethod
-    def changes(y, z, dz, steps, s):
-        """``Σ s·[ℓ(z + t·dz) − ℓ(z)]`` for every ``t`` of ``steps``: ``t²·Σ s dz² − 2t·Σ s dz (y − z)``."""
-        quad = float(s @ (dz * dz))
-        lin = float(s @ (dz * (y - z)))
-        return np.array([t * t * quad - 2.0 * t * lin for t in steps])
-
-    @staticmethod
-    def sample_gap(y, z, alpha):
-        r = (y - z) * (1.0 - alpha)
-        return r * r
-
-
-def _log1pexp(t):
-    return np.logaddexp(0.0, t)
-
-
-class LogisticChunk:
-    """``ℓ(y, z) = log(1 + exp(−yz))``, ``y = ±1``."""
-
-    @staticmethod
-    def loss(y, z):
-        return _log1pexp(-y * z)
-
-    @staticmethod
-    def d1(y, z):
-        return -y * expit(-y * z)
-
-    @staticmethod
-    def d2(y, z):
-        return expit(z) * expit(-z)
-
-    @staticmethod
-    def derivatives(y, z):
-        m = -y * z
-        sg = expit(m)
-        return _log1pexp(m), -y * sg, sg * (1.0 - sg)
-
-    @staticmethod
-    def change(y, z, d):
-        """``ℓ(z + d) − ℓ(z)``; third-order Taylor for ``|d| < 1e-3`` (the kernels' rule), so that
-        the tiny steps near the optimum are not lost in the difference of two close numbers."""
-        sg = expit(-y * z)
-        c2 = sg * (1.0 - sg)
-        third = -y * c2 * (1.0 - 2.0 * sg) / 6.0
-        taylor = d * (-y * sg + d * (0.5 * c2 + d * third))
-        exact = _log1pexp(-y * (z + d)) - _log1pexp(-y * z)
-        return np.where(np.abs(d) < 1e-3, taylor, exact)
-
-    @staticmethod
-    def changes(y, z, dz, steps, s):
-        """``Σ s·[ℓ(z + t·dz) − ℓ(z)]`` for every ``t``: :meth:`change`, sharing the work across ``t``."""
-        m = -y * z
-        sg = expit(m)
-        c2 = sg * (1.0 - sg)
-        g1, g2, g3 = -y * sg, 0.5 * c2, -y * c2 * (1.0 - 2.0 * sg) / 6.0
-        base = _log1pexp(m)
-        ydz = y * dz
-        out = np.empty(len(steps))
-        for k, t in enumerate(steps):
-            d = t * dz
-            small = np.abs(d) < 1e-3
-            taylor = d * (g1 + d * (g2 + d * g3))
-            if small.all():
-                out[k] = s @ taylor
-                continue
-            exact = _log1pexp(m - t * ydz) - base
-            out[k] = s @ np.where(small, taylor, exact)
-        return out
-
-    @staticmethod
-    def sample_gap(y, z, alpha):
-        """KL(Bernoulli(alpha·σ) ‖ Bernoulli(σ)), ``σ = sigmoid(−yz)`` (``_kernels.sample_gap``)."""
-        if alpha == 1.0:
-            return np.zeros_like(z)
-        m = y * z
-        s = expit(-m)
-        term = 0.0 if alpha == 0.0 else alpha * s * np.log(alpha)
-        return term + (1.0 - alpha * s) * _log1pexp(np.log1p(-alpha) - m)
-
-
-DATAFITS = {"SquaredError": SquaredErrorChunk, "Logistic": LogisticChunk}
 
 
 # ------------------------------------------------------------------------- chunk conversion
@@ -171,10 +57,16 @@ def as_vector(block, name, index):
 class Target:
     """How a chunk's ``y`` becomes numbers: as is, or ±1 with ``positive`` as +1."""
 
-    kind: str = "numeric"  # or "binary", or "labels" (as given)
+    kind: str = "numeric"  # or "binary", "labels" (as given), "multi" (several numeric targets), "onehot"
     positive: object = None
 
     def encode(self, y):
+        if self.kind == "multi":
+            return np.asarray(y, dtype=np.float64)
+        if self.kind == "onehot":  # positive: the classes, in order
+            classes = np.empty(len(self.positive), dtype=object)
+            classes[:] = list(self.positive)
+            return (np.asarray(y, dtype=object)[:, None] == classes[None, :]).astype(np.float64)
         if self.kind == "binary":
             return np.where(y == self.positive, 1.0, -1.0)
         if self.kind == "labels":
@@ -187,7 +79,7 @@ def load(xb, yb, sb, index, target):
     X = as_matrix(xb)
     if X.ndim != 2:
         raise ValueError(f"chunk {index} of X has {X.ndim} dimension(s); expected 2.")
-    y_raw = as_vector(yb, "y", index)
+    y_raw = np.asarray(yb) if target.kind == "multi" else as_vector(yb, "y", index)
     s = as_vector(sb, "sample_weight", index)
     for name, v in (("y", y_raw), ("sample_weight", s)):
         if v is not None and v.shape[0] != X.shape[0]:
@@ -302,6 +194,13 @@ class Partial:
         return Partial(sums, moments, {**self.rows, **other.rows}, {})
 
 
+class MinValue(float):
+    """A number whose ``+`` is the minimum (a sum of :class:`Partial` keeps the smallest)."""
+
+    def __add__(self, other):
+        return MinValue(min(float(self), float(other)))
+
+
 def merge_partials(*parts):
     out = parts[0]
     for p in parts[1:]:
@@ -310,9 +209,10 @@ def merge_partials(*parts):
 
 
 def _hstack(X, y):
+    Y = y if y.ndim == 2 else y[:, None]
     if sp.issparse(X):
-        return sp.hstack([X, sp.csr_matrix(y[:, None])], format="csr")
-    return np.column_stack([X, y])
+        return sp.hstack([X, sp.csr_matrix(Y)], format="csr")
+    return np.column_stack([X, Y])
 
 
 def _finite(X):
@@ -320,15 +220,18 @@ def _finite(X):
     return bool(np.isfinite(data).all())
 
 
-def moments_chunk(xb, yb, sb, index, target, gram, n_parts=0, labels=None):
+def moments_chunk(xb, yb, sb, index, target, gram, n_parts=0, labels=None, offset=None):
     """Pass 0: validity checks and the co-moments of ``[X, y]`` with weights ``s``.
 
     ``gram``: also the full centred ``(p+1) × (p+1)`` matrix (else its diagonal and the
     column against ``y`` only). With ``n_parts`` > 0 and ``labels`` (this chunk's part of
     a vector of integer labels in ``[0, n_parts)``): one set of co-moments per label (the
-    test parts of a cross-validation, :mod:`penalized.dask.cv`).
+    test parts of a cross-validation, :mod:`penalized.dask.cv`). ``offset``: this chunk's offsets,
+    subtracted from ``y`` (the squared error's ``(y − z − o)² = ((y − o) − z)²``).
     """
     X, y, s = load(xb, yb, sb, index, target)
+    if offset is not None:
+        y = y - as_offset(offset, index, y.shape[0])
     n, p = X.shape
     bad = {}
     if not _finite(X):
@@ -342,9 +245,12 @@ def moments_chunk(xb, yb, sb, index, target, gram, n_parts=0, labels=None):
     if bad:  # nothing below would be meaningful; the client raises
         return Partial({}, {}, {index: n}, bad)
     Z = _hstack(X, y)
-    cols = np.arange(p + 1) if gram else None
-    sums = {"positive_weight": float(s[y > 0].sum()), "nnz": float(X.nnz if sp.issparse(X) else n * p),
-            "sparse_chunks": float(sp.issparse(X))}
+    cols = np.arange(Z.shape[1]) if gram else None
+    positive = (y > 0) if y.ndim == 1 else np.zeros(n, dtype=bool)  # (one target's facts)
+    yp = y[positive] if y.ndim == 1 else np.zeros(0)
+    sums = {"positive_weight": float(s[positive].sum()), "nnz": float(X.nnz if sp.issparse(X) else n * p),
+            "sparse_chunks": float(sp.issparse(X)), "ylogy": float(s[positive] @ (yp * np.log(yp))),
+            "min_y": MinValue(float(y.min(initial=np.inf)))}
     if n_parts:
         labels = np.asarray(labels)
         moments = {}
@@ -408,7 +314,7 @@ class Step:
     co-moments (the Hessian).
     """
 
-    datafit: str
+    datafit: object  # a penalized.datafits.Datafit
     w: np.ndarray
     b: float
     dw: np.ndarray | None = None
@@ -419,26 +325,41 @@ class Step:
     target: Target = Target()
 
 
-def newton_chunk(xb, yb, sb, index, step):
+def as_offset(ob, index, n):
+    """A chunk of the offsets as float64 (n,), checked finite and aligned with the chunk's rows."""
+    o = np.asarray(as_vector(ob, "offset", index), dtype=np.float64)
+    if o.shape[0] != n:
+        raise ValueError(f"X and offset are not aligned: chunk {index} of X has {n} rows but chunk {index} of "
+                         f"offset has {o.shape[0]} values.")
+    if not np.isfinite(o).all():
+        raise ValueError(f"offset contains NaN or infinity (chunk {index}).")
+    return o
+
+
+def newton_chunk(xb, yb, sb, index, step, offset=None):
     X, y, s = load(xb, yb, sb, index, step.target)
-    fit = DATAFITS[step.datafit]
+    fit = step.datafit
     z = np.asarray(X @ step.w).ravel() + step.b
+    if offset is not None:
+        z += as_offset(offset, index, z.shape[0])
     sums = {}
     if step.alpha is not None:
-        sums["gap"] = float(s @ fit.sample_gap(y, z, step.alpha))
+        sums["gap"] = float(s @ fit._sample_gaps(y, z, step.alpha))
     if step.dw is not None:
         dz = np.asarray(X @ step.dw).ravel() + step.db
-        sums["changes"] = fit.changes(y, z, dz, step.steps, s)
+        sums["changes"] = fit._step_changes(y, z, dz, step.steps, s)
         z = z + dz
-    loss, d, h = fit.derivatives(y, z)
+    loss, d, h = fit._loss_terms(y, z)
     sums["loss"] = float(s @ loss)
-    sums["misfit"] = float(np.count_nonzero((s > 0) & (y * z <= 0)))  # wrong side (log-loss separation)
+    if fit.needs_labels:  # wrong side (log-loss separation)
+        sums["misfit"] = float(np.count_nonzero((s > 0) & (y * z <= 0)))
+    h *= s
+    sums["curvature"] = float(h.sum())
     d *= s
     sums["grad"] = np.asarray(X.T @ d).ravel()
     sums["grad_b"] = float(d.sum())
     moments = {}
     if step.hessian_cols is not None:
-        h *= s
         Xs = X[:, step.hessian_cols]
         moments["hessian"] = comoments(Xs, h, diag=False, cross=False, cols=np.arange(len(step.hessian_cols)),
                                        overwrite=True)

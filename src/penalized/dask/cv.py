@@ -37,6 +37,16 @@ def _require_gram(p, what):
             "(they take any number of features).")
 
 
+def _refuse_groups(units, what, p):
+    """Paths on Dask input run the elastic-net family (their λ_max and Gram path); a group penalty's
+    path is not distributed yet (single fits are)."""
+    for unit in units:
+        if bridge.as_view(unit, p).grouped:
+            raise NotImplementedError(
+                f"{what} on Dask input runs L1, L2 and L1L2 paths; {unit!r} is a group penalty, whose path is not "
+                "distributed yet. Fit LinearRegression(penalty=GroupL1(...)) on the Dask data at chosen λ values.")
+
+
 # -------------------------------------------------------------------------------- λ_max
 def gram_lambda_max(summary, unit, fit_intercept, tol=1e-4):
     """``(λ_max, (w, b))`` of :func:`penalized.path.lambda_max` from the Gram statistics: the
@@ -152,14 +162,14 @@ def fit_cv(est, X, y, sample_weight=None, offset=None):
         raise NotImplementedError(f"{name} on Dask input runs the whole λ grid: it takes no dfmax=, pmax=, keep=True "
                                   "or early_stop=True (compute X to NumPy for them).")
     if est._classifier:
-        raise TypeError(
+        raise NotImplementedError(
             f"{name} does not take Dask collections yet (the log-loss has no sufficient statistics: every λ "
             "of every fold would cost several passes over the data). Use LogisticRegression(penalty=...) on "
             "the Dask data at chosen λ values, or cross-validate on a sample that fits in memory.")
     est._check_cv_params()
     if est._gammas() is not None:
-        raise ValueError(f"{name}(relax=True) needs the data for its least-squares refits; it does not take "
-                         "Dask collections. Use relax=False.")
+        raise NotImplementedError(f"{name}(relax=True) needs the data for its least-squares refits; it does not "
+                                  "take Dask collections. Use relax=False (or compute X to NumPy).")
     metric = resolve_metric(est.scoring, False)
     if metric.scorer is not None or metric.name not in ("mse", "mae"):
         raise ValueError(f"with Dask input, {name} scores folds with 'mse' or 'mae'; got scoring={est.scoring!r}.")
@@ -167,6 +177,7 @@ def fit_cv(est, X, y, sample_weight=None, offset=None):
     p = data.n_features
     _require_gram(p, name)
     outers = est._units(p)
+    _refuse_groups([unit for _, unit in outers], name, p)
     if data.row_chunks is None:  # a DataFrame: partition lengths are needed to place the folds
         rows = data.run(C.count_chunk).rows
         data.row_chunks = tuple(rows[i] for i in range(data.n_chunks))
@@ -253,14 +264,16 @@ def regularization_path(X, y, penalty="l1", *, l1_ratio=0.5, weights=None, dataf
 
     fit = resolve_datafit(datafit)
     if type(fit).__name__ != "SquaredError":
-        raise TypeError("regularization_path on Dask input takes datafit='squared_error' (the log-loss has no "
-                        "sufficient statistics); fit LogisticRegression at chosen λ values instead.")
+        raise NotImplementedError(
+            f"regularization_path on Dask input takes datafit='squared_error' ({type(fit).__name__} has no "
+            "sufficient statistics); fit LogisticRegression or PoissonRegressor at chosen λ values instead.")
     v.check_path_solver_params(tol, max_iter, fit_intercept)
     v.check_screening(screening)
     data = prepare(X, y, sample_weight, classifier=False)
     p = data.n_features
     _require_gram(p, "regularization_path")
     unit = v.check_path_penalty(penalty, l1_ratio, weights, p)
+    _refuse_groups([unit], "regularization_path", p)
     part = data.run(C.moments_chunk, C.Target(), gram=True)
     check_partial(part)
     full = summary_of(part.moments["all"], p, n_samples=int(sum(part.rows.values())))

@@ -31,6 +31,11 @@ class ChunkedData:
     feature_names: np.ndarray | None
     y_collection: object  # the Dask collection of y (for its classes)
     row_chunks: tuple | None  # rows per chunk when known
+    offset: list | None = None  # the offsets' chunks, aligned with X's (None: no offset)
+
+    def offset_chunks(self):
+        """``per_chunk`` of :meth:`run` that gives the chunk functions their ``offset=`` (or nothing)."""
+        return {} if self.offset is None else {"offset": self.offset}
 
     @property
     def n_chunks(self):
@@ -166,17 +171,40 @@ def _vector(obj, name, X, classifier):
     return da.from_array(arr, chunks=(X.chunks[0],))
 
 
+def _targets(y, X):
+    """Several targets ``y`` (n, T) as a Dask array whose row chunks are ``X``'s (whole rows per chunk)."""
+    import dask.array as da
+
+    if _is_frame(X) or _is_frame(y) or _is_series(y):
+        raise NotImplementedError("several targets on Dask input take Dask arrays (X and y), not DataFrames.")
+    if not _is_dask_array(y):
+        y = np.asarray(y)
+    if y.ndim != 2:
+        raise ValueError(f"several targets need a 2-D y of shape (n_samples, n_targets), got shape {y.shape}.")
+    if np.dtype(y.dtype).kind not in "biuf":
+        raise ValueError(f"y has dtype {y.dtype}; expected numbers.")
+    if _is_dask_array(y) and _unknown(y.chunks[0]):
+        raise ValueError("y has unknown chunk sizes; call y.compute_chunk_sizes() first.")
+    if y.shape[0] != X.shape[0]:
+        raise ValueError(f"X has {X.shape[0]} samples but y has {y.shape[0]}.")
+    if not _is_dask_array(y):
+        return da.from_array(y, chunks=(X.chunks[0], y.shape[1]))
+    return y.rechunk({0: X.chunks[0], 1: -1})
+
+
 def _chunks_of(collection, optimize):
     out = collection.to_delayed(optimize_graph=optimize)
     return list(np.ravel(out)) if isinstance(out, np.ndarray) else list(out)
 
 
-def prepare(X, y, sample_weight=None, *, classifier=False):
+def prepare(X, y, sample_weight=None, *, classifier=False, offset=None, multi_target=False):
     """Check ``X`` (Dask array or DataFrame), ``y`` and ``sample_weight``; returns :class:`ChunkedData`.
 
     Raises ``TypeError``/``ValueError`` naming the problem: a Dask collection that is
     neither an array nor a DataFrame, non-numeric columns, unknown chunk sizes, lengths or
-    partitions that do not match, a missing ``y``.
+    partitions that do not match, a missing ``y``. ``offset`` (one value per sample, added to the
+    linear predictor) is checked and aligned as ``sample_weight`` is; ``multi_target``: ``y`` is
+    (n_samples, n_targets), a Dask or NumPy array.
     """
     if y is None:
         raise ValueError("y is required: fit(X, y) with one target per sample.")
@@ -207,8 +235,9 @@ def prepare(X, y, sample_weight=None, *, classifier=False):
         raise ValueError("X is a Dask Series; pass a Dask DataFrame (X.to_frame()) or a 2-D Dask array.")
     else:
         raise TypeError(f"X must be a Dask array or DataFrame here, got {type(X).__name__}.")
-    yc = _vector(y, "y", X, classifier)
+    yc = _targets(y, X) if multi_target else _vector(y, "y", X, classifier)
     sc = _vector(sample_weight, "sample_weight", X, False)
+    oc = _vector(offset, "offset", X, False)
     if _is_frame(X):  # each optimised on its own: reads project the columns each one needs
         xs, ys = _chunks_of(X, False), _chunks_of(yc, False)
         ss = None if sc is None else _chunks_of(sc, True)
@@ -221,7 +250,8 @@ def prepare(X, y, sample_weight=None, *, classifier=False):
     y_coll = y
     if not (_is_series(y) or _is_dask_array(y) or _is_frame(y)):
         y_coll = np.asarray(y)
-    return ChunkedData(xs, ys, ss, p, n, names, y_coll, row_chunks)
+    os_ = None if oc is None else _chunks_of(oc, _is_frame(X))
+    return ChunkedData(xs, ys, ss, p, n, names, y_coll, row_chunks, os_)
 
 
 def classes_of(data):

@@ -27,35 +27,38 @@ def _set_features(est, data):
 
 def check_supported(est, offset=None, y=None):
     """Raise a clear ``NotImplementedError`` for what the Dask route does not fit (before any pass
-    over the data): it fits the squared error and the binary log-loss with the elastic-net family
-    (L1, L2, L1L2, none), without a box or an offset."""
-    from ..penalties import check_bounds
-
+    over the data): it fits the squared error, Poisson and the binary log-loss with the elastic-net
+    family (L1, L2, L1L2, none), with a box and an offset."""
     name = type(est).__name__
-    supported = ("penalized.dask fits Lasso, Ridge, ElasticNet, LinearRegression (one target) and binary "
-                 f"LogisticRegression with {bridge.SUPPORTED_PENALTIES}")
+    supported = ("penalized.dask fits Lasso, Ridge, ElasticNet, LinearRegression, MultiTaskLasso, MultiTaskElasticNet, "
+                 f"PoissonRegressor and binary LogisticRegression with {bridge.SUPPORTED_PENALTIES}")
     datafit = type(est._datafit).__name__
-    if datafit not in ("SquaredError", "Logistic"):
+    if datafit not in newton.DATAFITS:
         raise NotImplementedError(f"{name} (the {datafit} data fit) does not take Dask input: {supported}.")
-    if getattr(est, "_requires_2d_y", False) or getattr(y, "ndim", 1) > 1:
+    if (getattr(est, "_requires_2d_y", False) or np.ndim(y) > 1) and datafit != "SquaredError":
         raise NotImplementedError(f"{name} with several targets does not take Dask input: {supported}.")
-    if check_bounds(est.bounds, est.positive) is not None:
-        raise NotImplementedError(f"{name} with positive=True or bounds= does not take Dask input: {supported}.")
-    if offset is not None:
-        raise NotImplementedError(f"{name}.fit(offset=...) does not take Dask input: {supported}.")
 
 
 def _check_penalty(est, p):
-    penalty = est._penalty(p)
-    if penalty is not None:
-        bridge.strengths(penalty, p)  # checks the penalty (and its weights) against X
-    return penalty
+    """The estimator's penalty and box on ``p`` features as a :class:`~.bridge.PenaltyView` (checks the
+    penalty, its weights and the bounds against X before any pass)."""
+    from ..penalties import check_bounds
+
+    return bridge.PenaltyView(est._penalty(p), p, check_bounds(est.bounds, est.positive, p))
 
 
 def fit_regressor(est, X, y, sample_weight=None, offset=None):
     """``_Regressor.fit`` on Dask input."""
     check_supported(est, offset, y)
-    data = prepare(X, y, sample_weight, classifier=False)
+    several = np.ndim(y) == 2 and np.shape(y)[1] != 1
+    if getattr(est, "_requires_2d_y", False) or several:
+        if not several:
+            raise ValueError(f"{type(est).__name__} needs a 2-D y of shape (n_samples, n_tasks), got shape "
+                             f"{np.shape(y)}; use Lasso for one target.")
+        from .multitask import fit_multitask
+
+        return fit_multitask(est, X, y, sample_weight, offset)
+    data = prepare(X, y, sample_weight, classifier=False, offset=offset)
     p = data.n_features
     penalty = _check_penalty(est, p)
     coef0, b0 = est._warm_start(1, p)
@@ -79,21 +82,26 @@ def fit_classifier(est, X, y, sample_weight=None, offset=None):
     from .chunks import label_moments_chunk
 
     check_supported(est, offset, y)
-    data = prepare(X, y, sample_weight, classifier=True)
+    if np.ndim(offset) == 2 and np.shape(offset)[1] > 1:
+        raise NotImplementedError(f"{type(est).__name__}.fit(offset=...) with more than two classes (an offset per "
+                                  "class) does not take Dask input.")
+    data = prepare(X, y, sample_weight, classifier=True, offset=offset)
     p = data.n_features
     penalty = _check_penalty(est, p)
     # pass 0 finds the classes too: per label, its weight and weighted sum of x
-    part = data.run(label_moments_chunk, gram=newton.first_pass_gram(est._datafit, p))
+    part = data.run(label_moments_chunk, gram=newton.first_pass_gram(est._datafit, p, grouped=penalty.grouped))
     newton.check_partial(part)
     classes = np.unique(np.array(list(part.sums["labels"])))
     check_classification_targets(classes)
     name = type(est).__name__
     if classes.shape[0] < 2:
         raise ValueError(f"{name} needs at least 2 classes in y; got only one class: {classes.tolist()[0]!r}.")
-    if classes.shape[0] > 2:  # in memory, K > 2 classes fit the multinomial model
-        raise NotImplementedError(
-            f"{name} on Dask input fits two classes; y has {classes.shape[0]} and the multinomial model "
-            "is not distributed yet (compute X to NumPy for it).")
+    if classes.shape[0] > 2:  # as in memory, K > 2 classes fit the multinomial model
+        from .multinomial import fit_multinomial
+
+        fit_multinomial(est, data, part, classes, penalty, offset)
+        _set_features(est, data)
+        return est
     positives = [classes[1]]
     coef0, b0 = est._warm_start(len(positives), p)
     results = []
@@ -121,7 +129,7 @@ def fit_classifier(est, X, y, sample_weight=None, offset=None):
     est.n_iter_ = np.array([r.n_iter for r in results])
     est.dual_gap_ = np.array([r.certificate for r in results])
     est._warn_if_not_converged(results)
-    weak = penalty is None or any(bridge.penalty_value(penalty, r.coef) < 1e-3 * r.data_loss for r in results)
+    weak = penalty.penalty is None or any(penalty.value(r.coef) < 1e-3 * r.data_loss for r in results)
     if weak and any(r.separated for r in results):
         warnings.warn(
             f"{name}: the classes are perfectly separated on the training data and the penalty is (almost) "
@@ -130,22 +138,29 @@ def fit_classifier(est, X, y, sample_weight=None, offset=None):
     return est
 
 
-def certificate(X, y, coef, intercept=0.0, *, datafit, penalty, sample_weight=None, fit_intercept=True):
-    """:func:`penalized.solvers.certificate` on Dask input (three passes at most, X never gathered)."""
-    if type(datafit).__name__ not in ("SquaredError", "Logistic"):
-        raise NotImplementedError(f"certificate on Dask input takes the squared error or the log-loss, not "
+def certificate(X, y, coef, intercept=0.0, *, datafit, penalty, sample_weight=None, fit_intercept=True,
+                bounds=None, offset=None):
+    """:func:`penalized.solvers.certificate` on Dask input (three passes at most, X never gathered;
+    a few more for the null model of the log-loss or Poisson with an offset)."""
+    from ..penalties import check_bounds
+
+    if type(datafit).__name__ not in newton.DATAFITS:
+        raise NotImplementedError(f"certificate on Dask input takes the data fits {list(newton.DATAFITS)}, not "
                                   f"{type(datafit).__name__}.")
-    classifier = type(datafit).__name__ == "Logistic"
-    data = prepare(X, y, sample_weight, classifier=classifier)
+    if np.ndim(y) == 2 and np.shape(y)[1] > 1:
+        raise NotImplementedError("certificate on Dask input takes one target (y of shape (n_samples,)); compare "
+                                  "a multi-task fit's dual_gap_ or compute the certificate in memory.")
+    classifier = bool(datafit.needs_labels)
+    data = prepare(X, y, sample_weight, classifier=classifier, offset=offset)
     target = Target()
     if classifier:
         classes = classes_of(data)
         if classes.shape[0] != 2:
             raise ValueError(f"the log-loss needs two classes, got {classes.shape[0]}.")
         target = Target("binary", classes[1])
-    if penalty is not None:
-        bridge.strengths(penalty, data.n_features)
-    return newton.certify(data, datafit, penalty, target, coef, intercept, fit_intercept=fit_intercept)
+    p = data.n_features
+    view = bridge.PenaltyView(penalty, p, check_bounds(bounds, False, p))
+    return newton.certify(data, datafit, view, target, coef, intercept, fit_intercept=fit_intercept)
 
 
 # ------------------------------------------------------------------------------- predict

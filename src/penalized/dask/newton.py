@@ -57,7 +57,7 @@ import numpy as np
 import scipy.linalg
 
 from ..solvers.coordinate_descent import _ROUNDING_FLOOR
-from . import bridge
+from . import bridge, groups
 from . import chunks as C
 
 GRAM_MAX_FEATURES = 5000  # largest p of the Gram route, and largest Newton working set
@@ -66,6 +66,8 @@ ARMIJO = 1e-4
 INNER_MIN_EPOCHS = 1000  # epochs allowed to each Newton model's Gram solve (at least)
 INNER_TOL = 0.01  # each model is solved to this fraction of the threshold
 MIN_WORKING_SET = 100
+NULL_MAX_PASSES = 50  # Newton steps on the null model's intercept (with an offset)
+NULL_MAX_STEP = 4.0
 
 
 # ------------------------------------------------------------------------------ pass 0
@@ -84,6 +86,8 @@ class DataSummary:
     positive_fraction: float  # Σ a [y > 0]
     sparse: bool
     rows: dict  # chunk index -> rows
+    saturated: float = 0.0  # Σ a (y − y log y): Poisson's saturated loss
+    min_y: float = 0.0
 
     def gram(self, fit_intercept):
         """``(G, c, yy)`` of the squared error: centred with an intercept, raw moments without."""
@@ -113,9 +117,12 @@ def _chunks(indices, limit=8):
 
 def summarize(part, n_features):
     check_partial(part)
-    return summary_of(part.moments["all"], n_features, n_samples=int(sum(part.rows.values())),
-                      positive_weight=part.sums["positive_weight"], sparse=part.sums["sparse_chunks"] > 0,
-                      rows=dict(part.rows))
+    out = summary_of(part.moments["all"], n_features, n_samples=int(sum(part.rows.values())),
+                     positive_weight=part.sums["positive_weight"], sparse=part.sums["sparse_chunks"] > 0,
+                     rows=dict(part.rows))
+    out.saturated = out.ybar - part.sums["ylogy"] / out.W
+    out.min_y = part.sums["min_y"]
+    return out
 
 
 def summary_of(m, n_features, *, n_samples, positive_weight=0.0, sparse=False, rows=None):
@@ -149,8 +156,10 @@ def class_summary(part, positive, n_features):
         positive_fraction=w_pos / W, sparse=part.sums["sparse_chunks"] > 0, rows=dict(part.rows))
 
 
-def first_pass(data, target, gram):
-    return summarize(data.run(C.moments_chunk, target, gram=gram), data.n_features)
+def first_pass(data, target, gram, datafit=None):
+    """Pass 0 (:func:`summarize`); with an offset, the squared error's statistics are those of ``y − offset``."""
+    per_chunk = data.offset_chunks() if type(datafit).__name__ == "SquaredError" else {}
+    return summarize(data.run(C.moments_chunk, target, gram=gram, per_chunk=per_chunk), data.n_features)
 
 
 class EmptyClassError(ValueError):
@@ -178,62 +187,91 @@ class DaskResult:
 
 
 # --------------------------------------------------------------------------- the data fits
+DATAFITS = ("SquaredError", "Logistic", "Poisson")  # the data fits with per-sample Newton formulas
+
+
 class _Datafit:
-    """Client-side facts about a data fit: the null model, and its first Newton model from pass 0."""
+    """Client-side facts about a data fit: the null model, and its first Newton model from pass 0.
+
+    Every per-sample formula is the data fit's own NumPy method (:mod:`penalized.datafits`)."""
 
     def __init__(self, datafit):
         self.datafit = datafit
         self.name = type(datafit).__name__
-        if self.name not in C.DATAFITS:
-            raise TypeError(f"Dask fits support the data fits {sorted(C.DATAFITS)}, got {datafit!r}.")
-        self.chunk = C.DATAFITS[self.name]
-        self.curvature = float(datafit.curvature_bound)
+        if self.name not in DATAFITS:
+            raise TypeError(f"Dask fits support the data fits {sorted(DATAFITS)}, got {datafit!r}.")
         self.quadratic = self.name == "SquaredError"
+        self.bounded = bool(datafit.bounded_curvature)
+
+    def lipschitz_scale(self, summary):
+        """The factor of ``Σ a x_j²`` in the coordinate constants ``L_j`` (``Datafit.lipschitz_scale``:
+        the curvature bound, or Poisson's ``Σ a y``)."""
+        if self.bounded:
+            return float(self.datafit.curvature_bound)
+        return float(max(summary.ybar, np.finfo(np.float64).tiny))
+
+    def intercept_curvature(self, stats):
+        """The curvature along the intercept in its stationarity term (the kernels'
+        ``intercept_curvature``): the bound, else the local ``Σ a ℓ''``."""
+        return float(self.datafit.curvature_bound) if self.bounded else stats.curvature
 
     def null(self, summary, fit_intercept):
-        """``(b0, L(0), Σ a y²)``: the null model's intercept and loss, and the rounding scale."""
+        """``(b0, L(0) − L_sat, scale)``: the null model's intercept, its excess loss, and the rounding scale."""
         if self.quadratic:
             b0 = summary.ybar if fit_intercept else 0.0
             loss = summary.yvar + (summary.ybar - b0) ** 2
             return b0, loss, summary.yvar + summary.ybar ** 2
+        if self.name == "Poisson":
+            if summary.min_y < 0:
+                raise ValueError(f"Poisson needs counts y >= 0, got min(y) = {summary.min_y!r}.")
+            if not summary.ybar > 0:
+                raise ValueError("Poisson needs some positive count in y (with positive weight); all are 0.")
+            b0 = float(np.log(summary.ybar)) if fit_intercept else 0.0
+            return b0, self.loss_at_constant(summary, b0) - summary.saturated, summary.yvar + summary.ybar ** 2
         q = summary.positive_fraction
         if q <= 0.0 or q >= 1.0:
             raise EmptyClassError(positive=q <= 0.0)
         b0 = float(np.log(q / (1.0 - q))) if fit_intercept else 0.0
         return b0, self.loss_at_constant(summary, b0), 1.0
 
+    def saturated(self, summary):
+        return summary.saturated if self.name == "Poisson" else 0.0
+
+    def _at(self, method, y, b):
+        return float(getattr(self.datafit, method)(np.array([y]), np.array([b]))[0])
+
     def loss_at_constant(self, summary, b):
         if self.quadratic:
             return summary.yvar + (summary.ybar - b) ** 2
+        if self.name == "Poisson":  # ℓ = e^b − y·b is affine in y
+            return self._at("_losses", 0.0, b) - summary.ybar * b
         q = summary.positive_fraction
-        ones = np.ones(1)
-        return float(q * self.chunk.loss(ones, b * ones)[0] + (1 - q) * self.chunk.loss(-ones, b * ones)[0])
+        return q * self._at("_losses", 1.0, b) + (1 - q) * self._at("_losses", -1.0, b)
 
     def stats_at_constant(self, summary, b):
         """:class:`Stats` at ``w = 0`` and intercept ``b``, from pass 0 alone (the Hessian only
         when pass 0 computed the Gram matrix).
 
         ``ℓ'(y, b)`` is affine in ``y`` over the values ``y`` takes (any ``y`` for the squared
-        error, ±1 for the log-loss) and ``ℓ''(y, b)`` does not depend on ``y``, so the
+        error and Poisson, ±1 for the log-loss) and ``ℓ''(y, b)`` does not depend on ``y``, so the
         gradient is a combination of the means and the cross moments, and the Hessian is a
         multiple of the weighted Gram matrix.
         """
-        f = self.chunk
-        y0, y1 = (0.0, 1.0) if self.quadratic else (-1.0, 1.0)
-        d0 = f.d1(np.array([y0]), np.array([b]))[0]
-        d1 = f.d1(np.array([y1]), np.array([b]))[0]
+        y0, y1 = (-1.0, 1.0) if self.datafit.needs_labels else (0.0, 1.0)
+        d0 = self._at("_loss_derivatives", y0, b)
+        d1 = self._at("_loss_derivatives", y1, b)
         slope = (d1 - d0) / (y1 - y0)
         base = d0 - slope * y0  # ℓ'(y, b) = base + slope·y
         exy = summary.cross + summary.mu * summary.ybar  # Σ a x y
         grad = base * summary.mu + slope * exy
         grad_b = base + slope * summary.ybar
+        h = self._at("_loss_curvatures", y1, b)
         hessian = cols = None
         if summary.G is not None:
-            h = f.d2(np.array([y1]), np.array([b]))[0]
             cols = np.arange(len(summary.mu))
             hessian = C.CoMoments(h, summary.mu.copy(), None, None, h * summary.G, cols)
         return Stats(loss=self.loss_at_constant(summary, b), grad=grad, grad_b=float(grad_b),
-                     hessian=hessian, cols=cols, misfit=None)
+                     hessian=hessian, cols=cols, misfit=None, curvature=h)
 
 
 # ----------------------------------------------------------------------- squared error, Gram
@@ -245,12 +283,13 @@ def fit_gram(summary, penalty, *, fit_intercept, tol, max_iter, coef_init=None):
     scale = summary.yvar + summary.ybar ** 2
     threshold = max(tol * null_loss, _ROUNDING_FLOOR * scale)
     w0 = np.zeros(p) if coef_init is None else np.asarray(coef_init, dtype=np.float64)
-    sol = bridge.solve_penalized_quadratic(G, c, yy, penalty, w0, 0.3 * threshold, max_iter)
+    pen = bridge.as_view(penalty, p)
+    sol = pen.solve(G, c, yy, w0, 0.3 * threshold, max_iter)
     w = sol.coef
     rss = max(float(yy - 2.0 * c @ w + w @ (G @ w)), 0.0)
     b = float(summary.ybar - summary.mu @ w) if fit_intercept else 0.0
     return DaskResult(coef=w, intercept=b, certificate=sol.certificate, threshold=threshold, n_iter=1,
-                      converged=sol.certificate <= threshold, objective=rss + bridge.penalty_value(penalty, w),
+                      converged=sol.certificate <= threshold, objective=rss + pen.value(w),
                       data_loss=rss)
 
 
@@ -265,6 +304,7 @@ class Stats:
     hessian: C.CoMoments | None
     cols: np.ndarray | None
     misfit: float | None
+    curvature: float = 0.0  # Σ a ℓ'' (the intercept's curvature)
 
 
 @dataclass
@@ -294,7 +334,8 @@ class NewtonFit:
     """Proximal Newton over the cluster for one problem (see the module docstring)."""
 
     def __init__(self, data, summary, datafit, penalty, target, *, fit_intercept, tol, max_iter, max_block):
-        self.data, self.summary, self.fit, self.penalty = data, summary, _Datafit(datafit), penalty
+        self.data, self.summary, self.fit = data, summary, _Datafit(datafit)
+        self.pen = bridge.as_view(penalty, data.n_features)
         self.target, self.fit_intercept, self.tol, self.max_iter = target, fit_intercept, tol, max_iter
         self.p = p = data.n_features
         self.max_block = max_block
@@ -303,21 +344,31 @@ class NewtonFit:
         centre = fit_intercept and (not summary.sparse or self.fit.quadratic)
         self.mu_cert = summary.mu if centre else np.zeros(p)
         sq = summary.var if centre else summary.var + summary.mu ** 2
-        self.L = self.fit.curvature * sq
+        self.L = self.fit.lipschitz_scale(summary) * sq
+        if self.pen.grouped:  # the groups' constants, from pass 0's Gram matrix in the same coordinates
+            if summary.G is None:
+                raise NotImplementedError(
+                    f"group penalties on Dask input need at most GRAM_MAX_FEATURES = {max_block} features (their "
+                    f"Newton models are over every feature); X has {p}.")
+            gram = summary.G if centre else summary.G + np.outer(summary.mu, summary.mu)
+            self.pen.group_lipschitz = groups.lipschitz(self.pen.kp, gram, self.fit.lipschitz_scale(summary))
         self.b0, self.null_loss, scale = self.fit.null(summary, fit_intercept)
-        self.threshold = max(tol * self.null_loss, _ROUNDING_FLOOR * scale)
-        self.free = bridge.unpenalized(penalty, p)
+        self.null_stats = None
         self.passes = 1  # pass 0
+        if data.offset is not None and not self.fit.quadratic:  # the null model η = b + offset: passes
+            self.b0, self.null_loss, self.null_stats = self._null_by_passes(self.b0)
+        self.threshold = max(tol * self.null_loss, _ROUNDING_FLOOR * scale)
+        self.free = self.pen.free
         self.inner_epochs = max(INNER_MIN_EPOCHS, max_iter)
 
     # -- one pass --------------------------------------------------------------------
     def _pass(self, w, b, direction=None, cols=None, alpha=None):
-        step = C.Step(datafit=self.fit.name, w=w, b=b, target=self.target,
+        step = C.Step(datafit=self.fit.datafit, w=w, b=b, target=self.target,
                       dw=None if direction is None else direction.dw,
                       db=0.0 if direction is None else direction.db,
                       steps=TRIAL_STEPS if direction is not None else None,
                       alpha=alpha, hessian_cols=cols)
-        part = self.data.run(C.newton_chunk, step)
+        part = self.data.run(C.newton_chunk, step, per_chunk=self.data.offset_chunks())
         self.passes += 1
         W = self.summary.W
         s = part.sums
@@ -326,10 +377,25 @@ class NewtonFit:
             h = part.moments["hessian"]
             hessian = C.CoMoments(h.W / W, h.mean, None, None, h.block / W, h.cols)
         stats = Stats(loss=s["loss"] / W, grad=s["grad"] / W, grad_b=s["grad_b"] / W, hessian=hessian,
-                      cols=cols, misfit=s.get("misfit"))
+                      cols=cols, misfit=s.get("misfit"), curvature=s["curvature"] / W)
         gap = s["gap"] / W if "gap" in s else None
         changes = s["changes"] / W if "changes" in s else None
         return stats, gap, changes
+
+    def _null_by_passes(self, b):
+        """``(b0, L(0) − L_sat, stats at the null model)`` with an offset: Newton's method on the
+        intercept alone (one pass a step, steps of at most :data:`NULL_MAX_STEP`), from the null
+        intercept without offset; ``b0 = 0`` without an intercept."""
+        w0 = np.zeros(self.p)
+        for _ in range(NULL_MAX_PASSES):
+            stats, _, _ = self._pass(w0, b)
+            if not self.fit_intercept or not stats.curvature > 0:
+                break
+            step = float(np.clip(stats.grad_b / stats.curvature, -NULL_MAX_STEP, NULL_MAX_STEP))
+            if abs(step) <= 1e-13 * max(1.0, abs(b)):
+                break
+            b -= step
+        return b, stats.loss - self.fit.saturated(self.summary), stats
 
     # -- working sets ------------------------------------------------------------------
     def _working_set(self, w, w_next, grad):
@@ -339,9 +405,9 @@ class NewtonFit:
         is all of them); at most ``max_block``. When the support alone fills the block: the
         ``max_block`` largest violations (Gauss–Southwell; coordinates left out keep their values)."""
         p = self.p
-        if p <= MIN_WORKING_SET:
+        if p <= MIN_WORKING_SET or self.pen.grouped:  # group penalties: models over every feature
             return np.arange(p)
-        scores = bridge.violations(self.penalty, w, grad)
+        scores = self.pen.violations(w, grad)
         forced = (w != 0) | (w_next != 0) | self.free
         n_forced = int(forced.sum())
         if n_forced + min(MIN_WORKING_SET, self.max_block) // 2 <= self.max_block:
@@ -372,28 +438,27 @@ class NewtonFit:
             yy = max(base + float(2.0 * c @ wS - wS @ (G @ wS)), 0.0)
         else:
             yy = _least_squares_constant(G, c)
-        sol = bridge.solve_penalized_quadratic(G, c, yy, self.penalty, wS, INNER_TOL * self.threshold,
-                                               self.inner_epochs, features=S, n_features=self.p)
+        sol = self.pen.solve(G, c, yy, wS, INNER_TOL * self.threshold, self.inner_epochs, features=S)
         dw = np.zeros(self.p)
         dw[S] = sol.coef - wS
         db = 0.0
         if self.fit_intercept and H.W > 0:
             db = -(stats.grad_b + H.W * float(H.mean @ dw[S])) / H.W
         # the model's predicted change, gᵀΔ + g_bΔ_b + pen(w + Δ) − pen(w), summed term by term
-        decrease = float(stats.grad @ dw + stats.grad_b * db + bridge.penalty_change(self.penalty, w, dw))
+        decrease = float(stats.grad @ dw + stats.grad_b * db + self.pen.change(w, dw))
         return _Direction(dw, db, decrease)
 
     def _line_search(self, w, direction, changes):
         for t, change in zip(TRIAL_STEPS, changes, strict=True):
-            total = change + bridge.penalty_change(self.penalty, w, t * direction.dw)
+            total = change + self.pen.change(w, t * direction.dw)
             if total <= ARMIJO * t * direction.decrease:
                 return float(t)
         return None
 
     def _certificate_terms(self, w, stats):
         grad = stats.grad - self.mu_cert * stats.grad_b
-        return bridge.certificate_terms(self.penalty, w, grad, stats.grad_b, self.L, self.fit.curvature,
-                                        self.fit_intercept)
+        return self.pen.certificate_terms(w, grad, stats.grad_b, self.L, self.fit.intercept_curvature(stats),
+                                          self.fit_intercept, self.fit.datafit.code)
 
     # -- the loop -------------------------------------------------------------------------
     def run(self, coef_init=None, intercept_init=None):
@@ -404,7 +469,7 @@ class NewtonFit:
         else:
             b = self.b0 if intercept_init is None else float(intercept_init)
         at_null = not w.any() and b == self.b0
-        null_stats = self.fit.stats_at_constant(self.summary, self.b0)
+        null_stats = self.null_stats or self.fit.stats_at_constant(self.summary, self.b0)
         if at_null and null_stats.hessian is not None:
             stats = null_stats  # the first model comes from pass 0
         else:
@@ -442,23 +507,24 @@ class NewtonFit:
         """The certificate at ``(w, b)`` (one more pass for its data term when ``alpha < 1``)."""
         if alpha < 1.0:
             stats_now, gap, _ = self._pass(w, b, alpha=alpha)
-            stats = Stats(stats.loss, stats.grad, stats.grad_b, None, None, stats_now.misfit)
+            stats = Stats(stats.loss, stats.grad, stats.grad_b, None, None, stats_now.misfit, stats.curvature)
             return self._result(w, b, stats, known + gap)
         return self._result(w, b, stats, known)
 
     def _result(self, w, b, stats, certificate):
-        pen = bridge.penalty_value(self.penalty, w)
+        pen = self.pen.value(w)
         return DaskResult(coef=w, intercept=float(b), certificate=float(certificate), threshold=self.threshold,
                           n_iter=self.passes, converged=bool(certificate <= self.threshold),
                           objective=stats.loss + pen, data_loss=stats.loss,
                           separated=stats.misfit is not None and stats.misfit == 0)
 
 
-def first_pass_gram(datafit, p, max_block=None):
+def first_pass_gram(datafit, p, max_block=None, grouped=False):
     """Whether pass 0 computes the Gram matrix: the squared error's whole problem (p ≤ max_block),
-    and the log-loss's first Newton model when the working set is every feature."""
+    the other data fits' first Newton model when the working set is every feature, and the groups'
+    Lipschitz constants (``grouped``)."""
     max_block = GRAM_MAX_FEATURES if max_block is None else max_block
-    return p <= max_block and (type(datafit).__name__ == "SquaredError" or p <= MIN_WORKING_SET)
+    return p <= max_block and (type(datafit).__name__ == "SquaredError" or p <= MIN_WORKING_SET or grouped)
 
 
 def fit(data, datafit, penalty, target, *, fit_intercept, tol, max_iter, coef_init=None, intercept_init=None,
@@ -470,9 +536,11 @@ def fit(data, datafit, penalty, target, *, fit_intercept, tol, max_iter, coef_in
     :data:`GRAM_MAX_FEATURES`)."""
     max_block = GRAM_MAX_FEATURES if max_block is None else max_block
     p = data.n_features
+    penalty = bridge.as_view(penalty, p)
     squared = type(datafit).__name__ == "SquaredError"
     if summary is None:
-        summary = first_pass(data, target, gram=first_pass_gram(datafit, p, max_block))
+        summary = first_pass(data, target, gram=first_pass_gram(datafit, p, max_block, penalty.grouped),
+                             datafit=datafit)
     if squared and p <= max_block:
         return fit_gram(summary, penalty, fit_intercept=fit_intercept, tol=tol, max_iter=max_iter,
                         coef_init=coef_init)
@@ -497,11 +565,15 @@ def certify(data, datafit, penalty, target, coef, intercept=0.0, *, fit_intercep
     b = float(np.ravel(intercept)[0]) if np.ndim(intercept) else float(intercept)
     if not fit_intercept and b != 0.0:
         raise ValueError("the problem has no intercept but a non-zero intercept was given.")
-    summary = first_pass(data, target, gram=False)
+    penalty = bridge.as_view(penalty, p)
+    summary = first_pass(data, target, gram=penalty.grouped and p <= GRAM_MAX_FEATURES, datafit=datafit)
     solver = NewtonFit(data, summary, datafit, penalty, target, fit_intercept=fit_intercept, tol=1.0,
                        max_iter=1, max_block=p)
+    pen = solver.pen
+    if pen.bounded and (np.any(w < pen.kp.lower) or np.any(w > pen.kp.upper)):  # outside the box
+        return Certificate(value=float("inf"), null_loss=float(solver.null_loss), objective=float("inf"))
     stats, _, _ = solver._pass(w, b)
     alpha, gaps, stationarity = solver._certificate_terms(w, stats)
     gap = 0.0 if alpha == 1.0 else solver._pass(w, b, alpha=alpha)[1]
     return Certificate(value=float(gaps + stationarity + gap), null_loss=float(solver.null_loss),
-                       objective=float(stats.loss + bridge.penalty_value(penalty, w)))
+                       objective=float(stats.loss + solver.pen.value(w)))
