@@ -78,6 +78,9 @@ P_MODEL_ANDERSON = 6  # proximal Newton: Anderson depth on the models' coordinat
 # elastic net only, see :func:`extrapolated_gap`).
 P_DUAL_K = 7
 N_PARAMS = 8
+# The extrapolated dual point is tried only where the gap is within this factor of its target
+# (it costs a gradient, and it gains a few times at most: the best dual point seen may gain more).
+EXTRAPOLATE_WITHIN = 10.0
 # With n ≥ p (tall designs: well conditioned supports, where coordinate descent is quick),
 # a squared-error support step is skipped while coordinate descent, at its observed linear
 # rate, is predicted to converge for less than the step costs, unless it is cheap: less
@@ -1082,8 +1085,9 @@ def extrapolated_gap(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, P, L, mu, idx, p
 def improve_gap(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, P, L, mu, idx, plain, gap, target, best, zhist,
                 recorded, gcand, buf, t):
     """The smallest of ``gap`` (the current point's own dual point), the gap at the dual point of the
-    kept predictor ``best`` and, while still above ``target``, at the extrapolation of the ring
-    ``zhist`` (:func:`extrapolated_gap`, in ``t``); ``best`` becomes the predictor of the winner
+    kept predictor ``best`` and, while still above ``target`` (by less than
+    :data:`EXTRAPOLATE_WITHIN`), at the extrapolation of the ring ``zhist``
+    (:func:`extrapolated_gap`, in ``t``); ``best`` becomes the predictor of the winner
     (``zx + b`` when it is the current point): the best dual point seen, compared at the same
     ``(w, b)``. Each candidate is a feasible dual point, so each gap bounds the suboptimality."""
     winner = 0
@@ -1091,7 +1095,7 @@ def improve_gap(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, P, L, mu, idx, plain,
     if cand < gap:
         gap = cand
         winner = 1
-    if gap > target and zhist.shape[1] > 0:
+    if target < gap <= EXTRAPOLATE_WITHIN * target and zhist.shape[1] > 0:
         cand = extrapolated_gap(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, P, L, mu, idx, plain, zhist, recorded,
                                 t, gcand, buf)
         if cand < gap:

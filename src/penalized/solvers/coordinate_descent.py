@@ -343,7 +343,7 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
         gap, stationarity = k.duality_gap(code, y, a, zx, b, w, grad, grad_b, pen, P, L, idx,
                                           problem.fit_intercept)
         screen_gap = gap  # Gap Safe spheres are centred on this gap's own dual point
-        if dual_points and gap + stationarity > threshold:
+        if dual_points and gap + stationarity > threshold and not _is_predictor(dual_z, zx, b):
             gap = k.best_dual_gap(code, *kX, y, a, zx, b, w, P, L, mu, idx, gap, threshold - stationarity, dual_z,
                                   dual_grad, dual_buf)
         certificate = gap + stationarity
@@ -556,6 +556,11 @@ def gram_pays_off(n, p):
     """Heuristic for ``gram="auto"`` on a single fit: the ``n·p²`` Gram product (BLAS-3)
     must cost less than the dozen or so ``n·p`` coordinate-descent epochs it replaces."""
     return p <= GRAM_MAX_FEATURES and n >= GRAM_MIN_RATIO * p
+
+
+def _is_predictor(t, zx, b):
+    """Is ``t`` the current linear predictor ``zx + b`` (its dual point is the current one's)?"""
+    return bool(np.array_equal(t, zx + b))
 
 
 def _check_dual_k(value):
