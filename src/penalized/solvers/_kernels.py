@@ -81,6 +81,8 @@ N_PARAMS = 8
 # The extrapolated dual point is tried only where the gap is within this factor of its target
 # (it costs a gradient, and it gains a few times at most: the best dual point seen may gain more).
 EXTRAPOLATE_WITHIN = 10.0
+# Coordinate-descent sub-problems spend at most this share of their work on the dual candidates.
+DUAL_SHARE = 0.25
 # With n ≥ p (tall designs: well conditioned supports, where coordinate descent is quick),
 # a squared-error support step is skipped while coordinate descent, at its observed linear
 # rate, is predicted to converge for less than the step costs, unless it is cheap: less
@@ -1580,9 +1582,10 @@ def solve_subproblem(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, pen, P, m
     out to be wrong is at most one check's cost.
     With ``params[P_DUAL_K] = K > 0`` (elastic net), ``dual_z`` holds the linear predictor of the
     best dual point seen (in and out), and a check whose gap is above its target also tries it and
-    the extrapolation of the last ``K + 1`` predictors (:func:`improve_gap`).
-    Returns ``(b, epochs, gap, stationarity, support_steps)`` of the restricted problem
-    at exit.
+    the extrapolation of the last ``K + 1`` predictors (:func:`improve_gap`), as long as these
+    candidates have cost at most :data:`DUAL_SHARE` of the work.
+    Returns ``(b, epochs, gap, stationarity, support_steps, won)`` of the restricted problem
+    at exit (``won``: 1 when the last gap is that of ``dual_z``'s dual point, not the current one's).
     """
     n = y.shape[0]
     n_ws = ws.shape[0]
@@ -1592,6 +1595,8 @@ def solve_subproblem(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, pen, P, m
     gcand = np.empty(grad.shape[0] if dual_k > 0 else 0)
     tcand = np.empty(n if dual_k > 0 else 0)
     recorded = 0
+    dual_spent = 0.0  # entries read by the dual candidates (at most DUAL_SHARE of all)
+    won = 0  # the last check's gap is a candidate's (dual_z's)
     zx_try = np.empty(n)
     hist = np.empty((anderson_k + 1, n_ws + 1))
     signs = np.zeros(n_ws, dtype=np.int8)
@@ -1707,10 +1712,14 @@ def solve_subproblem(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, pen, P, m
                 grad_b = gb if fit_intercept else 0.0  # the exact value (no drift)
             spent += epoch_cost
             gap, stationarity = duality_gap_of(df, y, a, zx, b, w, grad, gb, pen, P, L, ws, fit_intercept, plain)
-            if gap > target and dual_k > 0:
+            won = 0
+            if gap > target and dual_k > 0 and dual_spent <= DUAL_SHARE * spent:
                 spent += 2.0 * epoch_cost + (dual_k + 4) * n
+                dual_spent += 2.0 * epoch_cost + (dual_k + 4) * n
+                own = gap
                 gap = improve_gap(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, P, L, mu, ws, plain, gap, target,
                                   dual_z, zhist, recorded, gcand, buf, tcand)
+                won = 1 if gap < own else 0
             if gap <= target and stationarity <= target:
                 if target <= floor or spent >= budget:
                     break
@@ -1721,7 +1730,7 @@ def solve_subproblem(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, pen, P, m
                 ratio = max(1.0, (gap + stationarity) / moved)
     if resid:
         _residual_to_state(y, r, zx)
-    return b, epoch, gap, stationarity, support_steps
+    return b, epoch, gap, stationarity, support_steps, won
 
 
 @njit(**_JIT)
@@ -2013,7 +2022,7 @@ def solve_subproblem_newton(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, pe
     spent as much (a model epoch reads the working set's columns; a Newton step's other
     passes over the ``n`` samples count ``SAMPLE_COST`` each). With ``params[P_DUAL_K] > 0`` (elastic
     net), the predictors after each step feed :func:`improve_gap` as in :func:`solve_subproblem`
-    (``dual_z``: the best dual point's predictor, in and out).
+    (``dual_z``: the best dual point's predictor, in and out); returns ``won`` last, as it does.
     """
     n = y.shape[0]
     n_ws = ws.shape[0]
@@ -2024,6 +2033,7 @@ def solve_subproblem_newton(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, pe
     dbuf = np.empty(n if dual_k > 0 else 0)
     plain = enet_plain(pen, P, ws)
     recorded = 0
+    won = 0
     d1 = np.empty(n)
     h = np.empty(n)
     u = np.empty(n)
@@ -2048,10 +2058,13 @@ def solve_subproblem_newton(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, pe
         if steps > 0:
             gap, stationarity = duality_gap(df, y, a, zx, b, w, grad, grad_b, pen, P, L, ws,
                                             fit_intercept)
+            won = 0
             if gap > target and dual_k > 0:
                 spent += (2.0 + SAMPLE_COST) * epoch_cost
+                own = gap
                 gap = improve_gap(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, P, L, mu, ws, plain, gap, target,
                                   dual_z, zhist, recorded, gcand, dbuf, tcand)
+                won = 1 if gap < own else 0
             if gap <= target and stationarity <= target:
                 if target <= floor or spent >= budget:
                     break
@@ -2117,7 +2130,7 @@ def solve_subproblem_newton(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, pe
         b += t_step * delta_b
         if dual_k > 0:
             recorded = record_predictor(zhist, recorded, y, zx, zx, b, False)
-    return b, epochs, gap, stationarity, steps
+    return b, epochs, gap, stationarity, steps, won
 
 
 # ------------------------------------------------------------------------ Gram mode

@@ -303,6 +303,7 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
     # solution's dual point, rescaled, is nearly optimal for the next λ)
     dual_points = pen == k.PEN_ENET and dual_extrapolation > 0
     dual_z = zx + b
+    won = 0  # the last sub-problem's gap was dual_z's
     dual_grad = np.empty(p)
     dual_buf = np.empty(n)
     col_entries = np.diff(kX[3]).astype(np.float64) if kX[4] else np.full(p, float(n))
@@ -343,7 +344,9 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
         gap, stationarity = k.duality_gap(code, y, a, zx, b, w, grad, grad_b, pen, P, L, idx,
                                           problem.fit_intercept)
         screen_gap = gap  # Gap Safe spheres are centred on this gap's own dual point
-        if dual_points and gap + stationarity > threshold and not _is_predictor(dual_z, zx, b):
+        # the kept dual point over every feature, where the last sub-problem's gap was its
+        # (else it is the current point's, or lost to it on the working set)
+        if dual_points and won and gap + stationarity > threshold:
             gap = k.best_dual_gap(code, *kX, y, a, zx, b, w, P, L, mu, idx, gap, threshold - stationarity, dual_z,
                                   dual_grad, dual_buf)
         certificate = gap + stationarity
@@ -399,13 +402,13 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
         params[k.P_CHECK_COST] = check_balance * (
             float(col_entries.sum() if idx is all_features else col_entries[idx].sum()) + 10.0 * idx.shape[0] + 4.0 * n)
         if use_newton:
-            b, inner_epochs, sub_gap, sub_stationarity, steps = k.solve_subproblem_newton(
+            b, inner_epochs, sub_gap, sub_stationarity, steps, won = k.solve_subproblem_newton(
                 code, *kX, y, a, zx, b, w, ws, L, pen, P, mu, problem.fit_intercept, inner_tol,
                 min(max_iter - epochs, INNER_EPOCHS), grad, support_max, params, dual_z)
             # no Newton step accepted twice in a row: the rounding level is reached
             stalled = stalled + 1 if steps == 0 else 0
         else:
-            b, inner_epochs, sub_gap, sub_stationarity, steps = k.solve_subproblem(
+            b, inner_epochs, sub_gap, sub_stationarity, steps, won = k.solve_subproblem(
                 code, *kX, y, a, zx, b, w, ws, L, pen, P, mu, problem.fit_intercept,
                 inner_tol, min(max_iter - epochs, INNER_EPOCHS), anderson_k, check_every, grad, support_max,
                 params, dual_z)
@@ -556,11 +559,6 @@ def gram_pays_off(n, p):
     """Heuristic for ``gram="auto"`` on a single fit: the ``n·p²`` Gram product (BLAS-3)
     must cost less than the dozen or so ``n·p`` coordinate-descent epochs it replaces."""
     return p <= GRAM_MAX_FEATURES and n >= GRAM_MIN_RATIO * p
-
-
-def _is_predictor(t, zx, b):
-    """Is ``t`` the current linear predictor ``zx + b`` (its dual point is the current one's)?"""
-    return bool(np.array_equal(t, zx + b))
 
 
 def _check_dual_k(value):
