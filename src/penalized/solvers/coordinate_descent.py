@@ -212,11 +212,12 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
         (O(p) per step instead of O(n)), computed once per problem. ``"auto"`` uses it
         when it is already computed or when :func:`gram_pays_off`.
     dual_extrapolation : int
-        Elastic net: the duality gap also tries the dual point of the Anderson extrapolation of
-        the last ``dual_extrapolation + 1`` linear predictors of the inner solves (Massias,
-        Gramfort & Salmon, "Celer", ICML 2018), and keeps the smaller gap: a gap as valid (every
-        feasible dual point bounds the suboptimality) that tracks the suboptimality where the
-        rescaled residual does not (near interpolation). 0: off.
+        Elastic net: the duality gap also tries the best dual point seen (first the warm
+        start's) and the dual point of the Anderson extrapolation of the last
+        ``dual_extrapolation + 1`` linear predictors of the inner solves (Massias, Gramfort &
+        Salmon, "Celer", ICML 2018), and keeps the smallest gap: as valid (every feasible dual
+        point bounds the suboptimality), and closer to the suboptimality where the rescaled
+        residual is loose (near interpolation). 0: neither.
 
     Returns
     -------
@@ -235,7 +236,7 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
                               check_every=check_every, min_ws_size=min_ws_size, screening=screening,
                               support_solve=support_solve, support_cost=support_cost, face_solves=face_solves,
                               newton=newton, gram=gram, newton_forcing=newton_forcing, inner_ratio=inner_ratio,
-                              check_balance=check_balance)
+                              check_balance=check_balance, dual_extrapolation=dual_extrapolation)
     if kp.groups is not None or problem.n_outputs > 1:
         from . import multinomial
         from .blocks import solve_blocks
