@@ -67,8 +67,11 @@ ANDERSON_BELOW = 100
 # every factor below 1 costs many epochs there. Proximal Newton keeps a lower one: its
 # convergence is quadratic, so it costs at most a step (and the log-loss's rounding level, which
 # a Newton step that is not accepted reveals, is reached from there).
+# Tolerances below TIGHT_TOL (reference solves, where two fits are compared to 1e-7) keep
+# NEWTON_INNER_FLOOR's margin: there the cost is small and closeness to the optimum is the point.
 INNER_FLOOR = 0.9
 NEWTON_INNER_FLOOR = 0.3
+TIGHT_TOL = 1e-7
 # Dual extrapolation: predictors kept by the inner solves, minus one (0: off; see _solve).
 DUAL_K = 5
 # Gram mode on a single fit: few features, many more samples.
@@ -200,7 +203,7 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
     inner_ratio, check_every, min_ws_size : float, int, int
         Working sets: sub-problems are solved to ``inner_ratio`` × the current
         certificate (and at most to :data:`INNER_FLOOR` × the threshold, :data:`NEWTON_INNER_FLOOR`
-        with proximal Newton), checked at least every
+        with proximal Newton or ``tol <`` :data:`TIGHT_TOL`), checked at least every
         ``check_every`` epochs; the first working set has ``min_ws_size`` features.
     check_balance : float
         A sub-problem that meets its tolerance having read fewer column entries than
@@ -297,7 +300,7 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
     params[k.P_NEWTON_FORCING] = newton_forcing
     params[k.P_ANDERSON_AUTO] = float(choice["anderson_auto"])
     params[k.P_MODEL_ANDERSON] = float(choice["anderson_k"])
-    floor = (NEWTON_INNER_FLOOR if choice["use_newton"] else INNER_FLOOR) * threshold
+    floor = (NEWTON_INNER_FLOOR if choice["use_newton"] or tol < TIGHT_TOL else INNER_FLOOR) * threshold
     params[k.P_TOL_FLOOR] = floor
     params[k.P_DUAL_K] = float(_check_dual_k(dual_extrapolation))
     # the predictor of the best dual point seen (first the warm start's: on a path, the previous
