@@ -73,7 +73,16 @@ P_TOL_FLOOR = 4
 # (more than ``support_max`` features, or none allowed); 0: always (``anderson_k > 0``).
 P_ANDERSON_AUTO = 5
 P_MODEL_ANDERSON = 6  # proximal Newton: Anderson depth on the models' coordinate descent (0: off)
-N_PARAMS = 7
+# Dual extrapolation (Massias, Gramfort & Salmon 2018/2020): the certificate also tries the dual
+# point of the Anderson extrapolation of the last ``params[P_DUAL_K] + 1`` linear predictors (0: off;
+# elastic net only, see :func:`extrapolated_gap`).
+P_DUAL_K = 7
+N_PARAMS = 8
+# The extrapolated dual point is tried only where the gap is within this factor of its target
+# (it costs a gradient, and it gains a few times at most: the best dual point seen may gain more).
+EXTRAPOLATE_WITHIN = 10.0
+# Coordinate-descent sub-problems spend at most this share of their work on the dual candidates.
+DUAL_SHARE = 0.25
 # With n ≥ p (tall designs: well conditioned supports, where coordinate descent is quick),
 # a squared-error support step is skipped while coordinate descent, at its observed linear
 # rate, is predicted to converge for less than the step costs, unless it is cheap: less
@@ -977,6 +986,130 @@ def duality_gap_of(df, y, a, zx, b, w, grad, grad_b, pen, P, L, idx, fit_interce
         gap += coordinate_gap(w[j], -alpha * grad[j], P[0, j], P[1, j], P[ROW_LO, j], P[ROW_HI, j])
     return gap, stationarity
 
+@njit(**_JIT)
+def sample_fenchel_young(df, y, t, sigma):
+    """``ℓ(y, t) + ℓ*(y, σ) − σt ≥ 0`` (Fenchel-Young) for any ``σ``; ``inf`` outside the domain of
+    ``ℓ*``. Squared error: ``(y − t + σ/2)²``. Log-loss (``y = ±1``, ``p = −yσ ∈ [0, 1]``): the
+    Kullback-Leibler divergence between Bernoulli(p) and Bernoulli(sigmoid(−yt)). Poisson
+    (``s = σ + y ≥ 0``): ``e^t − yt + s(log s − 1) − σt``."""
+    if df == SQUARED_ERROR:
+        d = y - t + 0.5 * sigma
+        return d * d
+    if df == LOGISTIC:
+        p = -y * sigma
+        if p < 0.0 or p > 1.0:
+            return np.inf
+        m = y * t
+        v = p * log1pexp(m) + (1.0 - p) * log1pexp(-m)
+        if p > 0.0:
+            v += p * np.log(p)
+        if p < 1.0:
+            v += (1.0 - p) * np.log1p(-p)
+        return max(v, 0.0)
+    if df == POISSON:
+        s = sigma + y
+        if s < 0.0:
+            return np.inf
+        conj = s * (np.log(s) - 1.0) if s > 0.0 else 0.0
+        return max(np.exp(t) - y * t + conj - sigma * t, 0.0)
+    unknown_code(0, df)
+    return 0.0
+
+
+@njit(**_JIT)
+def candidate_gap(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, P, L, mu, idx, plain, t, gcand, buf):
+    """The elastic net's Fenchel gap at ``(w, b)`` over the penalized coordinates of ``idx`` (as
+    :func:`duality_gap_of`, every other coordinate held) for the dual point made from another
+    linear predictor ``t`` (n): ``θ = −α·∇F(t)``, ``α`` from :func:`dual_scaling` of the gradient
+    at ``t`` (written to ``gcand[idx]``, ``a_i ℓ'(t_i)`` to ``buf``). Any ``t`` gives a feasible
+    dual point, hence an upper bound on the suboptimality of the restricted problem; a ``t``
+    close to the optimum's gives a gap close to it (``F(w) − F*`` plus the dual's own error).
+    Unpenalized coordinates are not counted (their stationarity terms stay as they are)."""
+    gradient(df, X, Xd, Xi, Xp, sparse, y, a, t, 0.0, mu, idx, gcand, buf)
+    alpha = plain_dual_scaling(gcand, P, idx) if plain else dual_scaling(gcand, P, idx)
+    gap = 0.0
+    for i in range(y.shape[0]):
+        if a[i] > 0.0:
+            gap += a[i] * sample_fenchel_young(df, y[i], zx[i] + b, alpha * buf[i] / a[i])
+    for j in idx:
+        l1j = P[0, j]
+        l2j = P[1, j]
+        if l1j == 0.0 and l2j == 0.0:
+            continue
+        if plain:
+            gap += plain_coordinate_gap(w[j], -alpha * gcand[j], l1j, l2j)
+        else:
+            gap += coordinate_gap(w[j], -alpha * gcand[j], l1j, l2j, P[ROW_LO, j], P[ROW_HI, j])
+    return gap
+
+
+@njit(**_JIT)
+def best_dual_gap(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, P, L, mu, idx, gap, target, best, gcand, buf):
+    """:func:`improve_gap` without extrapolation (whether the elastic net has a box on ``idx``
+    tested here): the smaller of ``gap`` and the gap at the dual point of ``best``."""
+    return improve_gap(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, P, L, mu, idx, enet_plain(PEN_ENET, P, idx),
+                       gap, target, best, np.empty((0, 0)), 0, gcand, buf, np.empty(0))
+
+
+@njit(**_JIT)
+def record_predictor(zhist, recorded, y, zx, r, b, resid):
+    """Store the linear predictor ``zx + b`` (``y − r + b`` on the residual) in the ring ``zhist``
+    (row ``recorded mod rows``); returns ``recorded + 1``."""
+    row = zhist[recorded % zhist.shape[0]]
+    if resid:
+        for i in range(y.shape[0]):
+            row[i] = y[i] - r[i] + b
+    else:
+        for i in range(y.shape[0]):
+            row[i] = zx[i] + b
+    return recorded + 1
+
+
+@njit(**_JIT)
+def extrapolated_gap(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, P, L, mu, idx, plain, zhist, recorded, t,
+                     gcand, buf):
+    """:func:`candidate_gap` at the Anderson extrapolation (:func:`anderson_combination`) of the
+    last ``min(recorded, rows)`` predictors of the ring ``zhist`` (at least 3); the extrapolated
+    predictor is left in ``t``. ``inf`` where there is none."""
+    rows = zhist.shape[0]
+    m = min(recorded, rows)
+    if m < 3:
+        return np.inf
+    ordered = np.empty((m, y.shape[0]))
+    for k in range(m):  # oldest first
+        ordered[k] = zhist[(recorded - m + k) % rows]
+    if not anderson_combination(ordered, t):
+        return np.inf
+    return candidate_gap(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, P, L, mu, idx, plain, t, gcand, buf)
+
+
+@njit(**_JIT)
+def improve_gap(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, P, L, mu, idx, plain, gap, target, best, zhist,
+                recorded, gcand, buf, t):
+    """The smallest of ``gap`` (the current point's own dual point), the gap at the dual point of the
+    kept predictor ``best`` and, while still above ``target`` (by less than
+    :data:`EXTRAPOLATE_WITHIN`), at the extrapolation of the ring ``zhist``
+    (:func:`extrapolated_gap`, in ``t``); ``best`` becomes the predictor of the winner
+    (``zx + b`` when it is the current point): the best dual point seen, compared at the same
+    ``(w, b)``. Each candidate is a feasible dual point, so each gap bounds the suboptimality."""
+    winner = 0
+    cand = candidate_gap(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, P, L, mu, idx, plain, best, gcand, buf)
+    if cand < gap:
+        gap = cand
+        winner = 1
+    if target < gap <= EXTRAPOLATE_WITHIN * target and zhist.shape[1] > 0:
+        cand = extrapolated_gap(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, P, L, mu, idx, plain, zhist, recorded,
+                                t, gcand, buf)
+        if cand < gap:
+            gap = cand
+            winner = 2
+            best[:] = t
+    if winner == 0:
+        for i in range(y.shape[0]):
+            best[i] = zx[i] + b
+    return gap
+
+
 # ------------------------------------------------------------- exact support steps
 @njit(**_JIT_FAST)
 def gather_columns(X, Xd, Xi, Xp, sparse, S, offsets, sw, decouple):
@@ -1424,7 +1557,7 @@ def _anderson_step(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, pen, P, mu, hi
 
 @njit(**_JIT)
 def solve_subproblem(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, pen, P, mu, fit_intercept,
-                     tol, max_epochs, anderson_k, check_every, grad, support_max, params):
+                     tol, max_epochs, anderson_k, check_every, grad, support_max, params, dual_z):
     """Coordinate descent restricted to ``ws`` until its certificate is ≤ ``tol``.
 
     Anderson acceleration every ``anderson_k + 1`` epochs (0 disables it; with
@@ -1447,12 +1580,23 @@ def solve_subproblem(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, pen, P, m
     they have cost that much: where the checks dominate (small working sets of a large
     design), each one then buys more progress, and the waste on a working set that turns
     out to be wrong is at most one check's cost.
-    Returns ``(b, epochs, gap, stationarity, support_steps)`` of the restricted problem
-    at exit.
+    With ``params[P_DUAL_K] = K > 0`` (elastic net), ``dual_z`` holds the linear predictor of the
+    best dual point seen (in and out), and a check whose gap is above its target also tries it and
+    the extrapolation of the last ``K + 1`` predictors (:func:`improve_gap`), as long as these
+    candidates have cost at most :data:`DUAL_SHARE` of the work.
+    Returns ``(b, epochs, gap, stationarity, support_steps, won)`` of the restricted problem
+    at exit (``won``: 1 when the last gap is that of ``dual_z``'s dual point, not the current one's).
     """
     n = y.shape[0]
     n_ws = ws.shape[0]
     buf = np.empty(n)
+    dual_k = int(params[P_DUAL_K]) if pen == PEN_ENET else 0
+    zhist = np.empty((dual_k + 1, n if dual_k > 0 else 0))
+    gcand = np.empty(grad.shape[0] if dual_k > 0 else 0)
+    tcand = np.empty(n if dual_k > 0 else 0)
+    recorded = 0
+    dual_spent = 0.0  # entries read by the dual candidates (at most DUAL_SHARE of all)
+    won = 0  # the last check's gap is a candidate's (dual_z's)
     zx_try = np.empty(n)
     hist = np.empty((anderson_k + 1, n_ws + 1))
     signs = np.zeros(n_ws, dtype=np.int8)
@@ -1558,6 +1702,8 @@ def solve_subproblem(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, pen, P, m
                 slot = 0
             else:
                 slot += 1
+        if dual_k > 0:
+            recorded = record_predictor(zhist, recorded, y, zx, r, b, resid)
         if check:
             if resid:
                 _residual_to_state(y, r, zx)
@@ -1566,6 +1712,14 @@ def solve_subproblem(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, pen, P, m
                 grad_b = gb if fit_intercept else 0.0  # the exact value (no drift)
             spent += epoch_cost
             gap, stationarity = duality_gap_of(df, y, a, zx, b, w, grad, gb, pen, P, L, ws, fit_intercept, plain)
+            won = 0
+            if gap > target and dual_k > 0 and dual_spent <= DUAL_SHARE * spent:
+                spent += 2.0 * epoch_cost + (dual_k + 4) * n
+                dual_spent += 2.0 * epoch_cost + (dual_k + 4) * n
+                own = gap
+                gap = improve_gap(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, P, L, mu, ws, plain, gap, target,
+                                  dual_z, zhist, recorded, gcand, buf, tcand)
+                won = 1 if gap < own else 0
             if gap <= target and stationarity <= target:
                 if target <= floor or spent >= budget:
                     break
@@ -1576,7 +1730,7 @@ def solve_subproblem(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, pen, P, m
                 ratio = max(1.0, (gap + stationarity) / moved)
     if resid:
         _residual_to_state(y, r, zx)
-    return b, epoch, gap, stationarity, support_steps
+    return b, epoch, gap, stationarity, support_steps, won
 
 
 @njit(**_JIT)
@@ -1854,7 +2008,7 @@ def newton_direction(X, Xd, Xi, Xp, sparse, w, ws, pen, P, mu, fit_intercept, gr
 
 @njit(**_JIT)
 def solve_subproblem_newton(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, pen, P, mu, fit_intercept,
-                            tol, max_epochs, grad, support_max, params):
+                            tol, max_epochs, grad, support_max, params, dual_z):
     """Proximal Newton on ``ws``, until the restricted certificate is ≤ ``tol``.
 
     Each step: the quadratic model at the current point (weights ``a_i ℓ''``), its
@@ -1866,10 +2020,20 @@ def solve_subproblem_newton(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, pe
     As :func:`solve_subproblem`, a sub-problem that met ``tol`` for less than
     ``params[P_CHECK_COST]`` entries goes on towards ``params[P_TOL_FLOOR]`` until it has
     spent as much (a model epoch reads the working set's columns; a Newton step's other
-    passes over the ``n`` samples count ``SAMPLE_COST`` each).
+    passes over the ``n`` samples count ``SAMPLE_COST`` each). With ``params[P_DUAL_K] > 0`` (elastic
+    net), the predictors after each step feed :func:`improve_gap` as in :func:`solve_subproblem`
+    (``dual_z``: the best dual point's predictor, in and out); returns ``won`` last, as it does.
     """
     n = y.shape[0]
     n_ws = ws.shape[0]
+    dual_k = int(params[P_DUAL_K]) if pen == PEN_ENET else 0
+    zhist = np.empty((dual_k + 1, n if dual_k > 0 else 0))
+    gcand = np.empty(grad.shape[0] if dual_k > 0 else 0)
+    tcand = np.empty(n if dual_k > 0 else 0)
+    dbuf = np.empty(n if dual_k > 0 else 0)
+    plain = enet_plain(pen, P, ws)
+    recorded = 0
+    won = 0
     d1 = np.empty(n)
     h = np.empty(n)
     u = np.empty(n)
@@ -1894,6 +2058,13 @@ def solve_subproblem_newton(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, pe
         if steps > 0:
             gap, stationarity = duality_gap(df, y, a, zx, b, w, grad, grad_b, pen, P, L, ws,
                                             fit_intercept)
+            won = 0
+            if gap > target and dual_k > 0:
+                spent += (2.0 + SAMPLE_COST) * epoch_cost
+                own = gap
+                gap = improve_gap(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, P, L, mu, ws, plain, gap, target,
+                                  dual_z, zhist, recorded, gcand, dbuf, tcand)
+                won = 1 if gap < own else 0
             if gap <= target and stationarity <= target:
                 if target <= floor or spent >= budget:
                     break
@@ -1957,7 +2128,9 @@ def solve_subproblem_newton(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, pe
         for i in range(n):
             zx[i] += t_step * du[i]
         b += t_step * delta_b
-    return b, epochs, gap, stationarity, steps
+        if dual_k > 0:
+            recorded = record_predictor(zhist, recorded, y, zx, zx, b, False)
+    return b, epochs, gap, stationarity, steps, won
 
 
 # ------------------------------------------------------------------------ Gram mode

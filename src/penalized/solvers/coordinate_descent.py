@@ -16,6 +16,12 @@ the loss of the null model (``w = 0``, best intercept) and the certificate is th
 - the Fenchel duality gap over the penalized coordinates, and
 - ``Σ g_j² / (2 L_j)`` over the unpenalized coordinates and the intercept.
 
+For the elastic net the gap is the smallest over several dual points, each feasible (so each
+gap bounds the suboptimality): the current residual rescaled, the best one seen so far (first
+the warm start's: on a path, the previous solution's), and the Anderson extrapolation of the
+last linear predictors (dual extrapolation, Massias, Gramfort & Salmon 2018); see
+``dual_extrapolation``.
+
 Both terms are ≥ 0 and vanish exactly at the optimum. ``L(0)`` is one number for the whole
 sample: where one sample dominates it (a Poisson count of 1e15), the objective is certified to
 ``tol`` times that number; a smaller ``tol`` certifies the rest. Where every coordinate's
@@ -55,6 +61,19 @@ SUPPORT_MEMORY = 2 * 10**7  # entries of the n×|S| matrix it gathers
 INNER_EPOCHS = 500
 # Anderson acceleration by default only where exact support steps cannot run.
 ANDERSON_BELOW = 100
+# Sub-problems covering the working set are solved to this fraction of the threshold (the outer
+# check over every feature then usually passes at once). Near 1: the gap of a rescaled dual point
+# falls slowly near interpolation (it is first order in the error, the suboptimality second), so
+# every factor below 1 costs many epochs there. Proximal Newton keeps a lower one: its
+# convergence is quadratic, so it costs at most a step (and the log-loss's rounding level, which
+# a Newton step that is not accepted reveals, is reached from there).
+# Tolerances below TIGHT_TOL (reference solves, where two fits are compared to 1e-7) keep
+# NEWTON_INNER_FLOOR's margin: there the cost is small and closeness to the optimum is the point.
+INNER_FLOOR = 0.9
+NEWTON_INNER_FLOOR = 0.3
+TIGHT_TOL = 1e-7
+# Dual extrapolation: predictors kept by the inner solves, minus one (0: off; see _solve).
+DUAL_K = 5
 # Gram mode on a single fit: few features, many more samples.
 GRAM_MAX_FEATURES = 50
 GRAM_MIN_RATIO = 20
@@ -132,7 +151,7 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
           max_iter=1000, working_set="auto", anderson_k="auto", check_every=5, min_ws_size=50,
           screening=False, support_solve=True, initial_working_set=None, support_cost=1.0,
           face_solves=4, newton="auto", gram="auto", newton_forcing=0.3, inner_ratio=0.3, check_balance=1.0,
-          bounds=None, continuation="auto"):
+          bounds=None, continuation="auto", dual_extrapolation=DUAL_K):
     """Minimise ``L_data(w, b) + penalty(w)`` on ``problem`` (subject to ``bounds``).
 
     Parameters
@@ -183,8 +202,9 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
         optimality violation.
     inner_ratio, check_every, min_ws_size : float, int, int
         Working sets: sub-problems are solved to ``inner_ratio`` × the current
-        certificate, checked at least every ``check_every`` epochs; the first working set
-        has ``min_ws_size`` features.
+        certificate (and at most to :data:`INNER_FLOOR` × the threshold, :data:`NEWTON_INNER_FLOOR`
+        with proximal Newton or ``tol <`` :data:`TIGHT_TOL`), checked at least every
+        ``check_every`` epochs; the first working set has ``min_ws_size`` features.
     check_balance : float
         A sub-problem that meets its tolerance having read fewer column entries than
         ``check_balance`` × what the next check over every feature will read goes on
@@ -194,6 +214,13 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
         Squared error on dense ``X``: coordinate descent on the Gram matrix ``X̃ᵀAX̃``
         (O(p) per step instead of O(n)), computed once per problem. ``"auto"`` uses it
         when it is already computed or when :func:`gram_pays_off`.
+    dual_extrapolation : int
+        Elastic net: the duality gap also tries the best dual point seen (first the warm
+        start's) and the dual point of the Anderson extrapolation of the last
+        ``dual_extrapolation + 1`` linear predictors of the inner solves (Massias, Gramfort &
+        Salmon, "Celer", ICML 2018), and keeps the smallest gap: as valid (every feasible dual
+        point bounds the suboptimality), and closer to the suboptimality where the rescaled
+        residual is loose (near interpolation). 0: neither.
 
     Returns
     -------
@@ -212,7 +239,7 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
                               check_every=check_every, min_ws_size=min_ws_size, screening=screening,
                               support_solve=support_solve, support_cost=support_cost, face_solves=face_solves,
                               newton=newton, gram=gram, newton_forcing=newton_forcing, inner_ratio=inner_ratio,
-                              check_balance=check_balance)
+                              check_balance=check_balance, dual_extrapolation=dual_extrapolation)
     if kp.groups is not None or problem.n_outputs > 1:
         from . import multinomial
         from .blocks import solve_blocks
@@ -278,7 +305,16 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
     params[k.P_NEWTON_FORCING] = newton_forcing
     params[k.P_ANDERSON_AUTO] = float(choice["anderson_auto"])
     params[k.P_MODEL_ANDERSON] = float(choice["anderson_k"])
-    params[k.P_TOL_FLOOR] = 0.3 * threshold
+    floor = (NEWTON_INNER_FLOOR if choice["use_newton"] or tol < TIGHT_TOL else INNER_FLOOR) * threshold
+    params[k.P_TOL_FLOOR] = floor
+    params[k.P_DUAL_K] = float(_check_dual_k(dual_extrapolation))
+    # the predictor of the best dual point seen (first the warm start's: on a path, the previous
+    # solution's dual point, rescaled, is nearly optimal for the next λ)
+    dual_points = pen == k.PEN_ENET and dual_extrapolation > 0
+    dual_z = zx + b
+    won = 0  # the last sub-problem's gap was dual_z's
+    dual_grad = np.empty(p)
+    dual_buf = np.empty(n)
     col_entries = np.diff(kX[3]).astype(np.float64) if kX[4] else np.full(p, float(n))
     use_newton = choice["use_newton"]
     support_max = choice["support_max"]
@@ -316,6 +352,12 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
         grad_b = k.gradient(code, *kX, y, a, zx, b, mu, idx, grad, buf)
         gap, stationarity = k.duality_gap(code, y, a, zx, b, w, grad, grad_b, pen, P, L, idx,
                                           problem.fit_intercept)
+        screen_gap = gap  # Gap Safe spheres are centred on this gap's own dual point
+        # the kept dual point over every feature, where the last sub-problem's gap was its
+        # (else it is the current point's, or lost to it on the working set)
+        if dual_points and won and gap + stationarity > threshold:
+            gap = k.best_dual_gap(code, *kX, y, a, zx, b, w, P, L, mu, idx, gap, threshold - stationarity, dual_z,
+                                  dual_grad, dual_buf)
         certificate = gap + stationarity
         if not np.isfinite(certificate):
             raise FloatingPointError(
@@ -351,7 +393,7 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
             full_check = False
         if screen:
             before = active.copy()
-            n_screened += k.gap_safe_screen(grad, gap, w, P, L, active, idx)
+            n_screened += k.gap_safe_screen(grad, screen_gap, w, P, L, active, idx)
             safe_out |= before & ~active
         if settle_ws:
             settle_ws = False
@@ -364,21 +406,21 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
         # a working set covering most features: solve it to the end (the outer loop's
         # checks would only cost full gradients)
         partial = use_ws and 4 * ws.shape[0] < 3 * int(active.sum())
-        inner_tol = max(inner_ratio * certificate, 0.3 * threshold) if partial else 0.3 * threshold
+        inner_tol = max(inner_ratio * certificate, floor) if partial else floor
         # what the next check over idx will read: its columns, and a few passes over p and n
         params[k.P_CHECK_COST] = check_balance * (
             float(col_entries.sum() if idx is all_features else col_entries[idx].sum()) + 10.0 * idx.shape[0] + 4.0 * n)
         if use_newton:
-            b, inner_epochs, sub_gap, sub_stationarity, steps = k.solve_subproblem_newton(
+            b, inner_epochs, sub_gap, sub_stationarity, steps, won = k.solve_subproblem_newton(
                 code, *kX, y, a, zx, b, w, ws, L, pen, P, mu, problem.fit_intercept, inner_tol,
-                min(max_iter - epochs, INNER_EPOCHS), grad, support_max, params)
+                min(max_iter - epochs, INNER_EPOCHS), grad, support_max, params, dual_z)
             # no Newton step accepted twice in a row: the rounding level is reached
             stalled = stalled + 1 if steps == 0 else 0
         else:
-            b, inner_epochs, sub_gap, sub_stationarity, steps = k.solve_subproblem(
+            b, inner_epochs, sub_gap, sub_stationarity, steps, won = k.solve_subproblem(
                 code, *kX, y, a, zx, b, w, ws, L, pen, P, mu, problem.fit_intercept,
                 inner_tol, min(max_iter - epochs, INNER_EPOCHS), anderson_k, check_every, grad, support_max,
-                params)
+                params, dual_z)
         epochs += max(inner_epochs, 1)
         support_steps += steps
         if sub_gap + sub_stationarity <= threshold:  # the next check is likely the verdict: on X̃w from w
@@ -526,6 +568,12 @@ def gram_pays_off(n, p):
     """Heuristic for ``gram="auto"`` on a single fit: the ``n·p²`` Gram product (BLAS-3)
     must cost less than the dozen or so ``n·p`` coordinate-descent epochs it replaces."""
     return p <= GRAM_MAX_FEATURES and n >= GRAM_MIN_RATIO * p
+
+
+def _check_dual_k(value):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ValueError(f"dual_extrapolation must be an integer >= 0, got {value!r}")
+    return int(value)
 
 
 def _as_mask(features, p):
