@@ -117,3 +117,31 @@ def test_ahead_of_time_module_builds_loads_without_numba_and_agrees(tmp_path):
         pb = LinearProblem.build(design, np.sign(y), pz.Logistic(), kernels="jit")
         expected.append(solve(pb, pz.L1(0.02), tol=1e-12).objective)
     np.testing.assert_allclose([float(o) for o in objectives], expected, rtol=1e-10)
+
+
+def test_the_kernel_package_runs_as_one_joined_source():
+    """Every module of the kernel package is joined, in dependency order, into one source whose
+    file name is its hash (numba's cache cannot go stale across files); the interpreted kernels
+    run the package's files themselves, line numbers kept."""
+    from pathlib import Path
+
+    package = Path(_kernels.__file__).parent
+    modules = {p.stem for p in package.glob("*.py")} - {"__init__"}
+    sources = _loader.kernel_sources()
+    assert [p.stem for p, _ in sources] == list(_kernels._PARTS)
+    assert set(_kernels._PARTS) == modules  # no module left out of the compiled source
+    for path, text in sources:
+        assert text.count("\n") == path.read_text().count("\n")  # imports blanked, lines kept
+        assert not re.search(r"^from \.", text, re.M)
+    k = _loader.interpreted()
+    assert Path(k.solve_subproblem.__code__.co_filename).parent == package
+    assert Path(k.prox_enet.__code__.co_filename).name == "penalty_enet.py"
+    joined = _loader.joined_source_path()
+    assert _loader.source_hash() in joined.name
+    defined = {name for name in _kernels.__all__ if callable(getattr(_kernels, name))}
+    namespace = {}
+    exec(compile(joined.read_text(), str(joined), "exec"), namespace)
+    assert defined <= set(namespace)
+    # a change in any module is a new joined source (and a new AOT module)
+    text = "x = 1\nfrom .base import njit\nfrom .matrix import (\n    col_dot,\n)\ny = 2\n"
+    assert _loader._blank_package_imports(text) == "x = 1\n" + "\n" * 4 + "y = 2\n"
