@@ -23,9 +23,11 @@ very first run ~1 min of compilation. penalized avoids both:
    int32 by :func:`aot_dtypes` first, so that they run on the AOT module, or on the same JIT
    specialisation, instead of compiling another: 30-70 s on first use.) A process that
    starts compiling says so once, with a :class:`CompileWarning` naming
-   ``penalized warmup``. The cache lives next to the source or, if
-   that is read-only, in numba's user cache (``NUMBA_CACHE_DIR``).
-3. **Interpreted** — the same source run as plain Python, used only before anything is
+   ``penalized warmup``. The joined source, and numba's cache beside it, live in the
+   package's ``__pycache__`` or, if that is read-only, in ``cache_dir()/jit``
+   (``NUMBA_CACHE_DIR`` moves numba's part).
+3. **Interpreted** — the same source run as plain Python (the package's files themselves,
+   one after another in one namespace: tracebacks point at their lines), used only before anything is
    compiled (a fresh install) and only for tiny problems (``n·p ≤`` :data:`INTERPRET_MAX`),
    so that tiny fits on a fresh machine (the tour's first ones) do not wait for a compiler.
 
