@@ -145,3 +145,22 @@ def test_the_kernel_package_runs_as_one_joined_source():
     # a change in any module is a new joined source (and a new AOT module)
     text = "x = 1\nfrom .base import njit\nfrom .matrix import (\n    col_dot,\n)\ny = 2\n"
     assert _loader._blank_package_imports(text) == "x = 1\n" + "\n" * 4 + "y = 2\n"
+
+
+def test_old_joined_sources_and_their_numba_caches_are_pruned(tmp_path):
+    old, new, recent = (tmp_path / f"penalized_kernels_src_{h}.py" for h in ("a" * 16, "b" * 16, "c" * 16))
+    cache = tmp_path / "__pycache__"
+    cache.mkdir()
+    files = {}
+    for path in (old, new, recent):
+        path.write_text("x = 1\n")
+        files[path] = [cache / f"{path.stem}.solve_subproblem-12.py311.nbi",
+                       cache / f"{path.stem}.solve_subproblem-12.py311.1.nbc"]
+        for f in files[path]:
+            f.write_text("")
+    os.utime(old, (0, 0))
+    os.utime(new, (0, 0))  # the one in use is kept whatever its age
+    _loader._prune_joined(tmp_path, keep=new.name)
+    assert not old.exists() and not any(f.exists() for f in files[old])
+    assert new.exists() and all(f.exists() for f in files[new])
+    assert recent.exists() and all(f.exists() for f in files[recent])  # another checkout's, in use

@@ -212,6 +212,7 @@ def joined_source_path(write=True):
             tmp = folder / f"{name}.{os.getpid()}.tmp"
             tmp.write_text(text)
             os.replace(tmp, folder / name)
+            _prune_joined(folder, keep=name)
             return folder / name
         except OSError:
             continue
@@ -225,6 +226,20 @@ def aot_path():
 # -------------------------------------------------------------------- the three ways
 class Kernels(types.SimpleNamespace):
     """The kernel functions and constants of one way of running them; ``mode`` says which."""
+
+
+def _prune_joined(folder, keep, min_age=600.0):
+    """Remove the joined sources of other kernel versions in ``folder`` (and numba's cache of
+    them) not touched for ``min_age`` seconds: each edit of the kernels makes a new one."""
+    now = time.time()
+    for old in folder.glob("penalized_kernels_src_*.py"):
+        try:
+            if old.name != keep and now - old.stat().st_mtime > min_age:
+                for cached in (folder / "__pycache__").glob(f"{old.stem}.*"):
+                    cached.unlink()
+                old.unlink()
+        except OSError:
+            pass
 
 
 # the kernels as the package defines them (plain functions marked by its ``njit``)
