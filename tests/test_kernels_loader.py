@@ -164,3 +164,17 @@ def test_old_joined_sources_and_their_numba_caches_are_pruned(tmp_path):
     assert not old.exists() and not any(f.exists() for f in files[old])
     assert new.exists() and all(f.exists() for f in files[new])
     assert recent.exists() and all(f.exists() for f in files[recent])  # another checkout's, in use
+
+
+def test_joined_source_written_once_where_it_can_be(tmp_path, monkeypatch):
+    (tmp_path / "a_file").write_text("")
+    unwritable, free = tmp_path / "a_file" / "pycache", tmp_path / "free"  # under a file: no folder there
+    monkeypatch.setattr(_loader, "_joined_dirs", lambda: [unwritable, free])
+    assert _loader.joined_source_path(write=False) is None
+    path = _loader.joined_source_path()
+    assert path.parent == free and path.name == f"penalized_kernels_src_{_loader.source_hash()}.py"
+    text = path.read_text()
+    assert all(source in text for _, source in _loader.kernel_sources())
+    stamp = path.stat().st_mtime_ns
+    assert _loader.joined_source_path() == path and path.stat().st_mtime_ns == stamp  # not rewritten
+    assert not list(free.glob("*.tmp"))
