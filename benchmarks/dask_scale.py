@@ -165,7 +165,9 @@ def start_cluster(workers, limit):
 
 def run(*, workers=2, memory_limit="512MiB", factor=4.0, features=100, chunk_rows=None, ratio=0.05, tol=1e-6,
         admm_iter=5, prox_iter=20, kinds=("lasso", "logistic"), peers=True, lasso_solvers=("admm", "proximal_grad"),
-        log=print, csv_path=None):
+        log=print, csv_path=None, restart=True):
+    """``restart``: fresh worker processes before each method, so that their peak memory is the
+    method's own (the smoke run skips it: a restart can wait minutes on a loaded machine)."""
     limit = _parse_bytes(memory_limit)
     p = features
     n = int(factor * limit / (8 * (p + 1)))
@@ -192,7 +194,8 @@ def run(*, workers=2, memory_limit="512MiB", factor=4.0, features=100, chunk_row
                     methods.append((f"dask-ml {solver}", lambda X=X, y=y, lam=lam, kind=kind, s=solver, it=iters:
                                     fit_dask_ml(kind, X, y, lam, n, s, it)))
             for name, method in methods:
-                client.restart()
+                if restart:
+                    client.restart()
                 client.run(_warm_worker, name != "penalized")
                 baseline = max(worker_peaks(client))
                 start = time.perf_counter()
@@ -441,7 +444,8 @@ def main(argv=None):
                   prox_iter=args.prox_iter, kinds=tuple(args.models), peers=not args.no_peers,
                   lasso_solvers=tuple(args.lasso_solvers))
     if args.quick:
-        kwargs.update(memory_limit="1GiB", factor=0.02, features=10, chunk_rows=5000, admm_iter=2, prox_iter=3)
+        kwargs.update(memory_limit="1GiB", factor=0.02, features=10, chunk_rows=5000, admm_iter=2, prox_iter=3,
+                      restart=False)
     path = args.results / "dask_scale.csv" if write else None
     if path is not None and path.exists():
         path.unlink()

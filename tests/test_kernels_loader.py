@@ -11,7 +11,7 @@ import pytest
 import scipy.sparse as sp
 
 import penalized as pz
-from penalized.solvers import LinearProblem, _loader, solve
+from penalized.solvers import LinearProblem, _kernels, _loader, solve
 
 
 def tiny(classification=False, seed=0):
@@ -43,7 +43,7 @@ def test_interpreted_kernels_match_compiled(datafit, penalty, sparse):
 def test_entry_point_table_matches_the_kernels():
     for name, (_, codes) in _loader.ENTRY_POINTS.items():
         function = _loader._MARKED[name]
-        assert getattr(_loader._HOME[name], name) in (function, getattr(_loader._JIT, name, None)), name
+        assert getattr(_kernels, name) in (function, getattr(_loader._JIT, name, None)), name
         n_args = len(inspect.signature(function).parameters)
         assert len(codes.split()) == n_args, name
     # every kernel the Python side calls is an entry point (they run ahead of time)
@@ -117,3 +117,64 @@ def test_ahead_of_time_module_builds_loads_without_numba_and_agrees(tmp_path):
         pb = LinearProblem.build(design, np.sign(y), pz.Logistic(), kernels="jit")
         expected.append(solve(pb, pz.L1(0.02), tol=1e-12).objective)
     np.testing.assert_allclose([float(o) for o in objectives], expected, rtol=1e-10)
+
+
+def test_the_kernel_package_runs_as_one_joined_source():
+    """Every module of the kernel package is joined, in dependency order, into one source whose
+    file name is its hash (numba's cache cannot go stale across files); the interpreted kernels
+    run the package's files themselves, line numbers kept."""
+    from pathlib import Path
+
+    package = Path(_kernels.__file__).parent
+    modules = {p.stem for p in package.glob("*.py")} - {"__init__"}
+    sources = _loader.kernel_sources()
+    assert [p.stem for p, _ in sources] == list(_kernels._PARTS)
+    assert set(_kernels._PARTS) == modules  # no module left out of the compiled source
+    for path, text in sources:
+        assert text.count("\n") == path.read_text().count("\n")  # imports blanked, lines kept
+        assert not re.search(r"^from \.", text, re.M)
+    k = _loader.interpreted()
+    assert Path(k.solve_subproblem.__code__.co_filename).parent == package
+    assert Path(k.prox_enet.__code__.co_filename).name == "penalty_enet.py"
+    joined = _loader.joined_source_path()
+    assert _loader.source_hash() in joined.name
+    defined = {name for name in _kernels.__all__ if callable(getattr(_kernels, name))}
+    namespace = {}
+    exec(compile(joined.read_text(), str(joined), "exec"), namespace)
+    assert defined <= set(namespace)
+    # a change in any module is a new joined source (and a new AOT module)
+    text = "x = 1\nfrom .base import njit\nfrom .matrix import (\n    col_dot,\n)\ny = 2\n"
+    assert _loader._blank_package_imports(text) == "x = 1\n" + "\n" * 4 + "y = 2\n"
+
+
+def test_old_joined_sources_and_their_numba_caches_are_pruned(tmp_path):
+    old, new, recent = (tmp_path / f"penalized_kernels_src_{h}.py" for h in ("a" * 16, "b" * 16, "c" * 16))
+    cache = tmp_path / "__pycache__"
+    cache.mkdir()
+    files = {}
+    for path in (old, new, recent):
+        path.write_text("x = 1\n")
+        files[path] = [cache / f"{path.stem}.solve_subproblem-12.py311.nbi",
+                       cache / f"{path.stem}.solve_subproblem-12.py311.1.nbc"]
+        for f in files[path]:
+            f.write_text("")
+    os.utime(old, (0, 0))
+    os.utime(new, (0, 0))  # the one in use is kept whatever its age
+    _loader._prune_joined(tmp_path, keep=new.name)
+    assert not old.exists() and not any(f.exists() for f in files[old])
+    assert new.exists() and all(f.exists() for f in files[new])
+    assert recent.exists() and all(f.exists() for f in files[recent])  # another checkout's, in use
+
+
+def test_joined_source_written_once_where_it_can_be(tmp_path, monkeypatch):
+    (tmp_path / "a_file").write_text("")
+    unwritable, free = tmp_path / "a_file" / "pycache", tmp_path / "free"  # under a file: no folder there
+    monkeypatch.setattr(_loader, "_joined_dirs", lambda: [unwritable, free])
+    assert _loader.joined_source_path(write=False) is None
+    path = _loader.joined_source_path()
+    assert path.parent == free and path.name == f"penalized_kernels_src_{_loader.source_hash()}.py"
+    text = path.read_text()
+    assert all(source in text for _, source in _loader.kernel_sources())
+    stamp = path.stat().st_mtime_ns
+    assert _loader.joined_source_path() == path and path.stat().st_mtime_ns == stamp  # not rewritten
+    assert not list(free.glob("*.tmp"))

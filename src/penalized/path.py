@@ -625,16 +625,11 @@ def regularization_path(X, y, penalty="l1", *, l1_ratio=0.5, weights=None, dataf
     reach the tolerance.
     """
     if is_dask_collection(X):  # one pass, then the whole path in Gram mode (penalized.dask.cv)
-        from .dask.cv import regularization_path as dask_path
-
-        if positive or bounds is not None or offset is not None or standardize or dfmax is not None or \
-                pmax is not None or early_stop is True:
-            raise NotImplementedError("regularization_path on Dask input runs the whole grid and takes no positive=, "
-                                      "bounds=, offset=, standardize=, dfmax=, pmax= or early_stop=True (compute X "
-                                      "to NumPy for them).")
-        return dask_path(X, y, penalty, l1_ratio=l1_ratio, weights=weights, datafit=datafit, lambdas=lambdas,
-                         n_lambdas=n_lambdas, eps=eps, sample_weight=sample_weight, fit_intercept=fit_intercept,
-                         tol=tol, max_iter=max_iter, screening=screening)
+        unsupported = dict(positive=positive, bounds=bounds, offset=offset, standardize=standardize, dfmax=dfmax,
+                           pmax=pmax, early_stop=early_stop)
+        return _dask_path(X, y, penalty, unsupported, l1_ratio=l1_ratio, weights=weights, datafit=datafit,
+                          lambdas=lambdas, n_lambdas=n_lambdas, eps=eps, sample_weight=sample_weight,
+                          fit_intercept=fit_intercept, tol=tol, max_iter=max_iter, screening=screening)
     from .glm import as_vector_datafit
 
     if as_vector_datafit(datafit) is not None:  # Huber, Cox: the proximal Newton loop (penalized.glm.path)
@@ -655,13 +650,8 @@ def regularization_path(X, y, penalty="l1", *, l1_ratio=0.5, weights=None, dataf
     if check_standardize(standardize):  # glmnet's: the same objective on X or a scaled copy
         X, unit, box, st = standardized_path_inputs(X, unit, box, sample_weight)
         reported = st.reported_penalty(reported)
-    if lambdas is None:
-        v.check_grid_params(n_lambdas, eps)
-        with single_threaded_blas():
-            lam_max, _, start = _lambda_max(X, y, datafit, unit, sample_weight, fit_intercept, tol, box, offset)
-        grid = lambda_grid(lam_max, n_lambdas, default_eps(*X.shape) if eps is None else eps)
-    else:
-        grid, lam_max, start = v.check_lambda_grid(lambdas), float("nan"), None
+    grid, lam_max, start = _path_grid(lambdas, n_lambdas, eps, X, y, datafit, unit, sample_weight, fit_intercept,
+                                      tol, box, offset)
     early = _check_early_stop(early_stop, lambdas is None)
     dfmax, pmax = v.check_max_features(dfmax, "dfmax"), v.check_max_features(pmax, "pmax")
     with single_threaded_blas():
@@ -676,6 +666,31 @@ def regularization_path(X, y, penalty="l1", *, l1_ratio=0.5, weights=None, dataf
                       ConvergenceWarning, stacklevel=2)
     return make_result(arrays, grid, reported, datafit, lam_max, data.feature_names, data.classes, tol,
                        outputs=data.outputs)
+
+
+def _dask_path(X, y, penalty, unsupported, **options):
+    """:func:`regularization_path` on Dask input (:mod:`penalized.dask.cv`); ``unsupported``: the
+    options it does not take: any of them set raises NotImplementedError."""
+    u = unsupported
+    if u["positive"] or u["bounds"] is not None or u["offset"] is not None or u["standardize"] or \
+            u["dfmax"] is not None or u["pmax"] is not None or u["early_stop"] is True:
+        raise NotImplementedError("regularization_path on Dask input runs the whole grid and takes no positive=, "
+                                  "bounds=, offset=, standardize=, dfmax=, pmax= or early_stop=True (compute X "
+                                  "to NumPy for them).")
+    from .dask.cv import regularization_path as dask_path
+
+    return dask_path(X, y, penalty, **options)
+
+
+def _path_grid(lambdas, n_lambdas, eps, X, y, datafit, unit, sample_weight, fit_intercept, tol, box, offset):
+    """``(grid, λ_max, start)``: the user's grid checked (λ_max unknown: nan), or glmnet's default
+    grid from λ_max (and the solution there, the path's first warm start)."""
+    if lambdas is not None:
+        return v.check_lambda_grid(lambdas), float("nan"), None
+    v.check_grid_params(n_lambdas, eps)
+    with single_threaded_blas():
+        lam_max, _, start = _lambda_max(X, y, datafit, unit, sample_weight, fit_intercept, tol, box, offset)
+    return lambda_grid(lam_max, n_lambdas, default_eps(*X.shape) if eps is None else eps), lam_max, start
 
 
 def _check_early_stop(early_stop, default_grid):

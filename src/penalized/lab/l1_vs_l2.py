@@ -67,6 +67,45 @@ def _repeat(rng, setting, reps):
             "exact zeros in total (L2, λ=0.1)": int(s[:, 4].sum())}
 
 
+def _paths_figure(path_l1, path_l2, true, lam_l1, lam_l2):
+    """The L1 and L2 paths side by side, the relevant features highlighted."""
+    grid_l1, grid_l2 = path_l1.lambdas, path_l2.lambdas
+    fig_paths, axes = figure(ncols=2, width=5.6, height=4.2)
+    path_axes(axes[0], grid_l1, path_l1.coefs, highlight=true, lam_marks={"λ = 2·λ₀": lam_l1},
+              title="L1 (lasso): irrelevant weights (grey) are exactly 0")
+    path_axes(axes[1], grid_l2, path_l2.coefs, highlight=true,
+              lam_marks={"λ with the lowest test error": lam_l2},
+              title="L2 (ridge): every weight shrinks, none is 0")
+    for ax in axes:
+        ax.plot([], [], color=COLORS["irrelevant"], label="irrelevant features")
+        ax.plot([], [], color="#1f77b4", label="the 5 relevant features")
+        style(ax)
+    return fig_paths
+
+
+def _selection_figure(grid_l1, grid_l2, zeros_l1, zeros_l2, pr_path, lam_l1):
+    """Exact zeros along both paths; L1's precision and recall along its path."""
+    fig_sel, axes = figure(ncols=2, width=5.6, height=4.0)
+    ax = axes[0]
+    ax.plot(grid_l1 / grid_l1[0], zeros_l1, color=COLORS["l1"], lw=2, label="L1")
+    ax.plot(grid_l2 / grid_l2[0], zeros_l2, color=COLORS["l2"], lw=2, label="L2")
+    ax.axhline(P - S, color=COLORS["true"], ls=":", label=f"irrelevant features ({P - S})")
+    ax.set_xscale("log")
+    ax.invert_xaxis()
+    style(ax, title="Exact zeros along the path", xlabel="λ / λ at the start of the grid",
+          ylabel="number of coefficients exactly 0")
+    ax = axes[1]
+    ax.plot(grid_l1, pr_path[:, 0], color=COLORS["l1"], lw=2, label="precision")
+    ax.plot(grid_l1, pr_path[:, 1], color=COLORS["l1"], lw=2, ls="--", label="recall")
+    ax.axvline(lam_l1, color=COLORS["cv"], ls="--", lw=1.2, label="λ = 2·λ₀")
+    ax.set_xscale("log")
+    ax.invert_xaxis()
+    ax.set_ylim(-0.03, 1.05)
+    style(ax, title="L1's selected set against the true one", xlabel="λ (log scale, decreasing →)",
+          ylabel="precision / recall")
+    return fig_sel
+
+
 def run(quick, rng):
     import penalized as pz
 
@@ -93,35 +132,8 @@ def run(quick, rng):
 
     easy, hard = _repeat(rng, EASY, reps), _repeat(rng, HARD, reps)
 
-    fig_paths, axes = figure(ncols=2, width=5.6, height=4.2)
-    path_axes(axes[0], grid_l1, path_l1.coefs, highlight=true, lam_marks={"λ = 2·λ₀": lam_l1},
-              title="L1 (lasso): irrelevant weights (grey) are exactly 0")
-    path_axes(axes[1], grid_l2, path_l2.coefs, highlight=true,
-              lam_marks={"λ with the lowest test error": lam_l2},
-              title="L2 (ridge): every weight shrinks, none is 0")
-    for ax in axes:
-        ax.plot([], [], color=COLORS["irrelevant"], label="irrelevant features")
-        ax.plot([], [], color="#1f77b4", label="the 5 relevant features")
-        style(ax)
-
-    fig_sel, axes = figure(ncols=2, width=5.6, height=4.0)
-    ax = axes[0]
-    ax.plot(grid_l1 / grid_l1[0], zeros_l1, color=COLORS["l1"], lw=2, label="L1")
-    ax.plot(grid_l2 / grid_l2[0], zeros_l2, color=COLORS["l2"], lw=2, label="L2")
-    ax.axhline(P - S, color=COLORS["true"], ls=":", label=f"irrelevant features ({P - S})")
-    ax.set_xscale("log")
-    ax.invert_xaxis()
-    style(ax, title="Exact zeros along the path", xlabel="λ / λ at the start of the grid",
-          ylabel="number of coefficients exactly 0")
-    ax = axes[1]
-    ax.plot(grid_l1, pr_path[:, 0], color=COLORS["l1"], lw=2, label="precision")
-    ax.plot(grid_l1, pr_path[:, 1], color=COLORS["l1"], lw=2, ls="--", label="recall")
-    ax.axvline(lam_l1, color=COLORS["cv"], ls="--", lw=1.2, label="λ = 2·λ₀")
-    ax.set_xscale("log")
-    ax.invert_xaxis()
-    ax.set_ylim(-0.03, 1.05)
-    style(ax, title="L1's selected set against the true one", xlabel="λ (log scale, decreasing →)",
-          ylabel="precision / recall")
+    fig_paths = _paths_figure(path_l1, path_l2, true, lam_l1, lam_l2)
+    fig_sel = _selection_figure(grid_l1, grid_l2, zeros_l1, zeros_l2, pr_path, lam_l1)
 
     irrelevant_l2 = np.abs(ridge.coef_[~true])
     numbers = {

@@ -301,7 +301,7 @@ class GroupStructure:
 
 @dataclass(frozen=True)
 class KernelPenalty:
-    """A penalty as the compiled solvers take it (see ``solvers/_kernels.py``).
+    """A penalty as the compiled solvers take it (see ``solvers/_kernels/penalties.py``).
 
     ``code`` selects the penalty's block of compiled primitives (``PEN_ENET``, ``PEN_MCP``,
     ``PEN_SCAD``, ``PEN_BERHU``); ``params`` holds its per-feature parameters, shape ``(N_PEN_ROWS, p)``:

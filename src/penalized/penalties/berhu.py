@@ -13,7 +13,7 @@ For small ``M`` and ``|w| > M``, ``lam·B_M(w) ≈ (lam/(2M))·w²``, which is `
 scale (no ½) plus the lasso on ``[−M, M]``.
 
 It is convex but not an elastic net, so it brings its own compiled block (``PEN_BERHU`` in
-``solvers/_kernels.py``) and its own duality gap, through its conjugate
+``solvers/_kernels/penalty_berhu.py``) and its own duality gap, through its conjugate
 
     (lam·B_M)*(u) = 0                          if |u| ≤ lam,
                     M·(u² − lam²) / (2·lam)     if |u| > lam,

@@ -2,7 +2,7 @@
 
 A box is the indicator of an interval added to the penalty: the solvers project every
 coordinate step onto it (exactly: the prox of a one-dimensional penalty plus an interval
-is computed piece by piece, see ``solvers/_kernels.py``), and the certificate adds the
+is computed piece by piece, see ``solvers/_kernels/penalties.py``), and the certificate adds the
 box's normal cone to each coordinate's optimality condition (and its conjugate to the
 duality gap). ``positive=True`` is the box ``[0, ∞)`` (scikit-learn's name).
 """

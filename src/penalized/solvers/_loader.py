@@ -1,5 +1,11 @@
 """How the kernels of :mod:`._kernels` run: compiled ahead of time, numba's JIT, or Python.
 
+The kernels are a package of modules by concern (:mod:`._kernels`). Every way below runs them
+as one source: the modules joined in dependency order (``_kernels._PARTS``), their imports of
+each other dropped (:func:`kernel_sources`). numba's on-disk cache is keyed on the source file
+of each function and would not see that a callee in another file changed; the joined source
+is one file named by its hash (:func:`joined_source_path`), so a change anywhere is a new file.
+
 numba makes the kernels fast but, left alone, costs every new process ~0.5–1 s (importing
 numba and building its typing tables before the first cached kernel can load) and the
 very first run ~1 min of compilation. penalized avoids both:
@@ -17,9 +23,11 @@ very first run ~1 min of compilation. penalized avoids both:
    int32 by :func:`aot_dtypes` first, so that they run on the AOT module, or on the same JIT
    specialisation, instead of compiling another: 30-70 s on first use.) A process that
    starts compiling says so once, with a :class:`CompileWarning` naming
-   ``penalized warmup``. The cache lives next to the source or, if
-   that is read-only, in numba's user cache (``NUMBA_CACHE_DIR``).
-3. **Interpreted** — the same source run as plain Python, used only before anything is
+   ``penalized warmup``. The joined source, and numba's cache beside it, live in the
+   package's ``__pycache__`` or, if that is read-only, in ``cache_dir()/jit``
+   (``NUMBA_CACHE_DIR`` moves numba's part).
+3. **Interpreted** — the same source run as plain Python (the package's files themselves,
+   one after another in one namespace: tracebacks point at their lines), used only before anything is
    compiled (a fresh install) and only for tiny problems (``n·p ≤`` :data:`INTERPRET_MAX`),
    so that tiny fits on a fresh machine (the tour's first ones) do not wait for a compiler.
 
@@ -30,6 +38,7 @@ rounding; the tests check the three against each other.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib.util
 import os
@@ -43,7 +52,7 @@ from pathlib import Path
 
 import numpy as _np
 
-from . import _cache, _group_kernels, _kernels
+from . import _cache, _kernels
 
 INTERPRET_MAX = 5_000  # n·p of the largest problem run as Python while nothing is compiled
 
@@ -117,9 +126,7 @@ def build_key():
     if _KEY is None:
         from importlib import metadata
 
-        h = hashlib.sha256()
-        for module in _MODULES:
-            h.update(Path(module.__file__).read_bytes())
+        h = hashlib.sha256(source_hash().encode())
         h.update(Path(__file__).with_name("_build.py").read_bytes())  # how it was compiled
         h.update(repr(ENTRY_POINTS).encode())
         for pkg in ("numba", "numpy"):
@@ -138,6 +145,83 @@ def module_name():
     return f"penalized_kernels_{build_key()}"
 
 
+# ------------------------------------------------------------------- the joined source
+def _blank_package_imports(text):
+    """``text`` with its imports of sibling kernel modules (``from .x import ...``) blanked,
+    line numbers kept (tracebacks of the interpreted kernels point at the real lines)."""
+    lines = text.splitlines(keepends=True)
+    for node in ast.parse(text).body:
+        if isinstance(node, ast.ImportFrom) and node.level:
+            for i in range(node.lineno - 1, node.end_lineno):
+                lines[i] = "\n"
+    return "".join(lines)
+
+
+_SOURCES = None
+
+
+def kernel_sources():
+    """``[(path, source)]`` of the kernel modules in dependency order, sibling imports blanked:
+    run one after another in one namespace, they define every kernel."""
+    global _SOURCES
+    if _SOURCES is None:
+        package = Path(_kernels.__file__).parent
+        _SOURCES = [(package / f"{part}.py", _blank_package_imports((package / f"{part}.py").read_text()))
+                    for part in _kernels._PARTS]
+    return _SOURCES
+
+
+_SOURCE_HASH = None
+
+
+def source_hash():
+    """Hash of the kernels' joined source (16 hex digits)."""
+    global _SOURCE_HASH
+    if _SOURCE_HASH is None:
+        h = hashlib.sha256()
+        for path, text in kernel_sources():
+            h.update(path.name.encode() + b"\0" + text.encode() + b"\0")
+        _SOURCE_HASH = h.hexdigest()[:16]
+    return _SOURCE_HASH
+
+
+def _joined_name():
+    return f"penalized_kernels_src_{source_hash()}"
+
+
+def _joined_dirs():
+    """Where the joined source may live: beside the package (numba's cache then sits next to
+    it, as it would beside a module), else the user cache directory."""
+    return [Path(_kernels.__file__).parent / "__pycache__", cache_dir() / "jit"]
+
+
+def joined_source_path(write=True):
+    """The joined source as one file named by its hash (written on first use, atomically).
+    With ``write=False``, the existing file or None."""
+    name = _joined_name() + ".py"
+    for folder in _joined_dirs():
+        if (folder / name).is_file():
+            return folder / name
+    if not write:
+        return None
+    text = "".join(f"# ---- {path.name}\n{source}\n" for path, source in kernel_sources())
+    for folder in [*_joined_dirs(), None]:
+        try:
+            if folder is None:  # nothing writable: a private folder (numba caches nothing then)
+                import tempfile
+
+                folder = Path(tempfile.mkdtemp(prefix="penalized_kernels_"))
+            folder.mkdir(parents=True, exist_ok=True)
+            tmp = folder / f"{name}.{os.getpid()}.tmp"
+            tmp.write_text(text)
+            os.replace(tmp, folder / name)
+            _prune_joined(folder, keep=name)
+            return folder / name
+        except OSError:
+            continue
+    raise OSError("no folder to write the kernels' joined source to")
+
+
 def aot_path():
     return cache_dir() / (module_name() + sysconfig.get_config_var("EXT_SUFFIX"))
 
@@ -147,11 +231,36 @@ class Kernels(types.SimpleNamespace):
     """The kernel functions and constants of one way of running them; ``mode`` says which."""
 
 
-# the modules of kernels (each self-contained: numba caches per file), and the kernels as they
-# define them (plain functions marked by their ``njit``), with the module each lives in
-_MODULES = (_kernels, _group_kernels)
-_MARKED = {name: f for module in _MODULES for name, f in vars(module).items() if hasattr(f, "__jit_options__")}
-_HOME = {name: module for module in _MODULES for name, f in vars(module).items() if hasattr(f, "__jit_options__")}
+def _prune_joined(folder, keep, min_age=600.0):
+    """Remove the joined sources of other kernel versions in ``folder`` (and numba's cache of
+    them) not touched for ``min_age`` seconds: each edit of the kernels makes a new one."""
+    now = time.time()
+    for old in folder.glob("penalized_kernels_src_*.py"):
+        try:
+            if old.name != keep and now - old.stat().st_mtime > min_age:
+                for cached in (folder / "__pycache__").glob(f"{old.stem}.*"):
+                    cached.unlink()
+                old.unlink()
+        except OSError:
+            pass
+
+
+# the kernels as the package defines them (plain functions marked by its ``njit``)
+_MARKED = {name: f for name, f in vars(_kernels).items() if hasattr(f, "__jit_options__")}
+
+
+def _load_joined():
+    """The joined source imported as a module of its own (numba's cache needs a real file,
+    and the module registered under its name to load cached kernels)."""
+    path = joined_source_path()
+    name = path.stem
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def _constants():
@@ -191,11 +300,12 @@ def jit():
         announce_compile()
         import numba
 
-        for name, f in _MARKED.items():  # all bound before any compiles: kernels call kernels
-            if getattr(_HOME[name], name) is f:
-                setattr(_HOME[name], name, numba.njit(**f.__jit_options__)(f))
-        _JIT = Kernels(mode="jit", **_constants(),
-                       **{name: getattr(_HOME[name], name) for name in _MARKED})
+        module = _load_joined()
+        marked = {k: v for k, v in vars(module).items() if hasattr(v, "__jit_options__")}
+        for name, f in marked.items():  # all bound before any compiles: kernels call kernels
+            if not hasattr(f, "py_func"):  # not a dispatcher yet (a reset loader may come back)
+                setattr(module, name, numba.njit(**f.__jit_options__)(f))
+        _JIT = Kernels(mode="jit", **_constants(), **{name: getattr(module, name) for name in marked})
     return _JIT
 
 
@@ -203,15 +313,15 @@ _PYTHON = None
 
 
 def interpreted():
-    """The kernels as plain Python functions (a fresh copy of the module's source)."""
+    """The kernels as plain Python functions (a fresh copy of the package's source, its
+    modules run one after another in one namespace)."""
     global _PYTHON
     if _PYTHON is None:
-        funcs = {}
-        for module in _MODULES:
-            path = Path(module.__file__)
-            namespace = {"__name__": module.__name__ + "_interpreted", "__file__": str(path)}
-            exec(compile(path.read_text(), str(path), "exec"), namespace)
-            funcs.update({k: v for k, v in namespace.items() if hasattr(v, "__jit_options__")})
+        namespace = {"__name__": "penalized.solvers._kernels_interpreted"}
+        for path, source in kernel_sources():
+            namespace["__file__"] = str(path)
+            exec(compile(source, str(path), "exec"), namespace)
+        funcs = {k: v for k, v in namespace.items() if hasattr(v, "__jit_options__")}
         _PYTHON = Kernels(mode="python", **_constants(), **funcs)
     return _PYTHON
 
@@ -364,9 +474,11 @@ def _jit_cache_warm(ttl=5.0):
 
 
 def _look_for_jit_cache():
-    src = Path(_kernels.__file__)
+    src = joined_source_path(write=False)
+    if src is None:
+        return False
     stamp = src.stat().st_mtime
-    pattern = "_kernels.solve_subproblem-*.nbi"
+    pattern = f"{src.stem}.solve_subproblem-*.nbi"
     numba_dir = os.environ.get("NUMBA_CACHE_DIR")
     if numba_dir:  # numba then caches there only
         candidates = Path(numba_dir).rglob(pattern)

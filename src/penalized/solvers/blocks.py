@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .group_lasso import GRAM_GROUP_MAX
 from .results import _ROUNDING_FLOOR, REFRESH_EPOCHS, Certificate, SolverPlan, SolverResult
 
 INNER_EPOCHS = 500
@@ -43,7 +44,6 @@ def _refresh(problem, W, Z):
         Z[:, k] = col
 
 
-GRAM_GROUP_MAX = 64  # groups up to this size keep their Gram matrix (exact group steps, least squares)
 
 
 def full_gradient(problem, Y, Z, B, G, D, gB):

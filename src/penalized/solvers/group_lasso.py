@@ -15,9 +15,9 @@ What makes it faster than the general block steps (the ideas of glmnet and adeli
 
 - each group's sub-problem is solved exactly, through the eigendecomposition of its Gram
   matrix and a 1-D Newton root find on the norm of the solution
-  (:func:`._group_kernels.group_update`), instead of repeated prox-gradient steps;
+  (:func:`._kernels.group_lasso.group_update`), instead of repeated prox-gradient steps;
 - passes over the working set alternate with passes over its non-zero groups only, until a
-  whole pass barely moves (:func:`._group_kernels.group_lasso_epochs`);
+  whole pass barely moves (:func:`._kernels.group_lasso.group_lasso_epochs`);
 - the residual is the state; with an intercept the columns are centred (``X̃``, see
   :mod:`._kernels`), so the intercept's optimum ``Σ a_i (y_i − x̃_iᵀw)`` is unchanged by every
   step and is never iterated.
@@ -33,6 +33,8 @@ import numpy as np
 from .group_newton import newton_step
 from .results import _ROUNDING_FLOOR, REFRESH_EPOCHS, SolverPlan, SolverResult
 
+GRAM_GROUP_MAX = 64  # groups up to this size keep their Gram matrix (exact group steps, least squares)
+
 INNER_START = 0.3  # a pass's movement (Σ ΔᵀHΔ) below this fraction of the threshold ends the passes
 INNER_MIN = 1e-6
 NEWTON = True  # the log-loss by proximal Newton steps (else majorize-minimize on its curvature bound)
@@ -43,8 +45,6 @@ def applies(problem, kp):
     """Does this solver take ``(problem, kp)``? One output, squared error or log-loss without an
     offset, dense float64 ``X``, a group penalty without L1 part or bounds, every group small
     enough to keep its Gram matrix."""
-    from .blocks import GRAM_GROUP_MAX
-
     k = problem.kernels
     if kp.groups is None or problem.n_outputs != 1 or problem.kernel_X[4] or kp.bounded or kp.code != 0:
         return False

@@ -5,7 +5,7 @@ At ``z₀ = Xw + b`` the data fit ``Σ a_i ℓ(y_i, z_i)`` has the quadratic mod
 ``const + ½ Σ h_i (z_i − t_i)²`` with ``h_i = a_i ℓ''(z₀_i)`` and ``t_i = z₀_i − ℓ'(z₀_i)/ℓ''(z₀_i)``:
 a weighted least-squares problem. With the intercept at its optimum given ``w``, it is the
 centred one ``S Σ ã_i (t̃_i − x̃_iᵀw)²/2`` (``S = Σ h_i``, ``ã = h/S``, columns and targets centred
-by their ``ã``-weighted means), which :func:`._group_kernels.group_lasso_epochs` solves on the
+by their ``ã``-weighted means), which :func:`._kernels.group_lasso.group_lasso_epochs` solves on the
 working set's groups from fresh ``ã``-weighted Gram matrices. The step to the model's solution
 is then halved until the objective does not increase.
 """

@@ -1,37 +1,29 @@
-"""Compiled kernels of the group-lasso least-squares solver (:mod:`.group_lasso`).
-
-The problem: ``Σ_i a_i r_i² + Σ_g (λ_g ‖w_g‖ + l2_g ‖w_g‖²)`` with the residual
-``r = y − X̃w − b'`` on a dense, Fortran-ordered ``X`` (``X̃``: columns centred by ``mu``, or
-``mu = 0``; see :mod:`._kernels` for the conventions). Groups are CSR: group ``g`` holds the
-columns ``gidx[gptr[g]:gptr[g+1]]``.
-
-Each group is minimised exactly, as adelie does: with ``H_g = X̃_gᵀAX̃_g = E diag(e) Eᵀ`` (its
-eigendecomposition, computed once per problem), the group's problem is
-``½uᵀQu − vᵀu + λ_g‖u‖`` with ``Q = 2H_g + 2 l2_g I`` and ``v = 2H_g w_g − ∇_g``, whose solution
-is ``u = 0`` if ``‖v‖ ≤ λ_g`` and else ``u = (Q + (λ_g/t) I)⁻¹ v`` where ``t = ‖u‖`` is the root of
-the decreasing convex ``ψ(t) = Σ_i ṽ_i² / (q_i t + λ_g)² − 1`` (``ṽ = Eᵀv``): Newton's method from
-a lower bound, monotone to rounding.
-
-The passes follow glmnet's and adelie's covariance-free ("naive") scheme: a pass over the
-working set, then passes over its non-zero groups only until they stop moving, then a pass over
-the working set again, until a whole pass moves less than the inner tolerance. Every kernel here
-is self-contained (no call into :mod:`._kernels`): numba's cache is keyed per file.
-"""
+"""Kernels of the group-lasso least-squares solver (:mod:`..group_lasso`)."""
 
 import numpy as np
 
+from .base import _JIT, _JIT_FAST, njit
 
-def njit(**options):
-    """Mark a kernel, as :func:`._kernels.njit` does (compiled by :mod:`._loader`)."""
+# --------------------------------------------------------------------------- group lasso
+# Compiled kernels of the group-lasso least-squares solver (:mod:`.group_lasso`).
+#
+# The problem: ``Σ_i a_i r_i² + Σ_g (λ_g ‖w_g‖ + l2_g ‖w_g‖²)`` with the residual
+# ``r = y − X̃w − b'`` on a dense, Fortran-ordered ``X`` (``X̃``: columns centred by ``mu``, or
+# ``mu = 0``; see :mod:`._kernels` for the conventions). Groups are CSR: group ``g`` holds the
+# columns ``gidx[gptr[g]:gptr[g+1]]``.
+#
+# Each group is minimised exactly, as adelie does: with ``H_g = X̃_gᵀAX̃_g = E diag(e) Eᵀ`` (its
+# eigendecomposition, computed once per problem), the group's problem is
+# ``½uᵀQu − vᵀu + λ_g‖u‖`` with ``Q = 2H_g + 2 l2_g I`` and ``v = 2H_g w_g − ∇_g``, whose solution
+# is ``u = 0`` if ``‖v‖ ≤ λ_g`` and else ``u = (Q + (λ_g/t) I)⁻¹ v`` where ``t = ‖u‖`` is the root of
+# the decreasing convex ``ψ(t) = Σ_i ṽ_i² / (q_i t + λ_g)² − 1`` (``ṽ = Eᵀv``): Newton's method from
+# a lower bound, monotone to rounding.
+#
+# The passes follow glmnet's and adelie's covariance-free ("naive") scheme: a pass over the
+# working set, then passes over its non-zero groups only until they stop moving, then a pass over
+# the working set again, until a whole pass moves less than the inner tolerance.
 
-    def mark(function):
-        function.__jit_options__ = options
-        return function
 
-    return mark
-
-_JIT = dict(cache=True, nogil=True)
-_JIT_FAST = dict(cache=True, nogil=True, fastmath={"reassoc", "contract"})
 NEWTON_MAX = 60
 
 
