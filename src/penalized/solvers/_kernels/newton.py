@@ -285,6 +285,43 @@ def newton_direction(X, Xd, Xi, Xp, sparse, w, ws, pen, P, mu, fit_intercept, gr
 
 
 @njit(**_JIT)
+def _line_search(df, y, a, zx, b, w, ws, pen, P, h, du, delta, delta_b, decrease):
+    """Backtracking along ``(δ, δ_b)`` from ``t = 1`` (halving, at most 40 trials) until the
+    objective's change meets the Armijo condition against ``decrease``, the model's predicted
+    change at ``t = 1``; returns ``(t, accepted, trials)``. A non-convex penalty is not linear
+    along the step: the model's own change at ``t`` is used there (its curvature ``δᵀHδ`` from
+    ``h`` and ``du = X̃δ``)."""
+    n = y.shape[0]
+    n_ws = ws.shape[0]
+    convex = pen_convex(pen)
+    linear = decrease  # gᵀδ + g_b δ_b, and the curvature δᵀHδ of the model along the step
+    curv = 0.0
+    if not convex:
+        for t in range(n_ws):
+            if delta[t] != 0.0:
+                linear -= pen_change(pen, P, ws[t], w[ws[t]], w[ws[t]] + delta[t])
+        for i in range(n):
+            curv += h[i] * (du[i] + delta_b) * (du[i] + delta_b)
+    t_step = 1.0
+    for trial in range(40):
+        change = datafit_change(df, y, a, zx, b, du, delta_b, t_step)
+        pen_part = 0.0
+        for t in range(n_ws):
+            if delta[t] != 0.0:
+                j = ws[t]
+                pen_part += pen_change(pen, P, j, w[j], w[j] + t_step * delta[t])
+        change += pen_part
+        if convex:  # Armijo: a convex penalty changes by at most t·(its change at t = 1)
+            predicted = t_step * decrease
+        else:  # the model's own change at t (the penalty is not linear along the step)
+            predicted = t_step * linear + 0.5 * t_step * t_step * curv + pen_part
+        if predicted < 0.0 and change <= 1e-4 * predicted:
+            return t_step, True, trial + 1
+        t_step *= 0.5
+    return t_step, False, 40
+
+
+@njit(**_JIT)
 def solve_subproblem_newton(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, pen, P, mu, fit_intercept,
                             tol, max_epochs, grad, support_max, params, dual_z):
     """Proximal Newton on ``ws``, until the restricted certificate is ≤ ``tol``.
@@ -369,34 +406,8 @@ def solve_subproblem_newton(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, pe
                 decrease += grad[j] * delta[t] + pen_change(pen, P, j, w[j], v)
         if not decrease < 0.0:
             break  # no descent left at this precision
-        convex = pen_convex(pen)
-        linear = decrease  # gᵀδ + g_b δ_b, and the curvature δᵀHδ of the model along the step
-        curv = 0.0
-        if not convex:
-            for t in range(n_ws):
-                if delta[t] != 0.0:
-                    linear -= pen_change(pen, P, ws[t], w[ws[t]], w[ws[t]] + delta[t])
-            for i in range(n):
-                curv += h[i] * (du[i] + delta_b) * (du[i] + delta_b)
-        t_step = 1.0
-        accepted = False
-        for _ in range(40):
-            change = datafit_change(df, y, a, zx, b, du, delta_b, t_step)
-            pen_part = 0.0
-            for t in range(n_ws):
-                if delta[t] != 0.0:
-                    j = ws[t]
-                    pen_part += pen_change(pen, P, j, w[j], w[j] + t_step * delta[t])
-            change += pen_part
-            if convex:  # Armijo: a convex penalty changes by at most t·(its change at t = 1)
-                predicted = t_step * decrease
-            else:  # the model's own change at t (the penalty is not linear along the step)
-                predicted = t_step * linear + 0.5 * t_step * t_step * curv + pen_part
-            spent += SAMPLE_COST * n
-            if predicted < 0.0 and change <= 1e-4 * predicted:
-                accepted = True
-                break
-            t_step *= 0.5
+        t_step, accepted, trials = _line_search(df, y, a, zx, b, w, ws, pen, P, h, du, delta, delta_b, decrease)
+        spent += SAMPLE_COST * n * trials
         if not accepted:
             break
         steps += 1
