@@ -35,6 +35,14 @@ from scipy.special import expit, log_expit
 __all__ = ["Datafit", "SquaredError", "Logistic", "Poisson", "Multinomial"]
 
 
+def _expm1_minus_x(d):
+    """``e^d − 1 − d`` elementwise without cancellation (series for ``|d| < 1e-2``, as the kernels'
+    :func:`~penalized.solvers._kernels.datafits.expm1_minus_x`)."""
+    d = np.asarray(d, dtype=np.float64)
+    series = d * d * (0.5 + d * (1 / 6 + d * (1 / 24 + d * (1 / 120 + d * (1 / 720 + d * (1 / 5040 + d / 40320))))))
+    return np.where(np.abs(d) < 1e-2, series, np.expm1(d) - d)
+
+
 def normalized_weights(n_samples, sample_weight=None):
     """``a_i = s_i / Σ s`` (``1/n`` when ``sample_weight`` is None)."""
     if sample_weight is None:
@@ -355,11 +363,13 @@ class Poisson(Datafit):
         return e - y * z, e - y, e
 
     def _loss_changes(self, y, z, d):
-        return np.exp(z) * np.expm1(d) - y * d
+        """``(e^z − y)·d + e^z·(e^d − 1 − d)``, the second term by its series for tiny ``d`` (the
+        kernels' rule: near the optimum ``e^z ≈ y`` and the plain difference loses the step)."""
+        e = np.exp(z)
+        return (e - y) * d + e * _expm1_minus_x(d)
 
     def _step_changes(self, y, z, dz, steps, s):
-        e = np.exp(z)
-        return np.array([s @ (e * np.expm1(t * dz) - y * (t * dz)) for t in steps])
+        return np.array([s @ self._loss_changes(y, z, t * dz) for t in steps])
 
     def _sample_gaps(self, y, z, alpha):
         """With ``ℓ* (v) = (v + y)(log(v + y) − 1)`` and ``σ = alpha·e^z + (1 − alpha)·y``:

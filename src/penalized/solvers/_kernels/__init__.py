@@ -5,9 +5,10 @@ are. :mod:`penalized.solvers._loader` joins them, in the order of ``_PARTS``, in
 (a file named by its hash) that it compiles or runs as Python: numba's cache is keyed on the
 source file of each function, so a kernel calling a kernel from another file could keep a
 stale compiled version after that file changes, and one file avoids that. The ahead-of-time
-module is built from the same joined source. This package was generated from the single
-``_kernels.py`` by a script (a mechanical move: the functions are unchanged); always reach
-the kernels through the loader.
+module is built from the same joined source. (The package was split from one 2,900-line
+``_kernels.py`` by a mechanical move; a new kernel goes in the module of its concern, is
+imported and listed here, and, if Python calls it, gets an entry in the loader's
+``ENTRY_POINTS``.) Always reach the kernels through the loader.
 
 Conventions shared by every kernel:
 
@@ -101,6 +102,7 @@ from .datafits import (
     curvature_bound,
     datafit_value,
     dense_coordinate_gradient,
+    expm1_minus_x,
     gradient,
     intercept_curvature,
     log1pexp,
@@ -241,7 +243,7 @@ __all__ = [
     "_JIT_FAST", "_INLINE", "unknown_code", "anderson_combination", "sparse_dot", "dense_dot", "col_dot",
     "sparse_axpy", "dense_axpy", "col_axpy", "sparse_dot3", "dense_dot3", "col_dot3", "cols_dot", "cols_axpy",
     "col_weighted_moments", "matvec", "log1pexp", "sigmoid", "curvature_bound", "sample_loss",
-    "sample_loss_derivative", "sample_loss_curvature", "sample_loss_derivatives", "sample_loss_change",
+    "sample_loss_derivative", "sample_loss_curvature", "sample_loss_derivatives", "sample_loss_change", "expm1_minus_x",
     "sample_gap", "datafit_value", "weighted_derivatives", "intercept_curvature",
     "sparse_coordinate_gradient", "dense_coordinate_gradient", "gradient", "block_curvature",
     "sample_grad_block", "block_loss", "block_sample_gap", "block_derivatives", "block_gradient",
