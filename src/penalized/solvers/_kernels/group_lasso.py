@@ -3,6 +3,7 @@
 import numpy as np
 
 from .base import _JIT, _JIT_FAST, njit
+from .block_matrix import _resid_dot
 
 # --------------------------------------------------------------------------- group lasso
 # Compiled kernels of the group-lasso least-squares solver (:mod:`.group_lasso`).
@@ -25,19 +26,6 @@ from .base import _JIT, _JIT_FAST, njit
 
 
 NEWTON_MAX = 60
-
-
-@njit(**_JIT_FAST)
-def centred_weighted_dot(X, j, m, a, r, uniform):
-    """``Σ_i (x_ij − m) a_i r_i``."""
-    s = 0.0
-    if uniform:
-        for i in range(X.shape[0]):
-            s += (X[i, j] - m) * r[i]
-        return s * a[0]
-    for i in range(X.shape[0]):
-        s += (X[i, j] - m) * a[i] * r[i]
-    return s
 
 
 @njit(**_JIT_FAST)
@@ -89,7 +77,7 @@ def group_update(X, r, a, uniform, mu, w, g, gptr, gidx, glam, gl2, hptr, HG, EV
     base = hptr[g]
     for t in range(size):
         j = gidx[start + t]
-        grad[t] = -2.0 * centred_weighted_dot(X, j, mu[j], a, r, uniform)
+        grad[t] = -2.0 * _resid_dot(X, j, r, a, mu[j], uniform)
     vnorm = 0.0
     for t in range(size):
         s = -grad[t]
