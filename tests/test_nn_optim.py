@@ -259,3 +259,44 @@ def test_compiled_fused_step_on_cpu_equals_the_multi_tensor_step():
         pytest.skip(f"torch.compile cannot build on this machine: {type(exc).__name__}")
     for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
         torch.testing.assert_close(pa, pb, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["none", "l1", "coupled", "l1-adam-metric"])
+def test_float16_steps_stay_finite_and_follow_float32(kind):
+    """In float16 ``eps·c`` (≈ 3e-10) rounds to 0: without a floor the coordinates that get no
+    gradient (a zero input column here) divide 0 by 0 on the first step (torch's AdamW too). The
+    floored steps are finite, leave those coordinates alone, and follow the same steps taken in
+    float32 (within float16's resolution; the loss is scaled so that ``(1 − β₂)·g²`` does not
+    underflow in float16, as a loss scaler would)."""
+    import warnings
+
+    results = {}
+    for dtype in (torch.float16, torch.float32):
+        torch.manual_seed(0)
+        net = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 3)).to(dtype)
+        g = torch.Generator().manual_seed(3)
+        x = torch.randn(32, 6, generator=g).to(dtype)
+        x[:, 0] = 0.0  # the first layer's column 0 never gets a gradient: m = v = 0 there
+        y = torch.randint(0, 3, (32,), generator=g)
+        first_column = net[0].weight[:, 0].detach().clone()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            if kind == "none":
+                groups = net.parameters()
+            elif kind == "coupled":
+                groups = Regularizer(net, pz.GroupL1(1e-3), example_inputs=x[:2]).param_groups()
+            else:
+                groups = Regularizer(net, pz.L1(1e-3)).param_groups()
+        opt = ProxAdamW(groups, lr=1e-2, metric="adam" if kind == "l1-adam-metric" else "capped")
+        for _ in range(3):
+            opt.zero_grad()
+            (64.0 * nn.functional.cross_entropy(net(x).float(), y)).backward()
+            opt.step()
+            assert all(bool(torch.isfinite(p).all()) for p in net.parameters()), dtype
+        if kind == "none":  # no gradient, no step (L1 and the group prox may still shrink them)
+            assert bool((net[0].weight[:, 0] == first_column).all())
+        # column 0 is left out: there float32's d = eps·c gives the prox a step of about 1e8·lr
+        # (its L1 zeroes those weights at once), float16's floor one of about 1e-4
+        results[dtype] = [p.detach().float() for p in (net[0].weight[:, 1:], net[0].bias, net[2].weight, net[2].bias)]
+    for half, single in zip(results[torch.float16], results[torch.float32], strict=True):
+        torch.testing.assert_close(half, single, atol=3e-3, rtol=1e-2)

@@ -38,9 +38,10 @@ def adam_prox_step_(ps, gs, ms, vs, lr, c, bc1, l1, l2, wd, *, beta1, beta2, eps
         v.mul_(beta2).addcmul_(g, g, value=1.0 - beta2)
         if decay:
             p.mul_(1.0 - lr * wd)
-        big_d = v.sqrt() + eps * c
+        tiny = torch.finfo(p.dtype).tiny  # float16: eps·c and l1·c would round to 0 (0/0 = NaN)
+        big_d = v.sqrt() + (eps * c).clamp_min(tiny)
         if capped:
-            big_d = torch.minimum(torch.maximum(m.abs() * (c / bc1), l1 * c), big_d)
+            big_d = torch.minimum(torch.maximum(m.abs() * (c / bc1), (l1 * c).clamp_min(tiny)), big_d)
         p.sub_(m / big_d * step)
         if has_l1 or has_l2:
             y = p * big_d

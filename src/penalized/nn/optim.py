@@ -50,6 +50,13 @@ def _capped_l1(group, factor):
     return (lam, penalty.weights) if lam > 0 else None
 
 
+def _tiny(value, dtype):
+    """``value`` raised to ``dtype``'s smallest normal number: in float16 ``eps·c`` (about 3e-10)
+    and a small ``λ·c`` round to 0, and a zero denominator turns ``m / D`` into 0/0 = NaN on
+    the coordinates without gradient. float32/float64 values are unchanged (their tiny is 1e-38)."""
+    return max(value, torch.finfo(dtype).tiny)
+
+
 def _capped_denominator(p, m, big_d, c, bc1, lam, weights):
     """``c·δ`` with ``δ = min(d, max(λ_i, |m̂|))``, from ``big_d = c·d`` (``d = sqrt(v̂) + eps``).
 
@@ -60,7 +67,7 @@ def _capped_denominator(p, m, big_d, c, bc1, lam, weights):
 
     capped = m.abs().mul_(c / bc1)
     if weights is None:
-        return torch.minimum(capped.clamp_min_(lam * c), big_d, out=capped)
+        return torch.minimum(capped.clamp_min_(_tiny(lam * c, p.dtype)), big_d, out=capped)
     floor = (lam * c) * _like(weights, p)
     return torch.where(floor > 0, torch.minimum(torch.maximum(capped, floor), big_d), big_d)
 
@@ -431,7 +438,7 @@ class ProxAdamW(_ProxMixin, torch.optim.Optimizer):
                 sq = state["max_exp_avg_sq"]
             # d = sqrt(v / bc2) + eps = D / c with D = sqrt(v) + eps·c, c = sqrt(bc2): one pass less
             c, bc1 = math.sqrt(1.0 - beta2**t), 1.0 - beta1**t
-            big_d = sq.sqrt().add_(eps * c)
+            big_d = sq.sqrt().add_(_tiny(eps * c, p.dtype))
             if capped is not None:
                 big_d = _capped_denominator(p, m, big_d, c, bc1, *capped)
             p.addcdiv_(m, big_d, value=-lr * c / bc1)
@@ -468,10 +475,11 @@ class ProxAdamW(_ProxMixin, torch.optim.Optimizer):
         cs = [math.sqrt(1.0 - beta2**t) for t in ts]
         big_ds = list(torch._foreach_sqrt(sqs))
         same_step = len(set(ts)) == 1
-        if same_step:
-            torch._foreach_add_(big_ds, eps * cs[0])
+        dtypes = {p.dtype for p in params}
+        if same_step and len(dtypes) == 1:
+            torch._foreach_add_(big_ds, _tiny(eps * cs[0], params[0].dtype))
         else:
-            torch._foreach_add_(big_ds, [eps * c for c in cs])
+            torch._foreach_add_(big_ds, [_tiny(eps * c, p.dtype) for c, p in zip(cs, params, strict=True)])
         bc1s = [1.0 - beta1**t for t in ts]
         factors = []
         start = 0
@@ -486,7 +494,7 @@ class ProxAdamW(_ProxMixin, torch.optim.Optimizer):
             if same_step and weights is None:
                 capped_ds = torch._foreach_abs(ms[first:start])
                 torch._foreach_mul_(capped_ds, cs[0] / bc1s[0])
-                torch._foreach_clamp_min_(capped_ds, lam * cs[0])
+                torch._foreach_clamp_min_(capped_ds, [_tiny(lam * cs[0], p.dtype) for p in params[first:start]])
                 torch._foreach_minimum_(capped_ds, big_ds[first:start])
                 big_ds[first:start] = capped_ds
             else:
