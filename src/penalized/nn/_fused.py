@@ -8,8 +8,11 @@ by default, see ``ProxAdamW(fused=...)``) it becomes one or two kernels that rea
 weight, the gradient and the moments once. Uncompiled it is an ordinary eager function,
 which the tests compare with the multi-tensor path.
 
-Scope: no penalty, or a penalty of the L1/L2/L1L2 family without per-feature factors,
-without amsgrad; everything else takes the multi-tensor path.
+Scope: no penalty, a penalty of the L1/L2/L1L2 family without per-feature factors, or the
+group lasso on coupled structures (:class:`penalized.nn.coupled.CoupledGroupL1`: the Adam
+update here writes ``D``, then the group prox runs on the fused block functions of
+:mod:`penalized.nn.coupled_fused`), without amsgrad; everything else takes the
+multi-tensor path.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ __all__ = ["adam_prox_step_", "compiled_step", "supports"]
 
 
 def adam_prox_step_(ps, gs, ms, vs, lr, c, bc1, l1, l2, wd, *, beta1, beta2, eps, capped, has_l1, has_l2,
-                    decay):
+                    decay, ds=None):
     """One ProxAdamW step on the tensors ``ps`` in place (moments ``ms``, ``vs`` in place).
 
     ``lr, c, bc1, l1, l2, wd`` are 0-d CPU tensors (tensors, not floats, so that a compiled
@@ -30,10 +33,12 @@ def adam_prox_step_(ps, gs, ms, vs, lr, c, bc1, l1, l2, wd, *, beta1, beta2, eps
     kernels needs no host-to-device copy, which would wait for the GPU): ``c = sqrt(1 − β₂ᵗ)``,
     ``bc1 = 1 − β₁ᵗ``, ``l1``/``l2`` the penalty's strengths times the schedule factor. The
     flags are Python constants (one graph per combination). The arithmetic is that of the
-    multi-tensor path, in the scaled variable ``D = c·δ``.
+    multi-tensor path, in the scaled variable ``D = c·δ``. ``ds`` (optional, like ``ps``)
+    receive ``D``, for a prox that runs afterwards (the coupled group prox, which needs every
+    tensor of a group at once).
     """
     step = lr * c / bc1
-    for p, g, m, v in zip(ps, gs, ms, vs, strict=True):
+    for k, (p, g, m, v) in enumerate(zip(ps, gs, ms, vs, strict=True)):
         m.lerp_(g, 1.0 - beta1)
         v.mul_(beta2).addcmul_(g, g, value=1.0 - beta2)
         if decay:
@@ -43,6 +48,8 @@ def adam_prox_step_(ps, gs, ms, vs, lr, c, bc1, l1, l2, wd, *, beta1, beta2, eps
         if capped:
             big_d = torch.minimum(torch.maximum(m.abs() * (c / bc1), (l1 * c).clamp_min(tiny)), big_d)
         p.sub_(m / big_d * step)
+        if ds is not None:
+            ds[k].copy_(big_d)
         if has_l1 or has_l2:
             y = p * big_d
             if has_l1:
@@ -83,4 +90,10 @@ def supports(group, penalty):
 
     if group["amsgrad"]:
         return False
+    if is_coupled(penalty):  # the group lasso on coupled structures (no element-wise L1/L2 part)
+        return not (penalty.l1 or penalty.l2)
     return penalty is None or (isinstance(penalty, ElasticNetFamily) and penalty.weights is None)
+
+
+def is_coupled(penalty):
+    return getattr(penalty, "couples_tensors", False) and hasattr(penalty, "groups")

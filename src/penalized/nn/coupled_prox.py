@@ -31,6 +31,8 @@ from dataclasses import dataclass
 
 import torch
 
+from .coupled_fused import active_kernels
+
 __all__ = ["RowBlocks", "diagonal_prox_", "block_shrink_", "group_sq_norms", "scale_groups_"]
 
 
@@ -103,6 +105,16 @@ class _Block:
                 piece = torch.where(part.mask, piece, masked)
             pieces.append(piece)
         return pieces[0] if len(pieces) == 1 else torch.cat(pieces)
+
+    def is_view_of(self, w, params):
+        """Whether ``w`` (this block's :meth:`gather` of ``params``) is a view of one parameter
+        that covers this block's entries and only them (then it can be scaled in place)."""
+        if len(self.parts) != 1:
+            return False
+        part = self.parts[0]
+        p = params[part.member]
+        return (part.rows is None and part.mask is None and w._base is not None and w.numel() == p.numel()
+                and w.data_ptr() == p.data_ptr())
 
     def multiply_(self, params, factor):
         for part, a, b in _spans(self):
@@ -232,6 +244,9 @@ def diagonal_prox_(blocks, params, lam, *, step=None, denoms=None, steps=None, m
     lam_vec = lam.to(dtype=like.dtype, device=like.device) if torch.is_tensor(lam) else \
         torch.full((n,), float(lam), dtype=like.dtype, device=like.device)
     held = denoms is not None and any(d is None for d in denoms)
+    kernels = active_kernels()
+    if kernels is not None and denoms is not None and not held:
+        return _fused_prox_(blocks, params, lam_vec * step, denoms, kernels, max_iter)
     ws, ts, bufs, ratio_rows = [], [], [], []
     for block in blocks.blocks:
         w = block.gather(params, 0.0, like)
@@ -256,10 +271,7 @@ def diagonal_prox_(blocks, params, lam, *, step=None, denoms=None, steps=None, m
     ratio = blocks.sums(ratio_rows, like)
     if denoms is not None and not held:
         ratio = ratio / (lam_vec * step).square()
-    alive = (ratio > 1.0) & (sq > 0)
-    norm = sq.sqrt()
-    # start: the root if every t_i of the group were equal (t = ‖w‖/‖w/t‖)
-    r = torch.minimum(norm * (1.0 - ratio.clamp_min(1.0).rsqrt()), norm).clamp_min(tiny)
+    alive, norm, r = _start(sq, ratio, tiny)
     r = _newton(blocks, ws, ts, bufs, norm, r, alive, max_iter)
     # factor r/(r + t_i): 0 on dead groups (r := 0 over r + t with r := 1), 1 where t_i = 0
     keep = torch.where(alive, r, 0.0)
@@ -276,7 +288,6 @@ def _newton(blocks, ws, ts, work, norm, r, alive, max_iter):
     groups that have converged leave the arrays once they are at most half of a block."""
     like = norm
     info = torch.finfo(like.dtype)
-    tiny, tol = info.tiny, math.sqrt(info.eps)
     lo, hi = torch.zeros_like(norm), norm
     active = alive.clone()
     rows = [(block.row_group, w, t, buf, w.new_empty(w.shape))
@@ -290,21 +301,100 @@ def _newton(blocks, ws, ts, work, norm, r, alive, max_iter):
             h_rows.append(_sum_sq(v))
             torch.div(v, den, out=den).mul_(v)  # w_i²/(r + t_i)³
             h3_rows.append(den.sum(1))
-        h = _sums(blocks.n_groups, rows, h_rows, like).clamp_min(tiny)
+        h = _sums(blocks.n_groups, rows, h_rows, like)
         h3 = _sums(blocks.n_groups, rows, h3_rows, like)
-        phi = h.rsqrt()
-        lo = torch.where(active & (phi < 1.0), r, lo)
-        hi = torch.where(active & (phi >= 1.0), r, hi)
-        r_new = r - (phi - 1.0) / (h.pow(-1.5) * h3).clamp_min(tiny)
-        inside = (r_new >= lo) & (r_new <= hi)
-        r_new = torch.where(inside, r_new, 0.5 * (lo + hi)).clamp_min(tiny)
-        done = (inside & ((r_new - r).abs() <= tol * r)) | ((phi - 1.0).abs() <= 16 * info.eps)
-        r = torch.where(active, r_new, r)
-        active &= ~done
+        r, lo, hi = _newton_update(r, h, h3, lo, hi, active, info)
         if not bool(active.any()):
             break
         rows = [_compact(entry, active) for entry in rows]
     return r
+
+
+def _newton_update(r, h, h3, lo, hi, active, info):
+    """One safeguarded Newton step on ``h(r)^(-1/2) = 1`` from ``h = Σ w²/(r + t)²`` and
+    ``h3 = Σ w²/(r + t)³``; ``active`` (updated in place) loses the groups that converged."""
+    tiny, tol = info.tiny, math.sqrt(info.eps)
+    h = h.clamp_min(tiny)
+    phi = h.rsqrt()
+    lo = torch.where(active & (phi < 1.0), r, lo)
+    hi = torch.where(active & (phi >= 1.0), r, hi)
+    r_new = r - (phi - 1.0) / (h.pow(-1.5) * h3).clamp_min(tiny)
+    inside = (r_new >= lo) & (r_new <= hi)
+    r_new = torch.where(inside, r_new, 0.5 * (lo + hi)).clamp_min(tiny)
+    done = (inside & ((r_new - r).abs() <= tol * r)) | ((phi - 1.0).abs() <= 16 * info.eps)
+    r = torch.where(active, r_new, r)
+    active &= ~done
+    return r, lo, hi
+
+
+def _start(sq, ratio, tiny):
+    """Live groups (``Σ (w_i/t_i)² > 1``, ``w_g ≠ 0``), ``‖w_g‖`` and Newton's start: the root
+    if every ``t_i`` of the group were equal (``t = ‖w‖/‖w/t‖``)."""
+    alive = (ratio > 1.0) & (sq > 0)
+    norm = sq.sqrt()
+    r = torch.minimum(norm * (1.0 - ratio.clamp_min(1.0).rsqrt()), norm).clamp_min(tiny)
+    return alive, norm, r
+
+
+def _fused_prox_(blocks, params, s_vec, denoms, kernels, max_iter):
+    """:func:`diagonal_prox_` with ``t_i = s_g/d_i`` on the block functions of
+    :mod:`penalized.nn.coupled_fused` (one pass per phase and block; no compaction)."""
+    like = params[0]
+    info = torch.finfo(like.dtype)
+    n = blocks.n_groups
+    work = []
+    sq_rows, ratio_rows = [], []
+    for block in blocks.blocks:
+        w = block.gather(params, 0.0, like)
+        d = block.gather(denoms, 1.0, like, masked=1.0)
+        s = s_vec[block.row_group].unsqueeze(1)
+        a, b = kernels.setup(w, d)
+        sq_rows.append(a)
+        ratio_rows.append(b)
+        work.append((block.row_group, w, d, s))
+    sq = blocks.sums(sq_rows, like)
+    ratio = blocks.sums(ratio_rows, like) / s_vec.square()
+    alive, norm, r = _start(sq, ratio, info.tiny)
+    lo, hi = torch.zeros_like(norm), norm
+    active = alive.clone()
+    rows = [_compact_rows(entry, active) for entry in work]
+    if bool(active.any()):
+        for _ in range(max_iter):
+            h = torch.zeros(n, dtype=like.dtype, device=like.device)
+            h3 = torch.zeros_like(h)
+            for row_group, w, d, s in rows:
+                if row_group.numel():
+                    a, b = kernels.evaluate(w, d, r[row_group].unsqueeze(1), s)
+                    h.index_add_(0, row_group, a)
+                    h3.index_add_(0, row_group, b)
+            r, lo, hi = _newton_update(r, h, h3, lo, hi, active, info)
+            if not bool(active.any()):
+                break
+            rows = [_compact_rows(entry, active) for entry in rows]
+    keep = torch.where(alive, r, 0.0)
+    base = torch.where(alive, r, 1.0)
+    for block, (row_group, w, d, s) in zip(blocks.blocks, work, strict=True):
+        args = (d, keep[row_group].unsqueeze(1), base[row_group].unsqueeze(1), s)
+        if block.is_view_of(w, params):
+            kernels.shrink_(w, *args)
+        else:
+            block.multiply_(params, kernels.factor(*args))
+    return params
+
+
+def _compact_rows(entry, active):
+    """The rows of still active groups (copies) once they are at most half of the block's rows;
+    at least two rows (a compiled kernel would specialize on one), extra rows being ignored
+    by the Newton update (it changes only the active groups)."""
+    row_group, w, d, s = entry
+    keep = active[row_group]
+    count = int(keep.sum())
+    if 2 * count > row_group.numel() or row_group.numel() <= 2:
+        return entry
+    sel = keep.nonzero().squeeze(1)
+    if count == 1:
+        sel = torch.cat([sel, (sel + 1) % row_group.numel()])
+    return row_group[sel], w[sel], d[sel], s[sel]
 
 
 def _sums(n, rows, values, like):

@@ -382,9 +382,12 @@ class ProxAdamW(_ProxMixin, torch.optim.Optimizer):
 
         if not _fused.supports(group, group["penalty"]):
             if flag:
-                raise ValueError("ProxAdamW(fused=True) supports no penalty or L1/L2/L1L2 without per-feature "
-                                 "weights, without amsgrad; use fused=False (or None) for this group.")
+                raise ValueError("ProxAdamW(fused=True) supports no penalty, L1/L2/L1L2 without per-feature "
+                                 "weights, or GroupL1 on coupled structures (without an element-wise term), "
+                                 "without amsgrad; use fused=False (or None) for this group.")
             return False
+        if _fused.is_coupled(group["penalty"]) and len(params) != len(group["penalty"].groups.params):
+            return False  # a member tensor without gradient is held fixed: the multi-tensor path's prox
         if self._fused_fn is None and _fused.compiled_step() is None:
             return False
         # one bias correction for the whole group (a parameter that missed steps: multi-tensor path)
@@ -396,8 +399,10 @@ class ProxAdamW(_ProxMixin, torch.optim.Optimizer):
         lr, beta1, beta2, eps, wd = self._hyper(group)
         penalty = group["penalty"]
         factor = self._factor(group) if penalty is not None else 0.0
-        l1 = penalty._l1 * factor if penalty is not None else 0.0
-        l2 = penalty._l2 * factor if penalty is not None else 0.0
+        coupled = _fused.is_coupled(penalty)
+        elementwise = penalty is not None and not coupled
+        l1 = penalty._l1 * factor if elementwise else 0.0
+        l2 = penalty._l2 * factor if elementwise else 0.0
         states = [self._init_state(p, False) for p in params]
         for st in states:
             st["step"] += 1
@@ -408,10 +413,30 @@ class ProxAdamW(_ProxMixin, torch.optim.Optimizer):
         if group["maximize"]:
             grads = torch._foreach_neg(grads)
         fn = self._fused_fn or _fused.compiled_step()
+        ds = self._denominator_buffers(params) if coupled else None
         fn(params, grads, [s["exp_avg"] for s in states], [s["exp_avg_sq"] for s in states], *scalars,
            beta1=beta1, beta2=beta2, eps=eps, capped=group["metric"] == "capped" and l1 > 0,
-           has_l1=penalty is not None and penalty._l1 > 0, has_l2=penalty is not None and penalty._l2 > 0,
-           decay=wd != 0.0)
+           has_l1=elementwise and penalty._l1 > 0, has_l2=elementwise and penalty._l2 > 0,
+           decay=wd != 0.0, **({"ds": ds} if coupled else {}))
+        if coupled:  # the group prox in the metric D/(lr·c), on the fused block functions
+            from .coupled_fused import compiled_kernels, use_kernels
+
+            with use_kernels(self._coupled_kernels or compiled_kernels()):
+                penalty.prox_foreach_(params, lr * math.sqrt(1.0 - beta2**t) * factor, ds)
+
+    #: the coupled prox's block functions on the fused path (``None``: compiled); tests set the eager ones
+    _coupled_kernels = None
+
+    def _denominator_buffers(self, params):
+        """One ``D`` buffer per parameter, kept between steps (not in the state dict)."""
+        bufs = self.__dict__.setdefault("_d_buffers", {})
+        out = []
+        for p in params:
+            buf = bufs.get(p)
+            if buf is None or buf.shape != p.shape or buf.dtype != p.dtype or buf.device != p.device:
+                buf = bufs[p] = torch.empty_like(p)
+            out.append(buf)
+        return out
 
     def _hyper(self, group):
         beta1, beta2 = (float(b) for b in group["betas"])
