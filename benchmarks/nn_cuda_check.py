@@ -16,8 +16,10 @@ short (about 3 minutes on one GPU, the first fused steps compile). Checks, each 
 6. the fused ProxAdamW step (``torch.compile`` of the whole update, the default on CUDA)
    equals the multi-tensor step to rounding (no penalty, L1 in both metrics, L1L2, decay,
    maximize), with the same exact zeros;
-7. timing: ``opt.step()`` and a whole training step of ProxAdamW + L1 (fused, and the
-   multi-tensor path) against AdamW (default = foreach on CUDA, and fused), CUDA events,
+7. the same with a coupled GroupL1 (``Regularizer(..., example_inputs=x)``, ``fused=True``:
+   the compiled Adam step and block prox of :mod:`penalized.nn.coupled_fused`);
+8. timing: ``opt.step()`` and a whole training step of ProxAdamW + L1 and + coupled GroupL1
+   (fused, and the multi-tensor path) against AdamW (default = foreach on CUDA, and fused), CUDA events,
    medians; on CUDA a FAIL if the fused ProxAdamW + L1 ``opt.step()`` on the 25 M-parameter
    MLP costs more than 1.10× AdamW's default step.
 """
@@ -278,6 +280,30 @@ def fused_equivalence(dev):
     return f"4 settings x 30 steps, max |difference| {worst:.1e}, {zeros} exact zeros"
 
 
+@check("ProxAdamW(fused=True) with a coupled GroupL1 (compiled block prox) == multi-tensor step, same zeros")
+def coupled_fused_equivalence(dev):
+    x, y = data(dev)
+    models, norms = [], []
+    for fused in (False, True):
+        model = mlp(dev)
+        reg = Regularizer(model, pz.GroupL1(1e-3), example_inputs=x[:2])  # about half of the groups die
+        opt = ProxAdamW(reg.param_groups(), lr=3e-3, fused=fused)
+        for i in range(30):
+            j = (i * 64) % x.shape[0]
+            opt.zero_grad(set_to_none=True)
+            nn.functional.cross_entropy(model(x[j:j + 64]), y[j:j + 64]).backward()
+            opt.step()
+        models.append(model)
+        norms.append(opt.param_groups[0]["penalty"].groups.norms())
+    for pa, pb in zip(models[0].parameters(), models[1].parameters(), strict=True):
+        torch.testing.assert_close(pb, pa, rtol=1e-4, atol=1e-5)
+    dead = [int((n == 0).sum()) for n in norms]
+    agree = float(((norms[0] == 0) == (norms[1] == 0)).float().mean())
+    assert agree >= 0.99, f"dead groups agree on only {agree:.2%}"
+    assert 0 < dead[1] < norms[1].numel(), "no group died, or all did: the check compares nothing"
+    return f"30 steps, {dead[0]} / {dead[1]} dead groups of {norms[0].numel()}"
+
+
 def _time_steps(dev, sizes, batch, reps=200):
     """Median µs of opt.step() and of a whole step; contenders take turns in blocks of 10."""
     x = torch.randn(batch, sizes[0], device=dev)
@@ -295,6 +321,10 @@ def _time_steps(dev, sizes, batch, reps=200):
     model = mlp(dev, sizes=sizes)
     hidden_rows = Regularizer(model, pz.GroupL1(1e-4), exclude=f"{2 * (len(sizes) - 2)}.weight")
     contenders["ProxAdamW + GroupL1"] = (model, ProxAdamW(hidden_rows.param_groups(), lr=1e-3))
+    for label, fused in (("ProxAdamW + coupled GroupL1 fused", True), ("ProxAdamW + coupled multi-tensor", False)):
+        model = mlp(dev, sizes=sizes)
+        coupled = Regularizer(model, pz.GroupL1(1e-4), example_inputs=x[:2])
+        contenders[label] = (model, ProxAdamW(coupled.param_groups(), lr=1e-3, fused=fused))
     cuda = torch.device(dev).type == "cuda"
     opt_only = {k: [] for k in contenders}
     full = {k: [] for k in contenders}
@@ -369,7 +399,7 @@ def main(argv=None):
     name = torch.cuda.get_device_name() if args.device.startswith("cuda") else "CPU"
     print(f"penalized.nn checks on {args.device} ({name}); torch {torch.__version__}", flush=True)
     for fn in (device_agnostic, exact_zeros, sgd_equivalence, state_dict_round_trip, prune_equivalence,
-               fused_equivalence):
+               fused_equivalence, coupled_fused_equivalence):
         fn(args.device)
     if not args.no_timing:
         timing_check(args.device)

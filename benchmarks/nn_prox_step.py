@@ -5,13 +5,15 @@ Nets: an MLP 784 → 2048 → 2048 → 10 (5.8 M parameters, batch 64), the MNIS
 :mod:`benchmarks.nn_zoo_models`, skipped if torchvision is missing). Arms, each on its own copy
 of the same network, taking turns step by step (a loaded machine slows them alike): AdamW
 (``foreach=True``, the reference), ProxAdamW with L1, ProxAdamW with the coupled GroupL1
-(``example_inputs``: the diagonal-metric group prox of :mod:`penalized.nn.coupled_prox`), SGD
+(``example_inputs``: the diagonal-metric group prox of :mod:`penalized.nn.coupled_prox`), the
+same two with ``fused=True`` (the update compiled by ``torch.compile``, the coupled prox on the
+compiled block functions of :mod:`penalized.nn.coupled_fused`; the warm-up steps compile), SGD
 (momentum 0.9, ``foreach=True``) and ProxSGD with the coupled GroupL1 (block soft-thresholding).
 Median and minimum of ``--steps`` steps after 3 warm-up steps, one CPU thread (on a shared
 machine the minimum is the steadier estimate of an arm's own cost; the median includes the
 other processes' interference).
 
-Run ``python -m benchmarks.nn_prox_step [--steps 15] [--nets mlp,cnn,resnet18]``.
+Run ``python -m benchmarks.nn_prox_step [--steps 15] [--nets mlp,cnn,resnet18] [--arms "A,B"]``.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ def _resnet18():
 
 
 NETS = {"mlp": _mlp, "cnn": _cnn, "resnet18": _resnet18}
+REFERENCES = ("AdamW(foreach)", "SGD(momentum, foreach)")
 
 
 def _arms(example):
@@ -63,17 +66,22 @@ def _arms(example):
         "AdamW(foreach)": lambda m: torch.optim.AdamW(m.parameters(), lr=1e-3, weight_decay=0.0, foreach=True),
         "ProxAdamW + L1": lambda m: ProxAdamW(Regularizer(m, pz.L1(1e-4)).param_groups(), lr=1e-3),
         "ProxAdamW + coupled GroupL1": lambda m: ProxAdamW(coupled(m), lr=1e-3),
+        "ProxAdamW(fused=True) + L1": lambda m: ProxAdamW(Regularizer(m, pz.L1(1e-4)).param_groups(), lr=1e-3,
+                                                          fused=True),
+        "ProxAdamW(fused=True) + coupled GroupL1": lambda m: ProxAdamW(coupled(m), lr=1e-3, fused=True),
         "SGD(momentum, foreach)": lambda m: torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9, foreach=True),
         "ProxSGD + coupled GroupL1": lambda m: ProxSGD(coupled(m), lr=0.01, momentum=0.9),
     }
 
 
-def step_times(base, x, y, steps, warmup=3):
+def step_times(base, x, y, steps, warmup=3, only=None):
     """Median ``opt.step()`` time (ms) of each arm, the arms taking turns step by step."""
     runs = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         for name, make in _arms(x[:2]).items():
+            if only is not None and name not in only and name not in REFERENCES:
+                continue
             model = copy.deepcopy(base)
             runs[name] = (model, make(model), [])
     for i in range(steps + warmup):
@@ -91,11 +99,14 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=15)
     parser.add_argument("--nets", default="mlp,cnn,resnet18")
+    parser.add_argument("--arms", default=None, help="comma-separated arm names (the torch references always run)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
+    only = None if args.arms is None else set(args.arms.split(","))
+    names = [a for a in _arms(None) if only is None or a in only or a in REFERENCES]
     print("opt.step() median / min ms (× the torch optimizer's median / min)")
-    print("| net | params | " + " | ".join(_arms(None)) + " |")
-    print("|---|---|" + "---|" * len(_arms(None)))
+    print("| net | params | " + " | ".join(names) + " |")
+    print("|---|---|" + "---|" * len(names))
     out = {}
     for name in args.nets.split(","):
         made = NETS[name]()
@@ -103,7 +114,7 @@ def main(argv=None):
             print(f"| {name} | skipped (torchvision missing) |")
             continue
         base, x, y = made
-        times = step_times(base, x, y, args.steps)
+        times = step_times(base, x, y, args.steps, only=only)
         ref = {"SGD": times["SGD(momentum, foreach)"], "Adam": times["AdamW(foreach)"]}
         cells = []
         for arm, (med, low) in times.items():
