@@ -39,14 +39,16 @@ import torch
 from torch import nn
 
 import penalized as pz
-from benchmarks.nn_prune import BATCH, accuracy, cnn, data, macs, magnitude_prune, n_params
-from penalized.nn import ProxSGD, Regularizer, prune
+from benchmarks.nn_prune import BATCH, MODELS, accuracy, data, macs, magnitude_prune, n_params
+from penalized.nn import ProxAdamW, ProxSGD, Regularizer, prune
 
 SEEDS = (1, 2, 3)
 EPOCHS = 10
 TARGET = 0.5
 LAM = 1e-3
 LR, FT_LR = 0.05, 0.02
+#: the transformer trains with (Prox)AdamW (as in :mod:`benchmarks.nn_prune`): lr, fine-tuning lr
+ADAM_LR, ADAM_FT_LR = 3e-3, 1e-3
 
 
 def _batches(n, gen):
@@ -58,7 +60,9 @@ def train(model, x, y, seed, epochs, lr, reg=None, on_step=None, opt=None):
     """Cross-entropy, ProxSGD (momentum 0.9; plain SGD without ``reg``; or ``opt``), cosine lr decay to 0."""
     steps = -(-len(y) // BATCH)
     total = epochs * steps
-    if opt is None:
+    if opt == "adamw":
+        opt = ProxAdamW(reg.param_groups() if reg is not None else model.parameters(), lr=lr)
+    elif opt is None:
         opt = ProxSGD(reg.param_groups() if reg is not None else model.parameters(), lr=lr, momentum=0.9)
     decay = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1.0 + math.cos(math.pi * s / total)))
     gen = torch.Generator().manual_seed(seed)
@@ -77,16 +81,18 @@ def train(model, x, y, seed, epochs, lr, reg=None, on_step=None, opt=None):
     return model
 
 
-def run_seed(seed, split, epochs=EPOCHS, target=TARGET, lam=LAM, metric="params", hesso=False):
+def run_seed(seed, split, epochs=EPOCHS, target=TARGET, lam=LAM, metric="params", hesso=False, arch="cnn"):
     x, y, xt, yt = split
     example = x[:8]
     torch.manual_seed(seed)
-    init = cnn()
+    init = MODELS[arch]()
+    adam = arch == "transformer"
+    opt, lr, ft_lr = ("adamw", ADAM_LR, ADAM_FT_LR) if adam else (None, LR, FT_LR)
     steps = -(-len(y) // BATCH)
     total = epochs * steps
     row = {"seed": seed}
 
-    dense = train(copy.deepcopy(init), x, y, seed, epochs, LR)
+    dense = train(copy.deepcopy(init), x, y, seed, epochs, lr, opt=opt)
     row["dense_acc"], row["dense_params"], row["dense_macs"] = accuracy(dense, xt, yt), n_params(dense), \
         macs(dense, example)
 
@@ -101,7 +107,7 @@ def run_seed(seed, split, epochs=EPOCHS, target=TARGET, lam=LAM, metric="params"
         if t in (reg.budget.reach, total):
             shares[t] = reg.budget.removed_share(reg.group_norms())
 
-    train(model, x, y, seed, epochs, LR, reg=reg, on_step=record)
+    train(model, x, y, seed, epochs, lr, reg=reg, on_step=record, opt=opt)
     small = prune(model, example_inputs=example)
     row["budget_share_at_reach"], row["budget_share_end"] = shares[reg.budget.reach], shares[total]
     row["budget_acc"], row["budget_params"], row["budget_macs"] = accuracy(small, xt, yt), n_params(small), \
@@ -110,15 +116,15 @@ def run_seed(seed, split, epochs=EPOCHS, target=TARGET, lam=LAM, metric="params"
     row["budget_acc_recal"] = accuracy(prune(model, example_inputs=example, calibrate=loader), xt, yt)
 
     pre_epochs = round(0.7 * epochs)
-    pre = train(copy.deepcopy(init), x, y, seed, pre_epochs, LR)
+    pre = train(copy.deepcopy(init), x, y, seed, pre_epochs, lr, opt=opt)
     if metric == "macs":  # the anchor at (at most) the budget arm's multiply-adds
-        anchor = magnitude_prune(pre, example, row["budget_macs"], lambda m: macs(m, example), "cnn")
+        anchor = magnitude_prune(pre, example, row["budget_macs"], lambda m: macs(m, example), arch)
     else:  # ... or at its parameter count
-        anchor = magnitude_prune(pre, example, row["budget_params"], n_params, "cnn")
-    anchor = train(anchor, x, y, seed + 100, epochs - pre_epochs, FT_LR)
+        anchor = magnitude_prune(pre, example, row["budget_params"], n_params, arch)
+    anchor = train(anchor, x, y, seed + 100, epochs - pre_epochs, ft_lr, opt=opt)
     row["tp_acc"], row["tp_params"], row["tp_macs"] = accuracy(anchor, xt, yt), n_params(anchor), \
         macs(anchor, example)
-    if hesso and metric == "params":  # HESSO's target is a channel count, matched on parameters only
+    if hesso and metric == "params" and arch == "cnn":  # HESSO's target: a channel count, matched on parameters
         row.update(run_hesso(init, split, seed, epochs, row, reg))
     return row
 
@@ -188,6 +194,8 @@ def main(argv=None):
     parser.add_argument("--lam", type=float, default=LAM)
     parser.add_argument("--metric", choices=("params", "macs"), default="params")
     parser.add_argument("--seeds", type=int, nargs="*", default=list(SEEDS))
+    parser.add_argument("--arch", choices=tuple(MODELS), default="cnn",
+                        help="the net of benchmarks.nn_prune (transformer: ProxAdamW/AdamW lr 3e-3, fine-tuning 1e-3)")
     parser.add_argument("--no-hesso", action="store_true", help="skip the HESSO arm (also skipped when "
                         "only-train-once is not installed)")
     args = parser.parse_args(argv)
@@ -197,7 +205,7 @@ def main(argv=None):
     torch.set_num_threads(1)
     split = data()
     start = time.perf_counter()
-    rows = [run_seed(s, split, args.epochs, args.target, args.lam, args.metric, hesso) for s in args.seeds]
+    rows = [run_seed(s, split, args.epochs, args.target, args.lam, args.metric, hesso, args.arch) for s in args.seeds]
     shown = sys.argv[1:] if argv is None else argv
     md = markdown(rows, time.perf_counter() - start, " ".join(["python -m benchmarks.nn_budget", *shown]))
     print(md)

@@ -229,3 +229,21 @@ def test_compiled_coupled_prox_on_cpu_equals_the_eager_path():
     assert torch.equal(norms_a == 0, norms_b == 0)
     for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
         torch.testing.assert_close(pa, pb, rtol=1e-4, atol=1e-5)
+
+
+def test_a_failing_compiled_block_function_warns_and_runs_eagerly(monkeypatch):
+    from penalized.nn import coupled_fused
+
+    def broken(fn, **kwargs):
+        def call(*args):
+            raise RuntimeError("no C++ compiler")
+        return call
+
+    monkeypatch.setattr(torch, "compile", broken)
+    wrapped = coupled_fused._Compiled(coupled_fused.setup)
+    w, d = torch.randn(3, 4, dtype=torch.float64), torch.rand(3, 4, dtype=torch.float64) + 0.5
+    with pytest.warns(RuntimeWarning, match="setup runs eagerly"):
+        got = wrapped(w, d)
+    for a, b in zip(got, coupled_fused.setup(w, d), strict=True):
+        assert torch.equal(a, b)
+    assert wrapped.compiled is None  # no second try

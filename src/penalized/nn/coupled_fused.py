@@ -71,14 +71,38 @@ EAGER = Kernels(setup, evaluate, factor, shrink_)
 _COMPILED = {}
 
 
+#: graphs per block function: inductor specializes on ranges of the row length (a ResNet-18 has ten
+#: block shapes), beyond torch's default limit of 8
+RECOMPILE_LIMIT = 64
+
+
+class _Compiled:
+    """``torch.compile(fn)`` called under a higher recompile limit; on a compiler failure, a
+    warning and ``fn`` eagerly from then on (same results, more passes)."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.compiled = torch.compile(fn, dynamic=True, fullgraph=True)
+
+    def __call__(self, *args):
+        if self.compiled is not None:
+            try:
+                with torch._dynamo.config.patch(recompile_limit=RECOMPILE_LIMIT):
+                    return self.compiled(*args)
+            except Exception as exc:  # e.g. no C++ toolchain, or the limit reached
+                warnings.warn(f"the compiled coupled prox failed ({type(exc).__name__}: {str(exc)[:200]}); "
+                              f"{self.fn.__name__} runs eagerly from now on.", RuntimeWarning, stacklevel=2)
+                self.compiled = None
+        return self.fn(*args)
+
+
 def compiled_kernels():
-    """The three functions compiled by ``torch.compile`` (dynamic shapes), once per process;
+    """The block functions compiled by ``torch.compile`` (dynamic shapes), once per process;
     None if this torch cannot compile."""
     if "k" not in _COMPILED:
         kernels = None
         try:
-            kernels = Kernels(*(torch.compile(f, dynamic=True, fullgraph=True)
-                                for f in (setup, evaluate, factor, shrink_)))
+            kernels = Kernels(*(_Compiled(f) for f in (setup, evaluate, factor, shrink_)))
         except Exception as exc:  # pragma: no cover - depends on the installation
             warnings.warn(f"ProxAdamW(fused=True): torch.compile is not usable ({exc}); the coupled prox "
                           "runs eagerly.", RuntimeWarning, stacklevel=3)
