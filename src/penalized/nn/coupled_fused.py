@@ -16,7 +16,10 @@ AdamW steps. Written as three small functions of one ``(R, L)`` block,
 
 a compiler (``torch.compile``: C++ on the CPU, Triton on CUDA) turns each into one kernel
 that reads ``w`` and ``d`` once, so a prox costs about ``2 + k`` reads of the weights (``k``
-Newton steps, typically 2). ``t`` is never stored: ``w/(r + t) = w·d/(r·d + S)``.
+Newton steps, typically 2). ``t`` is never stored: ``w/(r + t) = w·d/(r·d + S)``. The
+functions take the row parts of every member tensor as lists (``*_all``: one compiled call
+per phase for the whole network, and no concatenation: a part that is a view of its
+parameter is read and scaled where it lies).
 
 Used by :class:`penalized.nn.ProxAdamW` on its fused path (``fused=True``, or ``None`` on
 CUDA with at least ``2**20`` elements); the same functions run eagerly in the tests, which
@@ -58,6 +61,24 @@ def shrink_(w, d, keep, base, s):
     w.mul_(keep * d / (base * d + s))
 
 
+def setup_all(ws, ds):
+    """:func:`setup` of every part (one compiled call for all of them)."""
+    return [setup(w, d) for w, d in zip(ws, ds, strict=True)]
+
+
+def evaluate_all(ws, ds, rs, ss):
+    return [evaluate(w, d, r, s) for w, d, r, s in zip(ws, ds, rs, ss, strict=True)]
+
+
+def factor_all(ds, keeps, bases, ss):
+    return [factor(d, k, b, s) for d, k, b, s in zip(ds, keeps, bases, ss, strict=True)]
+
+
+def shrink_all_(ws, ds, keeps, bases, ss):
+    for w, d, k, b, s in zip(ws, ds, keeps, bases, ss, strict=True):
+        shrink_(w, d, k, b, s)
+
+
 class Kernels:
     """The block functions (eager or compiled)."""
 
@@ -66,7 +87,7 @@ class Kernels:
 
 
 #: the uncompiled functions (tests; and the fallback when torch cannot compile)
-EAGER = Kernels(setup, evaluate, factor, shrink_)
+EAGER = Kernels(setup_all, evaluate_all, factor_all, shrink_all_)
 
 _COMPILED = {}
 
@@ -102,7 +123,7 @@ def compiled_kernels():
     if "k" not in _COMPILED:
         kernels = None
         try:
-            kernels = Kernels(*(_Compiled(f) for f in (setup, evaluate, factor, shrink_)))
+            kernels = Kernels(*(_Compiled(f) for f in (setup_all, evaluate_all, factor_all, shrink_all_)))
         except Exception as exc:  # pragma: no cover - depends on the installation
             warnings.warn(f"ProxAdamW(fused=True): torch.compile is not usable ({exc}); the coupled prox "
                           "runs eagerly.", RuntimeWarning, stacklevel=3)

@@ -106,16 +106,6 @@ class _Block:
             pieces.append(piece)
         return pieces[0] if len(pieces) == 1 else torch.cat(pieces)
 
-    def is_view_of(self, w, params):
-        """Whether ``w`` (this block's :meth:`gather` of ``params``) is a view of one parameter
-        that covers this block's entries and only them (then it can be scaled in place)."""
-        if len(self.parts) != 1:
-            return False
-        part = self.parts[0]
-        p = params[part.member]
-        return (part.rows is None and part.mask is None and w._base is not None and w.numel() == p.numel()
-                and w.data_ptr() == p.data_ptr())
-
     def multiply_(self, params, factor):
         for part, a, b in _spans(self):
             part.multiply_(params[part.member], factor[a:b])
@@ -137,6 +127,12 @@ class RowBlocks:
         self.blocks = list(blocks.values())
         for block in self.blocks:
             block.finish()
+
+    def row_groups(self):
+        """Every row's group, the blocks (and their parts) in order."""
+        if getattr(self, "_row_groups", None) is None:
+            self._row_groups = torch.cat([block.row_group for block in self.blocks])
+        return self._row_groups
 
     def sums(self, rows_per_block, like):
         """Per group, the sum of the row values ``rows_per_block[b]`` (``(R_b,)`` each)."""
@@ -337,64 +333,51 @@ def _start(sq, ratio, tiny):
 
 
 def _fused_prox_(blocks, params, s_vec, denoms, kernels, max_iter):
-    """:func:`diagonal_prox_` with ``t_i = s_g/d_i`` on the block functions of
-    :mod:`penalized.nn.coupled_fused` (one pass per phase and block; no compaction)."""
+    """:func:`diagonal_prox_` with ``t_i = s_g/d_i`` on the list functions of
+    :mod:`penalized.nn.coupled_fused`: every part of every block as its own ``(n, L)`` matrix
+    (a view of the parameter where possible, no concatenation), one call per phase."""
     like = params[0]
     info = torch.finfo(like.dtype)
     n = blocks.n_groups
-    work = []
-    sq_rows, ratio_rows = [], []
+    ws, ds, views = [], [], []
     for block in blocks.blocks:
-        w = block.gather(params, 0.0, like)
-        d = block.gather(denoms, 1.0, like, masked=1.0)
-        s = s_vec[block.row_group].unsqueeze(1)
-        a, b = kernels.setup(w, d)
-        sq_rows.append(a)
-        ratio_rows.append(b)
-        work.append((block.row_group, w, d, s))
-    sq = blocks.sums(sq_rows, like)
-    ratio = blocks.sums(ratio_rows, like) / s_vec.square()
+        for part, _, _ in _spans(block):
+            p = params[part.member]
+            w, d = part.matrix(p), part.matrix(denoms[part.member].expand(part.shape))
+            view = part.rows is None and part.mask is None and w._base is not None and w.data_ptr() == p.data_ptr()
+            if part.mask is not None:
+                w, d = torch.where(part.mask, w, 0.0), torch.where(part.mask, d, 1.0)
+            ws.append(w)
+            ds.append(d)
+            views.append(view)
+    row_group = blocks.row_groups()
+    sizes = [w.shape[0] for w in ws]
+    ss = torch.split(s_vec[row_group].unsqueeze(1), sizes)
+    out = kernels.setup(ws, ds)
+    sq = torch.zeros(n, dtype=like.dtype, device=like.device).index_add_(0, row_group, torch.cat([a for a, _ in out]))
+    ratio = torch.zeros_like(sq).index_add_(0, row_group, torch.cat([b for _, b in out])) / s_vec.square()
     alive, norm, r = _start(sq, ratio, info.tiny)
     lo, hi = torch.zeros_like(norm), norm
     active = alive.clone()
-    rows = [_compact_rows(entry, active) for entry in work]
-    if bool(active.any()):
-        for _ in range(max_iter):
-            h = torch.zeros(n, dtype=like.dtype, device=like.device)
-            h3 = torch.zeros_like(h)
-            for row_group, w, d, s in rows:
-                if row_group.numel():
-                    a, b = kernels.evaluate(w, d, r[row_group].unsqueeze(1), s)
-                    h.index_add_(0, row_group, a)
-                    h3.index_add_(0, row_group, b)
-            r, lo, hi = _newton_update(r, h, h3, lo, hi, active, info)
-            if not bool(active.any()):
-                break
-            rows = [_compact_rows(entry, active) for entry in rows]
-    keep = torch.where(alive, r, 0.0)
-    base = torch.where(alive, r, 1.0)
-    for block, (row_group, w, d, s) in zip(blocks.blocks, work, strict=True):
-        args = (d, keep[row_group].unsqueeze(1), base[row_group].unsqueeze(1), s)
-        if block.is_view_of(w, params):
-            kernels.shrink_(w, *args)
-        else:
-            block.multiply_(params, kernels.factor(*args))
+    for _ in range(max_iter if bool(active.any()) else 0):
+        out = kernels.evaluate(ws, ds, torch.split(r[row_group].unsqueeze(1), sizes), ss)
+        h = torch.zeros_like(sq).index_add_(0, row_group, torch.cat([a for a, _ in out]))
+        h3 = torch.zeros_like(sq).index_add_(0, row_group, torch.cat([b for _, b in out]))
+        r, lo, hi = _newton_update(r, h, h3, lo, hi, active, info)
+        if not bool(active.any()):
+            break
+    keeps = torch.split(torch.where(alive, r, 0.0)[row_group].unsqueeze(1), sizes)
+    bases = torch.split(torch.where(alive, r, 1.0)[row_group].unsqueeze(1), sizes)
+    pick = [k for k, view in enumerate(views) if view]
+    if pick:
+        kernels.shrink_(*([x[k] for k in pick] for x in (ws, ds, keeps, bases, ss)))
+    rest = [k for k, view in enumerate(views) if not view]
+    if rest:
+        factors = kernels.factor(*([x[k] for k in rest] for x in (ds, keeps, bases, ss)))
+        parts = [part for block in blocks.blocks for part in block.parts]
+        for k, f in zip(rest, factors, strict=True):
+            parts[k].multiply_(params[parts[k].member], f)
     return params
-
-
-def _compact_rows(entry, active):
-    """The rows of still active groups (copies) once they are at most half of the block's rows;
-    at least two rows (a compiled kernel would specialize on one), extra rows being ignored
-    by the Newton update (it changes only the active groups)."""
-    row_group, w, d, s = entry
-    keep = active[row_group]
-    count = int(keep.sum())
-    if 2 * count > row_group.numel() or row_group.numel() <= 2:
-        return entry
-    sel = keep.nonzero().squeeze(1)
-    if count == 1:
-        sel = torch.cat([sel, (sel + 1) % row_group.numel()])
-    return row_group[sel], w[sel], d[sel], s[sel]
 
 
 def _sums(n, rows, values, like):
