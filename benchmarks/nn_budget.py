@@ -1,5 +1,9 @@
 """A size budget in one run against Torch-Pruning and HESSO at the same size, on the MNIST-1D CNN.
 
+``--arch resnet`` / ``--arch transformer`` run the same arms on the other nets of
+:mod:`benchmarks.nn_prune` (the transformer with ProxAdamW/AdamW, lr 3e-3, fine-tuning 1e-3;
+HESSO only on the CNN: its Conv → BatchNorm adapter removes nothing on the ResNet).
+
 Per seed (same initial weights and batch order for every arm, ProxSGD/SGD with momentum 0.9,
 lr 0.05 with a cosine decay to 0 over the run, batch 128, ``EPOCHS`` epochs in total for every arm):
 
