@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .multinomial_newton import _objective, _penalty, _scores
 from .results import _ROUNDING_FLOOR, SolverPlan, SolverResult
 
 BLOCK_FIRST = 300  # block epochs before Newton steps take over
@@ -51,25 +52,6 @@ def applies(problem, kp):
     penalty without bounds (group penalties across the classes go to the block solver)."""
     return (problem.datafit.code == problem.kernels.MULTINOMIAL and kp.groups is None and kp.convex
             and kp.code == 0 and not kp.bounded)
-
-
-def _scores(problem, W, b):
-    Z = np.asarray(problem.X @ W) + b
-    if problem.offset is not None:
-        Z += problem.offset
-    return Z
-
-
-def _objective(problem, Y, Z, W, kp):
-    top = Z.max(axis=1, keepdims=True)
-    lse = top[:, 0] + np.log(np.exp(Z - top).sum(1))
-    loss = float(problem.a @ (lse - (Y * Z).sum(1)))
-    return loss + _penalty(kp, W)
-
-
-def _penalty(kp, W):
-    l1, l2 = kp.params[0], kp.params[1]  # per feature: l1_j |w| + l2_j w² (the kernels' convention)
-    return float(l1 @ np.abs(W).sum(1) + l2 @ (W * W).sum(1))
 
 
 def _recentre(W, kp):
@@ -228,14 +210,27 @@ def _merge(first, second, epochs):
 
 def solve_hybrid(problem, kp, solve_blocks, solve, *, coef_init=None, intercept_init=None, tol=1e-4,
                  max_iter=1000, **options):
-    """Block steps for :data:`BLOCK_FIRST` epochs; if not converged, class-wise Newton steps
-    (:func:`solve_multinomial`) from there; if those stall above the tolerance, block steps again
-    with what is left of ``max_iter``."""
+    """Block steps for :data:`BLOCK_FIRST` epochs; if not converged, joint proximal Newton steps on
+    the true block Hessian where the working set is small (:mod:`.multinomial_newton`: they
+    converge on collinear features at small λ, where the others stall), else (or if those stop
+    short) class-wise Newton steps (:func:`solve_multinomial`); if those stall above the
+    tolerance, block steps again with what is left of ``max_iter``."""
     start = solve_blocks(problem, kp, coef_init=coef_init, intercept_init=intercept_init, tol=tol,
                          max_iter=min(max_iter, BLOCK_FIRST), **options)
     if start.converged or start.n_iter >= max_iter:
         return start
     epochs = start.n_iter
+    from . import multinomial_newton
+
+    if multinomial_newton.applies(problem, kp, start.coef):  # a small working set: the exact Hessian
+        joint = multinomial_newton.solve_joint_newton(problem, kp, coef_init=start.coef,
+                                                      intercept_init=start.intercept, tol=tol,
+                                                      max_iter=max_iter - epochs)
+        epochs += joint.n_iter
+        merged = _merge(start, joint, epochs)
+        if joint.converged or epochs >= max_iter:
+            return merged
+        start = merged
     newton = solve_multinomial(problem, kp, solve, coef_init=start.coef, intercept_init=start.intercept, tol=tol,
                                max_iter=max_iter - epochs, working_set=options.get("working_set", "auto"))
     epochs += newton.n_iter
