@@ -1,8 +1,8 @@
 """Proximal Newton for the multinomial log-loss on all classes at once (the true block Hessian).
 
-Where the block steps of :mod:`.blocks` (Böhning's curvature bound ``½``) have not converged,
-and the problem restricted to a working set is small, each outer iteration here builds the exact
-second-order model of ``L_data = Σ_i a_i CE(y_i, W x_i + b)`` at the current ``(W, b)``,
+Where the problem restricted to a working set is small (:data:`MAX_COORDS` coordinates), this is
+the multinomial's first solver (:func:`.multinomial.solve_hybrid`). Each outer iteration builds
+the exact second-order model of ``L_data = Σ_i a_i CE(y_i, W x_i + b)`` at the current ``(W, b)``,
 
     f + gᵀd + ½ dᵀHd,   H = Σ_i a_i J_iᵀ (diag(p_i) − p_i p_iᵀ) J_i,
 
@@ -18,9 +18,14 @@ small λ (flat directions) the iterations converge where the others stall.
 The model is written as the weighted least squares the Gram kernel takes: with
 ``t_i = (p_i − y_i) / p_i`` (``H_i t_i = p_i − y_i``: the residual sums to 0 over the classes),
 ``½ Σ a_i (z_i(v) − τ_i)ᵀ H_i (z_i(v) − τ_i)``, ``τ_i = z_i(u) − t_i``: ``G = H/2``,
-``c = (Hu − g)/2``, ``yy = ½ Σ a_i τ_iᵀ H_i τ_i``. The outer loop stops on the block certificate
-(:func:`.blocks.certify_blocks`: the duality gap, ≤ ``tol·L(0)``) over every feature; working-set
-features are added where that gradient violates the optimality conditions.
+``c = (Hu − g)/2``, ``yy = ½ Σ a_i τ_iᵀ H_i τ_i``.
+
+Along a path the Hessian is kept (on the problem) while the steps taken with it gain a factor
+:data:`REUSE_GAIN` on the certificate, and rebuilt otherwise (or when the working set changes,
+or a kept one yields no descent): any PSD model whose range holds the gradient gives a descent
+direction, and the line search keeps every step monotone. The outer loop stops on the block
+certificate (:func:`.blocks.certify_blocks`: the duality gap, ≤ ``tol·L(0)``) over every
+feature; working-set features are added where the gradient violates their optimality conditions.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ ARMIJO = 1e-4
 MAX_HALVINGS = 40
 STALL_STEPS = 25  # Newton steps without halving the certificate: stop (rounding)
 MIN_PROB = 1e-300
+REUSE_GAIN = 0.25  # a kept Hessian is rebuilt once a step with it gains less than this factor
 
 
 def applies(problem, kp, coef):
@@ -78,27 +84,34 @@ def _design(problem, S):
     return X
 
 
-def _model(problem, Xs, P, Y, Zlin, u):
-    """``(G, c, yy, g)`` of the Newton model on the coordinates ``u`` (feature-major: index
-    ``col·K + k``); see the module docstring."""
+def _hessian(problem, Xs, P):
+    """``H/2`` (Fortran-ordered) on the coordinates (feature-major: index ``col·K + k``)."""
     a = problem.a
-    n, K = P.shape
+    K = P.shape[1]
     m = Xs.shape[1]
     H = np.empty((m, K, m, K))
     for k in range(K):
         for q in range(k, K):
-            h = a * (P[:, k] * ((k == q) - P[:, q]))
+            h = (0.5 * a) * (P[:, k] * ((k == q) - P[:, q]))
             block = (Xs * h[:, None]).T @ Xs
             H[:, k, :, q] = block
             H[:, q, :, k] = block.T
-    H = H.reshape(m * K, m * K)
+    return np.asfortranarray(H.reshape(m * K, m * K))
+
+
+def _model(problem, Xs, P, Y, Zlin, u, G, Ph):
+    """``(c, yy, g)`` of the Newton model on the coordinates ``u`` with ``G = H/2``, the Hessian at
+    the probabilities ``Ph`` (the current ``P``, or those of an earlier step whose Hessian is
+    reused: any PSD ``H`` whose range holds ``g`` gives a model whose minimiser is a descent
+    direction); see the module docstring."""
+    a = problem.a
     R = P - Y
     g = (Xs.T @ (a[:, None] * R)).ravel()
-    c = 0.5 * (H @ u - g)
-    # ½ Σ a τᵀHτ with τ = Zlin − t, H_i t_i = r_i, t_iᵀ r_i = Σ_k r_ik² / p_ik
-    HZ = P * Zlin - P * (P * Zlin).sum(1, keepdims=True)
-    yy = 0.5 * float(a @ ((Zlin * HZ).sum(1) - 2.0 * (Zlin * R).sum(1) + (R * R / np.maximum(P, MIN_PROB)).sum(1)))
-    return np.asfortranarray(0.5 * H), c, yy, g
+    c = G @ u - 0.5 * g
+    # ½ Σ a τᵀH_iτ with τ = Zlin − t, H_i t_i = r_i for t_i = r_i / Ph_i (Σ_k r_ik = 0)
+    HZ = Ph * Zlin - Ph * (Ph * Zlin).sum(1, keepdims=True)
+    yy = 0.5 * float(a @ ((Zlin * HZ).sum(1) - 2.0 * (Zlin * R).sum(1) + (R * R / np.maximum(Ph, MIN_PROB)).sum(1)))
+    return c, yy, g
 
 
 def _kernel_params(kp, S, K, fit_intercept):
@@ -129,7 +142,7 @@ def solve_joint_newton(problem, kp, *, coef_init, intercept_init, tol=1e-4, max_
     """Minimise ``Σ a_i CE(y_i, W x_i + b) + penalty(W)`` (an elementwise elastic net) by joint
     proximal Newton steps; returns a :class:`SolverResult` (``n_iter``: the Newton steps plus the
     coordinate-descent epochs on the models, each O(size²))."""
-    from .blocks import block_penalty, certify_blocks, full_gradient
+    from .blocks import block_penalty, certify_blocks
 
     k = problem.kernels
     n, p = problem.n_samples, problem.n_features
@@ -143,6 +156,15 @@ def solve_joint_newton(problem, kp, *, coef_init, intercept_init, tol=1e-4, max_
     params[k.P_SUPPORT_COST] = 1.0
     params[k.P_FACE_SOLVES] = 4
     current = np.zeros(p, dtype=bool)
+    # the Hessian (its working set, H/2, the probabilities it was taken at, the certificate of the
+    # last step that used it) is kept along a path (the points' models differ little) while each
+    # step with it gains a factor REUSE_GAIN on the certificate
+    cache = problem.__dict__.setdefault("_joint_newton", {})
+    stored = cache.get("hessian")
+    if stored is not None and stored[2].shape != (n, K):
+        stored = None
+    if stored is not None:
+        stored = stored[:3] + (np.inf,)
     epochs, steps, best, since_best = 0, 0, np.inf, 0
     while True:
         cert = certify_blocks(problem, bkp, W.T, b if problem.fit_intercept else 0.0)
@@ -157,20 +179,23 @@ def solve_joint_newton(problem, kp, *, coef_init, intercept_init, tol=1e-4, max_
             break
         Z = _scores(problem, W, b)
         P = _probabilities(Z)
-        Gfull = np.zeros((p, K))
         if not current.all():
-            from .blocks import _block_state
-
-            Zs, Bs = _block_state(problem, W, b)
-            full_gradient(problem, Y, Zs, Bs, Gfull, np.empty((n, K)), np.empty(K))
-        current = _working_set(W, Gfull, kp, current) if not current.all() else current
+            Gfull = np.asarray(problem.X.T @ (problem.a[:, None] * (P - Y)))  # (uncentred: to rank violators)
+            current = _working_set(W, Gfull, kp, current)
         S = np.flatnonzero(current)
         if (S.size + 1) * K > MAX_COORDS:
             break
         Xs = _design(problem, S)
         u = np.concatenate([W[S].ravel(), b]) if problem.fit_intercept else W[S].ravel().copy()
         Zlin = Z - (problem.offset if problem.offset is not None else 0.0)
-        G, c, yy, g = _model(problem, Xs, P, Y, Zlin, u)
+        key = S.tobytes()
+        fresh = stored is None or stored[0] != key or not certificate < REUSE_GAIN * stored[3]
+        if fresh:
+            stored = (key, _hessian(problem, Xs, P), P, certificate)  # a new Hessian: the last one was slow
+        else:
+            stored = stored[:3] + (certificate,)
+        G, Ph = stored[1], stored[2]
+        c, yy, g = _model(problem, Xs, P, Y, Zlin, u, G, Ph)
         v = u.copy()
         gv = G @ v
         inner = max(0.1 * certificate, 0.1 * threshold)
@@ -186,22 +211,31 @@ def solve_joint_newton(problem, kp, *, coef_init, intercept_init, tol=1e-4, max_
         objective = cert.objective
         pen_old = _penalty(kp, W)
         decrease = float(g @ d) + _penalty(kp, Wn) - pen_old
+        # near the optimum the certificate is first-order in the step, the objective's decrease second-
+        # order: steps whose decrease is below the objective's rounding are taken (as in .newton_blocks)
         rounding = 64 * np.finfo(np.float64).eps * max(abs(objective), 1.0)
-        if not decrease < -rounding:
+        if not decrease < rounding:
+            if not fresh:  # a kept Hessian: try the current one before concluding
+                stored = None
+                continue
             break  # the model sees no descent: optimal to rounding on this working set
         t = 1.0
         for _ in range(MAX_HALVINGS):
             Wt = W.copy()
             Wt[S] += t * dW
             trial = _objective(problem, Y, Z + t * dZ, Wt, kp)
-            if trial <= objective + ARMIJO * t * decrease:
+            if trial <= objective + ARMIJO * t * min(decrease, 0.0) + rounding:
                 break
             t *= 0.5
         else:
+            if not fresh:
+                stored = None
+                continue
             break
         W, b, steps = Wt, b + t * db, steps + 1
         if problem.fit_intercept:
             b -= b.mean()
+        cache["hessian"] = stored
     plan = SolverPlan(datafit=problem.datafit.name or type(problem.datafit).__name__, penalty=kp.name,
                       method="proximal Newton on all classes (true block Hessian), coordinate descent on its Gram "
                              "matrix, line search", working_sets="on", gram=True, anderson_k=0, support_steps=True,
