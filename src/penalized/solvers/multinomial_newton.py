@@ -35,6 +35,7 @@ import numpy as np
 from .results import _ROUNDING_FLOOR, SolverPlan, SolverResult
 
 MAX_COORDS = 600  # (working-set features + 1) × classes: larger models go to the class-wise steps
+MAX_DESIGN = 1 << 24  # samples × (working-set features + 1): the dense copy of those columns (128 MB)
 ARMIJO = 1e-4
 MAX_HALVINGS = 40
 STALL_STEPS = 25  # Newton steps without halving the certificate: stop (rounding)
@@ -46,9 +47,9 @@ REUSE_GAIN = 0.25  # a kept Hessian is rebuilt once a step with it gains less th
 def applies(problem, kp, coef):
     """Whether the joint model is small enough at ``coef`` (K, p): its working set times classes."""
     K = coef.shape[0]
-    size = int(np.count_nonzero(np.abs(coef).sum(0))) + 1
+    size = min(2 * (int(np.count_nonzero(np.abs(coef).sum(0))) + 1), problem.n_features) + 1
     return problem.datafit.code == problem.kernels.MULTINOMIAL and kp.groups is None and kp.code == 0 \
-        and not kp.bounded and (min(2 * size, problem.n_features) + 1) * K <= MAX_COORDS
+        and not kp.bounded and size * K <= MAX_COORDS and problem.n_samples * size <= MAX_DESIGN
 
 
 def _scores(problem, W, b):
@@ -184,7 +185,7 @@ def solve_joint_newton(problem, kp, *, coef_init, intercept_init, tol=1e-4, max_
             Gfull = np.asarray(problem.X.T @ (problem.a[:, None] * (P - Y)))  # (uncentred: to rank violators)
             current = _working_set(W, Gfull, kp, current)
         S = np.flatnonzero(current)
-        if (S.size + 1) * K > MAX_COORDS:
+        if (S.size + 1) * K > MAX_COORDS or n * (S.size + 1) > MAX_DESIGN:
             break
         Xs = _design(problem, S)
         u = np.concatenate([W[S].ravel(), b]) if problem.fit_intercept else W[S].ravel().copy()
