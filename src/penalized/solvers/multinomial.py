@@ -211,7 +211,7 @@ def _merge(first, second, epochs):
 
 def solve_hybrid(problem, kp, solve_blocks, solve, *, coef_init=None, intercept_init=None, tol=1e-4,
                  max_iter=1000, **options):
-    """Where the working set times the classes is small (:func:`.multinomial_newton.applies`), joint
+    """With an L1 part, where the working set times the classes is small (:func:`.multinomial_newton.applies`), joint
     proximal Newton steps on the true block Hessian first (:mod:`.multinomial_newton`: few steps
     per point of a path, and they converge on collinear features at small λ, where the others
     stall). Then, if not converged, block steps for :data:`BLOCK_FIRST` epochs; then the joint
@@ -223,7 +223,9 @@ def solve_hybrid(problem, kp, solve_blocks, solve, *, coef_init=None, intercept_
     K = np.asarray(problem.y).reshape(problem.n_samples, -1).shape[1]
     first = np.zeros((K, problem.n_features)) if coef_init is None else np.asarray(coef_init).reshape(K, -1)
     joint = None
-    if multinomial_newton.applies(problem, kp, first):  # a small working set: the exact Hessian first
+    # a small working set with an L1 part: the exact Hessian first (a smooth L2-only model keeps the
+    # block steps first: their last digits make weighted and repeated fits agree beyond tol)
+    if np.any(kp.params[0] > 0) and multinomial_newton.applies(problem, kp, first):
         b0 = problem.null_intercept if intercept_init is None else intercept_init
         joint = multinomial_newton.solve_joint_newton(problem, kp, coef_init=first, intercept_init=b0, tol=tol,
                                                       max_iter=max_iter)
