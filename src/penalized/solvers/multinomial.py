@@ -1,8 +1,9 @@
 """Proximal Newton for the multinomial log-loss with an elementwise penalty (L1, L2, L1L2).
 
-:func:`solve_hybrid` (what :func:`.coordinate_descent.solve` runs for this problem) first takes the
-block solver's steps, which are fast at moderate λ; if they have not converged after
-:data:`BLOCK_FIRST` epochs it switches to the class-wise Newton steps below, and back to block
+:func:`solve_hybrid` (what :func:`.coordinate_descent.solve` runs for this problem) first takes
+joint proximal Newton steps on all classes (:mod:`.multinomial_newton`) where the working set is
+small, then the block solver's steps; if those have not converged after :data:`BLOCK_FIRST`
+epochs it switches to Newton steps (joint, or the class-wise ones below), and back to block
 steps for the last digits if Newton stalls at rounding.
 
 The block solver (:mod:`.blocks`) steps with the Böhning bound ``½ I`` on the Hessian of the
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .multinomial_newton import _objective, _penalty, _scores
 from .results import _ROUNDING_FLOOR, SolverPlan, SolverResult
 
 BLOCK_FIRST = 300  # block epochs before Newton steps take over
@@ -51,25 +53,6 @@ def applies(problem, kp):
     penalty without bounds (group penalties across the classes go to the block solver)."""
     return (problem.datafit.code == problem.kernels.MULTINOMIAL and kp.groups is None and kp.convex
             and kp.code == 0 and not kp.bounded)
-
-
-def _scores(problem, W, b):
-    Z = np.asarray(problem.X @ W) + b
-    if problem.offset is not None:
-        Z += problem.offset
-    return Z
-
-
-def _objective(problem, Y, Z, W, kp):
-    top = Z.max(axis=1, keepdims=True)
-    lse = top[:, 0] + np.log(np.exp(Z - top).sum(1))
-    loss = float(problem.a @ (lse - (Y * Z).sum(1)))
-    return loss + _penalty(kp, W)
-
-
-def _penalty(kp, W):
-    l1, l2 = kp.params[0], kp.params[1]  # per feature: l1_j |w| + l2_j w² (the kernels' convention)
-    return float(l1 @ np.abs(W).sum(1) + l2 @ (W * W).sum(1))
 
 
 def _recentre(W, kp):
@@ -228,14 +211,43 @@ def _merge(first, second, epochs):
 
 def solve_hybrid(problem, kp, solve_blocks, solve, *, coef_init=None, intercept_init=None, tol=1e-4,
                  max_iter=1000, **options):
-    """Block steps for :data:`BLOCK_FIRST` epochs; if not converged, class-wise Newton steps
-    (:func:`solve_multinomial`) from there; if those stall above the tolerance, block steps again
-    with what is left of ``max_iter``."""
+    """With an L1 part, where the working set times the classes is small (:func:`.multinomial_newton.applies`), joint
+    proximal Newton steps on the true block Hessian first (:mod:`.multinomial_newton`: few steps
+    per point of a path, and they converge on collinear features at small λ, where the others
+    stall). Then, if not converged, block steps for :data:`BLOCK_FIRST` epochs; then the joint
+    steps if they were not tried, else (or if those stop short) class-wise Newton steps
+    (:func:`solve_multinomial`); if those stall above the tolerance, block steps again with what
+    is left of ``max_iter``."""
+    from . import multinomial_newton
+
+    K = np.asarray(problem.y).reshape(problem.n_samples, -1).shape[1]
+    first = np.zeros((K, problem.n_features)) if coef_init is None else np.asarray(coef_init).reshape(K, -1)
+    joint = None
+    # a small working set with an L1 part: the exact Hessian first (a smooth L2-only model keeps the
+    # block steps first: their last digits make weighted and repeated fits agree beyond tol)
+    if np.any(kp.params[0] > 0) and multinomial_newton.applies(problem, kp, first):
+        b0 = problem.null_intercept if intercept_init is None else intercept_init
+        joint = multinomial_newton.solve_joint_newton(problem, kp, coef_init=first, intercept_init=b0, tol=tol,
+                                                      max_iter=max_iter)
+        if joint.converged or joint.n_iter >= max_iter:
+            return joint
+        coef_init, intercept_init = joint.coef, joint.intercept
     start = solve_blocks(problem, kp, coef_init=coef_init, intercept_init=intercept_init, tol=tol,
-                         max_iter=min(max_iter, BLOCK_FIRST), **options)
+                         max_iter=min(max_iter - (joint.n_iter if joint else 0), BLOCK_FIRST), **options)
+    if joint is not None:
+        start = _merge(joint, start, joint.n_iter + start.n_iter)
     if start.converged or start.n_iter >= max_iter:
         return start
     epochs = start.n_iter
+    if joint is None and multinomial_newton.applies(problem, kp, start.coef):
+        joint = multinomial_newton.solve_joint_newton(problem, kp, coef_init=start.coef,
+                                                      intercept_init=start.intercept, tol=tol,
+                                                      max_iter=max_iter - epochs)
+        epochs += joint.n_iter
+        merged = _merge(start, joint, epochs)
+        if joint.converged or epochs >= max_iter:
+            return merged
+        start = merged
     newton = solve_multinomial(problem, kp, solve, coef_init=start.coef, intercept_init=start.intercept, tol=tol,
                                max_iter=max_iter - epochs, working_set=options.get("working_set", "auto"))
     epochs += newton.n_iter

@@ -73,12 +73,18 @@ from .block_datafits import (
     block_sample_gap,
     sample_grad_block,
 )
-from .block_matrix import _resid_dot, col_axpy_block, col_dot_block, col_dot_block_weighted, group_lipschitz
+from .block_matrix import (
+    _resid_dot,
+    col_axpy_block,
+    col_axpy_block_weighted,
+    col_dot_block,
+    col_dot_block_weighted,
+    group_lipschitz,
+)
 from .blocks import (
     _block_anderson,
     _block_epoch_end,
     _block_epoch_start,
-    _bohning_derivatives,
     block_certificate,
     block_epoch,
     block_violations,
@@ -246,10 +252,11 @@ __all__ = [
     "sample_gap", "datafit_value", "weighted_derivatives", "intercept_curvature",
     "sparse_coordinate_gradient", "dense_coordinate_gradient", "gradient", "block_curvature",
     "sample_grad_block", "block_loss", "block_sample_gap", "block_derivatives", "block_gradient",
-    "col_dot_block", "col_axpy_block", "group_lipschitz", "col_dot_block_weighted", "_resid_dot",
+    "col_dot_block", "col_axpy_block", "col_axpy_block_weighted", "group_lipschitz", "col_dot_block_weighted",
+    "_resid_dot",
     "block_prox", "group_violation", "group_dual_scaling", "group_gap_term", "_group_view",
     "block_penalty_value", "_group_exact_steps", "block_penalty_groups", "block_certificate",
-    "block_violations", "block_epoch", "_block_epoch_start", "_bohning_derivatives", "_block_epoch_end",
+    "block_violations", "block_epoch", "_block_epoch_start", "_block_epoch_end",
     "_block_anderson", "solve_blocks_subproblem", "berhu_value", "berhu_slope", "berhu_prox", "berhu_change",
     "berhu_conjugate_argmax", "prox_enet", "enet_plain", "enet_plain_all", "coordinate_gap",
     "plain_coordinate_gap", "plain_dual_scaling", "mcp_value", "scad_value", "pen_convex",

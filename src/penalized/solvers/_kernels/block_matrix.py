@@ -7,36 +7,47 @@ from .base import _JIT, _JIT_FAST, njit
 
 @njit(**_JIT_FAST)
 def col_dot_block(X, Xd, Xi, Xp, sparse, j, D, m, out):
-    """``out_k = Σ_i (x_ij − m) D_ik`` (dense) or ``Σ_i x_ij D_ik`` (sparse)."""
+    """``out_k = Σ_i (x_ij − m) D_ik`` (dense) or ``Σ_i x_ij D_ik`` (sparse). One output at a time:
+    with ``D`` Fortran-ordered (the block solver's layout) each is a contiguous, vectorised dot."""
     K = out.shape[0]
     for k in range(K):
-        out[k] = 0.0
-    if sparse:
-        for q in range(Xp[j], Xp[j + 1]):
-            i = Xi[q]
-            for k in range(K):
-                out[k] += Xd[q] * D[i, k]
-    else:
-        for i in range(X.shape[0]):
-            xv = X[i, j] - m
-            for k in range(K):
-                out[k] += xv * D[i, k]
+        s = 0.0
+        if sparse:
+            for q in range(Xp[j], Xp[j + 1]):
+                s += Xd[q] * D[Xi[q], k]
+        else:
+            for i in range(X.shape[0]):
+                s += (X[i, j] - m) * D[i, k]
+        out[k] = s
 
 
 @njit(**_JIT_FAST)
 def col_axpy_block(X, Xd, Xi, Xp, sparse, j, delta, V, m):
-    """``V_ik += (x_ij − m)·delta_k`` (dense) or ``x_ij·delta_k`` (sparse)."""
+    """``V_ik += (x_ij − m)·delta_k`` (dense) or ``x_ij·delta_k`` (sparse); one output at a time
+    (``V`` Fortran-ordered: contiguous columns)."""
     K = delta.shape[0]
-    if sparse:
-        for q in range(Xp[j], Xp[j + 1]):
-            i = Xi[q]
-            for k in range(K):
-                V[i, k] += Xd[q] * delta[k]
-    else:
+    for k in range(K):
+        d = delta[k]
+        if d == 0.0:
+            continue
+        if sparse:
+            for q in range(Xp[j], Xp[j + 1]):
+                V[Xi[q], k] += Xd[q] * d
+        else:
+            for i in range(X.shape[0]):
+                V[i, k] += (X[i, j] - m) * d
+
+
+@njit(**_JIT_FAST)
+def col_axpy_block_weighted(X, j, a, delta, V, m):
+    """``V_ik += a_i (x_ij − m)·delta_k`` (dense ``X``; ``V`` Fortran-ordered)."""
+    K = delta.shape[0]
+    for k in range(K):
+        d = delta[k]
+        if d == 0.0:
+            continue
         for i in range(X.shape[0]):
-            xv = X[i, j] - m
-            for k in range(K):
-                V[i, k] += xv * delta[k]
+            V[i, k] += a[i] * (X[i, j] - m) * d
 
 
 @njit(**_JIT)
@@ -94,14 +105,14 @@ def group_lipschitz(X, Xd, Xi, Xp, sparse, a, mu, gptr, gidx, curvature, out, hp
 
 @njit(**_JIT_FAST)
 def col_dot_block_weighted(X, j, a, R, m, out):
-    """``out_k = Σ_i (x_ij − m) a_i R_ik`` (dense ``X``)."""
+    """``out_k = Σ_i (x_ij − m) a_i R_ik`` (dense ``X``; ``R`` Fortran-ordered: one contiguous,
+    vectorised dot per output)."""
     K = out.shape[0]
     for k in range(K):
-        out[k] = 0.0
-    for i in range(X.shape[0]):
-        xv = (X[i, j] - m) * a[i]
-        for k in range(K):
-            out[k] += xv * R[i, k]
+        s = 0.0
+        for i in range(X.shape[0]):
+            s += (X[i, j] - m) * a[i] * R[i, k]
+        out[k] = s
 
 
 @njit(**_JIT_FAST)

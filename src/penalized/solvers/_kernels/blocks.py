@@ -12,7 +12,7 @@ from .block_datafits import (
     block_sample_gap,
     sample_grad_block,
 )
-from .block_matrix import _resid_dot, col_axpy_block, col_dot_block, col_dot_block_weighted
+from .block_matrix import _resid_dot, col_axpy_block, col_axpy_block_weighted, col_dot_block, col_dot_block_weighted
 from .matrix import col_axpy
 from .penalty_group import (
     _group_exact_steps,
@@ -152,27 +152,23 @@ def block_epoch(df, X, Xd, Xi, Xp, sparse, Y, a, Z, B, W, groups, gptr, gidx, gl
     no_gram = np.empty(0)
     uniform = _block_epoch_start(Y, a, Z, B, R, gB, resid, sparse and squared and fit_intercept)
     moved = 0.0
-    r1 = R.reshape(n * K)  # K = 1: the residual as a contiguous vector
-    # The multinomial on dense X: the derivatives once per epoch (D0 at Z0), then each group's
+    r1 = R.T[0]  # K = 1: the residual as a contiguous vector (R is Fortran-ordered)
+    # The multinomial on dense X: the derivatives D0 at the epoch's start Z0, then each group's
     # gradient is that of Böhning's quadratic bound ½·a_i(I − 11ᵀ/K) on the softmax's Hessian
-    # around Z0 — a majorizer, so every step still lowers the objective — with no exp per group.
+    # around Z0 — a majorizer, so every step still lowers the objective — with no exp per group:
+    # D = D0 + ½·a(ΔZ − mean_k ΔZ), kept up to date as each group moves (linear in ΔZ).
     bohning = df == MULTINOMIAL and not sparse
-    D0 = np.empty((n, K) if bohning else (0, K))
-    Z0 = np.empty((n, K) if bohning else (0, K))
     if bohning:
         for i in range(n):
             sample_grad_block(df, Y, Z, B, i, tmp)
             for k in range(K):
-                D0[i, k] = a[i] * tmp[k]
-                Z0[i, k] = Z[i, k]
+                D[i, k] = a[i] * tmp[k]
     for g in groups:
         start = gptr[g]
         size = gptr[g + 1] - start
         if size == 0 or LG[g] <= 0.0:
             continue
-        if bohning:
-            _bohning_derivatives(a, Z, Z0, D0, D)
-        elif not resid:
+        if not (resid or bohning):
             if sparse:  # the rows each column touches
                 for t in range(size):
                     j = gidx[start + t]
@@ -230,6 +226,14 @@ def block_epoch(df, X, Xd, Xi, Xp, sparse, Y, a, Z, B, W, groups, gptr, gidx, gl
                     col_axpy_block(X, Xd, Xi, Xp, sparse, j, delta, R, mu[j])
             else:
                 col_axpy_block(X, Xd, Xi, Xp, sparse, j, delta, Z, mu[j])
+                if bohning:
+                    shift = 0.0
+                    for k in range(K):
+                        shift += delta[k]
+                    shift /= K
+                    for k in range(K):
+                        delta[k] = 0.5 * (delta[k] - shift)
+                    col_axpy_block_weighted(X, j, a, delta, D, mu[j])
                 if sparse and squared and fit_intercept:
                     for k in range(K):
                         B[k] -= mu[j] * delta[k]
@@ -257,19 +261,6 @@ def _block_epoch_start(Y, a, Z, B, R, gB, resid, sparse_centred):
             for k in range(K):
                 gB[k] -= 2.0 * a[i] * (Y[i, k] - Z[i, k] - B[k])
     return uniform
-
-
-@njit(**_JIT)
-def _bohning_derivatives(a, Z, Z0, D0, D):
-    """The multinomial's derivatives ``D`` from Böhning's bound around ``Z0`` (``D0`` there)."""
-    n, K = Z.shape
-    for i in range(n):
-        shift = 0.0
-        for k in range(K):
-            shift += Z[i, k] - Z0[i, k]
-        shift /= K
-        for k in range(K):
-            D[i, k] = D0[i, k] + 0.5 * a[i] * (Z[i, k] - Z0[i, k] - shift)
 
 
 @njit(**_JIT)
@@ -346,8 +337,13 @@ def solve_blocks_subproblem(df, X, Xd, Xi, Xp, sparse, Y, a, Z, B, W, groups, gp
 
     Returns ``(epochs, gap, stationarity)`` of the restricted problem at exit."""
     n, K = Z.shape
-    D = np.empty((n, K))
-    R = np.empty((n, K))
+    # The state Fortran-ordered inside (copied back at exit): the column kernels then run one
+    # contiguous, vectorised pass per output instead of a strided one over the K outputs.
+    Zc = Z
+    Z = np.ascontiguousarray(Zc.T).T
+    Y = np.ascontiguousarray(Y.T).T
+    D = np.empty((K, n)).T
+    R = np.empty((K, n)).T
     gB = np.empty(K)
     feats = np.empty(gidx.shape[0], dtype=np.int64)
     m = 0
@@ -362,7 +358,7 @@ def solve_blocks_subproblem(df, X, Xd, Xi, Xp, sparse, Y, a, Z, B, W, groups, gp
     ratio = 1.0
     hist = np.empty((anderson_k + 1, m * K + K))
     Wtry = np.empty_like(W) if anderson_k > 0 else np.empty((1, K))
-    Ztry = np.empty_like(Z) if anderson_k > 0 else np.empty((1, K))
+    Ztry = np.empty((K, n)).T if anderson_k > 0 else np.empty((K, 1)).T
     slot = 0
     while epoch < max_epochs:
         moved = block_epoch(df, X, Xd, Xi, Xp, sparse, Y, a, Z, B, W, groups, gptr, gidx, glam, LG, P, mu,
@@ -388,4 +384,5 @@ def solve_blocks_subproblem(df, X, Xd, Xi, Xp, sparse, Y, a, Z, B, W, groups, gp
                 break
             if moved > 0.0:
                 ratio = max(1.0, (gap + stationarity) / moved)
+    Zc[:, :] = Z
     return epoch, gap, stationarity
