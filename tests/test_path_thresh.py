@@ -104,3 +104,21 @@ def test_lasso_cv_takes_thresh():
     assert est.lam_ == tight.lam_
     enet = pz.ElasticNetCV(n_lambdas=10, cv=3, tol=1e-2, thresh=1e-10).fit(X, y)
     assert enet.get_params()["thresh"] == 1e-10
+
+
+def test_gram_route_with_thresh_matches_sklearn():
+    # few features, many samples: the solve starts on the Gram matrix, then checks X̃w (refreshed
+    # after the Gram solve: the rule's epochs must run on the residual of the Gram solution)
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(600, 12))
+    y = X[:, :4] @ np.array([1.0, -2.0, 0.5, 1.5]) + 0.3 * rng.normal(size=600)
+    problem = LinearProblem.build(X, y, SquaredError(), None, True)
+    lam_max = pz.lambda_max(X, y)
+    w, b = None, None
+    for lam in lam_max * np.geomspace(0.9, 0.01, 6):
+        res = solve(problem, pz.L1(lam), coef_init=w, intercept_init=b, tol=1e-2, thresh=1e-12)
+        assert res.plan.gram
+        f = _objective(X, y, res.coef, res.intercept, lam)
+        f_star = _sklearn_optimum(X, y, lam)
+        assert -1e-12 <= f - f_star <= 1e-10 * np.var(y)
+        w, b = res.coef, res.intercept

@@ -351,6 +351,9 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
         if problem.fit_intercept:
             b = problem.null_intercept  # b' = Σ a y: exact in centred coordinates
     refreshed_at = 0
+    if use_gram:  # the Gram solve moved w, not X̃w: every later check and epoch reads X̃w
+        problem.refresh(w, zx)
+        refreshed_at = epochs
     last_certificate = np.inf
     at_rounding = False
     rounding_certificate = np.inf
