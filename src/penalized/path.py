@@ -617,14 +617,7 @@ def regularization_path(X, y, penalty="l1", *, l1_ratio=0.5, weights=None, dataf
         End the path before the first point at which more than ``pmax`` features have ever been
         non-zero (glmnet's ``pmax``).
     thresh : float, optional
-        glmnet's convergence rule, on top of the certificate: each point also runs coordinate-descent
-        epochs until one moves the coefficients by ``Σ_j L_j Δ_j² ≤ thresh·L(0)`` (``L_j`` the
-        coordinate's curvature bound; glmnet's ``thresh``, default 1e-7 there, bounds the largest
-        term). The certificate still bounds every point's suboptimality by ``tol``; with a loose
-        ``tol`` (say 1e-2) this rule makes the points as close to the optimum as glmnet's where the
-        duality gap certifies late (near-interpolating paths, p > n). Default None: off.
-        Coordinate-descent solves only (the squared error and the other data fits' first-order
-        solves; not proximal Newton nor the Gram route).
+        glmnet's convergence rule on top of the certificate (None: off; see :func:`penalized.solvers.solve`).
 
     Returns
     -------
@@ -664,15 +657,12 @@ def regularization_path(X, y, penalty="l1", *, l1_ratio=0.5, weights=None, dataf
         reported = st.reported_penalty(reported)
     grid, lam_max, start = _path_grid(lambdas, n_lambdas, eps, X, y, datafit, unit, sample_weight, fit_intercept,
                                       tol, box, offset)
-    early = _check_early_stop(early_stop, lambdas is None)
-    dfmax, pmax = v.check_max_features(dfmax, "dfmax"), v.check_max_features(pmax, "pmax")
-    thresh = check_thresh(thresh)
+    early, dfmax, pmax = _check_early_stop(early_stop, lambdas is None), *_check_max_features(dfmax, pmax)
     with single_threaded_blas():
         arrays = solve_path(X, y, datafit, unit, grid, sample_weight=sample_weight, start=start,
-                            fit_intercept=fit_intercept, tol=tol, max_iter=max_iter, screening=screening,
-                            bounds=box, offset=offset, early_stop=early, dfmax=dfmax, pmax=pmax, thresh=thresh)
-    if st is not None:
-        arrays = path_arrays_to_original(arrays, st)
+                            fit_intercept=fit_intercept, tol=tol, max_iter=max_iter, screening=screening, bounds=box,
+                            offset=offset, early_stop=early, dfmax=dfmax, pmax=pmax, thresh=check_thresh(thresh))
+    arrays = arrays if st is None else path_arrays_to_original(arrays, st)
     if not arrays.converged.all():
         warnings.warn(convergence_message("regularization_path", arrays.certificates, arrays.thresholds,
                                           arrays.converged, grid[:len(arrays.converged)], tol, max_iter),
@@ -704,6 +694,10 @@ def _path_grid(lambdas, n_lambdas, eps, X, y, datafit, unit, sample_weight, fit_
     with single_threaded_blas():
         lam_max, _, start = _lambda_max(X, y, datafit, unit, sample_weight, fit_intercept, tol, box, offset)
     return lambda_grid(lam_max, n_lambdas, default_eps(*X.shape) if eps is None else eps), lam_max, start
+
+
+def _check_max_features(dfmax, pmax):
+    return v.check_max_features(dfmax, "dfmax"), v.check_max_features(pmax, "pmax")
 
 
 def check_thresh(thresh):
