@@ -228,7 +228,7 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
         the working set where glmnet takes the largest term). With a loose ``tol`` the
         certificate still bounds the suboptimality; this rule keeps the solution as close to the
         optimum as glmnet's where the duality gap certifies late (near interpolation).
-        Coordinate-descent sub-problems only (not proximal Newton nor the Gram route).
+        With proximal Newton the movement is that of the last accepted step (``t²·Σ L_j δ_j²``).
 
     Returns
     -------
@@ -318,7 +318,7 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
     params[k.P_DUAL_K] = float(_check_dual_k(dual_extrapolation))
     move_tol = _check_thresh(thresh) * problem.null_loss
     params[k.P_MOVE_TOL] = move_tol
-    move_rule = move_tol > 0.0 and not choice["use_newton"]  # glmnet's rule (coordinate descent only)
+    move_rule = move_tol > 0.0  # glmnet's rule
     moved_ok = not move_rule
     last_ws = None  # the last sub-problem's working set
     # the predictor of the best dual point seen (first the warm start's: on a path, the previous
@@ -437,6 +437,7 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
                 min(max_iter - epochs, INNER_EPOCHS), grad, support_max, params, dual_z)
             # no Newton step accepted twice in a row: the rounding level is reached
             stalled = stalled + 1 if steps == 0 else 0
+            moved_ok = not move_rule or params[k.P_LAST_MOVE] <= move_tol
         else:
             b, inner_epochs, sub_gap, sub_stationarity, steps, won = k.solve_subproblem(
                 code, *kX, y, a, zx, b, w, ws, L, pen, P, mu, problem.fit_intercept,
