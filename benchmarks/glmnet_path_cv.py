@@ -20,7 +20,10 @@ path for each library, so a faster time at a worse accuracy is visible as such.
 ``regularization_path`` / ``LassoCV``: each point runs epochs until one moves by
 ``Σ L_jΔ_j² ≤ thresh·L(0)``) on top of its certificate ``≤ tol·L(0)``; the table's tol column then
 reads ``tol + thresh``. Gaussian rows only (the binomial rows run without it: on proximal Newton
-one more step overshoots the rule by orders of magnitude, at the cost of a tight ``tol``).
+one more step overshoots the rule by orders of magnitude, at the cost of a tight ``tol``), and not
+the tall design (its covariance-method path ignores the rule). The documented ``thresh`` rows:
+``--designs sparse --families gaussian --tols 1e-2 --thresh 1e-5`` and ``--designs dense
+--families gaussian --tols 1e-2 --thresh 3e-6`` (partial runs print their rows; paste them in).
 Times: median of ``--repeats`` runs after a warm-up, one BLAS thread (``benchmarks/__init__``).
 """
 

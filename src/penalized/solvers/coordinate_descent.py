@@ -229,6 +229,7 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
         certificate still bounds the suboptimality; this rule keeps the solution as close to the
         optimum as glmnet's where the duality gap certifies late (near interpolation).
         With proximal Newton the movement is that of the last accepted step (``t²·Σ L_j δ_j²``).
+        Paths on the covariance method (:mod:`penalized.solvers.gram_path`, tall designs) ignore it.
 
     Returns
     -------
