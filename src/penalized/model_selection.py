@@ -58,6 +58,7 @@ from .datafits import Poisson, SquaredError
 from .linear_model import LogisticRegression, MultiTaskLasso, PoissonRegressor, _Regressor
 from .path import (
     _lambda_max,
+    check_thresh,
     convergence_message,
     default_eps,
     lambda_grid,
@@ -272,7 +273,7 @@ class _PathCV:
             raise ValueError(f"{type(self).__name__}: relax=True refits without a penalty or constraints; it "
                              "takes no positive= or bounds=.")
         solver = dict(fit_intercept=self.fit_intercept, tol=self.tol, max_iter=self.max_iter,
-                      screening=self.screening)
+                      screening=self.screening, thresh=check_thresh(getattr(self, "thresh", None)))
         stops = _stopping_rules(self, X.shape[1])
         with single_threaded_blas():
             # one Gram product shared by the full path and every fold (the covariance method, where it pays)
@@ -524,6 +525,13 @@ _COMMON_PARAMS = """
         Seeds the shuffled folds of an int ``cv``.
 """
 
+_THRESH_PARAM = """    thresh : float, optional
+        glmnet's convergence rule on top of the certificate, on every path (the full data's and the
+        folds'): see :func:`penalized.regularization_path`. With a loose ``tol`` (1e-2) it keeps the
+        points about as close to the optimum as glmnet's where the duality gap certifies late
+        (near-interpolating paths, n_features > n_samples). Default None: off.
+"""
+
 _COMMON_ATTRIBUTES = """
     lambdas_ : ndarray (n_lambdas,)
         The grid (computed on the full data, shared by the folds).
@@ -575,7 +583,9 @@ class LassoCV(_RegressionPathCV):
         The γ grid for ``relax=True`` (sorted); default glmnet's ``(0, 0.25, 0.5, 0.75, 1)``.
         The 1-SE choice is the largest λ with some γ within one standard error of the best
         ``(λ, γ)``, and at that λ the largest such γ.
-
+"""
+        + _THRESH_PARAM
+        + """
     Attributes
     ----------"""
         + _COMMON_ATTRIBUTES
@@ -587,7 +597,8 @@ class LassoCV(_RegressionPathCV):
     def __init__(self, *, n_lambdas=100, eps=None, lambdas=None, weights=None, cv=10, scoring=None,
                  select="min", relax=False, gamma=None, positive=False, bounds=None, standardize=False,
                  fit_intercept=True, tol=1e-4, max_iter=1000, screening="auto", n_jobs=None,
-                 early_stop="auto", dfmax=None, pmax=None, keep=False, random_state=0):
+                 early_stop="auto", dfmax=None, pmax=None, keep=False, random_state=0, thresh=None):
+        self.thresh = thresh
         self.n_lambdas = n_lambdas
         self.eps = eps
         self.lambdas = lambdas
@@ -627,6 +638,7 @@ class ElasticNetCV(_RegressionPathCV):
     l1_ratio : float or list of floats in [0, 1], default=0.5
         ρ, or a grid of them to search (e.g. ``[.1, .5, .7, .9, .95, .99, 1]``)."""
         + _COMMON_PARAMS
+        + _THRESH_PARAM
         + """
     Attributes
     ----------"""
@@ -642,7 +654,8 @@ class ElasticNetCV(_RegressionPathCV):
     def __init__(self, *, l1_ratio=0.5, n_lambdas=100, eps=None, lambdas=None, weights=None, cv=10,
                  scoring=None, select="min", positive=False, bounds=None, standardize=False, fit_intercept=True,
                  tol=1e-4, max_iter=1000, screening="auto", n_jobs=None,
-                 early_stop="auto", dfmax=None, pmax=None, keep=False, random_state=0):
+                 early_stop="auto", dfmax=None, pmax=None, keep=False, random_state=0, thresh=None):
+        self.thresh = thresh
         self.l1_ratio = l1_ratio
         self.n_lambdas = n_lambdas
         self.eps = eps

@@ -270,7 +270,7 @@ def _columns(X, mask):
 
 def solve_path(X, y, datafit, unit, lambdas, *, sample_weight=None, fit_intercept=True, tol=1e-4,
                max_iter=1000, screening="auto", start=None, bounds=None, offset=None, early_stop=False,
-               dfmax=None, pmax=None, gram="auto"):
+               dfmax=None, pmax=None, gram="auto", thresh=0.0):
     """The path on validated data (``y`` already ±1 for the log-loss); no warnings.
 
     Point k minimises ``L_data + unit.scaled(lambdas[k])`` (within ``bounds``), started from
@@ -285,6 +285,8 @@ def solve_path(X, y, datafit, unit, lambdas, *, sample_weight=None, fit_intercep
     ``gram``: the covariance method for the squared error on tall designs (every λ solved on the
     Gram matrix computed once, :mod:`penalized.solvers.gram_path`): ``"auto"`` where it pays,
     ``True``, ``False``, or a training set's precomputed ``GramStats`` (CV folds).
+
+    ``thresh``: glmnet's convergence rule on top of the certificate (see :func:`regularization_path`).
     """
     from ._path_stop import PathStop
     from ._path_store import CoefRecorder
@@ -303,7 +305,10 @@ def solve_path(X, y, datafit, unit, lambdas, *, sample_weight=None, fit_intercep
     # the penalty's value at a point: coefficients (p,) or, for K outputs, (p, K) (features first)
     pen_value = (lambda penalty, coef: penalty.value(coef)) if K == 1 else (
         lambda penalty, coef: penalty.value(coef.T))
+    if thresh:  # glmnet's convergence rule on every coordinate-descent solve of the path
+        solve = functools.partial(solve, thresh=thresh)
     reduced = _ReducedProblems(X, y, datafit, unit, sample_weight, fit_intercept, tol, max_iter, bounds, offset)
+    reduced._solve = solve
     always = reduced.always  # features never exactly zero (unpenalized, pure L2): never screened out
     can_zero = not always.all()
     # Strong rules need coefficients the penalty can zero; the full problem is used otherwise.
@@ -344,7 +349,7 @@ def solve_path(X, y, datafit, unit, lambdas, *, sample_weight=None, fit_intercep
         tighter = stop.tighter_tol(i, loss, tol)
         if tighter is not None:  # the fdev rule may hold, but the certificate cannot tell: solve tighter
             w, b, cert, its_more, loss, grad = _resolve(problem, reduced, unit, lam, w, b, grad, tighter,
-                                                        max_iter, bounds, pen_value)
+                                                        max_iter, bounds, pen_value, solve)
             its += its_more
             ok = ok or cert <= thr
         out.dev_ratio[i] = stop.dev_ratio(loss)
@@ -363,12 +368,10 @@ def solve_path(X, y, datafit, unit, lambdas, *, sample_weight=None, fit_intercep
     return out.truncated(n_done, recorder.result(n_done))
 
 
-def _resolve(problem, reduced, unit, lam, w, b, grad, tol, max_iter, bounds, pen_value):
+def _resolve(problem, reduced, unit, lam, w, b, grad, tol, max_iter, bounds, pen_value, solve):
     """A point solved again from ``(w, b)`` to a tighter ``tol`` (on the full problem, or on the
     current reduced one when screening): ``(w, b, certificate, epochs, training loss, gradient)``."""
     if problem is not None:
-        from .solvers import solve
-
         penalty = unit.scaled(lam)
         solve_point = getattr(problem, "solve_point", None) or functools.partial(solve, problem)  # Gram or X
         res = solve_point(penalty, coef_init=w, intercept_init=b, tol=tol, max_iter=max_iter, bounds=bounds)
@@ -549,7 +552,7 @@ def _encode_target(datafit, y, sample_weight):
 def regularization_path(X, y, penalty="l1", *, l1_ratio=0.5, weights=None, datafit="squared_error",
                         lambdas=None, n_lambdas=100, eps=None, sample_weight=None, fit_intercept=True,
                         tol=1e-4, max_iter=1000, screening="auto", positive=False, bounds=None, offset=None,
-                        standardize=False, early_stop="auto", dfmax=None, pmax=None):
+                        standardize=False, early_stop="auto", dfmax=None, pmax=None, thresh=None):
     """Solutions of ``L_data(w, b) + λ·R(w)`` for a decreasing grid of λ, with warm starts.
 
     Parameters
@@ -613,6 +616,8 @@ def regularization_path(X, y, penalty="l1", *, l1_ratio=0.5, weights=None, dataf
     pmax : int, optional
         End the path before the first point at which more than ``pmax`` features have ever been
         non-zero (glmnet's ``pmax``).
+    thresh : float, optional
+        glmnet's convergence rule on top of the certificate (None: off; see :func:`penalized.solvers.solve`).
 
     Returns
     -------
@@ -626,7 +631,7 @@ def regularization_path(X, y, penalty="l1", *, l1_ratio=0.5, weights=None, dataf
     """
     if is_dask_collection(X):  # one pass, then the whole path in Gram mode (penalized.dask.cv)
         unsupported = dict(positive=positive, bounds=bounds, offset=offset, standardize=standardize, dfmax=dfmax,
-                           pmax=pmax, early_stop=early_stop)
+                           pmax=pmax, early_stop=early_stop, thresh=thresh)
         return _dask_path(X, y, penalty, unsupported, l1_ratio=l1_ratio, weights=weights, datafit=datafit,
                           lambdas=lambdas, n_lambdas=n_lambdas, eps=eps, sample_weight=sample_weight,
                           fit_intercept=fit_intercept, tol=tol, max_iter=max_iter, screening=screening)
@@ -652,14 +657,12 @@ def regularization_path(X, y, penalty="l1", *, l1_ratio=0.5, weights=None, dataf
         reported = st.reported_penalty(reported)
     grid, lam_max, start = _path_grid(lambdas, n_lambdas, eps, X, y, datafit, unit, sample_weight, fit_intercept,
                                       tol, box, offset)
-    early = _check_early_stop(early_stop, lambdas is None)
-    dfmax, pmax = v.check_max_features(dfmax, "dfmax"), v.check_max_features(pmax, "pmax")
+    early, dfmax, pmax = _check_early_stop(early_stop, lambdas is None), *_check_max_features(dfmax, pmax)
     with single_threaded_blas():
         arrays = solve_path(X, y, datafit, unit, grid, sample_weight=sample_weight, start=start,
-                            fit_intercept=fit_intercept, tol=tol, max_iter=max_iter, screening=screening,
-                            bounds=box, offset=offset, early_stop=early, dfmax=dfmax, pmax=pmax)
-    if st is not None:
-        arrays = path_arrays_to_original(arrays, st)
+                            fit_intercept=fit_intercept, tol=tol, max_iter=max_iter, screening=screening, bounds=box,
+                            offset=offset, early_stop=early, dfmax=dfmax, pmax=pmax, thresh=check_thresh(thresh))
+    arrays = arrays if st is None else path_arrays_to_original(arrays, st)
     if not arrays.converged.all():
         warnings.warn(convergence_message("regularization_path", arrays.certificates, arrays.thresholds,
                                           arrays.converged, grid[:len(arrays.converged)], tol, max_iter),
@@ -673,10 +676,10 @@ def _dask_path(X, y, penalty, unsupported, **options):
     options it does not take: any of them set raises NotImplementedError."""
     u = unsupported
     if u["positive"] or u["bounds"] is not None or u["offset"] is not None or u["standardize"] or \
-            u["dfmax"] is not None or u["pmax"] is not None or u["early_stop"] is True:
+            u["dfmax"] is not None or u["pmax"] is not None or u["early_stop"] is True or u["thresh"] is not None:
         raise NotImplementedError("regularization_path on Dask input runs the whole grid and takes no positive=, "
-                                  "bounds=, offset=, standardize=, dfmax=, pmax= or early_stop=True (compute X "
-                                  "to NumPy for them).")
+                                  "bounds=, offset=, standardize=, dfmax=, pmax=, thresh= or early_stop=True "
+                                  "(compute X to NumPy for them).")
     from .dask.cv import regularization_path as dask_path
 
     return dask_path(X, y, penalty, **options)
@@ -691,6 +694,20 @@ def _path_grid(lambdas, n_lambdas, eps, X, y, datafit, unit, sample_weight, fit_
     with single_threaded_blas():
         lam_max, _, start = _lambda_max(X, y, datafit, unit, sample_weight, fit_intercept, tol, box, offset)
     return lambda_grid(lam_max, n_lambdas, default_eps(*X.shape) if eps is None else eps), lam_max, start
+
+
+def _check_max_features(dfmax, pmax):
+    return v.check_max_features(dfmax, "dfmax"), v.check_max_features(pmax, "pmax")
+
+
+def check_thresh(thresh):
+    """``thresh`` resolved to a number (0: off): None or a finite number ≥ 0."""
+    if thresh is None:
+        return 0.0
+    if isinstance(thresh, (bool, np.bool_)) or not isinstance(thresh, (int, float, np.integer, np.floating)) or \
+            not np.isfinite(thresh) or thresh < 0:
+        raise ValueError(f"thresh must be None or a finite number >= 0, got {thresh!r}.")
+    return float(thresh)
 
 
 def _check_early_stop(early_stop, default_grid):

@@ -151,7 +151,7 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
           max_iter=1000, working_set="auto", anderson_k="auto", check_every=5, min_ws_size=50,
           screening=False, support_solve=True, initial_working_set=None, support_cost=1.0,
           face_solves=4, newton="auto", gram="auto", newton_forcing=0.3, inner_ratio=0.3, check_balance=1.0,
-          bounds=None, continuation="auto", dual_extrapolation=DUAL_K):
+          bounds=None, continuation="auto", dual_extrapolation=DUAL_K, thresh=0.0):
     """Minimise ``L_data(w, b) + penalty(w)`` on ``problem`` (subject to ``bounds``).
 
     Parameters
@@ -221,6 +221,15 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
         Salmon, "Celer", ICML 2018), and keeps the smallest gap: as valid (every feasible dual
         point bounds the suboptimality), and closer to the suboptimality where the rescaled
         residual is loose (near interpolation). 0: neither.
+    thresh : float
+        glmnet's convergence rule on top of the certificate (0: off): the solve stops only once
+        the certificate is ≤ ``tol·L(0)`` *and* the last coordinate-descent epoch moved the
+        coefficients by ``Σ_j L_j Δ_j² ≤ thresh·L(0)`` (glmnet's ``thresh``, with the sum over
+        the working set where glmnet takes the largest term). With a loose ``tol`` the
+        certificate still bounds the suboptimality; this rule keeps the solution as close to the
+        optimum as glmnet's where the duality gap certifies late (near interpolation).
+        With proximal Newton the movement is that of the last accepted step (``t²·Σ L_j δ_j²``).
+        Paths on the covariance method (:mod:`penalized.solvers.gram_path`, tall designs) ignore it.
 
     Returns
     -------
@@ -308,6 +317,11 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
     floor = (NEWTON_INNER_FLOOR if choice["use_newton"] or tol < TIGHT_TOL else INNER_FLOOR) * threshold
     params[k.P_TOL_FLOOR] = floor
     params[k.P_DUAL_K] = float(_check_dual_k(dual_extrapolation))
+    move_tol = _check_thresh(thresh) * problem.null_loss
+    params[k.P_MOVE_TOL] = move_tol
+    move_rule = move_tol > 0.0  # glmnet's rule
+    moved_ok = not move_rule
+    last_ws = None  # the last sub-problem's working set
     # the predictor of the best dual point seen (first the warm start's: on a path, the previous
     # solution's dual point, rescaled, is nearly optimal for the next λ)
     dual_points = pen == k.PEN_ENET and dual_extrapolation > 0
@@ -338,6 +352,9 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
         if problem.fit_intercept:
             b = problem.null_intercept  # b' = Σ a y: exact in centred coordinates
     refreshed_at = 0
+    if use_gram:  # the Gram solve moved w, not X̃w: every later check and epoch reads X̃w
+        problem.refresh(w, zx)
+        refreshed_at = epochs
     last_certificate = np.inf
     at_rounding = False
     rounding_certificate = np.inf
@@ -370,12 +387,16 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
                                                             stationarity, unpenalized)
             at_rounding = rounding_certificate <= threshold
         last_certificate = certificate
-        if (certificate <= threshold or at_rounding) and refreshed_at != epochs:
+        certified = certificate <= threshold and moved_ok
+        if certified and move_rule:  # glmnet's rule also needs every violator in the last working set
+            certified = _violators_covered(k, w, grad, pen, P, L, scores, idx, last_ws)
+            moved_ok = certified
+        if (certified or at_rounding) and refreshed_at != epochs:
             problem.refresh(w, zx)  # the verdict is on X̃w recomputed from w
             refreshed_at = epochs
             at_rounding = False
             continue
-        if certificate <= threshold or at_rounding or epochs >= max_iter or stalled >= 2:
+        if certified or at_rounding or epochs >= max_iter or stalled >= 2:
             if excluded and not full_check:  # the certificate of the whole problem decides
                 full_check = True
                 continue
@@ -403,6 +424,7 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
             ws = _working_set(k, w, grad, pen, P, L, active, unpenalized, scores, min_ws_size)
         else:
             ws = np.flatnonzero(active)
+        last_ws = ws
         # a working set covering most features: solve it to the end (the outer loop's
         # checks would only cost full gradients)
         partial = use_ws and 4 * ws.shape[0] < 3 * int(active.sum())
@@ -416,11 +438,13 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
                 min(max_iter - epochs, INNER_EPOCHS), grad, support_max, params, dual_z)
             # no Newton step accepted twice in a row: the rounding level is reached
             stalled = stalled + 1 if steps == 0 else 0
+            moved_ok = not move_rule or params[k.P_LAST_MOVE] <= move_tol
         else:
             b, inner_epochs, sub_gap, sub_stationarity, steps, won = k.solve_subproblem(
                 code, *kX, y, a, zx, b, w, ws, L, pen, P, mu, problem.fit_intercept,
                 inner_tol, min(max_iter - epochs, INNER_EPOCHS), anderson_k, check_every, grad, support_max,
                 params, dual_z)
+            moved_ok = not move_rule or params[k.P_LAST_MOVE] <= move_tol
         epochs += max(inner_epochs, 1)
         support_steps += steps
         if sub_gap + sub_stationarity <= threshold:  # the next check is likely the verdict: on X̃w from w
@@ -568,6 +592,24 @@ def gram_pays_off(n, p):
     """Heuristic for ``gram="auto"`` on a single fit: the ``n·p²`` Gram product (BLAS-3)
     must cost less than the dozen or so ``n·p`` coordinate-descent epochs it replaces."""
     return p <= GRAM_MAX_FEATURES and n >= GRAM_MIN_RATIO * p
+
+
+def _violators_covered(k, w, grad, pen, P, L, scores, idx, ws):
+    """Whether every feature of ``idx`` that violates its optimality condition was in the working
+    set ``ws`` of the last sub-problem (glmnet's KKT check before its convergence rule counts)."""
+    if ws is None:
+        return False
+    k.violations(w, grad, pen, P, L, scores)
+    outside = np.ones(scores.shape[0], dtype=bool)
+    outside[ws] = False
+    return not bool(np.any((scores[idx] > 0.0) & outside[idx]))
+
+
+def _check_thresh(value):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)) or \
+            not np.isfinite(value) or value < 0:
+        raise ValueError(f"thresh must be a finite number >= 0, got {value!r}")
+    return float(value)
 
 
 def _check_dual_k(value):

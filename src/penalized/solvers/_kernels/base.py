@@ -83,7 +83,14 @@ P_MODEL_ANDERSON = 6  # proximal Newton: Anderson depth on the models' coordinat
 P_DUAL_K = 7
 
 
-N_PARAMS = 8
+# glmnet's convergence rule on top of the certificate: a sub-problem stops only after an epoch
+# whose movement ``Σ L_j Δ_j²`` is ≤ ``params[P_MOVE_TOL]`` (0: off); it writes the movement of
+# its last epoch into ``params[P_LAST_MOVE]``.
+P_MOVE_TOL = 8
+P_LAST_MOVE = 9
+
+
+N_PARAMS = 10
 
 
 # The extrapolated dual point is tried only where the gap is within this factor of its target

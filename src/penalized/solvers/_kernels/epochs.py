@@ -12,6 +12,8 @@ from .base import (
     P_ANDERSON_AUTO,
     P_CHECK_COST,
     P_DUAL_K,
+    P_LAST_MOVE,
+    P_MOVE_TOL,
     P_SUPPORT_COST,
     P_TOL_FLOOR,
     PEN_ENET,
@@ -226,6 +228,9 @@ def solve_subproblem(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, pen, P, m
     best dual point seen (in and out), and a check whose gap is above its target also tries it and
     the extrapolation of the last ``K + 1`` predictors (:func:`improve_gap`), as long as these
     candidates have cost at most :data:`DUAL_SHARE` of the work.
+    With ``params[P_MOVE_TOL] = m > 0`` (glmnet's convergence rule on top of the certificate), a
+    sub-problem whose certificate is met goes on, without further checks, until an epoch moves by
+    ``Σ L_j Δ_j² ≤ m``; the last epoch's movement is written to ``params[P_LAST_MOVE]``.
     Returns ``(b, epochs, gap, stationarity, support_steps, won)`` of the restricted problem
     at exit (``won``: 1 when the last gap is that of ``dual_z``'s dual point, not the current one's).
     """
@@ -278,6 +283,9 @@ def solve_subproblem(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, pen, P, m
     work = 0.0  # entries read since the last support step
     ratio = 1.0  # certificate ÷ epoch movement, at the last check
     previous = 0.0  # the movement of the previous epoch
+    move_tol = params[P_MOVE_TOL]
+    settling = False  # certified: epochs go on until one moves by at most move_tol
+    moved = 0.0
     while epoch < max_epochs:
         work += epoch_cost
         spent += epoch_cost
@@ -346,6 +354,10 @@ def solve_subproblem(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, pen, P, m
                 slot += 1
         if dual_k > 0:
             recorded = record_predictor(zhist, recorded, y, zx, r, b, resid)
+        if settling:
+            if moved <= move_tol:
+                break
+            continue
         if check:
             if resid:
                 _residual_to_state(y, r, zx)
@@ -362,16 +374,23 @@ def solve_subproblem(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, pen, P, m
                 gap = improve_gap(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, P, L, mu, ws, plain, gap, target,
                                   dual_z, zhist, recorded, gcand, buf, tcand)
                 won = 1 if gap < own else 0
+            done = False
             if gap <= target and stationarity <= target:
                 if target <= floor or spent >= budget:
-                    break
-                target = floor  # cheap so far: go on while it stays cheaper than a check
+                    done = True
+                else:
+                    target = floor  # cheap so far: go on while it stays cheaper than a check
             elif gap <= tol and stationarity <= tol and spent >= budget:
-                break
+                done = True
+            if done:
+                if moved <= move_tol or move_tol <= 0.0:
+                    break
+                settling = True
             if moved > 0.0:
                 ratio = max(1.0, (gap + stationarity) / moved)
     if resid:
         _residual_to_state(y, r, zx)
+    params[P_LAST_MOVE] = moved
     return b, epoch, gap, stationarity, support_steps, won
 
 

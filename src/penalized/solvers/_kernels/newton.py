@@ -10,7 +10,9 @@ from .base import (
     P_ANDERSON_AUTO,
     P_CHECK_COST,
     P_DUAL_K,
+    P_LAST_MOVE,
     P_MODEL_ANDERSON,
+    P_MOVE_TOL,
     P_NEWTON_FORCING,
     P_SUPPORT_COST,
     P_TOL_FLOOR,
@@ -338,6 +340,8 @@ def solve_subproblem_newton(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, pe
     passes over the ``n`` samples count ``SAMPLE_COST`` each). With ``params[P_DUAL_K] > 0`` (elastic
     net), the predictors after each step feed :func:`improve_gap` as in :func:`solve_subproblem`
     (``dual_z``: the best dual point's predictor, in and out); returns ``won`` last, as it does.
+    With ``params[P_MOVE_TOL] = m > 0`` (glmnet's convergence rule), a met certificate also needs the
+    last step to move by ``t²·Σ L_j δ_j² ≤ m``; that movement is written to ``params[P_LAST_MOVE]``.
     """
     n = y.shape[0]
     n_ws = ws.shape[0]
@@ -366,6 +370,8 @@ def solve_subproblem_newton(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, pe
     target = tol
     spent = 0.0
     anderson_k = int(params[P_MODEL_ANDERSON])
+    move_tol = params[P_MOVE_TOL]
+    moved = np.inf  # the last accepted step's movement Σ L_j (t δ_j)²
     while epochs < max_epochs:
         grad_b, sum_h = second_order(df, y, a, zx, b, d1, h)
         cols_dot(X, Xd, Xi, Xp, sparse, ws, d1, mu, grad)
@@ -380,11 +386,12 @@ def solve_subproblem_newton(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, pe
                 gap = improve_gap(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, P, L, mu, ws, plain, gap, target,
                                   dual_z, zhist, recorded, gcand, dbuf, tcand)
                 won = 1 if gap < own else 0
+            settled = moved <= move_tol or move_tol <= 0.0
             if gap <= target and stationarity <= target:
-                if target <= floor or spent >= budget:
+                if (target <= floor or spent >= budget) and settled:
                     break
                 target = floor  # cheap so far: go on while it stays cheaper than a check
-            elif gap <= tol and stationarity <= tol and spent >= budget:
+            elif gap <= tol and stationarity <= tol and spent >= budget and settled:
                 break
         worst = 0.0  # largest optimality violation on ws, in gradient units
         for j in ws:
@@ -411,12 +418,15 @@ def solve_subproblem_newton(df, X, Xd, Xi, Xp, sparse, y, a, zx, b, w, ws, L, pe
         if not accepted:
             break
         steps += 1
+        moved = 0.0
         for t in range(n_ws):
             if delta[t] != 0.0:
                 w[ws[t]] += t_step * delta[t]
+                moved += L[ws[t]] * (t_step * delta[t]) ** 2
         for i in range(n):
             zx[i] += t_step * du[i]
         b += t_step * delta_b
         if dual_k > 0:
             recorded = record_predictor(zhist, recorded, y, zx, zx, b, False)
+    params[P_LAST_MOVE] = moved
     return b, epochs, gap, stationarity, steps, won
