@@ -139,8 +139,9 @@ def test_pydata_sparse_chunks(synchronous):
 
 
 def test_what_dask_does_not_fit_raises_clearly(synchronous):
-    """More than two classes (the multinomial model), several targets, non-convex penalties, boxes on
-    paths: a NotImplementedError that names what Dask input supports, never a different model."""
+    """More than two classes with an offset or a box, several targets with an offset, boxes on paths: a
+    NotImplementedError that names what Dask input supports, never a different model (and a
+    non-convex multinomial: the in-memory ValueError)."""
     rng = np.random.default_rng(3)
     X, y = regression_data(rng)
     dX = to_dask(X)
@@ -162,8 +163,8 @@ def test_what_dask_does_not_fit_raises_clearly(synchronous):
     with pytest.raises(NotImplementedError, match="certificate on Dask input takes the data fits"):
         certificate(dX, da.from_array(labels, chunks=110), np.zeros((3, 12)), np.zeros(3), datafit=pz.Multinomial(),
                     penalty=pz.L1(0.1))
-    with pytest.raises(NotImplementedError, match="MCP is not supported"):
-        pz.LinearRegression(pz.MCP(0.1)).fit(dX, da.from_array(y, chunks=110))
+    with pytest.raises(ValueError, match="MCP is not supported with several outputs"):  # as in memory
+        pz.LogisticRegression(pz.MCP(0.1)).fit(dX, da.from_array(labels, chunks=110))
     with pytest.raises(NotImplementedError, match="bounds"):
         pz.regularization_path(dX, da.from_array(y, chunks=110), positive=True)
     with pytest.raises(NotImplementedError, match="LassoCV's and ElasticNetCV's"):

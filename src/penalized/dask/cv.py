@@ -49,12 +49,13 @@ def _refuse_groups(units, what, p):
 
 # -------------------------------------------------------------------------------- λ_max
 def gram_lambda_max(summary, unit, fit_intercept, tol=1e-4):
-    """``(λ_max, (w, b))`` of :func:`penalized.path.lambda_max` from the Gram statistics: the
-    gradient at the fit of the unpenalized part (intercept and features with ``c_j = 0``)."""
+    """``(λ_max, (w, b))`` of :func:`penalized.path.lambda_max` from the Gram statistics: the largest
+    of the penalty's ``zero_levels`` (else its ``ridge_lambda_max``) at the gradient of the fit of
+    the unpenalized part (intercept and features with ``c_j = 0``)."""
     G, c, yy = summary.gram(fit_intercept)
     p = c.shape[0]
-    l1, l2 = bridge.strengths(unit, p)
-    free = (l1 == 0) & (l2 == 0)
+    view = bridge.as_view(unit, p)
+    free = view.free
     w = np.zeros(p)
     if free.any():
         F = np.flatnonzero(free)
@@ -62,12 +63,9 @@ def gram_lambda_max(summary, unit, fit_intercept, tol=1e-4):
                                                min(1e-2 * tol, 1e-10) * max(yy, 1e-300), 100_000)
         w[F] = sol.coef
     grad = 2.0 * (G @ w - c)
-    if np.any(l1 > 0):
-        on = l1 > 0
-        lam = float(np.max(np.abs(grad[on]) / l1[on]))
-    else:
-        on = l2 > 0
-        lam = float(np.max(np.abs(grad[on]) / (2.0 * RIDGE_L1_RATIO * l2[on])))
+    levels = view.zero_levels(grad)
+    finite = np.isfinite(levels)
+    lam = float(np.max(levels[finite])) if finite.any() else unit.ridge_lambda_max(grad, RIDGE_L1_RATIO)
     if not np.isfinite(lam) or lam <= 0.0:
         lam = float(np.finfo(np.float64).resolution)
     b = float(summary.ybar - summary.mu @ w) if fit_intercept else 0.0

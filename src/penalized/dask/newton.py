@@ -311,7 +311,8 @@ class Stats:
 class _Direction:
     dw: np.ndarray
     db: float
-    decrease: float
+    decrease: float  # the model's predicted change at t = 1 without its curvature: gᵀΔ + g_bΔ_b + Δpen
+    curvature: float = 0.0  # (Δ, Δ_b)ᵀ H (Δ, Δ_b): the model's undamped curvature along the step
 
 
 def _least_squares_constant(G, c):
@@ -431,27 +432,63 @@ class NewtonFit:
             g = stats.grad[S]
         G = 0.5 * Hc
         c = 0.5 * (Hc @ wS - g)
+        # the model is the problem itself on S for the squared error: its exact value at u = w_S is the
+        # loss with the intercept re-optimised, which fixes the constant of a true residual sum of squares
+        base = None
         if self.fit.quadratic:
-            # the model is the problem itself on S: its exact value at u = w_S is the loss with the
-            # intercept re-optimised, which fixes the constant of a true residual sum of squares
             base = stats.loss - (stats.grad_b ** 2 / (2.0 * H.W) if self.fit_intercept and H.W > 0 else 0.0)
-            yy = max(base + float(2.0 * c @ wS - wS @ (G @ wS)), 0.0)
-        else:
-            yy = _least_squares_constant(G, c)
-        sol = self.pen.solve(G, c, yy, wS, INNER_TOL * self.threshold, self.inner_epochs, features=S)
+        start = wS
+        if not self.pen.convex:
+            # a non-convex penalty's prox with a long step jumps to far-away minimisers where the model
+            # means nothing: the model is first solved with each coordinate's curvature at least
+            # CONVEX_MARGIN·(the penalty's concavity), by proximal terms d_j (u_j − w_j)² (as the in-memory
+            # model steps keep it); its solution starts the solve of the model itself (a Newton step:
+            # fast local convergence where the damping would only give a linear one)
+            damp = np.maximum(0.5 * bridge.CONVEX_MARGIN * self.pen.concavity()[S] - np.diag(G), 0.0)
+            if damp.any():
+                start = self._solve_model(G + np.diag(damp), c + damp * wS, base, wS, S)
+        sol_coef = self._solve_model(G, c, base, start, S, origin=wS)
         dw = np.zeros(self.p)
-        dw[S] = sol.coef - wS
+        dw[S] = sol_coef - wS
         db = 0.0
         if self.fit_intercept and H.W > 0:
             db = -(stats.grad_b + H.W * float(H.mean @ dw[S])) / H.W
         # the model's predicted change, gᵀΔ + g_bΔ_b + pen(w + Δ) − pen(w), summed term by term
         decrease = float(stats.grad @ dw + stats.grad_b * db + self.pen.change(w, dw))
-        return _Direction(dw, db, decrease)
+        curvature = 0.0
+        if not self.pen.convex:  # Σ a ℓ'' (x_Sᵀ Δ + Δ_b)² from the centred Hessian and its means
+            d = dw[S]
+            curvature = float(d @ (H.block @ d) + H.W * (H.mean @ d + db) ** 2)
+        return _Direction(dw, db, decrease, curvature)
+
+    def _solve_model(self, G, c, base, start, S, origin=None):
+        """The penalized quadratic ``yy − 2cᵀu + uᵀGu + pen(u)`` over ``S`` from ``start``: ``yy`` the
+        residual-sum-of-squares constant (``base`` + the model's value at ``origin``, the current
+        point, for the squared error; ``cᵀG⁺c`` otherwise)."""
+        if base is not None:
+            at = start if origin is None else origin
+            yy = max(base + float(2.0 * c @ at - at @ (G @ at)), 0.0)
+        else:
+            yy = _least_squares_constant(G, c)
+        return self.pen.solve(G, c, yy, start, INNER_TOL * self.threshold, self.inner_epochs, features=S).coef
 
     def _line_search(self, w, direction, changes):
+        """The largest trial step with Armijo's sufficient decrease against the model's predicted
+        change: ``t·decrease`` for a convex penalty (it changes by at most ``t`` times its change at
+        ``t = 1``); a non-convex penalty is not linear along the step, so its model's own change at
+        ``t`` (the in-memory line search's rule)."""
+        linear = direction.decrease
+        if not self.pen.convex:
+            linear -= self.pen.change(w, direction.dw)
         for t, change in zip(TRIAL_STEPS, changes, strict=True):
-            total = change + self.pen.change(w, t * direction.dw)
-            if total <= ARMIJO * t * direction.decrease:
+            pen_part = self.pen.change(w, t * direction.dw)
+            if self.pen.convex:
+                predicted = t * direction.decrease
+            else:
+                predicted = t * linear + 0.5 * t * t * direction.curvature + pen_part
+                if not predicted < 0.0:
+                    continue
+            if change + pen_part <= ARMIJO * predicted:
                 return float(t)
         return None
 
@@ -475,22 +512,21 @@ class NewtonFit:
         else:
             stats, _, _ = self._pass(w, b, cols=self._working_set(w, w, null_stats.grad))
         while True:
-            alpha, gaps, stationarity = self._certificate_terms(w, stats)
-            known = gaps + stationarity
-            if alpha == 1.0 and known <= self.threshold:
-                return self._result(w, b, stats, known)
+            terms = self._certificate_terms(w, stats)
+            if terms.without_data <= self.threshold:
+                return self._result(w, b, stats, terms.without_data)
             if self.passes >= self.max_iter:
-                return self._finish(w, b, stats, alpha, known)
+                return self._finish(w, b, stats, terms)
             direction = self._direction(stats, w)
             if not direction.decrease < 0.0:  # no descent left on this working set
                 fresh = self._working_set(w, w, stats.grad)
                 if not np.array_equal(fresh, stats.cols):  # it was chosen from an older gradient
                     stats, _, _ = self._pass(w, b, cols=fresh)
                     continue
-                return self._finish(w, b, stats, alpha, known)
+                return self._finish(w, b, stats, terms)
             cols = self._working_set(w, w + direction.dw, stats.grad)
-            trial, gap, changes = self._pass(w, b, direction, cols=cols, alpha=alpha)
-            certificate = known + gap
+            trial, gap, changes = self._pass(w, b, direction, cols=cols, alpha=terms.alpha)
+            certificate = terms.value(gap)
             if certificate <= self.threshold:
                 return self._result(w, b, stats, certificate)
             t = self._line_search(w, direction, changes)
@@ -503,13 +539,13 @@ class NewtonFit:
             else:
                 stats, _, _ = self._pass(w, b, cols=self._working_set(w, w, stats.grad))
 
-    def _finish(self, w, b, stats, alpha, known):
+    def _finish(self, w, b, stats, terms):
         """The certificate at ``(w, b)`` (one more pass for its data term when ``alpha < 1``)."""
-        if alpha < 1.0:
-            stats_now, gap, _ = self._pass(w, b, alpha=alpha)
+        if terms.alpha < 1.0:
+            stats_now, gap, _ = self._pass(w, b, alpha=terms.alpha)
             stats = Stats(stats.loss, stats.grad, stats.grad_b, None, None, stats_now.misfit, stats.curvature)
-            return self._result(w, b, stats, known + gap)
-        return self._result(w, b, stats, known)
+            return self._result(w, b, stats, terms.value(gap))
+        return self._result(w, b, stats, terms.without_data)
 
     def _result(self, w, b, stats, certificate):
         pen = self.pen.value(w)
@@ -527,13 +563,28 @@ def first_pass_gram(datafit, p, max_block=None, grouped=False):
     return p <= max_block and (type(datafit).__name__ == "SquaredError" or p <= MIN_WORKING_SET or grouped)
 
 
+def continuation_factors(penalty, grad):
+    """The strengths (factors on ``penalty``) of the geometric path from λ_max that a non-convex fit
+    started cold walks first (the in-memory ``_continuation``: ncvreg's warm starts), from the
+    gradient ``grad`` at the null model; empty where λ_max is below the penalty's strength."""
+    from ..solvers.coordinate_descent import CONTINUATION_STEPS
+
+    levels = penalty.zero_levels(grad)
+    finite = np.isfinite(levels)
+    lam = penalty.penalty.unit_strength()
+    if not finite.any() or lam <= 0 or np.max(levels[finite]) <= lam:
+        return np.zeros(0)
+    return np.geomspace(np.max(levels[finite]) / lam, 1.0, CONTINUATION_STEPS + 1)[1:-1]
+
+
 def fit(data, datafit, penalty, target, *, fit_intercept, tol, max_iter, coef_init=None, intercept_init=None,
         max_block=None, summary=None):
     """Fit one problem on chunked data; returns a :class:`DaskResult`.
 
     ``summary``: pass 0's :class:`DataSummary` if already computed (else pass 0 runs here).
     ``max_block``: the Gram route's and the Newton working set's size limit (default
-    :data:`GRAM_MAX_FEATURES`)."""
+    :data:`GRAM_MAX_FEATURES`). A non-convex penalty without ``coef_init`` is first solved along
+    :func:`continuation_factors` (at ``tol`` ≥ 1e-6), as in memory: the same stationary point."""
     max_block = GRAM_MAX_FEATURES if max_block is None else max_block
     p = data.n_features
     penalty = bridge.as_view(penalty, p)
@@ -541,11 +592,25 @@ def fit(data, datafit, penalty, target, *, fit_intercept, tol, max_iter, coef_in
     if summary is None:
         summary = first_pass(data, target, gram=first_pass_gram(datafit, p, max_block, penalty.grouped),
                              datafit=datafit)
+    walk = not penalty.convex and coef_init is None and penalty.penalty is not None
     if squared and p <= max_block:
-        return fit_gram(summary, penalty, fit_intercept=fit_intercept, tol=tol, max_iter=max_iter,
-                        coef_init=coef_init)
+        options = dict(fit_intercept=fit_intercept, max_iter=max_iter)
+        if walk:
+            for f in continuation_factors(penalty, -2.0 * summary.gram(fit_intercept)[1]):
+                coef_init = fit_gram(summary, penalty.scaled(f), tol=max(tol, 1e-6), coef_init=coef_init,
+                                     **options).coef
+        return fit_gram(summary, penalty, tol=tol, coef_init=coef_init, **options)
     solver = NewtonFit(data, summary, datafit, penalty, target, fit_intercept=fit_intercept, tol=tol,
                        max_iter=max_iter, max_block=max_block)
+    if walk:
+        null = solver.null_stats or solver.fit.stats_at_constant(summary, solver.b0)
+        threshold = solver.threshold
+        solver.threshold = max(threshold, 1e-6 * solver.null_loss)
+        for f in continuation_factors(penalty, null.grad):
+            solver.pen = penalty.scaled(f)
+            step = solver.run(coef_init, intercept_init)
+            coef_init, intercept_init = step.coef, step.intercept
+        solver.pen, solver.threshold = penalty, threshold
     return solver.run(coef_init, intercept_init)
 
 
@@ -573,7 +638,7 @@ def certify(data, datafit, penalty, target, coef, intercept=0.0, *, fit_intercep
     if pen.bounded and (np.any(w < pen.kp.lower) or np.any(w > pen.kp.upper)):  # outside the box
         return Certificate(value=float("inf"), null_loss=float(solver.null_loss), objective=float("inf"))
     stats, _, _ = solver._pass(w, b)
-    alpha, gaps, stationarity = solver._certificate_terms(w, stats)
-    gap = 0.0 if alpha == 1.0 else solver._pass(w, b, alpha=alpha)[1]
-    return Certificate(value=float(gaps + stationarity + gap), null_loss=float(solver.null_loss),
+    terms = solver._certificate_terms(w, stats)
+    gap = 0.0 if terms.alpha == 1.0 else solver._pass(w, b, alpha=terms.alpha)[1]
+    return Certificate(value=float(terms.value(gap)), null_loss=float(solver.null_loss),
                        objective=float(stats.loss + solver.pen.value(w)))
