@@ -154,3 +154,25 @@ def test_penalty_view_uses_the_blocks():
         assert view.change(w, dw) == pytest.approx(penalty.value(w + dw) - penalty.value(w), rel=1e-12, abs=1e-14)
         np.testing.assert_allclose(view.concavity(), conc)
         assert view.convex == (conc == 0.0)
+
+
+@pytest.mark.parametrize("penalty, positive", [(pz.MCP(0.3, gamma=1.5), False), (pz.BerHu(0.1, M=0.5), False),
+                                               (pz.L1(0.1), True), (pz.SCAD(0.2), True)],
+                         ids=["mcp", "berhu", "l1-positive", "scad-positive"])
+def test_several_targets_with_a_separable_penalty_equal_in_memory(synchronous, penalty, positive):
+    """A separable penalty decouples the targets: one Gram solve per target, as in memory (where
+    bounds are allowed too)."""
+    X, targets = _data(13, correlated=0.7)
+    Y = np.column_stack([targets["squared"], -0.5 * targets["squared"] + X[:, 5]])
+    ref = pz.LinearRegression(penalty, positive=positive, **TIGHT).fit(X, Y)
+    est = pz.LinearRegression(penalty, positive=positive, **TIGHT).fit(da.from_array(X, chunks=(90, 12)),
+                                                                      da.from_array(Y, chunks=(90, 2)))
+    assert est.coef_.shape == ref.coef_.shape == (2, 12)
+    assert np.array_equal(est.coef_ != 0, ref.coef_ != 0)
+    np.testing.assert_allclose(est.coef_, ref.coef_, atol=1e-5)
+    np.testing.assert_allclose(est.intercept_, ref.intercept_, atol=1e-5)
+    objective = [sum(certificate(X, Y[:, t], m.coef_[t], m.intercept_[t], datafit=pz.SquaredError(), penalty=penalty,
+                                 bounds=(np.zeros(12), np.full(12, np.inf)) if positive else None).objective
+                     for t in range(2)) for m in (est, ref)]
+    assert objective[0] == pytest.approx(objective[1], rel=1e-9)
+    assert est.dual_gap_ <= 1e-12 * float(np.sum(np.var(Y, axis=0)))

@@ -275,18 +275,31 @@ class _Datafit:
 
 
 # ----------------------------------------------------------------------- squared error, Gram
-def fit_gram(summary, penalty, *, fit_intercept, tol, max_iter, coef_init=None):
-    """The squared error from its sufficient statistics (p ≤ GRAM_MAX_FEATURES): no further pass."""
-    p = summary.mu.shape[0]
-    G, c, yy = summary.gram(fit_intercept)
-    null_loss = yy
-    scale = summary.yvar + summary.ybar ** 2
-    threshold = max(tol * null_loss, _ROUNDING_FLOOR * scale)
+def solve_gram(G, c, yy, scale, penalty, *, tol, max_iter, coef_init=None):
+    """``(solution, threshold, rss)`` of the squared error ``yy − 2cᵀw + wᵀGw + pen(w)`` (the a-weighted
+    statistics; ``scale = Σ a y²``, the rounding floor's unit) at the in-memory threshold
+    ``max(tol·yy, floor·scale)``; a non-convex penalty without ``coef_init`` walks
+    :func:`continuation_factors` first (client-side: no pass)."""
+    p = c.shape[0]
+    threshold = max(tol * yy, _ROUNDING_FLOOR * scale)
     w0 = np.zeros(p) if coef_init is None else np.asarray(coef_init, dtype=np.float64)
     pen = bridge.as_view(penalty, p)
+    if not pen.convex and coef_init is None and pen.penalty is not None:
+        walk_threshold = max(threshold, 1e-6 * yy)
+        for f in continuation_factors(pen, -2.0 * c):
+            w0 = pen.scaled(f).solve(G, c, yy, w0, 0.3 * walk_threshold, max_iter).coef
     sol = pen.solve(G, c, yy, w0, 0.3 * threshold, max_iter)
     w = sol.coef
-    rss = max(float(yy - 2.0 * c @ w + w @ (G @ w)), 0.0)
+    return sol, threshold, max(float(yy - 2.0 * c @ w + w @ (G @ w)), 0.0)
+
+
+def fit_gram(summary, penalty, *, fit_intercept, tol, max_iter, coef_init=None):
+    """The squared error from its sufficient statistics (p ≤ GRAM_MAX_FEATURES): no further pass."""
+    G, c, yy = summary.gram(fit_intercept)
+    pen = bridge.as_view(penalty, c.shape[0])
+    sol, threshold, rss = solve_gram(G, c, yy, summary.yvar + summary.ybar ** 2, pen, tol=tol, max_iter=max_iter,
+                                     coef_init=coef_init)
+    w = sol.coef
     b = float(summary.ybar - summary.mu @ w) if fit_intercept else 0.0
     return DaskResult(coef=w, intercept=b, certificate=sol.certificate, threshold=threshold, n_iter=1,
                       converged=sol.certificate <= threshold, objective=rss + pen.value(w),
@@ -592,17 +605,12 @@ def fit(data, datafit, penalty, target, *, fit_intercept, tol, max_iter, coef_in
     if summary is None:
         summary = first_pass(data, target, gram=first_pass_gram(datafit, p, max_block, penalty.grouped),
                              datafit=datafit)
-    walk = not penalty.convex and coef_init is None and penalty.penalty is not None
     if squared and p <= max_block:
-        options = dict(fit_intercept=fit_intercept, max_iter=max_iter)
-        if walk:
-            for f in continuation_factors(penalty, -2.0 * summary.gram(fit_intercept)[1]):
-                coef_init = fit_gram(summary, penalty.scaled(f), tol=max(tol, 1e-6), coef_init=coef_init,
-                                     **options).coef
-        return fit_gram(summary, penalty, tol=tol, coef_init=coef_init, **options)
+        return fit_gram(summary, penalty, fit_intercept=fit_intercept, tol=tol, max_iter=max_iter,
+                        coef_init=coef_init)
     solver = NewtonFit(data, summary, datafit, penalty, target, fit_intercept=fit_intercept, tol=tol,
                        max_iter=max_iter, max_block=max_block)
-    if walk:
+    if not penalty.convex and coef_init is None and penalty.penalty is not None:
         null = solver.null_stats or solver.fit.stats_at_constant(summary, solver.b0)
         threshold = solver.threshold
         solver.threshold = max(threshold, 1e-6 * solver.null_loss)
