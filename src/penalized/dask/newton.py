@@ -86,7 +86,7 @@ class DataSummary:
     positive_fraction: float  # Σ a [y > 0]
     sparse: bool
     rows: dict  # chunk index -> rows
-    saturated: float = 0.0  # Σ a (y − y log y): Poisson's saturated loss
+    saturated: float = 0.0  # the data fit's saturated loss (Datafit.saturated_loss; 0 but for Poisson)
     min_y: float = 0.0
 
     def gram(self, fit_intercept):
@@ -120,7 +120,7 @@ def summarize(part, n_features):
     out = summary_of(part.moments["all"], n_features, n_samples=int(sum(part.rows.values())),
                      positive_weight=part.sums["positive_weight"], sparse=part.sums["sparse_chunks"] > 0,
                      rows=dict(part.rows))
-    out.saturated = out.ybar - part.sums["ylogy"] / out.W
+    out.saturated = part.sums["saturated"] / out.W
     out.min_y = part.sums["min_y"]
     return out
 
@@ -159,7 +159,8 @@ def class_summary(part, positive, n_features):
 def first_pass(data, target, gram, datafit=None):
     """Pass 0 (:func:`summarize`); with an offset, the squared error's statistics are those of ``y − offset``."""
     per_chunk = data.offset_chunks() if type(datafit).__name__ == "SquaredError" else {}
-    return summarize(data.run(C.moments_chunk, target, gram=gram, per_chunk=per_chunk), data.n_features)
+    return summarize(data.run(C.moments_chunk, target, gram=gram, per_chunk=per_chunk, datafit=datafit),
+                     data.n_features)
 
 
 class EmptyClassError(ValueError):
@@ -203,12 +204,22 @@ class _Datafit:
         self.quadratic = self.name == "SquaredError"
         self.bounded = bool(datafit.bounded_curvature)
 
+    def sample(self, summary):
+        """``(y, a)``: two weighted points with the data's weighted mean ``ȳ`` and variance of ``y`` (for
+        ±1 labels: the labels, weighted by the classes' fractions). Every loss at a constant prediction
+        depends on ``y`` through them only (the squared error through both, Poisson's affinely in ``y``,
+        the log-loss through the fraction of +1): so the null model, its loss and the scales are the
+        data fit's own methods evaluated on this sample, not formulas written again here."""
+        if self.datafit.needs_labels:
+            q = summary.positive_fraction
+            return np.array([1.0, -1.0]), np.array([q, 1.0 - q])
+        sd = np.sqrt(max(summary.yvar, 0.0))
+        return np.array([summary.ybar - sd, summary.ybar + sd]), np.array([0.5, 0.5])
+
     def lipschitz_scale(self, summary):
-        """The factor of ``Σ a x_j²`` in the coordinate constants ``L_j`` (``Datafit.lipschitz_scale``:
-        the curvature bound, or Poisson's ``Σ a y``)."""
-        if self.bounded:
-            return float(self.datafit.curvature_bound)
-        return float(max(summary.ybar, np.finfo(np.float64).tiny))
+        """The factor of ``Σ a x_j²`` in the coordinate constants ``L_j``: ``Datafit.lipschitz_scale``
+        (the curvature bound, or Poisson's ``Σ a y``)."""
+        return float(self.datafit.lipschitz_scale(*self.sample(summary)))
 
     def intercept_curvature(self, stats):
         """The curvature along the intercept in its stationarity term (the kernels'
@@ -216,37 +227,28 @@ class _Datafit:
         return float(self.datafit.curvature_bound) if self.bounded else stats.curvature
 
     def null(self, summary, fit_intercept):
-        """``(b0, L(0) − L_sat, scale)``: the null model's intercept, its excess loss, and the rounding scale."""
-        if self.quadratic:
-            b0 = summary.ybar if fit_intercept else 0.0
-            loss = summary.yvar + (summary.ybar - b0) ** 2
-            return b0, loss, summary.yvar + summary.ybar ** 2
-        if self.name == "Poisson":
-            if summary.min_y < 0:
-                raise ValueError(f"Poisson needs counts y >= 0, got min(y) = {summary.min_y!r}.")
-            if not summary.ybar > 0:
-                raise ValueError("Poisson needs some positive count in y (with positive weight); all are 0.")
-            b0 = float(np.log(summary.ybar)) if fit_intercept else 0.0
-            return b0, self.loss_at_constant(summary, b0) - summary.saturated, summary.yvar + summary.ybar ** 2
-        q = summary.positive_fraction
-        if q <= 0.0 or q >= 1.0:
-            raise EmptyClassError(positive=q <= 0.0)
-        b0 = float(np.log(q / (1.0 - q))) if fit_intercept else 0.0
-        return b0, self.loss_at_constant(summary, b0), 1.0
+        """``(b0, L(0) − L_sat, scale)``: the null model's intercept (``Datafit.null_intercept``), its
+        excess loss, and the rounding scale ``Σ a y²``."""
+        if self.name == "Poisson" and summary.min_y < 0:
+            raise ValueError(f"Poisson needs counts y >= 0, got min(y) = {summary.min_y!r}.")
+        if self.datafit.needs_labels:
+            q = summary.positive_fraction
+            if q <= 0.0 or q >= 1.0:
+                raise EmptyClassError(positive=q <= 0.0)
+        y, a = self.sample(summary)
+        b0 = float(self.datafit.null_intercept(y, a)) if fit_intercept else 0.0
+        return b0, self.loss_at_constant(summary, b0) - self.saturated(summary), float(a @ (y * y))
 
     def saturated(self, summary):
-        return summary.saturated if self.name == "Poisson" else 0.0
+        """``Datafit.saturated_loss`` over the data (summed by pass 0's chunks)."""
+        return summary.saturated
 
     def _at(self, method, y, b):
         return float(getattr(self.datafit, method)(np.array([y]), np.array([b]))[0])
 
     def loss_at_constant(self, summary, b):
-        if self.quadratic:
-            return summary.yvar + (summary.ybar - b) ** 2
-        if self.name == "Poisson":  # ℓ = e^b − y·b is affine in y
-            return self._at("_losses", 0.0, b) - summary.ybar * b
-        q = summary.positive_fraction
-        return q * self._at("_losses", 1.0, b) + (1 - q) * self._at("_losses", -1.0, b)
+        y, a = self.sample(summary)
+        return float(self.datafit.value(y, np.full(2, float(b)), a))
 
     def stats_at_constant(self, summary, b):
         """:class:`Stats` at ``w = 0`` and intercept ``b``, from pass 0 alone (the Hessian only
