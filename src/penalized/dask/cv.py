@@ -166,8 +166,9 @@ def fit_cv(est, X, y, sample_weight=None, offset=None):
             "the Dask data at chosen λ values, or cross-validate on a sample that fits in memory.")
     est._check_cv_params()
     if est._gammas() is not None:
-        raise NotImplementedError(f"{name}(relax=True) needs the data for its least-squares refits; it does not "
-                                  "take Dask collections. Use relax=False (or compute X to NumPy).")
+        raise NotImplementedError(f"{name}(relax=True) does not take Dask collections yet: its unpenalized refits "
+                                  "on every support (least squares here, which the one pass's Gram statistics would "
+                                  "allow) are not distributed. Use relax=False (or compute X to NumPy).")
     metric = resolve_metric(est.scoring, False)
     if metric.scorer is not None or metric.name not in ("mse", "mae"):
         raise ValueError(f"with Dask input, {name} scores folds with 'mse' or 'mae'; got scoring={est.scoring!r}.")
