@@ -176,3 +176,29 @@ def test_several_targets_with_a_separable_penalty_equal_in_memory(synchronous, p
                      for t in range(2)) for m in (est, ref)]
     assert objective[0] == pytest.approx(objective[1], rel=1e-9)
     assert est.dual_gap_ <= 1e-12 * float(np.sum(np.var(Y, axis=0)))
+
+
+@pytest.mark.parametrize("kind, penalty", [("logistic", pz.MCP(0.01, gamma=20.0)), ("squared", pz.BerHu(0.05, M=0.5)),
+                                           ("poisson", pz.SCAD(0.01, gamma=3.7))], ids=["logistic-mcp", "squared-berhu",
+                                                                                     "poisson-scad"])
+def test_sparse_chunks_with_every_penalty(synchronous, kind, penalty):
+    """Sparse chunks (the log-loss then works in uncentred coordinates, as in memory) give the dense fit."""
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(17)
+    X = sp.random(500, 12, density=0.3, format="csr", random_state=rng) * 3.0
+    beta = np.zeros(12)
+    beta[:4] = [1.5, -2.0, 0.7, 1.0]
+    z = np.asarray(X @ beta).ravel()
+    noise = rng.standard_normal(500)
+    y = {"logistic": (z + noise > np.median(z)).astype(float), "squared": z + noise,
+         "poisson": rng.poisson(np.exp(0.3 * z)).astype(float)}[kind]
+    cls, datafit = ESTIMATORS[kind]
+    ref = cls(penalty, **TIGHT).fit(X.tocsc(), y)
+    est = cls(penalty, **TIGHT).fit(da.from_array(X, chunks=(100, 12), asarray=False), da.from_array(y, chunks=100))
+    w, w_ref = np.ravel(est.coef_), np.ravel(ref.coef_)
+    assert np.array_equal(w != 0, w_ref != 0) and (w != 0).sum() >= 3
+    cert = certificate(X, y, w, np.ravel(est.intercept_)[0], datafit=datafit, penalty=penalty)
+    cert_ref = certificate(X, y, w_ref, np.ravel(ref.intercept_)[0], datafit=datafit, penalty=penalty)
+    assert abs(cert.objective - cert_ref.objective) <= 1e-6 * abs(cert_ref.objective)
+    assert cert.relative <= 1e-11
