@@ -99,11 +99,13 @@ def fit_penalized(kind, X, y, lam, tol):
     return np.ravel(est.coef_), {"passes": int(np.max(est.n_iter_))}
 
 
-def fit_dask_ml(kind, X, y, lam, n, solver, max_iter):
+def fit_dask_ml(kind, X, y, lam, n, solver, max_iter, tol=None):
+    """dask-ml's estimator at ``C = 1/(nλ)`` (``tol``: its own stopping tolerance; None: its default)."""
     from dask_ml.linear_model import LinearRegression, LogisticRegression
 
     cls = LinearRegression if kind == "lasso" else LogisticRegression
-    est = cls(penalty="l1", C=1.0 / (n * lam), fit_intercept=False, solver=solver, max_iter=max_iter)
+    extra = {} if tol is None else {"tol": tol}
+    est = cls(penalty="l1", C=1.0 / (n * lam), fit_intercept=False, solver=solver, max_iter=max_iter, **extra)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         est.fit(X, y)
@@ -127,6 +129,27 @@ def _warm_worker(peer):
         import dask_ml.linear_model  # noqa: F401
     else:
         import penalized.dask.chunks  # noqa: F401
+
+
+RESTART_TIMEOUT = 120  # seconds: a restart on a loaded machine can otherwise wait indefinitely
+
+
+def restart_workers(client, workers, log, timeout=RESTART_TIMEOUT):
+    """Fresh worker processes (so that a method's peak memory is its own); False when the restart
+    does not finish within ``timeout`` seconds (workers slow to die or to come back on a loaded
+    machine): the run goes on, after waiting as long again for ``workers`` workers, and the peaks
+    it reports are then since the workers' start."""
+    try:
+        client.restart(timeout=timeout)
+        return True
+    except Exception as exc:  # asyncio.TimeoutError, or a worker that failed to come back
+        log(f"  (worker restart gave up after {timeout} s: {type(exc).__name__}; peak memory is since the workers' "
+            "start)")
+    try:
+        client.wait_for_workers(workers, timeout=timeout)
+    except Exception as exc:
+        log(f"  (still {len(client.scheduler_info()['workers'])} of {workers} workers: {type(exc).__name__})")
+    return False
 
 
 def worker_peaks(client):
@@ -194,8 +217,7 @@ def run(*, workers=2, memory_limit="512MiB", factor=4.0, features=100, chunk_row
                     methods.append((f"dask-ml {solver}", lambda X=X, y=y, lam=lam, kind=kind, s=solver, it=iters:
                                     fit_dask_ml(kind, X, y, lam, n, s, it)))
             for name, method in methods:
-                if restart:
-                    client.restart()
+                fresh = restart and restart_workers(client, workers, log)
                 client.run(_warm_worker, name != "penalized")
                 baseline = max(worker_peaks(client))
                 start = time.perf_counter()
@@ -212,7 +234,8 @@ def run(*, workers=2, memory_limit="512MiB", factor=4.0, features=100, chunk_row
                            baseline_worker_mib=round(baseline / 2**20),
                            chunk_mib=round(chunk_rows * (p + 1) * 8 / 2**20),
                            objective=float("nan"), relative_certificate=float("nan"), nonzeros=-1,
-                           detail=", ".join(f"{k}={v}" for k, v in info.items()), error=error)
+                           detail=", ".join(f"{k}={v}" for k, v in info.items())
+                           + ("" if fresh or not restart else ", peak since the workers' start"), error=error)
                 if coef is not None:
                     cert = judge(kind, X, y, coef, lam)
                     row.update(objective=cert.objective, relative_certificate=cert.relative,
@@ -247,7 +270,7 @@ def curves(*, workers=2, memory_limit="1GiB", sizes=(250_000, 1_000_000), featur
                 chunk_rows = max(1000, int(chunk_mib * 2**20 / (8 * (p + 1))))
                 X, y, beta = design(n, p, chunk_rows, kind)
                 lam = ratio * sample_lambda_max(kind, p, beta)
-                client.restart()
+                restart_workers(client, workers, log)
                 client.run(_warm_worker, False)
                 baseline = max(worker_peaks(client))
                 start = time.perf_counter()
@@ -271,56 +294,81 @@ def curves(*, workers=2, memory_limit="1GiB", sizes=(250_000, 1_000_000), featur
 
 def convergence(*, workers=2, memory_limit="1GiB", n=200_000, features=100, ratio=0.05, tol=1e-6,
                 admm_iters=(2, 5, 10, 25), prox_iters=(5, 20, 50, 100), kinds=("lasso", "logistic"), log=print,
-                csv_path=None):
-    """How far dask-ml gets as ``max_iter`` grows, on data persisted in the cluster's memory (so that
-    times measure the algorithms, not the data generation): objective above penalized's, and time."""
+                csv_path=None, chunk_rows=None, max_seconds=600.0, peer_tol=None):
+    """How many iterations dask-ml needs to reach penalized's objective, on data persisted in the
+    cluster's memory (so that times measure the algorithms, not the data generation).
+
+    penalized runs first (``tol``); its certificate ``ε`` bounds its own distance to the optimum.
+    Each dask-ml solver then runs from scratch at every ``max_iter`` of its list, in order, until
+    its objective is within ``ε`` of penalized's (``reached``: both are then within ``2ε`` of the
+    optimum) or its runs have taken more than ``max_seconds`` in all. ``time ÷ penalized`` of the
+    first run that reaches it is the equal-objective time ratio; of the others, a lower bound on it.
+    ``peer_tol``: dask-ml's own stopping tolerance (None: its default, 1e-4), so that ``max_iter``
+    and not that tolerance ends its runs."""
     import dask.array as da
     limit = _parse_bytes(memory_limit)
     cluster, client = start_cluster(workers, limit)
+    chunk_rows = chunk_rows or max(1000, n // 8)
     rows = []
     try:
         for kind in kinds:
-            X, y, beta = design(n, features, max(1000, n // 8), kind)
+            X, y, beta = design(n, features, chunk_rows, kind)
             X, y = da.compute(X, y)  # in memory on the client, then scattered as chunks once
-            X = da.from_array(X, chunks=(max(1000, n // 8), features)).persist()
-            y = da.from_array(y, chunks=max(1000, n // 8)).persist()
+            X = da.from_array(X, chunks=(chunk_rows, features)).persist()
+            y = da.from_array(y, chunks=chunk_rows).persist()
             lam = ratio * sample_lambda_max(kind, features, beta)
-            runs = [("penalized", None)] + [("dask-ml admm", k) for k in admm_iters] + \
-                [("dask-ml proximal_grad", k) for k in prox_iters]
-            best = None
-            for name, iters in runs:
-                start = time.perf_counter()
-                if iters is None:
-                    coef, _ = fit_penalized(kind, X, y, lam, tol)
-                else:
-                    coef, _ = fit_dask_ml(kind, X, y, lam, n, name.split()[-1], iters)
-                seconds = time.perf_counter() - start
-                cert = judge(kind, X, y, coef, lam)
-                best = cert.objective if best is None else best
-                row = dict(model=kind, method=name, max_iter=iters or "", n=n, p=features, lam=lam,
-                           seconds=round(seconds, 2), objective=cert.objective,
-                           above_penalized=(cert.objective - best) / abs(best),
-                           relative_certificate=cert.relative)
-                rows.append(row)
-                _append_csv(csv_path, row)
-                log(f"  {kind:9s} {name:22s} max_iter={iters or '-':>4} {seconds:7.1f} s  objective "
-                    f"{cert.objective:.10g} (+{row['above_penalized']:.1e})  certificate/L(0) {cert.relative:.1e}")
+            start = time.perf_counter()
+            coef, info = fit_penalized(kind, X, y, lam, tol)
+            ours = time.perf_counter() - start
+            cert = judge(kind, X, y, coef, lam)
+            best, eps = cert.objective, cert.value
+            rows.append(_convergence_row(kind, "penalized", info["passes"], n, features, lam, ours, ours, cert, best,
+                                         True, log))
+            _append_csv(csv_path, rows[-1])
+            for solver, iters in (("admm", admm_iters), ("proximal_grad", prox_iters)):
+                spent = 0.0
+                for it in iters:
+                    start = time.perf_counter()
+                    coef, _ = fit_dask_ml(kind, X, y, lam, n, solver, it, tol=peer_tol)
+                    seconds = time.perf_counter() - start
+                    spent += seconds
+                    cert = judge(kind, X, y, coef, lam)
+                    reached = cert.objective - best <= eps
+                    rows.append(_convergence_row(kind, f"dask-ml {solver}", it, n, features, lam, seconds, ours, cert,
+                                                 best, reached, log))
+                    _append_csv(csv_path, rows[-1])
+                    if reached or spent > max_seconds:
+                        break
     finally:
         client.close()
         cluster.close()
     return rows
 
 
+def _convergence_row(kind, method, iters, n, p, lam, seconds, ours, cert, best, reached, log):
+    row = dict(model=kind, method=method, max_iter=iters, n=n, p=p, lam=lam, seconds=round(seconds, 2),
+               ratio=seconds / ours, objective=cert.objective, above_penalized=(cert.objective - best) / abs(best),
+               relative_certificate=cert.relative, reached=bool(reached))
+    label = "passes" if method == "penalized" else "max_iter"
+    log(f"  {kind:9s} {method:22s} {label}={iters:>4} {seconds:7.1f} s ({row['ratio']:.1f}× penalized)  objective "
+        f"{cert.objective:.10g} (+{row['above_penalized']:.1e})  certificate/L(0) {cert.relative:.1e}"
+        + ("  reached" if reached and method != "penalized" else ""))
+    return row
+
+
 def convergence_markdown(rows, machine, command):
-    lines = ["| model | method | max_iter | time (s) | objective above penalized's (rel.) | certificate / L(0) |",
-             "|---|---|---:|---:|---:|---:|"]
+    lines = ["| model | method | max_iter (penalized: passes) | time (s) | time ÷ penalized | objective above "
+             "penalized's (rel.) | certificate / L(0) | reached penalized's objective |",
+             "|---|---|---:|---:|---:|---:|---:|---|"]
     for r in rows:
-        lines.append(f"| {r['model']} | {r['method']} | {r['max_iter']} | {r['seconds']:.1f} | "
-                     f"{r['above_penalized']:.1e} | {r['relative_certificate']:.1e} |")
+        reached = "—" if r["method"] == "penalized" else ("yes" if r["reached"] else "no")
+        lines.append(f"| {r['model']} | {r['method']} | {r['max_iter']} | {r['seconds']:.1f} | {r['ratio']:.1f}× | "
+                     f"{r['above_penalized']:.1e} | {r['relative_certificate']:.1e} | {reached} |")
     if rows:
         r0 = rows[0]
         lines += ["", f"n = {r0['n']:,}, p = {r0['p']}, persisted in the cluster's memory, no intercept, λ = "
-                  f"0.05·λ_max. Conditions: {machine} Reproduce: `{command}`."]
+                  f"{r0['lam']:.4g} (0.05·λ_max). Reached: dask-ml's objective within penalized's certificate of "
+                  f"penalized's objective. Conditions: {machine} Reproduce: `{command}`."]
     return "\n".join(lines)
 
 
@@ -403,7 +451,13 @@ def main(argv=None):
     parser.add_argument("--p-sizes", type=int, nargs="*", default=[50, 200], help="--curves: p values")
     parser.add_argument("--p-rows", type=int, default=200_000, help="--curves: n of the p sweep")
     parser.add_argument("--convergence", action="store_true",
-                        help="dask-ml as max_iter grows, on persisted data, against penalized's objective")
+                        help="dask-ml as max_iter grows, on persisted data, until it reaches penalized's objective")
+    parser.add_argument("--rows", type=int, default=200_000, help="--convergence: n")
+    parser.add_argument("--admm-iters", type=int, nargs="+", default=[2, 5, 10, 25], help="--convergence")
+    parser.add_argument("--prox-iters", type=int, nargs="+", default=[5, 20, 50, 100], help="--convergence")
+    parser.add_argument("--max-seconds", type=float, default=600.0,
+                        help="--convergence: stop a dask-ml solver's scan after this much time")
+    parser.add_argument("--peer-tol", type=float, default=None, help="--convergence: dask-ml's tol (default: its own)")
     args = parser.parse_args(argv)
     import dask
 
@@ -422,7 +476,9 @@ def main(argv=None):
         if path is not None and path.exists():
             path.unlink()
         rows = convergence(workers=args.workers, memory_limit=args.memory_limit, kinds=tuple(args.models),
-                           csv_path=path)
+                           n=args.rows, features=args.features, chunk_rows=args.chunk_rows, ratio=args.ratio,
+                           admm_iters=tuple(args.admm_iters), prox_iters=tuple(args.prox_iters),
+                           max_seconds=args.max_seconds, peer_tol=args.peer_tol, csv_path=path)
         if write and rows:
             (args.results / "dask_convergence.md").write_text(
                 convergence_markdown(rows, machine_line(), command.strip()) + "\n")

@@ -5,7 +5,10 @@ The estimators (:class:`~penalized.Lasso`, :class:`~penalized.ElasticNet`,
 :class:`~penalized.LogisticRegression`, :class:`~penalized.PoissonRegressor`,
 :class:`~penalized.MultiTaskLasso`, :class:`~penalized.MultiTaskElasticNet`; with
 ``bounds=``/``positive=`` and ``fit(offset=...)``) and the CV estimators
-(:class:`~penalized.LassoCV`, :class:`~penalized.ElasticNetCV`) route a Dask ``X`` here;
+(:class:`~penalized.LassoCV`, :class:`~penalized.ElasticNetCV`) and
+:func:`~penalized.regularization_path` (squared error) route a Dask ``X`` here, with every
+penalty the in-memory solver takes for them (the elastic net, MCP, SCAD, BerHu, group penalties;
+each through its own compiled block, :mod:`.bridge`);
 nothing else changes for the user: the same objective, the same certificate
 (``dual_gap_``), an ordinary fitted estimator. ``X`` is never gathered on the client:
 every pass over the data is a set of chunk tasks whose results (vectors, and ``p × p``

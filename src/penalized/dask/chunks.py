@@ -220,14 +220,15 @@ def _finite(X):
     return bool(np.isfinite(data).all())
 
 
-def moments_chunk(xb, yb, sb, index, target, gram, n_parts=0, labels=None, offset=None):
+def moments_chunk(xb, yb, sb, index, target, gram, n_parts=0, labels=None, offset=None, datafit=None):
     """Pass 0: validity checks and the co-moments of ``[X, y]`` with weights ``s``.
 
     ``gram``: also the full centred ``(p+1) × (p+1)`` matrix (else its diagonal and the
     column against ``y`` only). With ``n_parts`` > 0 and ``labels`` (this chunk's part of
     a vector of integer labels in ``[0, n_parts)``): one set of co-moments per label (the
     test parts of a cross-validation, :mod:`penalized.dask.cv`). ``offset``: this chunk's offsets,
-    subtracted from ``y`` (the squared error's ``(y − z − o)² = ((y − o) − z)²``).
+    subtracted from ``y`` (the squared error's ``(y − z − o)² = ((y − o) − z)²``). ``datafit``: its
+    ``saturated_loss`` summed (with the weights ``s``) as ``sums["saturated"]``.
     """
     X, y, s = load(xb, yb, sb, index, target)
     if offset is not None:
@@ -247,9 +248,9 @@ def moments_chunk(xb, yb, sb, index, target, gram, n_parts=0, labels=None, offse
     Z = _hstack(X, y)
     cols = np.arange(Z.shape[1]) if gram else None
     positive = (y > 0) if y.ndim == 1 else np.zeros(n, dtype=bool)  # (one target's facts)
-    yp = y[positive] if y.ndim == 1 else np.zeros(0)
+    saturated = float(datafit.saturated_loss(y, s)) if datafit is not None and y.ndim == 1 else 0.0
     sums = {"positive_weight": float(s[positive].sum()), "nnz": float(X.nnz if sp.issparse(X) else n * p),
-            "sparse_chunks": float(sp.issparse(X)), "ylogy": float(s[positive] @ (yp * np.log(yp))),
+            "sparse_chunks": float(sp.issparse(X)), "saturated": saturated,
             "min_y": MinValue(float(y.min(initial=np.inf)))}
     if n_parts:
         labels = np.asarray(labels)

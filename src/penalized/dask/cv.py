@@ -49,12 +49,13 @@ def _refuse_groups(units, what, p):
 
 # -------------------------------------------------------------------------------- λ_max
 def gram_lambda_max(summary, unit, fit_intercept, tol=1e-4):
-    """``(λ_max, (w, b))`` of :func:`penalized.path.lambda_max` from the Gram statistics: the
-    gradient at the fit of the unpenalized part (intercept and features with ``c_j = 0``)."""
+    """``(λ_max, (w, b))`` of :func:`penalized.path.lambda_max` from the Gram statistics: the largest
+    of the penalty's ``zero_levels`` (else its ``ridge_lambda_max``) at the gradient of the fit of
+    the unpenalized part (intercept and features with ``c_j = 0``)."""
     G, c, yy = summary.gram(fit_intercept)
     p = c.shape[0]
-    l1, l2 = bridge.strengths(unit, p)
-    free = (l1 == 0) & (l2 == 0)
+    view = bridge.as_view(unit, p)
+    free = view.free
     w = np.zeros(p)
     if free.any():
         F = np.flatnonzero(free)
@@ -62,12 +63,9 @@ def gram_lambda_max(summary, unit, fit_intercept, tol=1e-4):
                                                min(1e-2 * tol, 1e-10) * max(yy, 1e-300), 100_000)
         w[F] = sol.coef
     grad = 2.0 * (G @ w - c)
-    if np.any(l1 > 0):
-        on = l1 > 0
-        lam = float(np.max(np.abs(grad[on]) / l1[on]))
-    else:
-        on = l2 > 0
-        lam = float(np.max(np.abs(grad[on]) / (2.0 * RIDGE_L1_RATIO * l2[on])))
+    levels = view.zero_levels(grad)
+    finite = np.isfinite(levels)
+    lam = float(np.max(levels[finite])) if finite.any() else unit.ridge_lambda_max(grad, RIDGE_L1_RATIO)
     if not np.isfinite(lam) or lam <= 0.0:
         lam = float(np.finfo(np.float64).resolution)
     b = float(summary.ybar - summary.mu @ w) if fit_intercept else 0.0
@@ -168,8 +166,9 @@ def fit_cv(est, X, y, sample_weight=None, offset=None):
             "the Dask data at chosen λ values, or cross-validate on a sample that fits in memory.")
     est._check_cv_params()
     if est._gammas() is not None:
-        raise NotImplementedError(f"{name}(relax=True) needs the data for its least-squares refits; it does not "
-                                  "take Dask collections. Use relax=False (or compute X to NumPy).")
+        raise NotImplementedError(f"{name}(relax=True) does not take Dask collections yet: its unpenalized refits "
+                                  "on every support (least squares here, which the one pass's Gram statistics would "
+                                  "allow) are not distributed. Use relax=False (or compute X to NumPy).")
     metric = resolve_metric(est.scoring, False)
     if metric.scorer is not None or metric.name not in ("mse", "mae"):
         raise ValueError(f"with Dask input, {name} scores folds with 'mse' or 'mae'; got scoring={est.scoring!r}.")

@@ -27,8 +27,8 @@ def _set_features(est, data):
 
 def check_supported(est, offset=None, y=None):
     """Raise a clear ``NotImplementedError`` for what the Dask route does not fit (before any pass
-    over the data): it fits the squared error, Poisson and the binary log-loss with the elastic-net
-    family (L1, L2, L1L2, none), with a box and an offset."""
+    over the data): it fits the squared error, Poisson and the log-loss with every penalty the in-memory
+    solver takes for them (:data:`~.bridge.SUPPORTED_PENALTIES`), with a box and an offset."""
     name = type(est).__name__
     supported = ("penalized.dask fits Lasso, Ridge, ElasticNet, LinearRegression, MultiTaskLasso, MultiTaskElasticNet, "
                  f"PoissonRegressor and binary LogisticRegression with {bridge.SUPPORTED_PENALTIES}")

@@ -8,7 +8,9 @@ coupled by the penalty (:class:`~penalized.MultiTaskLasso`'s ``‖W_j‖₂`` ro
 across features and tasks, or an elementwise L1/L2). It is written as the least-squares
 problem it is (:func:`penalized.dask.groups.least_squares_form`, one right-hand side per
 task) and solved by the in-memory block solver, whose certificate is then the problem's
-own. The intercepts are ``ȳ_t − x̄ᵀw_t``. One pass over the data; ``p`` up to
+own. A separable penalty (the elastic net, MCP, SCAD, BerHu; with a box) decouples the tasks:
+one Gram solve per task, each at its own threshold, as the in-memory solver's one solve per
+output. The intercepts are ``ȳ_t − x̄ᵀw_t``. One pass over the data; ``p`` up to
 :data:`penalized.dask.newton.GRAM_MAX_FEATURES`.
 """
 
@@ -17,8 +19,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..solvers.results import _ROUNDING_FLOOR
+from . import bridge, groups, newton
 from . import chunks as C
-from . import groups, newton
 from .data import prepare
 
 
@@ -64,6 +66,23 @@ def solve(kp, G, Cm, yy, W0, threshold, max_iter):
     return solve_blocks(problem, kp, coef_init=W0, tol=threshold / null, max_iter=max_iter)
 
 
+def solve_columns(view, G, Cm, yy, ybar, tol, max_iter, coef0, fit_intercept):
+    """A separable penalty: ``(coef (T, p), Σ certificates, Σ thresholds)``, one
+    :func:`~penalized.dask.newton.solve_gram` per task (its threshold from its own null loss and
+    ``Σ a y_t²``, as the in-memory solver's per-output solves)."""
+    T, p = Cm.shape[1], Cm.shape[0]
+    coef = np.zeros((T, p))
+    certificate = threshold = 0.0
+    for t in range(T):
+        scale = float(yy[t] + (ybar[t] ** 2 if fit_intercept else 0.0))
+        sol, thr, _ = newton.solve_gram(G, Cm[:, t], float(yy[t]), scale, view, tol=tol, max_iter=max_iter,
+                                        coef_init=None if coef0 is None else coef0[t])
+        coef[t] = sol.coef
+        certificate += sol.certificate
+        threshold += thr
+    return coef, certificate, threshold
+
+
 def fit_multitask(est, X, y, sample_weight=None, offset=None):
     """``_Regressor.fit`` on Dask input with several targets (one pass; see the module docstring)."""
     name = type(est).__name__
@@ -76,21 +95,28 @@ def fit_multitask(est, X, y, sample_weight=None, offset=None):
                                   f"{newton.GRAM_MAX_FEATURES} features (its statistics are a Gram matrix); X has {p}.")
     from ..penalties import check_bounds
 
-    if check_bounds(est.bounds, est.positive, p) is not None:
-        raise NotImplementedError(f"{name} with several targets takes no bounds= or positive=True on Dask input.")
-    kp = block_view(est._penalty(p), p)
+    bounds = check_bounds(est.bounds, est.positive, p)
+    view = bridge.PenaltyView(est._penalty(p), p, bounds)
+    if view.grouped and bounds is not None:
+        raise NotImplementedError(f"{name} with several targets and a group penalty takes no bounds= or "
+                                  "positive=True on Dask input.")
+    kp = block_view(est._penalty(p), p) if view.grouped else None
     part = data.run(C.moments_chunk, C.Target("multi"), gram=True)
     newton.check_partial(part)
     G, Cm, yy, mu, ybar, scale = statistics(part.moments["all"], p, est.fit_intercept)
     T = Cm.shape[1]
-    threshold = max(est.tol * float(yy.sum()), _ROUNDING_FLOOR * scale)
     coef0, _ = est._warm_start(T, p)
-    result = solve(kp, G, Cm, yy, None if coef0 is None else np.asarray(coef0, dtype=np.float64), threshold,
-                   est.max_iter)
-    if result is None:
-        coef, certificate = np.zeros((T, p)), 0.0
+    coef0 = None if coef0 is None else np.asarray(coef0, dtype=np.float64)
+    if kp is None:
+        coef, certificate, threshold = solve_columns(view, G, Cm, yy, ybar, est.tol, est.max_iter, coef0,
+                                                     est.fit_intercept)
     else:
-        coef, certificate = np.reshape(result.coef, (T, p)), float(result.certificate)
+        threshold = max(est.tol * float(yy.sum()), _ROUNDING_FLOOR * scale)
+        result = solve(kp, G, Cm, yy, coef0, threshold, est.max_iter)
+        if result is None:
+            coef, certificate = np.zeros((T, p)), 0.0
+        else:
+            coef, certificate = np.reshape(result.coef, (T, p)), float(result.certificate)
     n_iter = 1  # passes over the data (the client's epochs are not passes)
     rss = float(yy.sum() - 2.0 * np.sum(Cm.T * coef) + np.einsum("tj,jk,tk->", coef, G, coef))
     outcome = newton.DaskResult(coef=coef, intercept=0.0, certificate=certificate, threshold=threshold, n_iter=n_iter,

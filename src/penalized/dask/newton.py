@@ -86,7 +86,7 @@ class DataSummary:
     positive_fraction: float  # Σ a [y > 0]
     sparse: bool
     rows: dict  # chunk index -> rows
-    saturated: float = 0.0  # Σ a (y − y log y): Poisson's saturated loss
+    saturated: float = 0.0  # the data fit's saturated loss (Datafit.saturated_loss; 0 but for Poisson)
     min_y: float = 0.0
 
     def gram(self, fit_intercept):
@@ -120,7 +120,7 @@ def summarize(part, n_features):
     out = summary_of(part.moments["all"], n_features, n_samples=int(sum(part.rows.values())),
                      positive_weight=part.sums["positive_weight"], sparse=part.sums["sparse_chunks"] > 0,
                      rows=dict(part.rows))
-    out.saturated = out.ybar - part.sums["ylogy"] / out.W
+    out.saturated = part.sums["saturated"] / out.W
     out.min_y = part.sums["min_y"]
     return out
 
@@ -159,7 +159,8 @@ def class_summary(part, positive, n_features):
 def first_pass(data, target, gram, datafit=None):
     """Pass 0 (:func:`summarize`); with an offset, the squared error's statistics are those of ``y − offset``."""
     per_chunk = data.offset_chunks() if type(datafit).__name__ == "SquaredError" else {}
-    return summarize(data.run(C.moments_chunk, target, gram=gram, per_chunk=per_chunk), data.n_features)
+    return summarize(data.run(C.moments_chunk, target, gram=gram, per_chunk=per_chunk, datafit=datafit),
+                     data.n_features)
 
 
 class EmptyClassError(ValueError):
@@ -203,12 +204,22 @@ class _Datafit:
         self.quadratic = self.name == "SquaredError"
         self.bounded = bool(datafit.bounded_curvature)
 
+    def sample(self, summary):
+        """``(y, a)``: two weighted points with the data's weighted mean ``ȳ`` and variance of ``y`` (for
+        ±1 labels: the labels, weighted by the classes' fractions). Every loss at a constant prediction
+        depends on ``y`` through them only (the squared error through both, Poisson's affinely in ``y``,
+        the log-loss through the fraction of +1): so the null model, its loss and the scales are the
+        data fit's own methods evaluated on this sample, not formulas written again here."""
+        if self.datafit.needs_labels:
+            q = summary.positive_fraction
+            return np.array([1.0, -1.0]), np.array([q, 1.0 - q])
+        sd = np.sqrt(max(summary.yvar, 0.0))
+        return np.array([summary.ybar - sd, summary.ybar + sd]), np.array([0.5, 0.5])
+
     def lipschitz_scale(self, summary):
-        """The factor of ``Σ a x_j²`` in the coordinate constants ``L_j`` (``Datafit.lipschitz_scale``:
-        the curvature bound, or Poisson's ``Σ a y``)."""
-        if self.bounded:
-            return float(self.datafit.curvature_bound)
-        return float(max(summary.ybar, np.finfo(np.float64).tiny))
+        """The factor of ``Σ a x_j²`` in the coordinate constants ``L_j``: ``Datafit.lipschitz_scale``
+        (the curvature bound, or Poisson's ``Σ a y``)."""
+        return float(self.datafit.lipschitz_scale(*self.sample(summary)))
 
     def intercept_curvature(self, stats):
         """The curvature along the intercept in its stationarity term (the kernels'
@@ -216,37 +227,28 @@ class _Datafit:
         return float(self.datafit.curvature_bound) if self.bounded else stats.curvature
 
     def null(self, summary, fit_intercept):
-        """``(b0, L(0) − L_sat, scale)``: the null model's intercept, its excess loss, and the rounding scale."""
-        if self.quadratic:
-            b0 = summary.ybar if fit_intercept else 0.0
-            loss = summary.yvar + (summary.ybar - b0) ** 2
-            return b0, loss, summary.yvar + summary.ybar ** 2
-        if self.name == "Poisson":
-            if summary.min_y < 0:
-                raise ValueError(f"Poisson needs counts y >= 0, got min(y) = {summary.min_y!r}.")
-            if not summary.ybar > 0:
-                raise ValueError("Poisson needs some positive count in y (with positive weight); all are 0.")
-            b0 = float(np.log(summary.ybar)) if fit_intercept else 0.0
-            return b0, self.loss_at_constant(summary, b0) - summary.saturated, summary.yvar + summary.ybar ** 2
-        q = summary.positive_fraction
-        if q <= 0.0 or q >= 1.0:
-            raise EmptyClassError(positive=q <= 0.0)
-        b0 = float(np.log(q / (1.0 - q))) if fit_intercept else 0.0
-        return b0, self.loss_at_constant(summary, b0), 1.0
+        """``(b0, L(0) − L_sat, scale)``: the null model's intercept (``Datafit.null_intercept``), its
+        excess loss, and the rounding scale ``Σ a y²``."""
+        if self.name == "Poisson" and summary.min_y < 0:
+            raise ValueError(f"Poisson needs counts y >= 0, got min(y) = {summary.min_y!r}.")
+        if self.datafit.needs_labels:
+            q = summary.positive_fraction
+            if q <= 0.0 or q >= 1.0:
+                raise EmptyClassError(positive=q <= 0.0)
+        y, a = self.sample(summary)
+        b0 = float(self.datafit.null_intercept(y, a)) if fit_intercept else 0.0
+        return b0, self.loss_at_constant(summary, b0) - self.saturated(summary), float(a @ (y * y))
 
     def saturated(self, summary):
-        return summary.saturated if self.name == "Poisson" else 0.0
+        """``Datafit.saturated_loss`` over the data (summed by pass 0's chunks)."""
+        return summary.saturated
 
     def _at(self, method, y, b):
         return float(getattr(self.datafit, method)(np.array([y]), np.array([b]))[0])
 
     def loss_at_constant(self, summary, b):
-        if self.quadratic:
-            return summary.yvar + (summary.ybar - b) ** 2
-        if self.name == "Poisson":  # ℓ = e^b − y·b is affine in y
-            return self._at("_losses", 0.0, b) - summary.ybar * b
-        q = summary.positive_fraction
-        return q * self._at("_losses", 1.0, b) + (1 - q) * self._at("_losses", -1.0, b)
+        y, a = self.sample(summary)
+        return float(self.datafit.value(y, np.full(2, float(b)), a))
 
     def stats_at_constant(self, summary, b):
         """:class:`Stats` at ``w = 0`` and intercept ``b``, from pass 0 alone (the Hessian only
@@ -275,18 +277,31 @@ class _Datafit:
 
 
 # ----------------------------------------------------------------------- squared error, Gram
-def fit_gram(summary, penalty, *, fit_intercept, tol, max_iter, coef_init=None):
-    """The squared error from its sufficient statistics (p ≤ GRAM_MAX_FEATURES): no further pass."""
-    p = summary.mu.shape[0]
-    G, c, yy = summary.gram(fit_intercept)
-    null_loss = yy
-    scale = summary.yvar + summary.ybar ** 2
-    threshold = max(tol * null_loss, _ROUNDING_FLOOR * scale)
+def solve_gram(G, c, yy, scale, penalty, *, tol, max_iter, coef_init=None):
+    """``(solution, threshold, rss)`` of the squared error ``yy − 2cᵀw + wᵀGw + pen(w)`` (the a-weighted
+    statistics; ``scale = Σ a y²``, the rounding floor's unit) at the in-memory threshold
+    ``max(tol·yy, floor·scale)``; a non-convex penalty without ``coef_init`` walks
+    :func:`continuation_factors` first (client-side: no pass)."""
+    p = c.shape[0]
+    threshold = max(tol * yy, _ROUNDING_FLOOR * scale)
     w0 = np.zeros(p) if coef_init is None else np.asarray(coef_init, dtype=np.float64)
     pen = bridge.as_view(penalty, p)
+    if not pen.convex and coef_init is None and pen.penalty is not None:
+        walk_threshold = max(threshold, 1e-6 * yy)
+        for f in continuation_factors(pen, -2.0 * c):
+            w0 = pen.scaled(f).solve(G, c, yy, w0, 0.3 * walk_threshold, max_iter).coef
     sol = pen.solve(G, c, yy, w0, 0.3 * threshold, max_iter)
     w = sol.coef
-    rss = max(float(yy - 2.0 * c @ w + w @ (G @ w)), 0.0)
+    return sol, threshold, max(float(yy - 2.0 * c @ w + w @ (G @ w)), 0.0)
+
+
+def fit_gram(summary, penalty, *, fit_intercept, tol, max_iter, coef_init=None):
+    """The squared error from its sufficient statistics (p ≤ GRAM_MAX_FEATURES): no further pass."""
+    G, c, yy = summary.gram(fit_intercept)
+    pen = bridge.as_view(penalty, c.shape[0])
+    sol, threshold, rss = solve_gram(G, c, yy, summary.yvar + summary.ybar ** 2, pen, tol=tol, max_iter=max_iter,
+                                     coef_init=coef_init)
+    w = sol.coef
     b = float(summary.ybar - summary.mu @ w) if fit_intercept else 0.0
     return DaskResult(coef=w, intercept=b, certificate=sol.certificate, threshold=threshold, n_iter=1,
                       converged=sol.certificate <= threshold, objective=rss + pen.value(w),
@@ -311,7 +326,8 @@ class Stats:
 class _Direction:
     dw: np.ndarray
     db: float
-    decrease: float
+    decrease: float  # the model's predicted change at t = 1 without its curvature: gᵀΔ + g_bΔ_b + Δpen
+    curvature: float = 0.0  # (Δ, Δ_b)ᵀ H (Δ, Δ_b): the model's undamped curvature along the step
 
 
 def _least_squares_constant(G, c):
@@ -431,27 +447,63 @@ class NewtonFit:
             g = stats.grad[S]
         G = 0.5 * Hc
         c = 0.5 * (Hc @ wS - g)
+        # the model is the problem itself on S for the squared error: its exact value at u = w_S is the
+        # loss with the intercept re-optimised, which fixes the constant of a true residual sum of squares
+        base = None
         if self.fit.quadratic:
-            # the model is the problem itself on S: its exact value at u = w_S is the loss with the
-            # intercept re-optimised, which fixes the constant of a true residual sum of squares
             base = stats.loss - (stats.grad_b ** 2 / (2.0 * H.W) if self.fit_intercept and H.W > 0 else 0.0)
-            yy = max(base + float(2.0 * c @ wS - wS @ (G @ wS)), 0.0)
-        else:
-            yy = _least_squares_constant(G, c)
-        sol = self.pen.solve(G, c, yy, wS, INNER_TOL * self.threshold, self.inner_epochs, features=S)
+        start = wS
+        if not self.pen.convex:
+            # a non-convex penalty's prox with a long step jumps to far-away minimisers where the model
+            # means nothing: the model is first solved with each coordinate's curvature at least
+            # CONVEX_MARGIN·(the penalty's concavity), by proximal terms d_j (u_j − w_j)² (as the in-memory
+            # model steps keep it); its solution starts the solve of the model itself (a Newton step:
+            # fast local convergence where the damping would only give a linear one)
+            damp = np.maximum(0.5 * bridge.CONVEX_MARGIN * self.pen.concavity()[S] - np.diag(G), 0.0)
+            if damp.any():
+                start = self._solve_model(G + np.diag(damp), c + damp * wS, base, wS, S)
+        sol_coef = self._solve_model(G, c, base, start, S, origin=wS)
         dw = np.zeros(self.p)
-        dw[S] = sol.coef - wS
+        dw[S] = sol_coef - wS
         db = 0.0
         if self.fit_intercept and H.W > 0:
             db = -(stats.grad_b + H.W * float(H.mean @ dw[S])) / H.W
         # the model's predicted change, gᵀΔ + g_bΔ_b + pen(w + Δ) − pen(w), summed term by term
         decrease = float(stats.grad @ dw + stats.grad_b * db + self.pen.change(w, dw))
-        return _Direction(dw, db, decrease)
+        curvature = 0.0
+        if not self.pen.convex:  # Σ a ℓ'' (x_Sᵀ Δ + Δ_b)² from the centred Hessian and its means
+            d = dw[S]
+            curvature = float(d @ (H.block @ d) + H.W * (H.mean @ d + db) ** 2)
+        return _Direction(dw, db, decrease, curvature)
+
+    def _solve_model(self, G, c, base, start, S, origin=None):
+        """The penalized quadratic ``yy − 2cᵀu + uᵀGu + pen(u)`` over ``S`` from ``start``: ``yy`` the
+        residual-sum-of-squares constant (``base`` + the model's value at ``origin``, the current
+        point, for the squared error; ``cᵀG⁺c`` otherwise)."""
+        if base is not None:
+            at = start if origin is None else origin
+            yy = max(base + float(2.0 * c @ at - at @ (G @ at)), 0.0)
+        else:
+            yy = _least_squares_constant(G, c)
+        return self.pen.solve(G, c, yy, start, INNER_TOL * self.threshold, self.inner_epochs, features=S).coef
 
     def _line_search(self, w, direction, changes):
+        """The largest trial step with Armijo's sufficient decrease against the model's predicted
+        change: ``t·decrease`` for a convex penalty (it changes by at most ``t`` times its change at
+        ``t = 1``); a non-convex penalty is not linear along the step, so its model's own change at
+        ``t`` (the in-memory line search's rule)."""
+        linear = direction.decrease
+        if not self.pen.convex:
+            linear -= self.pen.change(w, direction.dw)
         for t, change in zip(TRIAL_STEPS, changes, strict=True):
-            total = change + self.pen.change(w, t * direction.dw)
-            if total <= ARMIJO * t * direction.decrease:
+            pen_part = self.pen.change(w, t * direction.dw)
+            if self.pen.convex:
+                predicted = t * direction.decrease
+            else:
+                predicted = t * linear + 0.5 * t * t * direction.curvature + pen_part
+                if not predicted < 0.0:
+                    continue
+            if change + pen_part <= ARMIJO * predicted:
                 return float(t)
         return None
 
@@ -475,22 +527,21 @@ class NewtonFit:
         else:
             stats, _, _ = self._pass(w, b, cols=self._working_set(w, w, null_stats.grad))
         while True:
-            alpha, gaps, stationarity = self._certificate_terms(w, stats)
-            known = gaps + stationarity
-            if alpha == 1.0 and known <= self.threshold:
-                return self._result(w, b, stats, known)
+            terms = self._certificate_terms(w, stats)
+            if terms.without_data <= self.threshold:
+                return self._result(w, b, stats, terms.without_data)
             if self.passes >= self.max_iter:
-                return self._finish(w, b, stats, alpha, known)
+                return self._finish(w, b, stats, terms)
             direction = self._direction(stats, w)
             if not direction.decrease < 0.0:  # no descent left on this working set
                 fresh = self._working_set(w, w, stats.grad)
                 if not np.array_equal(fresh, stats.cols):  # it was chosen from an older gradient
                     stats, _, _ = self._pass(w, b, cols=fresh)
                     continue
-                return self._finish(w, b, stats, alpha, known)
+                return self._finish(w, b, stats, terms)
             cols = self._working_set(w, w + direction.dw, stats.grad)
-            trial, gap, changes = self._pass(w, b, direction, cols=cols, alpha=alpha)
-            certificate = known + gap
+            trial, gap, changes = self._pass(w, b, direction, cols=cols, alpha=terms.alpha)
+            certificate = terms.value(gap)
             if certificate <= self.threshold:
                 return self._result(w, b, stats, certificate)
             t = self._line_search(w, direction, changes)
@@ -503,13 +554,13 @@ class NewtonFit:
             else:
                 stats, _, _ = self._pass(w, b, cols=self._working_set(w, w, stats.grad))
 
-    def _finish(self, w, b, stats, alpha, known):
+    def _finish(self, w, b, stats, terms):
         """The certificate at ``(w, b)`` (one more pass for its data term when ``alpha < 1``)."""
-        if alpha < 1.0:
-            stats_now, gap, _ = self._pass(w, b, alpha=alpha)
+        if terms.alpha < 1.0:
+            stats_now, gap, _ = self._pass(w, b, alpha=terms.alpha)
             stats = Stats(stats.loss, stats.grad, stats.grad_b, None, None, stats_now.misfit, stats.curvature)
-            return self._result(w, b, stats, known + gap)
-        return self._result(w, b, stats, known)
+            return self._result(w, b, stats, terms.value(gap))
+        return self._result(w, b, stats, terms.without_data)
 
     def _result(self, w, b, stats, certificate):
         pen = self.pen.value(w)
@@ -527,13 +578,28 @@ def first_pass_gram(datafit, p, max_block=None, grouped=False):
     return p <= max_block and (type(datafit).__name__ == "SquaredError" or p <= MIN_WORKING_SET or grouped)
 
 
+def continuation_factors(penalty, grad):
+    """The strengths (factors on ``penalty``) of the geometric path from λ_max that a non-convex fit
+    started cold walks first (the in-memory ``_continuation``: ncvreg's warm starts), from the
+    gradient ``grad`` at the null model; empty where λ_max is below the penalty's strength."""
+    from ..solvers.coordinate_descent import CONTINUATION_STEPS
+
+    levels = penalty.zero_levels(grad)
+    finite = np.isfinite(levels)
+    lam = penalty.penalty.unit_strength()
+    if not finite.any() or lam <= 0 or np.max(levels[finite]) <= lam:
+        return np.zeros(0)
+    return np.geomspace(np.max(levels[finite]) / lam, 1.0, CONTINUATION_STEPS + 1)[1:-1]
+
+
 def fit(data, datafit, penalty, target, *, fit_intercept, tol, max_iter, coef_init=None, intercept_init=None,
         max_block=None, summary=None):
     """Fit one problem on chunked data; returns a :class:`DaskResult`.
 
     ``summary``: pass 0's :class:`DataSummary` if already computed (else pass 0 runs here).
     ``max_block``: the Gram route's and the Newton working set's size limit (default
-    :data:`GRAM_MAX_FEATURES`)."""
+    :data:`GRAM_MAX_FEATURES`). A non-convex penalty without ``coef_init`` is first solved along
+    :func:`continuation_factors` (at ``tol`` ≥ 1e-6), as in memory: the same stationary point."""
     max_block = GRAM_MAX_FEATURES if max_block is None else max_block
     p = data.n_features
     penalty = bridge.as_view(penalty, p)
@@ -546,6 +612,15 @@ def fit(data, datafit, penalty, target, *, fit_intercept, tol, max_iter, coef_in
                         coef_init=coef_init)
     solver = NewtonFit(data, summary, datafit, penalty, target, fit_intercept=fit_intercept, tol=tol,
                        max_iter=max_iter, max_block=max_block)
+    if not penalty.convex and coef_init is None and penalty.penalty is not None:
+        null = solver.null_stats or solver.fit.stats_at_constant(summary, solver.b0)
+        threshold = solver.threshold
+        solver.threshold = max(threshold, 1e-6 * solver.null_loss)
+        for f in continuation_factors(penalty, null.grad):
+            solver.pen = penalty.scaled(f)
+            step = solver.run(coef_init, intercept_init)
+            coef_init, intercept_init = step.coef, step.intercept
+        solver.pen, solver.threshold = penalty, threshold
     return solver.run(coef_init, intercept_init)
 
 
@@ -573,7 +648,7 @@ def certify(data, datafit, penalty, target, coef, intercept=0.0, *, fit_intercep
     if pen.bounded and (np.any(w < pen.kp.lower) or np.any(w > pen.kp.upper)):  # outside the box
         return Certificate(value=float("inf"), null_loss=float(solver.null_loss), objective=float("inf"))
     stats, _, _ = solver._pass(w, b)
-    alpha, gaps, stationarity = solver._certificate_terms(w, stats)
-    gap = 0.0 if alpha == 1.0 else solver._pass(w, b, alpha=alpha)[1]
-    return Certificate(value=float(gaps + stationarity + gap), null_loss=float(solver.null_loss),
+    terms = solver._certificate_terms(w, stats)
+    gap = 0.0 if terms.alpha == 1.0 else solver._pass(w, b, alpha=terms.alpha)[1]
+    return Certificate(value=float(terms.value(gap)), null_loss=float(solver.null_loss),
                        objective=float(stats.loss + solver.pen.value(w)))
