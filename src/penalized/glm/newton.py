@@ -129,6 +129,7 @@ def fit_vector(datafit, penalty, X, y, *, sample_weight=None, fit_intercept=True
     :class:`BoundDatafit` already made from ``y`` (paths reuse it).
     """
     from ..solvers import SolverResult
+    from .cox_compiled import compiled_penalty, fit_cox_compiled
 
     bound = datafit.bind(y, sample_weight) if bound is None else bound
     fit_intercept = bool(fit_intercept and bound.has_intercept)
@@ -146,6 +147,11 @@ def fit_vector(datafit, penalty, X, y, *, sample_weight=None, fit_intercept=True
         w = np.clip(w, *(np.full(p, -np.inf) if bounds[0] is None else bounds[0],
                          np.full(p, np.inf) if bounds[1] is None else bounds[1]))
     b = (null_b if intercept_init is None else float(intercept_init)) if fit_intercept else 0.0
+    kp = None if fit_intercept else compiled_penalty(bound, penalty, p, bounds)
+    if kp is not None:  # Cox with the elastic-net family: the whole loop compiled
+        w, certificate, it, converged, objective = fit_cox_compiled(bound, kp, X, w, offset, threshold, max_iter)
+        return SolverResult(coef=w, intercept=0.0, certificate=certificate, threshold=float(threshold), n_iter=it,
+                            converged=converged, objective=objective)
     eta = np.asarray(X @ w).ravel() + b + offset
     objective = bound.value(eta) + _penalty_value(penalty, w)
     certificate, inner_epochs, it, stalled, at_rounding = np.inf, 0, 0, False, False

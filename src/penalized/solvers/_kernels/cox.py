@@ -1,0 +1,378 @@
+"""The Cox partial likelihood's proximal Newton loop for the elastic-net family, compiled.
+
+The data fit (:mod:`penalized.glm.cox`) reaches these kernels as ``cox = (order, grp, tg, SE, TW,
+total)``: ``order`` sorts the samples by time; in that order ``grp`` is each sample's distinct-time
+index (non-decreasing), ``SE[0]`` its weight ``s`` and ``SE[1]`` its event indicator; one term per
+(event time, Efron index ``l``) has its time index ``tg``, ``TW[0] = c = l/d_k`` and weight
+``TW[1]`` (Breslow: ``c = 0``, weight ``D_k``); ``total = Σs``. With ``u = s·e^{η − max η}`` and
+the terms' denominators ``den_t = S_k − c_t E_k`` (``S_k`` the risk set's sum of ``u``, ``E_k`` the
+events' at ``t_k``), ``L = (−Σ s δ η + Σ_t w_t (log den_t + max η)) / total``.
+
+Every pass over the risk sets is O(n + terms) (cumulative sums over the sorted times): the value,
+the gradient ``g`` and Hessian diagonal ``h`` in ``η``, and the exact Hessian-vector product
+``(Hv)_i = u_i (first_i v_i − Σ_t β_ti w_t m_t / den_t²) / total`` with ``m_t = Σ_j β_tj u_j v_j``
+(``β_tj`` = 1 in the risk set, ``1 − c_t`` for an event at ``t_k``). The Newton model is the exact
+second-order one (not glmnet's diagonal): coordinate descent on it, with the Hessian times each
+working column computed once per Newton step, then a backtracking line search on the objective.
+
+The buffer ``W`` (rows by sample) holds: 0 ``u`` and 1 ``first_i = Σ_t β_ti w_t / den_t`` in the
+sorted order; in the caller's order 2 ``g``, 3 ``h``, 4 ``d = XΔ``, 5 ``g + HXΔ``, 6 a column,
+7 the trial ``η``.
+"""
+
+import numpy as np
+
+from .base import _JIT, PEN_ENET, njit
+from .certificate import dual_scaling
+from .matrix import col_axpy, col_dot
+from .penalties import pen_prox, pen_violation
+from .penalty_enet import coordinate_gap
+
+_TINY = 2.2250738585072014e-308
+_ROUND = 64.0 * 2.220446049250313e-16
+
+
+@njit(**_JIT)
+def cox_risk_sums(eta, cox, W, den, gbuf):
+    """``u`` (W[0], sorted), ``den_t``; returns the partial likelihood's value ``L`` at ``eta``."""
+    order, grp, tg, SE, TW, total = cox
+    n = eta.shape[0]
+    m = -np.inf
+    for i in range(n):
+        if eta[i] > m:
+            m = eta[i]
+    S = gbuf[0]
+    E = gbuf[1]
+    S[:] = 0.0
+    E[:] = 0.0
+    linear = 0.0
+    for r in range(n):
+        e = eta[order[r]]
+        v = SE[0, r] * np.exp(e - m)
+        W[0, r] = v
+        S[grp[r]] += v
+        E[grp[r]] += v * SE[1, r]
+        linear += SE[0, r] * SE[1, r] * e
+    acc = 0.0
+    for k in range(S.shape[0] - 1, -1, -1):
+        acc += S[k]
+        S[k] = acc
+    logs = 0.0
+    for t in range(tg.shape[0]):
+        k = tg[t]
+        d = max(S[k] - TW[0, t] * E[k], _TINY)
+        den[t] = d
+        logs += TW[1, t] * (np.log(d) + m)
+    return (logs - linear) / total
+
+
+@njit(**_JIT)
+def cox_derivatives(eta, cox, W, den, gbuf):
+    """The value at ``eta`` (returned), ``g`` (W[2]), the Hessian's diagonal ``h`` (W[3]) and
+    ``first`` (W[1]), in one pass over the risk sets."""
+    order, grp, tg, SE, TW, total = cox
+    value = cox_risk_sums(eta, cox, W, den, gbuf)
+    A, B, A2, B2 = gbuf[0], gbuf[1], gbuf[2], gbuf[3]
+    A[:] = 0.0
+    B[:] = 0.0
+    A2[:] = 0.0
+    B2[:] = 0.0
+    for t in range(tg.shape[0]):
+        k = tg[t]
+        c = TW[0, t]
+        q = TW[1, t] / den[t]
+        A[k] += q
+        B[k] += q * (1.0 - c)
+        A2[k] += q / den[t]
+        B2[k] += q * (1.0 - c) * (1.0 - c) / den[t]
+    cum = 0.0
+    cum2 = 0.0
+    done = 0
+    for r in range(eta.shape[0]):
+        k = grp[r]
+        while done <= k:
+            cum += A[done]
+            cum2 += A2[done]
+            done += 1
+        ev = SE[1, r]
+        f1 = cum - ev * (A[k] - B[k])
+        f2 = cum2 - ev * (A2[k] - B2[k])
+        u = W[0, r]
+        W[1, r] = f1
+        i = order[r]
+        W[2, i] = (u * f1 - SE[0, r] * ev) / total
+        W[3, i] = max(u * f1 - u * u * f2, 0.0) / total
+    return value
+
+
+@njit(**_JIT)
+def cox_hessian_vector(v, out, cox, W, den, gbuf):
+    """``out = H v``, ``H`` the Hessian of ``L`` in ``η`` at the point of the last
+    :func:`cox_derivatives` (``v`` and ``out`` in the caller's order)."""
+    order, grp, tg, SE, TW, total = cox
+    Sv, Ev, M, Mc = gbuf[0], gbuf[1], gbuf[2], gbuf[3]
+    Sv[:] = 0.0
+    Ev[:] = 0.0
+    M[:] = 0.0
+    Mc[:] = 0.0
+    n = v.shape[0]
+    for r in range(n):
+        x = W[0, r] * v[order[r]]
+        Sv[grp[r]] += x
+        Ev[grp[r]] += x * SE[1, r]
+    acc = 0.0
+    for k in range(Sv.shape[0] - 1, -1, -1):
+        acc += Sv[k]
+        Sv[k] = acc
+    for t in range(tg.shape[0]):
+        k = tg[t]
+        c = TW[0, t]
+        q = TW[1, t] * (Sv[k] - c * Ev[k]) / (den[t] * den[t])
+        M[k] += q
+        Mc[k] += c * q
+    cum = 0.0
+    done = 0
+    for r in range(n):
+        k = grp[r]
+        while done <= k:
+            cum += M[done]
+            done += 1
+        i = order[r]
+        out[i] = W[0, r] * (W[1, r] * v[i] - (cum - SE[1, r] * Mc[k])) / total
+
+
+@njit(**_JIT)
+def load_column(Xt, j, out):
+    """Column ``j`` of ``X`` written densely into ``out``."""
+    X, Xd, Xi, Xp, sparse = Xt
+    if sparse:
+        out[:] = 0.0
+        for k in range(Xp[j], Xp[j + 1]):
+            out[Xi[k]] = Xd[k]
+    else:
+        for i in range(out.shape[0]):
+            out[i] = X[i, j]
+
+
+@njit(**_JIT)
+def cox_certificate(Xt, w, grad, P, W, idx):
+    """The duality gap, in objective units, of the weighted least-squares model with weights ``h``
+    around ``w`` (glmnet's IRLS model, :mod:`penalized.glm.newton`), at ``w``: the dual point
+    ``θ = −α g`` gives ``½(1 − α)² Σ g²/h + Σ_j gap_j(w_j, −α ∇_j)``; unpenalized features add
+    ``v_j²/(2 Σ h x_j²)``. Zero exactly at a KKT point of the true problem."""
+    alpha = dual_scaling(grad, P, idx)
+    gap = 0.0
+    if alpha < 1.0:
+        hmax = 0.0
+        for i in range(W.shape[1]):
+            hmax = max(hmax, W[3, i])
+        s2 = 0.0
+        for i in range(W.shape[1]):
+            s2 += W[2, i] * W[2, i] / max(W[3, i], 1e-12 * hmax, _TINY)
+        gap += 0.5 * (1.0 - alpha) * (1.0 - alpha) * s2
+    for j in idx:
+        if P[0, j] == 0.0 and P[1, j] == 0.0:
+            viol = pen_violation(PEN_ENET, P, j, w[j], grad[j])
+            if viol > 0.0:
+                load_column(Xt, j, W[6])
+                curv = 0.0
+                for i in range(W.shape[1]):
+                    curv += W[3, i] * W[6, i] * W[6, i]
+                gap += viol * viol / (2.0 * curv) if curv > 0.0 else np.inf
+            continue
+        gap += coordinate_gap(w[j], -alpha * grad[j], P[0, j], P[1, j], P[2, j], P[3, j])
+    return gap
+
+
+@njit(**_JIT)
+def enet_value(w, P):
+    s = 0.0
+    for j in range(w.shape[0]):
+        if w[j] != 0.0:
+            s += P[0, j] * abs(w[j]) + P[1, j] * w[j] * w[j]
+    return s
+
+
+@njit(**_JIT)
+def cox_model_setup(Xt, ws, m, cox, bufs, HX, curv):
+    """``H x_j`` of the working features (cached in the rows of ``HX`` as far as it goes) and the
+    model's coordinate curvatures ``curv = x_jᵀ H x_j``; ``W[5] = g`` (the model's gradient at Δ = 0)."""
+    W, den, gbuf = bufs
+    n = W.shape[1]
+    for i in range(n):
+        W[5, i] = W[2, i]
+    for a in range(m):
+        load_column(Xt, ws[a], W[6])
+        hx = HX[a] if a < HX.shape[0] else W[7]
+        cox_hessian_vector(W[6], hx, cox, W, den, gbuf)
+        c = 0.0
+        for i in range(n):
+            c += W[6, i] * hx[i]
+        curv[a] = c
+
+
+@njit(**_JIT)
+def cox_model_epoch(Xt, ws, m, cox, bufs, P, wn, HX, curv, full):
+    """One pass of coordinate descent on the Newton model over ``ws[:m]`` (only the non-zero
+    coordinates unless ``full``), ``W[5] = g + HXΔ`` kept current; returns the largest ``c_j|δ_j|``."""
+    X, Xd, Xi, Xp, sparse = Xt
+    W, den, gbuf = bufs
+    n = W.shape[1]
+    worst = 0.0
+    for a in range(m):
+        c = curv[a]
+        j = ws[a]
+        if c <= 0.0 or not (full or wn[j] != 0.0):
+            continue
+        slope = col_dot(X, Xd, Xi, Xp, sparse, j, W[5], 0.0)
+        old = wn[j]
+        new = pen_prox(PEN_ENET, P, j, old - slope / c, 1.0 / c)
+        delta = new - old
+        if delta == 0.0:
+            continue
+        wn[j] = new
+        if a < HX.shape[0]:
+            hx = HX[a]
+        else:
+            load_column(Xt, j, W[6])
+            hx = W[7]
+            cox_hessian_vector(W[6], hx, cox, W, den, gbuf)
+        for i in range(n):
+            W[5, i] += delta * hx[i]
+        worst = max(worst, c * abs(delta))
+    return worst
+
+
+@njit(**_JIT)
+def cox_model_cd(Xt, ws, m, cox, bufs, P, w, wn, HX, tol, max_epochs):
+    """Coordinate descent on the exact Newton model over the working set ``ws[:m]``:
+    ``gᵀXΔ + ½ ΔᵀXᵀHXΔ + pen(w + Δ)``, ``wn`` the new coefficients (``w`` on entry); then
+    ``W[4] = XΔ``. Full passes alternate with passes over the non-zero coordinates (glmnet's
+    active cycling); stops after a full pass whose largest move ``c_j|δ_j|`` (the model's coordinate
+    violation) times ``‖w‖₁``, and its square over ``max c_j`` (the model's decrease), are at most
+    ``tol``. Returns the passes."""
+    X, Xd, Xi, Xp, sparse = Xt
+    W = bufs[0]
+    curv = np.zeros(m)
+    cox_model_setup(Xt, ws, m, cox, bufs, HX, curv)
+    curv_max = max(curv.max(), _TINY) if m > 0 else 1.0
+    epochs = 0
+    full = True
+    while epochs < max_epochs:
+        epochs += 1
+        worst = cox_model_epoch(Xt, ws, m, cox, bufs, P, wn, HX, curv, full)
+        norm1 = 0.0
+        for a in range(m):
+            norm1 += abs(wn[ws[a]])
+        # the certificate is first order in the model's KKT violation (≈ c_j|δ_j|) times ‖w‖₁
+        if worst * norm1 <= tol and worst * worst <= tol * curv_max:
+            if full:
+                break
+            full = True
+        else:
+            full = False
+    W[4, :] = 0.0
+    for a in range(m):
+        j = ws[a]
+        if wn[j] != w[j]:
+            col_axpy(X, Xd, Xi, Xp, sparse, j, wn[j] - w[j], W[4], 0.0)
+    return epochs
+
+
+@njit(**_JIT)
+def cox_line_search(eta, w, wn, objective, cox, bufs, P):
+    """Backtracking (Armijo, with a slack at the objective's rounding) from ``(w, eta)`` along
+    ``(wn − w, W[4])``; updates ``w`` and ``eta``. Returns ``(objective, step, decrease)``."""
+    W, den, gbuf = bufs
+    n = eta.shape[0]
+    decrease = enet_value(wn, P) - enet_value(w, P)
+    for i in range(n):
+        decrease += W[2, i] * W[4, i]
+    rounding = _ROUND * max(abs(objective), 1.0)
+    step = 1.0
+    while True:
+        for i in range(n):
+            W[7, i] = eta[i] + step * W[4, i]
+        f = cox_risk_sums(W[7], cox, W, den, gbuf)
+        pen = 0.0
+        for j in range(w.shape[0]):
+            x = w[j] + step * (wn[j] - w[j])
+            if x != 0.0:
+                pen += P[0, j] * abs(x) + P[1, j] * x * x
+        f += pen
+        if f <= objective + 1e-4 * step * min(decrease, 0.0) + rounding or step < 1e-10:
+            break
+        step *= 0.5
+    for j in range(w.shape[0]):
+        w[j] = w[j] + step * (wn[j] - w[j])
+    for i in range(n):
+        eta[i] = W[7, i]
+    return f, step, decrease
+
+
+@njit(**_JIT)
+def cox_working_set(w, grad, P, inws, ws):
+    """Adds to ``inws`` every non-zero or KKT-violating feature; lists them in ``ws``; returns how many."""
+    m = 0
+    for j in range(w.shape[0]):
+        if not inws[j] and (w[j] != 0.0 or pen_violation(PEN_ENET, P, j, w[j], grad[j]) > 0.0):
+            inws[j] = True
+        if inws[j]:
+            ws[m] = j
+            m += 1
+    return m
+
+
+@njit(**_JIT)
+def cox_enet_fit(X, Xd, Xi, Xp, sparse, order, grp, tg, SE, TW, P, w, eta, ctrl, stats):
+    """Proximal Newton on ``L(Xw + offset) + Σ_j l1_j|w_j| + l2_j w_j²`` (within the box rows of
+    ``P``) from ``(w, eta = Xw + offset)``, both updated in place.
+
+    ``ctrl = (total, threshold, max_iter, max_epochs, inner_factor, HX columns)``; stops when the
+    certificate (:func:`cox_certificate`) is at most ``threshold``, after ``max_iter`` steps, or
+    once three steps below the objective's rounding fail to halve it. ``stats`` receives
+    ``(steps, certificate, objective, converged, epochs)``."""
+    n, p = eta.shape[0], w.shape[0]
+    Xt = (X, Xd, Xi, Xp, sparse)
+    cox = (order, grp, tg, SE, TW, ctrl[0])
+    threshold, max_iter, max_epochs = ctrl[1], int(ctrl[2]), int(ctrl[3])
+    W = np.empty((8, n))
+    den = np.empty(tg.shape[0])
+    gbuf = np.empty((4, grp[n - 1] + 1))
+    bufs = (W, den, gbuf)
+    HX = np.empty((int(ctrl[5]), n))
+    grad, wn = np.empty(p), np.empty(p)
+    idx = np.arange(p)
+    ws = np.empty(p, dtype=np.int64)
+    inws = np.zeros(p, dtype=np.bool_)
+    objective = cox_risk_sums(eta, cox, W, den, gbuf) + enet_value(w, P)
+    previous, flat, epochs, it = np.inf, 0, 0, 0
+    at_rounding, stalled, certificate = False, False, np.inf
+    while True:
+        value = cox_derivatives(eta, cox, W, den, gbuf)
+        if at_rounding:
+            objective = value + enet_value(w, P)
+        for j in range(p):
+            grad[j] = col_dot(X, Xd, Xi, Xp, sparse, j, W[2], 0.0)
+        certificate = cox_certificate(Xt, w, grad, P, W, idx)
+        if certificate <= threshold or stalled or it >= max_iter:
+            break
+        flat = flat + 1 if (at_rounding and certificate > 0.5 * previous) else 0
+        if flat >= 3:
+            stalled = True
+            break
+        previous = certificate
+        m = cox_working_set(w, grad, P, inws, ws)
+        wn[:] = w
+        tol = max(ctrl[4] * min(certificate, threshold), 1e-300)
+        epochs += cox_model_cd(Xt, ws, m, cox, bufs, P, w, wn, HX, tol, max_epochs)
+        it += 1
+        new_objective, step, decrease = cox_line_search(eta, w, wn, objective, cox, bufs, P)
+        at_rounding = -decrease <= _ROUND * max(abs(objective), 1.0)
+        stalled = (not at_rounding) and new_objective >= objective and step < 1e-9
+        objective = new_objective if at_rounding else min(objective, new_objective)
+    stats[0] = it
+    stats[1] = certificate
+    stats[2] = objective
+    stats[3] = 1.0 if (certificate <= threshold or (stalled and at_rounding)) else 0.0
+    stats[4] = epochs
