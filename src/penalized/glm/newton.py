@@ -140,8 +140,9 @@ def fit_vector(datafit, penalty, X, y, *, sample_weight=None, fit_intercept=True
     n, p = X.shape
     offset = np.zeros(n) if offset is None else np.asarray(offset, dtype=np.float64)
     null_b = bound.null_intercept(offset) if fit_intercept else 0.0
-    null_loss = bound.value(offset + null_b) - bound.saturated
-    threshold = max(tol * null_loss, 1e-15 * max(abs(bound.value(offset + null_b)), 1.0))
+    null_value = bound.value(offset + null_b)
+    null_loss = null_value - bound.saturated
+    threshold = max(tol * null_loss, 1e-15 * max(abs(null_value), 1.0))
     w = np.zeros(p) if coef_init is None else np.array(coef_init, dtype=np.float64).ravel()
     if bounds is not None:
         w = np.clip(w, *(np.full(p, -np.inf) if bounds[0] is None else bounds[0],

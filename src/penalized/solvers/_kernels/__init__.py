@@ -99,12 +99,13 @@ from .certificate import (
     sample_fenchel_young,
 )
 from .cox import (
-    cox_certificate,
     cox_derivatives,
     cox_enet_fit,
+    cox_face_step,
     cox_hessian_vector,
     cox_line_search,
     cox_model_cd,
+    cox_model_decrease,
     cox_model_epoch,
     cox_model_setup,
     cox_risk_sums,
@@ -279,6 +280,7 @@ __all__ = [
     "group_update", "_group_pass", "group_lasso_epochs", "_centred_weighted_cross", "group_grams",
     "second_order", "datafit_change", "model_value", "_model_anderson", "_model_prox", "_model_epoch",
     "_model_setup", "newton_direction", "solve_subproblem_newton", "gap_safe_screen",
-    "cox_risk_sums", "cox_derivatives", "cox_hessian_vector", "load_column", "cox_certificate", "enet_value",
-    "cox_model_setup", "cox_model_epoch", "cox_model_cd", "cox_line_search", "cox_working_set", "cox_enet_fit",
+    "cox_risk_sums", "cox_derivatives", "cox_hessian_vector", "load_column", "enet_value", "cox_model_decrease",
+    "cox_model_setup", "cox_model_epoch", "cox_face_step", "cox_model_cd", "cox_line_search", "cox_working_set",
+    "cox_enet_fit",
 ]

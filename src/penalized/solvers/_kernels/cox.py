@@ -22,14 +22,14 @@ sorted order; in the caller's order 2 ``g``, 3 ``h``, 4 ``d = XΔ``, 5 ``g + HX�
 
 import numpy as np
 
-from .base import _JIT, PEN_ENET, njit
-from .certificate import dual_scaling
+from .base import _JIT, PEN_ENET, ROW_HI, ROW_LO, njit
 from .matrix import col_axpy, col_dot
-from .penalties import pen_prox, pen_violation
-from .penalty_enet import coordinate_gap
+from .penalties import pen_kinked, pen_prox, pen_violation
+from .support import face_minimize
 
 _TINY = 2.2250738585072014e-308
 _ROUND = 64.0 * 2.220446049250313e-16
+_FACE_AFTER = 100  # passes of coordinate descent on one Newton model before a face step
 
 
 @njit(**_JIT)
@@ -155,36 +155,6 @@ def load_column(Xt, j, out):
 
 
 @njit(**_JIT)
-def cox_certificate(Xt, w, grad, P, W, idx):
-    """The duality gap, in objective units, of the weighted least-squares model with weights ``h``
-    around ``w`` (glmnet's IRLS model, :mod:`penalized.glm.newton`), at ``w``: the dual point
-    ``θ = −α g`` gives ``½(1 − α)² Σ g²/h + Σ_j gap_j(w_j, −α ∇_j)``; unpenalized features add
-    ``v_j²/(2 Σ h x_j²)``. Zero exactly at a KKT point of the true problem."""
-    alpha = dual_scaling(grad, P, idx)
-    gap = 0.0
-    if alpha < 1.0:
-        hmax = 0.0
-        for i in range(W.shape[1]):
-            hmax = max(hmax, W[3, i])
-        s2 = 0.0
-        for i in range(W.shape[1]):
-            s2 += W[2, i] * W[2, i] / max(W[3, i], 1e-12 * hmax, _TINY)
-        gap += 0.5 * (1.0 - alpha) * (1.0 - alpha) * s2
-    for j in idx:
-        if P[0, j] == 0.0 and P[1, j] == 0.0:
-            viol = pen_violation(PEN_ENET, P, j, w[j], grad[j])
-            if viol > 0.0:
-                load_column(Xt, j, W[6])
-                curv = 0.0
-                for i in range(W.shape[1]):
-                    curv += W[3, i] * W[6, i] * W[6, i]
-                gap += viol * viol / (2.0 * curv) if curv > 0.0 else np.inf
-            continue
-        gap += coordinate_gap(w[j], -alpha * grad[j], P[0, j], P[1, j], P[2, j], P[3, j])
-    return gap
-
-
-@njit(**_JIT)
 def enet_value(w, P):
     s = 0.0
     for j in range(w.shape[0]):
@@ -214,11 +184,13 @@ def cox_model_setup(Xt, ws, m, cox, bufs, HX, curv):
 @njit(**_JIT)
 def cox_model_epoch(Xt, ws, m, cox, bufs, P, wn, HX, curv, full):
     """One pass of coordinate descent on the Newton model over ``ws[:m]`` (only the non-zero
-    coordinates unless ``full``), ``W[5] = g + HXΔ`` kept current; returns the largest ``c_j|δ_j|``."""
+    coordinates unless ``full``), ``W[5] = g + HXΔ`` kept current; returns the largest ``c_j|δ_j|``
+    (about the coordinate's violation of the model's optimality conditions before its step)."""
     X, Xd, Xi, Xp, sparse = Xt
     W, den, gbuf = bufs
     n = W.shape[1]
     worst = 0.0
+    moved = 0
     for a in range(m):
         c = curv[a]
         j = ws[a]
@@ -231,6 +203,8 @@ def cox_model_epoch(Xt, ws, m, cox, bufs, P, wn, HX, curv, full):
         if delta == 0.0:
             continue
         wn[j] = new
+        if (old == 0.0) != (new == 0.0):
+            moved += 1
         if a < HX.shape[0]:
             hx = HX[a]
         else:
@@ -240,7 +214,59 @@ def cox_model_epoch(Xt, ws, m, cox, bufs, P, wn, HX, curv, full):
         for i in range(n):
             W[5, i] += delta * hx[i]
         worst = max(worst, c * abs(delta))
-    return worst
+    return worst, moved
+
+
+@njit(**_JIT)
+def cox_face_step(Xt, ws, m, bufs, P, wn, HX):
+    """The exact minimiser of the Newton model over the orthant face of ``wn`` on the working set
+    (:func:`face_minimize` on ``Q = X_SᵀHX_S + 2 diag(l2_S)``, ``H x_j`` from the cache ``HX``, which
+    must hold every working feature); ``W[5]`` follows. For the flat directions where coordinate
+    descent crawls (``p > n`` at small λ). Returns False when nothing was done (a box that is not a
+    sign constraint, or a numerical failure)."""
+    W = bufs[0]
+    n = W.shape[1]
+    pos = np.empty(m, dtype=np.int64)
+    kinked = np.empty(m, dtype=np.bool_)
+    k = 0
+    for a in range(m):
+        j = ws[a]
+        lo, hi = P[ROW_LO, j], P[ROW_HI, j]
+        if not ((lo == 0.0 or lo == -np.inf) and (hi == 0.0 or hi == np.inf)):
+            return False
+        kink = pen_kinked(PEN_ENET, P, j)
+        if wn[j] != 0.0 or not kink:
+            pos[k] = a
+            kinked[k] = kink
+            k += 1
+    if k == 0:
+        return False
+    XS = np.empty((k, n))
+    HS = np.empty((k, n))
+    for t in range(k):
+        load_column(Xt, ws[pos[t]], XS[t])
+        HS[t] = HX[pos[t]]
+    Q = HS @ XS.T
+    rhs = np.empty(k)
+    values = np.empty(k)
+    for t in range(k):
+        j = ws[pos[t]]
+        x = wn[j]
+        values[t] = x
+        rhs[t] = np.dot(XS[t], W[5]) + 2.0 * P[1, j] * x + (0.0 if x == 0.0 else (P[0, j] if x > 0.0 else -P[0, j]))
+        for u in range(t):
+            Q[t, u] = Q[u, t] = 0.5 * (Q[t, u] + Q[u, t])
+        Q[t, t] += 2.0 * P[1, j]
+    if face_minimize(Q, rhs, values, kinked[:k], 4) == 0:
+        return False
+    for t in range(k):
+        a = pos[t]
+        delta = values[t] - wn[ws[a]]
+        if delta != 0.0:
+            wn[ws[a]] = values[t]
+            for i in range(n):
+                W[5, i] += delta * HX[a, i]
+    return True
 
 
 @njit(**_JIT)
@@ -248,9 +274,8 @@ def cox_model_cd(Xt, ws, m, cox, bufs, P, w, wn, HX, tol, max_epochs):
     """Coordinate descent on the exact Newton model over the working set ``ws[:m]``:
     ``gᵀXΔ + ½ ΔᵀXᵀHXΔ + pen(w + Δ)``, ``wn`` the new coefficients (``w`` on entry); then
     ``W[4] = XΔ``. Full passes alternate with passes over the non-zero coordinates (glmnet's
-    active cycling); stops after a full pass whose largest move ``c_j|δ_j|`` (the model's coordinate
-    violation) times ``‖w‖₁``, and its square over ``max c_j`` (the model's decrease), are at most
-    ``tol``. Returns the passes."""
+    active cycling); stops after a full pass whose largest ``c_j|δ_j|`` times ``‖w‖₁``, and its
+    square over ``max c_j``, are at most ``tol``. Returns the passes."""
     X, Xd, Xi, Xp, sparse = Xt
     W = bufs[0]
     curv = np.zeros(m)
@@ -258,19 +283,25 @@ def cox_model_cd(Xt, ws, m, cox, bufs, P, w, wn, HX, tol, max_epochs):
     curv_max = max(curv.max(), _TINY) if m > 0 else 1.0
     epochs = 0
     full = True
+    faces = 0
     while epochs < max_epochs:
         epochs += 1
-        worst = cox_model_epoch(Xt, ws, m, cox, bufs, P, wn, HX, curv, full)
+        worst, moved = cox_model_epoch(Xt, ws, m, cox, bufs, P, wn, HX, curv, full)
         norm1 = 0.0
         for a in range(m):
             norm1 += abs(wn[ws[a]])
-        # the certificate is first order in the model's KKT violation (≈ c_j|δ_j|) times ‖w‖₁
+        # the model's KKT violation (≈ c_j|δ_j|) times ‖w‖₁ bounds what is left of its decrease to
+        # first order; where ‖w‖₁ is small, the decrease of the steps (c_j δ_j²)
         if worst * norm1 <= tol and worst * worst <= tol * curv_max:
             if full:
                 break
             full = True
         else:
             full = False
+            # slow and the support settled: the exact minimiser on its face
+            if epochs >= _FACE_AFTER * (faces + 1) and moved == 0 and m <= HX.shape[0] and faces < 2:
+                faces += 1
+                cox_face_step(Xt, ws, m, bufs, P, wn, HX)
     W[4, :] = 0.0
     for a in range(m):
         j = ws[a]
@@ -312,15 +343,30 @@ def cox_line_search(eta, w, wn, objective, cox, bufs, P):
 
 @njit(**_JIT)
 def cox_working_set(w, grad, P, inws, ws):
-    """Adds to ``inws`` every non-zero or KKT-violating feature; lists them in ``ws``; returns how many."""
+    """Adds to ``inws`` every non-zero or KKT-violating feature (beyond the gradient's rounding);
+    lists them in ``ws``; returns how many, and how many were added."""
     m = 0
+    added = 0
     for j in range(w.shape[0]):
-        if not inws[j] and (w[j] != 0.0 or pen_violation(PEN_ENET, P, j, w[j], grad[j]) > 0.0):
+        # (a violation at the rounding of the gradient, as at λ_max, is none)
+        if not inws[j] and (w[j] != 0.0 or pen_violation(PEN_ENET, P, j, w[j], grad[j])
+                            > 1e-12 * (abs(grad[j]) + P[0, j])):
             inws[j] = True
+            added += 1
         if inws[j]:
             ws[m] = j
             m += 1
-    return m
+    return m, added
+
+
+@njit(**_JIT)
+def cox_model_decrease(w, wn, P, W):
+    """What the Newton model promises: ``−(gᵀd + ½ dᵀHd + pen(w') − pen(w))``, ``d = W[4]``,
+    ``Hd = W[5] − W[2]``."""
+    change = enet_value(wn, P) - enet_value(w, P)
+    for i in range(W.shape[1]):
+        change += W[4, i] * (W[2, i] + 0.5 * (W[5, i] - W[2, i]))
+    return -change
 
 
 @njit(**_JIT)
@@ -328,9 +374,13 @@ def cox_enet_fit(X, Xd, Xi, Xp, sparse, order, grp, tg, SE, TW, P, w, eta, ctrl,
     """Proximal Newton on ``L(Xw + offset) + Σ_j l1_j|w_j| + l2_j w_j²`` (within the box rows of
     ``P``) from ``(w, eta = Xw + offset)``, both updated in place.
 
-    ``ctrl = (total, threshold, max_iter, max_epochs, inner_factor, HX columns)``; stops when the
-    certificate (:func:`cox_certificate`) is at most ``threshold``, after ``max_iter`` steps, or
-    once three steps below the objective's rounding fail to halve it. ``stats`` receives
+    ``ctrl = (total, threshold, max_iter, max_epochs, inner_factor, HX rows)``. Each step solves the
+    exact Newton model over the working set (every non-zero or KKT-violating feature of the full
+    gradient), then searches along it. The certificate is the decrease the last model promised (the
+    Newton decrement: an estimate of the suboptimality of the point it started from, second order
+    in its KKT violation); the loop stops when it is at most ``threshold`` (or the objective's
+    rounding) and the full gradient at the new point adds no feature to the working set, or with
+    ``w = 0`` satisfying the KKT conditions exactly (certificate 0). ``stats`` receives
     ``(steps, certificate, objective, converged, epochs)``."""
     n, p = eta.shape[0], w.shape[0]
     Xt = (X, Xd, Xi, Xp, sparse)
@@ -342,37 +392,33 @@ def cox_enet_fit(X, Xd, Xi, Xp, sparse, order, grp, tg, SE, TW, P, w, eta, ctrl,
     bufs = (W, den, gbuf)
     HX = np.empty((int(ctrl[5]), n))
     grad, wn = np.empty(p), np.empty(p)
-    idx = np.arange(p)
     ws = np.empty(p, dtype=np.int64)
     inws = np.zeros(p, dtype=np.bool_)
     objective = cox_risk_sums(eta, cox, W, den, gbuf) + enet_value(w, P)
-    previous, flat, epochs, it = np.inf, 0, 0, 0
-    at_rounding, stalled, certificate = False, False, np.inf
+    epochs, it = 0, 0
+    promised, converged = np.inf, False
     while True:
-        value = cox_derivatives(eta, cox, W, den, gbuf)
-        if at_rounding:
-            objective = value + enet_value(w, P)
+        cox_derivatives(eta, cox, W, den, gbuf)
         for j in range(p):
             grad[j] = col_dot(X, Xd, Xi, Xp, sparse, j, W[2], 0.0)
-        certificate = cox_certificate(Xt, w, grad, P, W, idx)
-        if certificate <= threshold or stalled or it >= max_iter:
+        m, added = cox_working_set(w, grad, P, inws, ws)
+        limit = max(threshold, _ROUND * max(abs(objective), 1.0))
+        if m == 0 or (added == 0 and promised <= limit):
+            converged = True
             break
-        flat = flat + 1 if (at_rounding and certificate > 0.5 * previous) else 0
-        if flat >= 3:
-            stalled = True
+        if it >= max_iter:
             break
-        previous = certificate
-        m = cox_working_set(w, grad, P, inws, ws)
         wn[:] = w
-        tol = max(ctrl[4] * min(certificate, threshold), 1e-300)
-        epochs += cox_model_cd(Xt, ws, m, cox, bufs, P, w, wn, HX, tol, max_epochs)
+        epochs += cox_model_cd(Xt, ws, m, cox, bufs, P, w, wn, HX, ctrl[4] * limit, max_epochs)
+        promised = max(cox_model_decrease(w, wn, P, W), 0.0)
         it += 1
         new_objective, step, decrease = cox_line_search(eta, w, wn, objective, cox, bufs, P)
-        at_rounding = -decrease <= _ROUND * max(abs(objective), 1.0)
-        stalled = (not at_rounding) and new_objective >= objective and step < 1e-9
-        objective = new_objective if at_rounding else min(objective, new_objective)
+        if new_objective >= objective and step < 1e-9:  # no progress: the model is below rounding
+            converged = promised <= limit
+            break
+        objective = min(objective, new_objective)
     stats[0] = it
-    stats[1] = certificate
+    stats[1] = 0.0 if m == 0 else promised
     stats[2] = objective
-    stats[3] = 1.0 if (certificate <= threshold or (stalled and at_rounding)) else 0.0
+    stats[3] = 1.0 if converged else 0.0
     stats[4] = epochs
