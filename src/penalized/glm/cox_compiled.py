@@ -39,7 +39,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["compiled_penalty", "fit_cox_compiled"]
+__all__ = ["compiled_penalty", "fit_cox_compiled", "cox_path_compiled"]
 
 _HX_ENTRIES = 1 << 22  # the cache of Hessian-times-column vectors: at most 32 MB
 _MAX_EPOCHS = 1000
@@ -75,24 +75,54 @@ def _arrays(bound):
     return arrays
 
 
-def fit_cox_compiled(bound, kp, X, w, offset, threshold, max_iter):
-    """Minimise ``L_cox(Xw + offset) + penalty`` from ``w`` (``kp`` from :func:`compiled_penalty`).
-
-    Returns ``(w, certificate, n_steps, converged, objective)``."""
+def _setup(bound, X):
     from ..solvers._loader import aot_dtypes, kernels_for
     from ..solvers.problem import kernel_matrix
 
     X = aot_dtypes(X)
     n, p = X.shape
-    kX = kernel_matrix(X)
+    ctrl = [bound.total, 0.0, 0.0, _MAX_EPOCHS, _INNER_FACTOR, max(1, min(p, _HX_ENTRIES // max(n, 1)))]
+    return X, kernel_matrix(X), kernels_for(n * p), ctrl
+
+
+def cox_path_compiled(bound, unit, X, grid, offset, tol, max_iter, box):
+    """The whole path of ``λ·unit`` over ``grid`` in one compiled call, warm-started from 0, or
+    None where the compiled loop does not take ``unit`` (or its kernel parameters are not linear
+    in λ). Returns ``(coefs (p, L), certificates, thresholds, n_iter, converged, data-fit values)``."""
+    n, p = X.shape
+    kp = compiled_penalty(bound, unit, p, box)
+    if kp is None or len(grid) == 0:
+        return None
+    for lam in (grid[0], grid[-1]):  # λ·unit reaches the kernels as λ times its parameters
+        scaled = compiled_penalty(bound, unit.scaled(lam), p, box)
+        if scaled is None or not np.allclose(scaled.params[:2], lam * kp.params[:2], rtol=1e-12, atol=0.0):
+            return None
+    offset = np.zeros(n) if offset is None else np.asarray(offset, dtype=np.float64)
+    null_value = bound.value(offset)
+    threshold = max(tol * (null_value - bound.saturated), 1e-15 * max(abs(null_value), 1.0))
+    X, kX, k, ctrl = _setup(bound, X)
+    ctrl[1], ctrl[2] = threshold, max_iter
+    ctrl = np.array(ctrl + [float(lam) for lam in grid], dtype=np.float64)
+    coefs, stats = np.zeros((len(grid), p)), np.zeros((len(grid), 6))
+    order, grp, tg, SE, TW = _arrays(bound)
+    eta = np.array(offset, dtype=np.float64)
+    k.cox_enet_path(*kX, order, grp, tg, SE, TW, np.ascontiguousarray(kp.params), eta, ctrl, coefs, stats)
+    return (coefs.T.copy(), stats[:, 1].copy(), np.full(len(grid), threshold), stats[:, 0].astype(int),
+            stats[:, 3] > 0, stats[:, 5].copy())
+
+
+def fit_cox_compiled(bound, kp, X, w, offset, threshold, max_iter):
+    """Minimise ``L_cox(Xw + offset) + penalty`` from ``w`` (``kp`` from :func:`compiled_penalty`).
+
+    Returns ``(w, certificate, n_steps, converged, objective)``."""
+    X, kX, k, ctrl = _setup(bound, X)
+    ctrl[1], ctrl[2] = threshold, max_iter
     w = np.array(w, dtype=np.float64)
     eta = np.asarray(X @ w, dtype=np.float64).ravel() + offset
     if sp.issparse(X):
         eta = np.ascontiguousarray(eta)
-    ctrl = np.array([bound.total, threshold, max_iter, _MAX_EPOCHS, _INNER_FACTOR,
-                     max(1, min(p, _HX_ENTRIES // max(n, 1)))], dtype=np.float64)
-    stats = np.zeros(5)
+    stats = np.zeros(6)
     order, grp, tg, SE, TW = _arrays(bound)
-    k = kernels_for(n * p)
-    k.cox_enet_fit(*kX, order, grp, tg, SE, TW, np.ascontiguousarray(kp.params), w, eta, ctrl, stats)
+    k.cox_enet_fit(*kX, order, grp, tg, SE, TW, np.ascontiguousarray(kp.params), w, eta,
+                   np.array(ctrl, dtype=np.float64), stats)
     return w, float(stats[1]), int(stats[0]), bool(stats[3]), float(stats[2])

@@ -101,6 +101,7 @@ from .certificate import (
 from .cox import (
     cox_derivatives,
     cox_enet_fit,
+    cox_enet_path,
     cox_face_step,
     cox_hessian_vector,
     cox_line_search,
@@ -109,7 +110,9 @@ from .cox import (
     cox_model_epoch,
     cox_model_setup,
     cox_risk_sums,
+    cox_solve,
     cox_working_set,
+    cox_workspace,
     enet_value,
     load_column,
 )
@@ -282,5 +285,5 @@ __all__ = [
     "_model_setup", "newton_direction", "solve_subproblem_newton", "gap_safe_screen",
     "cox_risk_sums", "cox_derivatives", "cox_hessian_vector", "load_column", "enet_value", "cox_model_decrease",
     "cox_model_setup", "cox_model_epoch", "cox_face_step", "cox_model_cd", "cox_line_search", "cox_working_set",
-    "cox_enet_fit",
+    "cox_workspace", "cox_solve", "cox_enet_fit", "cox_enet_path",
 ]

@@ -270,17 +270,22 @@ def cox_face_step(Xt, ws, m, bufs, P, wn, HX):
 
 
 @njit(**_JIT)
-def cox_model_cd(Xt, ws, m, cox, bufs, P, w, wn, HX, tol, max_epochs):
+def cox_model_cd(Xt, ws, m, cox, bufs, P, w, wn, HX, curv, fresh, tol, max_epochs):
     """Coordinate descent on the exact Newton model over the working set ``ws[:m]``:
     ``gᵀXΔ + ½ ΔᵀXᵀHXΔ + pen(w + Δ)``, ``wn`` the new coefficients (``w`` on entry); then
-    ``W[4] = XΔ``. Full passes alternate with passes over the non-zero coordinates (glmnet's
-    active cycling); stops after a full pass whose largest ``c_j|δ_j|`` times ``‖w‖₁``, and its
-    square over ``max c_j``, are at most ``tol``. Returns the passes."""
+    ``W[4] = XΔ``. Unless ``fresh``, the Hessian is the last model's (``HX`` and ``curv`` kept: the
+    same working set, a point a full step away that moved ``η`` by at most 1 %: a chord step, with
+    the gradient of the new point).
+    Full passes alternate with passes over the non-zero coordinates (glmnet's active cycling);
+    stops after a full pass whose largest ``c_j|δ_j|`` times ``‖w‖₁``, and its square over
+    ``max c_j``, are at most ``tol``. Returns the passes."""
     X, Xd, Xi, Xp, sparse = Xt
     W = bufs[0]
-    curv = np.zeros(m)
-    cox_model_setup(Xt, ws, m, cox, bufs, HX, curv)
-    curv_max = max(curv.max(), _TINY) if m > 0 else 1.0
+    if fresh:
+        cox_model_setup(Xt, ws, m, cox, bufs, HX, curv)
+    else:
+        W[5, :] = W[2]
+    curv_max = max(curv[:m].max(), _TINY) if m > 0 else 1.0
     epochs = 0
     full = True
     faces = 0
@@ -370,32 +375,33 @@ def cox_model_decrease(w, wn, P, W):
 
 
 @njit(**_JIT)
-def cox_enet_fit(X, Xd, Xi, Xp, sparse, order, grp, tg, SE, TW, P, w, eta, ctrl, stats):
+def cox_workspace(n, p, terms, times, hx_rows):
+    """The buffers of :func:`cox_solve`: ``(W, den, gbuf, HX, grad, wn, ws, inws, curv)``."""
+    return (np.empty((8, n)), np.empty(terms), np.empty((4, times)), np.empty((hx_rows, n)), np.empty(p),
+            np.empty(p), np.empty(p, dtype=np.int64), np.zeros(p, dtype=np.bool_), np.empty(p))
+
+
+@njit(**_JIT)
+def cox_solve(Xt, cox, P, w, eta, ctrl, work, stats):
     """Proximal Newton on ``L(Xw + offset) + Σ_j l1_j|w_j| + l2_j w_j²`` (within the box rows of
     ``P``) from ``(w, eta = Xw + offset)``, both updated in place.
 
-    ``ctrl = (total, threshold, max_iter, max_epochs, inner_factor, HX rows)``. Each step solves the
-    exact Newton model over the working set (every non-zero or KKT-violating feature of the full
+    ``ctrl = (total, threshold, max_iter, max_epochs, inner_factor, HX rows, …)``. Each step solves
+    the exact Newton model over the working set (every non-zero or KKT-violating feature of the full
     gradient), then searches along it. The certificate is the decrease the last model promised (the
     Newton decrement: an estimate of the suboptimality of the point it started from, second order
     in its KKT violation); the loop stops when it is at most ``threshold`` (or the objective's
     rounding) and the full gradient at the new point adds no feature to the working set, or with
     ``w = 0`` satisfying the KKT conditions exactly (certificate 0). ``stats`` receives
-    ``(steps, certificate, objective, converged, epochs)``."""
-    n, p = eta.shape[0], w.shape[0]
-    Xt = (X, Xd, Xi, Xp, sparse)
-    cox = (order, grp, tg, SE, TW, ctrl[0])
-    threshold, max_iter, max_epochs = ctrl[1], int(ctrl[2]), int(ctrl[3])
-    W = np.empty((8, n))
-    den = np.empty(tg.shape[0])
-    gbuf = np.empty((4, grp[n - 1] + 1))
+    ``(steps, certificate, objective, converged, epochs, data fit)``."""
+    X, Xd, Xi, Xp, sparse = Xt
+    W, den, gbuf, HX, grad, wn, ws, inws, curv = work
     bufs = (W, den, gbuf)
-    HX = np.empty((int(ctrl[5]), n))
-    grad, wn = np.empty(p), np.empty(p)
-    ws = np.empty(p, dtype=np.int64)
-    inws = np.zeros(p, dtype=np.bool_)
+    p = w.shape[0]
+    threshold, max_iter, max_epochs = ctrl[1], int(ctrl[2]), int(ctrl[3])
+    inws[:] = False
     objective = cox_risk_sums(eta, cox, W, den, gbuf) + enet_value(w, P)
-    epochs, it = 0, 0
+    epochs, it, m, step, moved = 0, 0, 0, 0.0, np.inf
     promised, converged = np.inf, False
     while True:
         cox_derivatives(eta, cox, W, den, gbuf)
@@ -409,8 +415,11 @@ def cox_enet_fit(X, Xd, Xi, Xp, sparse, order, grp, tg, SE, TW, P, w, eta, ctrl,
         if it >= max_iter:
             break
         wn[:] = w
-        epochs += cox_model_cd(Xt, ws, m, cox, bufs, P, w, wn, HX, ctrl[4] * limit, max_epochs)
+        # the last Hessian serves again where the last step changed η by ≤ 1 % (H moves with e^η)
+        fresh = it == 0 or added > 0 or step < 1.0 or moved > 0.01
+        epochs += cox_model_cd(Xt, ws, m, cox, bufs, P, w, wn, HX, curv, fresh, ctrl[4] * limit, max_epochs)
         promised = max(cox_model_decrease(w, wn, P, W), 0.0)
+        moved = np.abs(W[4]).max()
         it += 1
         new_objective, step, decrease = cox_line_search(eta, w, wn, objective, cox, bufs, P)
         if new_objective >= objective and step < 1e-9:  # no progress: the model is below rounding
@@ -422,3 +431,32 @@ def cox_enet_fit(X, Xd, Xi, Xp, sparse, order, grp, tg, SE, TW, P, w, eta, ctrl,
     stats[2] = objective
     stats[3] = 1.0 if converged else 0.0
     stats[4] = epochs
+    stats[5] = objective - enet_value(w, P)
+
+
+@njit(**_JIT)
+def cox_enet_fit(X, Xd, Xi, Xp, sparse, order, grp, tg, SE, TW, P, w, eta, ctrl, stats):
+    """One fit by :func:`cox_solve` (``stats`` of length 6)."""
+    n = eta.shape[0]
+    work = cox_workspace(n, w.shape[0], tg.shape[0], grp[n - 1] + 1, int(ctrl[5]))
+    cox_solve((X, Xd, Xi, Xp, sparse), (order, grp, tg, SE, TW, ctrl[0]), P, w, eta, ctrl, work, stats)
+
+
+@njit(**_JIT)
+def cox_enet_path(X, Xd, Xi, Xp, sparse, order, grp, tg, SE, TW, P, eta, ctrl, coefs, stats):
+    """The path of :func:`cox_solve` over ``λ_k = ctrl[6 + k]`` (``coefs`` has one row per λ):
+    the penalty ``λ_k·P`` (rows 0–1; the box rows as given), warm-started from ``w = 0`` at
+    ``eta`` (the offset) and then from each solution; ``stats[k]`` are the fit's."""
+    n, p = eta.shape[0], coefs.shape[1]
+    work = cox_workspace(n, p, tg.shape[0], grp[n - 1] + 1, int(ctrl[5]))
+    Xt = (X, Xd, Xi, Xp, sparse)
+    cox = (order, grp, tg, SE, TW, ctrl[0])
+    Pk = P.copy()
+    w = np.zeros(p)
+    for k in range(coefs.shape[0]):
+        lam = ctrl[6 + k]
+        for j in range(p):
+            Pk[0, j] = lam * P[0, j]
+            Pk[1, j] = lam * P[1, j]
+        cox_solve(Xt, cox, Pk, w, eta, ctrl, work, stats[k])
+        coefs[k] = w
