@@ -33,7 +33,7 @@ def _kernels(bound):
 
     order, grp, tg, SE, TW = cox_compiled._arrays(bound)
     n = order.shape[0]
-    bufs = (np.zeros((8, n)), np.zeros(tg.shape[0]), np.zeros((4, grp[-1] + 1)))
+    bufs = (np.zeros((8, n)), np.zeros(2 * tg.shape[0]), np.zeros((4, grp[-1] + 1)))
     return jit(), (order, grp, tg, SE, TW, bound.total), bufs
 
 
@@ -61,6 +61,17 @@ def test_kernel_value_gradient_hessian_against_numpy_and_finite_differences(ties
     out = np.zeros(120)
     k.cox_hessian_vector(np.ones(120), out, cox, *bufs)  # shift invariance: H·1 = 0
     assert np.abs(out).max() < 1e-12 * np.abs(W[3]).max()
+    # every working column at once (the Newton model's setup) = one product per column
+    from penalized.solvers.problem import kernel_matrix
+
+    XX = np.asfortranarray(np.column_stack([X, rng.standard_normal((120, 2))]))
+    ws = np.array([4, 0, 2], dtype=np.int64)
+    HX, curv = np.zeros((5, 120)), np.zeros(5)
+    k.cox_hessian_columns(kernel_matrix(XX), ws, 3, cox, bufs, HX, curv)
+    for a, j in enumerate(ws):
+        k.cox_hessian_vector(XX[:, j].copy(), out, cox, *bufs)
+        np.testing.assert_allclose(HX[a], out, rtol=1e-10, atol=1e-14 * np.abs(out).max())
+        assert curv[a] == pytest.approx(XX[:, j] @ out, rel=1e-10)
 
 
 def _objective(X, y, w, lam):

@@ -22,19 +22,21 @@ sorted order; in the caller's order 2 ``g``, 3 ``h``, 4 ``d = XΔ``, 5 ``g + HX�
 
 import numpy as np
 
-from .base import _JIT, PEN_ENET, ROW_HI, ROW_LO, njit
+from .base import _JIT, _JIT_FAST, PEN_ENET, ROW_HI, ROW_LO, njit
 from .matrix import col_axpy, col_dot
 from .penalties import pen_kinked, pen_prox, pen_violation
 from .support import face_minimize
 
 _TINY = 2.2250738585072014e-308
 _ROUND = 64.0 * 2.220446049250313e-16
+_CHORD = 0.1  # a Newton model keeps the last Hessian where the full step before moved η by at most this
 _FACE_AFTER = 100  # passes of coordinate descent on one Newton model before a face step
 
 
 @njit(**_JIT)
 def cox_risk_sums(eta, cox, W, den, gbuf):
-    """``u`` (W[0], sorted), ``den_t``; returns the partial likelihood's value ``L`` at ``eta``."""
+    """``u`` (W[0], sorted), ``den_t`` (``den[:T]``); returns the partial likelihood's value ``L`` at
+    ``eta``."""
     order, grp, tg, SE, TW, total = cox
     n = eta.shape[0]
     m = -np.inf
@@ -69,9 +71,10 @@ def cox_risk_sums(eta, cox, W, den, gbuf):
 @njit(**_JIT)
 def cox_derivatives(eta, cox, W, den, gbuf):
     """The value at ``eta`` (returned), ``g`` (W[2]), the Hessian's diagonal ``h`` (W[3]) and
-    ``first`` (W[1]), in one pass over the risk sets."""
+    ``first`` (W[1]), in one pass over the risk sets; ``den[T:]`` receives ``w_t/den_t²``."""
     order, grp, tg, SE, TW, total = cox
     value = cox_risk_sums(eta, cox, W, den, gbuf)
+    nt = tg.shape[0]
     A, B, A2, B2 = gbuf[0], gbuf[1], gbuf[2], gbuf[3]
     A[:] = 0.0
     B[:] = 0.0
@@ -81,6 +84,7 @@ def cox_derivatives(eta, cox, W, den, gbuf):
         k = tg[t]
         c = TW[0, t]
         q = TW[1, t] / den[t]
+        den[nt + t] = q / den[t]  # w_t / den_t², for the Hessian-vector products
         A[k] += q
         B[k] += q * (1.0 - c)
         A2[k] += q / den[t]
@@ -116,6 +120,8 @@ def cox_hessian_vector(v, out, cox, W, den, gbuf):
     M[:] = 0.0
     Mc[:] = 0.0
     n = v.shape[0]
+    nt = tg.shape[0]
+    scale = 1.0 / total
     for r in range(n):
         x = W[0, r] * v[order[r]]
         Sv[grp[r]] += x
@@ -127,7 +133,7 @@ def cox_hessian_vector(v, out, cox, W, den, gbuf):
     for t in range(tg.shape[0]):
         k = tg[t]
         c = TW[0, t]
-        q = TW[1, t] * (Sv[k] - c * Ev[k]) / (den[t] * den[t])
+        q = den[nt + t] * (Sv[k] - c * Ev[k])
         M[k] += q
         Mc[k] += c * q
     cum = 0.0
@@ -138,7 +144,7 @@ def cox_hessian_vector(v, out, cox, W, den, gbuf):
             cum += M[done]
             done += 1
         i = order[r]
-        out[i] = W[0, r] * (W[1, r] * v[i] - (cum - SE[1, r] * Mc[k])) / total
+        out[i] = W[0, r] * (W[1, r] * v[i] - (cum - SE[1, r] * Mc[k])) * scale
 
 
 @njit(**_JIT)
@@ -163,6 +169,64 @@ def enet_value(w, P):
     return s
 
 
+@njit(**_JIT_FAST)
+def cox_hessian_columns(Xt, ws, m, cox, bufs, HX, curv):
+    """:func:`cox_hessian_vector` of the ``m`` working columns at once (rows ``HX[:m]``) and their
+    curvatures ``curv = x_jᵀ H x_j``: the same sums, the samples in the order of the times outside
+    and the columns inside (contiguous, vectorised)."""
+    order, grp, tg, SE, TW, total = cox
+    W, den, gbuf = bufs
+    n = W.shape[1]
+    G = gbuf.shape[1]
+    nt = tg.shape[0]
+    V = np.empty((n, m))
+    for a in range(m):
+        load_column(Xt, ws[a], W[6])
+        for r in range(n):
+            V[r, a] = W[6, order[r]]
+    S = np.zeros((G, m))
+    E = np.zeros((G, m))
+    for r in range(n):
+        k = grp[r]
+        u = W[0, r]
+        for a in range(m):
+            S[k, a] += u * V[r, a]
+        if SE[1, r] != 0.0:
+            for a in range(m):
+                E[k, a] += u * V[r, a]
+    for k in range(G - 2, -1, -1):
+        for a in range(m):
+            S[k, a] += S[k + 1, a]
+    M = np.zeros((G, m))
+    Mc = np.zeros((G, m))
+    for t in range(nt):
+        k = tg[t]
+        c = TW[0, t]
+        q = den[nt + t]
+        for a in range(m):
+            val = q * (S[k, a] - c * E[k, a])
+            M[k, a] += val
+            Mc[k, a] += c * val
+    cum = np.zeros(m)
+    scale = 1.0 / total
+    done = 0
+    curv[:m] = 0.0
+    for r in range(n):
+        k = grp[r]
+        while done <= k:
+            for a in range(m):
+                cum[a] += M[done, a]
+            done += 1
+        u = W[0, r] * scale
+        f = W[1, r]
+        ev = SE[1, r]
+        i = order[r]
+        for a in range(m):
+            h = u * (f * V[r, a] - (cum[a] - ev * Mc[k, a]))
+            HX[a, i] = h
+            curv[a] += h * V[r, a]
+
+
 @njit(**_JIT)
 def cox_model_setup(Xt, ws, m, cox, bufs, HX, curv):
     """``H x_j`` of the working features (cached in the rows of ``HX`` as far as it goes) and the
@@ -171,6 +235,9 @@ def cox_model_setup(Xt, ws, m, cox, bufs, HX, curv):
     n = W.shape[1]
     for i in range(n):
         W[5, i] = W[2, i]
+    if m <= HX.shape[0]:
+        cox_hessian_columns(Xt, ws, m, cox, bufs, HX, curv)
+        return
     for a in range(m):
         load_column(Xt, ws[a], W[6])
         hx = HX[a] if a < HX.shape[0] else W[7]
@@ -274,7 +341,7 @@ def cox_model_cd(Xt, ws, m, cox, bufs, P, w, wn, HX, curv, fresh, tol, max_epoch
     """Coordinate descent on the exact Newton model over the working set ``ws[:m]``:
     ``gᵀXΔ + ½ ΔᵀXᵀHXΔ + pen(w + Δ)``, ``wn`` the new coefficients (``w`` on entry); then
     ``W[4] = XΔ``. Unless ``fresh``, the Hessian is the last model's (``HX`` and ``curv`` kept: the
-    same working set, a point a full step away that moved ``η`` by at most 1 %: a chord step, with
+    same working set, a point a full step away that moved ``η`` by at most ``_CHORD``: a chord step, with
     the gradient of the new point).
     Full passes alternate with passes over the non-zero coordinates (glmnet's active cycling);
     stops after a full pass whose largest ``c_j|δ_j|`` times ``‖w‖₁``, and its square over
@@ -375,10 +442,51 @@ def cox_model_decrease(w, wn, P, W):
 
 
 @njit(**_JIT)
-def cox_workspace(n, p, terms, times, hx_rows):
-    """The buffers of :func:`cox_solve`: ``(W, den, gbuf, HX, grad, wn, ws, inws, curv)``."""
-    return (np.empty((8, n)), np.empty(terms), np.empty((4, times)), np.empty((hx_rows, n)), np.empty(p),
-            np.empty(p), np.empty(p, dtype=np.int64), np.zeros(p, dtype=np.bool_), np.empty(p))
+def cox_workspace(Xt, n, terms, times, hx_rows):
+    """The buffers of :func:`cox_solve`: ``(W, den, gbuf, HX, grad, wn, ws, inws, curv, screen)``,
+    ``screen = (g_ref, grad_ref, ‖x_j‖, state)`` for :func:`cox_screened_gradient`."""
+    p = Xt[3].shape[0] - 1 if Xt[4] else Xt[0].shape[1]
+    norms = np.empty(p)
+    col = np.empty(n)
+    for j in range(p):
+        load_column(Xt, j, col)
+        norms[j] = np.sqrt(np.dot(col, col))
+    screen = (np.empty(n), np.empty(p), norms, np.zeros(1))
+    return (np.empty((8, n)), np.empty(2 * terms), np.empty((4, times)), np.empty((hx_rows, n)), np.empty(p),
+            np.empty(p), np.empty(p, dtype=np.int64), np.zeros(p, dtype=np.bool_), np.empty(p), screen)
+
+
+@njit(**_JIT)
+def cox_screened_gradient(Xt, g, w, P, inws, grad, screen):
+    """``grad = Xᵀg`` where it can matter: for the working and non-zero features, and for a zero
+    one unless ``|grad_ref_j| + ‖x_j‖·‖g − g_ref‖ < l1_j`` proves it satisfies its KKT condition
+    (then ``grad_j`` keeps ``grad_ref_j``, which does too). The reference (``g_ref``, ``grad_ref``)
+    is the last full gradient; it is renewed when over half the features need computing."""
+    X, Xd, Xi, Xp, sparse = Xt
+    g_ref, grad_ref, norms, state = screen
+    p = grad.shape[0]
+    radius = np.inf
+    if state[0] > 0.0:
+        acc = 0.0
+        for i in range(g.shape[0]):
+            acc += (g[i] - g_ref[i]) * (g[i] - g_ref[i])
+        radius = np.sqrt(acc) * (1.0 + 1e-12)
+    computed = 0
+    for j in range(p):
+        if inws[j] or w[j] != 0.0 or not abs(grad_ref[j]) + norms[j] * radius < P[0, j] * (1.0 - 1e-12):
+            computed += 1
+    if 2 * computed > p:
+        for j in range(p):
+            grad[j] = col_dot(X, Xd, Xi, Xp, sparse, j, g, 0.0)
+            grad_ref[j] = grad[j]
+        g_ref[:] = g
+        state[0] = 1.0
+        return
+    for j in range(p):
+        if inws[j] or w[j] != 0.0 or not abs(grad_ref[j]) + norms[j] * radius < P[0, j] * (1.0 - 1e-12):
+            grad[j] = col_dot(X, Xd, Xi, Xp, sparse, j, g, 0.0)
+        else:
+            grad[j] = grad_ref[j]
 
 
 @njit(**_JIT)
@@ -395,9 +503,8 @@ def cox_solve(Xt, cox, P, w, eta, ctrl, work, stats):
     ``w = 0`` satisfying the KKT conditions exactly (certificate 0). ``stats`` receives
     ``(steps, certificate, objective, converged, epochs, data fit)``."""
     X, Xd, Xi, Xp, sparse = Xt
-    W, den, gbuf, HX, grad, wn, ws, inws, curv = work
+    W, den, gbuf, HX, grad, wn, ws, inws, curv, screen = work
     bufs = (W, den, gbuf)
-    p = w.shape[0]
     threshold, max_iter, max_epochs = ctrl[1], int(ctrl[2]), int(ctrl[3])
     inws[:] = False
     objective = cox_risk_sums(eta, cox, W, den, gbuf) + enet_value(w, P)
@@ -405,8 +512,7 @@ def cox_solve(Xt, cox, P, w, eta, ctrl, work, stats):
     promised, converged = np.inf, False
     while True:
         cox_derivatives(eta, cox, W, den, gbuf)
-        for j in range(p):
-            grad[j] = col_dot(X, Xd, Xi, Xp, sparse, j, W[2], 0.0)
+        cox_screened_gradient(Xt, W[2], w, P, inws, grad, screen)
         m, added = cox_working_set(w, grad, P, inws, ws)
         limit = max(threshold, _ROUND * max(abs(objective), 1.0))
         if m == 0 or (added == 0 and promised <= limit):
@@ -415,8 +521,8 @@ def cox_solve(Xt, cox, P, w, eta, ctrl, work, stats):
         if it >= max_iter:
             break
         wn[:] = w
-        # the last Hessian serves again where the last step changed η by ≤ 1 % (H moves with e^η)
-        fresh = it == 0 or added > 0 or step < 1.0 or moved > 0.01
+        # the last Hessian serves again where the last step changed η by ≤ _CHORD (H moves with e^η)
+        fresh = it == 0 or added > 0 or step < 1.0 or moved > _CHORD
         epochs += cox_model_cd(Xt, ws, m, cox, bufs, P, w, wn, HX, curv, fresh, ctrl[4] * limit, max_epochs)
         promised = max(cox_model_decrease(w, wn, P, W), 0.0)
         moved = np.abs(W[4]).max()
@@ -438,7 +544,7 @@ def cox_solve(Xt, cox, P, w, eta, ctrl, work, stats):
 def cox_enet_fit(X, Xd, Xi, Xp, sparse, order, grp, tg, SE, TW, P, w, eta, ctrl, stats):
     """One fit by :func:`cox_solve` (``stats`` of length 6)."""
     n = eta.shape[0]
-    work = cox_workspace(n, w.shape[0], tg.shape[0], grp[n - 1] + 1, int(ctrl[5]))
+    work = cox_workspace((X, Xd, Xi, Xp, sparse), n, tg.shape[0], grp[n - 1] + 1, int(ctrl[5]))
     cox_solve((X, Xd, Xi, Xp, sparse), (order, grp, tg, SE, TW, ctrl[0]), P, w, eta, ctrl, work, stats)
 
 
@@ -448,8 +554,8 @@ def cox_enet_path(X, Xd, Xi, Xp, sparse, order, grp, tg, SE, TW, P, eta, ctrl, c
     the penalty ``λ_k·P`` (rows 0–1; the box rows as given), warm-started from ``w = 0`` at
     ``eta`` (the offset) and then from each solution; ``stats[k]`` are the fit's."""
     n, p = eta.shape[0], coefs.shape[1]
-    work = cox_workspace(n, p, tg.shape[0], grp[n - 1] + 1, int(ctrl[5]))
     Xt = (X, Xd, Xi, Xp, sparse)
+    work = cox_workspace(Xt, n, tg.shape[0], grp[n - 1] + 1, int(ctrl[5]))
     cox = (order, grp, tg, SE, TW, ctrl[0])
     Pk = P.copy()
     w = np.zeros(p)
