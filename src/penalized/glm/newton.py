@@ -28,6 +28,10 @@ steps change the objective by less than its rounding error and still settle the 
 so they are taken (the line search allows the objective's rounding) as long as they halve the
 certificate; after three that do not, the loop stops with ``converged`` True and a certificate
 above the threshold (rounding-limited).
+
+Cox with an elastic-net-family penalty does not take this loop: :func:`fit_vector` hands it to
+:mod:`penalized.glm.cox_compiled` (the exact Newton model in one compiled call, certified by its
+Newton decrement).
 """
 
 from __future__ import annotations

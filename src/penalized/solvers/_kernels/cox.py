@@ -30,6 +30,7 @@ from .support import face_minimize
 _TINY = 2.2250738585072014e-308
 _ROUND = 64.0 * 2.220446049250313e-16
 _CHORD = 0.1  # a Newton model keeps the last Hessian where the full step before moved η by at most this
+_BATCH_ENTRIES = 1 << 20  # the batched Hessian-column pass holds five n × m (or G × m) arrays: ≤ 40 MB
 _FACE_AFTER = 100  # passes of coordinate descent on one Newton model before a face step
 
 
@@ -235,7 +236,7 @@ def cox_model_setup(Xt, ws, m, cox, bufs, HX, curv):
     n = W.shape[1]
     for i in range(n):
         W[5, i] = W[2, i]
-    if m <= HX.shape[0]:
+    if m <= HX.shape[0] and n * m <= _BATCH_ENTRIES:
         cox_hessian_columns(Xt, ws, m, cox, bufs, HX, curv)
         return
     for a in range(m):
