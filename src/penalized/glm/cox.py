@@ -60,6 +60,7 @@ class Cox(VectorDatafit):
 class _CoxFit(BoundDatafit):
     has_intercept = False
     shift_invariant = True
+    compiled = True  # the elastic-net family fits in one compiled call (:mod:`.cox_compiled`)
 
     def __init__(self, time, event, s, ties):
         super().__init__(s)

@@ -1,7 +1,9 @@
 """scikit-learn estimators on the whole-vector data fits: :class:`CoxPH` and :class:`HuberRegressor`.
 
 Both fit through :func:`penalized.glm.newton.fit_vector` (proximal Newton / IRLS over the
-penalized weighted least-squares solver); ``dual_gap_`` is the certificate described there: the
+penalized weighted least-squares solver; Cox with an elastic-net-family penalty in one compiled
+call, :mod:`penalized.glm.cox_compiled`, whose ``dual_gap_`` is the Newton decrement instead);
+``dual_gap_`` is the certificate described there: the
 duality gap (convex penalties) or stationarity measure (MCP, SCAD) of the weighted least-squares
 model rebuilt around the returned point, in objective units — zero exactly at a KKT point of
 the true problem, a KKT residual rather than a bound on the suboptimality. ``kkt_violation_`` is
@@ -120,11 +122,15 @@ class CoxPH(_VectorModel):
     n_iter_ : int
         Proximal Newton steps taken.
     dual_gap_ : float
-        The certificate at ``coef_`` (see :mod:`penalized.glm.newton`): the duality gap of the
-        penalized weighted least-squares model built around ``coef_`` (stationarity measure for
-        MCP/SCAD; the box conditions included), times ``H/2``. It is zero exactly when the KKT
-        conditions of the Cox problem hold there: a KKT residual in objective units, not a bound on
-        ``P(w) − P*`` (the partial likelihood's conjugate has no closed form: the risk sets nest).
+        The certificate at ``coef_``. With an elastic-net-family penalty (``L1``, ``L2``, ``L1L2``,
+        weights, bounds; the compiled loop of :mod:`penalized.glm.cox_compiled`): the Newton
+        decrement of the last step, the decrease the exact second-order model promised, an estimate
+        of the suboptimality ``P(w) − P*`` (second order in the KKT violation). Otherwise (group,
+        MCP, SCAD: :mod:`penalized.glm.newton`): the duality gap of the penalized weighted
+        least-squares model built around ``coef_`` (stationarity measure for MCP/SCAD; the box
+        conditions included), times ``H/2``, zero exactly when the KKT conditions hold there. Neither
+        is a bound on ``P(w) − P*`` (the partial likelihood's conjugate has no closed form: the risk
+        sets nest).
     kkt_violation_ : float
         What certifies the fit: ``max_j dist(−∂L_data/∂w_j, ∂R_j(w))`` (per group for ``GroupL1``)
         from the true gradient at ``coef_``, in gradient units (standardized coordinates with

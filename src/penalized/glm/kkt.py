@@ -8,7 +8,9 @@ point of the true problem:
 
 - ``dual_gap_`` (:mod:`penalized.glm.newton`): the duality gap of the weighted least-squares model
   rebuilt around the returned point, times ``Σh/2``, in objective units — the number the
-  stopping rule compares with ``tol·(L(0) − L_sat)``;
+  stopping rule compares with ``tol·(L(0) − L_sat)``; for Cox with an elastic-net-family penalty
+  (the compiled loop, :mod:`penalized.glm.cox_compiled`), the Newton decrement of the last step
+  (the exact second-order model's promised decrease, an estimate of the suboptimality);
 - ``kkt_violation_`` (here): ``max_j dist(−∂L_data/∂w_j, ∂R_j(w))`` (per group for ``GroupL1``),
   and ``|∂L_data/∂b|`` with an intercept, in the units of the gradient, computed from the true
   gradient at the returned coefficients. With ``standardize=True`` it is taken in the

@@ -28,6 +28,10 @@ steps change the objective by less than its rounding error and still settle the 
 so they are taken (the line search allows the objective's rounding) as long as they halve the
 certificate; after three that do not, the loop stops with ``converged`` True and a certificate
 above the threshold (rounding-limited).
+
+Cox with an elastic-net-family penalty does not take this loop: :func:`fit_vector` hands it to
+:mod:`penalized.glm.cox_compiled` (the exact Newton model in one compiled call, certified by its
+Newton decrement).
 """
 
 from __future__ import annotations
@@ -129,6 +133,7 @@ def fit_vector(datafit, penalty, X, y, *, sample_weight=None, fit_intercept=True
     :class:`BoundDatafit` already made from ``y`` (paths reuse it).
     """
     from ..solvers import SolverResult
+    from .cox_compiled import compiled_penalty, fit_cox_compiled
 
     bound = datafit.bind(y, sample_weight) if bound is None else bound
     fit_intercept = bool(fit_intercept and bound.has_intercept)
@@ -139,13 +144,19 @@ def fit_vector(datafit, penalty, X, y, *, sample_weight=None, fit_intercept=True
     n, p = X.shape
     offset = np.zeros(n) if offset is None else np.asarray(offset, dtype=np.float64)
     null_b = bound.null_intercept(offset) if fit_intercept else 0.0
-    null_loss = bound.value(offset + null_b) - bound.saturated
-    threshold = max(tol * null_loss, 1e-15 * max(abs(bound.value(offset + null_b)), 1.0))
+    null_value = bound.value(offset + null_b)
+    null_loss = null_value - bound.saturated
+    threshold = max(tol * null_loss, 1e-15 * max(abs(null_value), 1.0))
     w = np.zeros(p) if coef_init is None else np.array(coef_init, dtype=np.float64).ravel()
     if bounds is not None:
         w = np.clip(w, *(np.full(p, -np.inf) if bounds[0] is None else bounds[0],
                          np.full(p, np.inf) if bounds[1] is None else bounds[1]))
     b = (null_b if intercept_init is None else float(intercept_init)) if fit_intercept else 0.0
+    kp = None if fit_intercept else compiled_penalty(bound, penalty, p, bounds)
+    if kp is not None:  # Cox with the elastic-net family: the whole loop compiled
+        w, certificate, it, converged, objective = fit_cox_compiled(bound, kp, X, w, offset, threshold, max_iter)
+        return SolverResult(coef=w, intercept=0.0, certificate=certificate, threshold=float(threshold), n_iter=it,
+                            converged=converged, objective=objective)
     eta = np.asarray(X @ w).ravel() + b + offset
     objective = bound.value(eta) + _penalty_value(penalty, w)
     certificate, inner_epochs, it, stalled, at_rounding = np.inf, 0, 0, False, False

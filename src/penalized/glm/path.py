@@ -38,7 +38,13 @@ def _grid_start(X, bound, unit, offset, fit_intercept):
 
 
 def _solve_grid(X, y, datafit, unit, grid, *, bound, sample_weight, fit_intercept, tol, max_iter, box, offset):
+    from .cox_compiled import cox_path_compiled
+
     p, k = X.shape[1], len(grid)
+    compiled = None if fit_intercept else cox_path_compiled(bound, unit, X, grid, offset, tol, max_iter, box)
+    if compiled is not None:  # Cox with the elastic-net family: the whole path in one compiled call
+        coefs, gaps, thresholds, n_iter, converged, loss = compiled
+        return coefs, np.zeros(k), gaps, thresholds, n_iter, converged, loss
     coefs, intercepts = np.zeros((p, k)), np.zeros(k)
     gaps, thresholds, n_iter = np.zeros(k), np.zeros(k), np.zeros(k, dtype=int)
     converged, loss = np.zeros(k, dtype=bool), np.zeros(k)

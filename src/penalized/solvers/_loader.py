@@ -84,6 +84,8 @@ ENTRY_POINTS = {
     "solve_blocks_subproblem": ("Tuple((i8, f8, f8))", f"i {_X} P f P f P n n n f f P f b d i i i P n f"),
     "group_lasso_epochs": ("Tuple((i8, f8))", "X f f f f n n n f f n f f f d i"),
     "group_grams": ("none", "X f f n n n f"),
+    "cox_enet_fit": ("none", f"{_X} n n n P P P f f f f"),
+    "cox_enet_path": ("none", f"{_X} n n n P P P f f P P"),
 }
 _NUMBA_TYPES = {"X": "f8[::1,:]", "P": "f8[:,::1]", "f": "f8[::1]", "I": "i4[::1]", "n": "i8[::1]",
                 "B": "b1[::1]", "b": "b1", "i": "i8", "d": "f8"}

@@ -106,6 +106,26 @@ from .certificate import (
     record_predictor,
     sample_fenchel_young,
 )
+from .cox import (
+    cox_derivatives,
+    cox_enet_fit,
+    cox_enet_path,
+    cox_face_step,
+    cox_hessian_columns,
+    cox_hessian_vector,
+    cox_line_search,
+    cox_model_cd,
+    cox_model_decrease,
+    cox_model_epoch,
+    cox_model_setup,
+    cox_risk_sums,
+    cox_screened_gradient,
+    cox_solve,
+    cox_working_set,
+    cox_workspace,
+    enet_value,
+    load_column,
+)
 from .datafits import (
     curvature_bound,
     datafit_value,
@@ -240,6 +260,7 @@ _PARTS = (
     "group_lasso",
     "newton",
     "screening",
+    "cox",
 )
 
 __all__ = [
@@ -274,4 +295,8 @@ __all__ = [
     "group_update", "_group_pass", "group_lasso_epochs", "_centred_weighted_cross", "group_grams",
     "second_order", "datafit_change", "model_value", "_model_anderson", "_model_prox", "_model_epoch",
     "_model_setup", "newton_direction", "solve_subproblem_newton", "gap_safe_screen",
+    "cox_risk_sums", "cox_derivatives", "cox_hessian_vector", "cox_hessian_columns", "load_column", "enet_value",
+    "cox_model_decrease",
+    "cox_model_setup", "cox_model_epoch", "cox_face_step", "cox_model_cd", "cox_line_search", "cox_working_set",
+    "cox_workspace", "cox_screened_gradient", "cox_solve", "cox_enet_fit", "cox_enet_path",
 ]
