@@ -16,8 +16,13 @@ very first run ~1 min of compilation. penalized avoids both:
    source, the numba/NumPy/Python versions and the CPU, so that a stale module is never
    loaded. Importing it takes about a millisecond and does not import numba. It covers
    float64 data, dense or CSC with int32 indices (what NumPy and SciPy give by default).
-   Built by ``penalized warmup`` or, automatically, by a background process the first
-   time penalized runs without one (``PENALIZED_BACKGROUND_BUILD=0`` disables it).
+   Built at install time (``pip install``, see ``setup.py``) into the package's ``_aot``
+   folder (:func:`package_aot_dir`, looked at first), else by ``penalized warmup`` or,
+   automatically, by a background process the first time penalized runs without one
+   (``PENALIZED_BACKGROUND_BUILD=0`` disables it). The module built at install is named by
+   the same key, so one built in pip's isolated build environment against other numba or
+   NumPy versions than those installed is never loaded (:func:`describe` says so), and its
+   checksum is checked before it is loaded, as the cache's.
 2. **numba JIT** with its on-disk cache — for every other argument type and whenever no
    AOT module exists. (float32 data and int64 sparse indices are converted to float64 and
    int32 by :func:`aot_dtypes` first, so that they run on the AOT module, or on the same JIT
