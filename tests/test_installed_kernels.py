@@ -218,7 +218,7 @@ def test_setup_py_builds_a_module_that_a_fresh_process_loads(tmp_path):
     if record["status"] != "built":
         pytest.skip(f"no ahead-of-time build on this machine: {record['message']}")
     env = {**os.environ, "PENALIZED_CACHE_DIR": str(tmp_path / "cache"), "PENALIZED_AOT_DIR": str(installed),
-           "PENALIZED_BACKGROUND_BUILD": "0"}
+           "PENALIZED_BACKGROUND_BUILD": "0", "NUMBA_CACHE_DIR": str(tmp_path / "numba")}  # numba's cache: cold
     env.pop("PENALIZED_KERNELS", None)
     run = subprocess.run([sys.executable, "-c", FIT], env=env, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
