@@ -220,55 +220,96 @@ if layout == "sparse":
     X[np.abs(X) < 0.5] = 0  # ~62 % of the entries kept
     X = sp.csc_matrix(X)
     X.indices, X.indptr = X.indices.astype(index), X.indptr.astype(index)
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     import penalized as pz
     est = pz.Lasso(lam=0.05).fit(X, y)
-t1 = time.perf_counter()
+t1, c1 = time.perf_counter(), time.process_time()
+from penalized.solvers import _loader
+mode = "aot" if _loader._AOT is not None else "jit" if _loader._JIT is not None else "python"
 said = [str(w.message) for w in caught if "compil" in str(w.message)]
-print(json.dumps({"import_fit": t1 - t0, "said": said[0][:60] if said else ""}))
+print(json.dumps({"import_fit": t1 - t0, "cpu": c1 - c0, "mode": mode, "said": said[0][:60] if said else ""}))
 """
 
 CELLS = [("float64", "dense", "-"), ("float32", "dense", "-"),
          ("float64", "sparse", "int32"), ("float64", "sparse", "int64"),
          ("float32", "sparse", "int32"), ("float32", "sparse", "int64")]
 
+# the states a first fit can meet (every one with an empty numba cache and an empty user cache)
+STATES = {
+    "fresh install": "the module `pip install` built into the package (setup.py), nothing else",
+    "no install-time build": "nothing compiled (an install whose kernel build failed or was skipped)",
+    "after warmup": "no install-time module; the user cache's module from `penalized warmup`",
+}
+
 
 def first_fit(states=("fresh install", "after warmup"), cells=CELLS, src=None, log=print, built=None):
     """Import + first ``Lasso`` fit (400 × 50) in a new process with empty caches, per dtype,
-    layout and index dtype: on a fresh install (nothing compiled; the background build off, so
-    that it does not compete for the CPU) and after ``penalized warmup`` (the AOT module, copied
-    from one build, and an empty numba cache). ``src``: the penalized source tree to measure;
-    ``built``: a cache directory that already holds its AOT module (else one is built)."""
+    layout and index dtype, in each of :data:`STATES` (the background build off, so that it does
+    not compete for the CPU). ``src``: the penalized source tree to measure (its
+    ``penalized/solvers/_aot`` is the install-time module of "fresh install": run ``pip install
+    -e .`` first); ``built``: a cache directory that already holds its AOT module (else one is
+    built for "after warmup")."""
     import shutil
 
     src = Path(src) if src else Path(__file__).resolve().parent.parent / "src"
     env = {**os.environ, "PYTHONPATH": str(src), "PENALIZED_BACKGROUND_BUILD": "0"}
-    env.pop("PENALIZED_KERNELS", None)
+    for name in ("PENALIZED_KERNELS", "PENALIZED_AOT_DIR"):
+        env.pop(name, None)
     rows = []
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, tempfile.TemporaryDirectory() as nothing:
         if built is None and "after warmup" in states:
             built = tmp
             subprocess.run([sys.executable, "-m", "penalized.solvers._build", "--background"],
-                           env={**env, "PENALIZED_CACHE_DIR": built}, check=True, capture_output=True,
-                           timeout=1800)
+                           env={**env, "PENALIZED_CACHE_DIR": built, "PENALIZED_AOT_DIR": nothing}, check=True,
+                           capture_output=True, timeout=1800)
         for state in states:
             for dtype, layout, index in cells:
                 with tempfile.TemporaryDirectory() as nb, tempfile.TemporaryDirectory() as cache:
+                    run_env = {**env, "NUMBA_CACHE_DIR": nb, "PENALIZED_CACHE_DIR": cache}
+                    if state != "fresh install":
+                        run_env["PENALIZED_AOT_DIR"] = nothing  # no install-time module
                     if state == "after warmup":
                         shutil.copytree(built, cache, dirs_exist_ok=True)
-                    run_env = {**env, "NUMBA_CACHE_DIR": nb, "PENALIZED_CACHE_DIR": cache}
                     proc = subprocess.run([sys.executable, "-c", FIRST_FIT, dtype, layout, index],
                                           env=run_env, capture_output=True, text=True, timeout=900)
                 if proc.returncode != 0:
                     raise RuntimeError(f"first fit failed:\n{proc.stderr[-2000:]}")
                 result = json.loads(proc.stdout.strip().splitlines()[-1])
                 rows.append(dict(state=state, dtype=dtype, layout=layout, indices=index,
-                                 import_fit_s=result["import_fit"], warned=bool(result["said"])))
-                log(f"  {state:14s} {dtype} {layout:6s} {index:5s} import+first fit "
-                    f"{result['import_fit']:6.1f} s{'  (CompileWarning)' if result['said'] else ''}")
+                                 import_fit_s=result["import_fit"], cpu_s=result["cpu"], kernels=result["mode"],
+                                 warned=bool(result["said"])))
+                log(f"  {state:22s} {dtype} {layout:6s} {index:5s} import+first fit "
+                    f"{result['import_fit']:6.1f} s (CPU {result['cpu']:5.1f} s, {result['mode']})"
+                    f"{'  (CompileWarning)' if result['said'] else ''}")
     return rows
+
+
+def first_fit_markdown(rows, machine, command, extra=""):
+    """The table of :func:`first_fit`: one row per state, one column per cell."""
+    cells = list(dict.fromkeys((r["dtype"], r["layout"], r["indices"]) for r in rows))
+    by = {(r["state"], r["dtype"], r["layout"], r["indices"]): r for r in rows}
+    head = ["state"] + [f"{d} {'CSC ' + i if lay == 'sparse' else 'dense'}" for d, lay, i in cells]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for state in dict.fromkeys(r["state"] for r in rows):
+        row = [f"{state}: {STATES.get(state, '')}"]
+        for cell in cells:
+            r = by.get((state, *cell))
+            row.append(f"{r['import_fit_s']:.1f} s ({r['cpu_s']:.1f} s, {r['kernels']})" if r else "—")
+        lines.append("| " + " | ".join(row) + " |")
+    worst = max((r for r in rows if r["state"] == "fresh install"), key=lambda r: r["import_fit_s"], default=None)
+    intro = ("### First fit on a fresh machine, by dtype and layout\n\n"
+             "A new process imports penalized and fits one `Lasso` (400 × 50, λ = 0.05; sparse: CSC with "
+             "62 % of the entries kept and the indices in the dtype shown), with an empty numba cache and an "
+             "empty user cache (`PENALIZED_CACHE_DIR`), the background build off. Cells: import + first fit, "
+             "wall time (CPU time of the process, and the kernels that ran: `aot` the compiled module, `jit` "
+             "numba compiling, `python` interpreted), one run per cell.\n\n"
+             f"{machine}\n\nReproduce: `{command}`.\n\n")
+    text = intro + "\n".join(lines)
+    if worst is not None:
+        text += f"\n\nWorst fresh-install cell: {worst['import_fit_s']:.1f} s."
+    return text + ("\n\n" + extra.strip() if extra.strip() else "")
 
 
 if __name__ == "__main__":
@@ -277,9 +318,20 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="python -m benchmarks.cold_start")
     parser.add_argument("--first-fit", action="store_true", help="the dtype × layout × index table")
     parser.add_argument("--src", default=None, help="penalized source tree to measure (default: this one)")
-    parser.add_argument("--states", nargs="+", default=["fresh install", "after warmup"])
+    parser.add_argument("--states", nargs="+", default=list(STATES), choices=list(STATES))
     parser.add_argument("--built", default=None, help="a cache directory holding the AOT module")
     parser.add_argument("--cells", nargs="+", default=None, help="dtype/layout/index, e.g. float32/sparse/int64")
+    parser.add_argument("--write", action="store_true",
+                        help="write the table into docs/benchmarks.md (section cold-start-first-fit)")
     args = parser.parse_args()
     cells = [tuple(c.split("/")) for c in args.cells] if args.cells else CELLS
-    first_fit(args.states, cells, args.src, built=args.built)
+    rows = first_fit(args.states, cells, args.src, built=args.built)
+    if args.write:
+        import shlex
+
+        from ._report import machine_line, write_section
+
+        command = "python -m benchmarks.cold_start " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+        table = first_fit_markdown(rows, machine_line(), command)
+        print(table)
+        write_section("cold-start-first-fit", table)

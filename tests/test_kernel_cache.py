@@ -20,6 +20,7 @@ from penalized.solvers import LinearProblem, _build, _cache, _loader
 def cache(tmp_path, monkeypatch):
     """An empty cache directory, and a loader that has loaded nothing from it yet."""
     monkeypatch.setenv("PENALIZED_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("PENALIZED_AOT_DIR", str(tmp_path / "installed"))  # none built at install
     monkeypatch.delenv("PENALIZED_BACKGROUND_BUILD", raising=False)
     monkeypatch.setattr(_loader, "_AOT", None)
     monkeypatch.setattr(_loader, "_AOT_CHECKED", 0.0)
@@ -197,7 +198,8 @@ def test_warmup_reports_a_failed_build_with_the_retry_command(cache, monkeypatch
 def test_a_fit_with_a_corrupt_module_in_a_fresh_process_is_right(tmp_path):
     """A fresh process that finds garbage where the module should be fits with the JIT or
     Python kernels (the same answer), never crashes, and removes the file."""
-    env = {**os.environ, "PENALIZED_CACHE_DIR": str(tmp_path), "PENALIZED_BACKGROUND_BUILD": "0"}
+    env = {**os.environ, "PENALIZED_CACHE_DIR": str(tmp_path), "PENALIZED_BACKGROUND_BUILD": "0",
+           "PENALIZED_AOT_DIR": str(tmp_path / "installed")}
     script = ("import numpy as np, penalized as pz\nfrom penalized.solvers import _loader\n"
               "p = _loader.aot_path(); p.parent.mkdir(parents=True, exist_ok=True)\n"
               "p.write_bytes(b'\\x7fELF' + bytes(4000))\n"
@@ -296,7 +298,8 @@ def fresh_fit(env):
 def test_a_corrupted_real_module_is_survived_and_healed(tmp_path):
     """Truncated, overwritten with garbage, emptied: a fresh process fits right (the old code
     died of SIGBUS on a truncated module), removes the file, and its background build heals it."""
-    env = {**os.environ, "PENALIZED_CACHE_DIR": str(tmp_path), "PENALIZED_BACKGROUND_BUILD": "0"}
+    env = {**os.environ, "PENALIZED_CACHE_DIR": str(tmp_path), "PENALIZED_BACKGROUND_BUILD": "0",
+           "PENALIZED_AOT_DIR": str(tmp_path / "installed")}
     build = subprocess.run([sys.executable, "-m", "penalized.solvers._build"], env=env, capture_output=True,
                            text=True, timeout=900)
     if build.returncode != 0:
@@ -334,7 +337,8 @@ def test_a_corrupted_real_module_is_survived_and_healed(tmp_path):
 def test_concurrent_first_runs_on_an_empty_cache_build_once_and_fit_right(tmp_path):
     """Four processes start at once on an empty cache: each fits correctly, the builds they
     start race for one lock, and one valid module results."""
-    env = {**os.environ, "PENALIZED_CACHE_DIR": str(tmp_path), "PENALIZED_BACKGROUND_BUILD": "1"}
+    env = {**os.environ, "PENALIZED_CACHE_DIR": str(tmp_path), "PENALIZED_BACKGROUND_BUILD": "1",
+           "PENALIZED_AOT_DIR": str(tmp_path / "installed")}
     procs = [subprocess.Popen([sys.executable, "-c", FIT_SCRIPT], env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _ in range(4)]
     outputs = [proc.communicate(timeout=900) for proc in procs]

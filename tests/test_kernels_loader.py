@@ -84,7 +84,8 @@ def test_default_choice_never_interprets_big_problems(monkeypatch):
 
 @pytest.mark.slow
 def test_ahead_of_time_module_builds_loads_without_numba_and_agrees(tmp_path):
-    env = {**os.environ, "PENALIZED_CACHE_DIR": str(tmp_path), "PENALIZED_BACKGROUND_BUILD": "0"}
+    env = {**os.environ, "PENALIZED_CACHE_DIR": str(tmp_path), "PENALIZED_BACKGROUND_BUILD": "0",
+           "PENALIZED_AOT_DIR": str(tmp_path / "installed")}
     build = subprocess.run([sys.executable, "-m", "penalized.solvers._build"], env=env, capture_output=True,
                            text=True, timeout=900)
     if build.returncode != 0:

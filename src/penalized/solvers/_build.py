@@ -22,8 +22,9 @@ from pathlib import Path
 from . import _cache, _loader
 
 
-def build_aot(verbose=False):
-    """Compile the AOT module; returns its path (raises on failure)."""
+def build_aot(verbose=False, target=None):
+    """Compile the AOT module into ``target`` (default: its place in the user cache, see
+    :func:`._loader.aot_path`), with its checksum; returns its path (raises on failure)."""
     from numba.core.errors import NumbaPendingDeprecationWarning
 
     with warnings.catch_warnings():
@@ -32,7 +33,7 @@ def build_aot(verbose=False):
 
     _loader._ANNOUNCED = True  # this process is the build: it says so itself
     kernels = _loader.jit()  # the dispatchers: exported functions call them
-    target = _loader.aot_path()
+    target = Path(target) if target is not None else _loader.aot_path()
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         cc = CC(_loader.module_name())
@@ -48,6 +49,38 @@ def build_aot(verbose=False):
         _cache.record_checksum(built[0], target)  # first: a module in place always has its record
         os.replace(built[0], target)
     return target
+
+
+def build_into(folder):
+    """Install time (``setup.py``): build the AOT module into ``folder``, the package's ``_aot``
+    (:func:`._loader.package_aot_dir`), and record what happened in ``folder/build.json``:
+    the build key, the versions it was built with, and ``"status": "built"`` or ``"failed"``
+    with the error. Modules of other keys in ``folder`` are removed first. Never raises for a
+    failed build (the install goes on; the kernels then take the user cache's route and
+    :func:`._loader.describe` reports the failure); returns 0 if built, else 1."""
+    import json
+    import sys as _sys
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.iterdir():  # an earlier install's module, checksum and record
+        if old.is_file() and old.name.startswith(("penalized_kernels_", _loader.INSTALL_RECORD)):
+            old.unlink()
+    record = {"key": _loader.build_key(), "module": _loader.module_name(), "versions": _loader.versions(),
+              "source": _loader.source_hash(), "python": _sys.implementation.cache_tag}
+    start = time.perf_counter()
+    try:
+        path = build_aot(target=folder / _loader.aot_path().name)
+        record.update(status="built", seconds=round(time.perf_counter() - start, 1))
+        print(f"penalized: compiled its kernels into {path} in {record['seconds']:.0f} s")
+    except Exception as exc:  # no C compiler, no numba.pycc, ...: the runtime routes still work
+        record.update(status="failed", message=f"{type(exc).__name__}: {exc}")
+        print(f"penalized: the install-time kernel build failed ({record['message']}); "
+              f"the kernels will be compiled on first use or by `{_cache.RETRY_COMMAND}`", file=_sys.stderr)
+    tmp = folder / f"{_loader.INSTALL_RECORD}.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(record, indent=1) + "\n")
+    os.replace(tmp, folder / _loader.INSTALL_RECORD)
+    return 0 if record["status"] == "built" else 1
 
 
 def _trampoline(dispatcher):
@@ -94,8 +127,15 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m penalized.solvers._build")
     parser.add_argument("--background", action="store_true", help="quiet; give up silently")
     parser.add_argument("--jit", action="store_true", help="also warm numba's cache (float32 too)")
+    parser.add_argument("--into", default=None, help="install time: build into this folder (see build_into)")
     args = parser.parse_args(argv)
     _loader._ANNOUNCED = True  # no CompileWarning: compiling is what was asked for
+    if args.into:
+        return build_into(args.into)
+    packaged = _loader.packaged_aot_path()
+    if packaged.is_file() and _cache.verify(packaged) is None and not args.jit:
+        print(f"the module built at install is in place ({packaged}); nothing to do")
+        return 0
     lock = _loader.cache_dir() / (_loader.module_name() + ".lock")
     if not _cache.acquire(lock):
         print(f"another build holds {lock}; nothing to do", file=sys.stderr)

@@ -16,8 +16,13 @@ very first run ~1 min of compilation. penalized avoids both:
    source, the numba/NumPy/Python versions and the CPU, so that a stale module is never
    loaded. Importing it takes about a millisecond and does not import numba. It covers
    float64 data, dense or CSC with int32 indices (what NumPy and SciPy give by default).
-   Built by ``penalized warmup`` or, automatically, by a background process the first
-   time penalized runs without one (``PENALIZED_BACKGROUND_BUILD=0`` disables it).
+   Built at install time (``pip install``, see ``setup.py``) into the package's ``_aot``
+   folder (:func:`package_aot_dir`, looked at first), else by ``penalized warmup`` or,
+   automatically, by a background process the first time penalized runs without one
+   (``PENALIZED_BACKGROUND_BUILD=0`` disables it). The module built at install is named by
+   the same key, so one built in pip's isolated build environment against other numba or
+   NumPy versions than those installed is never loaded (:func:`describe` says so), and its
+   checksum is checked before it is loaded, as the cache's.
 2. **numba JIT** with its on-disk cache — for every other argument type and whenever no
    AOT module exists. (float32 data and int64 sparse indices are converted to float64 and
    int32 by :func:`aot_dtypes` first, so that they run on the AOT module, or on the same JIT
@@ -119,6 +124,19 @@ def _cpu_id():
     return platform.processor() or platform.machine()
 
 
+def versions():
+    """``{"numba": ..., "numpy": ...}``: the installed versions an AOT module is keyed on ("-" if absent)."""
+    from importlib import metadata
+
+    found = {}
+    for pkg in ("numba", "numpy"):
+        try:
+            found[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            found[pkg] = "-"
+    return found
+
+
 _KEY = None
 
 
@@ -126,16 +144,11 @@ def build_key():
     """Hash of everything an AOT module depends on: kernel source, build recipe, versions, CPU."""
     global _KEY
     if _KEY is None:
-        from importlib import metadata
-
         h = hashlib.sha256(source_hash().encode())
         h.update(Path(__file__).with_name("_build.py").read_bytes())  # how it was compiled
         h.update(repr(ENTRY_POINTS).encode())
-        for pkg in ("numba", "numpy"):
-            try:
-                h.update(metadata.version(pkg).encode())
-            except metadata.PackageNotFoundError:
-                h.update(b"-")
+        for version in versions().values():  # numba's and NumPy's: the module is built against NumPy's C API
+            h.update(version.encode())
         h.update(sys.implementation.cache_tag.encode())
         h.update(platform.machine().encode())
         h.update(_cpu_id().encode())
@@ -225,7 +238,59 @@ def joined_source_path(write=True):
 
 
 def aot_path():
+    """The AOT module in the user cache (built by ``penalized warmup`` or in the background)."""
     return cache_dir() / (module_name() + sysconfig.get_config_var("EXT_SUFFIX"))
+
+
+def package_aot_dir():
+    """Where ``pip install`` builds the AOT module (``setup.py``; git-ignored in a checkout);
+    ``$PENALIZED_AOT_DIR`` moves it (tests point it at an empty folder to ignore the installed one)."""
+    return Path(os.environ.get("PENALIZED_AOT_DIR") or Path(__file__).with_name("_aot"))
+
+
+def packaged_aot_path():
+    """The AOT module built at install time, under the same key-derived name as in the cache:
+    a module built against other numba/NumPy versions, another CPU or another kernel source
+    has another name, and is never looked at."""
+    return package_aot_dir() / aot_path().name
+
+
+INSTALL_RECORD = "build.json"  # in package_aot_dir(): what the install-time build did (see _build.build_into)
+
+
+def install_record():
+    """The install-time build's record (a dict), or None where none ran (or it is unreadable)."""
+    import json
+
+    try:
+        record = json.loads((package_aot_dir() / INSTALL_RECORD).read_text())
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def install_note():
+    """One clause on why the module built at install time is not used, or '' (none was built,
+    or it is used)."""
+    record = install_record()
+    if record is None:
+        return ""
+    if record.get("status") != "built":
+        message = str(record.get("message", "unknown error")).splitlines()[-1][:300]
+        return f"the install-time build failed ({message})"
+    if record.get("key") != build_key():
+        built, now = record.get("versions", {}), versions()
+        if built != now:
+            why = (f"it was built with numba {built.get('numba', '?')} and NumPy {built.get('numpy', '?')}, "
+                   f"installed are numba {now['numba']} and NumPy {now['numpy']}")
+        elif record.get("source") != source_hash():
+            why = "the kernels' source changed since"
+        else:
+            why = "another Python or CPU"
+        return f"the module built at install does not fit ({why})"
+    path = packaged_aot_path()
+    problem = _cache.verify(path) if path.is_file() else "missing"
+    return "" if problem is None else f"the module built at install failed its check ({problem})"
 
 
 # -------------------------------------------------------------------- the three ways
@@ -391,9 +456,10 @@ _AOT_CHECKED = 0.0
 def aot(recheck_after=2.0):
     """The AOT kernels (JIT for other argument types), or None if no valid module is built.
 
-    The module is loaded only if its bytes match the checksum recorded when it was built
-    (:mod:`._cache`); one that does not is removed (unless a build is under way), so that
-    the next background build or ``penalized warmup`` replaces it.
+    The module built at install time (:func:`packaged_aot_path`) is preferred to the user
+    cache's (:func:`aot_path`). Either is loaded only if its bytes match the checksum recorded when it was built
+    (:mod:`._cache`); the cache's one that does not is removed (unless a build is under way),
+    so that the next background build or ``penalized warmup`` replaces it.
     """
     global _AOT, _AOT_CHECKED
     if _AOT is not None:
@@ -402,21 +468,22 @@ def aot(recheck_after=2.0):
     if now - _AOT_CHECKED < recheck_after:
         return None
     _AOT_CHECKED = now
-    path = aot_path()
-    if not path.is_file():
-        return None
-    problem = _cache.verify(path)
-    if problem is not None:  # never dlopen it: a truncated or overwritten module crashes the process
-        if not _cache.held(_lock_path()):
-            _cache.discard(path)
-        return None
-    try:
-        module = _load_module(path)
-    except Exception:  # it matched its checksum but does not load (a broken build): the JIT works
-        return None
-    _AOT = Kernels(mode="aot", **_constants(),
-                   **{name: _aot_function(name, getattr(module, name)) for name in ENTRY_POINTS})
-    return _AOT
+    for path, ours in ((packaged_aot_path(), False), (aot_path(), True)):
+        if not path.is_file():
+            continue
+        problem = _cache.verify(path)
+        if problem is not None:  # never dlopen it: a truncated or overwritten module crashes the process
+            if ours and not _cache.held(_lock_path()):  # the installed one is pip's to replace
+                _cache.discard(path)
+            continue
+        try:
+            module = _load_module(path)
+        except Exception:  # it matched its checksum but does not load (a broken build): the JIT works
+            continue
+        _AOT = Kernels(mode="aot", path=path, **_constants(),
+                       **{name: _aot_function(name, getattr(module, name)) for name in ENTRY_POINTS})
+        return _AOT
+    return None
 
 
 def _load_module(path):
@@ -513,11 +580,15 @@ def kernels_for(size=0):
 def describe():
     """One line on how a new process would run the kernels (for reports, ``penalized warmup``),
     naming a failed or corrupt build and the command that retries it."""
+    packaged = packaged_aot_path()
+    if packaged.is_file() and _cache.verify(packaged) is None:
+        return f"ahead-of-time module built at install ({packaged.name}), numba not imported"
     path = aot_path()
+    note = install_note()
     if path.is_file():
         problem = _cache.verify(path)
         if problem is None:
-            return f"ahead-of-time module ({path.name}), numba not imported"
+            return f"ahead-of-time module ({path.name}), numba not imported" + (f"; {note}" if note else "")
         state = f"the cached module {path.name} failed its check ({problem}) and will be rebuilt"
     elif _cache.held(_lock_path()):
         state = "the ahead-of-time module is being built in the background"
@@ -525,6 +596,7 @@ def describe():
         state = _cache.failure_note(path)
     way = ("numba JIT, loaded from its on-disk cache" if _jit_cache_warm()
            else "not compiled yet (numba JIT compiles on first use)")
+    state = "; ".join(part for part in (note, state) if part)
     if not state:
         return way
     retry = "" if state.endswith(_cache.RETRY_COMMAND) else f"; to build it now: {_cache.RETRY_COMMAND}"
@@ -546,7 +618,7 @@ def start_background_build():
     _SPAWNED = True
     try:
         path = aot_path()
-        if path.exists() and _cache.verify(path) is None:
+        if any(found.exists() and _cache.verify(found) is None for found in (packaged_aot_path(), path)):
             return False
         if _cache.failure_blocks_background(path) or _cache.held(_lock_path()):
             return False  # failed recently (describe() says so), or someone is building
