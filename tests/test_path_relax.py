@@ -211,3 +211,33 @@ def test_standardized_path_refits_on_the_original_scale_and_documents_relax():
         np.testing.assert_allclose(path.predict(X, path.lambdas[k], relax=True), ref.predict(X[:, s]), atol=1e-9)
     assert inspect.signature(pz.regularization_path).parameters["relax"].default is False
     assert "relax : bool" in pz.regularization_path.__doc__
+
+
+@pytest.mark.parametrize("kind", ["lasso", "logistic"])
+def test_cv_with_relax_predicts_at_min_and_1se_from_the_path_refits(kind):
+    rng, X, eta = _data(11, n=150, p=8)
+    if kind == "lasso":
+        y = eta + 0.8 * rng.standard_normal(150)
+        cv = pz.LassoCV(relax=True, n_lambdas=15, cv=3).fit(X, y)
+    else:
+        y = (rng.uniform(size=150) < 1 / (1 + np.exp(-eta))).astype(int)
+        cv = pz.LogisticRegressionCV(relax=True, n_lambdas=15, cv=3).fit(X, y)
+    path = cv.path_
+    for rule, k, g in (("min", cv.index_min_, cv.gamma_min_), ("1se", cv.index_1se_, cv.gamma_1se_)):
+        s = path.coefs[:, k] != 0
+        if s.any():
+            ref = (LinearRegression() if kind == "lasso"
+                   else LogisticRegression(C=np.inf, tol=1e-12, max_iter=10000)).fit(X[:, s], y)
+            coef = g * path.coefs[:, k]
+            coef[s] += (1 - g) * ref.coef_.ravel()
+            b = g * path.intercepts[k] + (1 - g) * ref.intercept_.ravel()[0]
+        else:
+            coef, b = path.coefs[:, k], path.intercepts[k]
+        z = X @ coef + b
+        if kind == "lasso":
+            np.testing.assert_allclose(cv.predict(X, lam=rule), z, atol=1e-8)
+        else:
+            np.testing.assert_allclose(cv.predict_proba(X, lam=rule)[:, 1], 1 / (1 + np.exp(-z)), atol=1e-6)
+    # the selected rule equals the fitted estimator's own refit
+    np.testing.assert_allclose(cv.decision_function(X, lam="min") if kind == "logistic" else cv.predict(X, lam="min"),
+                               cv.decision_function(X) if kind == "logistic" else cv.predict(X), atol=1e-6)

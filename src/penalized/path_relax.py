@@ -116,11 +116,12 @@ def _fit_summary(datafit, X, y, R, Rb, sample_weight, offset, fit_intercept):
     return loss, np.array([stop.dev_ratio(v) for v in loss])
 
 
-def relax_path(result, X, y, sample_weight=None, offset=None, fit_intercept=True):
+def relax_path(result, X, y, sample_weight=None, offset=None, fit_intercept=True, *, quiet=False):
     """``result`` with ``result.relaxed`` set: the refits of every point (module docstring).
 
     ``X`` on the original scale, ``y`` as the solvers take it (±1 labels, one-hot rows, counts,
-    survival data), ``sample_weight`` / ``offset`` as the path used them.
+    survival data), ``sample_weight`` / ``offset`` as the path used them. ``quiet``: no warning for
+    the refits without a finite minimiser (``relaxed.converged`` still says which).
     """
     from .glm import as_vector_datafit
 
@@ -135,7 +136,7 @@ def relax_path(result, X, y, sample_weight=None, offset=None, fit_intercept=True
     # squares, no finite minimiser in sight (separated classes): the solver stopped on its loss
     saturated = np.zeros(ok.shape, dtype=bool) if dev is None or type(datafit).__name__ == "SquaredError" \
         else dev > DEVMAX
-    if not ok.all() or saturated.any():
+    if (not ok.all() or saturated.any()) and not quiet:
         warnings.warn(f"regularization_path(relax=True): the unpenalized refit did not converge or has no finite "
                       f"minimiser (separated classes?) at {int((~ok | saturated).sum())} of {ok.size} points; their "
                       "relaxed fits at gamma < 1 carry large coefficients.", ConvergenceWarning, stacklevel=3)
