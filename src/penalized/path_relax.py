@@ -130,7 +130,10 @@ def relax_path(result, X, y, sample_weight=None, offset=None, fit_intercept=True
         raise ValueError("relax=True is not available for the Huber data fit.")
     coefs = _dense(result.coef_store)
     intercepts = np.reshape(np.asarray(result.intercepts, dtype=np.float64), (coefs.shape[0], coefs.shape[2]))
-    R, Rb, ok = _refits(datafit, X, y, coefs, intercepts, sample_weight, offset, fit_intercept)
+    from .solvers.coordinate_descent import _single_threaded_blas
+
+    with _single_threaded_blas():  # small solves: a multi-threaded BLAS spin-waits on a busy machine
+        R, Rb, ok = _refits(datafit, X, y, coefs, intercepts, sample_weight, offset, fit_intercept)
     loss, dev = _fit_summary(datafit, X, y, R, Rb, sample_weight, offset, fit_intercept)
     # a refit that explains more than 99.9 % of the deviance (glmnet's stop) has, beyond least
     # squares, no finite minimiser in sight (separated classes): the solver stopped on its loss
@@ -139,7 +142,7 @@ def relax_path(result, X, y, sample_weight=None, offset=None, fit_intercept=True
     if (not ok.all() or saturated.any()) and not quiet:
         warnings.warn(f"regularization_path(relax=True): the unpenalized refit did not converge or has no finite "
                       f"minimiser (separated classes?) at {int((~ok | saturated).sum())} of {ok.size} points; their "
-                      "relaxed fits at gamma < 1 carry large coefficients.", ConvergenceWarning, stacklevel=3)
+                      "relaxed fits at gamma < 1 carry large coefficients.", ConvergenceWarning, stacklevel=4)
     store = result.coef_store
     if sp.issparse(store):
         R_store = sp.csc_array(R[0])
