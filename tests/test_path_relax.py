@@ -241,3 +241,34 @@ def test_cv_with_relax_predicts_at_min_and_1se_from_the_path_refits(kind):
     # the selected rule equals the fitted estimator's own refit
     np.testing.assert_allclose(cv.decision_function(X, lam="min") if kind == "logistic" else cv.predict(X, lam="min"),
                                cv.decision_function(X) if kind == "logistic" else cv.predict(X), atol=1e-6)
+
+
+def test_one_refit_per_distinct_support_warm_started_from_the_previous_refit(monkeypatch):
+    import penalized.relaxed_glm as rg
+
+    calls, original = [], rg.refit_support
+
+    def recording(*args, **kwargs):
+        out = original(*args, **kwargs)
+        calls.append((args[3].copy(), kwargs.get("coef_init"), out[0]))
+        return out
+
+    monkeypatch.setattr(rg, "refit_support", recording)
+    rng, X, eta = _data(12, n=200, p=8)
+    y = rng.poisson(np.exp(0.5 * eta))
+    path = pz.regularization_path(X, y, datafit="poisson", relax=True, n_lambdas=30)
+    supports = {(path.coefs[:, k] != 0).tobytes() for k in range(len(path)) if np.any(path.coefs[:, k])}
+    assert len(calls) == len(supports) and {c[0].tobytes() for c in calls} == supports
+    assert calls[0][1] is None
+    for (_, init, _), (_, _, previous) in zip(calls[1:], calls[:-1], strict=True):
+        np.testing.assert_array_equal(init, previous)
+
+
+def test_sparse_logistic_relaxed_path_equals_dense():
+    rng, X, eta = _data(13, n=200, p=10)
+    X[rng.uniform(size=X.shape) < 0.5] = 0.0
+    y = (rng.uniform(size=200) < 1 / (1 + np.exp(-eta))).astype(int)
+    dense = pz.regularization_path(X, y, datafit="logistic", relax=True, n_lambdas=15, tol=1e-8)
+    sparse = pz.regularization_path(sp.csr_array(X), y, datafit="logistic", relax=True, n_lambdas=15, tol=1e-8)
+    np.testing.assert_allclose(sparse.relaxed.coefs, dense.relaxed.coefs, atol=1e-6)
+    np.testing.assert_allclose(sparse.predict(X, gamma=0.5), dense.predict(X, gamma=0.5), atol=1e-6)
