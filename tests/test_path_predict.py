@@ -234,5 +234,5 @@ def test_several_outputs_predict_at_lambda_and_keep():
                                mn.path_.predict(X, mn.lam_min_, type="response"), rtol=1e-10)
     relaxed = pz.LassoCV(relax=True, n_lambdas=8, cv=3, keep=True).fit(X, y)
     assert relaxed.fit_preval_.shape == (90, 5, len(relaxed.lambdas_))  # a γ axis
-    with pytest.raises(ValueError, match="relax=True"):
-        relaxed.predict(X, lam="min")
+    # relax=True: the relaxed fit at (λ_min, γ_min) from the path's refits, as the refit of fit()
+    np.testing.assert_allclose(relaxed.predict(X, lam="min"), relaxed.predict(X), rtol=1e-8, atol=1e-10)

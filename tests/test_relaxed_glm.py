@@ -214,8 +214,8 @@ def test_poisson_cv_relax_with_offset_matches_statsmodels_refit():
     g = cv.gamma_
     np.testing.assert_allclose(cv.coef_[support], g * w[support] + (1 - g) * glm.params[1:], atol=1e-6)
     np.testing.assert_allclose(cv.intercept_, g * b + (1 - g) * glm.params[0], atol=1e-6)
-    with pytest.raises(ValueError, match="relax=True"):
-        cv.predict(X, lam=0.1)
+    # predict at a λ: the path's relaxed fits at gamma_ (penalized.path_relax), the refit at lam_
+    np.testing.assert_allclose(cv.predict(X, lam=cv.lambdas_[cv.index_min_]), cv.predict(X), rtol=1e-6)
     with pytest.raises(ValueError, match="positive= or bounds="):
         pz.PoissonRegressorCV(relax=True, positive=True, n_lambdas=5, cv=3).fit(X, y)
 

@@ -68,6 +68,7 @@ from .path import (
     solve_path,
 )
 from .path_predict import response_of
+from .path_relax import relax_path, relaxed_at
 from .penalties import check_bounds
 from .relaxed import mix
 from .relaxed_glm import refit_support, relaxed_refits
@@ -306,7 +307,8 @@ class _PathCV:
                                  outputs=data.outputs)
         self.path_.stopped_early = len(grid) < self._grid_length()
         coef, intercept = self.path_.coef_at(k_sel), self.path_.intercepts[..., k_sel]
-        if gammas is not None:
+        if gammas is not None:  # the relaxed fits of the whole path too: predict(X, lam=...) without refitting
+            relax_path(self.path_, X, data.y, data.sample_weight, data.offset, self.fit_intercept, quiet=True)
             coef, intercept = self._relaxed_refit(X, data, coef, intercept)
         self._set_coef(np.asarray(coef).astype(X.dtype, copy=False), intercept, data.classes)
         self.dual_gap_ = float(full.certificates[k_sel])
@@ -389,16 +391,16 @@ class _PathCV:
         check_is_fitted(self)
         if lam is None:
             return self
-        if getattr(self, "gammas_", None) is not None:
-            raise ValueError("predict(X, lam=...) is not available with relax=True (the relaxed fit at another λ "
-                             "needs the training data); use predict(X), the refit at lam_ and gamma_.")
+        relaxed = getattr(self, "gammas_", None) is not None  # the path's refits (penalized.path_relax)
         if isinstance(lam, str):
             if lam not in ("min", "1se"):
                 raise ValueError(f"lam must be None, 'min', '1se' or a number, got {lam!r}.")
             k = self.index_min_ if lam == "min" else self.index_1se_
-            coef, intercept = self.path_.coef_at(k), self.path_.intercepts[..., k]
+            path = relaxed_at(self.path_, gamma=(self.gamma_min_ if lam == "min" else self.gamma_1se_) if relaxed
+                              else None)
+            coef, intercept = path.coef_at(k), path.intercepts[..., k]
         else:
-            coef, intercept = self.path_.interpolate(lam)
+            coef, intercept = self.path_.interpolate(lam, gamma=self.gamma_ if relaxed else None)
         est = copy.copy(self)
         est._set_coef(np.asarray(coef, dtype=np.asarray(self.coef_).dtype), intercept,
                       getattr(self, "classes_", None))

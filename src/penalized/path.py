@@ -54,6 +54,7 @@ from sklearn.exceptions import ConvergenceWarning
 from . import _validation as v
 from .dask import is_dask_collection
 from .datafits import Datafit
+from .path_relax import relaxable
 from .path_result import (
     RIDGE_L1_RATIO,
     PathArrays,
@@ -549,6 +550,7 @@ def _encode_target(datafit, y, sample_weight):
     return v.encode_binary_targets(y, classes, sample_weight), classes
 
 
+@relaxable(prepare_data)  # relax=True: the unpenalized refit of each support (penalized.path_relax)
 def regularization_path(X, y, penalty="l1", *, l1_ratio=0.5, weights=None, datafit="squared_error",
                         lambdas=None, n_lambdas=100, eps=None, sample_weight=None, fit_intercept=True,
                         tol=1e-4, max_iter=1000, screening="auto", positive=False, bounds=None, offset=None,

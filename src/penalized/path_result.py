@@ -135,6 +135,7 @@ class PathResult:
     dev_ratio: np.ndarray | None = None
     stopped_early: bool = False
     method: str | None = None
+    relaxed: PathResult | None = field(default=None, repr=False)  # relax=True: the refits (penalized.path_relax)
 
     def __len__(self):
         return len(self.lambdas)
@@ -183,27 +184,32 @@ class PathResult:
         nz = self.coef_at(k) != 0
         return self.feature_names[nz if nz.ndim == 1 else nz.any(axis=0)]
 
-    def interpolate(self, lam):
+    def interpolate(self, lam, *, relax=False, gamma=None):
         """``(coef, intercept)`` at λ = ``lam`` (a number): glmnet's ``coef(fit, s=lam)``.
 
         Linear interpolation *on the λ scale* between the two grid points around ``lam``
         (glmnet's ``lambda.interp``); ``lam`` outside the grid is clamped to its ends.
+        ``relax`` / ``gamma``: as in :meth:`predict`.
         """
         from .path_predict import interpolate
+        from .path_relax import relaxed_at
 
-        return interpolate(self, lam)
+        return interpolate(relaxed_at(self, relax, gamma), lam)
 
-    def predict(self, X, lam=None, *, type="link", offset=None):
+    def predict(self, X, lam=None, *, type="link", offset=None, relax=False, gamma=None):
         """Predictions of the path's models; see :func:`penalized.path_predict.predict_path`.
 
         ``lam=None``: at every λ of the grid, shape (n_samples, k) ((n_samples, n_outputs, k) for
         several outputs); a number: at that λ (interpolated as glmnet), (n_samples,); an array:
         at each, (n_samples, m). ``type``: ``"link"`` (the linear predictor), ``"response"``
         (probabilities of ``classes[1]`` / of each class, Poisson means) or ``"class"``.
+        ``relax=True`` / ``gamma=γ`` (a path computed with ``relax=True``): the relaxed fits
+        ``γ·w + (1 − γ)·w̃`` (:mod:`penalized.path_relax`; ``relax=True`` alone: γ = 0, the refits).
         """
         from .path_predict import predict_path
+        from .path_relax import relaxed_at
 
-        return predict_path(self, X, lam, kind=type, offset=offset)
+        return predict_path(relaxed_at(self, relax, gamma), X, lam, kind=type, offset=offset)
 
     def summary(self):
         """glmnet's ``print(fit)`` table as a DataFrame: ``Df``, ``%Dev``, ``Lambda`` per point."""

@@ -48,13 +48,14 @@ REFIT_TOL = 1e-14
 
 
 def refit_support(datafit, X, target, support, sample_weight=None, offset=None, fit_intercept=True,
-                  tol=REFIT_TOL, max_iter=1000):
+                  tol=REFIT_TOL, max_iter=1000, coef_init=None, intercept_init=None):
     """``(coef, intercept, converged)``: the unpenalized fit of ``datafit`` on the columns where
     ``support`` (p,) is true, zeros elsewhere.
 
     ``target`` is as the solver takes it (the ±1 labels of the log-loss, one-hot rows of the
     multinomial, counts, survival pairs); ``coef`` has shape (p,), or (K, p) for the multinomial
-    (centred over the classes, as ``intercept`` (K,)).
+    (centred over the classes, as ``intercept`` (K,)). ``coef_init`` (p,) / ``intercept_init``:
+    an optional warm start (one output; the support's entries of ``coef_init`` are used).
     """
     from .linear_model import fit_linear
 
@@ -68,8 +69,11 @@ def refit_support(datafit, X, target, support, sample_weight=None, offset=None, 
         coef, intercept = refit_on_support(X, t, support, sample_weight, fit_intercept)
         return coef, intercept, True
     Xs = X[:, cols] if cols.size else (sp.csc_array((n, 0)) if sp.issparse(X) else np.zeros((n, 0)))
+    if coef_init is not None:
+        coef_init = np.asarray(coef_init, dtype=np.float64)[cols]
     result = fit_linear(datafit, None, Xs, target, sample_weight=sample_weight, fit_intercept=fit_intercept,
-                        tol=tol, max_iter=max_iter, offset=offset)
+                        tol=tol, max_iter=max_iter, offset=offset, coef_init=coef_init,
+                        intercept_init=intercept_init)
     if multinomial:
         K = np.shape(target)[1]
         sub = np.reshape(np.asarray(result.coef, dtype=np.float64), (K, cols.size))
