@@ -460,10 +460,33 @@ class _ReducedProblems:
         self.keep, self.outside = keep, ~keep
         self.cols = np.flatnonzero(keep)
         self.Xs = _columns(self.X, keep)
+        # several outputs: the left-out columns kept apart, for the KKT check's gradient
+        self.Xout = _columns(self.X, ~keep) if self.multi and not keep.all() else None
         self.problem = LinearProblem.build(self.Xs, self.y, self.datafit, self.sample_weight,
                                            self.fit_intercept, offset=self.offset)
         self.sub_unit = self.unit.subset(self.cols)
         self.sub_bounds = None if self.bounds is None else (self.bounds[0][self.cols], self.bounds[1][self.cols])
+
+    def _multi_gradient(self, res):
+        """The full (p, K) gradient at the reduced solution ``res`` (several outputs) in one pass over
+        the left-out columns: the kept ones come from the solver's own gradient ``X̃ᵀD = XᵀD − μ(ΣD)ᵀ``
+        (centred columns), and ``Xw`` touches only the non-zero coefficients' columns."""
+        n, K = self.Xs.shape[0], res.coef.shape[0]
+        z = np.empty((n, K))
+        z[:] = res.intercept
+        nz = np.flatnonzero((res.coef != 0).any(axis=0))
+        if nz.size:
+            z += np.asarray(self.Xs[:, nz] @ res.coef[:, nz].T)
+        if self.offset is not None:
+            z += self.offset
+        d = self.datafit.derivative(self.y, z, self.sample_weight)
+        if res.gradient is None:  # a solver that does not return its gradient
+            return np.asarray(self.X.T @ d)
+        grad = np.empty((self.keep.shape[0], K))
+        grad[self.cols] = res.gradient.T + np.outer(self.problem.mu, d.sum(axis=0))
+        if self.Xout is not None:
+            grad[self.outside] = np.asarray(self.Xout.T @ d)
+        return grad
 
     def solve(self, lam, keep, w, b, grad=None):
         """``(w, b, certificate, threshold, epochs, converged, training loss, full gradient)``.
@@ -485,16 +508,14 @@ class _ReducedProblems:
                 b = res.intercept
                 if self.multi:  # coefficients (K, p_kept), gradient (p, K)
                     w[:, self.cols] = res.coef
-                    z = np.asarray(self.Xs @ res.coef.T) + b
+                    grad = self._multi_gradient(res)
                 else:
                     w[self.cols] = res.coef
                     z = np.asarray(self.Xs @ res.coef).ravel() + b
-                if self.offset is not None:
-                    z = z + self.offset
-                d = self.datafit.derivative(self.y, z, self.sample_weight)
-                grad = np.asarray(self.X.T @ d)
-                if not self.multi:
-                    grad = grad.ravel()
+                    if self.offset is not None:
+                        z = z + self.offset
+                    d = self.datafit.derivative(self.y, z, self.sample_weight)
+                    grad = np.asarray(self.X.T @ d).ravel()
             violators = (self.levels(grad) > lam * (1.0 + _KKT_SLACK)) & self.outside
             any_violator = bool(violators.any())
             if not any_violator or its >= self.max_iter:

@@ -185,12 +185,18 @@ def solve_blocks(problem, kp, *, coef_init=None, intercept_init=None, tol=1e-4, 
         else:
             ws, partial = np.flatnonzero(usable), False
         inner_tol = max(inner_ratio * certificate, 0.3 * threshold) if partial else 0.3 * threshold
-        inner, _, _ = k.solve_blocks_subproblem(problem.datafit.code, *problem.kernel_X, Y, problem.a, Z, B, W,
+        inner, inner_gap, inner_stat = k.solve_blocks_subproblem(
+                                                problem.datafit.code, *problem.kernel_X, Y, problem.a, Z, B, W,
                                                 ws.astype(np.int64), s.ptr, s.idx, s.lam, LG, P, problem.mu,
                                                 problem.fit_intercept, inner_tol,
                                                 min(max_iter - epochs, INNER_EPOCHS), check_every, anderson, G,
                                                 hptr, HG)
         epochs += max(int(inner), 1)
+        if inner_tol <= 0.3 * threshold and max(inner_gap, inner_stat) <= inner_tol:
+            # likely the last round: the next certificate on a refreshed Z (a pass over the
+            # non-zero columns), so that it need not be computed twice
+            _refresh(problem, W, Z)
+            refreshed_at = epochs
     objective = k.block_loss(problem.datafit.code, Y, problem.a, Z, B) + k.block_penalty_value(
         W, P, s.ptr, s.idx, s.lam)
     intercept = B - (problem.mu @ W if problem.centred_in_place else 0.0)
