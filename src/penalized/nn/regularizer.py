@@ -408,8 +408,11 @@ class Regularizer:
 
             costs = torch.as_tensor(costs_of(groups.structures, inner, example_inputs), dtype=torch.float64)
             account = MacAccount(groups.structures, inner, example_inputs)
-        else:
-            costs = groups.sizes().double()
+        else:  # what prune removes: own entries plus the consumer columns freed, shared entries once
+            from .budget_params import ParamAccount
+
+            account = ParamAccount(groups.structures)
+            costs = account.marginal()
         return BudgetGroupL1(penalty, groups, Budget(costs, groups.families, target, total_steps, start, reach,
                                                      metric, account), normalize)
 
