@@ -26,7 +26,8 @@ lr 0.05 with a cosine decay to 0 over the run, batch 128, ``EPOCHS`` epochs in t
 multiply-adds instead of its parameters.
 
 Reported per seed: test accuracy, parameters and multiply-adds per prediction (``count_macs``),
-and the share of the coupled structures' parameters in exact-zero groups at 0.7·T and at the end.
+and the share of the prunable parameters that the exact-zero groups remove (what ``prune`` takes out;
+:mod:`penalized.nn.budget_params`) at 0.7·T and at the end.
 Run ``python -m benchmarks.nn_budget`` (1.5–3 minutes on one CPU thread of a loaded machine).
 """
 

@@ -10,12 +10,15 @@ fractions of ``total_steps``, default ``(0.2, 0.7)``):
 
 1. **Dense** (steps ``t < start·T``): no penalty, the network trains.
 2. **Ramp** (``start·T ≤ t < reach·T``): after every data step the groups are ranked by
-   ``‖w_g‖² / cost_g`` (the energy each removed unit of cost takes away; ``cost_g`` is the
-   group's number of entries, or its marginal MACs with ``target_metric="macs"``) and the
-   shortest prefix of that ranking that holds ``target`` of the total is *selected*: of the
-   structures' entries, or of the network's MACs that removing the prefix saves, counted
-   exactly (:mod:`penalized.nn.budget_macs`: an entry shared by a removed producer and a
-   removed consumer counts once). Never every unit of one layer or attention: one per width
+   ``‖w_g‖² / cost_g`` (the energy each removed unit of cost takes away; ``cost_g`` is what
+   removing the structure alone takes out of the network: its own entries plus the consumer
+   columns it frees, or its marginal MACs with ``target_metric="macs"``) and the shortest
+   prefix of that ranking that holds ``target`` of the total is *selected*: of the
+   parameters that :func:`~penalized.nn.prune` removes with the prefix, as a share of all
+   the structures can remove (:mod:`penalized.nn.budget_params`), or of the network's MACs
+   that removing the prefix saves (:mod:`penalized.nn.budget_macs`); both counted exactly —
+   an entry shared by a removed producer and a removed consumer (a residual channel's
+   column in an inner channel's row) counts once. Never every unit of one layer or attention: one per width
    is kept. Only selected groups are penalized:
    first the prox of ``λ·c_g·‖w_g‖₂`` (the user's λ and group factors, in the optimizer's
    metric), then the block shrinkage ``w_g ← w_g·(1 − 1/(reach·T − t))`` — the prox of a
@@ -96,7 +99,8 @@ class Budget:
 
     def __init__(self, costs, families, target, total_steps, start, reach, metric, account=None):
         self.costs = torch.as_tensor(costs, dtype=torch.float64)
-        self.account = account  # MacAccount: the exact MACs of a set of removed structures (metric "macs")
+        # ParamAccount / MacAccount: the exact parameters / MACs a set of removed structures takes out
+        self.account = account
         self.families = families.clone()
         self.target, self.total_steps, self.start, self.reach, self.metric = target, total_steps, start, reach, metric
         self.steps = 0
@@ -128,13 +132,13 @@ class Budget:
         rank = torch.empty_like(order)
         rank[by_fam] = torch.arange(len(order), device=norms.device) - first[fam[by_fam]]
         allowed = (rank < self._cap.to(norms.device)[order]) & (costs[order] > 0)
-        if self.account is None:  # parameters: the groups' entries add up
+        if self.account is None:  # additive costs (no account given)
             c = torch.where(allowed, costs[order], torch.zeros_like(costs[order]))
             before = torch.cumsum(c, 0) - c
             goal, reachable = self.target * float(self.costs.sum()), float(c.sum())
             take = allowed & (before < goal * (1 - 1e-12))
             total = float(self.costs.sum())
-        else:  # MACs: the exact saving of each prefix of the ranking (shared entries counted once)
+        else:  # the exact saving of each prefix of the ranking (shared entries counted once)
             saved = self.account.prefix_removed(order, allowed).to(norms.device)
             total = self.account.total
             goal, reachable = self.target * total, float(saved[-1])
@@ -151,8 +155,9 @@ class Budget:
         return selected
 
     def removed_share(self, norms):
-        """Share of the total cost in exactly-zero groups at ``norms``: of the structures' entries
-        (``"params"``), or of the network's MACs that removing them saves (``"macs"``, exact)."""
+        """Share of the total cost in exactly-zero groups at ``norms``: of the prunable parameters
+        that :func:`~penalized.nn.prune` removes with them (``"params"``), or of the network's
+        MACs that removing them saves (``"macs"``); both exact."""
         zero = (norms == 0).cpu()
         if self.account is not None:
             return self.account.removed(zero) / self.account.total

@@ -238,8 +238,8 @@ class Regularizer:
         Explicit ``GroupL1(weights=c)`` are used as given.
     target : float in (0, 1), optional
         A size budget (needs ``example_inputs``, a ``GroupL1`` and ``total_steps``): the share
-        of the selected structures' parameters (or of the network's MACs, counted exactly for
-        the removed set) to remove. λ is then steered per
+        of the prunable parameters (or of the network's MACs) that the removed structures
+        take out, counted exactly as :func:`prune` removes them (``target_metric``). λ is then steered per
         group by a rank-based controller (:mod:`penalized.nn.budget`) so that structures
         holding at least ``target`` of the cost are exactly zero from step
         ``target_window[1]·total_steps`` to the end (:attr:`budget`). It acts in the prox:
@@ -248,8 +248,11 @@ class Regularizer:
     total_steps : int, optional
         The optimizer steps of the whole run (with ``target``).
     target_metric : {"params", "macs"}, default="params"
-        What ``target`` counts: the groups' entries (:meth:`group_sizes`) or their
-        multiply-accumulates (:func:`penalized.nn.structure_costs`).
+        What ``target`` counts: the parameters that :func:`prune` removes with the zeroed
+        structures (their own entries plus the consumer columns they free, shared entries
+        once), as a share of all the structures can remove
+        (:mod:`penalized.nn.budget_params`); or the network's multiply-accumulates, counted
+        the same way (:mod:`penalized.nn.budget_macs`).
     target_window : (float, float), default=(0.2, 0.7)
         Fractions of ``total_steps``: dense before the first, the budget reached at the
         second and held after it.
@@ -408,8 +411,11 @@ class Regularizer:
 
             costs = torch.as_tensor(costs_of(groups.structures, inner, example_inputs), dtype=torch.float64)
             account = MacAccount(groups.structures, inner, example_inputs)
-        else:
-            costs = groups.sizes().double()
+        else:  # what prune removes: own entries plus the consumer columns freed, shared entries once
+            from .budget_params import ParamAccount
+
+            account = ParamAccount(groups.structures)
+            costs = account.marginal()
         return BudgetGroupL1(penalty, groups, Budget(costs, groups.families, target, total_steps, start, reach,
                                                      metric, account), normalize)
 
