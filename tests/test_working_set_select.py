@@ -53,3 +53,32 @@ def test_single_threaded_blas_is_reentrant():
             assert all(t == 1 for t in blas_threads())
         assert all(t == 1 for t in blas_threads())  # the inner exit leaves the outer limit on
     assert blas_threads() == before
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("with_offset", [False, True])
+def test_remembered_state_matches_a_fresh_pass(sparse, with_offset):
+    """A warm start from the last solve's coefficients reuses its X̃w; the path's predictor
+    ``Xw + b`` from that state equals the direct product (dense centring and sparse)."""
+    import scipy.sparse as sps
+
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((60, 30)) * (rng.random((60, 30)) < 0.3) + 0.5
+    X = sps.csc_matrix(X) if sparse else X
+    y = rng.standard_normal(60)
+    offset = rng.standard_normal(60) if with_offset else None
+    problem = LinearProblem.build(X, y, SquaredError(), offset=offset)
+    res = cd.solve(problem, L1(0.05), tol=1e-10)
+    w, b = res.coef, res.intercept
+    direct = np.asarray(X @ w).ravel() + b
+    assert problem._remembered(w) is not None  # the solve ended on a recomputed state
+    np.testing.assert_allclose(problem.predictor(w, b), direct, rtol=1e-12, atol=1e-12)
+    zx, b_int = problem.internal_state(w, b)
+    problem._last = None
+    zx_fresh, b_fresh = problem.internal_state(w, b)
+    np.testing.assert_allclose(zx, zx_fresh, rtol=1e-12, atol=1e-12)
+    assert b_int == b_fresh
+    np.testing.assert_allclose(problem.predictor(w, b), direct, rtol=1e-12, atol=1e-12)  # no state: a pass
+    w2 = w.copy()
+    w2[0] += 1.0  # other coefficients: never the remembered state
+    assert problem._remembered(w2) is None

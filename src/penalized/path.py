@@ -487,7 +487,7 @@ class _ReducedProblems:
                     z = np.asarray(self.Xs @ res.coef.T) + b
                 else:
                     w[self.cols] = res.coef
-                    z = np.asarray(self.Xs @ res.coef).ravel() + b
+                    z = self.problem.predictor(res.coef, b)  # Xw + b, reusing the solver's last Xw
                 if self.offset is not None:
                     z = z + self.offset
                 d = self.datafit.derivative(self.y, z, self.sample_weight)

@@ -454,6 +454,8 @@ def _solve(problem: LinearProblem, penalty, *, coef_init=None, intercept_init=No
             refreshed_at = epochs
 
     objective = k.datafit_value(code, y, a, zx, b) + k.penalty_value(w, pen, P, all_features)
+    if refreshed_at == epochs:  # zx is X̃w recomputed: the next warm start from w reuses it
+        problem.remember(w, zx)
     complete = full_check or not excluded  # grad holds every feature's derivative
     if at_rounding and certificate > threshold:  # the duality gap cannot certify here: stationarity does
         certificate = rounding_certificate
