@@ -621,9 +621,11 @@ def _violators_covered(k, w, grad, pen, P, L, scores, idx, ws):
     if ws is None:
         return False
     k.violations(w, grad, pen, P, L, scores)
-    outside = np.ones(scores.shape[0], dtype=bool)
-    outside[ws] = False
-    return not bool(np.any((scores[idx] > 0.0) & outside[idx]))
+    uncovered = scores > 0.0
+    uncovered[ws] = False
+    if idx.shape[0] == scores.shape[0]:  # every feature checked (idx is all of them, in order)
+        return not bool(uncovered.any())
+    return not bool(uncovered[idx].any())
 
 
 def _check_thresh(value):

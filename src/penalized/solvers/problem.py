@@ -223,7 +223,12 @@ class LinearProblem:
 
     def refresh(self, w, zx):
         """``zx ← X̃w + offset``: the kernels' state (see :mod:`._kernels`) recomputed from ``w``."""
-        mu = self.mu if self.centred_in_place else np.zeros(self.n_features)
+        if self.centred_in_place:
+            mu = self.mu
+        else:  # sparse: no centring in the state (one zero vector per problem, not per refresh)
+            mu = self.__dict__.get("_zero_mu")
+            if mu is None or mu.shape[0] != self.n_features:
+                mu = self.__dict__["_zero_mu"] = np.zeros(self.n_features)
         self.kernels.matvec(*self.kernel_X, w, mu, zx)
         if self.offset is not None:
             zx += self.offset
