@@ -511,7 +511,7 @@ class _ReducedProblems:
                     grad = self._multi_gradient(res)
                 else:
                     w[self.cols] = res.coef
-                    z = np.asarray(self.Xs @ res.coef).ravel() + b
+                    z = self.problem.predictor(res.coef, b)  # Xw + b, reusing the solver's last Xw
                     if self.offset is not None:
                         z = z + self.offset
                     d = self.datafit.derivative(self.y, z, self.sample_weight)

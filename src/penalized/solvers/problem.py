@@ -130,6 +130,9 @@ class LinearProblem:
     kernel_X: tuple = field(repr=False)
     kernels: object = field(default=None, repr=False)
     offset: np.ndarray | None = field(default=None, repr=False)
+    # (w, zx) of the last solve's end, zx freshly recomputed from w: a warm start from that w
+    # (the next point of a path) and the path's predictor reuse it instead of a pass over X
+    _last: tuple | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def build(cls, X, y, datafit, sample_weight=None, fit_intercept=True, kernels=None, offset=None):
@@ -220,7 +223,12 @@ class LinearProblem:
 
     def refresh(self, w, zx):
         """``zx ← X̃w + offset``: the kernels' state (see :mod:`._kernels`) recomputed from ``w``."""
-        mu = self.mu if self.centred_in_place else np.zeros(self.n_features)
+        if self.centred_in_place:
+            mu = self.mu
+        else:  # sparse: no centring in the state (one zero vector per problem, not per refresh)
+            mu = self.__dict__.get("_zero_mu")
+            if mu is None or mu.shape[0] != self.n_features:
+                mu = self.__dict__["_zero_mu"] = np.zeros(self.n_features)
         self.kernels.matvec(*self.kernel_X, w, mu, zx)
         if self.offset is not None:
             zx += self.offset
@@ -228,9 +236,37 @@ class LinearProblem:
     def internal_state(self, w, b):
         """``(zx, b_internal)`` for the kernels from coefficients ``w`` and intercept ``b``."""
         w = np.ascontiguousarray(w, dtype=np.float64)
-        zx = np.empty(self.n_samples)
-        self.refresh(w, zx)
+        zx = self._remembered(w)
+        if zx is None:
+            zx = np.empty(self.n_samples)
+            self.refresh(w, zx)
+        else:
+            zx = zx.copy()
         return zx, float(b) + (float(self.mu @ w) if self.centred_in_place else 0.0)
+
+    def remember(self, w, zx):
+        """Keep ``(w, zx)``, ``zx = X̃w + offset`` just recomputed from ``w`` (copies of both)."""
+        self._last = (np.array(w, dtype=np.float64), np.array(zx, dtype=np.float64))
+
+    def _remembered(self, w):
+        """The remembered ``zx`` where ``w`` equals the remembered coefficients, else None."""
+        last = self._last
+        if last is None or last[0].shape != np.shape(w) or not np.array_equal(last[0], w):
+            return None
+        return last[1]
+
+    def predictor(self, w, b):
+        """``Xw + b`` (plain coordinates, one output, without the offset): from the remembered
+        state where ``w`` is the last solve's, else one pass over X."""
+        zx = self._remembered(w)
+        if zx is None:
+            zx = np.empty(self.n_samples)
+            self.kernels.matvec(*self.kernel_X, np.ascontiguousarray(w, dtype=np.float64),
+                                np.zeros(self.n_features), zx)
+            return zx + float(b)
+        # zx + b_internal = Xw + b + offset: the centring terms cancel
+        z = zx + (float(b) + (float(self.mu @ w) if self.centred_in_place else 0.0))
+        return z if self.offset is None else z - self.offset
 
     def intercept_from_internal(self, w, b_internal):
         return b_internal - (float(self.mu @ w) if self.centred_in_place else 0.0)
