@@ -66,26 +66,3 @@ def test_subset_keeps_weights_of_named_groups():
     sub = pen.subset(np.array([0, 1, 4]))
     assert sub.group_structure(3).n_groups == 2
     np.testing.assert_allclose(sub.group_structure(3).lam, 0.1 * np.array([0.5, 1.0]))
-
-
-def test_scaled_copies_share_the_label_work_and_follow_new_labels():
-    """The labels' codes and group structure are computed once per penalty (a path's ``scaled``
-    copies share them); values stay those of the formula, and new ``groups``/``weights`` objects
-    (or ``set_params``) are honoured."""
-    w = np.array([3.0, 4.0, 0.0, 1.0, 2.0, 2.0])
-    pen = pz.GroupL1(0.5, groups=[7, 7, 100, 100, 3, 3], weights=[0.5, 1.0, 2.0])  # labels 3, 7, 100
-    direct = 0.5 * (0.5 * np.hypot(2.0, 2.0) + 1.0 * 5.0 + 2.0 * 1.0)
-    for factor in (1.0, 2.0, 0.25):
-        s = pen.scaled(factor)
-        assert s.lam == 0.5 * factor and pen.lam == 0.5
-        assert s.value(w) == pytest.approx(factor * direct, rel=1e-14)
-        np.testing.assert_allclose(s.group_structure(6).lam, 0.5 * factor * np.array([0.5, 1.0, 2.0]))
-        np.testing.assert_allclose(s.zero_levels(w), np.array([np.hypot(2, 2) / 0.5, 5.0, 1.0 / 2.0])
-                                   / (0.5 * factor))
-    pen.groups = np.array([0, 0, 0, 1, 1, 1])  # a new labels object: the memo starts afresh
-    pen.weights = np.array([1.0, 3.0])
-    assert pen.value(w) == pytest.approx(0.5 * (5.0 + 3.0 * 3.0), rel=1e-14)
-    assert pen.group_structure(6).n_groups == 2
-    pen.set_params(groups=None, weights=None)
-    assert pen.value(w) == pytest.approx(0.5 * np.abs(w).sum(), rel=1e-14)
-    assert pen.scaled(2.0) == pz.GroupL1(1.0)

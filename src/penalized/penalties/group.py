@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 
 from .base import (
@@ -129,45 +127,22 @@ class GroupL1(Penalty):
         self.lam = check_strength(lam, "lam")
         self.groups = check_group_labels(groups)
         self.weights = weights if weights is None else check_penalty_weights(weights)
-        self._memo = {}
 
     def scaled(self, factor):
-        out = copy.copy(self)  # labels and weights already checked: shared, with their memo
-        out.lam = check_strength(self.lam * factor, "lam")
-        return out
-
-    def _memoized(self, name, make):
-        """``make()`` computed once for this penalty's labels and weights (a path's ``scaled``
-        copies share it; assigning new ``groups`` or ``weights`` objects starts afresh)."""
-        memo = self.__dict__.setdefault("_memo", {})
-        if memo.get("of") is None or memo["of"][0] is not self.groups or memo["of"][1] is not self.weights:
-            memo.clear()
-            memo["of"] = (self.groups, self.weights)
-        if name not in memo:
-            memo[name] = make()
-        return memo[name]
-
-    def _codes(self):
-        """:func:`group_codes` of the labels, memoized."""
-        return self._memoized("codes", lambda: group_codes(self.groups))
+        return GroupL1(self.lam * factor, self.groups, self.weights)
 
     # -- the solvers' view -----------------------------------------------------------------
     def group_structure(self, n_features):
         """:class:`GroupStructure` of the features (one group per feature without labels)."""
-        unit, c = self._memoized(("structure", n_features), lambda: self._unit_structure(n_features))
-        return GroupStructure(ptr=unit.ptr, idx=unit.idx, lam=self.lam * c, labels=unit.labels)
-
-    def _unit_structure(self, n_features):
-        """``(structure, c)``: the groups of ``n_features`` features at strength 1, and the ``c_g``."""
         if self.groups is None:
             labels = np.arange(n_features)
             c = self._weights_per_slice(n_features)
         else:
             check_group_labels(self.groups, n_features)
-            labels, distinct = self._codes()
+            labels, distinct = group_codes(self.groups)
             c = group_weights(self.weights, distinct)
         c = np.ones(int(labels.max()) + 1 if labels.size else 0) if c is None else c
-        return GroupStructure.from_labels(labels, c), np.asarray(c, dtype=np.float64)
+        return GroupStructure.from_labels(labels, self.lam * c)
 
     def _weights_per_slice(self, n_rows):
         if self.weights is not None and self.weights.shape[0] != n_rows:
@@ -186,7 +161,7 @@ class GroupL1(Penalty):
         """The group lasso on the features ``features`` (groups relabelled, their weights kept)."""
         if self.groups is None:
             return GroupL1(self.lam, None, None if self.weights is None else self.weights[features])
-        codes, distinct = self._codes()
+        codes, distinct = group_codes(self.groups)
         c = group_weights(self.weights, distinct)
         present, relabelled = np.unique(codes[features], return_inverse=True)
         return GroupL1(self.lam, relabelled, None if c is None else c[present])
@@ -213,18 +188,14 @@ class GroupL1(Penalty):
         if self.groups is None:
             self._weights_per_slice(n_rows)
             return None, n_rows
-        labels, distinct = self._memoized(("labels", n_rows), lambda: self._checked_codes(n_rows))
+        check_group_labels(self.groups, n_rows)
+        labels, distinct = group_codes(self.groups)
+        group_weights(self.weights, distinct)  # checks their number
         if not _is_numpy(w):
             import torch
 
             labels = torch.as_tensor(labels, device=w.device)
         return labels, distinct.shape[0]
-
-    def _checked_codes(self, n_rows):
-        check_group_labels(self.groups, n_rows)
-        labels, distinct = self._codes()
-        group_weights(self.weights, distinct)  # checks their number
-        return labels, distinct
 
     def _group_sums(self, rows_values, labels, n_groups):
         """Sum a per-row quantity over the groups."""
@@ -241,7 +212,7 @@ class GroupL1(Penalty):
         if self.weights is None:
             return self.lam
         c = self.lam * (self.weights if self.groups is None else group_weights(
-            self.weights, self._codes()[1]))
+            self.weights, group_codes(self.groups)[1]))
         if _is_numpy(like):
             return c
         import torch
