@@ -274,3 +274,20 @@ def test_path_dense_equals_sparse(whas):
     sparse = pz.regularization_path(sp.csc_matrix(X), y, datafit="cox", n_lambdas=10, tol=1e-10)
     np.testing.assert_allclose(sparse.lambdas, dense.lambdas, rtol=1e-12)
     np.testing.assert_allclose(sparse.coefs, dense.coefs, atol=1e-7)
+
+
+def test_cv_predicts_at_min_1se_and_between_grid_points_without_refitting(whas):
+    X, y = whas
+    cv = pz.CoxPHCV(n_lambdas=12, cv=3, tol=1e-8).fit(X, y)
+    np.testing.assert_allclose(cv.predict(X, lam="min"), cv.predict(X))  # select="min": the refit
+    # at λ_1se: the path's point, which is the single fit at that λ (an independent solve)
+    single = pz.CoxPH(pz.L1(cv.lam_1se_), tol=1e-8).fit(X, y)
+    np.testing.assert_allclose(cv.predict(X, lam="1se"), single.predict(X), atol=1e-4)
+    # between two grid points: linear in λ, as glmnet's predict(cvfit, s=)
+    grid, coefs = cv.path_.lambdas, cv.path_.coefs
+    lam = 0.25 * grid[3] + 0.75 * grid[4]
+    expected = X @ (0.25 * coefs[:, 3] + 0.75 * coefs[:, 4])
+    np.testing.assert_allclose(cv.predict(X, lam=lam), expected, rtol=1e-10, atol=1e-12)
+    for bad in ("best", -1.0, np.nan, True):
+        with pytest.raises(ValueError, match="lam must be"):
+            cv.predict(X, lam=bad)

@@ -280,10 +280,29 @@ class CoxPHCV(BaseEstimator):
         self.lam_1se_ = float(grid[int(np.flatnonzero(within)[0])])
         self.lam_ = self.lam_min_ if self.select == "min" else self.lam_1se_
 
-    def predict(self, X):
-        """The linear predictor ``X @ coef_``."""
+    def predict(self, X, *, lam=None):
+        """The linear predictor ``X @ coef``: at the refit ``coef_`` (``lam=None``), or from ``path_``
+        without refitting at ``lam="min"``, ``"1se"`` or a number (linear interpolation on the λ scale
+        between grid points, as glmnet's ``predict(cvfit, s=)``; clamped to the grid's ends)."""
         check_is_fitted(self)
-        return np.asarray(check_array(X, accept_sparse="csr") @ self.coef_).ravel()
+        return np.asarray(check_array(X, accept_sparse="csr") @ self._coef_at(lam)).ravel()
+
+    def _coef_at(self, lam):
+        if lam is None:
+            return self.coef_
+        if getattr(self, "gammas_", None) is not None:
+            raise ValueError("CoxPHCV(relax=True) predicts at its refit only (lam=None): the path's "
+                             "relaxed refits are not stored.")
+        if isinstance(lam, str):
+            if lam not in ("min", "1se"):
+                raise ValueError(f"lam must be None, 'min', '1se' or a number, got {lam!r}.")
+            k = int(np.flatnonzero(self.path_.lambdas == (self.lam_min_ if lam == "min" else self.lam_1se_))[0])
+            return self.path_.coefs[:, k]
+        if isinstance(lam, (bool, np.bool_)) or not isinstance(lam, (int, float, np.integer, np.floating)) \
+                or not np.isfinite(lam) or lam < 0:
+            raise ValueError(f"lam must be None, 'min', '1se' or a finite number >= 0, got {lam!r}.")
+        coef, _ = self.path_.interpolate(float(lam))
+        return np.asarray(coef).ravel()
 
     def score(self, X, y):
         """Harrell's C of ``predict(X)``."""
