@@ -133,10 +133,7 @@ def solve_multinomial(problem, kp, solve, *, coef_init=None, intercept_init=None
     best, since_best = np.inf, 0  # a stall (a flat subspace: collinear features) hands back to the caller
     while True:
         cert = certify_blocks(problem, bkp, W.T, b if problem.fit_intercept else 0.0)
-        certificate = cert.value
-        if not np.isfinite(certificate):
-            raise FloatingPointError("the solver produced non-finite values; rescale X (e.g. StandardScaler) "
-                                     "or increase the penalty.")
+        certificate = cert.finite_value()
         if certificate <= threshold or epochs >= max_iter:
             break
         if certificate < 0.5 * best:

@@ -170,10 +170,7 @@ def solve_joint_newton(problem, kp, *, coef_init, intercept_init, tol=1e-4, max_
     epochs, steps, best, since_best = 0, 0, np.inf, 0
     while True:
         cert = certify_blocks(problem, bkp, W.T, b if problem.fit_intercept else 0.0)
-        certificate = cert.value
-        if not np.isfinite(certificate):
-            raise FloatingPointError("the solver produced non-finite values; rescale X (e.g. StandardScaler) "
-                                     "or increase the penalty.")
+        certificate = cert.finite_value()
         if certificate <= threshold or epochs >= max_iter:
             break
         best, since_best = (certificate, 0) if certificate < 0.5 * best else (best, since_best + 1)

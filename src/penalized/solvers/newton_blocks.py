@@ -136,10 +136,7 @@ def solve_newton_blocks(problem, kp, solve_blocks, *, coef_init=None, intercept_
     epochs, steps, best, since_best = 0, 0, np.inf, 0
     while True:
         cert, b = certify_newton_blocks(problem, kp, w, b)
-        certificate = cert.value
-        if not np.isfinite(certificate):
-            raise FloatingPointError("the solver produced non-finite values; rescale X (e.g. StandardScaler) "
-                                     "or increase the penalty.")
+        certificate = cert.finite_value()
         if certificate <= threshold or epochs >= max_iter:
             break
         best, since_best = (certificate, 0) if certificate < 0.5 * best else (best, since_best + 1)

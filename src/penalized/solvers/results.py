@@ -31,6 +31,13 @@ class Certificate:
         """Would the solver have stopped here with this ``tol``?"""
         return self.relative <= tol
 
+    def finite_value(self):
+        """``value``; a block solver's iterates that overflowed raise here, with what to do."""
+        if not np.isfinite(self.value):
+            raise FloatingPointError("the solver produced non-finite values; rescale X (e.g. StandardScaler) "
+                                     "or increase the penalty.")
+        return self.value
+
 
 @dataclass(frozen=True)
 class SolverPlan:
